@@ -1,1 +1,3 @@
-int main() { return 0; }
+#include "l4/cli.h"
+
+int main(int argc, char** argv) { return edge::l4::Lb4Main(argc, argv); }

@@ -1,0 +1,45 @@
+#pragma once
+// Ring: one io_uring instance, created and used by a single thread (SINGLE_ISSUER | DEFER_TASKRUN).
+// Probes the kernel at creation and fails with one clear message when a feature we rely on is
+// missing, instead of misbehaving later.
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+
+namespace edge::uring {
+
+struct RingOptions {
+  unsigned sq_entries = 1024;
+  unsigned cq_entries = 8192;  // several times the SQ: multishot ops post many CQEs per SQE
+};
+
+class Ring {
+ public:
+  // Must be called on the thread that will use the ring.
+  static absl::StatusOr<std::unique_ptr<Ring>> Create(const RingOptions& options);
+  ~Ring();
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+
+  // Returns a free SQE. When the SQ is full it submits what is queued first, so it never fails
+  // while the kernel accepts submissions.
+  io_uring_sqe* GetSqe();
+
+  // Submits queued SQEs and waits for at least one CQE or until `timeout_ns` (<0: no limit).
+  // Returns 0, -ETIME on timeout, -EINTR, or another negative errno.
+  int SubmitAndWait(int64_t timeout_ns);
+  int Submit();
+
+  io_uring* raw() { return &ring_; }
+
+ private:
+  Ring() = default;
+  io_uring ring_{};
+  bool initialised_ = false;
+};
+
+}  // namespace edge::uring

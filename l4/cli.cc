@@ -1,0 +1,161 @@
+#include "l4/cli.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "common/log.h"
+#include "l4/config.h"
+#include "l4/runtime.h"
+#include "l4/server.h"
+
+namespace edge::l4 {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: lb4 -c FILE [--check] [--which IP] [--log-level LEVEL]\n"
+    "\n"
+    "An io_uring L4 TCP load balancer with Maglev consistent hashing.\n"
+    "\n"
+    "  -c, --config FILE   the config (TOML; see conf/edge.toml)\n"
+    "  --check             validate the config and exit: 0 valid, 2 invalid\n"
+    "  --which IP          print the backend each listener would pick for a client at IP, exit\n"
+    "  --log-level LEVEL   debug | info | warn | error (default info)\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Signals: SIGTERM/SIGINT stop accepting, let connections finish within drain_timeout, exit 0.\n"
+    "Exit codes: 0 clean exit, 1 runtime failure, 2 usage or config error.\n";
+
+struct Flags {
+  std::string config;
+  bool check = false;
+  std::string which;
+  std::string log_level = "info";
+};
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "lb4: %s\n%s", message.c_str(), kUsage);
+  return 2;
+}
+
+// Returns -1 to go on, or an exit code.
+int ParseFlags(int argc, char** argv, Flags* flags) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](std::string* out) -> bool {
+      if (i + 1 >= argc) return false;
+      *out = argv[++i];
+      return true;
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "-c" || arg == "--config") {
+      if (!value(&flags->config)) return UsageError(arg + " needs a file");
+    } else if (arg.rfind("--config=", 0) == 0) {
+      flags->config = arg.substr(9);
+    } else if (arg == "--check" || arg == "-t") {
+      flags->check = true;
+    } else if (arg == "--which") {
+      if (!value(&flags->which)) return UsageError("--which needs an IP address");
+    } else if (arg == "--log-level") {
+      if (!value(&flags->log_level)) return UsageError("--log-level needs a level");
+    } else {
+      return UsageError("unknown argument \"" + arg + "\"");
+    }
+  }
+  if (flags->config.empty()) return UsageError("no config: use -c FILE");
+  static const std::pair<const char*, LogLevel> kLevels[] = {
+      {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo},
+      {"warn", LogLevel::kWarn},   {"error", LogLevel::kError}};
+  bool known = false;
+  for (const auto& [name, level] : kLevels) {
+    if (flags->log_level == name) {
+      SetLogLevel(level);
+      known = true;
+    }
+  }
+  if (!known) return UsageError("unknown log level \"" + flags->log_level + "\"");
+  return -1;
+}
+
+int PrintWhich(const Runtime& runtime, const std::string& ip) {
+  auto client = net::SocketAddress::ParseIp(ip, 0);
+  if (!client.ok()) return UsageError(std::string(client.status().message()));
+  for (const auto& listener : runtime.listeners) {
+    int index = listener->pool->balancer->Pick(*client, {});
+    std::printf("%s %s -> %s\n", listener->config.name.c_str(), client->IpString().c_str(),
+                index < 0 ? "none"
+                          : listener->pool->backends[static_cast<size_t>(index)]->key.c_str());
+  }
+  return 0;
+}
+
+// Waits for SIGTERM/SIGINT, then drains. SIGHUP is acknowledged (reload arrives with issue 3).
+int ServeUntilSignal(Lb4Server& server, const Lb4Config& config, const sigset_t& signals) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      LOG_WARN("SIGHUP: reload is not supported yet; the running config stays in force");
+      continue;
+    }
+    LOG_INFO("%s: draining %d connections (drain_timeout %s)", strsignal(sig),
+             static_cast<int>(server.active_connections()), absl::FormatDuration(config.drain_timeout));
+    server.BeginDrain();
+    bool drained = server.WaitDrained(config.drain_timeout);
+    LOG_INFO("drain %s; exiting", drained ? "complete" : "timed out, closing the rest");
+    server.Stop();
+    return 0;
+  }
+}
+
+}  // namespace
+
+int Lb4Main(int argc, char** argv) {
+  SetLogIdentity("lb4");
+  Flags flags;
+  int code = ParseFlags(argc, argv, &flags);
+  if (code >= 0) return code;
+
+  auto config = LoadLb4Config(flags.config);
+  if (!config.ok()) {
+    std::fprintf(stderr, "lb4: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  auto runtime = BuildRuntime(*config);
+  if (!runtime.ok()) {
+    std::fprintf(stderr, "lb4: %s: %s\n", flags.config.c_str(),
+                 std::string(runtime.status().message()).c_str());
+    return 2;
+  }
+  if (flags.check) {
+    std::printf("lb4: %s: ok\n", flags.config.c_str());
+    return 0;
+  }
+  if (!flags.which.empty()) return PrintWhich(**runtime, flags.which);
+
+  // Signals are taken synchronously by this thread; block them before any worker starts so
+  // every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto server = Lb4Server::Start(*runtime);
+  if (!server.ok()) {
+    LOG_ERROR("%s", server.status().message());
+    return 1;
+  }
+  LOG_INFO("started with %s", flags.config);
+  return ServeUntilSignal(**server, *config, signals);
+}
+
+}  // namespace edge::l4

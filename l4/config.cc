@@ -1,0 +1,414 @@
+#include "l4/config.h"
+
+#include <unordered_map>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "common/config/errors.h"
+#include "common/config/file.h"
+#include "common/config/table_reader.h"
+#include "common/config/toml.h"
+#include "common/config/units.h"
+#include "common/status.h"
+
+namespace edge::l4 {
+namespace {
+
+using config::ConfigErrors;
+using config::EnumValue;
+using config::Quote;
+using config::TableReader;
+
+constexpr EnumValue<ListenerMode> kListenerModes[] = {
+    {"tcp", ListenerMode::kTcp},
+    {"tls", ListenerMode::kTls},
+    {"tls_passthrough", ListenerMode::kTlsPassthrough},
+};
+constexpr EnumValue<ProxyProtocolMode> kProxyProtocolModes[] = {
+    {"off", ProxyProtocolMode::kOff},
+    {"v1", ProxyProtocolMode::kV1},
+    {"v2", ProxyProtocolMode::kV2},
+};
+constexpr EnumValue<BalanceKind> kBalanceKinds[] = {
+    {"maglev", BalanceKind::kMaglev},
+    {"round_robin", BalanceKind::kRoundRobin},
+    {"least_conn", BalanceKind::kLeastConn},
+    {"random_two", BalanceKind::kRandomTwo},
+};
+constexpr EnumValue<HashKey> kHashKeys[] = {
+    {"source_ip", HashKey::kSourceIp},
+    {"source_ip_port", HashKey::kSourceIpPort},
+};
+constexpr EnumValue<HealthConfig::Check> kHealthChecks[] = {
+    {"tcp", HealthConfig::Check::kTcp},
+    {"http", HealthConfig::Check::kHttp},
+    {"none", HealthConfig::Check::kNone},
+};
+
+template <typename E, size_t N>
+std::string_view NameOf(const EnumValue<E> (&values)[N], E value) {
+  for (const EnumValue<E>& v : values) {
+    if (v.value == value) return v.name;
+  }
+  return "unknown";
+}
+
+// Limits. Durations stay within a day so that every timeout fits comfortably in 32-bit
+// milliseconds wherever a timer wheel stores it.
+constexpr absl::Duration kMinDuration = absl::Milliseconds(1);
+constexpr absl::Duration kMaxDuration = absl::Hours(24);
+constexpr int kMaxWorkers = 1024;
+constexpr uint32_t kMaxWeight = 10000;
+constexpr int kMaxConnectRetries = 16;
+constexpr int kMaxRiseFall = 100;
+constexpr uint32_t kMaxTableSize = 1u << 24;
+constexpr uint64_t kMinBufferSize = 1024;
+constexpr uint64_t kMaxBufferSize = 1u << 20;
+constexpr uint32_t kMaxBuffersPerWorker = 32768;  // io_uring buffer rings hold at most 2^15
+constexpr size_t kMaxNameLength = 64;
+constexpr size_t kMaxNamesListed = 10;
+
+bool IsPrime(uint64_t n) {
+  if (n < 2) return false;
+  if (n % 2 == 0) return n == 2;
+  for (uint64_t d = 3; d * d <= n; d += 2) {
+    if (n % d == 0) return false;
+  }
+  return true;
+}
+
+bool IsValidName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameLength) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// `pool "gateways"` when the table has a usable name, else `pool[2]`; used as the context of
+// every error about that table (decided before reading, so unknown-key errors get it too).
+std::string ContextFor(std::string_view kind, size_t index, const toml::table& table) {
+  if (const auto* name = table.get_as<std::string>("name"); name && IsValidName(name->get())) {
+    return absl::StrFormat("%s %s", kind, Quote(name->get()));
+  }
+  return absl::StrFormat("%s[%d]", kind, index);
+}
+
+std::string Where(const ConfigErrors& errors, const toml::source_position& at) {
+  return absl::StrFormat("%s:%u:%u", errors.source(), at.line, at.column);
+}
+
+// Where each named thing came from, for messages that relate two places of the file.
+struct Origin {
+  std::string context;
+  toml::source_position name{};
+  toml::source_position bind{};
+  toml::source_position pool{};
+};
+
+toml::source_position PositionOf(const TableReader& reader, std::string_view key) {
+  const toml::node* node = reader.Get(key);
+  return node != nullptr ? node->source().begin : reader.table().source().begin;
+}
+
+// Reads the required "name" key. False (error recorded) when absent or malformed.
+bool ReadName(TableReader& reader, std::string* name, Origin* origin) {
+  origin->context = reader.context();
+  origin->name = PositionOf(reader, "name");
+  if (!reader.Require("name") || !reader.ReadString("name", name)) return false;
+  if (!IsValidName(*name)) {
+    reader.Error("name", absl::StrFormat("must be 1-%d characters of A-Z a-z 0-9 _ - ., got %s",
+                                         kMaxNameLength, Quote(*name)));
+    name->clear();
+    return false;
+  }
+  return true;
+}
+
+void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* config,
+                    toml::source_position* admin_at) {
+  TableReader r(table, errors, "lb4",
+                {"workers", "max_connections", "admin", "drain_timeout", "buffer_size",
+                 "buffers_per_worker"});
+  r.ReadInt("workers", &config->workers, 0, kMaxWorkers);
+  r.ReadInt("max_connections", &config->max_connections, uint64_t{1});
+  net::SocketAddress admin;
+  if (r.ReadAddress("admin", &admin)) {
+    config->admin = admin;
+    *admin_at = PositionOf(r, "admin");
+  }
+  r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
+  uint64_t buffer_size = 0;
+  if (r.ReadSize("buffer_size", &buffer_size, kMinBufferSize, kMaxBufferSize)) {
+    config->buffer_size = static_cast<uint32_t>(buffer_size);
+  }
+  uint32_t buffers = 0;
+  if (r.ReadInt("buffers_per_worker", &buffers, 1u, kMaxBuffersPerWorker)) {
+    if ((buffers & (buffers - 1)) != 0) {
+      uint32_t lower = 1;
+      while (lower * 2 < buffers) lower *= 2;
+      r.Error("buffers_per_worker",
+              absl::StrFormat("must be a power of two (io_uring buffer ring entries), got %d "
+                              "(nearest: %d, %d)",
+                              buffers, lower, lower * 2));
+    } else {
+      config->buffers_per_worker = buffers;
+    }
+  }
+}
+
+void ReadHealth(const toml::table& table, ConfigErrors& errors, const std::string& context,
+                HealthConfig* health) {
+  TableReader r(table, errors, context, {"check", "path", "interval", "timeout", "rise", "fall"},
+                "health.");
+  r.ReadEnum("check", &health->check, kHealthChecks);
+  std::string path;
+  if (r.ReadString("path", &path)) {
+    bool ok = !path.empty() && path.front() == '/';
+    for (char c : path) ok = ok && c > 0x20 && c < 0x7f;  // it goes into a request line
+    if (ok) {
+      health->path = std::move(path);
+    } else {
+      r.Error("path", absl::StrFormat("must start with '/' and hold only visible ASCII, got %s",
+                                      Quote(path)));
+    }
+  }
+  const bool interval_ok =
+      r.ReadDuration("interval", &health->interval, kMinDuration, kMaxDuration) ||
+      !r.Has("interval");
+  const bool timeout_ok =
+      r.ReadDuration("timeout", &health->timeout, kMinDuration, kMaxDuration) || !r.Has("timeout");
+  if (interval_ok && timeout_ok && health->timeout > health->interval) {
+    const std::string timeout = config::FormatDuration(health->timeout);
+    const std::string interval = config::FormatDuration(health->interval);
+    if (r.Has("timeout")) {
+      r.Error("timeout", absl::StrFormat("must not exceed interval (%s), got \"%s\"", interval,
+                                         timeout));
+    } else {
+      r.Error("interval", absl::StrFormat("must be at least timeout (%s, the default), got \"%s\"",
+                                          timeout, interval));
+    }
+  }
+  r.ReadInt("rise", &health->rise, 1, kMaxRiseFall);
+  r.ReadInt("fall", &health->fall, 1, kMaxRiseFall);
+}
+
+void ReadBackends(TableReader& pool_reader, PoolConfig* pool) {
+  const toml::node* node = pool_reader.Get("backends");
+  if (const toml::array* array = node->as_array(); array != nullptr && array->empty()) {
+    pool_reader.Error("backends", "must list at least one backend, e.g. [{ address = \"10.0.0.1:80\" }]");
+    return;
+  }
+  std::unordered_map<std::string, size_t> seen;  // address -> index in the array
+  for (const auto& [index, table] : pool_reader.ReadTables("backends")) {
+    TableReader r(*table, pool_reader.errors(), pool_reader.context(), {"address", "weight"},
+                  absl::StrFormat("backends[%d].", index));
+    BackendConfig backend;
+    bool ok = r.Require("address") && r.ReadAddress("address", &backend.address);
+    if (ok && backend.address.port() == 0) {
+      r.Error("address", absl::StrFormat("port 0 is not a valid backend port, got %s",
+                                         Quote(backend.address.ToString())));
+      ok = false;
+    }
+    if (ok) {
+      auto [it, inserted] = seen.emplace(backend.address.ToString(), index);
+      if (!inserted) {
+        r.Error("address", absl::StrFormat("duplicate backend %s (also backends[%d])", it->first,
+                                           it->second));
+        ok = false;
+      }
+    }
+    if (r.Has("weight") && !r.ReadInt("weight", &backend.weight, 1u, kMaxWeight)) ok = false;
+    if (ok) pool->backends.push_back(backend);
+  }
+}
+
+void ReadPool(const toml::table& table, size_t index, ConfigErrors& errors, PoolConfig* pool,
+              Origin* origin) {
+  TableReader r(table, errors, ContextFor("pool", index, table),
+                {"name", "balance", "hash", "table_size", "connect_timeout", "connect_retries",
+                 "backends", "health"});
+  ReadName(r, &pool->name, origin);
+  r.ReadEnum("balance", &pool->balancer.kind, kBalanceKinds);
+  r.ReadEnum("hash", &pool->balancer.hash, kHashKeys);
+  uint32_t table_size = 0;
+  bool table_size_ok = !r.Has("table_size");
+  if (r.ReadInt("table_size", &table_size, 2u, kMaxTableSize)) {
+    if (IsPrime(table_size)) {
+      pool->balancer.table_size = table_size;
+      table_size_ok = true;
+    } else {
+      uint32_t below = table_size - 1, above = table_size + 1;
+      while (!IsPrime(below)) --below;  // table_size >= 2 here, so 2 stops the search
+      while (!IsPrime(above)) ++above;
+      r.Error("table_size", absl::StrFormat("must be prime, got %d (nearest primes: %d, %d)",
+                                            table_size, below, above));
+    }
+  }
+  r.ReadDuration("connect_timeout", &pool->connect_timeout, kMinDuration, kMaxDuration);
+  r.ReadInt("connect_retries", &pool->connect_retries, 0, kMaxConnectRetries);
+  if (r.Require("backends")) ReadBackends(r, pool);
+  if (const toml::table* health = r.ReadTable("health")) {
+    ReadHealth(*health, errors, r.context(), &pool->health);
+  }
+  if (table_size_ok && pool->balancer.kind == BalanceKind::kMaglev &&
+      pool->balancer.table_size < pool->backends.size()) {
+    r.Error("table_size",
+            absl::StrFormat("must be at least the number of backends (%d) for maglev, got %d",
+                            pool->backends.size(), pool->balancer.table_size));
+  }
+}
+
+void ReadListener(const toml::table& table, size_t index, ConfigErrors& errors,
+                  ListenerConfig* listener, Origin* origin) {
+  TableReader r(table, errors, ContextFor("listener", index, table),
+                {"name", "bind", "mode", "pool", "proxy_protocol", "idle_timeout"});
+  ReadName(r, &listener->name, origin);
+  if (r.Require("bind")) {
+    r.ReadAddress("bind", &listener->bind);
+    origin->bind = PositionOf(r, "bind");
+  }
+  if (r.ReadEnum("mode", &listener->mode, kListenerModes) &&
+      listener->mode != ListenerMode::kTcp) {
+    r.Error("mode", absl::StrFormat("%s is not supported yet (tcp)",
+                                    Quote(ConfigName(listener->mode))));
+  }
+  if (r.Require("pool")) {
+    r.ReadString("pool", &listener->pool);
+    origin->pool = PositionOf(r, "pool");
+  }
+  r.ReadEnum("proxy_protocol", &listener->proxy_protocol, kProxyProtocolModes);
+  r.ReadDuration("idle_timeout", &listener->idle_timeout, kMinDuration, kMaxDuration);
+}
+
+std::string ListNames(const std::vector<PoolConfig>& pools) {
+  std::string out;
+  size_t listed = 0;
+  for (const PoolConfig& pool : pools) {
+    if (pool.name.empty()) continue;
+    if (listed == kMaxNamesListed) {
+      out += ", ...";
+      break;
+    }
+    if (listed++ > 0) out += ", ";
+    out += pool.name;
+  }
+  return out;
+}
+
+// Checks that relate several tables: unique names, pool references, bind collisions.
+void CrossCheck(const Lb4Config& config, const std::vector<Origin>& pool_origins,
+                const std::vector<Origin>& listener_origins,
+                const toml::source_position& admin_at, ConfigErrors& errors) {
+  std::unordered_map<std::string_view, size_t> pool_by_name;
+  for (size_t i = 0; i < config.pools.size(); ++i) {
+    const std::string& name = config.pools[i].name;
+    if (name.empty()) continue;
+    auto [it, inserted] = pool_by_name.emplace(name, i);
+    if (!inserted) {
+      errors.Add(pool_origins[i].name, pool_origins[i].context, "name",
+                 absl::StrFormat("duplicate pool name, first defined at %s",
+                                 Where(errors, pool_origins[it->second].name)));
+    }
+  }
+
+  std::unordered_map<std::string_view, size_t> listener_by_name;
+  // Bind address -> who uses it. Port 0 asks the kernel for a free port, so it never collides.
+  std::unordered_map<std::string, std::string> binds;
+  if (config.admin && config.admin->port() != 0) {
+    binds.emplace(config.admin->ToString(),
+                  absl::StrFormat("lb4.admin at %s", Where(errors, admin_at)));
+  }
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    const ListenerConfig& listener = config.listeners[i];
+    const Origin& origin = listener_origins[i];
+    if (!listener.name.empty()) {
+      auto [it, inserted] = listener_by_name.emplace(listener.name, i);
+      if (!inserted) {
+        errors.Add(origin.name, origin.context, "name",
+                   absl::StrFormat("duplicate listener name, first defined at %s",
+                                   Where(errors, listener_origins[it->second].name)));
+      }
+    }
+    if (listener.bind.valid() && listener.bind.port() != 0) {
+      auto [it, inserted] = binds.emplace(
+          listener.bind.ToString(),
+          absl::StrFormat("%s at %s", origin.context, Where(errors, origin.bind)));
+      if (!inserted) {
+        errors.Add(origin.bind, origin.context, "bind",
+                   absl::StrFormat("address %s is already used by %s", it->first, it->second));
+      }
+    }
+    if (origin.pool.line != 0 && !pool_by_name.contains(listener.pool)) {
+      const std::string defined = ListNames(config.pools);
+      errors.Add(origin.pool, origin.context, "pool",
+                 absl::StrFormat("unknown pool %s (%s)", Quote(listener.pool),
+                                 defined.empty() ? std::string("no [[pool]] is defined")
+                                                 : "defined: " + defined));
+    }
+  }
+}
+
+}  // namespace
+
+const PoolConfig* Lb4Config::FindPool(std::string_view name) const {
+  for (const PoolConfig& pool : pools) {
+    if (pool.name == name) return &pool;
+  }
+  return nullptr;
+}
+
+const ListenerConfig* Lb4Config::FindListener(std::string_view name) const {
+  for (const ListenerConfig& listener : listeners) {
+    if (listener.name == name) return &listener;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<Lb4Config> ParseLb4Config(std::string_view toml_text,
+                                         std::string_view source_name) {
+  ASSIGN_OR_RETURN(toml::table root, config::ParseToml(toml_text, source_name));
+  ConfigErrors errors{std::string(source_name)};
+  Lb4Config config;
+  config.source = std::string(source_name);
+
+  TableReader top(root, errors, "", {"lb4", "listener", "pool"});
+  toml::source_position admin_at{};
+  if (const toml::table* lb4 = top.ReadTable("lb4")) {
+    ReadLb4Section(*lb4, errors, &config, &admin_at);
+  }
+
+  std::vector<Origin> pool_origins;
+  for (const auto& [index, table] : top.ReadTables("pool")) {
+    ReadPool(*table, index, errors, &config.pools.emplace_back(), &pool_origins.emplace_back());
+  }
+
+  std::vector<Origin> listener_origins;
+  const toml::node* listeners = top.Get("listener");
+  if (listeners == nullptr || (listeners->is_array() && listeners->as_array()->empty())) {
+    top.Error("listener", "at least one [[listener]] is required");
+  }
+  for (const auto& [index, table] : top.ReadTables("listener")) {
+    ReadListener(*table, index, errors, &config.listeners.emplace_back(),
+                 &listener_origins.emplace_back());
+  }
+
+  CrossCheck(config, pool_origins, listener_origins, admin_at, errors);
+  RETURN_IF_ERROR(errors.ToStatus());
+  return config;
+}
+
+absl::StatusOr<Lb4Config> LoadLb4Config(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, config::ReadConfigFile(path));
+  return ParseLb4Config(text, path);
+}
+
+std::string_view ConfigName(ListenerMode mode) { return NameOf(kListenerModes, mode); }
+std::string_view ConfigName(ProxyProtocolMode mode) { return NameOf(kProxyProtocolModes, mode); }
+std::string_view ConfigName(BalanceKind kind) { return NameOf(kBalanceKinds, kind); }
+std::string_view ConfigName(HashKey key) { return NameOf(kHashKeys, key); }
+std::string_view ConfigName(HealthConfig::Check check) { return NameOf(kHealthChecks, check); }
+
+}  // namespace edge::l4

@@ -1,0 +1,92 @@
+#pragma once
+// lb4's configuration: conf/edge.toml (DESIGN.md, "Config contract") parsed into plain structs.
+//
+// Parsing is strict: unknown keys, wrong types and out-of-range values are errors, each reported
+// as "FILE:LINE:COL: CONTEXT: KEY: MESSAGE" with the allowed values, e.g.
+//   conf/edge.toml:14:11: pool "gateways": balance: unknown value "magelv" (maglev|round_robin|...)
+// Every error of a file is reported (one per line, in file order), not just the first.
+// A Lb4Config that comes out of ParseLb4Config/LoadLb4Config is complete and consistent: names are
+// unique, every listener's pool exists, addresses do not collide; nothing else needs re-checking.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/net/address.h"
+#include "l4/balancer/balancer.h"
+
+namespace edge::l4 {
+
+enum class ListenerMode { kTcp, kTls, kTlsPassthrough };  // only kTcp is accepted for now
+enum class ProxyProtocolMode { kOff, kV1, kV2 };          // header lb4 sends to the backend
+
+struct BackendConfig {
+  net::SocketAddress address;  // never port 0; unique within its pool
+  uint32_t weight = 1;         // 1..10000
+};
+
+struct HealthConfig {
+  enum class Check { kNone, kTcp, kHttp };
+  Check check = Check::kNone;                       // none: every backend is always healthy
+  std::string path = "/healthz";                    // http only; starts with '/', visible ASCII
+  absl::Duration interval = absl::Seconds(1);       // between probes of one backend
+  absl::Duration timeout = absl::Milliseconds(500); // per probe; never above interval
+  int rise = 2;                                     // consecutive successes to become healthy
+  int fall = 3;                                     // consecutive failures to become unhealthy
+};
+
+struct PoolConfig {
+  std::string name;          // 1-64 of [A-Za-z0-9_.-], unique among pools
+  BalancerOptions balancer;  // kind, hash, table_size (prime, >= backends.size() for maglev)
+  absl::Duration connect_timeout = absl::Seconds(2);
+  int connect_retries = 2;              // 0..16: further backends tried after a failed connect
+  std::vector<BackendConfig> backends;  // at least one, in config order
+  HealthConfig health;
+};
+
+struct ListenerConfig {
+  std::string name;  // 1-64 of [A-Za-z0-9_.-], unique among listeners
+  net::SocketAddress bind;  // unique among listeners and admin (port 0 = any free port, not checked)
+  ListenerMode mode = ListenerMode::kTcp;
+  std::string pool;  // names an entry of Lb4Config::pools
+  ProxyProtocolMode proxy_protocol = ProxyProtocolMode::kOff;
+  absl::Duration idle_timeout = absl::Minutes(5);
+};
+
+struct Lb4Config {
+  int workers = 0;  // 0..1024; 0 = one per CPU
+  uint64_t max_connections = 100000;  // >= 1
+  std::optional<net::SocketAddress> admin;  // absent: no admin endpoint
+  absl::Duration drain_timeout = absl::Seconds(30);
+  uint32_t buffer_size = 16384;          // bytes per provided receive buffer, 1KiB..1MiB
+  uint32_t buffers_per_worker = 4096;    // buffer ring entries: a power of two, 1..32768
+  std::vector<ListenerConfig> listeners;  // at least one, in config order
+  std::vector<PoolConfig> pools;          // in config order
+  std::string source;  // the file name (or source name) the config came from
+
+  // The pool named `name`, or nullptr.
+  const PoolConfig* FindPool(std::string_view name) const;
+  // The listener named `name`, or nullptr.
+  const ListenerConfig* FindListener(std::string_view name) const;
+};
+
+// Parses and validates edge.toml text. `source_name` is used in messages (usually the path).
+// Errors are InvalidArgument; the message holds one "FILE:LINE:COL: ..." line per problem.
+// Never throws; any input (including binary garbage) gives a config or an error.
+absl::StatusOr<Lb4Config> ParseLb4Config(std::string_view toml_text, std::string_view source_name);
+
+// Reads `path` and parses it: "cannot read PATH: REASON" when the file cannot be read.
+absl::StatusOr<Lb4Config> LoadLb4Config(const std::string& path);
+
+// The spellings used in the config file ("tcp", "v2", "maglev", "source_ip", "http", ...).
+std::string_view ConfigName(ListenerMode mode);
+std::string_view ConfigName(ProxyProtocolMode mode);
+std::string_view ConfigName(BalanceKind kind);
+std::string_view ConfigName(HashKey key);
+std::string_view ConfigName(HealthConfig::Check check);
+
+}  // namespace edge::l4

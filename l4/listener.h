@@ -1,0 +1,38 @@
+#pragma once
+// TcpListener: one listening socket of one worker (SO_REUSEPORT gives every worker its own), with
+// a multishot accept that hands each new client to the worker.
+
+#include <memory>
+
+#include "common/uring/completion.h"
+#include "common/uring/timer_wheel.h"
+
+namespace edge::l4 {
+
+class Worker;
+struct ListenerRuntime;
+
+class TcpListener final : public uring::IoHandler {
+ public:
+  TcpListener(Worker* worker, int fd, std::shared_ptr<const ListenerRuntime> runtime);
+  ~TcpListener() override;
+
+  void Arm();
+  // Stops accepting: cancels the accept and closes the socket once it has completed.
+  void Close();
+  bool closed() const { return fd_ < 0 && !armed_; }
+
+  void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
+
+ private:
+  static void RetryThunk(void* self) { static_cast<TcpListener*>(self)->Arm(); }
+
+  Worker* worker_;
+  int fd_;
+  std::shared_ptr<const ListenerRuntime> runtime_;
+  bool armed_ = false;
+  bool closing_ = false;
+  uring::Timer retry_timer_;  // after EMFILE/ENFILE, accept again a little later
+};
+
+}  // namespace edge::l4

@@ -1,0 +1,363 @@
+#include "l4/relay_connection.h"
+
+#include <liburing.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "common/net/proxy_protocol.h"
+#include "common/net/socket.h"
+#include "common/uring/buffer_ring.h"
+#include "common/uring/event_loop.h"
+#include "l4/runtime.h"
+#include "l4/worker.h"
+
+namespace edge::l4 {
+
+namespace {
+constexpr int Other(int side) { return side ^ 1; }
+}  // namespace
+
+RelayConnection::RelayConnection(Worker* worker) : worker_(worker), timer_(&TimerThunk, this) {}
+
+RelayConnection::~RelayConnection() = default;
+
+void RelayConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener) {
+  ++generation_;
+  listener_ = std::move(listener);
+  fd_[kClient] = client_fd;
+  fd_[kBackend] = -1;
+  attempts_ = 0;
+  pending_ops_ = 0;
+  connect_timed_out_ = false;
+  for (Flow& f : flow_) f = Flow();
+  tried_.clear();
+  proxy_header_.clear();
+  net::SetNoDelay(client_fd);
+  if (listener_->needs_client_address) client_address_ = net::PeerAddress(client_fd);
+  last_activity_ns_ = worker_->loop().now_ns();
+  state_ = State::kConnecting;
+  Connect();
+}
+
+// Picks a backend (skipping those this connection already failed on) and starts connecting.
+void RelayConnection::Connect() {
+  Pool& pool = *listener_->pool;
+  for (;;) {
+    int index = pool.balancer->Pick(client_address_, tried_);
+    if (index < 0) {
+      if (attempts_ == 0) worker_->stats().refused_no_backend.Add(1);
+      Abort(attempts_ == 0 ? "no backend available" : "all connect attempts failed");
+      return;
+    }
+    backend_index_ = index;
+    backend_ = pool.backends[static_cast<size_t>(index)];
+    auto fd = net::NewTcpSocket(backend_->address);
+    if (!fd.ok()) {
+      // Out of descriptors or memory: a local problem, not the backend's; do not retry.
+      LOG_WARN("connect to %s: %s", backend_->key, fd.status().message());
+      backend_ = nullptr;
+      Abort("cannot create backend socket");
+      return;
+    }
+    fd_[kBackend] = *fd;
+    backend_->active.fetch_add(1, std::memory_order_relaxed);
+    break;
+  }
+  state_ = State::kConnecting;
+  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+  io_uring_prep_connect(sqe, fd_[kBackend], backend_->address.sockaddr_ptr(),
+                        backend_->address.length());
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, kConnect));
+  ++pending_ops_;
+  worker_->loop().timers().Schedule(&timer_, worker_->loop().now_ns() + pool.connect_timeout_ns);
+}
+
+void RelayConnection::OnConnect(int32_t res) {
+  --pending_ops_;
+  if (state_ == State::kClosing) {
+    MaybeFinish();
+    return;
+  }
+  worker_->loop().timers().Cancel(&timer_);
+  if (res < 0) {
+    Pool& pool = *listener_->pool;
+    worker_->stats().connect_failures.Add(1);
+    if (connect_timed_out_) worker_->stats().connect_timeouts.Add(1);
+    backend_->connect_failures.fetch_add(1, std::memory_order_relaxed);
+    LOG_DEBUG("connect to %s failed: %s", backend_->key,
+              connect_timed_out_ ? "timeout" : strerror(-res));
+    connect_timed_out_ = false;
+    backend_->active.fetch_sub(1, std::memory_order_relaxed);
+    backend_ = nullptr;
+    close(fd_[kBackend]);
+    fd_[kBackend] = -1;
+    if (tried_.empty()) tried_.assign(pool.backends.size(), false);
+    tried_[static_cast<size_t>(backend_index_)] = true;
+    ++attempts_;
+    if (attempts_ > pool.config.connect_retries) {
+      Abort("connect retries exhausted");
+      return;
+    }
+    Connect();
+    return;
+  }
+  state_ = State::kRelaying;
+  if (listener_->config.proxy_protocol != ProxyProtocolMode::kOff) {
+    net::SocketAddress local = net::LocalAddress(fd_[kClient]);
+    proxy_header_ = listener_->config.proxy_protocol == ProxyProtocolMode::kV1
+                        ? net::EncodeProxyV1(client_address_, local)
+                        : net::EncodeProxyV2(client_address_, local);
+    flow_[kClient].queue.push_back(
+        Chunk{proxy_header_.data(), static_cast<uint32_t>(proxy_header_.size()), -1});
+    TrySend(kClient);
+  }
+  last_activity_ns_ = worker_->loop().now_ns();
+  worker_->loop().timers().Schedule(&timer_, last_activity_ns_ + listener_->idle_timeout_ns);
+  ArmRecv(kClient);
+  ArmRecv(kBackend);
+}
+
+void RelayConnection::ArmRecv(int side) {
+  Flow& flow = flow_[side];
+  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+  io_uring_prep_recv_multishot(sqe, fd_[side], nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = static_cast<__u16>(worker_->buffers().group_id());
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, static_cast<uint8_t>(kRecvClient + side)));
+  ++pending_ops_;
+  flow.recv_armed = true;
+  flow.recv_cancelled = false;
+}
+
+void RelayConnection::MaybeArmRecv(int side) {
+  Flow& flow = flow_[side];
+  if (state_ != State::kRelaying || flow.recv_armed || flow.eof || flow.waiting_buffers) return;
+  if (flow.pending() >= kLowWaterChunks) return;
+  ArmRecv(side);
+}
+
+void RelayConnection::OnBuffersAvailable(int side) {
+  flow_[side].waiting_buffers = false;
+  MaybeArmRecv(side);
+}
+
+void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
+  Flow& flow = flow_[side];
+  if (!(flags & IORING_CQE_F_MORE)) {
+    --pending_ops_;
+    flow.recv_armed = false;
+  }
+  if (flags & IORING_CQE_F_BUFFER) {
+    uint16_t bid = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+    worker_->buffers().Taken();
+    if (res > 0 && state_ == State::kRelaying) {
+      flow.queue.push_back(Chunk{worker_->buffers().Data(bid), static_cast<uint32_t>(res), bid});
+    } else {
+      worker_->ReturnBuffer(bid);
+    }
+  }
+  if (state_ != State::kRelaying) {
+    MaybeFinish();
+    return;
+  }
+  if (res > 0) {
+    last_activity_ns_ = worker_->loop().now_ns();
+    (side == kClient ? worker_->stats().bytes_from_clients : worker_->stats().bytes_from_backends)
+        .Add(static_cast<uint64_t>(res));
+    TrySend(side);
+    if (flow.recv_armed && !flow.recv_cancelled && flow.pending() >= kHighWaterChunks) {
+      // Backpressure: the other side is not keeping up. Stop reading until it drains.
+      io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+      io_uring_prep_cancel64(sqe, uring::UserData(this, static_cast<uint8_t>(kRecvClient + side)), 0);
+      io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+      flow.recv_cancelled = true;
+    }
+  } else if (res == 0) {
+    flow.eof = true;
+    RelayEof(side);
+  } else if (res == -ENOBUFS) {
+    // The worker's buffer ring is empty: not an error, wait for buffers to come back.
+    if (!flow.recv_armed && !flow.waiting_buffers) {
+      flow.waiting_buffers = true;
+      worker_->stats().buffer_waits.Add(1);
+      worker_->WaitForBuffers(this, side);
+    }
+  } else if (res != -ECANCELED) {
+    worker_->stats().errors.Add(1);
+    Abort(side == kClient ? "client socket error" : "backend socket error");
+    return;
+  }
+  if (!flow.recv_armed) MaybeArmRecv(side);
+  MaybeFinish();
+}
+
+// Sends what is queued from side `from` to the other side: one chunk with send, several with
+// sendmsg, never more than one operation in flight per direction.
+void RelayConnection::TrySend(int from) {
+  Flow& flow = flow_[from];
+  int to = Other(from);
+  if (flow.sending || flow.pending() == 0 || state_ != State::kRelaying) return;
+  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+  size_t n = flow.pending();
+  if (n == 1) {
+    const Chunk& c = flow.queue[flow.head];
+    io_uring_prep_send(sqe, fd_[to], c.data, c.len, MSG_NOSIGNAL);
+  } else {
+    if (n > kMaxIov) n = kMaxIov;
+    for (size_t i = 0; i < n; ++i) {
+      const Chunk& c = flow.queue[flow.head + i];
+      iov_[to][i].iov_base = c.data;
+      iov_[to][i].iov_len = c.len;
+    }
+    msghdr& msg = msg_[to];
+    std::memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = iov_[to];
+    msg.msg_iovlen = n;
+    io_uring_prep_sendmsg(sqe, fd_[to], &msg, MSG_NOSIGNAL);
+  }
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, static_cast<uint8_t>(kSendClient + to)));
+  ++pending_ops_;
+  flow.sending = true;
+}
+
+void RelayConnection::OnSend(int to, int32_t res) {
+  int from = Other(to);
+  Flow& flow = flow_[from];
+  --pending_ops_;
+  flow.sending = false;
+  if (state_ != State::kRelaying) {
+    MaybeFinish();
+    return;
+  }
+  if (res < 0) {
+    worker_->stats().errors.Add(1);
+    Abort(to == kClient ? "client send failed" : "backend send failed");
+    return;
+  }
+  last_activity_ns_ = worker_->loop().now_ns();
+  size_t left = static_cast<size_t>(res);
+  while (left > 0 && flow.pending() > 0) {
+    Chunk& c = flow.queue[flow.head];
+    if (left < c.len) {  // partial send: the rest goes next time
+      c.data += left;
+      c.len -= static_cast<uint32_t>(left);
+      break;
+    }
+    left -= c.len;
+    if (c.bid >= 0) worker_->ReturnBuffer(static_cast<uint16_t>(c.bid));
+    ++flow.head;
+  }
+  if (flow.pending() == 0) {
+    flow.queue.clear();
+    flow.head = 0;
+  }
+  TrySend(from);
+  if (flow.pending() == 0 && flow.eof) RelayEof(from);
+  MaybeArmRecv(from);
+  MaybeFinish();
+}
+
+// FIN from `from`: once everything received before it has been sent, pass it on.
+void RelayConnection::RelayEof(int from) {
+  Flow& flow = flow_[from];
+  if (flow.shut || flow.sending || flow.pending() > 0) return;
+  shutdown(fd_[Other(from)], SHUT_WR);
+  flow.shut = true;
+}
+
+void RelayConnection::OnTimer() {
+  int64_t now = worker_->loop().now_ns();
+  if (state_ == State::kConnecting) {
+    // Cancel the connect; its completion (-ECANCELED) moves on to the next backend.
+    connect_timed_out_ = true;
+    io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+    io_uring_prep_cancel64(sqe, uring::UserData(this, kConnect), 0);
+    io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+    return;
+  }
+  if (state_ != State::kRelaying) return;
+  int64_t deadline = last_activity_ns_ + listener_->idle_timeout_ns;
+  if (deadline > now) {
+    worker_->loop().timers().Schedule(&timer_, deadline);
+    return;
+  }
+  worker_->stats().idle_timeouts.Add(1);
+  Abort("idle timeout");
+}
+
+void RelayConnection::Abort(const char* reason) {
+  if (state_ == State::kClosing || state_ == State::kIdle) return;
+  LOG_DEBUG("connection closed: %s", reason);
+  state_ = State::kClosing;
+  worker_->loop().timers().Cancel(&timer_);
+  if (pending_ops_ > 0) {
+    for (int side : {kClient, kBackend}) {
+      if (fd_[side] < 0) continue;
+      io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+      io_uring_prep_cancel_fd(sqe, fd_[side], IORING_ASYNC_CANCEL_ALL);
+      io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+    }
+  }
+  MaybeFinish();
+}
+
+void RelayConnection::MaybeFinish() {
+  if (state_ == State::kRelaying && flow_[kClient].shut && flow_[kBackend].shut) {
+    // Both directions ended and were flushed: a clean finish. Only stray completions (a recv
+    // cancel racing the EOF) can still be pending.
+    state_ = State::kClosing;
+    worker_->loop().timers().Cancel(&timer_);
+  }
+  if (state_ == State::kClosing && pending_ops_ == 0) Finish();
+}
+
+void RelayConnection::ReleaseChunks(Flow& flow) {
+  for (size_t i = flow.head; i < flow.queue.size(); ++i) {
+    if (flow.queue[i].bid >= 0) worker_->ReturnBuffer(static_cast<uint16_t>(flow.queue[i].bid));
+  }
+  flow.queue.clear();
+  flow.head = 0;
+}
+
+void RelayConnection::Finish() {
+  ReleaseChunks(flow_[kClient]);
+  ReleaseChunks(flow_[kBackend]);
+  for (int side : {kClient, kBackend}) {
+    if (fd_[side] < 0) continue;
+    io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+    io_uring_prep_close(sqe, fd_[side]);
+    io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+    fd_[side] = -1;
+  }
+  if (backend_ != nullptr) {
+    backend_->active.fetch_sub(1, std::memory_order_relaxed);
+    backend_ = nullptr;
+  }
+  listener_ = nullptr;
+  state_ = State::kIdle;
+  worker_->stats().closed.Add(1);
+  worker_->Release(this);
+}
+
+void RelayConnection::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
+  switch (op) {
+    case kConnect:
+      OnConnect(res);
+      break;
+    case kRecvClient:
+    case kRecvBackend:
+      OnRecv(op - kRecvClient, res, flags);
+      break;
+    case kSendClient:
+    case kSendBackend:
+      OnSend(op - kSendClient, res);
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace edge::l4

@@ -1,0 +1,122 @@
+#pragma once
+// RelayConnection: one client connection relayed to one backend, both directions, on one worker.
+//
+// Data path per direction (client->backend and backend->client): a multishot recv on the source
+// socket fills buffers from the worker's provided buffer ring; each filled buffer is queued as-is
+// and sent to the other socket (send, or sendmsg when several are queued), at most one send in
+// flight; a buffer goes back to the ring when fully sent. No byte is copied in user space.
+//
+// Backpressure: when a direction holds kHighWaterChunks buffers, its recv is cancelled; it is
+// re-armed when the queue drains below kLowWaterChunks. So a connection never holds more than a
+// few buffers per direction, whatever the peers do.
+//
+// Half-close: EOF from one side is relayed as shutdown(SHUT_WR) on the other once everything
+// received before it is sent; the other direction keeps flowing. The connection ends when both
+// directions have ended, or at once on an error or timeout (Abort).
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "common/net/address.h"
+#include "common/uring/completion.h"
+#include "common/uring/timer_wheel.h"
+
+namespace edge::l4 {
+
+class Worker;
+struct ListenerRuntime;
+struct Backend;
+
+class RelayConnection final : public uring::IoHandler {
+ public:
+  explicit RelayConnection(Worker* worker);
+  ~RelayConnection() override;
+
+  // Takes ownership of the accepted `client_fd` and starts connecting to a backend.
+  void Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener);
+  // Ends the connection now (shutdown, reload drain timeout): both sockets are closed.
+  void Abort(const char* reason);
+  // The worker calls this when provided buffers are free again after a -ENOBUFS pause.
+  void OnBuffersAvailable(int side);
+
+  void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
+
+  // Intrusive list of the worker's live connections.
+  RelayConnection* prev = nullptr;
+  RelayConnection* next = nullptr;
+  uint32_t generation() const { return generation_; }
+
+  static constexpr int kClient = 0;
+  static constexpr int kBackend = 1;
+  static constexpr size_t kHighWaterChunks = 8;
+  static constexpr size_t kLowWaterChunks = 4;
+  static constexpr int kMaxIov = 8;
+
+ private:
+  enum Op : uint8_t {
+    kConnect = 1,
+    kRecvClient = 2,   // kRecvClient + side
+    kRecvBackend = 3,
+    kSendClient = 4,   // kSendClient + side: send *to* that side
+    kSendBackend = 5,
+  };
+  enum class State : uint8_t { kIdle, kConnecting, kRelaying, kClosing };
+
+  struct Chunk {
+    char* data;
+    uint32_t len;
+    int32_t bid;  // provided buffer id, or -1 for the PROXY header owned by the connection
+  };
+  // Bytes received from one side, waiting to be sent to the other.
+  struct Flow {
+    absl::InlinedVector<Chunk, 4> queue;
+    size_t head = 0;        // queue[head..] are pending
+    bool recv_armed = false;
+    bool recv_cancelled = false;  // a cancel for the armed recv is in flight
+    bool waiting_buffers = false;
+    bool eof = false;       // the source side sent FIN
+    bool shut = false;      // FIN relayed to the destination side
+    bool sending = false;
+    size_t pending() const { return queue.size() - head; }
+  };
+
+  void Connect();
+  void OnConnect(int32_t res);
+  void ArmRecv(int side);
+  void MaybeArmRecv(int side);
+  void OnRecv(int side, int32_t res, uint32_t flags);
+  void TrySend(int from);
+  void OnSend(int to, int32_t res);
+  void RelayEof(int from);
+  void MaybeFinish();
+  void Finish();
+  void ReleaseChunks(Flow& flow);
+  void OnTimer();
+  static void TimerThunk(void* self) { static_cast<RelayConnection*>(self)->OnTimer(); }
+
+  Worker* worker_;
+  std::shared_ptr<const ListenerRuntime> listener_;
+  std::shared_ptr<Backend> backend_;
+  int backend_index_ = -1;
+  int fd_[2] = {-1, -1};
+  State state_ = State::kIdle;
+  uint8_t attempts_ = 0;
+  bool connect_timed_out_ = false;
+  uint32_t pending_ops_ = 0;
+  uint32_t generation_ = 0;
+  int64_t last_activity_ns_ = 0;
+  Flow flow_[2];  // flow_[s]: received from side s
+  msghdr msg_[2];  // msg_[s]: the sendmsg to side s (must stay valid while in flight)
+  iovec iov_[2][kMaxIov];
+  std::vector<bool> tried_;
+  net::SocketAddress client_address_;
+  std::string proxy_header_;
+  uring::Timer timer_;
+};
+
+}  // namespace edge::l4

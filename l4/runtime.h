@@ -1,0 +1,40 @@
+#pragma once
+// The live form of a config: pools with their backends and balancer, listeners bound to pools,
+// durations converted to what the data path uses. Built once per config, read-only afterwards
+// (except the atomics inside Backend), shared by all workers.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "l4/balancer/balancer.h"
+#include "l4/config.h"
+
+namespace edge::l4 {
+
+struct Pool {
+  PoolConfig config;
+  std::vector<std::shared_ptr<Backend>> backends;  // config order
+  std::unique_ptr<Balancer> balancer;
+  int64_t connect_timeout_ns = 0;
+};
+
+struct ListenerRuntime {
+  ListenerConfig config;
+  std::shared_ptr<Pool> pool;
+  int64_t idle_timeout_ns = 0;
+  // The client's address is looked up (getpeername) only when something needs it.
+  bool needs_client_address = false;
+};
+
+struct Runtime {
+  Lb4Config config;
+  std::vector<std::shared_ptr<Pool>> pools;
+  std::vector<std::shared_ptr<ListenerRuntime>> listeners;
+};
+
+absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& config);
+
+}  // namespace edge::l4

@@ -1,0 +1,84 @@
+#include "l4/server.h"
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "common/log.h"
+#include "common/net/socket.h"
+
+namespace edge::l4 {
+
+int ResolveWorkerCount(int configured) {
+  if (configured > 0) return configured;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
+  return static_cast<int>(std::thread::hardware_concurrency());
+}
+
+absl::StatusOr<std::unique_ptr<Lb4Server>> Lb4Server::Start(std::shared_ptr<const Runtime> runtime) {
+  std::unique_ptr<Lb4Server> server(new Lb4Server());
+  server->runtime_ = runtime;
+  int workers = ResolveWorkerCount(runtime->config.workers);
+  // Open every socket first, so a port in use fails the start before any thread runs.
+  std::vector<std::vector<int>> fds(static_cast<size_t>(workers));
+  auto close_all = [&fds] {
+    for (auto& per_worker : fds) {
+      for (int fd : per_worker) close(fd);
+    }
+  };
+  for (const auto& listener : runtime->listeners) {
+    for (int w = 0; w < workers; ++w) {
+      auto fd = net::ListenTcp(listener->config.bind, net::ListenOptions{});
+      if (!fd.ok()) {
+        close_all();
+        return absl::UnavailableError(
+            absl::StrFormat("listener \"%s\": %s", listener->config.name, fd.status().message()));
+      }
+      fds[static_cast<size_t>(w)].push_back(*fd);
+    }
+  }
+  for (int w = 0; w < workers; ++w) {
+    server->workers_.push_back(std::make_unique<Worker>(w, runtime, &server->shared_,
+                                                        std::move(fds[static_cast<size_t>(w)])));
+    fds[static_cast<size_t>(w)].clear();
+  }
+  for (auto& worker : server->workers_) {
+    absl::Status status = worker->Start();
+    if (!status.ok()) {
+      server->Stop();
+      return status;
+    }
+  }
+  for (const auto& listener : runtime->listeners) {
+    LOG_INFO("listener \"%s\" on %s -> pool \"%s\" (%d backends), %d workers",
+             listener->config.name, listener->config.bind.ToString(), listener->pool->config.name,
+             static_cast<int>(listener->pool->backends.size()), workers);
+  }
+  return server;
+}
+
+Lb4Server::~Lb4Server() { Stop(); }
+
+void Lb4Server::BeginDrain() {
+  for (auto& worker : workers_) worker->BeginDrain();
+}
+
+bool Lb4Server::WaitDrained(absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (shared_.active.load() > 0) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return true;
+}
+
+void Lb4Server::Stop() {
+  for (auto& worker : workers_) worker->Stop();
+  for (auto& worker : workers_) worker->Join();
+  workers_.clear();
+}
+
+}  // namespace edge::l4

@@ -1,0 +1,39 @@
+#pragma once
+// Counters of lb4. WorkerStats are written by one worker thread only (relaxed load+store, no
+// locked instructions on the data path) and read by anyone; SharedCounters are process-wide.
+
+#include <atomic>
+#include <cstdint>
+
+namespace edge::l4 {
+
+// A counter written by exactly one thread and read by any.
+class OwnedCounter {
+ public:
+  void Add(uint64_t n) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  uint64_t Get() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+struct alignas(64) WorkerStats {
+  OwnedCounter accepted;          // connections accepted
+  OwnedCounter refused_max;       // refused: max_connections reached
+  OwnedCounter refused_no_backend;// refused: no eligible backend
+  OwnedCounter connect_failures;  // backend connects that failed or timed out
+  OwnedCounter connect_timeouts;
+  OwnedCounter idle_timeouts;
+  OwnedCounter bytes_from_clients;
+  OwnedCounter bytes_from_backends;
+  OwnedCounter closed;            // connections finished (any reason)
+  OwnedCounter errors;            // connections ended by a socket error
+  OwnedCounter accept_errors;
+  OwnedCounter buffer_waits;      // receive paused because the provided buffer ring ran dry
+};
+
+struct SharedCounters {
+  std::atomic<int64_t> active{0};  // relayed connections alive, all workers
+};
+
+}  // namespace edge::l4

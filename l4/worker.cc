@@ -1,0 +1,153 @@
+#include "l4/worker.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include "absl/strings/str_format.h"
+#include "common/log.h"
+
+namespace edge::l4 {
+
+namespace {
+constexpr int kBufferGroup = 1;
+}  // namespace
+
+Worker::Worker(int id, std::shared_ptr<const Runtime> runtime, SharedCounters* shared,
+               std::vector<int> listen_fds)
+    : id_(id), runtime_(std::move(runtime)), shared_(shared), listen_fds_(std::move(listen_fds)) {}
+
+Worker::~Worker() {
+  Join();
+  // Connections and listeners reference the loop: destroy them before it.
+  listeners_.clear();
+  connections_.clear();
+  buffers_.reset();
+  loop_.reset();
+  for (int fd : listen_fds_) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+absl::Status Worker::Start() {
+  std::promise<absl::Status> ready;
+  std::future<absl::Status> result = ready.get_future();
+  thread_ = std::thread([this, &ready] { ThreadMain(&ready); });
+  absl::Status status = result.get();
+  if (!status.ok()) Join();
+  return status;
+}
+
+absl::Status Worker::Setup() {
+  auto loop = uring::EventLoop::Create(uring::RingOptions{});
+  if (!loop.ok()) return loop.status();
+  loop_ = std::move(*loop);
+  const Lb4Config& config = runtime_->config;
+  auto buffers = uring::ProvidedBufferRing::Create(&loop_->ring(), kBufferGroup,
+                                                   config.buffers_per_worker, config.buffer_size);
+  if (!buffers.ok()) return buffers.status();
+  buffers_ = std::move(*buffers);
+  for (size_t i = 0; i < listen_fds_.size(); ++i) {
+    listeners_.push_back(
+        std::make_unique<TcpListener>(this, listen_fds_[i], runtime_->listeners[i]));
+    listen_fds_[i] = -1;  // owned by the listener now
+    listeners_.back()->Arm();
+  }
+  return absl::OkStatus();
+}
+
+void Worker::ThreadMain(std::promise<absl::Status>* ready) {
+  std::string name = absl::StrFormat("lb4-w%d", id_);
+  pthread_setname_np(pthread_self(), name.c_str());
+  absl::Status status = Setup();
+  bool ok = status.ok();
+  ready->set_value(status);  // `ready` dies with Start(): not touched after this line
+  if (!ok) return;
+  absl::Status run = loop_->Run();
+  if (!run.ok()) {
+    LOG_ERROR("worker %d: %s", id_, run.message());
+    std::_Exit(1);  // the ring is broken: nothing on this worker can make progress
+  }
+}
+
+void Worker::BeginDrain() {
+  if (loop_ == nullptr || !thread_.joinable()) return;
+  loop_->Post([this] {
+    for (auto& listener : listeners_) listener->Close();
+  });
+}
+
+void Worker::Stop() {
+  if (loop_ == nullptr || !thread_.joinable()) return;
+  loop_->Post([this] {
+    for (auto& listener : listeners_) listener->Close();
+    std::vector<RelayConnection*> live;
+    for (RelayConnection* c = live_head_; c != nullptr; c = c->next) live.push_back(c);
+    for (RelayConnection* c : live) c->Abort("shutting down");
+    loop_->Stop();
+  });
+}
+
+void Worker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& listener) {
+  stats_.accepted.Add(1);
+  if (shared_->active.fetch_add(1, std::memory_order_relaxed) >=
+      static_cast<int64_t>(runtime_->config.max_connections)) {
+    shared_->active.fetch_sub(1, std::memory_order_relaxed);
+    stats_.refused_max.Add(1);
+    close(fd);
+    return;
+  }
+  RelayConnection* c;
+  if (!free_.empty()) {
+    c = free_.back();
+    free_.pop_back();
+  } else {
+    connections_.push_back(std::make_unique<RelayConnection>(this));
+    c = connections_.back().get();
+  }
+  c->prev = nullptr;
+  c->next = live_head_;
+  if (live_head_ != nullptr) live_head_->prev = c;
+  live_head_ = c;
+  live_.fetch_add(1, std::memory_order_relaxed);
+  c->Start(fd, listener);
+}
+
+void Worker::Release(RelayConnection* c) {
+  if (c->prev != nullptr) {
+    c->prev->next = c->next;
+  } else {
+    live_head_ = c->next;
+  }
+  if (c->next != nullptr) c->next->prev = c->prev;
+  c->prev = c->next = nullptr;
+  free_.push_back(c);
+  live_.fetch_sub(1, std::memory_order_relaxed);
+  shared_->active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Worker::ReturnBuffer(uint16_t bid) {
+  buffers_->Recycle(bid);
+  if (!buffer_waiters_.empty()) WakeBufferWaiters();
+}
+
+void Worker::WaitForBuffers(RelayConnection* connection, int side) {
+  buffer_waiters_.push_back(BufferWaiter{connection, connection->generation(), side});
+}
+
+// Re-arms paused receives, one per free buffer, oldest first.
+void Worker::WakeBufferWaiters() {
+  unsigned free_buffers = buffers_->count() - buffers_->outstanding();
+  while (free_buffers > 0 && !buffer_waiters_.empty()) {
+    BufferWaiter w = buffer_waiters_.front();
+    buffer_waiters_.pop_front();
+    if (w.connection->generation() != w.generation) continue;  // that connection has ended
+    w.connection->OnBuffersAvailable(w.side);
+    --free_buffers;
+  }
+}
+
+}  // namespace edge::l4

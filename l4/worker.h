@@ -1,0 +1,77 @@
+#pragma once
+// Worker: one thread, one io_uring event loop, its own listening sockets, receive buffers and
+// connections. Workers share nothing on the data path but the read-only Runtime and atomics.
+
+#include <atomic>
+#include <deque>
+#include <future>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/uring/buffer_ring.h"
+#include "common/uring/event_loop.h"
+#include "l4/listener.h"
+#include "l4/relay_connection.h"
+#include "l4/runtime.h"
+#include "l4/stats.h"
+
+namespace edge::l4 {
+
+class Worker {
+ public:
+  // `listen_fds[i]` is this worker's socket for runtime->listeners[i]; the worker owns them.
+  Worker(int id, std::shared_ptr<const Runtime> runtime, SharedCounters* shared,
+         std::vector<int> listen_fds);
+  ~Worker();
+
+  // Starts the thread and waits until its ring is up and it is accepting.
+  absl::Status Start();
+  // Thread-safe. Stops accepting new connections; live ones go on.
+  void BeginDrain();
+  // Thread-safe. Ends every connection and stops the thread; Join() waits for it.
+  void Stop();
+  void Join();
+
+  int id() const { return id_; }
+  const WorkerStats& stats_view() const { return stats_; }
+  int64_t live_connections() const { return live_.load(std::memory_order_relaxed); }
+
+  // --- Used by listeners and connections, on the worker thread only. ---
+  uring::EventLoop& loop() { return *loop_; }
+  uring::ProvidedBufferRing& buffers() { return *buffers_; }
+  WorkerStats& stats() { return stats_; }
+  void OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& listener);
+  void ReturnBuffer(uint16_t bid);
+  void WaitForBuffers(RelayConnection* connection, int side);
+  void Release(RelayConnection* connection);
+
+ private:
+  void ThreadMain(std::promise<absl::Status>* ready);
+  absl::Status Setup();
+  void WakeBufferWaiters();
+
+  struct BufferWaiter {
+    RelayConnection* connection;
+    uint32_t generation;
+    int side;
+  };
+
+  const int id_;
+  std::shared_ptr<const Runtime> runtime_;
+  SharedCounters* shared_;
+  std::vector<int> listen_fds_;
+  std::thread thread_;
+  std::unique_ptr<uring::EventLoop> loop_;
+  std::unique_ptr<uring::ProvidedBufferRing> buffers_;
+  std::vector<std::unique_ptr<TcpListener>> listeners_;
+  std::vector<std::unique_ptr<RelayConnection>> connections_;  // every object ever made
+  std::vector<RelayConnection*> free_;
+  RelayConnection* live_head_ = nullptr;
+  std::atomic<int64_t> live_{0};
+  std::deque<BufferWaiter> buffer_waiters_;
+  WorkerStats stats_;
+};
+
+}  // namespace edge::l4

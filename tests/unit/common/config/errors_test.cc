@@ -1,0 +1,115 @@
+#include "common/config/errors.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/config/toml.h"
+
+namespace edge::config {
+namespace {
+
+toml::source_position At(uint32_t line, uint32_t column) { return {line, column}; }
+
+TEST(Quote, EscapesAndTruncates) {
+  EXPECT_EQ(Quote("abc"), "\"abc\"");
+  EXPECT_EQ(Quote(""), "\"\"");
+  EXPECT_EQ(Quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(Quote("a\nb\x01"), "\"a\\nb\\x01\"");
+  EXPECT_EQ(Quote(std::string(100, 'x')), "\"" + std::string(64, 'x') + "\"...");
+}
+
+TEST(FormatConfigError, JoinsTheNonEmptyParts) {
+  EXPECT_EQ(FormatConfigError("conf/edge.toml", At(14, 11), "pool \"gateways\"", "balance",
+                              "unknown value \"magelv\" (maglev|round_robin)"),
+            "conf/edge.toml:14:11: pool \"gateways\": balance: unknown value \"magelv\" "
+            "(maglev|round_robin)");
+  EXPECT_EQ(FormatConfigError("f.toml", At(1, 1), "", "lbb4", "unknown key"),
+            "f.toml:1:1: lbb4: unknown key");
+  EXPECT_EQ(FormatConfigError("f.toml", At(0, 0), "", "", "too big"), "f.toml: too big");
+}
+
+TEST(FormatConfigError, KeepsOneErrorOnOneLine) {
+  EXPECT_EQ(FormatConfigError("f\n.toml", At(2, 3), "ctx\r", "key", "bad\nvalue\x7f"),
+            "f\\n.toml:2:3: ctx\\r: key: bad\\nvalue\\x7f");
+}
+
+TEST(ConfigErrors, EmptyIsOk) {
+  ConfigErrors errors("f.toml");
+  EXPECT_TRUE(errors.empty());
+  EXPECT_TRUE(errors.ToStatus().ok());
+}
+
+TEST(ConfigErrors, SortsByPositionWithUnpositionedLast) {
+  ConfigErrors errors("f.toml");
+  errors.Add(At(0, 0), "", "", "no position");
+  errors.Add(At(9, 2), "b", "k", "second");
+  errors.Add(At(3, 7), "a", "k", "first");
+  errors.Add(At(9, 1), "b", "j", "between");
+  EXPECT_EQ(errors.count(), 4u);
+  absl::Status status = errors.ToStatus();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(status.message()),
+            "f.toml:3:7: a: k: first\n"
+            "f.toml:9:1: b: j: between\n"
+            "f.toml:9:2: b: k: second\n"
+            "f.toml: no position");
+}
+
+TEST(ConfigErrors, CapsTheMessagesKept) {
+  ConfigErrors errors("f.toml");
+  for (uint32_t i = 1; i <= ConfigErrors::kMaxKept + 5; ++i) errors.Add(At(i, 1), "", "k", "bad");
+  EXPECT_EQ(errors.count(), ConfigErrors::kMaxKept + 5);
+  EXPECT_EQ(errors.Messages().size(), ConfigErrors::kMaxKept);
+  const std::string message(errors.ToStatus().message());
+  EXPECT_NE(message.find("f.toml:1:1: k: bad\n"), std::string::npos);
+  EXPECT_NE(message.find("\n(5 more errors)"), std::string::npos);
+}
+
+TEST(ParseToml, ParsesAndReportsSyntaxErrorsWithPositions) {
+  auto good = ParseToml("[a]\nb = 1\n", "f.toml");
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(good->at_path("a.b").value<int64_t>(), 1);
+
+  auto duplicate = ParseToml("a = 1\na = 2\n", "f.toml");
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(duplicate.status().message()),
+            "f.toml:2:5: invalid TOML: Error while parsing key-value pair: cannot redefine "
+            "existing integer 'a'");
+
+  auto unterminated = ParseToml("a = \"x\n", "conf/x.toml");
+  ASSERT_FALSE(unterminated.ok());
+  EXPECT_EQ(std::string(unterminated.status().message()).rfind("conf/x.toml:1:", 0), 0u)
+      << unterminated.status().message();
+
+  auto binary = ParseToml(std::string_view("a = \"\xff\"\n"), "f.toml");
+  ASSERT_FALSE(binary.ok());
+  EXPECT_EQ(std::string(binary.status().message()),
+            "f.toml:1:5: invalid TOML: Encountered invalid utf-8 sequence");
+}
+
+TEST(ParseToml, RefusesOversizedInput) {
+  std::string big(kMaxConfigBytes + 1, '#');
+  auto parsed = ParseToml(big, "big.toml");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(std::string(parsed.status().message()),
+            "big.toml: larger than 4194304 bytes; refusing to parse");
+}
+
+TEST(ParseToml, SurvivesDeepNesting) {
+  // toml++ caps nesting (TOML_MAX_NESTED_VALUES); deeper input is an error, not a stack overflow.
+  std::string deep = "a = " + std::string(100000, '[') + std::string(100000, ']') + "\n";
+  EXPECT_FALSE(ParseToml(deep, "deep.toml").ok());
+  std::string inline_tables = "a = ";
+  for (int i = 0; i < 10000; ++i) inline_tables += "{b = ";
+  inline_tables += "1" + std::string(10000, '}') + "\n";
+  EXPECT_FALSE(ParseToml(inline_tables, "deep.toml").ok());
+  std::string dotted = "a";
+  for (int i = 0; i < 10000; ++i) dotted += ".a";
+  dotted += " = 1\n";
+  (void)ParseToml(dotted, "deep.toml");  // must not crash; accepted or refused
+}
+
+}  // namespace
+}  // namespace edge::config
