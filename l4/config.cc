@@ -181,11 +181,11 @@ void ReadHealth(const toml::table& table, ConfigErrors& errors, const std::strin
   const bool timeout_ok =
       r.ReadDuration("timeout", &health->timeout, kMinDuration, kMaxDuration) || !r.Has("timeout");
   if (interval_ok && timeout_ok && health->timeout > health->interval) {
-    const std::string timeout = config::FormatDuration(health->timeout);
-    const std::string interval = config::FormatDuration(health->interval);
+    const std::string timeout = config::DurationToString(health->timeout);
+    const std::string interval = config::DurationToString(health->interval);
     if (r.Has("timeout")) {
-      r.Error("timeout", absl::StrFormat("must not exceed interval (%s), got \"%s\"", interval,
-                                         timeout));
+      r.Error("timeout",
+              absl::StrFormat("must not exceed interval (%s), got \"%s\"", interval, timeout));
     } else {
       r.Error("interval", absl::StrFormat("must be at least timeout (%s, the default), got \"%s\"",
                                           timeout, interval));
@@ -198,7 +198,8 @@ void ReadHealth(const toml::table& table, ConfigErrors& errors, const std::strin
 void ReadBackends(TableReader& pool_reader, PoolConfig* pool) {
   const toml::node* node = pool_reader.Get("backends");
   if (const toml::array* array = node->as_array(); array != nullptr && array->empty()) {
-    pool_reader.Error("backends", "must list at least one backend, e.g. [{ address = \"10.0.0.1:80\" }]");
+    pool_reader.Error("backends",
+                      "must list at least one backend, e.g. [{ address = \"10.0.0.1:80\" }]");
     return;
   }
   std::unordered_map<std::string, size_t> seen;  // address -> index in the array
@@ -215,8 +216,8 @@ void ReadBackends(TableReader& pool_reader, PoolConfig* pool) {
     if (ok) {
       auto [it, inserted] = seen.emplace(backend.address.ToString(), index);
       if (!inserted) {
-        r.Error("address", absl::StrFormat("duplicate backend %s (also backends[%d])", it->first,
-                                           it->second));
+        r.Error("address",
+                absl::StrFormat("duplicate backend %s (also backends[%d])", it->first, it->second));
         ok = false;
       }
     }
@@ -270,10 +271,9 @@ void ReadListener(const toml::table& table, size_t index, ConfigErrors& errors,
     r.ReadAddress("bind", &listener->bind);
     origin->bind = PositionOf(r, "bind");
   }
-  if (r.ReadEnum("mode", &listener->mode, kListenerModes) &&
-      listener->mode != ListenerMode::kTcp) {
-    r.Error("mode", absl::StrFormat("%s is not supported yet (tcp)",
-                                    Quote(ConfigName(listener->mode))));
+  if (r.ReadEnum("mode", &listener->mode, kListenerModes) && listener->mode != ListenerMode::kTcp) {
+    r.Error("mode",
+            absl::StrFormat("%s is not supported yet (tcp)", Quote(ConfigName(listener->mode))));
   }
   if (r.Require("pool")) {
     r.ReadString("pool", &listener->pool);
@@ -300,8 +300,8 @@ std::string ListNames(const std::vector<PoolConfig>& pools) {
 
 // Checks that relate several tables: unique names, pool references, bind collisions.
 void CrossCheck(const Lb4Config& config, const std::vector<Origin>& pool_origins,
-                const std::vector<Origin>& listener_origins,
-                const toml::source_position& admin_at, ConfigErrors& errors) {
+                const std::vector<Origin>& listener_origins, const toml::source_position& admin_at,
+                ConfigErrors& errors) {
   std::unordered_map<std::string_view, size_t> pool_by_name;
   for (size_t i = 0; i < config.pools.size(); ++i) {
     const std::string& name = config.pools[i].name;
@@ -333,9 +333,9 @@ void CrossCheck(const Lb4Config& config, const std::vector<Origin>& pool_origins
       }
     }
     if (listener.bind.valid() && listener.bind.port() != 0) {
-      auto [it, inserted] = binds.emplace(
-          listener.bind.ToString(),
-          absl::StrFormat("%s at %s", origin.context, Where(errors, origin.bind)));
+      auto [it, inserted] =
+          binds.emplace(listener.bind.ToString(),
+                        absl::StrFormat("%s at %s", origin.context, Where(errors, origin.bind)));
       if (!inserted) {
         errors.Add(origin.bind, origin.context, "bind",
                    absl::StrFormat("address %s is already used by %s", it->first, it->second));
@@ -367,8 +367,7 @@ const ListenerConfig* Lb4Config::FindListener(std::string_view name) const {
   return nullptr;
 }
 
-absl::StatusOr<Lb4Config> ParseLb4Config(std::string_view toml_text,
-                                         std::string_view source_name) {
+absl::StatusOr<Lb4Config> ParseLb4Config(std::string_view toml_text, std::string_view source_name) {
   ASSIGN_OR_RETURN(toml::table root, config::ParseToml(toml_text, source_name));
   ConfigErrors errors{std::string(source_name)};
   Lb4Config config;

@@ -31,12 +31,12 @@ struct BackendConfig {
 
 struct HealthConfig {
   enum class Check { kNone, kTcp, kHttp };
-  Check check = Check::kNone;                       // none: every backend is always healthy
-  std::string path = "/healthz";                    // http only; starts with '/', visible ASCII
-  absl::Duration interval = absl::Seconds(1);       // between probes of one backend
-  absl::Duration timeout = absl::Milliseconds(500); // per probe; never above interval
-  int rise = 2;                                     // consecutive successes to become healthy
-  int fall = 3;                                     // consecutive failures to become unhealthy
+  Check check = Check::kNone;                        // none: every backend is always healthy
+  std::string path = "/healthz";                     // http only; starts with '/', visible ASCII
+  absl::Duration interval = absl::Seconds(1);        // between probes of one backend
+  absl::Duration timeout = absl::Milliseconds(500);  // per probe; never above interval
+  int rise = 2;                                      // consecutive successes to become healthy
+  int fall = 3;                                      // consecutive failures to become unhealthy
 };
 
 struct PoolConfig {
@@ -50,7 +50,8 @@ struct PoolConfig {
 
 struct ListenerConfig {
   std::string name;  // 1-64 of [A-Za-z0-9_.-], unique among listeners
-  net::SocketAddress bind;  // unique among listeners and admin (port 0 = any free port, not checked)
+  net::SocketAddress
+      bind;  // unique among listeners and admin (port 0 = any free port, not checked)
   ListenerMode mode = ListenerMode::kTcp;
   std::string pool;  // names an entry of Lb4Config::pools
   ProxyProtocolMode proxy_protocol = ProxyProtocolMode::kOff;
@@ -58,15 +59,15 @@ struct ListenerConfig {
 };
 
 struct Lb4Config {
-  int workers = 0;  // 0..1024; 0 = one per CPU
-  uint64_t max_connections = 100000;  // >= 1
+  int workers = 0;                          // 0..1024; 0 = one per CPU
+  uint64_t max_connections = 100000;        // >= 1
   std::optional<net::SocketAddress> admin;  // absent: no admin endpoint
   absl::Duration drain_timeout = absl::Seconds(30);
-  uint32_t buffer_size = 16384;          // bytes per provided receive buffer, 1KiB..1MiB
-  uint32_t buffers_per_worker = 4096;    // buffer ring entries: a power of two, 1..32768
+  uint32_t buffer_size = 16384;           // bytes per provided receive buffer, 1KiB..1MiB
+  uint32_t buffers_per_worker = 4096;     // buffer ring entries: a power of two, 1..32768
   std::vector<ListenerConfig> listeners;  // at least one, in config order
   std::vector<PoolConfig> pools;          // in config order
-  std::string source;  // the file name (or source name) the config came from
+  std::string source;                     // the file name (or source name) the config came from
 
   // The pool named `name`, or nullptr.
   const PoolConfig* FindPool(std::string_view name) const;

@@ -9,6 +9,7 @@ A scenario runs through a proxy only if the layers match and scenario.requires <
 
 import os
 import shutil
+import time
 
 import util
 
@@ -106,7 +107,6 @@ class Lb4(Proxy):
         b = self.binary()
         try:
             st = os.stat(b)
-            import time
             return f"{b} (built {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(st.st_mtime))})"
         except OSError:
             return b

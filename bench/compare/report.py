@@ -49,7 +49,8 @@ def summarize(runs):
         for k in ("cpu_us_per_req", "rps", "kib_per_conn"):
             vals = [r[k] for r in ok if k in r]
             if len(vals) > 1 and statistics.median(vals):
-                out[k + "_spread_pct"] = 100 * (max(vals) - min(vals)) / statistics.median(vals)
+                # half the range, relative to the median: "±x%"
+                out[k + "_spread_pct"] = 50 * (max(vals) - min(vals)) / statistics.median(vals)
     return out
 
 
@@ -73,7 +74,9 @@ def _fmt(col, v):
 def scenario_table(scenario, summary, proxy_names, baselines):
     """Markdown table: absolute figures per proxy, then each proxy's ratios to each baseline."""
     present_baselines = [b for b in baselines if "error" not in summary.get(b, {"error": 1})]
-    head = ["proxy"] + [c.header for c in scenario.columns]
+    # Columns no proxy has a value for (e.g. the spread of a single run) are left out.
+    columns = [c for c in scenario.columns if any(c.key in s for s in summary.values())]
+    head = ["proxy"] + [c.header for c in columns]
     for b in present_baselines:
         head += [f"{r.label} ÷ {b}" for r in scenario.ratios]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
@@ -84,7 +87,7 @@ def scenario_table(scenario, summary, proxy_names, baselines):
         if "error" in s:
             lines.append(f"| {p} | " + " | ".join(["—"] * (len(head) - 1)) + " |")
             continue
-        row = [p] + [_fmt(c, s.get(c.key)) for c in scenario.columns]
+        row = [p] + [_fmt(c, s.get(c.key)) for c in columns]
         for b in present_baselines:
             for r in scenario.ratios:
                 v = ratio(summary, p, b, r.key)
@@ -140,7 +143,7 @@ def check_targets(targets, summaries, selected_scenarios, absent=None):
 def target_lines(results):
     lines = []
     for t, status, v, text in results:
-        r = "—" if v is None else f"{v:.2f}x"
+        r = "—" if v is None else f"{v:.3f}x"
         lines.append(f"TARGET {status:4} {t.scenario:9} {t.what}: {t.subject}/{t.baseline} = {r} "
                      f"(target <= {t.max_ratio:.2f}x) — {text}")
     return lines

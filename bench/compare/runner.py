@@ -34,8 +34,9 @@ def parse_args(argv):
                    help="comma-separated subset of: %(default)s")
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measured load run (default 10)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up load before each run (default 2)")
-    p.add_argument("--repeat", type=int, default=1,
-                   help="runs per (scenario, proxy), interleaved; the report shows medians (default 1)")
+    p.add_argument("--repeat", type=int, default=None,
+                   help="runs per (scenario, proxy), interleaved in rotating order; the report shows "
+                        "medians and the spread (default 3, 1 with --quick)")
     p.add_argument("--idle-connections", type=int, default=5000,
                    help="connections held open in the idle scenario (default 5000)")
     p.add_argument("--quick", action="store_true",
@@ -59,6 +60,8 @@ def parse_args(argv):
     a = p.parse_args(argv)
     if a.quick:
         a.duration, a.warmup, a.idle_connections = 2.0, 1.0, min(a.idle_connections, 1000)
+    if a.repeat is None:
+        a.repeat = 1 if a.quick else 3
     a.scenario_list = [s for s in a.scenarios.split(",") if s]
     a.proxy_list = [s for s in a.proxies.split(",") if s]
     a.baseline_list = [s for s in a.baselines.split(",") if s]
@@ -155,8 +158,10 @@ def main(argv=None):
             ctx = scenarios.Context(origin, wrk, a.duration, a.warmup, a.proxy_cpu, a.load_cpu,
                                     a.idle_connections, log)
             n_runs = sum(len([p for p in plist if sc.applies_to(p)]) for sc in selected) * a.repeat
+            est = sum(len([p for p in plist if sc.applies_to(p)]) * sc.estimate_s(ctx) for sc in selected) * a.repeat
             log(f"origin nginx on {origin.host}:{origin.port} (CPU {a.load_cpu}); proxies on CPU {a.proxy_cpu}: "
-                f"{', '.join(p.name for p in plist) or 'none'}; {n_runs} runs; temp dir {tmp}")
+                f"{', '.join(p.name for p in plist) or 'none'}; {n_runs} runs, about {est / 60:.1f} min; "
+                f"temp dir {tmp}")
 
             for sc in selected:
                 applicable = [p for p in plist if sc.applies_to(p)]
@@ -165,7 +170,8 @@ def main(argv=None):
                     order = applicable[rep % len(applicable):] + applicable[:rep % len(applicable)] if applicable else []
                     for px in order:
                         if not origin.proc or not origin.proc.alive():
-                            raise util.BenchError("the origin nginx died; output:\n" + origin.proc.log_tail())
+                            raise util.BenchError("the origin nginx died; output:\n"
+                                                  + util.indent(origin.proc.log_tail() if origin.proc else ""))
                         wd = os.path.join(tmp, f"{sc.name}-{rep + 1}-{px.name}")
                         log(f"{sc.name} [{rep + 1}/{a.repeat}] {px.name} ...")
                         m = run_one(ctx, sc, px, wd)
@@ -183,7 +189,7 @@ def main(argv=None):
         log("interrupted: stopping every process started")
         util.REGISTRY.stop_all()
         return 130
-    except util.BenchError as e:
+    except (util.BenchError, OSError) as e:
         log(f"error: {e}")
         util.REGISTRY.stop_all()
         return 1
@@ -220,7 +226,7 @@ def main(argv=None):
         out.append(f"_{sc.description}_")
         out.append("")
         out.append(report.scenario_table(sc, summaries.get(sc.name, {}), names, a.baseline_list))
-        notes = []
+        notes, busy = [], []
         for pn, s in summaries.get(sc.name, {}).items():
             if "error" in s:
                 notes.append(f"{pn}: failed: {s['error']}")
@@ -230,8 +236,10 @@ def main(argv=None):
                 e = ", ".join(f"{k} {v}" for k, v in s["errors"].items() if v)
                 notes.append(f"{pn}: wrk socket/status errors: {e}")
             if s.get("proxy_core_pct", 0) - s.get("proxy_cpu_pct", 0) > 10:
-                notes.append(f"{pn}: the proxy core was {s['proxy_core_pct']:.0f}% busy but the proxy used "
-                             f"{s['proxy_cpu_pct']:.0f}%: other activity on the proxy core (noise)")
+                busy.append(f"{pn} {s['proxy_cpu_pct']:.0f}% of {s['proxy_core_pct']:.0f}%")
+        if busy:
+            notes.append("noise: other processes ran on the proxy core (proxy CPU % of the core's busy %: "
+                         + ", ".join(busy) + ")")
         for pn, why in skipped.items():
             notes.append(f"{pn}: skipped ({why})")
         if notes:

@@ -45,6 +45,10 @@ class Scenario:
     def run(self, ctx, proxy):
         raise NotImplementedError
 
+    def estimate_s(self, ctx):
+        """Rough wall time of one run (for the progress line)."""
+        return ctx.warmup + ctx.duration + 2
+
 
 class Context:
     """What a scenario needs besides the proxy: the origin, the load generator, timings, CPUs."""
@@ -70,6 +74,7 @@ class WrkScenario(Scenario):
         Column("rps", "req/s", "{:,.0f}"),
         Column("p99_ms", "p99 ms", "{:.2f}"),
         Column("cpu_us_per_req", "proxy CPU µs/req", "{:.2f}"),
+        Column("cpu_us_per_req_spread_pct", "CPU/req spread", "±{:.0f}%"),
         Column("proxy_cpu_pct", "proxy CPU %", "{:.0f}"),
         Column("load_core_pct", "load core %", "{:.0f}"),
         Column("errors_total", "wrk errors", "{:,.0f}"),
@@ -149,7 +154,7 @@ class LargeResponse(WrkScenario):
     description = "wrk -t1 -c16 GET /1m over persistent connections"
     path = "/1m"
     connections = 16
-    columns = WrkScenario.columns[:3] + [Column("mib_per_s", "MiB/s", "{:,.0f}")] + WrkScenario.columns[3:]
+    columns = WrkScenario.columns[:4] + [Column("mib_per_s", "MiB/s", "{:,.0f}")] + WrkScenario.columns[4:]
 
 
 @register
@@ -163,12 +168,16 @@ class IdleMemory(Scenario):
         Column("rss_before_kib", "RSS before KiB", "{:,.0f}"),
         Column("rss_idle_kib", "RSS idle KiB", "{:,.0f}"),
         Column("kib_per_conn", "KiB/conn", "{:.2f}"),
+        Column("kib_per_conn_spread_pct", "spread", "±{:.0f}%"),
         Column("rss_after_close_kib", "RSS after close KiB", "{:,.0f}"),
         Column("cpu_us_per_conn", "proxy CPU µs/conn", "{:.1f}"),
     ]
     ratios = [Ratio("kib_per_conn", "mem/conn", "lower")]
     warmup_connections = 200
     settle_s = 1.0
+
+    def estimate_s(self, ctx):
+        return 5 + ctx.idle_connections * 0.002
 
     def run(self, ctx, proxy):
         n = ctx.idle_connections

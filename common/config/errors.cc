@@ -66,8 +66,8 @@ void ConfigErrors::Add(const toml::source_position& where, std::string_view cont
                        std::string_view key, std::string_view message) {
   ++count_;
   if (entries_.size() >= kMaxKept) return;
-  entries_.push_back({where.line, where.column,
-                      FormatConfigError(source_, where, context, key, message)});
+  entries_.push_back(
+      {where.line, where.column, FormatConfigError(source_, where, context, key, message)});
 }
 
 std::vector<std::string> ConfigErrors::Messages() const {

@@ -198,9 +198,9 @@ bool TableReader::ReadDuration(std::string_view key, absl::Duration* out, absl::
     std::string range;
     if (max == absl::InfiniteDuration()) {
       range = min <= absl::Milliseconds(1) ? std::string("greater than 0")
-                                           : absl::StrFormat("at least %s", config::FormatDuration(min));
+                                           : absl::StrFormat("at least %s", DurationToString(min));
     } else {
-      range = absl::StrFormat("between %s and %s", config::FormatDuration(min), config::FormatDuration(max));
+      range = absl::StrFormat("between %s and %s", DurationToString(min), DurationToString(max));
     }
     ErrorAt(*node, key, absl::StrFormat("must be %s, got %s", range, Quote(value->get())));
     return false;
@@ -237,8 +237,8 @@ bool TableReader::ReadSize(std::string_view key, uint64_t* out, uint64_t min, ui
   }
   if (size < min || size > max) {
     ErrorAt(*node, key,
-            absl::StrFormat("must be between %s and %s, got %s", FormatSize(min), FormatSize(max),
-                            shown));
+            absl::StrFormat("must be between %s and %s, got %s", SizeToString(min),
+                            SizeToString(max), shown));
     return false;
   }
   *out = size;
@@ -329,9 +329,13 @@ std::vector<TableReader::IndexedTable> TableReader::ReadTables(std::string_view 
   if (node == nullptr) return tables;
   const toml::array* array = node->as_array();
   if (array == nullptr) {
+    // At the top level the usual spelling is [[key]]; inside a table, key = [{...}].
+    const std::string hint =
+        context_.empty() && key_prefix_.empty()
+            ? absl::StrFormat("[[%s]] or %s = [{...}]", ShowKey(key), ShowKey(key))
+            : absl::StrFormat("%s = [{...}]", ShowKey(key));
     ErrorAt(*node, key,
-            absl::StrFormat("expected an array of tables ([[%s]] or %s = [{...}]), got %s",
-                            ShowKey(key), ShowKey(key), TypeName(*node)));
+            absl::StrFormat("expected an array of tables (%s), got %s", hint, TypeName(*node)));
     return tables;
   }
   tables.reserve(array->size());

@@ -1,3 +1,9 @@
+// Fuzz builds define EDGE_TOML_IMPLEMENTATION to compile toml++'s parser into this file, so that
+// it is instrumented for coverage like our own code (the system's libtomlplusplus.so is not); the
+// definitions here then take precedence over the shared library's. Normal builds use the library.
+#ifdef EDGE_TOML_IMPLEMENTATION
+#define TOML_IMPLEMENTATION
+#endif
 #include "common/config/toml.h"
 
 #include <string>
@@ -21,9 +27,9 @@ absl::StatusOr<toml::table> ParseToml(std::string_view text, std::string_view so
     toml::table table = toml::parse(text, std::string_view(source_name));
     return table;
   } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(FormatConfigError(source_name, e.source().begin, "", "",
-                                                        absl::StrFormat("invalid TOML: %s",
-                                                                        e.description())));
+    return absl::InvalidArgumentError(
+        FormatConfigError(source_name, e.source().begin, "", "",
+                          absl::StrFormat("invalid TOML: %s", e.description())));
   }
 }
 

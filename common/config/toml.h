@@ -7,10 +7,10 @@
 // boundary where toml::parse_error becomes an absl::Status. Nothing else in toml++'s read API that
 // we use throws (node::as_*, value<T>(), table::get(), iteration).
 
+#include <toml++/toml.h>
+
 #include <cstddef>
 #include <string_view>
-
-#include <toml++/toml.h>
 
 #include "absl/status/statusor.h"
 

@@ -18,14 +18,17 @@ constexpr Unit kDurationUnits[] = {{"h", 3600000}, {"m", 60000}, {"s", 1000}, {"
 constexpr Unit kSizeUnits[] = {
     {"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40}};
 
-constexpr std::string_view kDurationHint = "(h, m, s, ms), e.g. \"500ms\", \"2s\", \"5m\", \"1m30s\"";
-constexpr std::string_view kSizeHint = "(B, KiB, MiB, GiB, TiB), e.g. \"512B\", \"16KiB\", \"10MiB\"";
+constexpr std::string_view kDurationHint =
+    "(h, m, s, ms), e.g. \"500ms\", \"2s\", \"5m\", \"1m30s\"";
+constexpr std::string_view kSizeHint =
+    "(B, KiB, MiB, GiB, TiB), e.g. \"512B\", \"16KiB\", \"10MiB\"";
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 absl::Status Invalid(std::string_view what, std::string_view text, std::string_view reason) {
-  return absl::InvalidArgumentError(absl::StrFormat("invalid %s %s: %s", what, Quote(text), reason));
+  return absl::InvalidArgumentError(
+      absl::StrFormat("invalid %s %s: %s", what, Quote(text), reason));
 }
 
 // Reads the digits at text[*pos...] into *value. False on overflow of `limit`.
@@ -58,7 +61,9 @@ std::string Unexpected(std::string_view text, size_t pos, std::string_view small
 
 absl::StatusOr<absl::Duration> ParseDuration(std::string_view text) {
   constexpr std::string_view kWhat = "duration";
-  if (text.empty()) return Invalid(kWhat, text, absl::StrFormat("empty; want a number and a unit %s", kDurationHint));
+  if (text.empty())
+    return Invalid(kWhat, text,
+                   absl::StrFormat("empty; want a number and a unit %s", kDurationHint));
   constexpr uint64_t kLimit = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   uint64_t total_ms = 0;
   size_t next_unit = 0;  // index into kDurationUnits: units must come in order, each once
@@ -77,7 +82,8 @@ absl::StatusOr<absl::Duration> ParseDuration(std::string_view text) {
     size_t index = 0;
     while (index < std::size(kDurationUnits) && kDurationUnits[index].name != unit) ++index;
     if (index == std::size(kDurationUnits)) {
-      return Invalid(kWhat, text, absl::StrFormat("unknown unit %s %s", Quote(unit), kDurationHint));
+      return Invalid(kWhat, text,
+                     absl::StrFormat("unknown unit %s %s", Quote(unit), kDurationHint));
     }
     if (index < next_unit) {
       return Invalid(kWhat, text, "units must appear in the order h, m, s, ms, each at most once");
@@ -94,7 +100,8 @@ absl::StatusOr<absl::Duration> ParseDuration(std::string_view text) {
 
 absl::StatusOr<uint64_t> ParseSize(std::string_view text) {
   constexpr std::string_view kWhat = "size";
-  if (text.empty()) return Invalid(kWhat, text, absl::StrFormat("empty; want a number and a unit %s", kSizeHint));
+  if (text.empty())
+    return Invalid(kWhat, text, absl::StrFormat("empty; want a number and a unit %s", kSizeHint));
   constexpr uint64_t kLimit = std::numeric_limits<uint64_t>::max();
   size_t pos = 0;
   if (!IsDigit(text[0])) return Invalid(kWhat, text, Unexpected(text, 0, "\"1536KiB\""));
@@ -111,7 +118,7 @@ absl::StatusOr<uint64_t> ParseSize(std::string_view text) {
   return Invalid(kWhat, text, absl::StrFormat("unknown unit %s %s", Quote(unit), kSizeHint));
 }
 
-std::string FormatDuration(absl::Duration duration) {
+std::string DurationToString(absl::Duration duration) {
   if (duration == absl::InfiniteDuration()) return "inf";
   if (duration == -absl::InfiniteDuration()) return "-inf";
   std::string out;
@@ -131,7 +138,7 @@ std::string FormatDuration(absl::Duration duration) {
   return out;
 }
 
-std::string FormatSize(uint64_t bytes) {
+std::string SizeToString(uint64_t bytes) {
   for (size_t i = std::size(kSizeUnits); i-- > 1;) {
     if (bytes != 0 && bytes % kSizeUnits[i].factor == 0) {
       return absl::StrFormat("%d%s", bytes / kSizeUnits[i].factor, kSizeUnits[i].name);

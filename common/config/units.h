@@ -28,7 +28,7 @@ absl::StatusOr<uint64_t> ParseSize(std::string_view text);
 // The inverse, for messages and status pages: the shortest exact spelling in the same syntax
 // ("1m30s", "500ms", "0s"; "16KiB", "1000B"). Sub-millisecond parts of a duration are dropped;
 // infinite durations print as "inf".
-std::string FormatDuration(absl::Duration duration);
-std::string FormatSize(uint64_t bytes);
+std::string DurationToString(absl::Duration duration);
+std::string SizeToString(uint64_t bytes);
 
 }  // namespace edge::config

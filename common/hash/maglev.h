@@ -1,5 +1,6 @@
 #pragma once
-// MaglevTable: consistent hashing from Google's Maglev paper (NSDI 2016, section 3.4), with weights.
+// MaglevTable: consistent hashing from Google's Maglev paper (NSDI 2016, section 3.4), with
+// weights.
 //
 // Every lb4 built from the same config must compute the same table, so that several lb4 behind ECMP
 // send a client to the same backend with no coordination. Hence: backends are ordered by their key
@@ -51,11 +52,11 @@ class MaglevTable {
   int32_t Lookup(uint64_t hash) const { return slots_.empty() ? -1 : slots_[SlotOf(hash)]; }
 
   // Like Lookup, but walks the table from the hashed slot to the following slots (wrapping) until
-  // `accept(index)` is true, and returns that index; -1 when the table is empty or no slot's backend
-  // is accepted. Rejecting a backend moves only the hashes of its slots, each to the owner of the
-  // next slot, so its load spreads over the others and everyone else keeps their backend (use it
-  // to skip unhealthy or already-tried backends). `accept` is called at most once per run of equal
-  // slots and may be called up to table_size times when few backends are accepted.
+  // `accept(index)` is true, and returns that index; -1 when the table is empty or no slot's
+  // backend is accepted. Rejecting a backend moves only the hashes of its slots, each to the owner
+  // of the next slot, so its load spreads over the others and everyone else keeps their backend
+  // (use it to skip unhealthy or already-tried backends). `accept` is called at most once per run
+  // of equal slots and may be called up to table_size times when few backends are accepted.
   template <typename Accept>
   int32_t LookupSkipping(uint64_t hash, Accept&& accept) const {
     const size_t n = slots_.size();

@@ -22,11 +22,11 @@ constexpr uint8_t kV2CommandProxy = 0x01;
 constexpr uint8_t kV2FamUnspec = 0x00;
 constexpr uint8_t kV2FamTcp4 = 0x11;
 constexpr uint8_t kV2FamTcp6 = 0x21;
-constexpr size_t kV2Inet4Block = 12;   // 2 * 4 + 2 * 2
-constexpr size_t kV2Inet6Block = 36;   // 2 * 16 + 2 * 2
-constexpr size_t kV2UnixBlock = 216;   // 2 * 108
-constexpr size_t kTlvHeaderSize = 3;   // type, length (big-endian 16 bits)
-constexpr size_t kSslFixedSize = 5;    // client, verify (big-endian 32 bits)
+constexpr size_t kV2Inet4Block = 12;  // 2 * 4 + 2 * 2
+constexpr size_t kV2Inet6Block = 36;  // 2 * 16 + 2 * 2
+constexpr size_t kV2UnixBlock = 216;  // 2 * 108
+constexpr size_t kTlvHeaderSize = 3;  // type, length (big-endian 16 bits)
+constexpr size_t kSslFixedSize = 5;   // client, verify (big-endian 32 bits)
 constexpr size_t kMaxTlvValue = 0xFFFF;
 
 // ---- CRC32C, table-driven (one byte at a time; only used when a CRC32C TLV is present) ----
@@ -318,8 +318,8 @@ ProxyDecodeResult DecodeV1(std::string_view data) {
   size_t start = 0;
   while (true) {
     size_t space = rest.find(' ', start);
-    std::string_view field =
-        rest.substr(start, space == std::string_view::npos ? std::string_view::npos : space - start);
+    std::string_view field = rest.substr(
+        start, space == std::string_view::npos ? std::string_view::npos : space - start);
     if (field.empty()) return Invalid("v1: empty field (double, leading or trailing space)");
     if (count == 5) return Invalid("v1: too many fields");
     fields[count++] = field;

@@ -30,8 +30,8 @@ namespace edge::net {
 
 // ---- Constants from the spec ----
 
-inline constexpr size_t kMaxProxyV1HeaderSize = 107;      // "PROXY UNKNOWN <v6> <v6> ...\r\n"
-inline constexpr size_t kProxyV2FixedSize = 16;           // signature, ver/cmd, fam, len
+inline constexpr size_t kMaxProxyV1HeaderSize = 107;        // "PROXY UNKNOWN <v6> <v6> ...\r\n"
+inline constexpr size_t kProxyV2FixedSize = 16;             // signature, ver/cmd, fam, len
 inline constexpr size_t kMaxProxyV2HeaderSize = 16 * 1024;  // our bound, fixed part included
 
 // v2 TLV types (PP2_TYPE_*).
@@ -39,7 +39,7 @@ inline constexpr uint8_t kPp2TypeAlpn = 0x01;
 inline constexpr uint8_t kPp2TypeAuthority = 0x02;  // SNI / host name
 inline constexpr uint8_t kPp2TypeCrc32c = 0x03;
 inline constexpr uint8_t kPp2TypeNoop = 0x04;
-inline constexpr uint8_t kPp2TypeUniqueId = 0x05;   // at most 128 bytes
+inline constexpr uint8_t kPp2TypeUniqueId = 0x05;  // at most 128 bytes
 inline constexpr uint8_t kPp2TypeSsl = 0x20;
 inline constexpr uint8_t kPp2SubtypeSslVersion = 0x21;
 inline constexpr uint8_t kPp2SubtypeSslCn = 0x22;
@@ -89,8 +89,9 @@ size_t ProxySslTlvValueSize(std::span<const ProxyTlvView> sub_tlvs);
 // when cap is too small or a sub-TLV value exceeds 65535 bytes.
 size_t EncodeProxySslTlvValueInto(char* out, size_t cap, uint8_t client, uint32_t verify,
                                   std::span<const ProxyTlvView> sub_tlvs);
-// The whole SSL TLV, e.g.
-//   MakeProxySslTlv(kPp2ClientSsl, 0, {{{kPp2SubtypeSslVersion, "TLSv1.3"}, {kPp2SubtypeSslCipher, c}}})
+// The whole SSL TLV (its value empty if a sub-TLV exceeds 65535 bytes), e.g. from a local array:
+//   ProxyTlvView subs[] = {{kPp2SubtypeSslVersion, "TLSv1.3"}};
+//   tlvs.push_back(MakeProxySslTlv(kPp2ClientSsl, 0, subs));
 ProxyTlv MakeProxySslTlv(uint8_t client, uint32_t verify, std::span<const ProxyTlvView> sub_tlvs);
 // Parses an SSL TLV's value. Refuses fewer than 5 bytes and sub-TLVs that do not exactly fill it.
 absl::StatusOr<ProxySslInfo> ParseProxySslTlv(std::string_view value);
@@ -133,9 +134,9 @@ enum class ProxyFamily : uint8_t { kUnspec = 0, kInet = 1, kInet6 = 2, kUnix = 3
 enum class ProxyTransport : uint8_t { kUnspec = 0, kStream = 1, kDgram = 2 };
 
 struct ProxyHeader {
-  int version = 0;          // 1 or 2
-  bool is_local = false;    // v2 LOCAL command: use the real connection's endpoints
-  ProxyFamily family = ProxyFamily::kUnspec;        // v1: TCP4 kInet, TCP6 kInet6, UNKNOWN kUnspec
+  int version = 0;        // 1 or 2
+  bool is_local = false;  // v2 LOCAL command: use the real connection's endpoints
+  ProxyFamily family = ProxyFamily::kUnspec;  // v1: TCP4 kInet, TCP6 kInet6, UNKNOWN kUnspec
   ProxyTransport transport = ProxyTransport::kUnspec;  // v1: TCP4/TCP6 are kStream
   // Set (valid()) only for the PROXY command with family kInet or kInet6. LOCAL, UNSPEC and
   // AF_UNIX headers (whose 216-byte addresses SocketAddress cannot hold) leave them invalid: the

@@ -17,7 +17,8 @@ class ThreadRng {
  public:
   ThreadRng() {
     std::random_device rd;
-    state_ = (uint64_t{rd()} << 32) ^ rd() ^ std::hash<std::thread::id>()(std::this_thread::get_id());
+    state_ =
+        (uint64_t{rd()} << 32) ^ rd() ^ std::hash<std::thread::id>()(std::this_thread::get_id());
   }
   uint64_t Next() {
     uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);

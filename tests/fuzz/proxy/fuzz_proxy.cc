@@ -86,6 +86,14 @@ void CheckRoundTrip(std::string_view input, const ProxyDecodeResult& r) {
           "address family differs from the header's");
     Check(h.source.family() == h.destination.family(), "mixed families decoded");
   }
+  for (const ProxyTlv& tlv : h.tlvs) {
+    if (tlv.type != edge::net::kPp2TypeSsl) continue;
+    auto ssl = edge::net::ParseProxySslTlv(tlv.value);  // the decoder already validated it
+    Check(ssl.ok(), "accepted SSL TLV does not parse");
+    std::vector<ProxyTlvView> subs(ssl->sub_tlvs.begin(), ssl->sub_tlvs.end());
+    Check(edge::net::MakeProxySslTlv(ssl->client, ssl->verify, subs) == tlv,
+          "SSL TLV does not rebuild byte for byte");
+  }
   std::string again_bytes = EncodeProxyV2(h.source, h.destination, h.tlvs);
   Check(!again_bytes.empty(), "v2 re-encoding failed");
   char buf[edge::net::kMaxProxyV2HeaderSize];
@@ -135,8 +143,8 @@ void CheckEncoders(std::string_view in) {
   auto address = [&take](int selector) {
     std::string ip = take(selector == 1 ? 4 : selector == 2 ? 16 : 0);
     std::string port = take(2);
-    uint16_t p = static_cast<uint16_t>((static_cast<uint8_t>(port[0]) << 8) |
-                                       static_cast<uint8_t>(port[1]));
+    uint16_t p =
+        static_cast<uint16_t>((static_cast<uint8_t>(port[0]) << 8) | static_cast<uint8_t>(port[1]));
     return SocketAddress::FromBytes(ip, p);  // selector 0 or 3: invalid
   };
   if (in.empty()) return;

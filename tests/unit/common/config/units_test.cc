@@ -30,27 +30,35 @@ TEST(ParseDuration, RefusesWithReasons) {
     const char* message;
   };
   const Case cases[] = {
-      {"", "invalid duration \"\": empty; want a number and a unit (h, m, s, ms), e.g. \"500ms\", "
-           "\"2s\", \"5m\", \"1m30s\""},
-      {"5", "invalid duration \"5\": missing unit (h, m, s, ms), e.g. \"500ms\", \"2s\", \"5m\", "
-            "\"1m30s\""},
+      {"",
+       "invalid duration \"\": empty; want a number and a unit (h, m, s, ms), e.g. \"500ms\", "
+       "\"2s\", \"5m\", \"1m30s\""},
+      {"5",
+       "invalid duration \"5\": missing unit (h, m, s, ms), e.g. \"500ms\", \"2s\", \"5m\", "
+       "\"1m30s\""},
       {"-5s", "invalid duration \"-5s\": must not be negative"},
       {"+5s", "invalid duration \"+5s\": no sign allowed"},
-      {"1.5s", "invalid duration \"1.5s\": fractions are not allowed; use a smaller unit, e.g. "
-               "\"1500ms\""},
+      {"1.5s",
+       "invalid duration \"1.5s\": fractions are not allowed; use a smaller unit, e.g. "
+       "\"1500ms\""},
       {"5 s", "invalid duration \"5 s\": no spaces allowed"},
       {" 5s", "invalid duration \" 5s\": no spaces allowed"},
-      {"5d", "invalid duration \"5d\": unknown unit \"d\" (h, m, s, ms), e.g. \"500ms\", \"2s\", "
-             "\"5m\", \"1m30s\""},
-      {"5S", "invalid duration \"5S\": unknown unit \"S\" (h, m, s, ms), e.g. \"500ms\", \"2s\", "
-             "\"5m\", \"1m30s\""},
-      {"1s1m", "invalid duration \"1s1m\": units must appear in the order h, m, s, ms, each at "
-               "most once"},
-      {"1s1s", "invalid duration \"1s1s\": units must appear in the order h, m, s, ms, each at "
-               "most once"},
+      {"5d",
+       "invalid duration \"5d\": unknown unit \"d\" (h, m, s, ms), e.g. \"500ms\", \"2s\", "
+       "\"5m\", \"1m30s\""},
+      {"5S",
+       "invalid duration \"5S\": unknown unit \"S\" (h, m, s, ms), e.g. \"500ms\", \"2s\", "
+       "\"5m\", \"1m30s\""},
+      {"1s1m",
+       "invalid duration \"1s1m\": units must appear in the order h, m, s, ms, each at "
+       "most once"},
+      {"1s1s",
+       "invalid duration \"1s1s\": units must appear in the order h, m, s, ms, each at "
+       "most once"},
       {"s", "invalid duration \"s\": unexpected character \"s\" at offset 0"},
-      {"1m30", "invalid duration \"1m30\": missing unit (h, m, s, ms), e.g. \"500ms\", \"2s\", "
-               "\"5m\", \"1m30s\""},
+      {"1m30",
+       "invalid duration \"1m30\": missing unit (h, m, s, ms), e.g. \"500ms\", \"2s\", "
+       "\"5m\", \"1m30s\""},
   };
   for (const Case& c : cases) {
     auto parsed = ParseDuration(c.text);
@@ -62,8 +70,7 @@ TEST(ParseDuration, RefusesWithReasons) {
 
 TEST(ParseDuration, RefusesOverflow) {
   // int64 milliseconds hold 9223372036854775807ms; one more overflows, as do large hours.
-  EXPECT_EQ(*ParseDuration("9223372036854775807ms"),
-            absl::Milliseconds(9223372036854775807LL));
+  EXPECT_EQ(*ParseDuration("9223372036854775807ms"), absl::Milliseconds(9223372036854775807LL));
   for (const char* text : {"9223372036854775808ms", "99999999999999999999999s", "2562047788016h",
                            "2562047788015h12m55s808ms", "18446744073709551616ms"}) {
     auto parsed = ParseDuration(text);
@@ -91,21 +98,26 @@ TEST(ParseSize, RefusesWithReasons) {
     const char* message;
   };
   const Case cases[] = {
-      {"", "invalid size \"\": empty; want a number and a unit (B, KiB, MiB, GiB, TiB), e.g. "
-           "\"512B\", \"16KiB\", \"10MiB\""},
-      {"16KB", "invalid size \"16KB\": unknown unit \"KB\" (B, KiB, MiB, GiB, TiB), e.g. \"512B\", "
-               "\"16KiB\", \"10MiB\""},
-      {"16k", "invalid size \"16k\": unknown unit \"k\" (B, KiB, MiB, GiB, TiB), e.g. \"512B\", "
-              "\"16KiB\", \"10MiB\""},
+      {"",
+       "invalid size \"\": empty; want a number and a unit (B, KiB, MiB, GiB, TiB), e.g. "
+       "\"512B\", \"16KiB\", \"10MiB\""},
+      {"16KB",
+       "invalid size \"16KB\": unknown unit \"KB\" (B, KiB, MiB, GiB, TiB), e.g. \"512B\", "
+       "\"16KiB\", \"10MiB\""},
+      {"16k",
+       "invalid size \"16k\": unknown unit \"k\" (B, KiB, MiB, GiB, TiB), e.g. \"512B\", "
+       "\"16KiB\", \"10MiB\""},
       {"-1KiB", "invalid size \"-1KiB\": must not be negative"},
-      {"1.5MiB", "invalid size \"1.5MiB\": fractions are not allowed; use a smaller unit, e.g. "
-                 "\"1536KiB\""},
+      {"1.5MiB",
+       "invalid size \"1.5MiB\": fractions are not allowed; use a smaller unit, e.g. "
+       "\"1536KiB\""},
       {"16 KiB", "invalid size \"16 KiB\": no spaces allowed"},
       {"KiB", "invalid size \"KiB\": unexpected character \"K\" at offset 0"},
       {"18446744073709551616", "invalid size \"18446744073709551616\": too large"},
       {"16777216TiB", "invalid size \"16777216TiB\": too large"},
-      {"1KiB2", "invalid size \"1KiB2\": unknown unit \"KiB2\" (B, KiB, MiB, GiB, TiB), e.g. "
-                "\"512B\", \"16KiB\", \"10MiB\""},
+      {"1KiB2",
+       "invalid size \"1KiB2\": unknown unit \"KiB2\" (B, KiB, MiB, GiB, TiB), e.g. "
+       "\"512B\", \"16KiB\", \"10MiB\""},
   };
   for (const Case& c : cases) {
     auto parsed = ParseSize(c.text);
@@ -115,26 +127,26 @@ TEST(ParseSize, RefusesWithReasons) {
   EXPECT_TRUE(ParseSize("16777215TiB").ok());
 }
 
-TEST(FormatDuration, RoundTrips) {
-  EXPECT_EQ(FormatDuration(absl::ZeroDuration()), "0s");
-  EXPECT_EQ(FormatDuration(absl::Milliseconds(500)), "500ms");
-  EXPECT_EQ(FormatDuration(absl::Seconds(90)), "1m30s");
-  EXPECT_EQ(FormatDuration(absl::Hours(24)), "24h");
-  EXPECT_EQ(FormatDuration(absl::Milliseconds(3723004)), "1h2m3s4ms");
-  EXPECT_EQ(FormatDuration(absl::InfiniteDuration()), "inf");
+TEST(DurationToString, RoundTrips) {
+  EXPECT_EQ(DurationToString(absl::ZeroDuration()), "0s");
+  EXPECT_EQ(DurationToString(absl::Milliseconds(500)), "500ms");
+  EXPECT_EQ(DurationToString(absl::Seconds(90)), "1m30s");
+  EXPECT_EQ(DurationToString(absl::Hours(24)), "24h");
+  EXPECT_EQ(DurationToString(absl::Milliseconds(3723004)), "1h2m3s4ms");
+  EXPECT_EQ(DurationToString(absl::InfiniteDuration()), "inf");
   for (const char* text : {"500ms", "1m30s", "2s", "1h2m3s4ms"}) {
-    EXPECT_EQ(FormatDuration(*ParseDuration(text)), text);
+    EXPECT_EQ(DurationToString(*ParseDuration(text)), text);
   }
 }
 
-TEST(FormatSize, PicksTheLargestExactUnit) {
-  EXPECT_EQ(FormatSize(0), "0B");
-  EXPECT_EQ(FormatSize(1000), "1000B");
-  EXPECT_EQ(FormatSize(16384), "16KiB");
-  EXPECT_EQ(FormatSize(1536 * 1024), "1536KiB");
-  EXPECT_EQ(FormatSize(uint64_t{10} << 20), "10MiB");
-  EXPECT_EQ(FormatSize(uint64_t{1} << 40), "1TiB");
-  EXPECT_EQ(*ParseSize(FormatSize(123456789)), 123456789u);
+TEST(SizeToString, PicksTheLargestExactUnit) {
+  EXPECT_EQ(SizeToString(0), "0B");
+  EXPECT_EQ(SizeToString(1000), "1000B");
+  EXPECT_EQ(SizeToString(16384), "16KiB");
+  EXPECT_EQ(SizeToString(1536 * 1024), "1536KiB");
+  EXPECT_EQ(SizeToString(uint64_t{10} << 20), "10MiB");
+  EXPECT_EQ(SizeToString(uint64_t{1} << 40), "1TiB");
+  EXPECT_EQ(*ParseSize(SizeToString(123456789)), 123456789u);
 }
 
 }  // namespace

@@ -23,8 +23,8 @@ std::string SanityBuffer(size_t size) {
 
 struct Vector {
   size_t length;
-  uint64_t seed0;           // seed 0
-  uint64_t seed_prime32;    // seed 2654435761
+  uint64_t seed0;         // seed 0
+  uint64_t seed_prime32;  // seed 2654435761
 };
 
 // Published by xxHash (lengths 0, 1, 14, 222 appear in its sanity check) and checked against the
@@ -51,8 +51,7 @@ TEST(Hash64, MatchesXxHash64SanityVectors) {
   const std::string buf = SanityBuffer(256);
   for (const Vector& v : kVectors) {
     EXPECT_EQ(Hash64(buf.data(), v.length, 0), v.seed0) << "length " << v.length;
-    EXPECT_EQ(Hash64(buf.data(), v.length, 2654435761ULL), v.seed_prime32)
-        << "length " << v.length;
+    EXPECT_EQ(Hash64(buf.data(), v.length, 2654435761ULL), v.seed_prime32) << "length " << v.length;
   }
 }
 
@@ -62,9 +61,9 @@ TEST(Hash64, MatchesXxHash64OfStrings) {
   EXPECT_EQ(Hash64("abc", 0), 0x44bc2cf5ad770999ULL);
   EXPECT_EQ(Hash64("abc", 1), 0xbea9ca8199328908ULL);
   EXPECT_EQ(Hash64("Nobody inspects the spammish repetition", 0), 0xfbcea83c8a378bf1ULL);
-  EXPECT_EQ(Hash64("12345678901234567890123456789012345678901234567890123456789012345678901234567890",
-                   0),
-            0xe04a477f19ee145dULL);
+  EXPECT_EQ(
+      Hash64("12345678901234567890123456789012345678901234567890123456789012345678901234567890", 0),
+      0xe04a477f19ee145dULL);
 }
 
 TEST(Hash64, DoesNotDependOnAlignment) {

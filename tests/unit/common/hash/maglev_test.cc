@@ -107,8 +107,7 @@ TEST(MaglevTable, RefusesBadInput) {
   EXPECT_EQ(zero.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(zero.status().message(), HasSubstr("\"b:1\": weight must be >= 1"));
 
-  auto dup =
-      MaglevTable::Build(std::vector<MaglevBackend>{{"a:1", 1}, {"b:1", 1}, {"a:1", 2}}, 13);
+  auto dup = MaglevTable::Build(std::vector<MaglevBackend>{{"a:1", 1}, {"b:1", 1}, {"a:1", 2}}, 13);
   ASSERT_FALSE(dup.ok());
   EXPECT_THAT(dup.status().message(), HasSubstr("\"a:1\" appears more than once"));
 }
@@ -258,10 +257,11 @@ TEST(MaglevTable, LookupSkippingMovesOnlyTheRejectedBackendsHashes) {
 TEST(MaglevTable, LookupSkippingRejectingEverythingIsMinusOne) {
   const MaglevTable t = BuildOrDie(MakeBackends(5), 101);
   int calls = 0;
-  EXPECT_EQ(t.LookupSkipping(12345, [&](int32_t) {
-    ++calls;
-    return false;
-  }),
+  EXPECT_EQ(t.LookupSkipping(12345,
+                             [&](int32_t) {
+                               ++calls;
+                               return false;
+                             }),
             -1);
   EXPECT_LE(calls, 101);
   EXPECT_EQ(t.LookupSkipping(12345, [](int32_t b) { return b == 3; }), 3);

@@ -60,11 +60,11 @@ const std::string kTcp6Block = "\x20\x01\x0d\xb8"s + std::string(11, '\0') + "\x
 
 TEST(Crc32c, KnownVectors) {
   EXPECT_EQ(Crc32c("123456789"), 0xE3069283u);
-  EXPECT_EQ(Crc32c(std::string(32, '\0')), 0x8A9136AAu);     // RFC 3720 B.4
-  EXPECT_EQ(Crc32c(std::string(32, '\xFF')), 0x62A8AB43u);   // RFC 3720 B.4
+  EXPECT_EQ(Crc32c(std::string(32, '\0')), 0x8A9136AAu);    // RFC 3720 B.4
+  EXPECT_EQ(Crc32c(std::string(32, '\xFF')), 0x62A8AB43u);  // RFC 3720 B.4
   std::string ascending;
   for (int i = 0; i < 32; ++i) ascending += static_cast<char>(i);
-  EXPECT_EQ(Crc32c(ascending), 0x46DD794Eu);                 // RFC 3720 B.4
+  EXPECT_EQ(Crc32c(ascending), 0x46DD794Eu);  // RFC 3720 B.4
   EXPECT_EQ(Crc32c(""), 0u);
   EXPECT_EQ(Crc32cExtend(Crc32c("1234"), "56789"), Crc32c("123456789"));
   EXPECT_EQ(Crc32c(ascending), SlowCrc32c(ascending));
@@ -178,8 +178,8 @@ TEST(ProxySslTlv, BuildsByteExactAndParsesBack) {
                          {kPp2SubtypeSslCipher, "TLS_AES_128_GCM_SHA256"}};
   ProxyTlv tlv = MakeProxySslTlv(kPp2ClientSsl | kPp2ClientCertConn, 0x01020304, subs);
   EXPECT_EQ(tlv.type, kPp2TypeSsl);
-  EXPECT_EQ(tlv.value, "\x03\x01\x02\x03\x04"s + Tlv(0x21, "TLSv1.3") +
-                           Tlv(0x23, "TLS_AES_128_GCM_SHA256"));
+  EXPECT_EQ(tlv.value,
+            "\x03\x01\x02\x03\x04"s + Tlv(0x21, "TLSv1.3") + Tlv(0x23, "TLS_AES_128_GCM_SHA256"));
   EXPECT_EQ(ProxySslTlvValueSize(subs), tlv.value.size());
 
   auto info = ParseProxySslTlv(tlv.value);
@@ -230,9 +230,9 @@ TEST(ProxyDecode, V1Ipv6Forms) {
 }
 
 TEST(ProxyDecode, V1Unknown) {
-  for (std::string wire : {"PROXY UNKNOWN\r\n"s, "PROXY UNKNOWN \r\n"s,
-                           "PROXY UNKNOWN ffff::1 ffff::2 65535 65535\r\n"s,
-                           "PROXY UNKNOWN whatever: ignored\r\n"s}) {
+  for (std::string wire :
+       {"PROXY UNKNOWN\r\n"s, "PROXY UNKNOWN \r\n"s,
+        "PROXY UNKNOWN ffff::1 ffff::2 65535 65535\r\n"s, "PROXY UNKNOWN whatever: ignored\r\n"s}) {
     auto r = DecodeProxyHeader(wire + "payload");
     ASSERT_EQ(r.status, ProxyDecodeStatus::kComplete) << wire << ": " << r.error;
     EXPECT_EQ(r.consumed, wire.size());
@@ -272,8 +272,8 @@ TEST(ProxyDecode, V2Ipv4WithTlvs) {
 }
 
 TEST(ProxyDecode, V2LocalIgnoresAddresses) {
-  for (std::string wire : {V2(0x20, 0x00, ""), V2(0x20, 0x11, kTcp4Block),
-                           V2(0x20, 0x00, Tlv(kPp2TypeNoop, "x"))}) {
+  for (std::string wire :
+       {V2(0x20, 0x00, ""), V2(0x20, 0x11, kTcp4Block), V2(0x20, 0x00, Tlv(kPp2TypeNoop, "x"))}) {
     auto r = DecodeProxyHeader(wire);
     ASSERT_EQ(r.status, ProxyDecodeStatus::kComplete) << r.error;
     EXPECT_EQ(r.consumed, wire.size());
@@ -338,8 +338,7 @@ TEST(ProxyRoundTrip, V2) {
       {0xEE, std::string("\0\0\0", 3)},
   };
   for (auto [src, dst] : std::vector<std::pair<std::string, std::string>>{
-           {"1.2.3.4:5", "6.7.8.9:10"},
-           {"[2001:db8::1]:443", "[fe80::1:2:3:4]:8443"}}) {
+           {"1.2.3.4:5", "6.7.8.9:10"}, {"[2001:db8::1]:443", "[fe80::1:2:3:4]:8443"}}) {
     for (size_t n = 0; n <= tlvs.size(); ++n) {
       std::vector<ProxyTlv> some(tlvs.begin(), tlvs.begin() + n);
       std::string wire = EncodeProxyV2(Addr(src), Addr(dst), some);
@@ -494,10 +493,9 @@ std::vector<Hostile> HostileInputs() {
        "overruns"},
       {"v2 bad CRC", bad_crc, S::kInvalid, "CRC32C mismatch"},
       {"v2 payload changed under CRC", flipped_payload, S::kInvalid, "CRC32C mismatch"},
-      {"v2 CRC TLV 3 bytes", V2(0x21, 0x11, kTcp4Block + Tlv(0x03, "abc")), S::kInvalid,
-       "4 bytes"},
-      {"v2 two CRC TLVs", V2(0x21, 0x11, crc_body + Tlv(0x03, std::string(4, '\0'))),
-       S::kInvalid, "more than one"},
+      {"v2 CRC TLV 3 bytes", V2(0x21, 0x11, kTcp4Block + Tlv(0x03, "abc")), S::kInvalid, "4 bytes"},
+      {"v2 two CRC TLVs", V2(0x21, 0x11, crc_body + Tlv(0x03, std::string(4, '\0'))), S::kInvalid,
+       "more than one"},
       {"v2 UNIQUE_ID 129 bytes", V2(0x21, 0x11, kTcp4Block + Tlv(0x05, std::string(129, 'i'))),
        S::kInvalid, "UNIQUE_ID"},
       {"v2 SSL TLV 4 bytes", V2(0x21, 0x11, kTcp4Block + Tlv(0x20, "\x01\x00\x00\x00"s)),

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything edge needs to build, test and benchmark on Debian 12, then configures the
+# release build in build/. Safe to run again: apt is skipped when every package is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  g++ meson ninja-build pkg-config
+  liburing-dev libssl-dev libabsl-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev               # libFuzzer builds (-Dfuzz=true)
+  python3 python3-pytest curl openssl    # integration tests and their peers
+  haproxy nginx-light libnginx-mod-stream wrk   # bench/compare
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts these services on install; the benchmarks run their own instances.
+  systemctl disable --now haproxy nginx >/dev/null 2>&1 || true
+  pkill -x haproxy 2>/dev/null || true
+fi
+
+if [[ ! -f build/build.ninja ]]; then
+  meson setup build --buildtype=release >/dev/null
+fi
+ninja -C build

@@ -1,0 +1,173 @@
+"""Resource limits: max_connections holds (one at a time and in a burst); slow readers neither
+grow lb4's memory nor starve other connections (backpressure); many short connections do not
+leak."""
+
+import collections
+import hashlib
+import socket
+import threading
+import time
+
+import pytest
+
+import lb4_harness as h
+
+MiB = 1 << 20
+
+
+def name_lb(edge, **section):
+    o = edge.origin({"name": "nm", "mode": "name"})
+    lb = edge.lb4([{"name": "p", "backends": [{"address": o.address("nm")}]}], **section)
+    return o, lb
+
+
+def refused(sock):
+    """The connection was accepted by the kernel but closed by lb4 without relaying anything."""
+    return h.wait_closed(sock, 5) in ("eof", "reset")
+
+
+def test_max_connections_holds(edge):
+    """max_connections = 5 over 2 workers: 5 connections are relayed, the 6th is closed at once
+    without reaching a backend; after one of the 5 ends, one new connection fits again, and
+    then the limit holds again."""
+    o, lb = name_lb(edge, max_connections=5, workers=2)
+    held = []
+    for _ in range(5):
+        s = edge.connect(lb.address())
+        assert h.read_line(s) == "nm"
+        held.append(s)
+    extra = edge.connect(lb.address())
+    t0 = time.monotonic()
+    assert refused(extra)
+    assert time.monotonic() - t0 < 2 * h.SLOW
+    assert len(o.events_where(ev="open")) == 5
+
+    held[0].shutdown(socket.SHUT_WR)
+    assert h.wait_closed(held[0], 5) == "eof"  # relayed: lb4 is ending that connection
+
+    def one_more():
+        s = edge.connect(lb.address())
+        if h.read_line(s) == "nm":
+            return s
+        s.close()
+        return None
+    held.append(h.wait_until(one_more, 5, "a free connection slot"))
+    assert refused(edge.connect(lb.address()))
+    assert len(o.events_where(ev="open")) == 6
+
+
+def test_max_connections_holds_in_a_burst(edge):
+    """max_connections = 10: of 40 clients connecting at the same moment exactly 10 are relayed
+    (and reach the backend); the other 30 are closed."""
+    o, lb = name_lb(edge, max_connections=10, workers=2)
+    results = [None] * 40
+    barrier = threading.Barrier(40)
+    socks = []
+
+    def client(i):
+        try:
+            barrier.wait(10)
+            s = h.connect(lb.address())
+            socks.append(s)
+            s.settimeout(5 * h.SLOW)
+            results[i] = h.read_line(s)  # name, or None when closed
+        except BaseException as e:
+            results[i] = e
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20 * h.SLOW)
+    try:
+        assert collections.Counter(results) == {"nm": 10, None: 30}, results
+        assert len(o.wait_events(10, ev="open")) == 10
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_slow_readers_do_not_grow_memory_or_starve_others(edge):
+    """12 clients download 16 MiB each but do not read (a 64 KiB receive buffer). One worker,
+    a 16 MiB buffer ring. Once every backend is stalled (backpressure reached it): lb4's RSS has
+    not grown beyond a few MiB over its warmed-up baseline, a fresh client still downloads
+    32 MiB at once (the stalled ones hold only a few buffers each), and then every slow client
+    gets all of its bytes intact."""
+    n = 16 * MiB
+    o = edge.origin({"name": "src", "mode": "auto"},
+                    *[{"name": "slow%d" % i, "mode": "source", "n": n, "seed": 500 + i,
+                       "progress": "1"} for i in range(12)])
+    pools = [{"name": "p%d" % i, "backends": [{"address": o.address("slow%d" % i)}]}
+             for i in range(12)]
+    pools.append({"name": "src", "backends": [{"address": o.address("src")}]})
+    listeners = [{"name": "l%d" % i, "bind": "127.0.0.1", "pool": "p%d" % i} for i in range(12)]
+    listeners.append({"name": "fresh", "bind": "127.0.0.1", "pool": "src"})
+    lb = edge.lb4(pools, listeners=listeners, workers=1, buffer_size="16KiB",
+                  buffers_per_worker=1024)
+
+    def download(size, seed):
+        s = h.connect(lb.address("fresh"), timeout=30)
+        try:
+            s.sendall(b"SOURCE %d %d\n" % (size, seed))
+            s.shutdown(socket.SHUT_WR)
+            assert h.recv_to_eof(s) == (size, h.stream_sha256(seed, size))
+        finally:
+            s.close()
+
+    download(48 * MiB, 1)  # touches every buffer of the ring: part of the baseline
+    baseline = lb.rss_kib()
+
+    slow = []
+    for i in range(12):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        s.settimeout(30 * h.SLOW)
+        s.connect(lb.address("l%d" % i))
+        edge.sockets.append(s)
+        slow.append(s)
+
+    state = {"count": -1, "since": time.monotonic()}
+
+    def stalled():
+        progress = o.events_where(ev="progress")
+        started = {e["name"] for e in progress}
+        if len(progress) != state["count"]:
+            state["count"], state["since"] = len(progress), time.monotonic()
+            return False
+        return len(started) == 12 and time.monotonic() - state["since"] >= 0.5
+    h.wait_until(stalled, 20, "every slow download to stall", interval=0.05)
+    sent = {}
+    for e in o.events_where(ev="progress"):
+        sent[e["name"]] = max(sent.get(e["name"], 0), e["tx"])
+    assert all(v < n for v in sent.values()), sent  # really stalled, not finished
+    grown = lb.rss_kib() - baseline
+    if not h.SANITIZED:
+        assert grown < 6 * 1024, "RSS grew by %d KiB with 12 stalled readers" % grown
+
+    t0 = time.monotonic()
+    download(32 * MiB, 2)
+    assert time.monotonic() - t0 < 15 * h.SLOW
+
+    for i, s in enumerate(slow):
+        assert h.recv_to_eof(s) == (n, h.stream_sha256(500 + i, n)), i
+    grown = lb.rss_kib() - baseline
+    if not h.SANITIZED:
+        assert grown < 6 * 1024, "RSS grew by %d KiB" % grown
+
+
+@pytest.mark.skipif(h.SANITIZED, reason="RSS under ASan includes its quarantine")
+def test_many_short_connections_do_not_grow_memory(edge):
+    """600 short connections after a warm-up of 300: lb4's RSS grows by less than 1 MiB. (A small
+    buffer ring, so that the warm-up has touched all of it: each connection takes the ring's
+    next buffer, and a fresh buffer's first use costs a page.)"""
+    o, lb = name_lb(edge, workers=1, buffers_per_worker=64)
+
+    def batch(count):
+        for _ in range(count):
+            assert h.ask_name(lb.address()) == "nm"
+    batch(300)
+    before = lb.rss_kib()
+    batch(600)
+    o.wait_events(900, ev="close")
+    after = lb.rss_kib()
+    assert after - before < 1024, (before, after)

@@ -1,0 +1,173 @@
+"""The relay itself: bytes arrive intact in both directions, half-close works both ways, many
+connections at once, IPv6 on both sides."""
+
+import socket
+import threading
+
+import lb4_harness as h
+
+MiB = 1 << 20
+
+
+def pool_of(origin, *names, **extra):
+    pool = {"name": "p", "balance": "round_robin",
+            "backends": [{"address": origin.address(n)} for n in names]}
+    pool.update(extra)
+    return pool
+
+
+def send_stream(sock, seed, n, result):
+    """Sends n bytes of stream `seed`, then shutdown(SHUT_WR); stores an exception in result."""
+    try:
+        for chunk in h.stream_chunks(seed, n):
+            sock.sendall(chunk)
+        sock.shutdown(socket.SHUT_WR)
+    except BaseException as e:  # reported by the main thread
+        result.append(e)
+
+
+def test_echo_100mib_full_duplex(edge):
+    """100 MiB up and 100 MiB down at the same time through lb4 arrive byte-identical."""
+    o = edge.origin({"name": "echo", "mode": "echo"})
+    lb = edge.lb4([pool_of(o, "echo")])
+    n, seed = 100 * MiB, 11
+    s = edge.connect(lb.address(), timeout=60)
+    errors = []
+    t = threading.Thread(target=send_stream, args=(s, seed, n, errors))
+    t.start()
+    try:
+        got, sha = h.recv_to_eof(s)
+    finally:
+        t.join(timeout=60 * h.SLOW)
+    assert not t.is_alive() and not errors, errors
+    assert got == n
+    assert sha == h.stream_sha256(seed, n)
+    ev = o.wait_events(1, ev="close", name="echo")[0]
+    assert "error" not in ev, ev
+    assert ev["rx"] == n and ev["rx_sha256"] == sha
+
+
+def test_upload_100mib_then_reply_after_half_close(edge):
+    """Client -> backend: 100 MiB, then the client's FIN; the backend (sink) sees exactly the
+    bytes sent, and its reply written after that FIN still reaches the client."""
+    o = edge.origin({"name": "sink", "mode": "sink"})
+    lb = edge.lb4([pool_of(o, "sink")])
+    n, seed = 100 * MiB, 12
+    s = edge.connect(lb.address(), timeout=60)
+    errors = []
+    send_stream(s, seed, n, errors)
+    assert not errors, errors
+    reply = h.read_line(s)
+    assert reply == "%d %s" % (n, h.stream_sha256(seed, n))
+    assert h.wait_closed(s, 10) == "eof"
+
+
+def test_download_100mib(edge):
+    """Backend -> client: 100 MiB from a source backend arrive byte-identical, then EOF."""
+    o = edge.origin({"name": "src", "mode": "source", "n": 100 * MiB, "seed": 13})
+    lb = edge.lb4([pool_of(o, "src")])
+    s = edge.connect(lb.address(), timeout=60)
+    s.shutdown(socket.SHUT_WR)  # the client has nothing to say: its FIN must not cut the download
+    got, sha = h.recv_to_eof(s)
+    assert (got, sha) == (100 * MiB, h.stream_sha256(13, 100 * MiB))
+
+
+def test_half_close_backend_first(edge):
+    """The backend sends, then shuts down its write side; the client sees EOF, and can still send:
+    the backend receives those bytes, then the client's FIN."""
+    o = edge.origin({"name": "half", "mode": "halfsource", "n": 3 * MiB + 17, "seed": 14})
+    lb = edge.lb4([pool_of(o, "half")])
+    s = edge.connect(lb.address())
+    got, sha = h.recv_to_eof(s)  # EOF relayed from the backend
+    assert (got, sha) == (3 * MiB + 17, h.stream_sha256(14, 3 * MiB + 17))
+    errors = []
+    send_stream(s, 15, 2 * MiB + 5, errors)  # still allowed after receiving EOF
+    assert not errors, errors
+    ev = o.wait_events(1, ev="close", name="half")[0]
+    assert "error" not in ev, ev
+    assert ev["rx"] == 2 * MiB + 5 and ev["rx_sha256"] == h.stream_sha256(15, 2 * MiB + 5)
+    assert h.wait_closed(s, 10) == "eof"
+
+
+def test_half_close_client_first_small(edge):
+    """A few bytes and an immediate FIN from the client (often in the same segment as the data,
+    before lb4 has even connected to the backend): the backend gets both, in order."""
+    o = edge.origin({"name": "sink", "mode": "sink"})
+    lb = edge.lb4([pool_of(o, "sink")])
+    for payload in (b"x", b"hello world\n" * 100):
+        s = edge.connect(lb.address())
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        import hashlib
+        assert h.read_line(s) == "%d %s" % (len(payload), hashlib.sha256(payload).hexdigest())
+        assert h.wait_closed(s, 10) == "eof"
+        s.close()
+
+
+def test_immediate_close_without_data(edge):
+    """A client that connects and closes at once (no data) is cleaned up: the backend sees EOF
+    and lb4 keeps serving."""
+    o = edge.origin({"name": "sink", "mode": "sink"})
+    lb = edge.lb4([pool_of(o, "sink")])
+    for _ in range(20):
+        edge.connect(lb.address()).close()
+    closes = o.wait_events(20, ev="close", name="sink")
+    assert all(e["rx"] == 0 for e in closes), closes
+    s = edge.connect(lb.address())
+    s.sendall(b"abc")
+    s.shutdown(socket.SHUT_WR)
+    assert h.read_line(s).startswith("3 ")
+
+
+def test_many_concurrent_echo_connections(edge):
+    """64 connections at once, each echoing its own 1 MiB stream, over 2 workers: no mix-ups."""
+    o = edge.origin({"name": "echo", "mode": "echo"})
+    lb = edge.lb4([pool_of(o, "echo")], buffers_per_worker=256)
+    n = MiB
+    results = {}
+
+    def one(i):
+        try:
+            s = h.connect(lb.address(), timeout=30)
+            try:
+                errors = []
+                t = threading.Thread(target=send_stream, args=(s, 100 + i, n, errors))
+                t.start()
+                results[i] = h.recv_to_eof(s)
+                t.join(30 * h.SLOW)
+                if errors:
+                    results[i] = errors[0]
+            finally:
+                s.close()
+        except BaseException as e:
+            results[i] = e
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(64)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60 * h.SLOW)
+    assert not any(t.is_alive() for t in threads)
+    for i in range(64):
+        assert results.get(i) == (n, h.stream_sha256(100 + i, n)), (i, results.get(i))
+
+
+def test_ipv6_listener_and_backend(edge):
+    """An IPv6 listener ([::1]:port) relaying to an IPv6 backend ("[::1]:port") both ways."""
+    o = edge.origin({"name": "echo6", "mode": "echo", "host": "::1"},
+                    {"name": "name6", "mode": "name", "host": "::1"})
+    assert o.address("echo6").startswith("[::1]:")
+    lb = edge.lb4([pool_of(o, "echo6", name="echo6"), pool_of(o, "name6", name="name6")],
+                  listeners=[{"name": "v6", "bind": "::1", "pool": "echo6"},
+                             {"name": "v6name", "bind": "::1", "pool": "name6"},
+                             {"name": "v4to6", "bind": "127.0.0.1", "pool": "name6"}])
+    s = edge.connect(lb.address("v6"))
+    assert s.family == socket.AF_INET6
+    errors = []
+    send_stream(s, 21, 5 * MiB, errors)
+    assert not errors
+    assert h.recv_to_eof(s) == (5 * MiB, h.stream_sha256(21, 5 * MiB))
+    assert h.ask_name(lb.address("v6name")) == "name6"
+    assert h.ask_name(lb.address("v4to6")) == "name6"  # IPv4 client, IPv6 backend
+    peer = o.wait_events(1, ev="open", name="echo6")[0]["peer"]
+    assert peer[0] == "::1"
