@@ -155,6 +155,16 @@ int Lb4Main(int argc, char** argv) {
     return 1;
   }
   LOG_INFO("started with %s", flags.config);
+  // Parsed for forward compatibility; they arrive with issue 3. Say so rather than pretend.
+  if (config->admin.has_value()) {
+    LOG_WARN("admin %s: the admin endpoint is not implemented yet", config->admin->ToString());
+  }
+  for (const PoolConfig& pool : config->pools) {
+    if (pool.health.check != HealthConfig::Check::kNone) {
+      LOG_WARN("pool \"%s\": active health checks are not implemented yet; all backends are "
+               "treated as healthy", pool.name);
+    }
+  }
   return ServeUntilSignal(**server, *config, signals);
 }
 

@@ -136,11 +136,13 @@ void Worker::ReturnBuffer(uint16_t bid) {
 
 void Worker::WaitForBuffers(RelayConnection* connection, int side) {
   buffer_waiters_.push_back(BufferWaiter{connection, connection->generation(), side});
+  // The ring may have grown (or buffers come back) since the kernel ran dry: no need to wait.
+  if (buffers_->provided() > buffers_->outstanding()) WakeBufferWaiters();
 }
 
 // Re-arms paused receives, one per free buffer, oldest first.
 void Worker::WakeBufferWaiters() {
-  unsigned free_buffers = buffers_->count() - buffers_->outstanding();
+  unsigned free_buffers = buffers_->provided() - buffers_->outstanding();
   while (free_buffers > 0 && !buffer_waiters_.empty()) {
     BufferWaiter w = buffer_waiters_.front();
     buffer_waiters_.pop_front();

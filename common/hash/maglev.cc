@@ -129,10 +129,11 @@ void PopulateRoundRobin(std::vector<Filler>& fillers, std::vector<int32_t>& slot
 // That is stride scheduling: each filler's "pass" advances by a stride of 2^40 / weight per turn
 // (integers, so every machine orders turns identically; 2^40 * table_size < 2^64).
 //
-// The min-heap of (pass, position) is keyed by one 128-bit integer, and a turn re-inserts the root
-// bottom-up (Floyd): the hole goes down to a leaf along the smaller children with branch-free
-// compares, then the item rises the step or two it needs. A textbook sift-down mispredicts a
-// branch at every level and made weighted builds 4x slower than unweighted ones.
+// The min-heap of (pass, position) is 4-ary, keyed by one 128-bit integer, and a turn re-inserts
+// the root bottom-up (Floyd): the hole goes down to a leaf along the smallest children with
+// branch-free compares, then the item rises the step or two it needs. A textbook binary sift-down
+// mispredicts a branch at every level and made weighted builds 4x slower than unweighted ones
+// (the order of turns is the same with any heap: positions make every key distinct).
 void PopulateWeighted(std::vector<Filler>& fillers, std::vector<int32_t>& slots) {
   static_assert(kMaxMaglevTableSize <= (1u << 24), "pass = turns * stride must fit in 64 bits");
   using Key = unsigned __int128;  // pass << 32 | position
@@ -155,16 +156,18 @@ void PopulateWeighted(std::vector<Filler>& fillers, std::vector<int32_t>& slots)
     } else {
       top += strides[pos];
     }
-    // Move the hole at the root down to a leaf, always to the smaller child.
+    // Move the hole at the root down to a leaf, always to the smallest child.
     size_t hole = 0;
-    for (size_t child = 1; child < size; child = 2 * hole + 1) {
-      child += (child + 1 < size) & (heap[child + 1] < heap[child]);
-      heap[hole] = heap[child];
-      hole = child;
+    for (size_t first = 1; first < size; first = 4 * hole + 1) {
+      size_t best = first;
+      const size_t end = std::min(first + 4, size);
+      for (size_t c = first + 1; c < end; ++c) best = heap[c] < heap[best] ? c : best;
+      heap[hole] = heap[best];
+      hole = best;
     }
     // Then let `top` rise from there to its place.
     while (hole > 0) {
-      const size_t parent = (hole - 1) / 2;
+      const size_t parent = (hole - 1) / 4;
       if (!(top < heap[parent])) break;
       heap[hole] = heap[parent];
       hole = parent;
@@ -211,7 +214,7 @@ absl::StatusOr<MaglevTable> MaglevTable::Build(std::span<const MaglevBackend> ba
   AssignQuotas(fillers, table_size);
 
   table.slots_.assign(table_size, -1);
-  if (false && equal_weights) {
+  if (equal_weights) {
     PopulateRoundRobin(fillers, table.slots_);
   } else {
     PopulateWeighted(fillers, table.slots_);

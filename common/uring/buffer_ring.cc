@@ -11,7 +11,7 @@
 namespace edge::uring {
 
 absl::StatusOr<std::unique_ptr<ProvidedBufferRing>> ProvidedBufferRing::Create(
-    Ring* ring, int group_id, unsigned count, uint32_t size) {
+    Ring* ring, int group_id, unsigned count, uint32_t size, unsigned initial) {
   if (count == 0 || count > 32768 || (count & (count - 1)) != 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("buffer count %u: must be a power of two from 1 to 32768", count));
@@ -36,12 +36,19 @@ absl::StatusOr<std::unique_ptr<ProvidedBufferRing>> ProvidedBufferRing::Create(
     return absl::UnavailableError(
         absl::StrFormat("io_uring: cannot register provided buffer ring: %s", strerror(-err)));
   }
-  for (unsigned i = 0; i < count; ++i) {
-    io_uring_buf_ring_add(out->br_, out->Data(static_cast<uint16_t>(i)), size,
-                          static_cast<unsigned short>(i), out->mask_, static_cast<int>(i));
-  }
-  io_uring_buf_ring_advance(out->br_, static_cast<int>(count));
+  out->Provide(initial == 0 ? 1 : initial);
   return out;
+}
+
+void ProvidedBufferRing::Provide(unsigned n) {
+  if (n > count_ - provided_) n = count_ - provided_;
+  for (unsigned i = 0; i < n; ++i) {
+    unsigned bid = provided_ + i;
+    io_uring_buf_ring_add(br_, Data(static_cast<uint16_t>(bid)), size_,
+                          static_cast<unsigned short>(bid), mask_, static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(br_, static_cast<int>(n));
+  provided_ += n;
 }
 
 ProvidedBufferRing::~ProvidedBufferRing() {

@@ -17,7 +17,10 @@ Timer::~Timer() {
 }
 
 TimerWheel::TimerWheel(int64_t now_ns, int64_t tick_ns, unsigned slots)
-    : tick_ns_(tick_ns), current_tick_(now_ns / tick_ns), slots_(slots, nullptr) {}
+    : tick_ns_(tick_ns),
+      current_tick_(now_ns / tick_ns),
+      slots_((slots + 63) / 64 * 64, nullptr),
+      occupied_(slots_.size() / 64, 0) {}
 
 TimerWheel::~TimerWheel() {
   for (Timer*& head : slots_) {
@@ -30,6 +33,7 @@ void TimerWheel::Link(Timer* timer, unsigned slot) {
   timer->next_ = slots_[slot];
   if (slots_[slot] != nullptr) slots_[slot]->prev_ = timer;
   slots_[slot] = timer;
+  occupied_[slot / 64] |= uint64_t{1} << (slot % 64);
   timer->slot_ = slot;
   timer->wheel_ = this;
   ++armed_;
@@ -41,6 +45,7 @@ void TimerWheel::Unlink(Timer* timer) {
     timer->prev_->next_ = timer->next_;
   } else {
     slots_[timer->slot_] = timer->next_;
+    if (timer->next_ == nullptr) occupied_[timer->slot_ / 64] &= ~(uint64_t{1} << (timer->slot_ % 64));
   }
   if (timer->next_ != nullptr) timer->next_->prev_ = timer->prev_;
   timer->prev_ = timer->next_ = nullptr;
@@ -84,15 +89,24 @@ void TimerWheel::Advance(int64_t now_ns) {
 
 int64_t TimerWheel::NextTimeoutNs(int64_t now_ns) const {
   if (armed_ == 0) return -1;
-  // Walk forward to the first non-empty slot; bounded by the number of slots.
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    int64_t tick = current_tick_ + static_cast<int64_t>(i);
-    if (slots_[static_cast<size_t>(tick % static_cast<int64_t>(slots_.size()))] != nullptr) {
-      int64_t wait = tick * tick_ns_ - now_ns;
-      return wait < 0 ? 0 : wait;
+  // First occupied slot at or after the current one, wrapping: a few word scans, not a slot walk.
+  const size_t n = slots_.size();
+  const size_t start = static_cast<size_t>(current_tick_ % static_cast<int64_t>(n));
+  size_t distance = n;
+  for (size_t step = 0; step <= n; step += 64) {
+    size_t pos = (start + step) % n;
+    size_t word = pos / 64;
+    uint64_t bits = occupied_[word] & (~uint64_t{0} << (pos % 64));
+    if (bits != 0) {
+      size_t found = word * 64 + static_cast<size_t>(__builtin_ctzll(bits));
+      distance = (found + n - start) % n;
+      break;
     }
+    // Continue from the start of the next word.
+    step -= pos % 64;
   }
-  return tick_ns_;
+  int64_t wait = (current_tick_ + static_cast<int64_t>(distance)) * tick_ns_ - now_ns;
+  return wait < 0 ? 0 : wait;
 }
 
 }  // namespace edge::uring

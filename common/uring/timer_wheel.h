@@ -41,6 +41,7 @@ class Timer {
 
 class TimerWheel {
  public:
+  // `slots` is rounded up to a multiple of 64.
   explicit TimerWheel(int64_t now_ns, int64_t tick_ns = 10'000'000, unsigned slots = 512);
   ~TimerWheel();
 
@@ -62,6 +63,7 @@ class TimerWheel {
   int64_t tick_ns_;
   int64_t current_tick_;  // ticks [.., current_tick_) have been processed
   std::vector<Timer*> slots_;
+  std::vector<uint64_t> occupied_;  // one bit per slot: non-empty. NextTimeoutNs scans words.
   size_t armed_ = 0;
 };
 

@@ -46,7 +46,8 @@ class Env:
         self.origins.append(o)
         return o.start()
 
-    def lb4(self, pools, listeners=None, start=True, log_level="info", **lb4_section):
+    def lb4(self, pools, listeners=None, start=True, log_level="info", nofile=None,
+            **lb4_section):
         """Starts lb4. `listeners` defaults to one listener "web" on 127.0.0.1 for the first pool.
         [lb4] defaults: workers = 2, drain_timeout = "5s"."""
         section = {"workers": 2, "drain_timeout": "5s"}
@@ -56,7 +57,7 @@ class Env:
                           "pool": pools[0]["name"]}]
         self._count += 1
         l = h.Lb4(self.dir, section, listeners, pools, tag="lb4-%d" % self._count,
-                  log_level=log_level)
+                  log_level=log_level, nofile=nofile)
         l.expect_exit = 0
         self.lb4s.append(l)
         if start:

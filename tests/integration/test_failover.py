@@ -2,6 +2,7 @@
 after connect_timeout and moves on, and when connect_retries are used up the client is closed."""
 
 import collections
+import threading
 import time
 
 import lb4_harness as h
@@ -71,21 +72,21 @@ def test_refused_backend_is_skipped_round_robin(edge):
 
 
 def test_connect_timeout_moves_to_next_backend(edge):
-    """A backend whose connect hangs (full accept queue) is given up after connect_timeout
-    (300ms) and the next backend serves the client; clients placed on the good backend are not
+    """A backend whose connect hangs (full accept queue) is given up after connect_timeout (1s)
+    and the next backend serves the client; clients placed on the good backend are not
     delayed."""
     o = name_origin(edge, "good")
     hole = edge.blackhole()
-    lb = edge.lb4([maglev_pool([hole, o.address("good")], connect_timeout="300ms",
+    lb = edge.lb4([maglev_pool([hole, o.address("good")], connect_timeout="1s",
                                connect_retries=1)])
     hole_ips, placed = ips_placed_on(lb, hole, want=2)
     for ip in hole_ips:
         name, elapsed = timed_name(lb, ip)
         assert name == "good", ip
-        assert 0.28 <= elapsed < 0.3 + 2.5 * h.SLOW, elapsed
+        assert 0.98 <= elapsed < 1 + 2.5 * h.SLOW, elapsed
     good_ip = next(ip for ip, w in placed.items() if w["web"] == o.address("good"))
     name, elapsed = timed_name(lb, good_ip)
-    assert name == "good" and elapsed < 0.28, elapsed
+    assert name == "good" and elapsed < 0.9, elapsed
 
 
 def test_connect_retries_exhausted_closes_client_promptly(edge):
@@ -124,15 +125,28 @@ def test_connect_retries_zero_does_not_fail_over(edge):
 
 
 def test_connect_timeouts_count_attempts(edge):
-    """Three hanging backends, connect_timeout 500ms: with connect_retries = 1 the client is closed
-    after 2 attempts (~1.0s), with connect_retries = 2 after 3 (~1.5s)."""
+    """Three hanging backends, connect_timeout 1s: with connect_retries = 1 the client is closed
+    after 2 attempts (~2s), with connect_retries = 2 after 3 (~3s). (Both measured at once.)"""
     holes = [edge.blackhole() for _ in range(3)]
-    lbs = {retries: edge.lb4([maglev_pool(holes, connect_timeout="500ms",
-                                          connect_retries=retries)])
+    lbs = {retries: edge.lb4([maglev_pool(holes, connect_timeout="1s", connect_retries=retries)])
            for retries in (1, 2)}
-    for retries, (low, high) in {1: (0.95, 1.4), 2: (1.45, 1.9)}.items():
-        s = edge.connect(lbs[retries].address())
-        t0 = time.monotonic()
-        assert h.wait_closed(s, 5) in ("eof", "reset")
-        elapsed = time.monotonic() - t0
-        assert low <= elapsed < high * h.SLOW, (retries, elapsed)
+    elapsed = {}
+
+    def measure(retries):
+        s = h.connect(lbs[retries].address())
+        try:
+            t0 = time.monotonic()
+            elapsed[retries] = (h.wait_closed(s, 6), time.monotonic() - t0)
+        except BaseException as e:
+            elapsed[retries] = e
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=measure, args=(r,)) for r in lbs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10 * h.SLOW)
+    for retries, (low, high) in {1: (1.95, 2.8), 2: (2.95, 3.8)}.items():
+        how, seconds = elapsed[retries]
+        assert how in ("eof", "reset") and low <= seconds < high * h.SLOW, (retries, how, seconds)

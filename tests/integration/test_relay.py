@@ -171,3 +171,95 @@ def test_ipv6_listener_and_backend(edge):
     assert h.ask_name(lb.address("v4to6")) == "name6"  # IPv4 client, IPv6 backend
     peer = o.wait_events(1, ev="open", name="echo6")[0]["peer"]
     assert peer[0] == "::1"
+
+
+def test_2000_concurrent_connections(edge):
+    """2000 connections open at the same time (4000 descriptors in lb4), each sending its own
+    32 KiB then FIN, and reading the echo to EOF: every one gets exactly its bytes back."""
+    import selectors
+    count, size = 2000, 32 * 1024
+    o = edge.origin({"name": "echo", "mode": "echo"})
+    lb = edge.lb4([pool_of(o, "echo")], workers=2)
+    sel = selectors.DefaultSelector()
+    state = {}
+    for i in range(count):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(lb.address())
+        edge.sockets.append(s)
+        payload = (b"%06d" % i) * (size // 6) + b"#" * (size % 6)
+        state[s] = {"i": i, "out": memoryview(payload), "in": bytearray(), "want": payload}
+        sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+    open_count = count
+    d = h.Deadline(60)
+    while open_count and not d.expired():
+        for key, mask in sel.select(timeout=0.5):
+            s, st = key.fileobj, state[key.fileobj]
+            if mask & selectors.EVENT_WRITE and st["out"] is not None:
+                try:
+                    n = s.send(st["out"][:65536])
+                except (BlockingIOError, InterruptedError):
+                    n = 0
+                st["out"] = st["out"][n:]
+                if not st["out"]:
+                    s.shutdown(socket.SHUT_WR)
+                    st["out"] = None
+                    sel.modify(s, selectors.EVENT_READ)
+            if mask & selectors.EVENT_READ:
+                try:
+                    data = s.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except ConnectionResetError:
+                    data = b""
+                    st["reset"] = True
+                if data:
+                    st["in"] += data
+                else:
+                    sel.unregister(s)
+                    open_count -= 1
+    assert open_count == 0, "%d connections still open after the deadline" % open_count
+    bad = [st["i"] for st in state.values() if bytes(st["in"]) != st["want"]]
+    assert not bad, "%d connections got the wrong bytes, e.g. #%d: %d bytes%s" % (
+        len(bad), bad[0], len(state_of(state, bad[0])["in"]),
+        " (reset)" if state_of(state, bad[0]).get("reset") else "")
+    assert len(o.wait_events(count, ev="close")) == count
+
+
+def state_of(state, i):
+    return next(st for st in state.values() if st["i"] == i)
+
+
+def test_tiny_buffers_and_ring(edge):
+    """buffer_size 1KiB and a 16-buffer ring shared by 8 full-duplex echo connections of 8 MiB
+    each: constant ring exhaustion (-ENOBUFS pauses), backpressure and sendmsg over many small
+    chunks (partial sends across chunk boundaries), and every byte still arrives in order."""
+    o = edge.origin({"name": "echo", "mode": "echo"})
+    lb = edge.lb4([pool_of(o, "echo")], workers=1, buffer_size="1KiB", buffers_per_worker=16)
+    n = 8 * MiB
+    results = {}
+
+    def one(i):
+        try:
+            s = h.connect(lb.address(), timeout=60)
+            try:
+                errors = []
+                t = threading.Thread(target=send_stream, args=(s, 300 + i, n, errors))
+                t.start()
+                results[i] = h.recv_to_eof(s)
+                t.join(60 * h.SLOW)
+                if errors:
+                    results[i] = errors[0]
+            finally:
+                s.close()
+        except BaseException as e:
+            results[i] = e
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90 * h.SLOW)
+    assert not any(t.is_alive() for t in threads)
+    for i in range(8):
+        assert results.get(i) == (n, h.stream_sha256(300 + i, n)), (i, results.get(i))

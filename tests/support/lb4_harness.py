@@ -296,7 +296,9 @@ class Lb4:
     a host only, e.g. "::1"). address(name) gives (host, port) of a listener.
     """
 
-    def __init__(self, work_dir, lb4=None, listeners=(), pools=(), tag="lb4", log_level="info"):
+    def __init__(self, work_dir, lb4=None, listeners=(), pools=(), tag="lb4", log_level="info",
+                 nofile=None):
+        self.nofile = nofile  # RLIMIT_NOFILE for the lb4 process (None: inherited)
         self.work_dir = work_dir
         self.lb4_section = dict(lb4 or {})
         self.listeners = [dict(l) for l in listeners]
@@ -332,7 +334,8 @@ class Lb4:
             with open(self.stderr_path, "wb") as err:
                 self.proc = subprocess.Popen(
                     [LB4, "-c", self.config_path, "--log-level", self.log_level],
-                    stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT)
+                    stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT,
+                    preexec_fn=self._limits if self.nofile else None)
             _track(self.proc)
             d = Deadline(15)
             while True:
@@ -352,6 +355,10 @@ class Lb4:
                     raise AssertionError("lb4 did not start listening in time:\n" + self.stderr())
                 time.sleep(0.01)
         raise AssertionError("lb4 could not start: ports kept colliding")
+
+    def _limits(self):
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def stderr(self):
         try:

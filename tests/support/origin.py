@@ -16,6 +16,8 @@ Each --listen opens one listening socket. Options of a listener (comma separated
                    sink    read until EOF, reply "COUNT SHA256HEX\\n", close
                    halfsource  send n= bytes of stream seed=, shutdown(SHUT_WR), then read until
                            EOF (what was read is reported in the close event), close
+                   reset   send n= bytes of stream seed=, then reset the connection (RST:
+                           SO_LINGER 0 and close)
                    drip    send n= bytes "." one at a time, interval= ms apart, then close
                    auto    the first line the client sends picks the mode: "NAME", "ECHO", "SINK",
                            "SOURCE N SEED", "HALFSOURCE N SEED"
@@ -293,6 +295,10 @@ def run_mode(conn, mode, opts, report):
         conn.sock.shutdown(socket.SHUT_WR)
         if mode == "halfsource":
             conn.drain_to_eof()
+    elif mode == "reset":
+        for chunk in stream_chunks(int(opts["seed"]), int(opts["n"])):
+            conn.send(chunk)
+        conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     elif mode == "drip":
         import time
         for _ in range(int(opts["n"])):
@@ -393,7 +399,7 @@ def main():
         s = socket.socket(family, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((opts["host"], int(opts["port"])))
-        s.listen(1024)
+        s.listen(4096)
         listeners.append((s, opts))
     for s, opts in listeners:
         emit("READY %d %s" % (s.getsockname()[1], opts["name"]))

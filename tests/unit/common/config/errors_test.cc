@@ -89,6 +89,42 @@ TEST(ParseToml, ParsesAndReportsSyntaxErrorsWithPositions) {
             "f.toml:1:5: invalid TOML: Encountered invalid utf-8 sequence");
 }
 
+// toml++ 3.3.0 reaches undefined behaviour for some non-ASCII characters where it expects
+// whitespace (marzer/tomlplusplus#190, #295); ParseToml refuses those inputs first.
+TEST(ParseToml, RefusesNonAsciiWhereTomlppWouldMisbehave) {
+  auto key = ParseToml("KiB\xd1\xa3", "f.toml");
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(std::string(key.status().message()),
+            "f.toml:1:4: invalid TOML: non-ASCII character outside a string or comment");
+  auto after_value = ParseToml("a = \"\xc3\xa9\" \xc3\xa9\n", "f.toml");
+  ASSERT_FALSE(after_value.ok());
+  EXPECT_EQ(std::string(after_value.status().message()),
+            "f.toml:1:9: invalid TOML: non-ASCII character outside a string or comment");
+  auto line_ending_backslash = ParseToml("s = \"\"\"\\\n  \xc2\xa7\"\"\"\n", "f.toml");
+  ASSERT_FALSE(line_ending_backslash.ok());
+  EXPECT_EQ(std::string(line_ending_backslash.status().message()),
+            "f.toml:2:3: invalid TOML: non-ASCII character after a backslash in a string (escape "
+            "it as \\uXXXX)");
+  EXPECT_FALSE(ParseToml("s = \"\"\"\\\xc2\xa7\"\"\"\n", "f.toml").ok());
+}
+
+TEST(ParseToml, AcceptsNonAsciiInStringsAndComments) {
+  auto parsed = ParseToml(
+      "\xEF\xBB\xBF# conf \xe2\x80\x94 \xd1\xa3 comment\n"
+      "name = \"w\xc3\xa9" "b \xd1\xa3 \\\" \xd1\xa3\"  # \xd1\xa3\n"
+      "lit = '\xd1\xa3#'\n"
+      "ml = \"\"\"\xd1\xa3\n\\\\\xd1\xa3\"\"\xd1\xa3\"\"\"\"\n"
+      "ml2 = \xd1\xa3'\n"
+      "\"\xd0\xba\" = 1\n",
+      "f.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->at_path("name").value<std::string>(), "w\xc3\xa9" "b \xd1\xa3 \" \xd1\xa3");
+  EXPECT_EQ(parsed->at_path("lit").value<std::string>(), "\xd1\xa3#");
+  EXPECT_EQ(parsed->at_path("ml").value<std::string>(), "\xd1\xa3\n\\\xd1\xa3\"\"\xd1\xa3\"");
+  EXPECT_EQ(parsed->at_path("ml2").value<std::string>(), "'\xd1\xa3''");
+  EXPECT_EQ(parsed->get("\xd0\xba")->value<int64_t>(), 1);
+}
+
 TEST(ParseToml, RefusesOversizedInput) {
   std::string big(kMaxConfigBytes + 1, '#');
   auto parsed = ParseToml(big, "big.toml");

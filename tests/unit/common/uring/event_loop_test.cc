@@ -130,3 +130,24 @@ TEST(ProvidedBufferRing, RefusesCountsThatAreNotPowersOfTwo) {
 
 }  // namespace
 }  // namespace edge::uring
+
+namespace edge::uring {
+namespace {
+
+TEST(ProvidedBufferRing, ProvidesLazilyAndGrowsUpToCount) {
+  auto created = EventLoop::Create(RingOptions{});
+  ASSERT_TRUE(created.ok());
+  auto ring = ProvidedBufferRing::Create(&(*created)->ring(), 3, 256, 4096, 16);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  EXPECT_EQ((*ring)->provided(), 16u);
+  for (int i = 0; i < 10; ++i) (*ring)->Taken();  // fewer than a batch left free: grows
+  EXPECT_EQ((*ring)->provided(), 80u);
+  for (int i = 0; i < 246; ++i) (*ring)->Taken();
+  EXPECT_EQ((*ring)->provided(), 256u);  // never beyond count
+  EXPECT_EQ((*ring)->outstanding(), 256u);
+  for (uint16_t bid = 0; bid < 256; ++bid) (*ring)->Recycle(bid);
+  EXPECT_EQ((*ring)->outstanding(), 0u);
+}
+
+}  // namespace
+}  // namespace edge::uring

@@ -126,6 +126,20 @@ TEST(TimerWheel, NextTimeoutPointsAtTheFirstArmedTick) {
   EXPECT_LE(wait, 100 * kMs);
 }
 
+TEST(TimerWheel, NextTimeoutWrapsAroundTheWheel) {
+  const int64_t start = 500 * 10 * kMs;  // current slot 500 of 512
+  TimerWheel wheel(start);
+  std::vector<int> fired;
+  Recorder a{&fired, 1}, b{&fired, 2};
+  Timer ta(&Recorder::Fire, &a), tb(&Recorder::Fire, &b);
+  wheel.Schedule(&ta, start + 300 * kMs);  // slot 18, past the end of the slot array
+  EXPECT_EQ(wheel.NextTimeoutNs(start), 300 * kMs);
+  wheel.Schedule(&tb, start + 70 * kMs);   // slot 507, before the wrap
+  EXPECT_EQ(wheel.NextTimeoutNs(start), 70 * kMs);
+  wheel.Cancel(&tb);
+  EXPECT_EQ(wheel.NextTimeoutNs(start + 5 * kMs), 295 * kMs);
+}
+
 TEST(TimerWheel, DestroyingAnArmedTimerUnlinksIt) {
   TimerWheel wheel(0);
   std::vector<int> fired;
