@@ -5,8 +5,10 @@
 // as "FILE:LINE:COL: CONTEXT: KEY: MESSAGE" with the allowed values, e.g.
 //   conf/edge.toml:14:11: pool "gateways": balance: unknown value "magelv" (maglev|round_robin|...)
 // Every error of a file is reported (one per line, in file order), not just the first.
-// A Lb4Config that comes out of ParseLb4Config/LoadLb4Config is complete and consistent: names are
-// unique, every listener's pool exists, addresses do not collide; nothing else needs re-checking.
+// Every duration is between 1ms and 24h (so that it fits any millisecond timer); other ranges are
+// noted per field. A Lb4Config that comes out of ParseLb4Config/LoadLb4Config is complete and
+// consistent: names are unique, every listener's pool exists, addresses do not collide; nothing
+// else needs re-checking.
 
 #include <cstdint>
 #include <optional>
@@ -49,9 +51,8 @@ struct PoolConfig {
 };
 
 struct ListenerConfig {
-  std::string name;  // 1-64 of [A-Za-z0-9_.-], unique among listeners
-  net::SocketAddress
-      bind;  // unique among listeners and admin (port 0 = any free port, not checked)
+  std::string name;         // 1-64 of [A-Za-z0-9_.-], unique among listeners
+  net::SocketAddress bind;  // unique among listeners and admin, except port 0 (any free port)
   ListenerMode mode = ListenerMode::kTcp;
   std::string pool;  // names an entry of Lb4Config::pools
   ProxyProtocolMode proxy_protocol = ProxyProtocolMode::kOff;

@@ -25,14 +25,13 @@ RelayConnection::RelayConnection(Worker* worker) : worker_(worker), timer_(&Time
 RelayConnection::~RelayConnection() = default;
 
 void RelayConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener) {
-  ++generation_;
   listener_ = std::move(listener);
   fd_[kClient] = client_fd;
   fd_[kBackend] = -1;
   attempts_ = 0;
   pending_ops_ = 0;
   connect_timed_out_ = false;
-  for (Flow& f : flow_) f = Flow();
+  for (Flow& f : flow_) f.Reset();
   tried_.clear();
   proxy_header_.clear();
   net::SetNoDelay(client_fd);
@@ -110,8 +109,9 @@ void RelayConnection::OnConnect(int32_t res) {
     proxy_header_ = listener_->config.proxy_protocol == ProxyProtocolMode::kV1
                         ? net::EncodeProxyV1(client_address_, local)
                         : net::EncodeProxyV2(client_address_, local);
-    flow_[kClient].queue.push_back(
-        Chunk{proxy_header_.data(), static_cast<uint32_t>(proxy_header_.size()), -1});
+    flow_[kClient].queue.push_back(Chunk{proxy_header_.data(),
+                                         static_cast<uint32_t>(proxy_header_.size()),
+                                         kHeaderChunk, nullptr});
     TrySend(kClient);
   }
   last_activity_ns_ = worker_->loop().now_ns();
@@ -134,14 +134,31 @@ void RelayConnection::ArmRecv(int side) {
 
 void RelayConnection::MaybeArmRecv(int side) {
   Flow& flow = flow_[side];
-  if (state_ != State::kRelaying || flow.recv_armed || flow.eof || flow.waiting_buffers) return;
+  if (state_ != State::kRelaying || flow.recv_armed || flow.eof) return;
   if (flow.pending() >= kLowWaterChunks) return;
   ArmRecv(side);
 }
 
-void RelayConnection::OnBuffersAvailable(int side) {
-  flow_[side].waiting_buffers = false;
-  MaybeArmRecv(side);
+// One plain recv into a buffer of this flow's own, used when the provided ring is empty.
+void RelayConnection::ArmFallbackRecv(int side) {
+  Flow& flow = flow_[side];
+  uint32_t size = worker_->buffers().buffer_size();
+  flow.fallback = new char[size];
+  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+  io_uring_prep_recv(sqe, fd_[side], flow.fallback, size, 0);
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, static_cast<uint8_t>(kRecvClient + side)));
+  ++pending_ops_;
+  flow.recv_armed = true;
+  flow.recv_cancelled = false;
+  worker_->stats().buffer_fallbacks.Add(1);
+}
+
+void RelayConnection::ReleaseChunk(const Chunk& chunk) {
+  if (chunk.bid >= 0) {
+    worker_->ReturnBuffer(static_cast<uint16_t>(chunk.bid));
+  } else if (chunk.bid == kHeapChunk) {
+    delete[] chunk.heap;
+  }
 }
 
 void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
@@ -154,9 +171,18 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     uint16_t bid = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
     worker_->buffers().Taken();
     if (res > 0 && state_ == State::kRelaying) {
-      flow.queue.push_back(Chunk{worker_->buffers().Data(bid), static_cast<uint32_t>(res), bid});
+      flow.queue.push_back(
+          Chunk{worker_->buffers().Data(bid), static_cast<uint32_t>(res), bid, nullptr});
     } else {
       worker_->ReturnBuffer(bid);
+    }
+  } else if (flow.fallback != nullptr) {  // completion of the plain recv
+    char* buf = flow.fallback;
+    flow.fallback = nullptr;
+    if (res > 0 && state_ == State::kRelaying) {
+      flow.queue.push_back(Chunk{buf, static_cast<uint32_t>(res), kHeapChunk, buf});
+    } else {
+      delete[] buf;
     }
   }
   if (state_ != State::kRelaying) {
@@ -179,12 +205,9 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     flow.eof = true;
     RelayEof(side);
   } else if (res == -ENOBUFS) {
-    // The worker's buffer ring is empty: not an error, wait for buffers to come back.
-    if (!flow.recv_armed && !flow.waiting_buffers) {
-      flow.waiting_buffers = true;
-      worker_->stats().buffer_waits.Add(1);
-      worker_->WaitForBuffers(this, side);
-    }
+    // The worker's buffer ring is empty: not an error and not EOF. Keep this flow moving with a
+    // buffer of its own rather than waiting for others to return ring buffers (see header).
+    if (!flow.recv_armed) ArmFallbackRecv(side);
   } else if (res != -ECANCELED) {
     worker_->stats().errors.Add(1);
     Abort(side == kClient ? "client socket error" : "backend socket error");
@@ -247,7 +270,7 @@ void RelayConnection::OnSend(int to, int32_t res) {
       break;
     }
     left -= c.len;
-    if (c.bid >= 0) worker_->ReturnBuffer(static_cast<uint16_t>(c.bid));
+    ReleaseChunk(c);
     ++flow.head;
   }
   if (flow.pending() == 0) {
@@ -315,9 +338,7 @@ void RelayConnection::MaybeFinish() {
 }
 
 void RelayConnection::ReleaseChunks(Flow& flow) {
-  for (size_t i = flow.head; i < flow.queue.size(); ++i) {
-    if (flow.queue[i].bid >= 0) worker_->ReturnBuffer(static_cast<uint16_t>(flow.queue[i].bid));
-  }
+  for (size_t i = flow.head; i < flow.queue.size(); ++i) ReleaseChunk(flow.queue[i]);
   flow.queue.clear();
   flow.head = 0;
 }

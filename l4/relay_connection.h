@@ -10,6 +10,11 @@
 // re-armed when the queue drains below kLowWaterChunks. So a connection never holds more than a
 // few buffers per direction, whatever the peers do.
 //
+// When the worker's buffer ring runs dry (-ENOBUFS), the direction falls back to one plain recv
+// into a buffer of its own instead of waiting: with full-duplex peers, waiting could deadlock
+// (every buffer held by flows whose peers wait for the other direction). Progress is guaranteed
+// and memory stays bounded: at most one such buffer per direction is being filled at a time.
+//
 // Half-close: EOF from one side is relayed as shutdown(SHUT_WR) on the other once everything
 // received before it is sent; the other direction keeps flowing. The connection ends when both
 // directions have ended, or at once on an error or timeout (Abort).
@@ -41,15 +46,12 @@ class RelayConnection final : public uring::IoHandler {
   void Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener);
   // Ends the connection now (shutdown, reload drain timeout): both sockets are closed.
   void Abort(const char* reason);
-  // The worker calls this when provided buffers are free again after a -ENOBUFS pause.
-  void OnBuffersAvailable(int side);
 
   void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
 
   // Intrusive list of the worker's live connections.
   RelayConnection* prev = nullptr;
   RelayConnection* next = nullptr;
-  uint32_t generation() const { return generation_; }
 
   static constexpr int kClient = 0;
   static constexpr int kBackend = 1;
@@ -67,10 +69,13 @@ class RelayConnection final : public uring::IoHandler {
   };
   enum class State : uint8_t { kIdle, kConnecting, kRelaying, kClosing };
 
+  static constexpr int32_t kHeaderChunk = -1;  // the PROXY header, owned by the connection
+  static constexpr int32_t kHeapChunk = -2;    // a fallback buffer, freed once sent
   struct Chunk {
     char* data;
     uint32_t len;
-    int32_t bid;  // provided buffer id, or -1 for the PROXY header owned by the connection
+    int32_t bid;   // provided buffer id, or kHeaderChunk / kHeapChunk
+    char* heap;    // kHeapChunk: the allocation to free (data moves on partial sends)
   };
   // Bytes received from one side, waiting to be sent to the other.
   struct Flow {
@@ -78,16 +83,24 @@ class RelayConnection final : public uring::IoHandler {
     size_t head = 0;        // queue[head..] are pending
     bool recv_armed = false;
     bool recv_cancelled = false;  // a cancel for the armed recv is in flight
-    bool waiting_buffers = false;
+    char* fallback = nullptr;  // buffer of the plain recv in flight after -ENOBUFS
     bool eof = false;       // the source side sent FIN
     bool shut = false;      // FIN relayed to the destination side
     bool sending = false;
     size_t pending() const { return queue.size() - head; }
+    void Reset() {
+      queue.clear();
+      head = 0;
+      recv_armed = recv_cancelled = eof = shut = sending = false;
+      fallback = nullptr;
+    }
   };
 
   void Connect();
   void OnConnect(int32_t res);
   void ArmRecv(int side);
+  void ArmFallbackRecv(int side);
+  void ReleaseChunk(const Chunk& chunk);
   void MaybeArmRecv(int side);
   void OnRecv(int side, int32_t res, uint32_t flags);
   void TrySend(int from);
@@ -108,7 +121,6 @@ class RelayConnection final : public uring::IoHandler {
   uint8_t attempts_ = 0;
   bool connect_timed_out_ = false;
   uint32_t pending_ops_ = 0;
-  uint32_t generation_ = 0;
   int64_t last_activity_ns_ = 0;
   Flow flow_[2];  // flow_[s]: received from side s
   msghdr msg_[2];  // msg_[s]: the sendmsg to side s (must stay valid while in flight)

@@ -29,7 +29,7 @@ struct alignas(64) WorkerStats {
   OwnedCounter closed;            // connections finished (any reason)
   OwnedCounter errors;            // connections ended by a socket error
   OwnedCounter accept_errors;
-  OwnedCounter buffer_waits;      // receive paused because the provided buffer ring ran dry
+  OwnedCounter buffer_fallbacks;  // plain recvs because the provided buffer ring ran dry
 };
 
 struct SharedCounters {

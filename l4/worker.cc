@@ -129,27 +129,6 @@ void Worker::Release(RelayConnection* c) {
   shared_->active.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void Worker::ReturnBuffer(uint16_t bid) {
-  buffers_->Recycle(bid);
-  if (!buffer_waiters_.empty()) WakeBufferWaiters();
-}
-
-void Worker::WaitForBuffers(RelayConnection* connection, int side) {
-  buffer_waiters_.push_back(BufferWaiter{connection, connection->generation(), side});
-  // The ring may have grown (or buffers come back) since the kernel ran dry: no need to wait.
-  if (buffers_->provided() > buffers_->outstanding()) WakeBufferWaiters();
-}
-
-// Re-arms paused receives, one per free buffer, oldest first.
-void Worker::WakeBufferWaiters() {
-  unsigned free_buffers = buffers_->provided() - buffers_->outstanding();
-  while (free_buffers > 0 && !buffer_waiters_.empty()) {
-    BufferWaiter w = buffer_waiters_.front();
-    buffer_waiters_.pop_front();
-    if (w.connection->generation() != w.generation) continue;  // that connection has ended
-    w.connection->OnBuffersAvailable(w.side);
-    --free_buffers;
-  }
-}
+void Worker::ReturnBuffer(uint16_t bid) { buffers_->Recycle(bid); }
 
 }  // namespace edge::l4

@@ -3,7 +3,6 @@
 // connections. Workers share nothing on the data path but the read-only Runtime and atomics.
 
 #include <atomic>
-#include <deque>
 #include <future>
 #include <memory>
 #include <thread>
@@ -44,19 +43,11 @@ class Worker {
   WorkerStats& stats() { return stats_; }
   void OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& listener);
   void ReturnBuffer(uint16_t bid);
-  void WaitForBuffers(RelayConnection* connection, int side);
   void Release(RelayConnection* connection);
 
  private:
   void ThreadMain(std::promise<absl::Status>* ready);
   absl::Status Setup();
-  void WakeBufferWaiters();
-
-  struct BufferWaiter {
-    RelayConnection* connection;
-    uint32_t generation;
-    int side;
-  };
 
   const int id_;
   std::shared_ptr<const Runtime> runtime_;
@@ -70,7 +61,6 @@ class Worker {
   std::vector<RelayConnection*> free_;
   RelayConnection* live_head_ = nullptr;
   std::atomic<int64_t> live_{0};
-  std::deque<BufferWaiter> buffer_waiters_;
   WorkerStats stats_;
 };
 

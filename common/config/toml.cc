@@ -17,91 +17,126 @@ namespace {
 
 bool IsAscii(char c) { return (static_cast<unsigned char>(c) & 0x80) == 0; }
 
-// A non-ASCII character that toml++ must not see, with the reason to give.
+// A character that toml++ must not see, with the reason to give.
 struct UnsafeCharacter {
   size_t offset = std::string_view::npos;
-  std::string_view reason;
+  std::string reason;
 };
 
-// toml++ 3.3.0 (Debian 12) has undefined behaviour in is_non_ascii_horizontal_whitespace(): it
-// reaches TOML_UNREACHABLE for most code points in U+00A1..U+0499 and U+2C5E..U+3057 (Latin-1,
-// Greek, Cyrillic, CJK punctuation, ...); upstream marzer/tomlplusplus#190 and #295, fixed after
-// 3.3.0. The parser asks that question only about characters outside strings and comments, and in
-// a multi-line basic string about the character after a backslash and the first one after a
-// line-ending backslash's whitespace. Outside strings and comments no non-ASCII character is valid
-// TOML 1.0 anyway, and one right after a backslash is an invalid escape or a rare corner, so such
-// input is refused here, before toml++ sees it. Comments and string contents are not affected.
+// The code points for which toml++ 3.3.0's is_non_ascii_horizontal_whitespace() reaches
+// TOML_UNREACHABLE instead of returning false (its generated lookup lacks these blocks).
+bool TomlppMisclassifies(char32_t c) {
+  return (c >= 0xA1 && c <= 0x499) || (c >= 0x2C5E && c <= 0x2FFF) ||
+         (c >= 0x3001 && c <= 0x3057) || (c >= 0xFB26 && c <= 0xFEFE);
+}
+
+// Decodes the well-formed UTF-8 sequence of at most 3 bytes at text[i] (all code points up to
+// U+FFFF), setting *length; 0 for anything else (toml++'s reader reports malformed UTF-8 itself).
+char32_t DecodeUpTo3Bytes(std::string_view text, size_t i, size_t* length) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[i + k]); };
+  const auto continuation = [&](size_t k) {
+    return i + k < text.size() && (byte(k) & 0xC0) == 0x80;
+  };
+  *length = 1;
+  if ((byte(0) & 0xE0) == 0xC0 && continuation(1)) {
+    *length = 2;
+    return (char32_t{byte(0) & 0x1Fu} << 6) | (byte(1) & 0x3Fu);
+  }
+  if ((byte(0) & 0xF0) == 0xE0 && continuation(1) && continuation(2)) {
+    *length = 3;
+    return (char32_t{byte(0) & 0x0Fu} << 12) | (char32_t{byte(1) & 0x3Fu} << 6) | (byte(2) & 0x3Fu);
+  }
+  return 0;
+}
+
+// toml++ 3.3.0 (Debian 12) has undefined behaviour in is_non_ascii_horizontal_whitespace(): for
+// the code points of TomlppMisclassifies() (most of U+00A1..U+0499: Latin-1, Greek, Cyrillic; CJK
+// punctuation; ...) it reaches TOML_UNREACHABLE (upstream marzer/tomlplusplus#190, #295; fixed
+// after 3.3.0). Found by tests/fuzz/config. The parser asks that question about characters
+// outside strings and comments, about the character after a backslash in a multi-line string,
+// and, while it scans ahead over an invalid value such as `1"x`, about characters that look like
+// string contents. So before toml++ sees the text we refuse:
+//   - any non-ASCII character outside strings and comments (never valid TOML 1.0 anyway);
+//   - a non-ASCII character right after a backslash (and its whitespace) in a basic string;
+//   - the misclassified code points inside strings; "\uXXXX" escapes write them safely.
+// Comments are never scanned that way (the scan stops at '#'), so they may hold anything.
 // This mirrors TOML's lexical states just enough to tell strings and comments apart.
 UnsafeCharacter FindUnsafeCharacter(std::string_view text) {
   enum class State { kNormal, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
-  constexpr std::string_view kOutside = "non-ASCII character outside a string or comment";
-  constexpr std::string_view kAfterBackslash =
-      "non-ASCII character after a backslash in a string (escape it as \\uXXXX)";
   auto quote_run = [&](size_t i, char quote) {
     size_t n = 0;
     while (i + n < text.size() && text[i + n] == quote) ++n;
     return n;
   };
+  auto after_backslash = [](size_t at) {
+    return UnsafeCharacter{
+        at, "non-ASCII character after a backslash in a string (write it as \\uXXXX)"};
+  };
   State state = State::kNormal;
   size_t i = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // toml++ skips a UTF-8 BOM
   while (i < text.size()) {
     const char c = text[i];
-    switch (state) {
-      case State::kNormal:
-        if (!IsAscii(c)) return {i, kOutside};
-        if (c == '#') {
-          state = State::kComment;
-        } else if (c == '"' || c == '\'') {
-          const bool multi = quote_run(i, c) >= 3;
-          if (multi) {
-            state = c == '"' ? State::kMultiBasic : State::kMultiLiteral;
-            i += 3;
-            continue;
-          }
-          state = c == '"' ? State::kBasic : State::kLiteral;
-        }
-        ++i;
-        break;
-      case State::kComment:
-        if (c == '\n') state = State::kNormal;
-        ++i;
-        break;
-      case State::kBasic:
-        if (c == '\\') {
-          if (i + 1 < text.size() && !IsAscii(text[i + 1])) return {i + 1, kAfterBackslash};
-          i += 2;
+    if (state == State::kNormal) {
+      if (!IsAscii(c)) return {i, "non-ASCII character outside a string or comment"};
+      if (c == '#') {
+        state = State::kComment;
+      } else if (c == '"' || c == '\'') {
+        if (quote_run(i, c) >= 3) {
+          state = c == '"' ? State::kMultiBasic : State::kMultiLiteral;
+          i += 3;
           continue;
         }
-        if (c == '"' || c == '\n') state = State::kNormal;  // a newline here is a toml++ error
-        ++i;
-        break;
-      case State::kLiteral:
-        if (c == '\'' || c == '\n') state = State::kNormal;
-        ++i;
-        break;
-      case State::kMultiBasic:
-      case State::kMultiLiteral: {
-        const char quote = state == State::kMultiBasic ? '"' : '\'';
-        if (state == State::kMultiBasic && c == '\\') {
-          size_t j = i + 1;
-          while (j < text.size() &&
-                 (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n')) {
-            ++j;
-          }
-          if (j < text.size() && !IsAscii(text[j])) return {j, kAfterBackslash};
-          i = j > i + 1 ? j : i + 2;  // after whitespace, look at the next character normally
-          continue;
-        }
-        if (c == quote) {
-          const size_t run = quote_run(i, quote);
-          if (run >= 3) state = State::kNormal;  // up to two more quotes belong to the string
-          i += run;
-          continue;
-        }
-        ++i;
-        break;
+        state = c == '"' ? State::kBasic : State::kLiteral;
       }
+      ++i;
+      continue;
     }
+    if (state == State::kComment) {
+      if (c == '\n') state = State::kNormal;
+      ++i;
+      continue;
+    }
+    // Inside a string of some kind.
+    if (!IsAscii(c)) {
+      size_t length = 1;
+      const char32_t code_point = DecodeUpTo3Bytes(text, i, &length);
+      if (TomlppMisclassifies(code_point)) {
+        return {i, absl::StrFormat("character U+%04X is not accepted in a string because of a "
+                                   "toml++ 3.3.0 bug; write it as \\u%04X in a \"...\" string",
+                                   static_cast<uint32_t>(code_point),
+                                   static_cast<uint32_t>(code_point))};
+      }
+      i += length;
+      continue;
+    }
+    const bool basic = state == State::kBasic || state == State::kMultiBasic;
+    const bool multi = state == State::kMultiBasic || state == State::kMultiLiteral;
+    const char quote = basic ? '"' : '\'';
+    if (basic && c == '\\') {
+      size_t j = i + 1;
+      if (multi) {  // a line-ending backslash: toml++ skips the whitespace that follows
+        while (j < text.size() &&
+               (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n')) {
+          ++j;
+        }
+      }
+      if (j < text.size() && !IsAscii(text[j])) return after_backslash(j);
+      i = j > i + 1 ? j : i + 2;  // after whitespace, look at the next character normally
+      continue;
+    }
+    if (c == quote) {
+      if (!multi) {
+        state = State::kNormal;
+        ++i;
+        continue;
+      }
+      const size_t run = quote_run(i, quote);
+      if (run >= 3) state = State::kNormal;  // up to two more quotes belong to the string
+      i += run;
+      continue;
+    }
+    if (c == '\n' && !multi) state = State::kNormal;  // an unterminated string: toml++ says so
+    ++i;
   }
   return {};
 }

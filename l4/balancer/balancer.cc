@@ -10,38 +10,6 @@
 
 namespace edge::l4 {
 
-std::optional<BalanceKind> BalanceKindFromName(std::string_view name) {
-  if (name == "maglev") return BalanceKind::kMaglev;
-  if (name == "round_robin") return BalanceKind::kRoundRobin;
-  if (name == "least_conn") return BalanceKind::kLeastConn;
-  if (name == "random_two") return BalanceKind::kRandomTwo;
-  return std::nullopt;
-}
-
-std::string_view BalanceKindName(BalanceKind kind) {
-  switch (kind) {
-    case BalanceKind::kMaglev:
-      return "maglev";
-    case BalanceKind::kRoundRobin:
-      return "round_robin";
-    case BalanceKind::kLeastConn:
-      return "least_conn";
-    case BalanceKind::kRandomTwo:
-      return "random_two";
-  }
-  return "unknown";
-}
-
-std::optional<HashKey> HashKeyFromName(std::string_view name) {
-  if (name == "source_ip") return HashKey::kSourceIp;
-  if (name == "source_ip_port") return HashKey::kSourceIpPort;
-  return std::nullopt;
-}
-
-std::string_view HashKeyName(HashKey key) {
-  return key == HashKey::kSourceIpPort ? "source_ip_port" : "source_ip";
-}
-
 absl::StatusOr<std::unique_ptr<Balancer>> MakeBalancer(
     const BalancerOptions& options, std::vector<std::shared_ptr<Backend>> backends) {
   for (size_t i = 0; i < backends.size(); ++i) {

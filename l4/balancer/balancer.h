@@ -4,8 +4,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
-#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -16,13 +14,6 @@ namespace edge::l4 {
 
 enum class BalanceKind { kMaglev, kRoundRobin, kLeastConn, kRandomTwo };
 enum class HashKey { kSourceIp, kSourceIpPort };  // what Maglev hashes of the client
-
-// Config spellings: "maglev" | "round_robin" | "least_conn" | "random_two", and "source_ip" |
-// "source_ip_port". FromName gives nullopt for anything else (the config reports the error).
-std::optional<BalanceKind> BalanceKindFromName(std::string_view name);
-std::string_view BalanceKindName(BalanceKind kind);
-std::optional<HashKey> HashKeyFromName(std::string_view name);
-std::string_view HashKeyName(HashKey key);
 
 struct BalancerOptions {
   BalanceKind kind = BalanceKind::kMaglev;

@@ -42,23 +42,15 @@ ThreadRng& Rng() {
 
 }  // namespace
 
-RandomTwoBalancer::RandomTwoBalancer(BackendList backends) : backends_(std::move(backends)) {
-  cumulative_.reserve(backends_.size());
-  uint64_t sum = 0;
-  for (const auto& b : backends_) cumulative_.push_back(sum += b->weight);
-}
+RandomTwoBalancer::RandomTwoBalancer(BackendList backends)
+    : backends_(std::move(backends)), schedule_(WeightedSchedule(backends_)) {}
 
 int RandomTwoBalancer::DrawEligible(const std::vector<bool>& tried) const {
-  if (cumulative_.empty()) return -1;
+  if (schedule_.empty()) return -1;
   ThreadRng& rng = Rng();
-  const uint64_t total = cumulative_.back();
   for (int i = 0; i < kQuickDraws; ++i) {
-    const uint64_t r = rng.Below(total);
-    const size_t index =
-        std::upper_bound(cumulative_.begin(), cumulative_.end(), r) - cumulative_.begin();
-    if (index < backends_.size() && IsEligible(backends_, tried, index)) {
-      return static_cast<int>(index);
-    }
+    const int32_t index = schedule_[rng.Below(schedule_.size())];
+    if (IsEligible(backends_, tried, index)) return index;
   }
   // Most draws miss: draw among the eligible ones only. The buffers live per thread so this path
   // allocates once per thread, not per pick.

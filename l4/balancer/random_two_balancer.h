@@ -9,6 +9,7 @@
 
 #include "l4/balancer/balancer.h"
 #include "l4/balancer/eligible.h"
+#include "l4/balancer/weighted_schedule.h"
 
 namespace edge::l4 {
 
@@ -23,7 +24,8 @@ class RandomTwoBalancer final : public Balancer {
   int DrawEligible(const std::vector<bool>& tried) const;
 
   const BackendList backends_;
-  std::vector<uint64_t> cumulative_;  // cumulative_[i]: sum of the weights of backends 0..i
+  // Each backend in proportion to its weight: a uniform draw from it is a weighted draw.
+  const std::vector<int32_t> schedule_;
 };
 
 }  // namespace edge::l4

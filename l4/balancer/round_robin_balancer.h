@@ -1,8 +1,7 @@
 #pragma once
-// RoundRobinBalancer: weighted round robin. The order is a precomputed schedule in which each
-// backend appears weight times (after dividing the weights by their gcd), interleaved smoothly
-// (weights 3 and 1 give A B A A, not A A A B); Pick takes the next ticket of one shared atomic
-// counter, so it is lock-free and exact over a full cycle whichever threads pick.
+// RoundRobinBalancer: weighted round robin. The order is a WeightedSchedule (each backend weight
+// times per cycle, smoothly interleaved); Pick takes the next ticket of one shared atomic counter,
+// so it is lock-free and exact over a full cycle whichever threads pick.
 
 #include <atomic>
 #include <cstdint>
@@ -10,15 +9,12 @@
 
 #include "l4/balancer/balancer.h"
 #include "l4/balancer/eligible.h"
+#include "l4/balancer/weighted_schedule.h"
 
 namespace edge::l4 {
 
 class RoundRobinBalancer final : public Balancer {
  public:
-  // Longest schedule built; larger weight sums are scaled down to it (each weight at least 1),
-  // which keeps the shares within about (number of backends / kMaxSchedule) of the configured ones.
-  static constexpr uint64_t kMaxSchedule = 1 << 16;
-
   explicit RoundRobinBalancer(BackendList backends);
 
   // The next backend of the schedule. An ineligible one makes Pick take further tickets rather

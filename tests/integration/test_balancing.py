@@ -61,10 +61,10 @@ def fixed_pool(addresses, weights=None, **extra):
 def test_maglev_same_placement_across_instances_and_backend_order(edge):
     """Two lb4 processes whose configs list the backends in opposite orders (and use different
     listener ports) place every client identically: the table depends only on the backend set.
-    Checked with --which for 40 addresses, then with real connections through both instances."""
+    Checked with --which for 24 addresses, then with real connections through both instances."""
     a = edge.lb4([fixed_pool(FIXED)], start=False)
     b = edge.lb4([fixed_pool(list(reversed(FIXED)))], start=False)
-    ips = ["127.0.%d.%d" % (i % 3, 2 + i) for i in range(40)]
+    ips = ["127.0.%d.%d" % (i % 3, 2 + i) for i in range(24)]
     wa, wb = a.which_many(ips), b.which_many(ips)
     assert wa == wb
     assert len({w["web"] for w in wa.values()}) == 4, wa  # deterministic: all four are used
@@ -92,13 +92,13 @@ def test_maglev_source_ip_vs_source_ip_port(edge):
 
 
 def test_maglev_weights(edge):
-    """Weights 1:3 over 2 (fixed) backends: of 80 client addresses placed by `--which`, the heavy
+    """Weights 1:3 over 2 (fixed) backends: of 60 client addresses placed by `--which`, the heavy
     one gets about three quarters (Maglev's share is proportional to weight)."""
     lb = edge.lb4([fixed_pool(FIXED[:2], weights=[1, 3])], start=False)
-    ips = ["127.0.%d.%d" % (1 + i % 2, 2 + i) for i in range(80)]
+    ips = ["127.0.%d.%d" % (1 + i % 2, 2 + i) for i in range(60)]
     count = collections.Counter(w["web"] for w in lb.which_many(ips).values())
-    # Binomial(80, 0.75): mean 60, sd 3.9. Deterministic with fixed addresses, so no flakiness.
-    assert 48 <= count[FIXED[1]] <= 72, count
+    # Binomial(60, 0.75): mean 45, sd 3.4. Deterministic with fixed addresses, so no flakiness.
+    assert 35 <= count[FIXED[1]] <= 55, count
 
 
 def test_round_robin_rotates_exactly(edge):

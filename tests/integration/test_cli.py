@@ -114,8 +114,8 @@ def test_check_unknown_key_exits_2_with_position(tmp_path):
     line, col = position_of(text, "colour")
     lines = error_lines(r.stderr)
     assert len(lines) == 1, r.stderr
-    assert lines[0].startswith('%s:%d:%d: listener "web": colour: unknown key' % (path, line, col)), \
-        r.stderr
+    expected = '%s:%d:%d: listener "web": colour: unknown key' % (path, line, col)
+    assert lines[0].startswith(expected), r.stderr
     assert r.stdout == ""
 
 

@@ -1,9 +1,8 @@
 """Resource limits: max_connections holds (one at a time and in a burst); slow readers neither
 grow lb4's memory nor starve other connections (backpressure); many short connections do not
-leak."""
+leak; running out of descriptors is survived; every way a connection ends frees its slot."""
 
 import collections
-import hashlib
 import socket
 import threading
 import time
@@ -40,7 +39,7 @@ def test_max_connections_holds(edge):
     t0 = time.monotonic()
     assert refused(extra)
     assert time.monotonic() - t0 < 2 * h.SLOW
-    assert len(o.events_where(ev="open")) == 5
+    assert len(o.wait_events(5, ev="open")) == 5  # the 6th never reached the backend
 
     held[0].shutdown(socket.SHUT_WR)
     assert h.wait_closed(held[0], 5) == "eof"  # relayed: lb4 is ending that connection
@@ -53,7 +52,7 @@ def test_max_connections_holds(edge):
         return None
     held.append(h.wait_until(one_more, 5, "a free connection slot"))
     assert refused(edge.connect(lb.address()))
-    assert len(o.events_where(ev="open")) == 6
+    assert len(o.wait_events(6, ev="open")) == 6
 
 
 def test_max_connections_holds_in_a_burst(edge):
@@ -87,13 +86,13 @@ def test_max_connections_holds_in_a_burst(edge):
             s.close()
 
 
-def test_slow_readers_do_not_grow_memory_or_starve_others(edge):
-    """12 clients download 16 MiB each but do not read (a 64 KiB receive buffer). One worker,
-    a 16 MiB buffer ring. Once every backend is stalled (backpressure reached it): lb4's RSS has
-    not grown beyond a few MiB over its warmed-up baseline, a fresh client still downloads
-    32 MiB at once (the stalled ones hold only a few buffers each), and then every slow client
-    gets all of its bytes intact."""
-    n = 16 * MiB
+def test_slow_readers_do_not_grow_memory(edge):
+    """12 clients download 24 MiB each (288 MiB in all) but do not read (64 KiB receive
+    buffers). One worker with a 16 MiB buffer ring (1024 x 16KiB). Once every backend has
+    stalled (backpressure reached it) or finished, lb4's RSS has grown by less than the ring plus
+    a few MiB over its warmed-up baseline, however much the backends pushed; then every slow
+    client reads all of its bytes, intact."""
+    n = 24 * MiB
     o = edge.origin({"name": "src", "mode": "auto"},
                     *[{"name": "slow%d" % i, "mode": "source", "n": n, "seed": 500 + i,
                        "progress": "1"} for i in range(12)])
@@ -101,20 +100,16 @@ def test_slow_readers_do_not_grow_memory_or_starve_others(edge):
              for i in range(12)]
     pools.append({"name": "src", "backends": [{"address": o.address("src")}]})
     listeners = [{"name": "l%d" % i, "bind": "127.0.0.1", "pool": "p%d" % i} for i in range(12)]
-    listeners.append({"name": "fresh", "bind": "127.0.0.1", "pool": "src"})
+    listeners.append({"name": "warm", "bind": "127.0.0.1", "pool": "src"})
     lb = edge.lb4(pools, listeners=listeners, workers=1, buffer_size="16KiB",
                   buffers_per_worker=1024)
+    ring_kib = 1024 * 16
 
-    def download(size, seed):
-        s = h.connect(lb.address("fresh"), timeout=30)
-        try:
-            s.sendall(b"SOURCE %d %d\n" % (size, seed))
-            s.shutdown(socket.SHUT_WR)
-            assert h.recv_to_eof(s) == (size, h.stream_sha256(seed, size))
-        finally:
-            s.close()
-
-    download(48 * MiB, 1)  # touches every buffer of the ring: part of the baseline
+    s = h.connect(lb.address("warm"), timeout=30)
+    s.sendall(b"SOURCE %d 1\n" % (48 * MiB))
+    s.shutdown(socket.SHUT_WR)
+    assert h.recv_to_eof(s) == (48 * MiB, h.stream_sha256(1, 48 * MiB))
+    s.close()
     baseline = lb.rss_kib()
 
     slow = []
@@ -136,23 +131,19 @@ def test_slow_readers_do_not_grow_memory_or_starve_others(edge):
             return False
         return len(started) == 12 and time.monotonic() - state["since"] >= 0.5
     h.wait_until(stalled, 20, "every slow download to stall", interval=0.05)
-    sent = {}
-    for e in o.events_where(ev="progress"):
-        sent[e["name"]] = max(sent.get(e["name"], 0), e["tx"])
-    assert all(v < n for v in sent.values()), sent  # really stalled, not finished
+    pushed = sum(max(e["tx"] for e in o.events_where(ev="progress", name="slow%d" % i))
+                 for i in range(12))
+    assert pushed > 100 * MiB, pushed  # far more than lb4 may keep
     grown = lb.rss_kib() - baseline
     if not h.SANITIZED:
-        assert grown < 6 * 1024, "RSS grew by %d KiB with 12 stalled readers" % grown
-
-    t0 = time.monotonic()
-    download(32 * MiB, 2)
-    assert time.monotonic() - t0 < 15 * h.SLOW
+        assert grown < ring_kib + 4 * 1024, (
+            "RSS grew by %d KiB with 12 stalled readers (ring: %d KiB)" % (grown, ring_kib))
 
     for i, s in enumerate(slow):
         assert h.recv_to_eof(s) == (n, h.stream_sha256(500 + i, n)), i
     grown = lb.rss_kib() - baseline
     if not h.SANITIZED:
-        assert grown < 6 * 1024, "RSS grew by %d KiB" % grown
+        assert grown < ring_kib + 4 * 1024, "RSS grew by %d KiB" % grown
 
 
 @pytest.mark.skipif(h.SANITIZED, reason="RSS under ASan includes its quarantine")
@@ -301,3 +292,44 @@ def test_every_way_a_connection_ends_frees_its_slot(edge):
     assert refused(s)
     served()
     assert lb.running()
+
+
+def test_slow_readers_hold_only_a_few_buffers_each(edge):
+    """relay_connection.h promises that a direction holds at most kHighWaterChunks (8) buffers
+    "whatever the peers do". So 32 stalled slow readers on one worker hold at most 32 x 8 = 256
+    of a 512-buffer ring, and a client that reads normally on the same worker must still be
+    served. (At the time of writing lb4 fails this: each slow reader ends up holding 25-40
+    buffers, the ring runs dry and every other connection of the worker stops.)"""
+    n = 8 * MiB
+    hogs = 32
+    o = edge.origin({"name": "hog", "mode": "source", "n": n, "seed": 9, "progress": "1"},
+                    {"name": "src", "mode": "auto"})
+    lb = edge.lb4([{"name": "hogs", "backends": [{"address": o.address("hog")}]},
+                   {"name": "src", "backends": [{"address": o.address("src")}]}],
+                  listeners=[{"name": "hogs", "bind": "127.0.0.1", "pool": "hogs"},
+                             {"name": "fresh", "bind": "127.0.0.1", "pool": "src"}],
+                  workers=1, buffer_size="16KiB", buffers_per_worker=512,
+                  drain_timeout="1s")  # the starved connection would hold up the stop
+    for _ in range(hogs):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        edge.sockets.append(s)
+        s.settimeout(10)
+        s.connect(lb.address("hogs"))
+    state = {"count": -1, "since": time.monotonic()}
+
+    def stalled():
+        progress = o.events_where(ev="progress")
+        if len(progress) != state["count"]:
+            state["count"], state["since"] = len(progress), time.monotonic()
+            return False
+        return len({e["id"] for e in progress}) == hogs and time.monotonic() - state["since"] >= 0.5
+    h.wait_until(stalled, 20, "every slow download to stall", interval=0.05)
+
+    s = edge.connect(lb.address("fresh"), timeout=5)
+    s.sendall(b"SOURCE %d 3\n" % (4 * MiB))
+    s.shutdown(socket.SHUT_WR)
+    got, sha, stalled = h.recv_until_eof_or_stall(s)
+    assert got == 4 * MiB and sha == h.stream_sha256(3, 4 * MiB), (
+        "a normal client got %d of %d bytes while %d slow readers were stalled on its worker "
+        "(5s without a byte)" % (got, 4 * MiB, hogs))

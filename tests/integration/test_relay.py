@@ -4,6 +4,8 @@ connections at once, IPv6 on both sides."""
 import socket
 import threading
 
+import pytest
+
 import lb4_harness as h
 
 MiB = 1 << 20
@@ -263,3 +265,27 @@ def test_tiny_buffers_and_ring(edge):
     assert not any(t.is_alive() for t in threads)
     for i in range(8):
         assert results.get(i) == (n, h.stream_sha256(300 + i, n)), (i, results.get(i))
+
+
+@pytest.mark.parametrize("buffers", [1, 2, 4])
+def test_small_buffer_ring_does_not_stall(edge, buffers):
+    """A ring of 1, 2 or 4 buffers of 1KiB (all accepted by the config); three full-duplex echo
+    connections of 1 MiB, one after the other: slow, but each must finish. A flow that ran out
+    of buffers (-ENOBUFS) has to be woken when buffers are free again, even if they were
+    returned before it registered as a waiter. (At the time of writing lb4 stalls for good with
+    one buffer, in most runs.)"""
+    o = edge.origin({"name": "echo", "mode": "echo"})
+    lb = edge.lb4([pool_of(o, "echo")], workers=1, buffer_size="1KiB",
+                  buffers_per_worker=buffers, drain_timeout="1s")
+    n = MiB
+    for attempt in range(3):
+        s = edge.connect(lb.address(), timeout=3)  # 3s without a byte moving = stalled
+        errors = []
+        t = threading.Thread(target=send_stream, args=(s, 61 + attempt, n, errors), daemon=True)
+        t.start()
+        got, sha, stalled = h.recv_until_eof_or_stall(s)
+        s.close()
+        t.join(10 * h.SLOW)
+        assert not stalled and got == n, (
+            "echo #%d stalled: %d of %d bytes back, then nothing for 3s" % (attempt, got, n))
+        assert sha == h.stream_sha256(61 + attempt, n)

@@ -29,11 +29,11 @@ def test_idle_timeout_closes_idle_connection(edge):
 
 
 def test_idle_timeout_counts_client_to_backend_traffic(edge):
-    """idle_timeout 600ms: a client that sends one byte every 150ms for 2s (the backend, a sink,
+    """idle_timeout 600ms: a client that sends one byte every 150ms for 1.5s (the backend, a sink,
     never answers) is not cut off; its bytes all arrive."""
     o, lb = relay_with(edge, "sink", "600ms")
     s = edge.connect(lb.address())
-    end = time.monotonic() + 2.0
+    end = time.monotonic() + 1.5
     sent = 0
     while time.monotonic() < end:
         s.sendall(b"x")
@@ -45,11 +45,11 @@ def test_idle_timeout_counts_client_to_backend_traffic(edge):
 
 
 def test_idle_timeout_restarts_after_activity(edge):
-    """An echo round trip every 150ms for 2s keeps a 600ms idle_timeout from firing; once the
+    """An echo round trip every 150ms for 1.5s keeps a 600ms idle_timeout from firing; once the
     client goes quiet the connection is closed 600ms after the last byte (not earlier)."""
     o, lb = relay_with(edge, "echo", "600ms")
     s = edge.connect(lb.address())
-    end = time.monotonic() + 2.0
+    end = time.monotonic() + 1.5
     while time.monotonic() < end:
         time.sleep(0.15)  # pacing the load, not ordering
         s.sendall(b"y")
@@ -60,14 +60,14 @@ def test_idle_timeout_restarts_after_activity(edge):
 
 
 def test_idle_timeout_counts_backend_to_client_traffic(edge):
-    """idle_timeout 600ms: a backend that sends one byte every 150ms for ~2s to a silent client
-    keeps the connection alive: all 14 bytes, then the backend's EOF, arrive."""
-    o = edge.origin({"name": "b", "mode": "drip", "n": 14, "interval": 150})
+    """idle_timeout 600ms: a backend that sends one byte every 150ms for ~1.5s to a silent client
+    keeps the connection alive: all 10 bytes, then the backend's EOF, arrive."""
+    o = edge.origin({"name": "b", "mode": "drip", "n": 10, "interval": 150})
     lb = edge.lb4([{"name": "p", "backends": [{"address": o.address("b")}]}],
                   listeners=[{"name": "web", "bind": "127.0.0.1", "pool": "p",
                               "idle_timeout": "600ms"}])
     s = edge.connect(lb.address())
-    assert h.recv_to_eof(s)[0] == 14
+    assert h.recv_to_eof(s)[0] == 10
 
 
 def test_idle_timeout_applies_to_half_closed_connection(edge):

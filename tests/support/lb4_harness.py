@@ -2,7 +2,9 @@
 talk to them as clients, and always clean up.
 
 Environment:
-  LB4               the lb4 binary (default <repo>/build/l4/lb4)
+  LB4               the lb4 binary (default <repo>/build/l4/lb4). It is copied once per test
+                    process and the copy is run, so that a rebuild during the run (ninja relinking
+                    lb4) cannot break tests half-way.
   EDGE_SOURCE_ROOT  the repository (default: two levels above this file)
   EDGE_SANITIZED=1  lb4 is an ASan/UBSan build: skip assertions about its memory footprint and
                     allow more time for it to start
@@ -22,12 +24,39 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.environ.get("EDGE_SOURCE_ROOT") or os.path.dirname(os.path.dirname(HERE))
-LB4 = os.environ.get("LB4") or os.path.join(SOURCE_ROOT, "build", "l4", "lb4")
+LB4_BUILT = os.environ.get("LB4") or os.path.join(SOURCE_ROOT, "build", "l4", "lb4")
 ORIGIN = os.path.join(HERE, "origin.py")
 SANITIZED = os.environ.get("EDGE_SANITIZED") == "1"
 
 # Sanitized builds start and run slower: every deadline below is scaled by this.
 SLOW = 3.0 if SANITIZED else 1.0
+
+
+def _snapshot_lb4():
+    """A private copy of LB4_BUILT (it has no rpath: it runs from anywhere). A copy taken while
+    ninja rewrites the file is caught by running `--help` and taken again."""
+    import atexit
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="lb4-under-test-")
+    atexit.register(shutil.rmtree, d, True)
+    copy = os.path.join(d, "lb4")
+    end = time.monotonic() + 60
+    while True:
+        try:
+            shutil.copy2(LB4_BUILT, copy)
+            r = subprocess.run([copy, "--help"], capture_output=True, timeout=30)
+            if r.returncode == 0 and r.stdout.startswith(b"usage: lb4"):
+                return copy
+            problem = "exit %d" % r.returncode
+        except (OSError, subprocess.SubprocessError) as e:
+            problem = str(e)
+        if time.monotonic() > end:
+            raise RuntimeError("cannot run %s: %s" % (LB4_BUILT, problem))
+        time.sleep(0.5)
+
+
+LB4 = _snapshot_lb4() if os.path.exists(LB4_BUILT) else LB4_BUILT
 
 sys.path.insert(0, HERE)
 from origin import stream_chunks, stream_sha256  # noqa: E402  (re-exported for tests)
@@ -475,6 +504,22 @@ def recv_to_eof(sock, bufsize=1 << 20):
             return total, h.hexdigest()
         total += n
         h.update(view[:n])
+
+
+def recv_until_eof_or_stall(sock):
+    """Like recv_to_eof, but a socket timeout (no byte for that long) ends it too:
+    (byte count, sha256 hex, stalled)."""
+    h = hashlib.sha256()
+    total = 0
+    try:
+        while True:
+            b = sock.recv(1 << 20)
+            if not b:
+                return total, h.hexdigest(), False
+            total += len(b)
+            h.update(b)
+    except socket.timeout:
+        return total, h.hexdigest(), True
 
 
 def wait_closed(sock, timeout):

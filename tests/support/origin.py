@@ -22,10 +22,10 @@ Each --listen opens one listening socket. Options of a listener (comma separated
                    auto    the first line the client sends picks the mode: "NAME", "ECHO", "SINK",
                            "SOURCE N SEED", "HALFSOURCE N SEED"
   n=N, seed=S    for source / halfsource (and n= for drip)
-  progress=1     source / halfsource: an event "ev": "progress" (id, tx) after each 1 MiB sent
+  progress=1     source / halfsource: an event "ev": "progress" (id, tx) after each 64 KiB sent
   proxy=1        the connection starts with a PROXY protocol v1 or v2 header (sent by lb4): it is
-                 parsed, reported to the client as one line "PROXYINFO {json}\\n", then the mode runs
-                 on the bytes that follow the header
+                 parsed, reported to the client as one line "PROXYINFO {json}\\n", then the mode
+                 runs on the bytes that follow the header
 
 Output on stdout, one line each, flushed:
   READY PORT NAME           once per listener, when it listens (in --listen order)
@@ -154,7 +154,8 @@ def parse_proxy_header(data):
         if len(data) < 16 + length:
             return None
         body = bytes(data[16:16 + length])
-        info = {"version": 2, "command": "LOCAL" if cmd == 0 else "PROXY", "header_len": 16 + length}
+        info = {"version": 2, "command": "LOCAL" if cmd == 0 else "PROXY",
+                "header_len": 16 + length}
         if fam == 0x11:
             if length < 12:
                 raise ProxyError("v2: TCP4 block too short (%d)" % length)
@@ -289,8 +290,12 @@ def run_mode(conn, mode, opts, report):
         n, seed = int(opts["n"]), int(opts["seed"])
         progress = opts.get("progress") == "1"
         for chunk in stream_chunks(seed, n):
-            conn.send(chunk)
-            if progress:
+            if not progress:
+                conn.send(chunk)
+                continue
+            view = memoryview(chunk)
+            for i in range(0, len(chunk), 64 * 1024):
+                conn.send(view[i:i + 64 * 1024])
                 event(ev="progress", name=opts["name"], id=report["id"], tx=conn.tx)
         conn.sock.shutdown(socket.SHUT_WR)
         if mode == "halfsource":
@@ -390,7 +395,8 @@ def parse_listen(spec):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--listen", action="append", required=True, help="name=..,mode=..,host=..,port=..")
+    ap.add_argument("--listen", action="append", required=True,
+                    help="name=..,mode=..,host=..,port=..")
     args = ap.parse_args()
     listeners = []
     for spec in args.listen:

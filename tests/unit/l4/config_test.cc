@@ -572,8 +572,9 @@ TEST(Lb4Config, ReportsEveryErrorInFileOrder) {
 
 TEST(Lb4Config, RefusesEmptyAndGarbageInput) {
   EXPECT_EQ(ErrorOf(""), "edge.toml:1:1: listener: at least one [[listener]] is required");
-  EXPECT_EQ(ErrorOf(std::string_view("\x00\xff\xfe", 3)).rfind("edge.toml:1:1: invalid TOML: ", 0),
-            0u);
+  EXPECT_EQ(ErrorOf(std::string_view("\x00\xff\xfe", 3)),
+            "edge.toml:1:2: invalid TOML: non-ASCII character outside a string or comment");
+  EXPECT_EQ(ErrorOf(std::string_view("a\x00", 2)).rfind("edge.toml:1:2: invalid TOML: ", 0), 0u);
 }
 
 TEST(Lb4Config, LoadNamesAMissingFile) {

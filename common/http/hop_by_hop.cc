@@ -1,0 +1,43 @@
+#include "common/http/hop_by_hop.h"
+
+#include "common/http/head_parse.h"
+
+namespace edge::http {
+
+bool IsHopByHopField(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+      return EqualsIgnoreCase(name, "te");
+    case 7:
+      return EqualsIgnoreCase(name, "trailer") || EqualsIgnoreCase(name, "upgrade");
+    case 10:
+      return EqualsIgnoreCase(name, "connection") || EqualsIgnoreCase(name, "keep-alive");
+    case 16:
+      return EqualsIgnoreCase(name, "proxy-connection");
+    case 17:
+      return EqualsIgnoreCase(name, "transfer-encoding");
+    default:
+      return false;
+  }
+}
+
+HopByHopFilter::HopByHopFilter(const HttpHeaders& headers) : headers_(&headers) {
+  has_connection_ = headers.Find("connection") != nullptr;
+}
+
+bool HopByHopFilter::IsHopByHop(std::string_view name) const {
+  if (IsHopByHopField(name)) return true;
+  if (!has_connection_) return false;
+  for (const HttpHeader& h : *headers_) {
+    if (!EqualsIgnoreCase(h.name, "connection")) continue;
+    bool listed = false;
+    internal::ForEachListElement(h.value, [&](std::string_view option) {
+      listed = EqualsIgnoreCase(option, name);
+      return !listed;
+    });
+    if (listed) return true;
+  }
+  return false;
+}
+
+}  // namespace edge::http
