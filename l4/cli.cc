@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/log.h"
+#include "l4/admin.h"
 #include "l4/config.h"
 #include "l4/runtime.h"
 #include "l4/server.h"
@@ -96,7 +97,8 @@ int PrintWhich(const Runtime& runtime, const std::string& ip) {
 }
 
 // Waits for SIGTERM/SIGINT, then drains. SIGHUP is acknowledged (reload arrives with issue 3).
-int ServeUntilSignal(Lb4Server& server, const Lb4Config& config, const sigset_t& signals) {
+int ServeUntilSignal(Lb4Server& server, const Lb4Config& config, const sigset_t& signals,
+                     std::unique_ptr<admin::AdminServer>& admin) {
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
@@ -109,6 +111,7 @@ int ServeUntilSignal(Lb4Server& server, const Lb4Config& config, const sigset_t&
     server.BeginDrain();
     bool drained = server.WaitDrained(config.drain_timeout);
     LOG_INFO("drain %s; exiting", drained ? "complete" : "timed out, closing the rest");
+    admin.reset();  // it reads the workers' counters: stop it before the workers go
     server.Stop();
     return 0;
   }
@@ -154,18 +157,25 @@ int Lb4Main(int argc, char** argv) {
     LOG_ERROR("%s", server.status().message());
     return 1;
   }
+  std::unique_ptr<admin::AdminServer> admin;
+  if (config->admin.has_value()) {
+    auto started = admin::AdminServer::Start(*config->admin, MakeAdminHandler(server->get()));
+    if (!started.ok()) {
+      LOG_ERROR("%s", started.status().message());
+      return 1;
+    }
+    admin = std::move(*started);
+    LOG_INFO("admin on http://%s/ (/healthz /metrics /status)", admin->address().ToString());
+  }
   LOG_INFO("started with %s", flags.config);
   // Parsed for forward compatibility; they arrive with issue 3. Say so rather than pretend.
-  if (config->admin.has_value()) {
-    LOG_WARN("admin %s: the admin endpoint is not implemented yet", config->admin->ToString());
-  }
   for (const PoolConfig& pool : config->pools) {
     if (pool.health.check != HealthConfig::Check::kNone) {
       LOG_WARN("pool \"%s\": active health checks are not implemented yet; all backends are "
                "treated as healthy", pool.name);
     }
   }
-  return ServeUntilSignal(**server, *config, signals);
+  return ServeUntilSignal(**server, *config, signals, admin);
 }
 
 }  // namespace edge::l4

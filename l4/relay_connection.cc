@@ -36,7 +36,7 @@ void RelayConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime
   proxy_header_.clear();
   net::SetNoDelay(client_fd);
   if (listener_->needs_client_address) client_address_ = net::PeerAddress(client_fd);
-  last_activity_ns_ = worker_->loop().now_ns();
+  last_activity_ns_ = start_ns_ = worker_->loop().now_ns();
   state_ = State::kConnecting;
   Connect();
 }
@@ -360,6 +360,8 @@ void RelayConnection::Finish() {
   listener_ = nullptr;
   state_ = State::kIdle;
   worker_->stats().closed.Add(1);
+  worker_->stats().durations.Observe(
+      static_cast<double>(worker_->loop().now_ns() - start_ns_) / 1e9);
   worker_->Release(this);
 }
 

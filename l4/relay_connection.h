@@ -122,6 +122,7 @@ class RelayConnection final : public uring::IoHandler {
   bool connect_timed_out_ = false;
   uint32_t pending_ops_ = 0;
   int64_t last_activity_ns_ = 0;
+  int64_t start_ns_ = 0;
   Flow flow_[2];  // flow_[s]: received from side s
   msghdr msg_[2];  // msg_[s]: the sendmsg to side s (must stay valid while in flight)
   iovec iov_[2][kMaxIov];

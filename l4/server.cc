@@ -63,6 +63,7 @@ absl::StatusOr<std::unique_ptr<Lb4Server>> Lb4Server::Start(std::shared_ptr<cons
 Lb4Server::~Lb4Server() { Stop(); }
 
 void Lb4Server::BeginDrain() {
+  draining_.store(true);
   for (auto& worker : workers_) worker->BeginDrain();
 }
 

@@ -26,12 +26,15 @@ class Lb4Server {
   void Stop();
 
   int64_t active_connections() const { return shared_.active.load(); }
+  bool draining() const { return draining_.load(); }
+  const Runtime& runtime() const { return *runtime_; }
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
 
  private:
   Lb4Server() = default;
   std::shared_ptr<const Runtime> runtime_;
   SharedCounters shared_;
+  std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "common/metrics/prometheus.h"
+
 namespace edge::l4 {
 
 // A counter written by exactly one thread and read by any.
@@ -30,6 +32,7 @@ struct alignas(64) WorkerStats {
   OwnedCounter errors;            // connections ended by a socket error
   OwnedCounter accept_errors;
   OwnedCounter buffer_fallbacks;  // plain recvs because the provided buffer ring ran dry
+  metrics::DurationHistogram durations;  // of finished relayed connections
 };
 
 struct SharedCounters {

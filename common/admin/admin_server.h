@@ -1,0 +1,49 @@
+#pragma once
+// AdminServer: the small HTTP/1.1 server behind lb4's and gw7's admin address (GET /healthz,
+// /metrics, /status). It runs on a thread of its own with blocking sockets, one request per
+// connection, so it never touches a data-path ring and a slow admin client cannot stall traffic.
+// Requests are parsed with the project's strict parser; anything but GET/HEAD is refused.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "common/net/address.h"
+
+namespace edge::admin {
+
+struct AdminResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+// Called on the admin thread with the request path (no query). Return status 404 for unknown paths.
+using AdminHandler = std::function<AdminResponse(std::string_view path)>;
+
+class AdminServer {
+ public:
+  // Binds `address` (port 0 picks one: see address()) and starts serving.
+  static absl::StatusOr<std::unique_ptr<AdminServer>> Start(const net::SocketAddress& address,
+                                                            AdminHandler handler);
+  ~AdminServer();  // stops the thread and closes the socket
+
+  net::SocketAddress address() const { return bound_; }
+
+ private:
+  AdminServer() = default;
+  void Serve();
+  void HandleConnection(int fd);
+
+  int listen_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: wakes the poll() at shutdown
+  net::SocketAddress bound_;
+  AdminHandler handler_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace edge::admin

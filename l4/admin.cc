@@ -1,0 +1,156 @@
+#include "l4/admin.h"
+
+#include <array>
+
+#include "absl/strings/str_format.h"
+#include "common/metrics/prometheus.h"
+
+namespace edge::l4 {
+
+namespace {
+
+const char* BalanceName(BalanceKind kind) {
+  switch (kind) {
+    case BalanceKind::kMaglev: return "maglev";
+    case BalanceKind::kRoundRobin: return "round_robin";
+    case BalanceKind::kLeastConn: return "least_conn";
+    case BalanceKind::kRandomTwo: return "random_two";
+  }
+  return "?";
+}
+
+const char* ModeName(ListenerMode mode) {
+  switch (mode) {
+    case ListenerMode::kTcp: return "tcp";
+    case ListenerMode::kTls: return "tls";
+    case ListenerMode::kTlsPassthrough: return "tls_passthrough";
+  }
+  return "?";
+}
+
+// Sums one counter over every worker.
+template <typename Field>
+double Sum(const Lb4Server& server, Field field) {
+  uint64_t total = 0;
+  for (const auto& worker : server.workers()) total += (worker->stats_view().*field).Get();
+  return static_cast<double>(total);
+}
+
+}  // namespace
+
+std::string RenderMetrics(const Lb4Server& server) {
+  metrics::PrometheusText out;
+  out.Family("lb4_connections_active", "gauge", "Relayed connections open now.");
+  out.Sample("lb4_connections_active", {}, static_cast<double>(server.active_connections()));
+  out.Family("lb4_connections_accepted_total", "counter", "Client connections accepted.");
+  out.Sample("lb4_connections_accepted_total", {}, Sum(server, &WorkerStats::accepted));
+  out.Family("lb4_connections_closed_total", "counter", "Relayed connections finished.");
+  out.Sample("lb4_connections_closed_total", {}, Sum(server, &WorkerStats::closed));
+  out.Family("lb4_connections_refused_total", "counter", "Client connections refused, by reason.");
+  out.Sample("lb4_connections_refused_total", {{"reason", "max_connections"}},
+             Sum(server, &WorkerStats::refused_max));
+  out.Sample("lb4_connections_refused_total", {{"reason", "no_backend"}},
+             Sum(server, &WorkerStats::refused_no_backend));
+  out.Family("lb4_bytes_total", "counter", "Bytes received, by the side they came from.");
+  out.Sample("lb4_bytes_total", {{"from", "client"}}, Sum(server, &WorkerStats::bytes_from_clients));
+  out.Sample("lb4_bytes_total", {{"from", "backend"}}, Sum(server, &WorkerStats::bytes_from_backends));
+  out.Family("lb4_errors_total", "counter", "Connection problems, by kind.");
+  out.Sample("lb4_errors_total", {{"kind", "connect_failure"}},
+             Sum(server, &WorkerStats::connect_failures));
+  out.Sample("lb4_errors_total", {{"kind", "connect_timeout"}},
+             Sum(server, &WorkerStats::connect_timeouts));
+  out.Sample("lb4_errors_total", {{"kind", "idle_timeout"}}, Sum(server, &WorkerStats::idle_timeouts));
+  out.Sample("lb4_errors_total", {{"kind", "socket_error"}}, Sum(server, &WorkerStats::errors));
+  out.Sample("lb4_errors_total", {{"kind", "accept_error"}}, Sum(server, &WorkerStats::accept_errors));
+  out.Family("lb4_buffer_fallbacks_total", "counter",
+             "Receives done into a connection's own buffer because the buffer ring was empty.");
+  out.Sample("lb4_buffer_fallbacks_total", {}, Sum(server, &WorkerStats::buffer_fallbacks));
+
+  const Runtime& runtime = server.runtime();
+  out.Family("lb4_backend_up", "gauge", "1 when the backend may receive new connections.");
+  for (const auto& pool : runtime.pools) {
+    for (const auto& b : pool->backends) {
+      out.Sample("lb4_backend_up", {{"pool", pool->config.name}, {"backend", b->key}},
+                 b->healthy.load() ? 1 : 0);
+    }
+  }
+  out.Family("lb4_backend_connections_active", "gauge", "Relayed connections open to the backend.");
+  for (const auto& pool : runtime.pools) {
+    for (const auto& b : pool->backends) {
+      out.Sample("lb4_backend_connections_active", {{"pool", pool->config.name}, {"backend", b->key}},
+                 static_cast<double>(b->active.load()));
+    }
+  }
+  out.Family("lb4_backend_connect_failures_total", "counter", "Failed or timed-out connects.");
+  for (const auto& pool : runtime.pools) {
+    for (const auto& b : pool->backends) {
+      out.Sample("lb4_backend_connect_failures_total",
+                 {{"pool", pool->config.name}, {"backend", b->key}},
+                 static_cast<double>(b->connect_failures.load()));
+    }
+  }
+  std::array<uint64_t, metrics::DurationHistogram::kBuckets> counts{};
+  double sum = 0;
+  for (const auto& worker : server.workers()) worker->stats_view().durations.AddTo(&counts, &sum);
+  metrics::WriteHistogram(&out, "lb4_connection_duration_seconds",
+                          "Lifetime of finished relayed connections.", counts, sum);
+  out.Family("lb4_draining", "gauge", "1 after SIGTERM: no new connections are accepted.");
+  out.Sample("lb4_draining", {}, server.draining() ? 1 : 0);
+  return out.text();
+}
+
+std::string RenderStatus(const Lb4Server& server) {
+  using metrics::JsonEscape;
+  const Runtime& runtime = server.runtime();
+  std::string json = absl::StrFormat(
+      "{\"draining\":%s,\"workers\":%d,\"active_connections\":%d,\"listeners\":[",
+      server.draining() ? "true" : "false", static_cast<int>(server.workers().size()),
+      static_cast<int64_t>(server.active_connections()));
+  for (size_t i = 0; i < runtime.listeners.size(); ++i) {
+    const ListenerConfig& l = runtime.listeners[i]->config;
+    absl::StrAppendFormat(&json, "%s{\"name\":\"%s\",\"bind\":\"%s\",\"mode\":\"%s\",\"pool\":\"%s\"}",
+                          i ? "," : "", JsonEscape(l.name), JsonEscape(l.bind.ToString()),
+                          ModeName(l.mode), JsonEscape(l.pool));
+  }
+  json += "],\"pools\":[";
+  for (size_t i = 0; i < runtime.pools.size(); ++i) {
+    const Pool& pool = *runtime.pools[i];
+    absl::StrAppendFormat(&json, "%s{\"name\":\"%s\",\"balance\":\"%s\",\"backends\":[", i ? "," : "",
+                          JsonEscape(pool.config.name), BalanceName(pool.config.balancer.kind));
+    for (size_t j = 0; j < pool.backends.size(); ++j) {
+      const Backend& b = *pool.backends[j];
+      absl::StrAppendFormat(
+          &json,
+          "%s{\"address\":\"%s\",\"weight\":%d,\"state\":\"%s\",\"active_connections\":%d,"
+          "\"connect_failures\":%d}",
+          j ? "," : "", JsonEscape(b.key), b.weight, b.healthy.load() ? "up" : "down",
+          static_cast<int64_t>(b.active.load()), static_cast<uint64_t>(b.connect_failures.load()));
+    }
+    json += "]}";
+  }
+  json += "]}\n";
+  return json;
+}
+
+admin::AdminHandler MakeAdminHandler(const Lb4Server* server) {
+  return [server](std::string_view path) {
+    admin::AdminResponse r;
+    if (path == "/healthz") {
+      r.status = server->draining() ? 503 : 200;
+      r.body = server->draining() ? "draining\n" : "ok\n";
+    } else if (path == "/metrics") {
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = RenderMetrics(*server);
+    } else if (path == "/status") {
+      r.content_type = "application/json";
+      r.body = RenderStatus(*server);
+    } else {
+      r.status = 404;
+      r.content_type = "application/json";
+      r.body = "{\"error\":\"not found\",\"paths\":[\"/healthz\",\"/metrics\",\"/status\"]}\n";
+    }
+    return r;
+  };
+}
+
+}  // namespace edge::l4
