@@ -66,7 +66,8 @@ std::string RenderMetrics(const Lb4Server& server) {
              "Receives done into a connection's own buffer because the buffer ring was empty.");
   out.Sample("lb4_buffer_fallbacks_total", {}, Sum(server, &WorkerStats::buffer_fallbacks));
 
-  const Runtime& runtime = server.runtime();
+  std::shared_ptr<const Runtime> snapshot = server.runtime();
+  const Runtime& runtime = *snapshot;
   out.Family("lb4_backend_up", "gauge", "1 when the backend may receive new connections.");
   for (const auto& pool : runtime.pools) {
     for (const auto& b : pool->backends) {
@@ -94,6 +95,10 @@ std::string RenderMetrics(const Lb4Server& server) {
   for (const auto& worker : server.workers()) worker->stats_view().durations.AddTo(&counts, &sum);
   metrics::WriteHistogram(&out, "lb4_connection_duration_seconds",
                           "Lifetime of finished relayed connections.", counts, sum);
+  out.Family("lb4_reloads_total", "counter", "Config reloads (SIGHUP), by outcome.");
+  out.Sample("lb4_reloads_total", {{"result", "ok"}}, static_cast<double>(server.reloads_ok()));
+  out.Sample("lb4_reloads_total", {{"result", "failed"}},
+             static_cast<double>(server.reloads_failed()));
   out.Family("lb4_draining", "gauge", "1 after SIGTERM: no new connections are accepted.");
   out.Sample("lb4_draining", {}, server.draining() ? 1 : 0);
   return out.text();
@@ -101,7 +106,8 @@ std::string RenderMetrics(const Lb4Server& server) {
 
 std::string RenderStatus(const Lb4Server& server) {
   using metrics::JsonEscape;
-  const Runtime& runtime = server.runtime();
+  std::shared_ptr<const Runtime> snapshot = server.runtime();
+  const Runtime& runtime = *snapshot;
   std::string json = absl::StrFormat(
       "{\"draining\":%s,\"workers\":%d,\"active_connections\":%d,\"listeners\":[",
       server.draining() ? "true" : "false", static_cast<int>(server.workers().size()),

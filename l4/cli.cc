@@ -97,19 +97,34 @@ int PrintWhich(const Runtime& runtime, const std::string& ip) {
 }
 
 // Waits for SIGTERM/SIGINT, then drains. SIGHUP is acknowledged (reload arrives with issue 3).
-int ServeUntilSignal(Lb4Server& server, const Lb4Config& config, const sigset_t& signals,
+// SIGHUP: a config that does not load or apply is reported and the running one stays in force.
+void Reload(Lb4Server& server, const std::string& path) {
+  auto config = LoadLb4Config(path);
+  absl::Status status = config.ok() ? server.Reload(*config) : config.status();
+  if (!config.ok()) server.CountFailedReload();
+  if (!status.ok()) {
+    LOG_ERROR("reload failed, the running config stays in force: %s", status.message());
+    return;
+  }
+  auto runtime = server.runtime();
+  LOG_INFO("reload ok: %s (%d listeners, %d pools)", path,
+           static_cast<int>(runtime->listeners.size()), static_cast<int>(runtime->pools.size()));
+}
+
+int ServeUntilSignal(Lb4Server& server, const std::string& config_path, const sigset_t& signals,
                      std::unique_ptr<admin::AdminServer>& admin) {
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      LOG_WARN("SIGHUP: reload is not supported yet; the running config stays in force");
+      Reload(server, config_path);
       continue;
     }
+    absl::Duration drain_timeout = server.runtime()->config.drain_timeout;
     LOG_INFO("%s: draining %d connections (drain_timeout %s)", strsignal(sig),
-             static_cast<int>(server.active_connections()), absl::FormatDuration(config.drain_timeout));
+             static_cast<int>(server.active_connections()), absl::FormatDuration(drain_timeout));
     server.BeginDrain();
-    bool drained = server.WaitDrained(config.drain_timeout);
+    bool drained = server.WaitDrained(drain_timeout);
     LOG_INFO("drain %s; exiting", drained ? "complete" : "timed out, closing the rest");
     admin.reset();  // it reads the workers' counters: stop it before the workers go
     server.Stop();
@@ -175,7 +190,7 @@ int Lb4Main(int argc, char** argv) {
                "treated as healthy", pool.name);
     }
   }
-  return ServeUntilSignal(**server, *config, signals, admin);
+  return ServeUntilSignal(**server, flags.config, signals, admin);
 }
 
 }  // namespace edge::l4

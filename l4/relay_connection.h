@@ -49,6 +49,9 @@ class RelayConnection final : public uring::IoHandler {
 
   void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
 
+  // The backend this connection is relayed to (null before a connect succeeds or after the end).
+  const Backend* backend() const { return backend_.get(); }
+
   // Intrusive list of the worker's live connections.
   RelayConnection* prev = nullptr;
   RelayConnection* next = nullptr;

@@ -5,14 +5,31 @@
 
 namespace edge::l4 {
 
-absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& config) {
+namespace {
+std::shared_ptr<Backend> FindBackend(const Runtime* runtime, const std::string& pool,
+                                     const BackendConfig& wanted) {
+  if (runtime == nullptr) return nullptr;
+  for (const auto& p : runtime->pools) {
+    if (p->config.name != pool) continue;
+    for (const auto& b : p->backends) {
+      if (b->address == wanted.address && b->weight == wanted.weight) return b;
+    }
+  }
+  return nullptr;
+}
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& config,
+                                                            const Runtime* previous) {
   auto runtime = std::make_shared<Runtime>();
   runtime->config = config;
   for (const PoolConfig& pc : config.pools) {
     auto pool = std::make_shared<Pool>();
     pool->config = pc;
     for (const BackendConfig& bc : pc.backends) {
-      pool->backends.push_back(std::make_shared<Backend>(bc.address, bc.weight));
+      std::shared_ptr<Backend> kept = FindBackend(previous, pc.name, bc);
+      pool->backends.push_back(kept != nullptr ? kept
+                                               : std::make_shared<Backend>(bc.address, bc.weight));
     }
     auto balancer = MakeBalancer(pc.balancer, pool->backends);
     if (!balancer.ok()) {

@@ -35,6 +35,9 @@ struct Runtime {
   std::vector<std::shared_ptr<ListenerRuntime>> listeners;
 };
 
-absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& config);
+// `previous` (a reload): a backend with the same pool, address and weight keeps its Backend object,
+// so its live connection count and health state carry over.
+absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& config,
+                                                            const Runtime* previous = nullptr);
 
 }  // namespace edge::l4

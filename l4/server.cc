@@ -62,6 +62,66 @@ absl::StatusOr<std::unique_ptr<Lb4Server>> Lb4Server::Start(std::shared_ptr<cons
 
 Lb4Server::~Lb4Server() { Stop(); }
 
+std::shared_ptr<const Runtime> Lb4Server::runtime() const {
+  std::lock_guard<std::mutex> lock(runtime_mu_);
+  return runtime_;
+}
+
+absl::Status Lb4Server::Reload(const Lb4Config& config) {
+  std::shared_ptr<const Runtime> old = runtime();
+  auto built = BuildRuntime(config, old.get());
+  if (!built.ok()) {
+    reloads_failed_.fetch_add(1);
+    return built.status();
+  }
+  std::shared_ptr<const Runtime> next = *built;
+  const Lb4Config& was = old->config;
+  if (config.workers != was.workers || config.buffer_size != was.buffer_size ||
+      config.buffers_per_worker != was.buffers_per_worker) {
+    LOG_WARN("reload: workers, buffer_size and buffers_per_worker take effect only at restart");
+  }
+  // Sockets for new bind addresses first, so a failure leaves everything as it was.
+  const size_t workers = workers_.size();
+  std::vector<std::vector<int>> fds(workers, std::vector<int>(next->listeners.size(), -1));
+  for (size_t i = 0; i < next->listeners.size(); ++i) {
+    const ListenerConfig& lc = next->listeners[i]->config;
+    bool kept = false;
+    for (const auto& l : old->listeners) kept |= l->config.bind == lc.bind;
+    if (kept) continue;
+    for (size_t w = 0; w < workers; ++w) {
+      auto fd = net::ListenTcp(lc.bind, net::ListenOptions{});
+      if (!fd.ok()) {
+        for (auto& row : fds) {
+          for (int f : row) {
+            if (f >= 0) close(f);
+          }
+        }
+        reloads_failed_.fetch_add(1);
+        return absl::UnavailableError(
+            absl::StrFormat("listener \"%s\": %s", lc.name, fd.status().message()));
+      }
+      fds[w][i] = *fd;
+    }
+  }
+  // Backends that are gone: their connections drain, then end at drain_timeout.
+  for (const auto& pool : old->pools) {
+    for (const auto& b : pool->backends) {
+      bool still = false;
+      for (const auto& np : next->pools) {
+        for (const auto& nb : np->backends) still |= nb == b;
+      }
+      if (!still) b->removed.store(true);
+    }
+  }
+  for (size_t w = 0; w < workers; ++w) workers_[w]->ApplyRuntime(next, std::move(fds[w]));
+  {
+    std::lock_guard<std::mutex> lock(runtime_mu_);
+    runtime_ = next;
+  }
+  reloads_ok_.fetch_add(1);
+  return absl::OkStatus();
+}
+
 void Lb4Server::BeginDrain() {
   draining_.store(true);
   for (auto& worker : workers_) worker->BeginDrain();

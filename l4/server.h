@@ -2,7 +2,9 @@
 // Lb4Server: the running load balancer: listening sockets, one Worker per thread, and the
 // process-wide counters. Start() fails without side effects left running.
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -20,6 +22,10 @@ class Lb4Server {
 
   // Stops accepting on every listener; live connections go on.
   void BeginDrain();
+  // Applies a new config without dropping connections (see Worker::ApplyRuntime). On error
+  // (a new bind address that cannot be bound, an invalid pool) nothing changes. `workers`,
+  // `buffer_size` and `buffers_per_worker` need a restart: a change is reported and ignored.
+  absl::Status Reload(const Lb4Config& config);
   // Waits until no connection is left or `timeout` passes. True when drained.
   bool WaitDrained(absl::Duration timeout);
   // Ends every connection and joins the workers.
@@ -27,12 +33,19 @@ class Lb4Server {
 
   int64_t active_connections() const { return shared_.active.load(); }
   bool draining() const { return draining_.load(); }
-  const Runtime& runtime() const { return *runtime_; }
+  // The config in force (a snapshot: a reload may replace it at any time).
+  std::shared_ptr<const Runtime> runtime() const;
+  uint64_t reloads_ok() const { return reloads_ok_.load(); }
+  uint64_t reloads_failed() const { return reloads_failed_.load(); }
+  void CountFailedReload() { reloads_failed_.fetch_add(1); }
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
 
  private:
   Lb4Server() = default;
-  std::shared_ptr<const Runtime> runtime_;
+  mutable std::mutex runtime_mu_;
+  std::shared_ptr<const Runtime> runtime_;  // guarded by runtime_mu_
+  std::atomic<uint64_t> reloads_ok_{0};
+  std::atomic<uint64_t> reloads_failed_{0};
   SharedCounters shared_;
   std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "common/log.h"
 
 namespace edge::l4 {
@@ -19,7 +20,9 @@ Worker::Worker(int id, std::shared_ptr<const Runtime> runtime, SharedCounters* s
 Worker::~Worker() {
   Join();
   // Connections and listeners reference the loop: destroy them before it.
+  if (loop_ != nullptr) loop_->timers().Cancel(&drain_timer_);
   listeners_.clear();
+  retired_listeners_.clear();
   connections_.clear();
   buffers_.reset();
   loop_.reset();
@@ -74,6 +77,57 @@ void Worker::BeginDrain() {
   loop_->Post([this] {
     for (auto& listener : listeners_) listener->Close();
   });
+}
+
+void Worker::ApplyRuntime(std::shared_ptr<const Runtime> runtime, std::vector<int> new_fds) {
+  if (loop_ == nullptr || !thread_.joinable()) {
+    for (int fd : new_fds) {
+      if (fd >= 0) close(fd);
+    }
+    return;
+  }
+  loop_->Post([this, runtime = std::move(runtime), new_fds = std::move(new_fds)]() mutable {
+    std::vector<std::unique_ptr<TcpListener>> next;
+    for (size_t i = 0; i < runtime->listeners.size(); ++i) {
+      const auto& lr = runtime->listeners[i];
+      if (new_fds[i] >= 0) {
+        next.push_back(std::make_unique<TcpListener>(this, new_fds[i], lr));
+        next.back()->Arm();
+        continue;
+      }
+      for (auto& old : listeners_) {
+        if (old != nullptr && old->runtime().config.bind == lr->config.bind) {
+          old->set_runtime(lr);
+          next.push_back(std::move(old));
+          break;
+        }
+      }
+    }
+    for (auto& old : listeners_) {
+      if (old == nullptr) continue;
+      old->Close();
+      retired_listeners_.push_back(std::move(old));
+    }
+    listeners_ = std::move(next);
+    runtime_ = std::move(runtime);
+    loop_->timers().Schedule(
+        &drain_timer_,
+        loop_->now_ns() + absl::ToInt64Nanoseconds(runtime_->config.drain_timeout));
+  });
+}
+
+void Worker::EndRemovedBackendConnections() {
+  std::vector<RelayConnection*> doomed;
+  for (RelayConnection* c = live_head_; c != nullptr; c = c->next) {
+    if (c->backend() != nullptr && c->backend()->removed.load(std::memory_order_relaxed)) {
+      doomed.push_back(c);
+    }
+  }
+  for (RelayConnection* c : doomed) c->Abort("backend removed by reload; drain_timeout passed");
+  if (!doomed.empty()) {
+    LOG_INFO("worker %d: ended %d connections to removed backends after drain_timeout", id_,
+             static_cast<int>(doomed.size()));
+  }
 }
 
 void Worker::Stop() {

@@ -29,6 +29,11 @@ class Worker {
   absl::Status Start();
   // Thread-safe. Stops accepting new connections; live ones go on.
   void BeginDrain();
+  // Thread-safe. Switches to a reloaded config: `new_fds[i]` is this worker's new socket for
+  // runtime->listeners[i], or -1 where the listener's bind address is unchanged (the socket in
+  // use is kept, so not one connection is refused). Listeners no longer configured stop
+  // accepting. After drain_timeout, connections to removed backends are ended.
+  void ApplyRuntime(std::shared_ptr<const Runtime> runtime, std::vector<int> new_fds);
   // Thread-safe. Ends every connection and stops the thread; Join() waits for it.
   void Stop();
   void Join();
@@ -47,6 +52,10 @@ class Worker {
 
  private:
   void ThreadMain(std::promise<absl::Status>* ready);
+  void EndRemovedBackendConnections();
+  static void DrainTimerThunk(void* self) {
+    static_cast<Worker*>(self)->EndRemovedBackendConnections();
+  }
   absl::Status Setup();
 
   const int id_;
@@ -57,6 +66,8 @@ class Worker {
   std::unique_ptr<uring::EventLoop> loop_;
   std::unique_ptr<uring::ProvidedBufferRing> buffers_;
   std::vector<std::unique_ptr<TcpListener>> listeners_;
+  std::vector<std::unique_ptr<TcpListener>> retired_listeners_;  // closing after a reload
+  uring::Timer drain_timer_{&DrainTimerThunk, this};
   std::vector<std::unique_ptr<RelayConnection>> connections_;  // every object ever made
   std::vector<RelayConnection*> free_;
   RelayConnection* live_head_ = nullptr;

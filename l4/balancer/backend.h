@@ -18,6 +18,7 @@ struct Backend {
   const uint32_t weight;   // >= 1
   std::atomic<int64_t> active{0};     // live relayed connections, all workers (least_conn)
   std::atomic<bool> healthy{true};    // health checks (issue 3) clear it; balancers skip it
+  std::atomic<bool> removed{false};   // a reload dropped it: its connections drain, then end
   std::atomic<uint64_t> connect_failures{0};
 };
 

@@ -270,10 +270,9 @@ def test_tiny_buffers_and_ring(edge):
 @pytest.mark.parametrize("buffers", [1, 2, 4])
 def test_small_buffer_ring_does_not_stall(edge, buffers):
     """A ring of 1, 2 or 4 buffers of 1KiB (all accepted by the config); three full-duplex echo
-    connections of 1 MiB, one after the other: slow, but each must finish. A flow that ran out
-    of buffers (-ENOBUFS) has to be woken when buffers are free again, even if they were
-    returned before it registered as a waiter. (At the time of writing lb4 stalls for good with
-    one buffer, in most runs.)"""
+    connections of 1 MiB, one after the other: slow, but each must finish. (lb4 used to stall
+    for good here: a flow that got -ENOBUFS registered as a waiter after the buffers had already
+    come back, and nothing woke it again.)"""
     o = edge.origin({"name": "echo", "mode": "echo"})
     lb = edge.lb4([pool_of(o, "echo")], workers=1, buffer_size="1KiB",
                   buffers_per_worker=buffers, drain_timeout="1s")

@@ -437,6 +437,19 @@ class Lb4:
             out[m.group(1)] = m.group(3)
         return out
 
+    def metric(self, name):
+        """The value of an unlabelled metric from the admin endpoint's /metrics (the [lb4] admin
+        address must be set)."""
+        import urllib.request
+        host, port = parse_address(self.lb4_section["admin"])
+        url = "http://%s/metrics" % format_address(host, port)
+        with urllib.request.urlopen(url, timeout=10 * SLOW) as r:
+            text = r.read().decode()
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise AssertionError("no metric %s in lb4's /metrics" % name)
+
     def which_many(self, ips, parallel=8):
         """{ip: which(ip)} for many addresses, several lb4 --which processes at a time."""
         from concurrent.futures import ThreadPoolExecutor
