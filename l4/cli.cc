@@ -1,6 +1,7 @@
 #include "l4/cli.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include "common/log.h"
 #include "l4/admin.h"
 #include "l4/config.h"
+#include "l4/handover.h"
 #include "l4/runtime.h"
 #include "l4/server.h"
 
@@ -18,17 +20,21 @@ namespace edge::l4 {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: lb4 -c FILE [--check] [--which IP] [--log-level LEVEL]\n"
+    "usage: lb4 -c FILE [--check] [--which IP] [--handover PATH] [--log-level LEVEL]\n"
     "\n"
     "An io_uring L4 TCP load balancer with Maglev consistent hashing.\n"
     "\n"
     "  -c, --config FILE   the config (TOML; see conf/edge.toml)\n"
     "  --check             validate the config and exit: 0 valid, 2 invalid\n"
     "  --which IP          print the backend each listener would pick for a client at IP, exit\n"
+    "  --handover PATH     zero-downtime restart: take over the listening sockets of the lb4\n"
+    "                      serving PATH (a unix socket) if there is one, then serve PATH for\n"
+    "                      the next upgrade; the old process drains and exits\n"
     "  --log-level LEVEL   debug | info | warn | error (default info)\n"
     "  -h, --help          this text\n"
     "\n"
-    "Signals: SIGTERM/SIGINT stop accepting, let connections finish within drain_timeout, exit 0.\n"
+    "Signals: SIGTERM/SIGINT stop accepting, let connections finish within drain_timeout, exit 0;\n"
+    "SIGHUP reloads the config (an invalid one is logged and the running config stays).\n"
     "Exit codes: 0 clean exit, 1 runtime failure, 2 usage or config error.\n";
 
 struct Flags {
@@ -36,6 +42,13 @@ struct Flags {
   bool check = false;
   std::string which;
   std::string log_level = "info";
+  std::string handover;
+};
+
+// Threads that read the server: stopped before the server's workers go.
+struct Services {
+  std::unique_ptr<admin::AdminServer> admin;
+  std::unique_ptr<HandoverServer> handover;
 };
 
 int UsageError(const std::string& message) {
@@ -63,6 +76,8 @@ int ParseFlags(int argc, char** argv, Flags* flags) {
       flags->check = true;
     } else if (arg == "--which") {
       if (!value(&flags->which)) return UsageError("--which needs an IP address");
+    } else if (arg == "--handover") {
+      if (!value(&flags->handover)) return UsageError("--handover needs a unix socket path");
     } else if (arg == "--log-level") {
       if (!value(&flags->log_level)) return UsageError("--log-level needs a level");
     } else {
@@ -112,7 +127,7 @@ void Reload(Lb4Server& server, const std::string& path) {
 }
 
 int ServeUntilSignal(Lb4Server& server, const std::string& config_path, const sigset_t& signals,
-                     std::unique_ptr<admin::AdminServer>& admin) {
+                     Services& services) {
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
@@ -120,13 +135,15 @@ int ServeUntilSignal(Lb4Server& server, const std::string& config_path, const si
       Reload(server, config_path);
       continue;
     }
+    if (sig == SIGUSR2) services.handover.reset();  // done: its thread asked for this drain
     absl::Duration drain_timeout = server.runtime()->config.drain_timeout;
     LOG_INFO("%s: draining %d connections (drain_timeout %s)", strsignal(sig),
              static_cast<int>(server.active_connections()), absl::FormatDuration(drain_timeout));
     server.BeginDrain();
     bool drained = server.WaitDrained(drain_timeout);
     LOG_INFO("drain %s; exiting", drained ? "complete" : "timed out, closing the rest");
-    admin.reset();  // it reads the workers' counters: stop it before the workers go
+    services.handover.reset();
+    services.admin.reset();
     server.Stop();
     return 0;
   }
@@ -164,23 +181,46 @@ int Lb4Main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR2);  // from the handover thread: a new lb4 took over
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto server = Lb4Server::Start(*runtime);
+  Takeover takeover;
+  if (!flags.handover.empty()) {
+    auto taken = RequestTakeover(flags.handover);
+    if (taken.ok()) {
+      takeover = std::move(*taken);
+      LOG_INFO("handover: received %d listening sockets from the running lb4",
+               static_cast<int>(takeover.sockets.size()));
+    } else if (!absl::IsNotFound(taken.status())) {
+      LOG_ERROR("%s", taken.status().message());
+      return 1;
+    }
+  }
+  auto server = Lb4Server::Start(*runtime, std::move(takeover.sockets));
   if (!server.ok()) {
     LOG_ERROR("%s", server.status().message());
-    return 1;
+    return 1;  // a running old lb4 keeps serving: we never confirmed
   }
-  std::unique_ptr<admin::AdminServer> admin;
+  Services services;
   if (config->admin.has_value()) {
     auto started = admin::AdminServer::Start(*config->admin, MakeAdminHandler(server->get()));
     if (!started.ok()) {
       LOG_ERROR("%s", started.status().message());
       return 1;
     }
-    admin = std::move(*started);
-    LOG_INFO("admin on http://%s/ (/healthz /metrics /status)", admin->address().ToString());
+    services.admin = std::move(*started);
+    LOG_INFO("admin on http://%s/ (/healthz /metrics /status)",
+             services.admin->address().ToString());
+  }
+  ConfirmTakeover(takeover);  // the old lb4 stops accepting and drains
+  if (!flags.handover.empty()) {
+    auto hs = HandoverServer::Start(flags.handover, server->get(), [] { kill(getpid(), SIGUSR2); });
+    if (!hs.ok()) {
+      LOG_ERROR("%s", hs.status().message());
+      return 1;
+    }
+    services.handover = std::move(*hs);
   }
   LOG_INFO("started with %s", flags.config);
   // Parsed for forward compatibility; they arrive with issue 3. Say so rather than pretend.
@@ -190,7 +230,7 @@ int Lb4Main(int argc, char** argv) {
                "treated as healthy", pool.name);
     }
   }
-  return ServeUntilSignal(**server, flags.config, signals, admin);
+  return ServeUntilSignal(**server, flags.config, signals, services);
 }
 
 }  // namespace edge::l4

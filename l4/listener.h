@@ -24,6 +24,7 @@ class TcpListener final : public uring::IoHandler {
   // Stops accepting: cancels the accept and closes the socket once it has completed.
   void Close();
   bool closed() const { return fd_ < 0 && !armed_; }
+  int fd() const { return closing_ ? -1 : fd_; }
 
   void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
 

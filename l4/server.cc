@@ -18,28 +18,51 @@ int ResolveWorkerCount(int configured) {
   return static_cast<int>(std::thread::hardware_concurrency());
 }
 
-absl::StatusOr<std::unique_ptr<Lb4Server>> Lb4Server::Start(std::shared_ptr<const Runtime> runtime) {
+absl::StatusOr<std::unique_ptr<Lb4Server>> Lb4Server::Start(
+    std::shared_ptr<const Runtime> runtime, InheritedSockets inherited) {
   std::unique_ptr<Lb4Server> server(new Lb4Server());
   server->runtime_ = runtime;
   int workers = ResolveWorkerCount(runtime->config.workers);
   // Open every socket first, so a port in use fails the start before any thread runs.
-  std::vector<std::vector<int>> fds(static_cast<size_t>(workers));
-  auto close_all = [&fds] {
+  // Sockets handed over by a previous lb4 are used first (their accept queues carry on);
+  // every worker gets at least one socket per listener, and every inherited socket is served.
+  std::vector<std::vector<ListenSocket>> fds(static_cast<size_t>(workers));
+  auto close_all = [&fds, &inherited] {
     for (auto& per_worker : fds) {
-      for (int fd : per_worker) close(fd);
+      for (const ListenSocket& s : per_worker) close(s.fd);
     }
+    for (auto& [bind, fd] : inherited) close(fd);
   };
-  for (const auto& listener : runtime->listeners) {
-    for (int w = 0; w < workers; ++w) {
-      auto fd = net::ListenTcp(listener->config.bind, net::ListenOptions{});
+  for (size_t i = 0; i < runtime->listeners.size(); ++i) {
+    const ListenerConfig& lc = runtime->listeners[i]->config;
+    std::vector<int> mine;
+    for (auto it = inherited.begin(); it != inherited.end();) {
+      if (it->first == lc.bind) {
+        mine.push_back(it->second);
+        it = inherited.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    while (mine.size() < static_cast<size_t>(workers)) {
+      auto fd = net::ListenTcp(lc.bind, net::ListenOptions{});
       if (!fd.ok()) {
+        for (int f : mine) close(f);
         close_all();
         return absl::UnavailableError(
-            absl::StrFormat("listener \"%s\": %s", listener->config.name, fd.status().message()));
+            absl::StrFormat("listener \"%s\": %s", lc.name, fd.status().message()));
       }
-      fds[static_cast<size_t>(w)].push_back(*fd);
+      mine.push_back(*fd);
+    }
+    for (size_t k = 0; k < mine.size(); ++k) {
+      fds[k % static_cast<size_t>(workers)].push_back(ListenSocket{i, mine[k]});
     }
   }
+  for (auto& [bind, fd] : inherited) {
+    LOG_WARN("handover: %s is no longer configured; closing it", bind.ToString());
+    close(fd);
+  }
+  inherited.clear();
   for (int w = 0; w < workers; ++w) {
     server->workers_.push_back(std::make_unique<Worker>(w, runtime, &server->shared_,
                                                         std::move(fds[static_cast<size_t>(w)])));
@@ -82,7 +105,7 @@ absl::Status Lb4Server::Reload(const Lb4Config& config) {
   }
   // Sockets for new bind addresses first, so a failure leaves everything as it was.
   const size_t workers = workers_.size();
-  std::vector<std::vector<int>> fds(workers, std::vector<int>(next->listeners.size(), -1));
+  std::vector<std::vector<ListenSocket>> fds(workers);
   for (size_t i = 0; i < next->listeners.size(); ++i) {
     const ListenerConfig& lc = next->listeners[i]->config;
     bool kept = false;
@@ -92,15 +115,13 @@ absl::Status Lb4Server::Reload(const Lb4Config& config) {
       auto fd = net::ListenTcp(lc.bind, net::ListenOptions{});
       if (!fd.ok()) {
         for (auto& row : fds) {
-          for (int f : row) {
-            if (f >= 0) close(f);
-          }
+          for (const ListenSocket& s : row) close(s.fd);
         }
         reloads_failed_.fetch_add(1);
         return absl::UnavailableError(
             absl::StrFormat("listener \"%s\": %s", lc.name, fd.status().message()));
       }
-      fds[w][i] = *fd;
+      fds[w].push_back(ListenSocket{i, *fd});
     }
   }
   // Backends that are gone: their connections drain, then end at drain_timeout.
@@ -120,6 +141,15 @@ absl::Status Lb4Server::Reload(const Lb4Config& config) {
   }
   reloads_ok_.fetch_add(1);
   return absl::OkStatus();
+}
+
+std::vector<std::pair<net::SocketAddress, int>> Lb4Server::DupListenSockets() {
+  std::vector<std::pair<net::SocketAddress, int>> out;
+  for (auto& worker : workers_) {
+    auto mine = worker->DupListenSockets();
+    out.insert(out.end(), mine.begin(), mine.end());
+  }
+  return out;
 }
 
 void Lb4Server::BeginDrain() {

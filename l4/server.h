@@ -17,7 +17,13 @@ namespace edge::l4 {
 
 class Lb4Server {
  public:
-  static absl::StatusOr<std::unique_ptr<Lb4Server>> Start(std::shared_ptr<const Runtime> runtime);
+  // Listening sockets received from a running lb4 (see handover.h), by bind address.
+  using InheritedSockets = std::vector<std::pair<net::SocketAddress, int>>;
+
+  // Binds every listener (reusing `inherited` sockets where the bind address matches) and starts
+  // the workers. Takes ownership of the inherited sockets, also on failure.
+  static absl::StatusOr<std::unique_ptr<Lb4Server>> Start(std::shared_ptr<const Runtime> runtime,
+                                                          InheritedSockets inherited = {});
   ~Lb4Server();
 
   // Stops accepting on every listener; live connections go on.
@@ -26,6 +32,8 @@ class Lb4Server {
   // (a new bind address that cannot be bound, an invalid pool) nothing changes. `workers`,
   // `buffer_size` and `buffers_per_worker` need a restart: a change is reported and ignored.
   absl::Status Reload(const Lb4Config& config);
+  // Duplicates of every listening socket of every worker, for a handover (caller closes them).
+  std::vector<std::pair<net::SocketAddress, int>> DupListenSockets();
   // Waits until no connection is left or `timeout` passes. True when drained.
   bool WaitDrained(absl::Duration timeout);
   // Ends every connection and joins the workers.

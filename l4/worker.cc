@@ -1,5 +1,6 @@
 #include "l4/worker.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -14,8 +15,8 @@ constexpr int kBufferGroup = 1;
 }  // namespace
 
 Worker::Worker(int id, std::shared_ptr<const Runtime> runtime, SharedCounters* shared,
-               std::vector<int> listen_fds)
-    : id_(id), runtime_(std::move(runtime)), shared_(shared), listen_fds_(std::move(listen_fds)) {}
+               std::vector<ListenSocket> sockets)
+    : id_(id), runtime_(std::move(runtime)), shared_(shared), sockets_(std::move(sockets)) {}
 
 Worker::~Worker() {
   Join();
@@ -26,8 +27,8 @@ Worker::~Worker() {
   connections_.clear();
   buffers_.reset();
   loop_.reset();
-  for (int fd : listen_fds_) {
-    if (fd >= 0) close(fd);
+  for (const ListenSocket& s : sockets_) {
+    if (s.fd >= 0) close(s.fd);
   }
 }
 
@@ -49,12 +50,12 @@ absl::Status Worker::Setup() {
                                                    config.buffers_per_worker, config.buffer_size);
   if (!buffers.ok()) return buffers.status();
   buffers_ = std::move(*buffers);
-  for (size_t i = 0; i < listen_fds_.size(); ++i) {
-    listeners_.push_back(
-        std::make_unique<TcpListener>(this, listen_fds_[i], runtime_->listeners[i]));
-    listen_fds_[i] = -1;  // owned by the listener now
+  for (ListenSocket& s : sockets_) {
+    listeners_.push_back(std::make_unique<TcpListener>(this, s.fd, runtime_->listeners[s.listener]));
+    s.fd = -1;  // owned by the listener now
     listeners_.back()->Arm();
   }
+  sockets_.clear();
   return absl::OkStatus();
 }
 
@@ -79,27 +80,23 @@ void Worker::BeginDrain() {
   });
 }
 
-void Worker::ApplyRuntime(std::shared_ptr<const Runtime> runtime, std::vector<int> new_fds) {
+void Worker::ApplyRuntime(std::shared_ptr<const Runtime> runtime,
+                          std::vector<ListenSocket> new_sockets) {
   if (loop_ == nullptr || !thread_.joinable()) {
-    for (int fd : new_fds) {
-      if (fd >= 0) close(fd);
-    }
+    for (const ListenSocket& s : new_sockets) close(s.fd);
     return;
   }
-  loop_->Post([this, runtime = std::move(runtime), new_fds = std::move(new_fds)]() mutable {
+  loop_->Post([this, runtime = std::move(runtime), new_sockets = std::move(new_sockets)]() mutable {
     std::vector<std::unique_ptr<TcpListener>> next;
-    for (size_t i = 0; i < runtime->listeners.size(); ++i) {
-      const auto& lr = runtime->listeners[i];
-      if (new_fds[i] >= 0) {
-        next.push_back(std::make_unique<TcpListener>(this, new_fds[i], lr));
-        next.back()->Arm();
-        continue;
-      }
+    for (const ListenSocket& s : new_sockets) {
+      next.push_back(std::make_unique<TcpListener>(this, s.fd, runtime->listeners[s.listener]));
+      next.back()->Arm();
+    }
+    for (const auto& lr : runtime->listeners) {
       for (auto& old : listeners_) {
         if (old != nullptr && old->runtime().config.bind == lr->config.bind) {
           old->set_runtime(lr);
           next.push_back(std::move(old));
-          break;
         }
       }
     }
@@ -114,6 +111,22 @@ void Worker::ApplyRuntime(std::shared_ptr<const Runtime> runtime, std::vector<in
         &drain_timer_,
         loop_->now_ns() + absl::ToInt64Nanoseconds(runtime_->config.drain_timeout));
   });
+}
+
+std::vector<std::pair<net::SocketAddress, int>> Worker::DupListenSockets() {
+  std::vector<std::pair<net::SocketAddress, int>> out;
+  if (loop_ == nullptr || !thread_.joinable()) return out;
+  std::promise<void> done;
+  loop_->Post([this, &out, &done] {
+    for (const auto& l : listeners_) {
+      if (l->fd() < 0) continue;
+      int copy = fcntl(l->fd(), F_DUPFD_CLOEXEC, 0);
+      if (copy >= 0) out.emplace_back(l->runtime().config.bind, copy);
+    }
+    done.set_value();
+  });
+  done.get_future().wait();
+  return out;
 }
 
 void Worker::EndRemovedBackendConnections() {

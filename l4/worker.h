@@ -18,22 +18,32 @@
 
 namespace edge::l4 {
 
+// A listening socket and the index of its listener in Runtime::listeners.
+struct ListenSocket {
+  size_t listener;
+  int fd;
+};
+
 class Worker {
  public:
-  // `listen_fds[i]` is this worker's socket for runtime->listeners[i]; the worker owns them.
+  // The worker owns `sockets` (at least one per listener; more after a handover from an lb4
+  // that ran more workers).
   Worker(int id, std::shared_ptr<const Runtime> runtime, SharedCounters* shared,
-         std::vector<int> listen_fds);
+         std::vector<ListenSocket> sockets);
   ~Worker();
 
   // Starts the thread and waits until its ring is up and it is accepting.
   absl::Status Start();
   // Thread-safe. Stops accepting new connections; live ones go on.
   void BeginDrain();
-  // Thread-safe. Switches to a reloaded config: `new_fds[i]` is this worker's new socket for
-  // runtime->listeners[i], or -1 where the listener's bind address is unchanged (the socket in
-  // use is kept, so not one connection is refused). Listeners no longer configured stop
-  // accepting. After drain_timeout, connections to removed backends are ended.
-  void ApplyRuntime(std::shared_ptr<const Runtime> runtime, std::vector<int> new_fds);
+  // Thread-safe. Switches to a reloaded config: `new_sockets` are this worker's sockets for new
+  // bind addresses; listeners whose bind address is unchanged keep their sockets (so not one
+  // connection is refused). Listeners no longer configured stop accepting. After drain_timeout,
+  // connections to removed backends are ended.
+  void ApplyRuntime(std::shared_ptr<const Runtime> runtime, std::vector<ListenSocket> new_sockets);
+  // Thread-safe. Duplicates of this worker's listening sockets with their bind addresses, for a
+  // handover to a new lb4 process. The caller owns (and closes) the duplicates.
+  std::vector<std::pair<net::SocketAddress, int>> DupListenSockets();
   // Thread-safe. Ends every connection and stops the thread; Join() waits for it.
   void Stop();
   void Join();
@@ -61,7 +71,7 @@ class Worker {
   const int id_;
   std::shared_ptr<const Runtime> runtime_;
   SharedCounters* shared_;
-  std::vector<int> listen_fds_;
+  std::vector<ListenSocket> sockets_;  // until Setup() hands them to listeners
   std::thread thread_;
   std::unique_ptr<uring::EventLoop> loop_;
   std::unique_ptr<uring::ProvidedBufferRing> buffers_;

@@ -38,7 +38,9 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const net::Socke
                                                                AdminHandler handler) {
   std::unique_ptr<AdminServer> server(new AdminServer());
   net::ListenOptions options;
-  options.reuse_port = false;
+  // SO_REUSEPORT lets a new lb4 taking over from a running one (handover) bind the same admin
+  // address while the old one drains.
+  options.reuse_port = true;
   options.backlog = 64;
   auto fd = net::ListenTcp(address, options);
   if (!fd.ok()) {

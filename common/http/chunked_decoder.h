@@ -5,7 +5,8 @@
 //   chunked-body = *chunk last-chunk trailer-section CRLF
 //   chunk        = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
 //   chunk-size   = 1*HEXDIG          last-chunk = 1*("0") [ chunk-ext ] CRLF
-//   chunk-ext    = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ),  ext-val = token / quoted-string
+//   chunk-ext    = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ),  ext-val = token /
+//   quoted-string
 //
 // Decisions:
 //  - Chunk sizes: hex digits only: no sign, no "0x", no whitespace before them, none after them
@@ -100,7 +101,7 @@ class ChunkedDecoder {
   uint64_t chunk_size_ = 0;  // the size being read
   uint64_t data_left_ = 0;   // in kData
   uint64_t body_bytes_ = 0;
-  size_t line_bytes_ = 0;  // bytes of the current chunk-size line so far
+  size_t line_bytes_ = 0;                    // bytes of the current chunk-size line so far
   internal::HeadProgress trailer_progress_;  // kTrailer
   HttpHeaders trailers_;
   HttpError error_;  // kError: repeated on every later call

@@ -21,13 +21,31 @@ const char* ScanFieldChars(const char* p, const char* end) {
   while (end - p >= 16) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     __m128i ctl = _mm_cmplt_epi8(_mm_xor_si128(v, flip), ctl_bound);
-    __m128i bad = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, tab), ctl), _mm_cmpeq_epi8(v, del));
+    __m128i bad =
+        _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, tab), ctl), _mm_cmpeq_epi8(v, del));
     int mask = _mm_movemask_epi8(bad);
     if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
     p += 16;
   }
 #endif
   while (p < end && Is(kFieldChar, *p)) ++p;
+  return p;
+}
+
+const char* ScanVchars(const char* p, const char* end) {
+#if defined(__SSE2__)
+  // A byte is bad when it is below 0x21 as a signed byte (controls, SP and 0x80..0xFF), or DEL.
+  const __m128i low = _mm_set1_epi8(0x21);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  while (end - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, low), _mm_cmpeq_epi8(v, del));
+    int mask = _mm_movemask_epi8(bad);
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (p < end && Is(kVchar, *p)) ++p;
   return p;
 }
 
@@ -77,8 +95,7 @@ Step ParseFieldSection(const char*& pos, const char* end, size_t max_fields, Htt
   }
 }
 
-Step ParseVersionToken(const char*& p, const char* end, int* major, int* minor,
-                       HttpError* error) {
+Step ParseVersionToken(const char*& p, const char* end, int* major, int* minor, HttpError* error) {
   static constexpr char kPattern[] = "HTTP/D.D";
   if (end - p >= 8 && std::memcmp(p, "HTTP/1.1", 8) == 0) {
     *major = 1;

@@ -25,6 +25,8 @@ inline Step Fail(HttpError* error, uint16_t status, std::string_view reason) {
 
 // The first byte in [p, end) that is not a field-value byte (VCHAR, obs-text, SP, HTAB), or end.
 const char* ScanFieldChars(const char* p, const char* end);
+// The first byte in [p, end) that is not VCHAR (0x21..0x7E), or end.
+const char* ScanVchars(const char* p, const char* end);
 
 // Field lines (RFC 9112 5) from `p`, which is at the start of a line, through the empty line that
 // ends the section; appended to `out`. Strict: a field name is a non-empty token directly followed

@@ -70,8 +70,9 @@ enum class ParseStatus : uint8_t {
 
 struct ParseResult {
   ParseStatus status = ParseStatus::kNeedMore;
-  size_t consumed = 0;  // kComplete: the head's size, from the buffer's start through its blank line
-  HttpError error;      // kError only
+  size_t consumed =
+      0;            // kComplete: the head's size, from the buffer's start through its blank line
+  HttpError error;  // kError only
 
   static ParseResult NeedMore() { return {}; }
   static ParseResult Complete(size_t n) { return {ParseStatus::kComplete, n, {}}; }

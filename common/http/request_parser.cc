@@ -76,7 +76,7 @@ bool ParsePathAndQuery(std::string_view s, HttpRequest* out, HttpError* error) {
       continue;
     }
     return Refuse(error, 400,
-         c == '#' ? "fragment in request target" : "invalid character in request path");
+                  c == '#' ? "fragment in request target" : "invalid character in request path");
   }
   if (query_start == std::string_view::npos) {
     out->path = s;
@@ -143,8 +143,8 @@ bool ParseTarget(HttpRequest* out, HttpError* error) {
   return Refuse(error, 400, "invalid request target");
 }
 
-Step ParseRequestLine(const char*& pos, const char* end, const HttpLimits& limits,
-                      HttpRequest* out, HttpError* error) {
+Step ParseRequestLine(const char*& pos, const char* end, const HttpLimits& limits, HttpRequest* out,
+                      HttpError* error) {
   const char* p = pos;
   // RFC 9112 2.2: ignore at least one empty line before the request line. We ignore exactly one.
   if (p == end) return Step::kNeedMore;
@@ -172,16 +172,13 @@ Step ParseRequestLine(const char*& pos, const char* end, const HttpLimits& limit
   out->method_name = std::string_view(method, static_cast<size_t>(p - method));
   ++p;
 
+  // The target: scan at most max_target_bytes; a VCHAR right after them means it is too long.
   const char* target = p;
   const size_t max_target = limits.max_target_bytes;
-  for (;;) {
-    if (p == end) return Step::kNeedMore;
-    if (!Is(internal::kVchar, *p)) break;
-    if (static_cast<size_t>(p - target) == max_target) {
-      return Fail(error, 414, "request target too long");
-    }
-    ++p;
-  }
+  const char* limit = static_cast<size_t>(end - p) > max_target ? p + max_target : end;
+  p = internal::ScanVchars(p, limit);
+  if (p == end) return Step::kNeedMore;
+  if (p == limit && Is(internal::kVchar, *p)) return Fail(error, 414, "request target too long");
   if (*p != ' ') return Fail(error, 400, "invalid character in request target");
   if (p == target) return Fail(error, 400, "empty request target");
   out->target = std::string_view(target, static_cast<size_t>(p - target));

@@ -106,8 +106,8 @@ ParseResult ParseRequestHead(std::string_view data, const HttpLimits& limits, Ht
 
 // ParseRequestHead() for a connection that receives a head in pieces. Call Parse() with the whole
 // message so far (the buffer may have moved or grown since the last call; the bytes already seen
-// must be the same). It returns exactly what ParseRequestHead() returns on that data, except that it
-// may say kNeedMore where ParseRequestHead() would already refuse a head that is neither
+// must be the same). It returns exactly what ParseRequestHead() returns on that data, except that
+// it may say kNeedMore where ParseRequestHead() would already refuse a head that is neither
 // terminated nor over max_header_bytes; it catches up no later than when the data has doubled.
 // The work over all calls for one head is linear in its size. Reset() before the next message.
 class RequestHeadParser {

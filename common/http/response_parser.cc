@@ -109,8 +109,8 @@ bool FinishResponse(const HttpLimits& limits, Method request_method, HttpRespons
 
 }  // namespace
 
-ParseResult ParseResponseHead(std::string_view data, const HttpLimits& limits, Method request_method,
-                              HttpResponse* out) {
+ParseResult ParseResponseHead(std::string_view data, const HttpLimits& limits,
+                              Method request_method, HttpResponse* out) {
   out->Clear();
   const bool truncated = data.size() > limits.max_header_bytes;
   const char* const begin = data.data();

@@ -48,8 +48,8 @@ struct HttpResponse {
 };
 
 // Parses the response head at the start of `data`, the response to a `request_method` request.
-ParseResult ParseResponseHead(std::string_view data, const HttpLimits& limits, Method request_method,
-                              HttpResponse* out);
+ParseResult ParseResponseHead(std::string_view data, const HttpLimits& limits,
+                              Method request_method, HttpResponse* out);
 
 // ParseResponseHead() for data arriving in pieces; the same contract as RequestHeadParser.
 class ResponseHeadParser {

@@ -20,7 +20,8 @@ namespace edge::http {
 struct ResponseOptions {
   bool keep_alive = true;     // false: "Connection: close"
   bool head_request = false;  // a HEAD: Content-Length of `body`, but no body bytes
-  HttpVersion client_version = HttpVersion::kHttp11;  // a kept-alive 1.0 client: "Connection: keep-alive"
+  HttpVersion client_version =
+      HttpVersion::kHttp11;  // a kept-alive 1.0 client: "Connection: keep-alive"
 };
 
 // The interim response to "Expect: 100-continue".

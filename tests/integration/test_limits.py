@@ -294,17 +294,17 @@ def test_every_way_a_connection_ends_frees_its_slot(edge):
     assert lb.running()
 
 
-def stall_slow_readers(edge, hogs, ring, n=8 * MiB):
-    """One worker with a `ring`-buffer ring (16KiB buffers) and admin endpoint; `hogs` clients
-    that download n bytes each but never read (4 KiB receive buffers), until every backend has
-    stalled. Returns (origin, lb4); the origin also serves "auto" on listener "fresh"."""
+def stall_slow_readers(edge, hogs, ring, n=8 * MiB, buffer_size="16KiB"):
+    """One worker with a ring of `ring` buffers of `buffer_size`, and an admin endpoint; `hogs`
+    clients that download n bytes each but never read (4 KiB receive buffers), until every
+    backend has stalled. Returns (origin, lb4); the origin also serves "auto" on listener "fresh"."""
     o = edge.origin({"name": "hog", "mode": "source", "n": n, "seed": 9, "progress": "1"},
                     {"name": "src", "mode": "auto"})
     lb = edge.lb4([{"name": "hogs", "backends": [{"address": o.address("hog")}]},
                    {"name": "src", "backends": [{"address": o.address("src")}]}],
                   listeners=[{"name": "hogs", "bind": "127.0.0.1", "pool": "hogs"},
                              {"name": "fresh", "bind": "127.0.0.1", "pool": "src"}],
-                  workers=1, buffer_size="16KiB", buffers_per_worker=ring,
+                  workers=1, buffer_size=buffer_size, buffers_per_worker=ring,
                   admin="127.0.0.1:%d" % h.free_port(),
                   drain_timeout="1s")  # a starved connection would hold up the stop
     for _ in range(hogs):
@@ -320,7 +320,8 @@ def stall_slow_readers(edge, hogs, ring, n=8 * MiB):
         if len(progress) != state["count"]:
             state["count"], state["since"] = len(progress), time.monotonic()
             return False
-        return len({e["id"] for e in progress}) == hogs and time.monotonic() - state["since"] >= 0.5
+        return (len({e["id"] for e in progress}) == hogs
+                and time.monotonic() - state["since"] >= 0.5)
     h.wait_until(stalled, 20, "every slow download to stall", interval=0.05)
     return o, lb
 
@@ -343,11 +344,14 @@ def test_slow_readers_do_not_starve_other_connections(edge):
 def test_slow_readers_hold_at_most_high_water_buffers(edge):
     """relay_connection.h: "when a direction holds kHighWaterChunks [8] buffers, its recv is
     cancelled ... a connection never holds more than a few buffers per direction, whatever the
-    peers do". So 32 stalled slow readers hold at most 32 x 8 = 256 buffers of a 512-buffer ring:
-    the ring never runs dry and no receive has to fall back to a private buffer
-    (lb4_buffer_fallbacks_total stays 0). At the time of writing lb4 fails this: the multishot
-    recv keeps taking ring buffers in the kernel until the cancel issued at the high watermark
-    lands, so stalled readers hold up to ~50 buffers each and all 512 are taken."""
-    o, lb = stall_slow_readers(edge, 32, 512)
-    assert lb.metric("lb4_buffer_fallbacks_total") == 0, (
-        "the ring ran dry: 32 slow readers held more than 8 buffers each on average")
+    peers do". So 16 stalled slow readers hold at most 16 x 8 = 128 buffers (1KiB each) of a
+    512-buffer ring (256 of them provided up front): the ring never runs dry and no receive has
+    to fall back to a private buffer (lb4_buffer_fallbacks_total stays 0).
+    At the time of writing lb4 fails this: the multishot recv keeps taking ring buffers in the
+    kernel until the cancel issued at the high watermark lands, so a stalled reader holds up to
+    ~50 buffers and the ring runs dry."""
+    o, lb = stall_slow_readers(edge, 16, 512, buffer_size="1KiB")
+    fallbacks = lb.metric("lb4_buffer_fallbacks_total")
+    assert fallbacks == 0, (
+        "the ring ran dry (%d fallback receives): 16 stalled readers held more than 8 buffers "
+        "each on average" % fallbacks)

@@ -71,7 +71,8 @@ bool IsFieldValue(std::string_view s) {
     auto u = static_cast<unsigned char>(c);
     if ((u < 0x20 && c != '\t') || u == 0x7F) return false;
   }
-  return s.empty() || (s.front() != ' ' && s.front() != '\t' && s.back() != ' ' && s.back() != '\t');
+  return s.empty() ||
+         (s.front() != ' ' && s.front() != '\t' && s.back() != ' ' && s.back() != '\t');
 }
 
 void CheckFields(const edge::http::HttpHeaders& headers, std::string_view head, size_t max) {
@@ -143,8 +144,8 @@ void FuzzRequest(std::string_view input, const HttpLimits& limits,
       std::string_view head = input.substr(0, whole.consumed);
       Check(head.size() >= 4 && head.substr(head.size() - 4) == "\r\n\r\n",
             "head does not end in an empty line");
-      Check(Within(req.method_name, head) && Within(req.target, head) &&
-                Within(req.query, head) && Within(req.authority, head),
+      Check(Within(req.method_name, head) && Within(req.target, head) && Within(req.query, head) &&
+                Within(req.authority, head),
             "request view outside the head");
       Check(req.path == "/" || Within(req.path, head), "path view outside the head");
       Check(IsToken(req.method_name), "method is not a token");
@@ -162,10 +163,10 @@ void FuzzRequest(std::string_view input, const HttpLimits& limits,
       Check(!(req.headers.Count("content-length") && req.headers.Count("transfer-encoding")),
             "CL with TE accepted");
       // Re-serialised, it parses to the same request.
-      std::string again = Serialize(
-          std::string(req.method_name) + " " + std::string(req.target) +
-              (req.version == HttpVersion::kHttp11 ? " HTTP/1.1" : " HTTP/1.0"),
-          req.headers);
+      std::string again =
+          Serialize(std::string(req.method_name) + " " + std::string(req.target) +
+                        (req.version == HttpVersion::kHttp11 ? " HTTP/1.1" : " HTTP/1.0"),
+                    req.headers);
       HttpRequest req2;
       ParseResult r2 = edge::http::ParseRequestHead(again, limits, &req2);
       if (r2.status == ParseStatus::kError && r2.error.status == 431) break;  // grew past the limit
@@ -182,9 +183,9 @@ void FuzzRequest(std::string_view input, const HttpLimits& limits,
       // The head alone, and one byte less.
       Check(Same(edge::http::ParseRequestHead(head, limits, &req2), whole),
             "head alone parses differently");
-      Check(edge::http::ParseRequestHead(head.substr(0, head.size() - 1), limits, &req2)
-                .need_more(),
-            "head minus its last byte does not need more");
+      Check(
+          edge::http::ParseRequestHead(head.substr(0, head.size() - 1), limits, &req2).need_more(),
+          "head minus its last byte does not need more");
       break;
     }
   }
@@ -213,8 +214,8 @@ void FuzzResponse(std::string_view input, const HttpLimits& limits, Method metho
     Check(!(resp.headers.Count("content-length") && resp.headers.Count("transfer-encoding")),
           "CL with TE accepted in a response");
     Check(resp.headers.Count("content-length") <= 1, "duplicate CL accepted in a response");
-    bool no_body = resp.status < 200 || resp.status == 204 || resp.status == 304 ||
-                   method == Method::kHead;
+    bool no_body =
+        resp.status < 200 || resp.status == 204 || resp.status == 304 || method == Method::kHead;
     if (no_body) Check(resp.body.kind == BodyKind::kNone, "a body where there can be none");
     if (resp.body.kind == BodyKind::kUntilClose) Check(!resp.keep_alive, "until-close kept alive");
     char line[64];
@@ -226,9 +227,9 @@ void FuzzResponse(std::string_view input, const HttpLimits& limits, Method metho
     if (!(r2.status == ParseStatus::kError && again.size() > limits.max_header_bytes)) {
       Check(r2.status == ParseStatus::kComplete && r2.consumed == again.size(),
             "re-serialised response does not parse");
-      Check(resp2.status == resp.status && resp2.reason == resp.reason &&
-                resp2.body == resp.body && resp2.keep_alive == resp.keep_alive &&
-                resp2.version == resp.version && SameFields(resp2.headers, resp.headers),
+      Check(resp2.status == resp.status && resp2.reason == resp.reason && resp2.body == resp.body &&
+                resp2.keep_alive == resp.keep_alive && resp2.version == resp.version &&
+                SameFields(resp2.headers, resp.headers),
             "re-serialised response differs");
     }
   }
@@ -291,7 +292,8 @@ Decoded Decode(const std::vector<std::string_view>& pieces, const ChunkedLimits&
 
 bool SameDecoded(const Decoded& a, const Decoded& b) {
   return a.status == b.status && a.data == b.data && a.error == b.error &&
-         a.trailers == b.trailers && (a.status == ChunkedStatus::kError || a.consumed == b.consumed);
+         a.trailers == b.trailers &&
+         (a.status == ChunkedStatus::kError || a.consumed == b.consumed);
 }
 
 // `piecewise` decoded the same input as `whole` in pieces. Like a head parser wrapper, the decoder

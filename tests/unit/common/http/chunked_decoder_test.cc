@@ -119,8 +119,8 @@ TEST(ChunkedDecoder, ValidShapes) {
     ExpectSplitInvariant(b);
   }
   Outcome o = RunWhole("5\r\nhello\r\n0\r\nX-Checksum: abc\r\nX-Other:  v \r\n\r\n");
-  EXPECT_EQ(o.trailers, (std::vector<std::pair<std::string, std::string>>{
-                            {"X-Checksum", "abc"}, {"X-Other", "v"}}));
+  EXPECT_EQ(o.trailers, (std::vector<std::pair<std::string, std::string>>{{"X-Checksum", "abc"},
+                                                                          {"X-Other", "v"}}));
   EXPECT_EQ(RunWhole("3\r\n\r\n\r\r\n0\r\n\r\n").data, "\r\n\r");
 }
 

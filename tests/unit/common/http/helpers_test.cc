@@ -34,8 +34,7 @@ TEST(HopByHop, FieldsNamedByConnectionAreRemoved) {
   HttpRequest req;
   ASSERT_TRUE(ParseRequestHead(wire, {}, &req).complete());
   std::vector<std::string> forwarded;
-  ForEachEndToEndHeader(req.headers,
-                        [&](const HttpHeader& h) { forwarded.emplace_back(h.name); });
+  ForEachEndToEndHeader(req.headers, [&](const HttpHeader& h) { forwarded.emplace_back(h.name); });
   EXPECT_EQ(forwarded, (std::vector<std::string>{"Host", "X-Kept", "Accept"}));
   HopByHopFilter filter(req.headers);
   EXPECT_TRUE(filter.IsHopByHop("x-secret"));
@@ -165,9 +164,9 @@ TEST(Authority, Shapes) {
   ASSERT_TRUE(ParseAuthority("[::ffff:10.0.0.1]", &a));
   ASSERT_TRUE(ParseAuthority("10.0.0.1:0", &a));
   ASSERT_TRUE(ParseAuthority("under_score.example~x:65535", &a));
-  for (const char* bad : {"", ":80", "a:", "a:65536", "a:123456", "a:8a", "a b", "a,b", "a;b",
-                          "a@b", "a/b", "a%41", "[::1", "[::1]x", "[]", "[v1.x]", "[fe80::1%25eth0]",
-                          "[1:2:3:4:5:6:7:8:9]", "a:-1"}) {
+  for (const char* bad :
+       {"", ":80", "a:", "a:65536", "a:123456", "a:8a", "a b", "a,b", "a;b", "a@b", "a/b", "a%41",
+        "[::1", "[::1]x", "[]", "[v1.x]", "[fe80::1%25eth0]", "[1:2:3:4:5:6:7:8:9]", "a:-1"}) {
     EXPECT_FALSE(ParseAuthority(bad, &a)) << bad;
   }
 }

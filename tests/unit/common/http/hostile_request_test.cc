@@ -62,8 +62,9 @@ const HostileCase kCases[] = {
     {"empty TE", Req("Transfer-Encoding:\r\n"), 400},
     {"TE only commas", Req("Transfer-Encoding: , ,\r\n"), 400},
     {"vertical tab after chunked", Req("Transfer-Encoding: chunked\x0b\r\n"), 400},
-    {"form feed before chunked", Req("Transfer-Encoding: \x0c"
-                                     "chunked\r\n"),
+    {"form feed before chunked",
+     Req("Transfer-Encoding: \x0c"
+         "chunked\r\n"),
      400},
     {"NUL in TE", Req("Transfer-Encoding: chunked\0\r\n"s), 400},
     {"TE line obs-folded", Req("X-A: a\r\n Transfer-Encoding: chunked\r\n"), 400},
@@ -157,8 +158,7 @@ const HostileCase kCases[] = {
     {"absolute-form Host mismatch", "GET http://a.example/ HTTP/1.1\r\nHost: b.example\r\n\r\n",
      400},
     {"absolute-form empty host", "GET http:///x HTTP/1.1\r\nHost: \r\n\r\n", 400},
-    {"CONNECT Host mismatch", "CONNECT a.example:443 HTTP/1.1\r\nHost: b.example:443\r\n\r\n",
-     400},
+    {"CONNECT Host mismatch", "CONNECT a.example:443 HTTP/1.1\r\nHost: b.example:443\r\n\r\n", 400},
     {"target too long", Line("GET /" + std::string(256, 'a') + " HTTP/1.1"), 414},
     {"target too long, head unfinished", "GET /" + std::string(300, 'a'), 414},
     // ---- Host ----

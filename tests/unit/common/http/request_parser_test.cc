@@ -188,17 +188,16 @@ TEST(RequestParser, Http10) {
 TEST(RequestParser, KeepAliveDecisions) {
   EXPECT_TRUE(ParseWhole("GET / HTTP/1.1\r\nHost: a\r\n\r\n").keep_alive);
   EXPECT_FALSE(ParseWhole("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").keep_alive);
-  EXPECT_FALSE(ParseWhole("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, CLOSE\r\n\r\n")
-                   .keep_alive);
   EXPECT_FALSE(
-      ParseWhole("GET / HTTP/1.1\r\nHost: a\r\nConnection: x\r\nConnection: close\r\n\r\n")
-          .keep_alive);
+      ParseWhole("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, CLOSE\r\n\r\n").keep_alive);
+  EXPECT_FALSE(ParseWhole("GET / HTTP/1.1\r\nHost: a\r\nConnection: x\r\nConnection: close\r\n\r\n")
+                   .keep_alive);
   EXPECT_FALSE(ParseWhole("GET / HTTP/1.0\r\nConnection: close, keep-alive\r\n\r\n").keep_alive);
 }
 
 TEST(RequestParser, AbsoluteForm) {
-  HttpRequest req = ParseWhole(
-      "GET http://Example.com:8080/a/b?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n");
+  HttpRequest req =
+      ParseWhole("GET http://Example.com:8080/a/b?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n");
   EXPECT_EQ(req.target_form, TargetForm::kAbsolute);
   EXPECT_EQ(req.authority, "Example.com:8080");
   EXPECT_EQ(req.path, "/a/b");
@@ -253,9 +252,9 @@ TEST(RequestParser, FieldValues) {
 }
 
 TEST(RequestParser, Targets) {
-  HttpRequest req =
-      ParseWhole("GET /a%20b/c:d@e/!$&'()*+,;=-._~?f[0]=1&g={x}|^`\"<>\\/?%41 HTTP/1.1\r\n"
-                 "Host: a\r\n\r\n");
+  HttpRequest req = ParseWhole(
+      "GET /a%20b/c:d@e/!$&'()*+,;=-._~?f[0]=1&g={x}|^`\"<>\\/?%41 HTTP/1.1\r\n"
+      "Host: a\r\n\r\n");
   EXPECT_EQ(req.path, "/a%20b/c:d@e/!$&'()*+,;=-._~");
   EXPECT_EQ(req.query, "f[0]=1&g={x}|^`\"<>\\/?%41");
   req = ParseWhole("GET /? HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -327,9 +326,9 @@ TEST(RequestParser, Limits) {
   // One more: refused.
   EXPECT_EQ(Parse("GET " + target20 + "a HTTP/1.1\r\nHost: a\r\n\r\n", &req, limits).error.status,
             414);
-  EXPECT_EQ(Parse("GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\nD: 3\r\n\r\n", &req, limits)
-                .error.status,
-            431);
+  EXPECT_EQ(
+      Parse("GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\nD: 3\r\n\r\n", &req, limits).error.status,
+      431);
   EXPECT_EQ(
       Parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n", &req, limits).error.status,
       413);
@@ -369,8 +368,8 @@ TEST(RequestHeadParser, ByteAtATime) {
   }
   EXPECT_EQ(r, ParseResult::Complete(kBrowserGet.size()));
   EXPECT_EQ(req.headers.size(), 16u);
-  EXPECT_EQ(req.headers[15].value.data(), buffer.data() + kBrowserGet.size() - 4 -
-                                              req.headers[15].value.size());
+  EXPECT_EQ(req.headers[15].value.data(),
+            buffer.data() + kBrowserGet.size() - 4 - req.headers[15].value.size());
 
   // After a complete head the wrapper is ready for the next one.
   EXPECT_TRUE(parser.Parse("GET /next HTTP/1.1\r\nHost: a\r\n\r\n", &req).complete());

@@ -27,8 +27,8 @@ HttpResponse ParseWhole(const std::string& input, Method method = Method::kGet) 
   EXPECT_EQ(r, ParseResult::Complete(data.size())) << Escaped(data);
   HttpResponse part;
   for (size_t k = 0; k < data.size(); ++k) {
-    EXPECT_TRUE(ParseResponseHead(std::string_view(data).substr(0, k), limits, method, &part)
-                    .need_more())
+    EXPECT_TRUE(
+        ParseResponseHead(std::string_view(data).substr(0, k), limits, method, &part).need_more())
         << "prefix " << k;
     ResponseHeadParser parser(limits);
     EXPECT_TRUE(parser.Parse(std::string_view(data).substr(0, k), method, &part).need_more());
@@ -65,9 +65,9 @@ TEST(ResponseParser, Framing) {
   r = ParseWhole("HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n", Method::kHead);
   EXPECT_EQ(r.body.kind, BodyKind::kNone);
   EXPECT_TRUE(r.keep_alive);
-  EXPECT_EQ(ParseWhole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", Method::kHead)
-                .body.kind,
-            BodyKind::kNone);
+  EXPECT_EQ(
+      ParseWhole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", Method::kHead).body.kind,
+      BodyKind::kNone);
   EXPECT_EQ(ParseWhole("HTTP/1.1 200 Connection established\r\n\r\n", Method::kConnect).body.kind,
             BodyKind::kNone);
 }
@@ -114,9 +114,8 @@ TEST(ResponseParser, Http10Persistence) {
   HttpResponse r = ParseWhole("HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\n");
   EXPECT_EQ(r.version, HttpVersion::kHttp10);
   EXPECT_FALSE(r.keep_alive);
-  EXPECT_TRUE(
-      ParseWhole("HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n")
-          .keep_alive);
+  EXPECT_TRUE(ParseWhole("HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n")
+                  .keep_alive);
   EXPECT_FALSE(
       ParseWhole("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\n").keep_alive);
 }
@@ -139,7 +138,8 @@ const BadResponse kBadResponses[] = {
     {"CL over the limit", "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\n"},
     {"TE gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"},
     {"TE chunked, gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"},
-    {"TE twice", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"},
+    {"TE twice",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"},
     {"TE xchunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\n\r\n"},
     {"TE in HTTP/1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"},
     {"TE space before colon", "HTTP/1.1 200 OK\r\nTransfer-Encoding : chunked\r\n\r\n"},
