@@ -3,7 +3,9 @@
 #include <array>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "common/metrics/prometheus.h"
+#include "common/uring/timer_wheel.h"
 
 namespace edge::l4 {
 
@@ -34,6 +36,33 @@ double Sum(const Lb4Server& server, Field field) {
   uint64_t total = 0;
   for (const auto& worker : server.workers()) total += (worker->stats_view().*field).Get();
   return static_cast<double>(total);
+}
+
+// The health fields of a backend object in /status: "check" (up|down|none), "ejected",
+// "ejection_ms" (length of the ejection in force), "ejected_ms_left", "ejections", "consecutive_failures", "checks" and "last_check" (null before
+// the first active check).
+void AppendHealth(std::string* json, const Backend& b, bool checked) {
+  const bool ejected = b.ejected.load();
+  const int64_t left_ns = ejected ? b.ejected_until_ns.load() - uring::MonotonicNowNs() : 0;
+  absl::StrAppendFormat(
+      json,
+      ",\"check\":\"%s\",\"ejected\":%s,\"ejection_ms\":%d,\"ejected_ms_left\":%d,"
+      "\"ejections\":%d,"
+      "\"consecutive_failures\":%d,\"checks\":{\"ok\":%d,\"fail\":%d},\"last_check\":",
+      !checked ? "none" : b.check_up.load() ? "up" : "down", ejected ? "true" : "false",
+      ejected ? b.ejection_ns.load() / 1'000'000 : 0, left_ns > 0 ? left_ns / 1'000'000 : 0, static_cast<uint64_t>(b.ejections.load()),
+      static_cast<uint32_t>(b.consecutive_failures.load()),
+      static_cast<uint64_t>(b.checks_ok.load()), static_cast<uint64_t>(b.checks_failed.load()));
+  const CheckResult last = b.last_check();
+  if (last.at == absl::InfinitePast()) {
+    *json += "null";
+    return;
+  }
+  absl::StrAppendFormat(
+      json, "{\"result\":\"%s\",\"reason\":\"%s\",\"time\":\"%s\",\"duration_ms\":%.3f}",
+      last.ok ? "ok" : "fail", metrics::JsonEscape(last.detail),
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", last.at, absl::UTCTimeZone()),
+      absl::ToDoubleMilliseconds(last.took));
 }
 
 }  // namespace
@@ -90,6 +119,50 @@ std::string RenderMetrics(const Lb4Server& server) {
                  static_cast<double>(b->connect_failures.load()));
     }
   }
+  out.Family("lb4_backend_check_up", "gauge",
+             "1 while active health checks find the backend up (always 1 with check = none).");
+  for (const auto& pool : runtime.pools) {
+    for (const auto& b : pool->backends) {
+      out.Sample("lb4_backend_check_up", {{"pool", pool->config.name}, {"backend", b->key}},
+                 b->check_up.load() ? 1 : 0);
+    }
+  }
+  out.Family("lb4_backend_ejected", "gauge",
+             "1 while passive health checks keep the backend ejected.");
+  for (const auto& pool : runtime.pools) {
+    for (const auto& b : pool->backends) {
+      out.Sample("lb4_backend_ejected", {{"pool", pool->config.name}, {"backend", b->key}},
+                 b->ejected.load() ? 1 : 0);
+    }
+  }
+  out.Family("lb4_backend_check_total", "counter", "Active health checks, by result.");
+  for (const auto& pool : runtime.pools) {
+    for (const auto& b : pool->backends) {
+      out.Sample("lb4_backend_check_total",
+                 {{"pool", pool->config.name}, {"backend", b->key}, {"result", "ok"}},
+                 static_cast<double>(b->checks_ok.load()));
+      out.Sample("lb4_backend_check_total",
+                 {{"pool", pool->config.name}, {"backend", b->key}, {"result", "fail"}},
+                 static_cast<double>(b->checks_failed.load()));
+    }
+  }
+  out.Family("lb4_backend_ejections_total", "counter",
+             "Passive ejections: consecutive connect failures or resets reached passive_failures.");
+  for (const auto& pool : runtime.pools) {
+    for (const auto& b : pool->backends) {
+      out.Sample("lb4_backend_ejections_total", {{"pool", pool->config.name}, {"backend", b->key}},
+                 static_cast<double>(b->ejections.load()));
+    }
+  }
+  out.Family("lb4_backend_consecutive_failures", "gauge",
+             "Connect failures and resets since the last successful connect (passive checks).");
+  for (const auto& pool : runtime.pools) {
+    for (const auto& b : pool->backends) {
+      out.Sample("lb4_backend_consecutive_failures",
+                 {{"pool", pool->config.name}, {"backend", b->key}},
+                 static_cast<double>(b->consecutive_failures.load()));
+    }
+  }
   std::array<uint64_t, metrics::DurationHistogram::kBuckets> counts{};
   double sum = 0;
   for (const auto& worker : server.workers()) worker->stats_view().durations.AddTo(&counts, &sum);
@@ -123,14 +196,17 @@ std::string RenderStatus(const Lb4Server& server) {
     const Pool& pool = *runtime.pools[i];
     absl::StrAppendFormat(&json, "%s{\"name\":\"%s\",\"balance\":\"%s\",\"backends\":[", i ? "," : "",
                           JsonEscape(pool.config.name), BalanceName(pool.config.balancer.kind));
+    const bool checked = pool.config.health.check != HealthConfig::Check::kNone;
     for (size_t j = 0; j < pool.backends.size(); ++j) {
       const Backend& b = *pool.backends[j];
       absl::StrAppendFormat(
           &json,
           "%s{\"address\":\"%s\",\"weight\":%d,\"state\":\"%s\",\"active_connections\":%d,"
-          "\"connect_failures\":%d}",
+          "\"connect_failures\":%d",
           j ? "," : "", JsonEscape(b.key), b.weight, b.healthy.load() ? "up" : "down",
           static_cast<int64_t>(b.active.load()), static_cast<uint64_t>(b.connect_failures.load()));
+      AppendHealth(&json, b, checked);
+      json += "}";
     }
     json += "]}";
   }

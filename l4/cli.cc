@@ -223,13 +223,6 @@ int Lb4Main(int argc, char** argv) {
     services.handover = std::move(*hs);
   }
   LOG_INFO("started with %s", flags.config);
-  // Parsed for forward compatibility; they arrive with issue 3. Say so rather than pretend.
-  for (const PoolConfig& pool : config->pools) {
-    if (pool.health.check != HealthConfig::Check::kNone) {
-      LOG_WARN("pool \"%s\": active health checks are not implemented yet; all backends are "
-               "treated as healthy", pool.name);
-    }
-  }
   return ServeUntilSignal(**server, flags.config, signals, services);
 }
 

@@ -61,6 +61,7 @@ constexpr int kMaxWorkers = 1024;
 constexpr uint32_t kMaxWeight = 10000;
 constexpr int kMaxConnectRetries = 16;
 constexpr int kMaxRiseFall = 100;
+constexpr int kMaxPassiveFailures = 1000;
 constexpr uint32_t kMaxTableSize = 1u << 24;
 constexpr uint64_t kMinBufferSize = 1024;
 constexpr uint64_t kMaxBufferSize = 1u << 20;
@@ -161,7 +162,9 @@ void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* c
 
 void ReadHealth(const toml::table& table, ConfigErrors& errors, const std::string& context,
                 HealthConfig* health) {
-  TableReader r(table, errors, context, {"check", "path", "interval", "timeout", "rise", "fall"},
+  TableReader r(table, errors, context,
+                {"check", "path", "interval", "timeout", "rise", "fall", "passive_failures",
+                 "ejection_time", "max_ejection_time", "max_ejection_percent"},
                 "health.");
   r.ReadEnum("check", &health->check, kHealthChecks);
   std::string path;
@@ -193,6 +196,32 @@ void ReadHealth(const toml::table& table, ConfigErrors& errors, const std::strin
   }
   r.ReadInt("rise", &health->rise, 1, kMaxRiseFall);
   r.ReadInt("fall", &health->fall, 1, kMaxRiseFall);
+  // Passive ejection is on by default only next to active checks (like Envoy's outlier
+  // detection and HAProxy's observe, it is opt-in for a pool without checks).
+  if (!r.Has("passive_failures") && health->check != HealthConfig::Check::kNone) {
+    health->passive_failures = kDefaultPassiveFailures;
+  }
+  r.ReadInt("passive_failures", &health->passive_failures, 0, kMaxPassiveFailures);
+  const bool ejection_ok =
+      r.ReadDuration("ejection_time", &health->ejection_time, kMinDuration, kMaxDuration) ||
+      !r.Has("ejection_time");
+  const bool max_ejection_ok = r.ReadDuration("max_ejection_time", &health->max_ejection_time,
+                                              kMinDuration, kMaxDuration) ||
+                               !r.Has("max_ejection_time");
+  if (ejection_ok && max_ejection_ok && health->max_ejection_time < health->ejection_time) {
+    const std::string base = config::DurationToString(health->ejection_time);
+    const std::string cap = config::DurationToString(health->max_ejection_time);
+    if (r.Has("max_ejection_time")) {
+      r.Error("max_ejection_time",
+              absl::StrFormat("must be at least ejection_time (%s%s), got \"%s\"", base,
+                              r.Has("ejection_time") ? "" : ", the default", cap));
+    } else {
+      r.Error("ejection_time",
+              absl::StrFormat("must not exceed max_ejection_time (%s, the default), got \"%s\"",
+                              cap, base));
+    }
+  }
+  r.ReadInt("max_ejection_percent", &health->max_ejection_percent, 0, 100);
 }
 
 void ReadBackends(TableReader& pool_reader, PoolConfig* pool) {

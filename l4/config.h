@@ -39,7 +39,20 @@ struct HealthConfig {
   absl::Duration timeout = absl::Milliseconds(500);  // per probe; never above interval
   int rise = 2;                                      // consecutive successes to become healthy
   int fall = 3;                                      // consecutive failures to become unhealthy
+  // Passive checks (outlier ejection): the workers count each backend's consecutive connect
+  // failures and resets by the backend (a successful connect clears the count); at
+  // passive_failures the backend is ejected for ejection_time, doubled for each repeated
+  // ejection up to max_ejection_time. 0..1000, 0 = off. Default: 5 with check tcp or http, off
+  // with check = "none" (then only an explicit passive_failures turns it on).
+  int passive_failures = 0;
+  absl::Duration ejection_time = absl::Seconds(10);     // the first ejection's length
+  absl::Duration max_ejection_time = absl::Minutes(5);  // the cap; never below ejection_time
+  // 0..100: at most this share of the pool's backends (rounded down) is ejected at once.
+  int max_ejection_percent = 50;
 };
+
+// passive_failures when [pool.health] does not set it and check is tcp or http.
+inline constexpr int kDefaultPassiveFailures = 5;
 
 struct PoolConfig {
   std::string name;          // 1-64 of [A-Za-z0-9_.-], unique among pools

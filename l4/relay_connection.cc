@@ -86,6 +86,9 @@ void RelayConnection::OnConnect(int32_t res) {
     worker_->stats().connect_failures.Add(1);
     if (connect_timed_out_) worker_->stats().connect_timeouts.Add(1);
     backend_->connect_failures.fetch_add(1, std::memory_order_relaxed);
+    backend_->RecordFailure(connect_timed_out_     ? PassiveFailure::kConnectTimeout
+                            : res == -ECONNREFUSED ? PassiveFailure::kConnectRefused
+                                                   : PassiveFailure::kConnectError);
     LOG_DEBUG("connect to %s failed: %s", backend_->key,
               connect_timed_out_ ? "timeout" : strerror(-res));
     connect_timed_out_ = false;
@@ -104,6 +107,7 @@ void RelayConnection::OnConnect(int32_t res) {
     return;
   }
   state_ = State::kRelaying;
+  backend_->RecordConnectSuccess();
   if (listener_->config.proxy_protocol != ProxyProtocolMode::kOff) {
     net::SocketAddress local = net::LocalAddress(fd_[kClient]);
     proxy_header_ = listener_->config.proxy_protocol == ProxyProtocolMode::kV1
@@ -123,7 +127,14 @@ void RelayConnection::OnConnect(int32_t res) {
 void RelayConnection::ArmRecv(int side) {
   Flow& flow = flow_[side];
   io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-  io_uring_prep_recv_multishot(sqe, fd_[side], nullptr, 0, 0);
+  if (flow.pending() == 0) {
+    io_uring_prep_recv_multishot(sqe, fd_[side], nullptr, 0, 0);
+  } else {
+    // The other side is behind: one buffer per recv, so this flow takes no more ring buffers
+    // than the high-water mark while the backlog lasts (a multishot recv would drain the
+    // socket's whole receive queue into the ring before a cancel could land).
+    io_uring_prep_recv(sqe, fd_[side], nullptr, worker_->buffers().buffer_size(), 0);
+  }
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = static_cast<__u16>(worker_->buffers().group_id());
   io_uring_sqe_set_data64(sqe, uring::UserData(this, static_cast<uint8_t>(kRecvClient + side)));
@@ -135,7 +146,7 @@ void RelayConnection::ArmRecv(int side) {
 void RelayConnection::MaybeArmRecv(int side) {
   Flow& flow = flow_[side];
   if (state_ != State::kRelaying || flow.recv_armed || flow.eof) return;
-  if (flow.pending() >= kLowWaterChunks) return;
+  if (flow.pending() >= kHighWaterChunks) return;
   ArmRecv(side);
 }
 
@@ -210,6 +221,7 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     if (!flow.recv_armed) ArmFallbackRecv(side);
   } else if (res != -ECANCELED) {
     worker_->stats().errors.Add(1);
+    if (side == kBackend && res == -ECONNRESET) backend_->RecordFailure(PassiveFailure::kReset);
     Abort(side == kClient ? "client socket error" : "backend socket error");
     return;
   }
@@ -257,6 +269,9 @@ void RelayConnection::OnSend(int to, int32_t res) {
   }
   if (res < 0) {
     worker_->stats().errors.Add(1);
+    if (to == kBackend && (res == -ECONNRESET || res == -EPIPE)) {
+      backend_->RecordFailure(PassiveFailure::kReset);
+    }
     Abort(to == kClient ? "client send failed" : "backend send failed");
     return;
   }

@@ -6,9 +6,12 @@
 // and sent to the other socket (send, or sendmsg when several are queued), at most one send in
 // flight; a buffer goes back to the ring when fully sent. No byte is copied in user space.
 //
-// Backpressure: when a direction holds kHighWaterChunks buffers, its recv is cancelled; it is
-// re-armed when the queue drains below kLowWaterChunks. So a connection never holds more than a
-// few buffers per direction, whatever the peers do.
+// Backpressure: while a direction's queue is empty its recv is multishot (cheapest when the other
+// side keeps up); once data waits, recvs are single-shot, one ring buffer each, and none is armed
+// at kHighWaterChunks, so a slow reader stops reads on the other side. A multishot recv armed on
+// an empty queue may still pull in one burst (what the socket already held) before its cancel
+// lands; what bounds memory overall is the worker's buffer ring, fixed at start, plus the
+// fallback below.
 //
 // When the worker's buffer ring runs dry (-ENOBUFS), the direction falls back to one plain recv
 // into a buffer of its own instead of waiting: with full-duplex peers, waiting could deadlock
@@ -59,7 +62,6 @@ class RelayConnection final : public uring::IoHandler {
   static constexpr int kClient = 0;
   static constexpr int kBackend = 1;
   static constexpr size_t kHighWaterChunks = 8;
-  static constexpr size_t kLowWaterChunks = 4;
   static constexpr int kMaxIov = 8;
 
  private:

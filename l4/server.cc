@@ -75,6 +75,12 @@ absl::StatusOr<std::unique_ptr<Lb4Server>> Lb4Server::Start(
       return status;
     }
   }
+  auto health = HealthChecker::Start(runtime);
+  if (!health.ok()) {
+    server->Stop();
+    return health.status();
+  }
+  server->health_ = std::move(*health);
   for (const auto& listener : runtime->listeners) {
     LOG_INFO("listener \"%s\" on %s -> pool \"%s\" (%d backends), %d workers",
              listener->config.name, listener->config.bind.ToString(), listener->pool->config.name,
@@ -139,6 +145,7 @@ absl::Status Lb4Server::Reload(const Lb4Config& config) {
     std::lock_guard<std::mutex> lock(runtime_mu_);
     runtime_ = next;
   }
+  if (health_ != nullptr) health_->Update(next);
   reloads_ok_.fetch_add(1);
   return absl::OkStatus();
 }
@@ -167,6 +174,7 @@ bool Lb4Server::WaitDrained(absl::Duration timeout) {
 }
 
 void Lb4Server::Stop() {
+  health_.reset();  // its thread ends; backends keep their last state
   for (auto& worker : workers_) worker->Stop();
   for (auto& worker : workers_) worker->Join();
   workers_.clear();

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "l4/health/health_checker.h"
 #include "l4/runtime.h"
 #include "l4/stats.h"
 #include "l4/worker.h"
@@ -57,6 +58,7 @@ class Lb4Server {
   SharedCounters shared_;
   std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<HealthChecker> health_;  // active checks and passive ejection of every pool
 };
 
 // Number of worker threads for `configured` (0 = one per CPU this process may run on).

@@ -170,6 +170,10 @@ def test_which_prints_a_line_per_listener(tmp_path):
         assert lines[1] == "api %s -> [::1]:8003" % ip, lines
         again = h.run_lb4(["--which", ip, "-c", path])
         assert again.stdout == r.stdout  # deterministic
+    # An IPv4-mapped IPv6 address is the IPv4 client: same placement.
+    mapped = h.run_lb4(["--which", "::ffff:127.0.0.5", "-c", path]).stdout.splitlines()[0]
+    plain = h.run_lb4(["--which", "127.0.0.5", "-c", path]).stdout.splitlines()[0]
+    assert mapped.split(" -> ")[1] == plain.split(" -> ")[1], (mapped, plain)
 
 
 def test_port_in_use_exits_1_with_a_clear_line(edge):

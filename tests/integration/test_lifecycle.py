@@ -3,6 +3,7 @@ drain_timeout, then exit 0; connections still open at drain_timeout are closed; 
 stop anything."""
 
 import errno
+import re
 import signal
 import socket
 import time
@@ -59,7 +60,9 @@ def test_sigterm_lets_transfer_in_flight_finish(edge):
     assert lb.wait_exit(5) == 0
     assert time.monotonic() - t_done < 3 * h.SLOW
     log = lb.stderr()
-    assert "draining 1 connections" in log, log
+    # At least ours: probes that got in before the listeners closed may be counted too.
+    m = re.search(r"draining (\d+) connections", log)
+    assert m and int(m.group(1)) >= 1, log
     assert "drain complete" in log, log
 
 

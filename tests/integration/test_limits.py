@@ -295,9 +295,10 @@ def test_every_way_a_connection_ends_frees_its_slot(edge):
 
 
 def stall_slow_readers(edge, hogs, ring, n=8 * MiB, buffer_size="16KiB"):
-    """One worker with a ring of `ring` buffers of `buffer_size`, and an admin endpoint; `hogs`
-    clients that download n bytes each but never read (4 KiB receive buffers), until every
-    backend has stalled. Returns (origin, lb4); the origin also serves "auto" on listener "fresh"."""
+    """One worker with a ring of `ring` buffers of `buffer_size`, and an admin endpoint;
+    `hogs` clients that download n bytes each but never read (4 KiB receive buffers), until
+    every backend has stalled. Returns (origin, lb4); the origin also serves "auto" on the
+    listener "fresh"."""
     o = edge.origin({"name": "hog", "mode": "source", "n": n, "seed": 9, "progress": "1"},
                     {"name": "src", "mode": "auto"})
     lb = edge.lb4([{"name": "hogs", "backends": [{"address": o.address("hog")}]},

@@ -116,3 +116,17 @@ def test_proxy_protocol_off_sends_no_header(edge):
     s.sendall(b"GET / HTTP/1.0\r\n\r\n")
     line = h.read_line(s)
     assert line.startswith("PROXYINFO ") and "not a PROXY header" in line, line
+
+
+def test_wildcard_listener_reports_the_address_the_client_reached(edge):
+    """A listener bound to 0.0.0.0: the header's destination is the address the client actually
+    connected to (127.0.0.9 here), not 0.0.0.0."""
+    o = edge.origin({"name": "pp", "mode": "echo", "proxy": "1"})
+    lb = edge.lb4([{"name": "p", "backends": [{"address": o.address("pp")}]}],
+                  listeners=[{"name": "web", "bind": "0.0.0.0", "pool": "p",
+                              "proxy_protocol": "v1"}])
+    port = lb.address()[1]
+    s = edge.connect(("127.0.0.9", port), source_ip="127.0.0.3")
+    info = read_proxy_info(s)
+    assert info["raw"] == "PROXY TCP4 127.0.0.3 127.0.0.9 %d %d" % (s.getsockname()[1], port)
+    expect_echo(s, b"wildcard")

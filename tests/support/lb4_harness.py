@@ -322,7 +322,7 @@ class Lb4:
     """One lb4 process with a generated config.
 
     Listener binds are filled in with free ports when left out (the listener dict's "bind" may be
-    a host only, e.g. "::1"). address(name) gives (host, port) of a listener.
+    a host only, e.g. "::1"; see write_config). address(name) gives (host, port) of a listener.
     """
 
     def __init__(self, work_dir, lb4=None, listeners=(), pools=(), tag="lb4", log_level="info",
@@ -342,9 +342,17 @@ class Lb4:
         self.exit_code = None
 
     def write_config(self):
-        """Writes the config; host-only binds ("127.0.0.1", "::1") get a fresh free port."""
+        """Writes the config. Host-only binds ("::1", "0.0.0.0") get a free port; "127.0.0.1"
+        also becomes a random 127.R.x.y address. lb4 listens with SO_REUSEPORT, so two lb4 of
+        one user that happen to pick the same address and port (other test runs on the machine
+        choose free ports too) would silently share connections; a random address makes that
+        practically impossible."""
+        import random
         for l, bind in zip(self.listeners, self.bind_hosts):
             has_port = bind.startswith("[") or bind.count(":") == 1
+            if not has_port and bind == "127.0.0.1":
+                bind = "127.%d.%d.%d" % (random.randint(100, 254), random.randint(0, 255),
+                                         random.randint(1, 254))
             l["bind"] = bind if has_port else format_address(bind, free_port(bind))
             self.binds[l["name"]] = parse_address(l["bind"])
         with open(self.config_path, "w") as f:

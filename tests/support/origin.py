@@ -19,6 +19,9 @@ Each --listen opens one listening socket. Options of a listener (comma separated
                    reset   send n= bytes of stream seed=, then reset the connection (RST:
                            SO_LINGER 0 and close)
                    drip    send n= bytes "." one at a time, interval= ms apart, then close
+                   http    read an HTTP/1.1 request head, answer status= (default 200) with the
+                           body "NAME\n" and Connection: close, then close; the close event has
+                           the request line as "request"
                    auto    the first line the client sends picks the mode: "NAME", "ECHO", "SINK",
                            "SOURCE N SEED", "HALFSOURCE N SEED"
   n=N, seed=S    for source / halfsource (and n= for drip)
@@ -309,6 +312,21 @@ def run_mode(conn, mode, opts, report):
         for _ in range(int(opts["n"])):
             time.sleep(int(opts["interval"]) / 1000.0)
             conn.send(b".")
+        conn.sock.shutdown(socket.SHUT_WR)
+    elif mode == "http":
+        head = bytearray()
+        while b"\r\n\r\n" not in head:
+            if len(head) > 65536:
+                raise ValueError("request head too long")
+            data = conn.read_some()
+            if not data:
+                break
+            head += data
+        report["request"] = bytes(head).split(b"\r\n", 1)[0].decode("ascii", "replace")
+        status = int(opts.get("status", "200"))
+        body = (opts["name"] + "\n").encode()
+        conn.send(b"HTTP/1.1 %d %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (
+            status, b"OK" if status < 300 else b"Not Healthy", len(body), body))
         conn.sock.shutdown(socket.SHUT_WR)
     elif mode == "auto":
         line = conn.read_line()

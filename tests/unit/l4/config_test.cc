@@ -103,6 +103,10 @@ TEST(Lb4Config, ParsesTheDesignExample) {
   EXPECT_EQ(p.health.timeout, absl::Milliseconds(500));
   EXPECT_EQ(p.health.rise, 2);
   EXPECT_EQ(p.health.fall, 3);
+  EXPECT_EQ(p.health.passive_failures, 5);  // on by default next to active checks
+  EXPECT_EQ(p.health.ejection_time, absl::Seconds(10));
+  EXPECT_EQ(p.health.max_ejection_time, absl::Minutes(5));
+  EXPECT_EQ(p.health.max_ejection_percent, 50);
 
   EXPECT_EQ(c.FindPool("gateways"), &c.pools[0]);
   EXPECT_EQ(c.FindPool("nope"), nullptr);
@@ -162,6 +166,43 @@ TEST(Lb4Config, AppliesDefaults) {
   EXPECT_EQ(p.health.timeout, absl::Milliseconds(500));
   EXPECT_EQ(p.health.rise, 2);
   EXPECT_EQ(p.health.fall, 3);
+  EXPECT_EQ(p.health.passive_failures, 0);  // no checks: passive ejection is opt-in
+  EXPECT_EQ(p.health.ejection_time, absl::Seconds(10));
+  EXPECT_EQ(p.health.max_ejection_time, absl::Minutes(5));
+  EXPECT_EQ(p.health.max_ejection_percent, 50);
+}
+
+TEST(Lb4Config, ReadsThePassiveHealthKeys) {
+  auto parsed = ParseLb4Config(std::string(kMinimal) + R"([pool.health]
+check = "none"
+passive_failures = 1000
+ejection_time = "1ms"
+max_ejection_time = "24h"
+max_ejection_percent = 100
+)",
+                               "edge.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const HealthConfig& h = parsed->pools.at(0).health;
+  EXPECT_EQ(h.check, HealthConfig::Check::kNone);
+  EXPECT_EQ(h.passive_failures, 1000);
+  EXPECT_EQ(h.ejection_time, absl::Milliseconds(1));
+  EXPECT_EQ(h.max_ejection_time, absl::Hours(24));
+  EXPECT_EQ(h.max_ejection_percent, 100);
+}
+
+TEST(Lb4Config, PassiveFailuresDefaultsToFiveOnlyNextToActiveChecks) {
+  auto passive = [](const std::string& health) {
+    auto parsed = ParseLb4Config(std::string(kMinimal) + "[pool.health]\n" + health, "edge.toml");
+    EXPECT_TRUE(parsed.ok()) << parsed.status();
+    return parsed.ok() ? parsed->pools.at(0).health.passive_failures : -1;
+  };
+  EXPECT_EQ(passive("check = \"tcp\"\n"), 5);
+  EXPECT_EQ(passive("check = \"http\"\n"), 5);
+  EXPECT_EQ(passive("check = \"none\"\n"), 0);
+  EXPECT_EQ(passive("rise = 3\n"), 0);  // check defaults to none
+  EXPECT_EQ(passive("check = \"none\"\npassive_failures = 7\n"), 7);
+  EXPECT_EQ(passive("check = \"tcp\"\npassive_failures = 0\n"), 0);  // explicitly off
+  EXPECT_EQ(passive("ejection_time = \"5m\"\n"), 0);  // equal to the default cap: fine
 }
 
 TEST(Lb4Config, ReadsEveryValueOfEveryEnumAndSection) {
@@ -282,7 +323,8 @@ const ErrorCase kErrorCases[] = {
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n[pool.health]\n"
      "intervall = \"1s\"\n",
      "edge.toml:9:1: pool \"g\": health.intervall: unknown key; did you mean \"interval\"? "
-     "(allowed: check, path, interval, timeout, rise, fall)"},
+     "(allowed: check, path, interval, timeout, rise, fall, passive_failures, ejection_time, "
+     "max_ejection_time, max_ejection_percent)"},
     {"WorkersOutOfRange",
      "[lb4]\nworkers = 2000\n[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = "
      "\"g\"\n"
@@ -529,6 +571,49 @@ const ErrorCase kErrorCases[] = {
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n"
      "[pool.health]\nfall = 101\n",
      "edge.toml:9:8: pool \"g\": health.fall: must be between 1 and 100, got 101"},
+    {"HealthPassiveFailuresTooLarge",
+     "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
+     "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n"
+     "[pool.health]\npassive_failures = 1001\n",
+     "edge.toml:9:20: pool \"g\": health.passive_failures: must be between 0 and 1000, got 1001"},
+    {"HealthPassiveFailuresNegative",
+     "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
+     "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n"
+     "[pool.health]\ncheck = \"tcp\"\npassive_failures = -1\n",
+     "edge.toml:10:20: pool \"g\": health.passive_failures: must be between 0 and 1000, got -1"},
+    {"HealthPassiveFailuresNotAnInteger",
+     "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
+     "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n"
+     "[pool.health]\npassive_failures = \"5\"\n",
+     "edge.toml:9:20: pool \"g\": health.passive_failures: expected an integer, got string"},
+    {"HealthEjectionTimeAboveDefaultMax",
+     "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
+     "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n"
+     "[pool.health]\nejection_time = \"10m\"\n",
+     "edge.toml:9:17: pool \"g\": health.ejection_time: must not exceed max_ejection_time (5m, "
+     "the default), got \"10m\""},
+    {"HealthMaxEjectionTimeBelowDefaultEjectionTime",
+     "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
+     "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n"
+     "[pool.health]\nmax_ejection_time = \"5s\"\n",
+     "edge.toml:9:21: pool \"g\": health.max_ejection_time: must be at least ejection_time (10s, "
+     "the default), got \"5s\""},
+    {"HealthMaxEjectionTimeBelowEjectionTime",
+     "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
+     "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n"
+     "[pool.health]\nejection_time = \"1m\"\nmax_ejection_time = \"30s\"\n",
+     "edge.toml:10:21: pool \"g\": health.max_ejection_time: must be at least ejection_time (1m), "
+     "got \"30s\""},
+    {"HealthEjectionTimeZero",
+     "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
+     "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n"
+     "[pool.health]\nejection_time = \"0s\"\n",
+     "edge.toml:9:17: pool \"g\": health.ejection_time: must be between 1ms and 24h, got \"0s\""},
+    {"HealthMaxEjectionPercentAbove100",
+     "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
+     "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n"
+     "[pool.health]\nmax_ejection_percent = 101\n",
+     "edge.toml:9:24: pool \"g\": health.max_ejection_percent: must be between 0 and 100, got 101"},
     {"HealthNotATable",
      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\nhealth = \"tcp\"\n",

@@ -1,0 +1,106 @@
+#pragma once
+// Probe: one active health check of one backend on the health thread's event loop.
+//
+//   tcp:  an io_uring connect. Connected is healthy.
+//   http: connect, send "GET <path> HTTP/1.1" (Host: the backend's address, Connection: close),
+//         read until the response's status line and header section are complete (parsed by
+//         common/http's response parser). 2xx is healthy; any other status, a malformed or
+//         truncated response, a reset, a refused connect or the timeout is a failure.
+//
+// The whole check (connect included) has one deadline on the loop's timer wheel; when it passes,
+// the operation in flight is cancelled and the check fails with "timeout after ...". The body is
+// never read: the socket is closed as soon as the verdict is known.
+//
+// Each outcome carries a short detail for logs and /status: "connected", "HTTP 200 OK",
+// "HTTP 503 Service Unavailable", "connect refused", "timeout after 500ms", "reset by the
+// backend", "malformed response: <parser's reason>", ...
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/net/address.h"
+#include "common/uring/completion.h"
+#include "common/uring/event_loop.h"
+#include "common/uring/timer_wheel.h"
+
+namespace edge::l4::health {
+
+struct ProbeSpec {
+  bool http = false;  // false: tcp
+  net::SocketAddress address;
+  std::string request;     // http: the bytes to send (BuildHealthRequest)
+  int64_t timeout_ns = 0;  // > 0
+};
+
+struct ProbeVerdict {
+  bool ok = false;
+  std::string detail;
+};
+
+struct ProbeOutcome {
+  ProbeVerdict verdict;
+  int64_t took_ns = 0;  // from Start to the verdict
+};
+
+// The request of an http check: GET `path` with Host `host` ("127.0.0.1:8001", "[::1]:80").
+std::string BuildHealthRequest(std::string_view path, std::string_view host);
+
+// Judges the bytes received so far in answer to a health check GET. Returns nothing while more
+// are needed (and `eof` is false). 1xx heads are skipped; the first final status decides.
+std::optional<ProbeVerdict> JudgeHttpResponse(std::string_view received, bool eof);
+
+// The detail of a failed connect or socket operation (`error` is a positive errno).
+std::string DescribeError(int error);
+
+class Probe final : public uring::IoHandler {
+ public:
+  using Done = std::function<void(const ProbeOutcome&)>;
+
+  // `done` is called once per Start, from the loop (never from inside Start or Cancel).
+  Probe(uring::EventLoop* loop, Done done);
+  // Must not be running (Cancel, then wait for `done`), unless the loop is already gone.
+  ~Probe() override;
+  Probe(const Probe&) = delete;
+  Probe& operator=(const Probe&) = delete;
+
+  // Starts one check; `spec` must stay valid until `done`. Requires !running().
+  void Start(const ProbeSpec* spec);
+  // Ends a check in flight early: `done` follows with detail "cancelled".
+  void Cancel();
+  bool running() const { return spec_ != nullptr; }
+
+  void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
+
+  static constexpr size_t kMaxResponseHead = 16 * 1024;
+
+ private:
+  enum Op : uint8_t { kConnect = 1, kSend = 2, kRecv = 3 };
+
+  void Submit(Op op);
+  void Fail(std::string detail);
+  void Succeed(std::string detail);
+  // Records the verdict and ends the check once no operation is in flight.
+  void Conclude(bool ok, std::string detail);
+  void MaybeFinish();
+  void OnTimer();
+  static void TimerThunk(void* self) { static_cast<Probe*>(self)->OnTimer(); }
+
+  uring::EventLoop* loop_;
+  Done done_;
+  const ProbeSpec* spec_ = nullptr;
+  int fd_ = -1;
+  int pending_ops_ = 0;
+  bool concluded_ = false;
+  ProbeVerdict verdict_;
+  int64_t start_ns_ = 0;
+  size_t sent_ = 0;
+  std::unique_ptr<char[]> buffer_;  // http: the response head, kMaxResponseHead bytes
+  size_t received_ = 0;
+  uring::Timer timer_;
+};
+
+}  // namespace edge::l4::health
