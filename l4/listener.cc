@@ -45,11 +45,9 @@ void TcpListener::Close() {
 void TcpListener::OnCompletion(uint8_t, int32_t res, uint32_t flags) {
   if (!(flags & IORING_CQE_F_MORE)) armed_ = false;
   if (res >= 0) {
-    if (closing_) {
-      close(res);
-    } else {
-      worker_->OnAccepted(res, runtime_);
-    }
+    // Even while closing: the kernel accepted this client before the cancel landed. Serving it
+    // (a drain lets it finish) is what keeps a handover or reload from dropping anyone.
+    worker_->OnAccepted(res, runtime_);
   } else if (res != -ECANCELED) {
     worker_->stats().accept_errors.Add(1);
     if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {

@@ -6,13 +6,13 @@
 namespace edge::l4 {
 
 namespace {
-std::shared_ptr<Backend> FindBackend(const Runtime* runtime, const std::string& pool,
+std::shared_ptr<Backend> FindBackend(const ReusableBackends& reusable, const std::string& pool,
                                      const BackendConfig& wanted) {
-  if (runtime == nullptr) return nullptr;
-  for (const auto& p : runtime->pools) {
-    if (p->config.name != pool) continue;
-    for (const auto& b : p->backends) {
-      if (b->address == wanted.address && b->weight == wanted.weight) return b;
+  for (const auto& [name, b] : reusable) {
+    if (name == pool && b->address == wanted.address) {
+      b->weight.store(wanted.weight);
+      b->removed.store(false);
+      return b;
     }
   }
   return nullptr;
@@ -20,14 +20,14 @@ std::shared_ptr<Backend> FindBackend(const Runtime* runtime, const std::string& 
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& config,
-                                                            const Runtime* previous) {
+                                                            const ReusableBackends& reusable) {
   auto runtime = std::make_shared<Runtime>();
   runtime->config = config;
   for (const PoolConfig& pc : config.pools) {
     auto pool = std::make_shared<Pool>();
     pool->config = pc;
     for (const BackendConfig& bc : pc.backends) {
-      std::shared_ptr<Backend> kept = FindBackend(previous, pc.name, bc);
+      std::shared_ptr<Backend> kept = FindBackend(reusable, pc.name, bc);
       pool->backends.push_back(kept != nullptr ? kept
                                                : std::make_shared<Backend>(bc.address, bc.weight));
     }

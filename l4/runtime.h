@@ -35,9 +35,14 @@ struct Runtime {
   std::vector<std::shared_ptr<ListenerRuntime>> listeners;
 };
 
-// `previous` (a reload): a backend with the same pool, address and weight keeps its Backend object,
-// so its live connection count and health state carry over.
+// Backends a reload may reuse: those of the config in force and those removed by earlier reloads
+// whose connections are still draining. By pool name.
+using ReusableBackends = std::vector<std::pair<std::string, std::shared_ptr<Backend>>>;
+
+// On a reload, a backend with the same pool and address keeps its Backend object (new weight
+// applied), so its live connections, counts and health carry over; one that comes back after a
+// removal stops being "removed".
 absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& config,
-                                                            const Runtime* previous = nullptr);
+                                                            const ReusableBackends& reusable = {});
 
 }  // namespace edge::l4

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "common/log.h"
 #include "common/net/socket.h"
+#include "common/uring/timer_wheel.h"
 
 namespace edge::l4 {
 
@@ -98,7 +99,19 @@ std::shared_ptr<const Runtime> Lb4Server::runtime() const {
 
 absl::Status Lb4Server::Reload(const Lb4Config& config) {
   std::shared_ptr<const Runtime> old = runtime();
-  auto built = BuildRuntime(config, old.get());
+  ReusableBackends reusable;
+  for (const auto& pool : old->pools) {
+    for (const auto& b : pool->backends) reusable.emplace_back(pool->config.name, b);
+  }
+  // Removed backends nobody uses any more are forgotten; the others may come back.
+  std::erase_if(removed_, [](const auto& entry) {
+    return entry.second->active.load() == 0;
+  });
+  reusable.insert(reusable.end(), removed_.begin(), removed_.end());
+  if (config.admin != old->config.admin) {
+    LOG_WARN("reload: the admin address takes effect only at restart");
+  }
+  auto built = BuildRuntime(config, reusable);
   if (!built.ok()) {
     reloads_failed_.fetch_add(1);
     return built.status();
@@ -137,7 +150,11 @@ absl::Status Lb4Server::Reload(const Lb4Config& config) {
       for (const auto& np : next->pools) {
         for (const auto& nb : np->backends) still |= nb == b;
       }
-      if (!still) b->removed.store(true);
+      if (!still && !b->removed.load()) {
+        b->removed_at_ns.store(uring::MonotonicNowNs());
+        b->removed.store(true);
+        removed_.emplace_back(pool->config.name, b);
+      }
     }
   }
   for (size_t w = 0; w < workers; ++w) workers_[w]->ApplyRuntime(next, std::move(fds[w]));

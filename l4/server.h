@@ -53,6 +53,7 @@ class Lb4Server {
   Lb4Server() = default;
   mutable std::mutex runtime_mu_;
   std::shared_ptr<const Runtime> runtime_;  // guarded by runtime_mu_
+  ReusableBackends removed_;  // removed by a reload, maybe still draining; main thread only
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reloads_failed_{0};
   SharedCounters shared_;

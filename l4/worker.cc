@@ -107,9 +107,13 @@ void Worker::ApplyRuntime(std::shared_ptr<const Runtime> runtime,
     }
     listeners_ = std::move(next);
     runtime_ = std::move(runtime);
-    loop_->timers().Schedule(
-        &drain_timer_,
-        loop_->now_ns() + absl::ToInt64Nanoseconds(runtime_->config.drain_timeout));
+    // Not re-armed by every reload (frequent reloads would push it back forever): each removed
+    // backend has its own deadline, checked when this fires.
+    if (!drain_timer_.armed()) {
+      loop_->timers().Schedule(
+          &drain_timer_,
+          loop_->now_ns() + absl::ToInt64Nanoseconds(runtime_->config.drain_timeout));
+    }
   });
 }
 
@@ -130,12 +134,21 @@ std::vector<std::pair<net::SocketAddress, int>> Worker::DupListenSockets() {
 }
 
 void Worker::EndRemovedBackendConnections() {
+  const int64_t now = loop_->now_ns();
+  const int64_t drain = absl::ToInt64Nanoseconds(runtime_->config.drain_timeout);
+  int64_t next_deadline = 0;
   std::vector<RelayConnection*> doomed;
   for (RelayConnection* c = live_head_; c != nullptr; c = c->next) {
-    if (c->backend() != nullptr && c->backend()->removed.load(std::memory_order_relaxed)) {
+    const Backend* b = c->backend();
+    if (b == nullptr || !b->removed.load(std::memory_order_relaxed)) continue;
+    int64_t deadline = b->removed_at_ns.load(std::memory_order_relaxed) + drain;
+    if (deadline <= now) {
       doomed.push_back(c);
+    } else if (next_deadline == 0 || deadline < next_deadline) {
+      next_deadline = deadline;
     }
   }
+  if (next_deadline != 0) loop_->timers().Schedule(&drain_timer_, next_deadline);
   for (RelayConnection* c : doomed) c->Abort("backend removed by reload; drain_timeout passed");
   if (!doomed.empty()) {
     LOG_INFO("worker %d: ended %d connections to removed backends after drain_timeout", id_,

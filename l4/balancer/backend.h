@@ -38,13 +38,16 @@ struct Backend {
 
   const net::SocketAddress address;
   const std::string key;   // stable identity ("127.0.0.1:8001"); Maglev orders backends by it
-  const uint32_t weight;   // >= 1
+  // >= 1. A reload may change it (the Backend object stays, with its connections); balancers
+  // read it when they are built.
+  std::atomic<uint32_t> weight;
   std::atomic<int64_t> active{0};     // live relayed connections, all workers (least_conn)
   // May receive new connections: check_up && !ejected. Written by the health checker only (it
   // owns both halves); the balancers skip a backend while it is false. Live connections to an
   // unhealthy backend are never cut by health.
   std::atomic<bool> healthy{true};
   std::atomic<bool> removed{false};   // a reload dropped it: its connections drain, then end
+  std::atomic<int64_t> removed_at_ns{0};  // CLOCK_MONOTONIC of that reload
   std::atomic<uint64_t> connect_failures{0};
 
   // --- Health (l4/health/health_checker.h). Written by the health thread unless noted. ---

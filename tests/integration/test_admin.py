@@ -488,7 +488,8 @@ def test_metrics_parse_and_follow_the_traffic_exactly(edge):
     m3 = metrics(admin)
     for e in ("e0", "e1"):
         assert value(m3, "lb4_backend_connections_active", pool="p", backend=o.address(e)) == 0
-    assert value(m3, "lb4_connections_accepted_total") - value(m0, "lb4_connections_accepted_total") == k + 4
+    assert value(m3, "lb4_connections_accepted_total") - value(
+        m0, "lb4_connections_accepted_total") == k + 4
     assert value(m3, "lb4_connection_duration_seconds_count") - value(
         m0, "lb4_connection_duration_seconds_count") == k + 4
 
@@ -499,7 +500,8 @@ def test_status_is_json_with_listeners_pools_and_backends(edge):
     configured, with live counts."""
     o = auto_origin(edge, "e0", "e1", "e2")
     pools = [{"name": "p", "balance": "round_robin",
-              "backends": [{"address": o.address("e0")}, {"address": o.address("e1"), "weight": 3}]},
+              "backends": [{"address": o.address("e0")},
+                           {"address": o.address("e1"), "weight": 3}]},
              {"name": "q", "balance": "maglev", "backends": [{"address": o.address("e2")}]}]
     listeners = [{"name": "web", "bind": "127.0.0.1", "mode": "tcp", "pool": "p"},
                  {"name": "api", "bind": "127.0.0.1", "pool": "q", "proxy_protocol": "off"}]

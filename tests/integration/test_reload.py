@@ -171,7 +171,7 @@ def name_via(address, timeout=5):
 
 
 def utc_now():
-    """Wall-clock time as lb4 logs it (2026-01-02T03:04:05.678Z), to line failures up with its log."""
+    """Wall-clock time as lb4 logs it (2026-01-02T03:04:05.678Z): failures line up with its log."""
     t = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
 
@@ -327,8 +327,8 @@ def test_broken_config_keeps_the_running_one_logs_the_position_and_counts(edge):
     assert "pool = \"p\"" in good
     broken = [
         # (text, needle whose position the error must name, what)
-        (good.replace('balance = "round_robin"', 'balance = "round_robin'), 'balance = "round_robin',
-         "malformed TOML (unterminated string)"),
+        (good.replace('balance = "round_robin"', 'balance = "round_robin'),
+         'balance = "round_robin', "malformed TOML (unterminated string)"),
         (good.replace('name = "p"', 'name = "p"\nbalanse = "maglev"'), "balanse",
          "unknown key"),
         (good.replace('balance = "round_robin"', 'balance = "magelv"'), 'balance = "magelv"',
@@ -538,3 +538,27 @@ def test_reloads_ok_are_counted_and_applied(edge):
     assert [(b["address"], b["weight"]) for b in p["backends"]] == [
         (o.address("b0"), 2), (o.address("b1"), 5)], p
     assert {name_via(lb.address()) for _ in range(20)} == {"b0", "b1"}
+
+
+def test_reload_that_changes_the_admin_address_is_not_silently_ignored(edge):
+    """A reload that moves [lb4] admin to another address either moves the admin endpoint there,
+    or says (as it does for workers) that the change takes effect only at restart: it must not
+    report "reload ok" while the admin silently stays where it was."""
+    o = auto_origin(edge, ["b0"])
+    lb = edge.lb4([pool(o, ["b0"])], workers=2, **admin_section())
+    old_admin = lb.lb4_section["admin"]
+    before = lb.stderr()
+    reload_ok(lb, **admin_section())
+    new_admin = lb.lb4_section["admin"]
+    assert new_admin != old_admin
+    lb.lb4_section["admin"] = new_admin
+    try:
+        moved = http_get(lb, "/healthz", timeout=2)[0] == 200
+    except OSError:
+        moved = False
+    added = lb.stderr()[len(before):]
+    warned = any("admin" in line and ("restart" in line or "ignored" in line)
+                 for line in added.splitlines())
+    assert moved or warned, (
+        "admin moved from %s to %s by a reload: the new address does not answer and nothing was "
+        "said; the log after the reload:\n%s" % (old_admin, new_admin, added))

@@ -59,7 +59,13 @@ std::shared_ptr<const Runtime> Build(const std::vector<std::string>& backends,
       list, health);
   auto config = ParseLb4Config(text, "test.toml");
   EXPECT_TRUE(config.ok()) << config.status();
-  auto runtime = BuildRuntime(*config, previous);
+  ReusableBackends reusable;
+  if (previous != nullptr) {
+    for (const auto& pool : previous->pools) {
+      for (const auto& b : pool->backends) reusable.emplace_back(pool->config.name, b);
+    }
+  }
+  auto runtime = BuildRuntime(*config, reusable);
   EXPECT_TRUE(runtime.ok()) << runtime.status();
   return *runtime;
 }
