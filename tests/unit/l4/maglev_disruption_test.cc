@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -52,12 +53,12 @@ std::vector<const Backend*> Assign(MaglevBalancer& balancer, const BackendList& 
 }
 
 double MaxOverMean(const std::vector<const Backend*>& assignment, const BackendList& alive) {
-  std::vector<int> load(alive.size(), 0);
-  for (const Backend* b : assignment) {
-    for (size_t j = 0; j < alive.size(); ++j) load[j] += alive[j].get() == b ? 1 : 0;
-  }
-  const double mean = double(kClients) / double(alive.size());
-  return *std::max_element(load.begin(), load.end()) / mean;
+  std::unordered_map<const Backend*, int> load;
+  for (const auto& b : alive) load[b.get()] = 0;
+  for (const Backend* b : assignment) ++load[b];
+  int most = 0;
+  for (const auto& [b, n] : load) most = std::max(most, n);
+  return most / (double(kClients) / double(alive.size()));
 }
 
 struct Measure {
