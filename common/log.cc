@@ -14,10 +14,14 @@ std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 
 const char* LevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "DEBUG";
-    case LogLevel::kInfo: return "INFO";
-    case LogLevel::kWarn: return "WARN";
-    case LogLevel::kError: return "ERROR";
+    case LogLevel::kDebug:
+      return "DEBUG";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kWarn:
+      return "WARN";
+    case LogLevel::kError:
+      return "ERROR";
   }
   return "?";
 }
@@ -34,8 +38,9 @@ void LogLine(LogLevel level, std::string_view message) {
   gmtime_r(&tv.tv_sec, &tm);
   char stamp[32];
   strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string line = absl::StrFormat("%s.%03dZ %s %s %s\n", stamp, static_cast<int>(tv.tv_usec / 1000),
-                                     g_program, LevelName(level), message);
+  std::string line =
+      absl::StrFormat("%s.%03dZ %s %s %s\n", stamp, static_cast<int>(tv.tv_usec / 1000), g_program,
+                      LevelName(level), message);
   // One write per line so lines from several workers never interleave.
   ssize_t unused = write(STDERR_FILENO, line.data(), line.size());
   (void)unused;

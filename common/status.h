@@ -8,11 +8,12 @@
 #define EDGE_CONCAT_INNER(a, b) a##b
 #define EDGE_CONCAT(a, b) EDGE_CONCAT_INNER(a, b)
 
-// RETURN_IF_ERROR(expr): evaluate an absl::Status expression and return it from the caller if not ok.
-#define RETURN_IF_ERROR(expr)                          \
-  do {                                                 \
-    ::absl::Status edge_status_ = (expr);              \
-    if (!edge_status_.ok()) return edge_status_;       \
+// RETURN_IF_ERROR(expr): evaluate an absl::Status expression and return it from the caller if not
+// ok.
+#define RETURN_IF_ERROR(expr)                    \
+  do {                                           \
+    ::absl::Status edge_status_ = (expr);        \
+    if (!edge_status_.ok()) return edge_status_; \
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, expr): unwrap an absl::StatusOr<T> into lhs, or return its error.

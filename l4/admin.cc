@@ -13,19 +13,26 @@ namespace {
 
 const char* BalanceName(BalanceKind kind) {
   switch (kind) {
-    case BalanceKind::kMaglev: return "maglev";
-    case BalanceKind::kRoundRobin: return "round_robin";
-    case BalanceKind::kLeastConn: return "least_conn";
-    case BalanceKind::kRandomTwo: return "random_two";
+    case BalanceKind::kMaglev:
+      return "maglev";
+    case BalanceKind::kRoundRobin:
+      return "round_robin";
+    case BalanceKind::kLeastConn:
+      return "least_conn";
+    case BalanceKind::kRandomTwo:
+      return "random_two";
   }
   return "?";
 }
 
 const char* ModeName(ListenerMode mode) {
   switch (mode) {
-    case ListenerMode::kTcp: return "tcp";
-    case ListenerMode::kTls: return "tls";
-    case ListenerMode::kTlsPassthrough: return "tls_passthrough";
+    case ListenerMode::kTcp:
+      return "tcp";
+    case ListenerMode::kTls:
+      return "tls";
+    case ListenerMode::kTlsPassthrough:
+      return "tls_passthrough";
   }
   return "?";
 }
@@ -39,8 +46,8 @@ double Sum(const Lb4Server& server, Field field) {
 }
 
 // The health fields of a backend object in /status: "check" (up|down|none), "ejected",
-// "ejection_ms" (length of the ejection in force), "ejected_ms_left", "ejections", "consecutive_failures", "checks" and "last_check" (null before
-// the first active check).
+// "ejection_ms" (length of the ejection in force), "ejected_ms_left", "ejections",
+// "consecutive_failures", "checks" and "last_check" (null before the first active check).
 void AppendHealth(std::string* json, const Backend& b, bool checked) {
   const bool ejected = b.ejected.load();
   const int64_t left_ns = ejected ? b.ejected_until_ns.load() - uring::MonotonicNowNs() : 0;
@@ -49,8 +56,11 @@ void AppendHealth(std::string* json, const Backend& b, bool checked) {
       ",\"check\":\"%s\",\"ejected\":%s,\"ejection_ms\":%d,\"ejected_ms_left\":%d,"
       "\"ejections\":%d,"
       "\"consecutive_failures\":%d,\"checks\":{\"ok\":%d,\"fail\":%d},\"last_check\":",
-      !checked ? "none" : b.check_up.load() ? "up" : "down", ejected ? "true" : "false",
-      ejected ? b.ejection_ns.load() / 1'000'000 : 0, left_ns > 0 ? left_ns / 1'000'000 : 0, static_cast<uint64_t>(b.ejections.load()),
+      !checked            ? "none"
+      : b.check_up.load() ? "up"
+                          : "down",
+      ejected ? "true" : "false", ejected ? b.ejection_ns.load() / 1'000'000 : 0,
+      left_ns > 0 ? left_ns / 1'000'000 : 0, static_cast<uint64_t>(b.ejections.load()),
       static_cast<uint32_t>(b.consecutive_failures.load()),
       static_cast<uint64_t>(b.checks_ok.load()), static_cast<uint64_t>(b.checks_failed.load()));
   const CheckResult last = b.last_check();
@@ -81,16 +91,20 @@ std::string RenderMetrics(const Lb4Server& server) {
   out.Sample("lb4_connections_refused_total", {{"reason", "no_backend"}},
              Sum(server, &WorkerStats::refused_no_backend));
   out.Family("lb4_bytes_total", "counter", "Bytes received, by the side they came from.");
-  out.Sample("lb4_bytes_total", {{"from", "client"}}, Sum(server, &WorkerStats::bytes_from_clients));
-  out.Sample("lb4_bytes_total", {{"from", "backend"}}, Sum(server, &WorkerStats::bytes_from_backends));
+  out.Sample("lb4_bytes_total", {{"from", "client"}},
+             Sum(server, &WorkerStats::bytes_from_clients));
+  out.Sample("lb4_bytes_total", {{"from", "backend"}},
+             Sum(server, &WorkerStats::bytes_from_backends));
   out.Family("lb4_errors_total", "counter", "Connection problems, by kind.");
   out.Sample("lb4_errors_total", {{"kind", "connect_failure"}},
              Sum(server, &WorkerStats::connect_failures));
   out.Sample("lb4_errors_total", {{"kind", "connect_timeout"}},
              Sum(server, &WorkerStats::connect_timeouts));
-  out.Sample("lb4_errors_total", {{"kind", "idle_timeout"}}, Sum(server, &WorkerStats::idle_timeouts));
+  out.Sample("lb4_errors_total", {{"kind", "idle_timeout"}},
+             Sum(server, &WorkerStats::idle_timeouts));
   out.Sample("lb4_errors_total", {{"kind", "socket_error"}}, Sum(server, &WorkerStats::errors));
-  out.Sample("lb4_errors_total", {{"kind", "accept_error"}}, Sum(server, &WorkerStats::accept_errors));
+  out.Sample("lb4_errors_total", {{"kind", "accept_error"}},
+             Sum(server, &WorkerStats::accept_errors));
   out.Family("lb4_buffer_fallbacks_total", "counter",
              "Receives done into a connection's own buffer because the buffer ring was empty.");
   out.Sample("lb4_buffer_fallbacks_total", {}, Sum(server, &WorkerStats::buffer_fallbacks));
@@ -107,7 +121,8 @@ std::string RenderMetrics(const Lb4Server& server) {
   out.Family("lb4_backend_connections_active", "gauge", "Relayed connections open to the backend.");
   for (const auto& pool : runtime.pools) {
     for (const auto& b : pool->backends) {
-      out.Sample("lb4_backend_connections_active", {{"pool", pool->config.name}, {"backend", b->key}},
+      out.Sample("lb4_backend_connections_active",
+                 {{"pool", pool->config.name}, {"backend", b->key}},
                  static_cast<double>(b->active.load()));
     }
   }
@@ -187,15 +202,16 @@ std::string RenderStatus(const Lb4Server& server) {
       static_cast<int64_t>(server.active_connections()));
   for (size_t i = 0; i < runtime.listeners.size(); ++i) {
     const ListenerConfig& l = runtime.listeners[i]->config;
-    absl::StrAppendFormat(&json, "%s{\"name\":\"%s\",\"bind\":\"%s\",\"mode\":\"%s\",\"pool\":\"%s\"}",
-                          i ? "," : "", JsonEscape(l.name), JsonEscape(l.bind.ToString()),
-                          ModeName(l.mode), JsonEscape(l.pool));
+    absl::StrAppendFormat(
+        &json, "%s{\"name\":\"%s\",\"bind\":\"%s\",\"mode\":\"%s\",\"pool\":\"%s\"}", i ? "," : "",
+        JsonEscape(l.name), JsonEscape(l.bind.ToString()), ModeName(l.mode), JsonEscape(l.pool));
   }
   json += "],\"pools\":[";
   for (size_t i = 0; i < runtime.pools.size(); ++i) {
     const Pool& pool = *runtime.pools[i];
-    absl::StrAppendFormat(&json, "%s{\"name\":\"%s\",\"balance\":\"%s\",\"backends\":[", i ? "," : "",
-                          JsonEscape(pool.config.name), BalanceName(pool.config.balancer.kind));
+    absl::StrAppendFormat(&json, "%s{\"name\":\"%s\",\"balance\":\"%s\",\"backends\":[",
+                          i ? "," : "", JsonEscape(pool.config.name),
+                          BalanceName(pool.config.balancer.kind));
     const bool checked = pool.config.health.check != HealthConfig::Check::kNone;
     for (size_t j = 0; j < pool.backends.size(); ++j) {
       const Backend& b = *pool.backends[j];

@@ -85,9 +85,10 @@ int ParseFlags(int argc, char** argv, Flags* flags) {
     }
   }
   if (flags->config.empty()) return UsageError("no config: use -c FILE");
-  static const std::pair<const char*, LogLevel> kLevels[] = {
-      {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo},
-      {"warn", LogLevel::kWarn},   {"error", LogLevel::kError}};
+  static const std::pair<const char*, LogLevel> kLevels[] = {{"debug", LogLevel::kDebug},
+                                                             {"info", LogLevel::kInfo},
+                                                             {"warn", LogLevel::kWarn},
+                                                             {"error", LogLevel::kError}};
   bool known = false;
   for (const auto& [name, level] : kLevels) {
     if (flags->log_level == name) {
@@ -104,9 +105,9 @@ int PrintWhich(const Runtime& runtime, const std::string& ip) {
   if (!client.ok()) return UsageError(std::string(client.status().message()));
   for (const auto& listener : runtime.listeners) {
     int index = listener->pool->balancer->Pick(*client, {});
-    std::printf("%s %s -> %s\n", listener->config.name.c_str(), client->IpString().c_str(),
-                index < 0 ? "none"
-                          : listener->pool->backends[static_cast<size_t>(index)]->key.c_str());
+    std::printf(
+        "%s %s -> %s\n", listener->config.name.c_str(), client->IpString().c_str(),
+        index < 0 ? "none" : listener->pool->backends[static_cast<size_t>(index)]->key.c_str());
   }
   return 0;
 }

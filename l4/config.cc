@@ -205,9 +205,9 @@ void ReadHealth(const toml::table& table, ConfigErrors& errors, const std::strin
   const bool ejection_ok =
       r.ReadDuration("ejection_time", &health->ejection_time, kMinDuration, kMaxDuration) ||
       !r.Has("ejection_time");
-  const bool max_ejection_ok = r.ReadDuration("max_ejection_time", &health->max_ejection_time,
-                                              kMinDuration, kMaxDuration) ||
-                               !r.Has("max_ejection_time");
+  const bool max_ejection_ok =
+      r.ReadDuration("max_ejection_time", &health->max_ejection_time, kMinDuration, kMaxDuration) ||
+      !r.Has("max_ejection_time");
   if (ejection_ok && max_ejection_ok && health->max_ejection_time < health->ejection_time) {
     const std::string base = config::DurationToString(health->ejection_time);
     const std::string cap = config::DurationToString(health->max_ejection_time);

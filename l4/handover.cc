@@ -3,8 +3,8 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -24,9 +24,9 @@ absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("handover socket path \"%s\": 1 to %d bytes", path,
-                        static_cast<int>(sizeof(addr.sun_path) - 1)));
+    return absl::InvalidArgumentError(absl::StrFormat("handover socket path \"%s\": 1 to %d bytes",
+                                                      path,
+                                                      static_cast<int>(sizeof(addr.sun_path) - 1)));
   }
   std::memcpy(addr.sun_path, path.data(), path.size());
   return addr;

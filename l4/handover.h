@@ -24,9 +24,8 @@ class HandoverServer {
  public:
   // Serves `path` (a stale socket file there is replaced). On a completed handover it calls
   // `on_handed_over` once, from its own thread.
-  static absl::StatusOr<std::unique_ptr<HandoverServer>> Start(const std::string& path,
-                                                              Lb4Server* server,
-                                                              std::function<void()> on_handed_over);
+  static absl::StatusOr<std::unique_ptr<HandoverServer>> Start(
+      const std::string& path, Lb4Server* server, std::function<void()> on_handed_over);
   ~HandoverServer();
 
  private:

@@ -19,7 +19,9 @@ class TcpListener final : public uring::IoHandler {
 
   void Arm();
   // A reload kept this socket: new connections use the new listener config and pool.
-  void set_runtime(std::shared_ptr<const ListenerRuntime> runtime) { runtime_ = std::move(runtime); }
+  void set_runtime(std::shared_ptr<const ListenerRuntime> runtime) {
+    runtime_ = std::move(runtime);
+  }
   const ListenerRuntime& runtime() const { return *runtime_; }
   // Stops accepting: cancels the accept and closes the socket once it has completed.
   void Close();

@@ -113,9 +113,8 @@ void RelayConnection::OnConnect(int32_t res) {
     proxy_header_ = listener_->config.proxy_protocol == ProxyProtocolMode::kV1
                         ? net::EncodeProxyV1(client_address_, local)
                         : net::EncodeProxyV2(client_address_, local);
-    flow_[kClient].queue.push_back(Chunk{proxy_header_.data(),
-                                         static_cast<uint32_t>(proxy_header_.size()),
-                                         kHeaderChunk, nullptr});
+    flow_[kClient].queue.push_back(Chunk{
+        proxy_header_.data(), static_cast<uint32_t>(proxy_header_.size()), kHeaderChunk, nullptr});
     TrySend(kClient);
   }
   last_activity_ns_ = worker_->loop().now_ns();
@@ -208,7 +207,8 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     if (flow.recv_armed && !flow.recv_cancelled && flow.pending() >= kHighWaterChunks) {
       // Backpressure: the other side is not keeping up. Stop reading until it drains.
       io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-      io_uring_prep_cancel64(sqe, uring::UserData(this, static_cast<uint8_t>(kRecvClient + side)), 0);
+      io_uring_prep_cancel64(sqe, uring::UserData(this, static_cast<uint8_t>(kRecvClient + side)),
+                             0);
       io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
       flow.recv_cancelled = true;
     }
@@ -375,8 +375,8 @@ void RelayConnection::Finish() {
   listener_ = nullptr;
   state_ = State::kIdle;
   worker_->stats().closed.Add(1);
-  worker_->stats().durations.Observe(
-      static_cast<double>(worker_->loop().now_ns() - start_ns_) / 1e9);
+  worker_->stats().durations.Observe(static_cast<double>(worker_->loop().now_ns() - start_ns_) /
+                                     1e9);
   worker_->Release(this);
 }
 

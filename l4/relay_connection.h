@@ -67,9 +67,9 @@ class RelayConnection final : public uring::IoHandler {
  private:
   enum Op : uint8_t {
     kConnect = 1,
-    kRecvClient = 2,   // kRecvClient + side
+    kRecvClient = 2,  // kRecvClient + side
     kRecvBackend = 3,
-    kSendClient = 4,   // kSendClient + side: send *to* that side
+    kSendClient = 4,  // kSendClient + side: send *to* that side
     kSendBackend = 5,
   };
   enum class State : uint8_t { kIdle, kConnecting, kRelaying, kClosing };
@@ -79,18 +79,18 @@ class RelayConnection final : public uring::IoHandler {
   struct Chunk {
     char* data;
     uint32_t len;
-    int32_t bid;   // provided buffer id, or kHeaderChunk / kHeapChunk
-    char* heap;    // kHeapChunk: the allocation to free (data moves on partial sends)
+    int32_t bid;  // provided buffer id, or kHeaderChunk / kHeapChunk
+    char* heap;   // kHeapChunk: the allocation to free (data moves on partial sends)
   };
   // Bytes received from one side, waiting to be sent to the other.
   struct Flow {
     absl::InlinedVector<Chunk, 4> queue;
-    size_t head = 0;        // queue[head..] are pending
+    size_t head = 0;  // queue[head..] are pending
     bool recv_armed = false;
     bool recv_cancelled = false;  // a cancel for the armed recv is in flight
-    char* fallback = nullptr;  // buffer of the plain recv in flight after -ENOBUFS
-    bool eof = false;       // the source side sent FIN
-    bool shut = false;      // FIN relayed to the destination side
+    char* fallback = nullptr;     // buffer of the plain recv in flight after -ENOBUFS
+    bool eof = false;             // the source side sent FIN
+    bool shut = false;            // FIN relayed to the destination side
     bool sending = false;
     size_t pending() const { return queue.size() - head; }
     void Reset() {
@@ -128,7 +128,7 @@ class RelayConnection final : public uring::IoHandler {
   uint32_t pending_ops_ = 0;
   int64_t last_activity_ns_ = 0;
   int64_t start_ns_ = 0;
-  Flow flow_[2];  // flow_[s]: received from side s
+  Flow flow_[2];   // flow_[s]: received from side s
   msghdr msg_[2];  // msg_[s]: the sendmsg to side s (must stay valid while in flight)
   iovec iov_[2][kMaxIov];
   std::vector<bool> tried_;

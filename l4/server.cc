@@ -19,8 +19,8 @@ int ResolveWorkerCount(int configured) {
   return static_cast<int>(std::thread::hardware_concurrency());
 }
 
-absl::StatusOr<std::unique_ptr<Lb4Server>> Lb4Server::Start(
-    std::shared_ptr<const Runtime> runtime, InheritedSockets inherited) {
+absl::StatusOr<std::unique_ptr<Lb4Server>> Lb4Server::Start(std::shared_ptr<const Runtime> runtime,
+                                                            InheritedSockets inherited) {
   std::unique_ptr<Lb4Server> server(new Lb4Server());
   server->runtime_ = runtime;
   int workers = ResolveWorkerCount(runtime->config.workers);
@@ -104,9 +104,7 @@ absl::Status Lb4Server::Reload(const Lb4Config& config) {
     for (const auto& b : pool->backends) reusable.emplace_back(pool->config.name, b);
   }
   // Removed backends nobody uses any more are forgotten; the others may come back.
-  std::erase_if(removed_, [](const auto& entry) {
-    return entry.second->active.load() == 0;
-  });
+  std::erase_if(removed_, [](const auto& entry) { return entry.second->active.load() == 0; });
   reusable.insert(reusable.end(), removed_.begin(), removed_.end());
   if (config.admin != old->config.admin) {
     LOG_WARN("reload: the admin address takes effect only at restart");

@@ -12,7 +12,9 @@ namespace edge::l4 {
 // A counter written by exactly one thread and read by any.
 class OwnedCounter {
  public:
-  void Add(uint64_t n) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void Add(uint64_t n) {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t Get() const { return value_.load(std::memory_order_relaxed); }
 
  private:
@@ -20,18 +22,18 @@ class OwnedCounter {
 };
 
 struct alignas(64) WorkerStats {
-  OwnedCounter accepted;          // connections accepted
-  OwnedCounter refused_max;       // refused: max_connections reached
-  OwnedCounter refused_no_backend;// refused: no eligible backend
-  OwnedCounter connect_failures;  // backend connects that failed or timed out
+  OwnedCounter accepted;            // connections accepted
+  OwnedCounter refused_max;         // refused: max_connections reached
+  OwnedCounter refused_no_backend;  // refused: no eligible backend
+  OwnedCounter connect_failures;    // backend connects that failed or timed out
   OwnedCounter connect_timeouts;
   OwnedCounter idle_timeouts;
   OwnedCounter bytes_from_clients;
   OwnedCounter bytes_from_backends;
-  OwnedCounter closed;            // connections finished (any reason)
-  OwnedCounter errors;            // connections ended by a socket error
+  OwnedCounter closed;  // connections finished (any reason)
+  OwnedCounter errors;  // connections ended by a socket error
   OwnedCounter accept_errors;
-  OwnedCounter buffer_fallbacks;  // plain recvs because the provided buffer ring ran dry
+  OwnedCounter buffer_fallbacks;         // plain recvs because the provided buffer ring ran dry
   metrics::DurationHistogram durations;  // of finished relayed connections
 };
 

@@ -51,7 +51,8 @@ absl::Status Worker::Setup() {
   if (!buffers.ok()) return buffers.status();
   buffers_ = std::move(*buffers);
   for (ListenSocket& s : sockets_) {
-    listeners_.push_back(std::make_unique<TcpListener>(this, s.fd, runtime_->listeners[s.listener]));
+    listeners_.push_back(
+        std::make_unique<TcpListener>(this, s.fd, runtime_->listeners[s.listener]));
     s.fd = -1;  // owned by the listener now
     listeners_.back()->Arm();
   }

@@ -35,7 +35,7 @@ void SendAll(int fd, const std::string& data) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const net::SocketAddress& address,
-                                                               AdminHandler handler) {
+                                                                AdminHandler handler) {
   std::unique_ptr<AdminServer> server(new AdminServer());
   net::ListenOptions options;
   // SO_REUSEPORT lets a new lb4 taking over from a running one (handover) bind the same admin
@@ -115,15 +115,16 @@ void AdminServer::HandleConnection(int fd) {
   std::string out;
   if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
     http::HttpHeader allow[] = {{"Allow", "GET, HEAD"}, {"Content-Type", "application/json"}};
-    (void)http::AppendResponse(405, allow, http::JsonErrorBody(405, "admin endpoints are read-only"),
-                               options, &out);
+    (void)http::AppendResponse(
+        405, allow, http::JsonErrorBody(405, "admin endpoints are read-only"), options, &out);
     SendAll(fd, out);
     return;
   }
   AdminResponse response = handler_(std::string_view(request.path.data(), request.path.size()));
   http::HttpHeader headers[] = {{"Content-Type", response.content_type},
                                 {"Cache-Control", "no-store"}};
-  absl::Status status = http::AppendResponse(response.status, headers, response.body, options, &out);
+  absl::Status status =
+      http::AppendResponse(response.status, headers, response.body, options, &out);
   if (!status.ok()) out = http::ErrorResponse(500, std::string(status.message()));
   SendAll(fd, out);
 }

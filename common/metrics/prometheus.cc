@@ -79,7 +79,8 @@ void WriteHistogram(PrometheusText* out, std::string_view name, std::string_view
   uint64_t cumulative = 0;
   for (size_t i = 0; i < DurationHistogram::kBuckets; ++i) {
     cumulative += counts[i];
-    std::string le = i < kDurationBuckets.size() ? absl::StrFormat("%g", kDurationBuckets[i]) : "+Inf";
+    std::string le =
+        i < kDurationBuckets.size() ? absl::StrFormat("%g", kDurationBuckets[i]) : "+Inf";
     out->Sample(bucket, {{"le", le}}, static_cast<double>(cumulative));
   }
   out->Sample(absl::StrFormat("%s_sum", name), {}, sum);
@@ -91,11 +92,21 @@ std::string JsonEscape(std::string_view s) {
   out.reserve(s.size());
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           absl::StrAppendFormat(&out, "\\u%04x", c);

@@ -45,7 +45,8 @@ absl::StatusOr<SocketAddress> SocketAddress::Parse(std::string_view text) {
     host = text.substr(1, close - 1);
     port_text = text.substr(close + 2);
     if (host.find(':') == std::string_view::npos) {
-      return absl::InvalidArgumentError(absl::StrFormat("bad address \"%s\": not IPv6 in []", text));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("bad address \"%s\": not IPv6 in []", text));
     }
   } else {
     size_t colon = text.rfind(':');
@@ -59,13 +60,14 @@ absl::StatusOr<SocketAddress> SocketAddress::Parse(std::string_view text) {
   uint32_t port = 0;
   if (port_text.empty() || port_text.size() > 5 ||
       port_text.find_first_not_of("0123456789") != std::string_view::npos ||
-      !absl::SimpleAtoi(absl::string_view(port_text.data(), port_text.size()), &port) || port > 65535) {
+      !absl::SimpleAtoi(absl::string_view(port_text.data(), port_text.size()), &port) ||
+      port > 65535) {
     return absl::InvalidArgumentError(absl::StrFormat("bad port in \"%s\": want 0-65535", text));
   }
   auto parsed = ParseIp(host, static_cast<uint16_t>(port));
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrFormat("bad address \"%s\": %s", text,
-                                                      parsed.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("bad address \"%s\": %s", text, parsed.status().message()));
   }
   if (!text.empty() && text.front() != '[' && !parsed->is_v4()) {
     return absl::InvalidArgumentError(absl::StrFormat("bad address \"%s\": IPv6 needs []", text));
@@ -126,11 +128,14 @@ socklen_t SocketAddress::length() const {
 
 std::string_view SocketAddress::IpBytes() const {
   if (storage_.ss_family == AF_INET) {
-    return {reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr), 4};
+    return {
+        reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr),
+        4};
   }
   if (storage_.ss_family == AF_INET6) {
-    return {reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr),
-            16};
+    return {
+        reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr),
+        16};
   }
   return {};
 }

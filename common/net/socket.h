@@ -9,7 +9,7 @@ namespace edge::net {
 struct ListenOptions {
   bool reuse_port = true;  // one listening socket per worker thread, balanced by the kernel
   int backlog = 4096;
-  bool v6_only = true;     // "[::]:80" does not also take IPv4 (bind "0.0.0.0:80" for that)
+  bool v6_only = true;  // "[::]:80" does not also take IPv4 (bind "0.0.0.0:80" for that)
 };
 
 // socket + SO_REUSEADDR (+ SO_REUSEPORT) + bind + listen. Returns the fd (CLOEXEC).

@@ -24,10 +24,11 @@ absl::StatusOr<std::unique_ptr<ProvidedBufferRing>> ProvidedBufferRing::Create(
   out->group_id_ = group_id;
   out->mask_ = io_uring_buf_ring_mask(count);
   out->bytes_ = static_cast<size_t>(count) * size;
-  void* mem = mmap(nullptr, out->bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  void* mem =
+      mmap(nullptr, out->bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (mem == MAP_FAILED) {
-    return absl::ResourceExhaustedError(
-        absl::StrFormat("cannot map %u receive buffers of %u bytes: %s", count, size, strerror(errno)));
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "cannot map %u receive buffers of %u bytes: %s", count, size, strerror(errno)));
   }
   out->base_ = static_cast<char*>(mem);
   int err = 0;

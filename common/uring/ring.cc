@@ -29,9 +29,9 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::Create(const RingOptions& options) {
   struct {
     int op;
     const char* name;
-  } const needed[] = {{IORING_OP_ACCEPT, "accept"},   {IORING_OP_RECV, "recv"},
-                      {IORING_OP_SEND, "send"},       {IORING_OP_SENDMSG, "sendmsg"},
-                      {IORING_OP_CONNECT, "connect"}, {IORING_OP_CLOSE, "close"},
+  } const needed[] = {{IORING_OP_ACCEPT, "accept"},       {IORING_OP_RECV, "recv"},
+                      {IORING_OP_SEND, "send"},           {IORING_OP_SENDMSG, "sendmsg"},
+                      {IORING_OP_CONNECT, "connect"},     {IORING_OP_CLOSE, "close"},
                       {IORING_OP_ASYNC_CANCEL, "cancel"}, {IORING_OP_READ, "read"}};
   for (const auto& n : needed) {
     if (!io_uring_opcode_supported(probe, n.op)) {

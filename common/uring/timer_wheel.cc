@@ -45,7 +45,8 @@ void TimerWheel::Unlink(Timer* timer) {
     timer->prev_->next_ = timer->next_;
   } else {
     slots_[timer->slot_] = timer->next_;
-    if (timer->next_ == nullptr) occupied_[timer->slot_ / 64] &= ~(uint64_t{1} << (timer->slot_ % 64));
+    if (timer->next_ == nullptr)
+      occupied_[timer->slot_ / 64] &= ~(uint64_t{1} << (timer->slot_ % 64));
   }
   if (timer->next_ != nullptr) timer->next_->prev_ = timer->prev_;
   timer->prev_ = timer->next_ = nullptr;

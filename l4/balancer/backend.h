@@ -28,25 +28,25 @@ const char* PassiveFailureText(PassiveFailure failure);
 // The outcome of one active health check (l4/health), as /status shows it.
 struct CheckResult {
   bool ok = false;
-  std::string detail;         // "HTTP 200", "connect refused", "timeout after 500ms", ...
-  absl::Time at;              // when it completed (wall clock)
-  absl::Duration took;        // from the connect to the verdict
+  std::string detail;   // "HTTP 200", "connect refused", "timeout after 500ms", ...
+  absl::Time at;        // when it completed (wall clock)
+  absl::Duration took;  // from the connect to the verdict
 };
 
 struct Backend {
   Backend(net::SocketAddress addr, uint32_t w) : address(addr), key(addr.ToString()), weight(w) {}
 
   const net::SocketAddress address;
-  const std::string key;   // stable identity ("127.0.0.1:8001"); Maglev orders backends by it
+  const std::string key;  // stable identity ("127.0.0.1:8001"); Maglev orders backends by it
   // >= 1. A reload may change it (the Backend object stays, with its connections); balancers
   // read it when they are built.
   std::atomic<uint32_t> weight;
-  std::atomic<int64_t> active{0};     // live relayed connections, all workers (least_conn)
+  std::atomic<int64_t> active{0};  // live relayed connections, all workers (least_conn)
   // May receive new connections: check_up && !ejected. Written by the health checker only (it
   // owns both halves); the balancers skip a backend while it is false. Live connections to an
   // unhealthy backend are never cut by health.
   std::atomic<bool> healthy{true};
-  std::atomic<bool> removed{false};   // a reload dropped it: its connections drain, then end
+  std::atomic<bool> removed{false};       // a reload dropped it: its connections drain, then end
   std::atomic<int64_t> removed_at_ns{0};  // CLOCK_MONOTONIC of that reload
   std::atomic<uint64_t> connect_failures{0};
 
@@ -54,9 +54,9 @@ struct Backend {
   // Active checks' verdict. A backend starts up (and stays up with check = "none"): it takes
   // `fall` failed checks to take it out, so a restart of lb4 never starts with an empty pool.
   std::atomic<bool> check_up{true};
-  std::atomic<bool> ejected{false};            // passive ejection in force
-  std::atomic<int64_t> ejected_until_ns{0};    // CLOCK_MONOTONIC end of the ejection
-  std::atomic<int64_t> ejection_ns{0};         // length of the ejection in force (or the last)
+  std::atomic<bool> ejected{false};          // passive ejection in force
+  std::atomic<int64_t> ejected_until_ns{0};  // CLOCK_MONOTONIC end of the ejection
+  std::atomic<int64_t> ejection_ns{0};       // length of the ejection in force (or the last)
   std::atomic<uint64_t> checks_ok{0};
   std::atomic<uint64_t> checks_failed{0};
   std::atomic<uint64_t> ejections{0};
@@ -93,11 +93,16 @@ struct Backend {
 
 inline const char* PassiveFailureText(PassiveFailure failure) {
   switch (failure) {
-    case PassiveFailure::kNone: return "none";
-    case PassiveFailure::kConnectRefused: return "connect refused";
-    case PassiveFailure::kConnectTimeout: return "connect timeout";
-    case PassiveFailure::kConnectError: return "connect error";
-    case PassiveFailure::kReset: return "reset by the backend";
+    case PassiveFailure::kNone:
+      return "none";
+    case PassiveFailure::kConnectRefused:
+      return "connect refused";
+    case PassiveFailure::kConnectTimeout:
+      return "connect timeout";
+    case PassiveFailure::kConnectError:
+      return "connect error";
+    case PassiveFailure::kReset:
+      return "reset by the backend";
   }
   return "unknown";
 }

@@ -28,7 +28,8 @@ class Balancer {
   // Picks a backend for a new connection from `client`. `tried` is empty or has one flag per
   // backend, true for those already tried by this connection (a failed connect); they are skipped,
   // as are unhealthy backends. Returns the index into the pool's backend vector, or -1 when no
-  // backend is eligible. Deterministic for maglev: the same client and `tried` give the same answer.
+  // backend is eligible. Deterministic for maglev: the same client and `tried` give the same
+  // answer.
   virtual int Pick(const net::SocketAddress& client, const std::vector<bool>& tried) = 0;
 };
 

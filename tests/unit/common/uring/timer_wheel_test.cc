@@ -134,7 +134,7 @@ TEST(TimerWheel, NextTimeoutWrapsAroundTheWheel) {
   Timer ta(&Recorder::Fire, &a), tb(&Recorder::Fire, &b);
   wheel.Schedule(&ta, start + 300 * kMs);  // slot 18, past the end of the slot array
   EXPECT_EQ(wheel.NextTimeoutNs(start), 300 * kMs);
-  wheel.Schedule(&tb, start + 70 * kMs);   // slot 507, before the wrap
+  wheel.Schedule(&tb, start + 70 * kMs);  // slot 507, before the wrap
   EXPECT_EQ(wheel.NextTimeoutNs(start), 70 * kMs);
   wheel.Cancel(&tb);
   EXPECT_EQ(wheel.NextTimeoutNs(start + 5 * kMs), 295 * kMs);
