@@ -83,7 +83,7 @@ class Env:
                 continue
             was_running = l.running()
             code = l.stop()
-            text = l.stderr()
+            text = l.sanitizer_text()
             for marker in SANITIZER_MARKERS:
                 if marker in text:
                     problems.append("%s: sanitizer report in lb4's stderr (%r)" % (l.tag, marker))
