@@ -8,9 +8,11 @@ packages=(
   g++ meson ninja-build pkg-config
   liburing-dev libssl-dev libabsl-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libre2-dev libhiredis-dev rapidjson-dev   # gw7: regex routes, Redis replies, JSON
   clang libclang-rt-14-dev               # libFuzzer builds (-Dfuzz=true)
   python3 python3-pytest curl openssl    # integration tests and their peers
   haproxy nginx-light libnginx-mod-stream wrk   # bench/compare
+  redis-server                           # gw7's global rate limit tests
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -22,8 +24,9 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these services on install; the benchmarks run their own instances.
-  systemctl disable --now haproxy nginx >/dev/null 2>&1 || true
+  systemctl disable --now haproxy nginx redis-server >/dev/null 2>&1 || true
   pkill -x haproxy 2>/dev/null || true
+  pkill -x redis-server 2>/dev/null || true
 fi
 
 if [[ ! -f build/build.ninja ]]; then
