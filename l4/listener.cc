@@ -1,6 +1,9 @@
 #include "l4/listener.h"
 
 #include <liburing.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,9 +40,28 @@ void TcpListener::Close() {
     io_uring_prep_cancel64(sqe, uring::UserData(this, 0), 0);
     io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
   } else if (fd_ >= 0) {
-    close(fd_);
-    fd_ = -1;
+    SweepAndClose();
   }
+}
+
+// Called once nothing of ours is armed on the socket. Accept wakeups are exclusive: a client whose
+// wakeup went to our accept just before the cancel is still queued, and no other waiter (the next
+// lb4 after a handover) was woken for it. Take whatever is queued now, then let go of the socket.
+// accept(2) blocks here at most SO_RCVTIMEO, and only if another process took the client between
+// poll and accept; io_uring's accepts elsewhere never block, so the timeout does not affect them.
+void TcpListener::SweepAndClose() {
+  timeval wait{.tv_sec = 0, .tv_usec = 2000};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+  for (int i = 0; i < kMaxSwept; ++i) {
+    pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
+    if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) break;
+    int client = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) break;  // taken by another process meanwhile, or out of descriptors
+    worker_->OnAccepted(client, runtime_);
+  }
+  close(fd_);
+  fd_ = -1;
+  worker_->OnListenerClosed();
 }
 
 void TcpListener::OnCompletion(uint8_t, int32_t res, uint32_t flags) {
@@ -61,10 +83,7 @@ void TcpListener::OnCompletion(uint8_t, int32_t res, uint32_t flags) {
     }
   }
   if (closing_) {
-    if (!armed_ && fd_ >= 0) {
-      close(fd_);
-      fd_ = -1;
-    }
+    if (!armed_ && fd_ >= 0) SweepAndClose();
     return;
   }
   if (!armed_) Arm();

@@ -31,6 +31,8 @@ class TcpListener final : public uring::IoHandler {
   void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
 
  private:
+  static constexpr int kMaxSwept = 256;
+  void SweepAndClose();
   static void RetryThunk(void* self) { static_cast<TcpListener*>(self)->Arm(); }
 
   Worker* worker_;

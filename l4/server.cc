@@ -177,6 +177,16 @@ std::vector<std::pair<net::SocketAddress, int>> Lb4Server::DupListenSockets() {
 void Lb4Server::BeginDrain() {
   draining_.store(true);
   for (auto& worker : workers_) worker->BeginDrain();
+  // Wait until the accepts are really cancelled: a client the kernel accepted into a worker's
+  // ring before the cancel is a live connection only once its completion is reaped. Without
+  // this wait, WaitDrained could see zero connections and Stop would abort that client (or
+  // exit with it still in the ring), which is how handovers lost connections.
+  absl::Time deadline = absl::Now() + absl::Seconds(2);
+  for (auto& worker : workers_) {
+    while (!worker->ListenersClosed() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  }
 }
 
 bool Lb4Server::WaitDrained(absl::Duration timeout) {

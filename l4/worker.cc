@@ -25,6 +25,7 @@ Worker::~Worker() {
   listeners_.clear();
   retired_listeners_.clear();
   connections_.clear();
+  tls_connections_.clear();
   buffers_.reset();
   loop_.reset();
   for (const ListenSocket& s : sockets_) {
@@ -77,8 +78,26 @@ void Worker::ThreadMain(std::promise<absl::Status>* ready) {
 void Worker::BeginDrain() {
   if (loop_ == nullptr || !thread_.joinable()) return;
   loop_->Post([this] {
+    draining_ = true;
     for (auto& listener : listeners_) listener->Close();
+    CheckListenersClosed();
   });
+}
+
+bool Worker::ListenersClosed() const {
+  return loop_ == nullptr || !thread_.joinable() ||
+         listeners_closed_.load(std::memory_order_acquire);
+}
+
+void Worker::CheckListenersClosed() {
+  if (!draining_) return;
+  for (const auto& l : listeners_) {
+    if (!l->closed()) return;
+  }
+  for (const auto& l : retired_listeners_) {
+    if (!l->closed()) return;
+  }
+  listeners_closed_.store(true, std::memory_order_release);
 }
 
 void Worker::ApplyRuntime(std::shared_ptr<const Runtime> runtime,
@@ -151,6 +170,21 @@ void Worker::EndRemovedBackendConnections() {
   }
   if (next_deadline != 0) loop_->timers().Schedule(&drain_timer_, next_deadline);
   for (RelayConnection* c : doomed) c->Abort("backend removed by reload; drain_timeout passed");
+  std::vector<TlsTerminateConnection*> tls_doomed;
+  for (TlsTerminateConnection* c = tls_live_head_; c != nullptr; c = c->next) {
+    const Backend* b = c->backend();
+    if (b == nullptr || !b->removed.load(std::memory_order_relaxed)) continue;
+    int64_t deadline = b->removed_at_ns.load(std::memory_order_relaxed) + drain;
+    if (deadline <= now) {
+      tls_doomed.push_back(c);
+    } else if (next_deadline == 0 || deadline < next_deadline) {
+      next_deadline = deadline;
+      loop_->timers().Schedule(&drain_timer_, next_deadline);
+    }
+  }
+  for (TlsTerminateConnection* c : tls_doomed) {
+    c->Abort("backend removed by reload; drain_timeout passed");
+  }
   if (!doomed.empty()) {
     LOG_INFO("worker %d: ended %d connections to removed backends after drain_timeout", id_,
              static_cast<int>(doomed.size()));
@@ -164,6 +198,10 @@ void Worker::Stop() {
     std::vector<RelayConnection*> live;
     for (RelayConnection* c = live_head_; c != nullptr; c = c->next) live.push_back(c);
     for (RelayConnection* c : live) c->Abort("shutting down");
+    std::vector<TlsTerminateConnection*> tls_live;
+    for (TlsTerminateConnection* c = tls_live_head_; c != nullptr; c = c->next)
+      tls_live.push_back(c);
+    for (TlsTerminateConnection* c : tls_live) c->Abort("shutting down");
     loop_->Stop();
   });
 }
@@ -179,6 +217,23 @@ void Worker::OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& li
     shared_->active.fetch_sub(1, std::memory_order_relaxed);
     stats_.refused_max.Add(1);
     close(fd);
+    return;
+  }
+  if (listener->config.mode == ListenerMode::kTls) {
+    TlsTerminateConnection* t;
+    if (!tls_free_.empty()) {
+      t = tls_free_.back();
+      tls_free_.pop_back();
+    } else {
+      tls_connections_.push_back(std::make_unique<TlsTerminateConnection>(this));
+      t = tls_connections_.back().get();
+    }
+    t->prev = nullptr;
+    t->next = tls_live_head_;
+    if (tls_live_head_ != nullptr) tls_live_head_->prev = t;
+    tls_live_head_ = t;
+    live_.fetch_add(1, std::memory_order_relaxed);
+    t->Start(fd, listener);
     return;
   }
   RelayConnection* c;
@@ -206,6 +261,19 @@ void Worker::Release(RelayConnection* c) {
   if (c->next != nullptr) c->next->prev = c->prev;
   c->prev = c->next = nullptr;
   free_.push_back(c);
+  live_.fetch_sub(1, std::memory_order_relaxed);
+  shared_->active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Worker::Release(TlsTerminateConnection* c) {
+  if (c->prev != nullptr) {
+    c->prev->next = c->next;
+  } else {
+    tls_live_head_ = c->next;
+  }
+  if (c->next != nullptr) c->next->prev = c->prev;
+  c->prev = c->next = nullptr;
+  tls_free_.push_back(c);
   live_.fetch_sub(1, std::memory_order_relaxed);
   shared_->active.fetch_sub(1, std::memory_order_relaxed);
 }

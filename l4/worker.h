@@ -15,6 +15,7 @@
 #include "l4/relay_connection.h"
 #include "l4/runtime.h"
 #include "l4/stats.h"
+#include "l4/tls/tls_terminate_connection.h"
 
 namespace edge::l4 {
 
@@ -34,8 +35,12 @@ class Worker {
 
   // Starts the thread and waits until its ring is up and it is accepting.
   absl::Status Start();
-  // Thread-safe. Stops accepting new connections; live ones go on.
+  // Thread-safe. Stops accepting new connections; live ones go on. Returns at once; see
+  // ListenersClosed().
   void BeginDrain();
+  // Thread-safe. After BeginDrain: every accept is cancelled and its last completion reaped, so
+  // each client the kernel accepted for this worker is counted as a live connection by now.
+  bool ListenersClosed() const;
   // Thread-safe. Switches to a reloaded config: `new_sockets` are this worker's sockets for new
   // bind addresses; listeners whose bind address is unchanged keep their sockets (so not one
   // connection is refused). Listeners no longer configured stop accepting. After drain_timeout,
@@ -59,6 +64,8 @@ class Worker {
   void OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& listener);
   void ReturnBuffer(uint16_t bid);
   void Release(RelayConnection* connection);
+  void Release(TlsTerminateConnection* connection);
+  void OnListenerClosed() { CheckListenersClosed(); }
 
  private:
   void ThreadMain(std::promise<absl::Status>* ready);
@@ -67,6 +74,7 @@ class Worker {
     static_cast<Worker*>(self)->EndRemovedBackendConnections();
   }
   absl::Status Setup();
+  void CheckListenersClosed();
 
   const int id_;
   std::shared_ptr<const Runtime> runtime_;
@@ -81,7 +89,14 @@ class Worker {
   std::vector<std::unique_ptr<RelayConnection>> connections_;  // every object ever made
   std::vector<RelayConnection*> free_;
   RelayConnection* live_head_ = nullptr;
+  // mode = "tls" connections: pooled the same way (objects are reused, never freed while live).
+  std::vector<std::unique_ptr<TlsTerminateConnection>> tls_connections_;
+  std::vector<TlsTerminateConnection*> tls_free_;
+  TlsTerminateConnection* tls_live_head_ = nullptr;
   std::atomic<int64_t> live_{0};
+  bool draining_ = false;                      // worker thread only
+  std::atomic<bool> listeners_closed_{false};  // set by the worker thread once draining_ and
+                                               // every listener (retired ones too) is closed
   WorkerStats stats_;
 };
 

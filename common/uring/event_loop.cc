@@ -92,6 +92,8 @@ absl::Status EventLoop::Run() {
     if (has_posted_.load(std::memory_order_acquire)) RunPosted();
   }
   if (has_posted_.load(std::memory_order_acquire)) RunPosted();
+  // Whatever the last handlers queued (closes, cancels) still reaches the kernel.
+  ring_->Submit();
   return absl::OkStatus();
 }
 

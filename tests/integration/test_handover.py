@@ -306,11 +306,6 @@ HANDOVERS = 100       # at most; and for at most HANDOVER_SECONDS (x SLOW)
 HANDOVER_SECONDS = 25
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known lb4 bug: about 0.1% of connections opened at the instant of a handover hang until "
-    "the client times out (never refused). Suspected: the old process's multishot accept is "
-    "still armed while its worker loop stops, and the listening socket's exclusive wakeup goes "
-    "to that ring. Tracked in the issue 3 notes."))
 def test_handovers_under_load_refuse_or_fail_no_connection(edge):
     """lb4 is restarted through --handover up to 100 times in a row (25 s at most) while 2 client
     threads make whole connections (connect, request, response, close; 3s timeout) in a loop.
