@@ -5,6 +5,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/metrics/prometheus.h"
+#include "common/tls/client_hello.h"
+#include "l4/tls/tls_terminate_connection.h"
 #include "common/uring/timer_wheel.h"
 
 namespace edge::l4 {
@@ -108,6 +110,43 @@ std::string RenderMetrics(const Lb4Server& server) {
   out.Family("lb4_buffer_fallbacks_total", "counter",
              "Receives done into a connection's own buffer because the buffer ring was empty.");
   out.Sample("lb4_buffer_fallbacks_total", {}, Sum(server, &WorkerStats::buffer_fallbacks));
+  out.Family("lb4_tls_passthrough_hellos_total", "counter",
+             "tls_passthrough ClientHellos, by outcome: routed by SNI, default pool, or refused "
+             "(reason).");
+  out.Sample("lb4_tls_passthrough_hellos_total", {{"outcome", "routed"}},
+             Sum(server, &WorkerStats::hello_routed));
+  out.Sample("lb4_tls_passthrough_hellos_total", {{"outcome", "default_pool"}},
+             Sum(server, &WorkerStats::hello_default_pool));
+  for (tls::HelloError e : {tls::HelloError::kNotHandshake, tls::HelloError::kSslV2,
+                            tls::HelloError::kUnsupportedVersion, tls::HelloError::kMalformed,
+                            tls::HelloError::kOversized}) {
+    uint64_t n = 0;
+    for (const auto& w : server.workers()) {
+      n += w->stats_view().hello_refused[static_cast<size_t>(e)].Get();
+    }
+    out.Sample("lb4_tls_passthrough_hellos_total",
+               {{"outcome", "refused"}, {"reason", tls::HelloErrorName(e)}},
+               static_cast<double>(n));
+  }
+  out.Sample("lb4_tls_passthrough_hellos_total", {{"outcome", "refused"}, {"reason", "timeout"}},
+             Sum(server, &WorkerStats::hello_timeouts));
+  out.Sample("lb4_tls_passthrough_hellos_total",
+             {{"outcome", "refused"}, {"reason", "client_closed"}},
+             Sum(server, &WorkerStats::hello_eof));
+  out.Family("lb4_tls_handshakes_total", "counter",
+             "mode = \"tls\": completed handshakes (resumed: from a session ticket).");
+  out.Sample("lb4_tls_handshakes_total", {{"resumed", "false"}},
+             Sum(server, &WorkerStats::tls_handshakes) - Sum(server, &WorkerStats::tls_resumed));
+  out.Sample("lb4_tls_handshakes_total", {{"resumed", "true"}},
+             Sum(server, &WorkerStats::tls_resumed));
+  out.Family("lb4_tls_handshake_failures_total", "counter",
+             "mode = \"tls\": handshakes that failed, by reason.");
+  for (size_t i = 0; i < kTlsFailureKinds; ++i) {
+    uint64_t n = 0;
+    for (const auto& w : server.workers()) n += w->stats_view().tls_handshake_failures[i].Get();
+    out.Sample("lb4_tls_handshake_failures_total",
+               {{"reason", TlsFailureName(static_cast<TlsFailure>(i))}}, static_cast<double>(n));
+  }
 
   std::shared_ptr<const Runtime> snapshot = server.runtime();
   const Runtime& runtime = *snapshot;

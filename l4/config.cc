@@ -107,6 +107,7 @@ struct Origin {
   toml::source_position name{};
   toml::source_position bind{};
   toml::source_position pool{};
+  std::vector<toml::source_position> route_pools;  // one per SniRoute
 };
 
 toml::source_position PositionOf(const TableReader& reader, std::string_view key) {
@@ -132,7 +133,7 @@ void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* c
                     toml::source_position* admin_at) {
   TableReader r(table, errors, "lb4",
                 {"workers", "max_connections", "admin", "drain_timeout", "buffer_size",
-                 "buffers_per_worker"});
+                 "buffers_per_worker", "batch_wait_us"});
   r.ReadInt("workers", &config->workers, 0, kMaxWorkers);
   r.ReadInt("max_connections", &config->max_connections, uint64_t{1});
   net::SocketAddress admin;
@@ -141,6 +142,7 @@ void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* c
     *admin_at = PositionOf(r, "admin");
   }
   r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
+  r.ReadInt("batch_wait_us", &config->batch_wait_us, 0u, 1000u);
   uint64_t buffer_size = 0;
   if (r.ReadSize("buffer_size", &buffer_size, kMinBufferSize, kMaxBufferSize)) {
     config->buffer_size = static_cast<uint32_t>(buffer_size);
@@ -291,25 +293,147 @@ void ReadPool(const toml::table& table, size_t index, ConfigErrors& errors, Pool
   }
 }
 
+constexpr EnumValue<TlsListenerConfig::ClientAuth> kClientAuths[] = {
+    {"none", TlsListenerConfig::ClientAuth::kNone},
+    {"optional", TlsListenerConfig::ClientAuth::kOptional},
+    {"required", TlsListenerConfig::ClientAuth::kRequired},
+};
+
+// The files are only named here; BuildRuntime loads them (and reports unreadable or mismatched
+// ones), so that --check and a reload see the same errors.
+void ReadTls(const toml::table& table, ConfigErrors& errors, const std::string& context,
+             TlsListenerConfig* tls) {
+  TableReader r(table, errors, context,
+                {"certificates", "alpn", "min_version", "ciphers", "ciphersuites", "client_ca",
+                 "client_auth", "session_tickets", "ticket_key_rotation"},
+                "tls.");
+  if (r.Require("certificates")) {
+    for (const auto& [index, cert_table] : r.ReadTables("certificates")) {
+      TableReader c(*cert_table, errors, context, {"cert", "key"},
+                    absl::StrFormat("tls.certificates[%d].", index));
+      TlsListenerConfig::Certificate cert;
+      bool ok = c.Require("cert") && c.ReadString("cert", &cert.cert);
+      ok = c.Require("key") && c.ReadString("key", &cert.key) && ok;
+      if (ok) tls->certificates.push_back(std::move(cert));
+    }
+    if (tls->certificates.empty() && r.Get("certificates")->is_array() &&
+        r.Get("certificates")->as_array()->empty()) {
+      r.Error("certificates", "at least one { cert, key } is required");
+    }
+  }
+  if (r.ReadStringArray("alpn", &tls->alpn)) {
+    std::unordered_map<std::string, int> seen;
+    for (const std::string& p : tls->alpn) {
+      if (p.empty() || p.size() > 255) {
+        r.Error("alpn", absl::StrFormat("protocol names are 1-255 bytes, got %s", Quote(p)));
+      } else if (seen[p]++ == 1) {
+        r.Error("alpn", absl::StrFormat("duplicate protocol %s", Quote(p)));
+      }
+    }
+  }
+  std::string version;
+  if (r.ReadString("min_version", &version)) {
+    if (version == "1.2") {
+      tls->min_version = 0x0303;
+    } else if (version == "1.3") {
+      tls->min_version = 0x0304;
+    } else {
+      r.Error("min_version", absl::StrFormat("unknown value %s (1.2|1.3)", Quote(version)));
+    }
+  }
+  r.ReadString("ciphers", &tls->ciphers);
+  r.ReadString("ciphersuites", &tls->ciphersuites);
+  r.ReadString("client_ca", &tls->client_ca);
+  r.ReadEnum("client_auth", &tls->client_auth, kClientAuths);
+  if (tls->client_auth != TlsListenerConfig::ClientAuth::kNone && tls->client_ca.empty()) {
+    r.Error("client_auth", "needs client_ca (the CA that signs client certificates)");
+  }
+  if (!r.Has("client_auth") && r.Has("client_ca")) {
+    tls->client_auth = TlsListenerConfig::ClientAuth::kRequired;  // a CA alone means mTLS
+  }
+  r.ReadBool("session_tickets", &tls->session_tickets);
+  r.ReadDuration("ticket_key_rotation", &tls->ticket_key_rotation, absl::Minutes(1), kMaxDuration);
+}
+
+// A routes[].sni value: a host name or "*." + host name; lowercased.
+bool ValidSniPattern(std::string_view sni) {
+  if (sni.starts_with("*.")) sni.remove_prefix(2);
+  if (sni.empty() || sni.size() > 253) return false;
+  size_t label = 0;
+  for (char c : sni) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok || ++label > 63) return false;
+  }
+  return label != 0;
+}
+
+void ReadPassthroughKeys(TableReader& r, ListenerConfig* listener, Origin* origin) {
+  const bool passthrough = listener->mode == ListenerMode::kTlsPassthrough;
+  for (std::string_view key : {"routes", "max_client_hello"}) {
+    if (r.Has(key) && !passthrough) r.Error(key, "only for mode = \"tls_passthrough\"");
+  }
+  uint64_t max_hello = 0;
+  if (passthrough && r.ReadSize("max_client_hello", &max_hello, 1024, 65536)) {
+    listener->max_client_hello = static_cast<uint32_t>(max_hello);
+  }
+  if (!passthrough) return;
+  std::unordered_map<std::string, size_t> seen;
+  for (const auto& [index, table] : r.ReadTables("routes")) {
+    TableReader route(*table, r.errors(), r.context(), {"sni", "pool"},
+                      absl::StrFormat("routes[%d].", index));
+    SniRoute out;
+    bool ok = route.Require("sni") && route.ReadString("sni", &out.sni);
+    if (ok) {
+      for (char& c : out.sni) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+      if (!ValidSniPattern(out.sni)) {
+        route.Error("sni", absl::StrFormat("must be a host name or \"*.\" + host name, got %s",
+                                           Quote(out.sni)));
+        ok = false;
+      } else if (!seen.emplace(out.sni, index).second) {
+        route.Error("sni", absl::StrFormat("duplicate route for %s", Quote(out.sni)));
+        ok = false;
+      }
+    }
+    ok = route.Require("pool") && route.ReadString("pool", &out.pool) && ok;
+    if (!ok) continue;
+    listener->routes.push_back(std::move(out));
+    origin->route_pools.push_back(PositionOf(route, "pool"));
+  }
+}
+
 void ReadListener(const toml::table& table, size_t index, ConfigErrors& errors,
                   ListenerConfig* listener, Origin* origin) {
   TableReader r(table, errors, ContextFor("listener", index, table),
-                {"name", "bind", "mode", "pool", "proxy_protocol", "idle_timeout"});
+                {"name", "bind", "mode", "pool", "proxy_protocol", "idle_timeout",
+                 "handshake_timeout", "routes", "max_client_hello", "tls"});
   ReadName(r, &listener->name, origin);
   if (r.Require("bind")) {
     r.ReadAddress("bind", &listener->bind);
     origin->bind = PositionOf(r, "bind");
   }
-  if (r.ReadEnum("mode", &listener->mode, kListenerModes) && listener->mode != ListenerMode::kTcp) {
-    r.Error("mode",
-            absl::StrFormat("%s is not supported yet (tcp)", Quote(ConfigName(listener->mode))));
-  }
+  r.ReadEnum("mode", &listener->mode, kListenerModes);
   if (r.Require("pool")) {
     r.ReadString("pool", &listener->pool);
     origin->pool = PositionOf(r, "pool");
   }
   r.ReadEnum("proxy_protocol", &listener->proxy_protocol, kProxyProtocolModes);
   r.ReadDuration("idle_timeout", &listener->idle_timeout, kMinDuration, kMaxDuration);
+  r.ReadDuration("handshake_timeout", &listener->handshake_timeout, kMinDuration, kMaxDuration);
+  ReadPassthroughKeys(r, listener, origin);
+  if (listener->mode == ListenerMode::kTls) {
+    if (r.Require("tls")) {
+      if (const toml::table* tls = r.ReadTable("tls")) {
+        ReadTls(*tls, r.errors(), r.context(), &listener->tls);
+      }
+    }
+  } else if (r.Has("tls")) {
+    r.Error("tls", "only for mode = \"tls\"");
+  }
 }
 
 std::string ListNames(const std::vector<PoolConfig>& pools) {
@@ -374,6 +498,14 @@ void CrossCheck(const Lb4Config& config, const std::vector<Origin>& pool_origins
       const std::string defined = ListNames(config.pools);
       errors.Add(origin.pool, origin.context, "pool",
                  absl::StrFormat("unknown pool %s (%s)", Quote(listener.pool),
+                                 defined.empty() ? std::string("no [[pool]] is defined")
+                                                 : "defined: " + defined));
+    }
+    for (size_t j = 0; j < listener.routes.size(); ++j) {
+      if (pool_by_name.contains(listener.routes[j].pool)) continue;
+      const std::string defined = ListNames(config.pools);
+      errors.Add(origin.route_pools[j], origin.context, absl::StrFormat("routes[%d].pool", j),
+                 absl::StrFormat("unknown pool %s (%s)", Quote(listener.routes[j].pool),
                                  defined.empty() ? std::string("no [[pool]] is defined")
                                                  : "defined: " + defined));
     }

@@ -18,6 +18,8 @@ namespace edge::l4 {
 
 namespace {
 constexpr int Other(int side) { return side ^ 1; }
+// One read of ClientHello bytes: most hellos arrive whole in the first one.
+constexpr size_t kSniffReadSize = 4096;
 }  // namespace
 
 RelayConnection::RelayConnection(Worker* worker) : worker_(worker), timer_(&TimerThunk, this) {}
@@ -37,13 +39,82 @@ void RelayConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime
   net::SetNoDelay(client_fd);
   if (listener_->needs_client_address) client_address_ = net::PeerAddress(client_fd);
   last_activity_ns_ = start_ns_ = worker_->loop().now_ns();
+  pool_ = listener_->pool.get();
+  if (listener_->config.mode == ListenerMode::kTlsPassthrough) {
+    StartSniff();
+    return;
+  }
+  state_ = State::kConnecting;
+  Connect();
+}
+
+void RelayConnection::StartSniff() {
+  state_ = State::kSniffing;
+  hello_size_ = 0;
+  hello_parser_.emplace(listener_->config.max_client_hello);
+  worker_->loop().timers().Schedule(&timer_, start_ns_ + listener_->handshake_timeout_ns);
+  ArmSniff();
+}
+
+// A plain recv appending to hello_ (the provided ring's buffers are for the relay; a hello may
+// need several reads, and the bytes must stay contiguous until they are forwarded).
+void RelayConnection::ArmSniff() {
+  hello_.resize(hello_size_ + kSniffReadSize);
+  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+  io_uring_prep_recv(sqe, fd_[kClient], hello_.data() + hello_size_, kSniffReadSize, 0);
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, kSniff));
+  ++pending_ops_;
+}
+
+void RelayConnection::OnSniff(int32_t res) {
+  --pending_ops_;
+  if (state_ != State::kSniffing) {
+    MaybeFinish();
+    return;
+  }
+  WorkerStats& stats = worker_->stats();
+  if (res <= 0) {
+    if (res == 0) {
+      stats.hello_eof.Add(1);
+      Abort("client closed before its ClientHello was complete");
+    } else {
+      stats.errors.Add(1);
+      Abort("client socket error before its ClientHello");
+    }
+    return;
+  }
+  stats.bytes_from_clients.Add(static_cast<uint64_t>(res));
+  tls::ClientHelloParser& parser = *hello_parser_;
+  auto result =
+      parser.Feed(std::string_view(hello_.data() + hello_size_, static_cast<size_t>(res)));
+  hello_size_ += static_cast<size_t>(res);
+  hello_.resize(hello_size_);
+  switch (result) {
+    case tls::ClientHelloParser::Result::kNeedMore:
+      ArmSniff();
+      return;
+    case tls::ClientHelloParser::Result::kError:
+      stats.hello_refused[static_cast<size_t>(parser.error())].Add(1);
+      LOG_DEBUG("ClientHello refused (%s): %s", tls::HelloErrorName(parser.error()),
+                parser.error_message());
+      Abort("bad ClientHello");
+      return;
+    case tls::ClientHelloParser::Result::kDone:
+      break;
+  }
+  const std::string& sni = parser.info().sni;
+  Pool* routed = sni.empty() ? nullptr : listener_->routes.Find(sni);
+  (routed != nullptr ? stats.hello_routed : stats.hello_default_pool).Add(1);
+  if (routed != nullptr) pool_ = routed;
+  hello_parser_.reset();
+  worker_->loop().timers().Cancel(&timer_);
   state_ = State::kConnecting;
   Connect();
 }
 
 // Picks a backend (skipping those this connection already failed on) and starts connecting.
 void RelayConnection::Connect() {
-  Pool& pool = *listener_->pool;
+  Pool& pool = *pool_;
   for (;;) {
     int index = pool.balancer->Pick(client_address_, tried_);
     if (index < 0) {
@@ -82,7 +153,7 @@ void RelayConnection::OnConnect(int32_t res) {
   }
   worker_->loop().timers().Cancel(&timer_);
   if (res < 0) {
-    Pool& pool = *listener_->pool;
+    Pool& pool = *pool_;
     worker_->stats().connect_failures.Add(1);
     if (connect_timed_out_) worker_->stats().connect_timeouts.Add(1);
     backend_->connect_failures.fetch_add(1, std::memory_order_relaxed);
@@ -115,8 +186,12 @@ void RelayConnection::OnConnect(int32_t res) {
                         : net::EncodeProxyV2(client_address_, local);
     flow_[kClient].queue.push_back(Chunk{
         proxy_header_.data(), static_cast<uint32_t>(proxy_header_.size()), kHeaderChunk, nullptr});
-    TrySend(kClient);
   }
+  if (hello_size_ > 0) {  // passthrough: the ClientHello (and anything after it) goes first
+    flow_[kClient].queue.push_back(
+        Chunk{hello_.data(), static_cast<uint32_t>(hello_size_), kHelloChunk, nullptr});
+  }
+  if (flow_[kClient].pending() > 0) TrySend(kClient);
   last_activity_ns_ = worker_->loop().now_ns();
   worker_->loop().timers().Schedule(&timer_, last_activity_ns_ + listener_->idle_timeout_ns);
   ArmRecv(kClient);
@@ -168,6 +243,9 @@ void RelayConnection::ReleaseChunk(const Chunk& chunk) {
     worker_->ReturnBuffer(static_cast<uint16_t>(chunk.bid));
   } else if (chunk.bid == kHeapChunk) {
     delete[] chunk.heap;
+  } else if (chunk.bid == kHelloChunk) {
+    std::string().swap(hello_);  // the connection may live long: do not keep the buffer
+    hello_size_ = 0;
   }
 }
 
@@ -308,6 +386,11 @@ void RelayConnection::RelayEof(int from) {
 
 void RelayConnection::OnTimer() {
   int64_t now = worker_->loop().now_ns();
+  if (state_ == State::kSniffing) {
+    worker_->stats().hello_timeouts.Add(1);
+    Abort("no complete ClientHello within handshake_timeout");
+    return;
+  }
   if (state_ == State::kConnecting) {
     // Cancel the connect; its completion (-ECANCELED) moves on to the next backend.
     connect_timed_out_ = true;
@@ -373,6 +456,10 @@ void RelayConnection::Finish() {
     backend_ = nullptr;
   }
   listener_ = nullptr;
+  pool_ = nullptr;
+  hello_parser_.reset();
+  if (hello_.capacity() > 0) std::string().swap(hello_);
+  hello_size_ = 0;
   state_ = State::kIdle;
   worker_->stats().closed.Add(1);
   worker_->stats().durations.Observe(static_cast<double>(worker_->loop().now_ns() - start_ns_) /
@@ -392,6 +479,9 @@ void RelayConnection::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
     case kSendClient:
     case kSendBackend:
       OnSend(op - kSendClient, res);
+      break;
+    case kSniff:
+      OnSniff(res);
       break;
     default:
       break;

@@ -21,16 +21,23 @@
 // Half-close: EOF from one side is relayed as shutdown(SHUT_WR) on the other once everything
 // received before it is sent; the other direction keeps flowing. The connection ends when both
 // directions have ended, or at once on an error or timeout (Abort).
+//
+// mode = "tls_passthrough": before connecting, the connection reads the client's ClientHello
+// (plain recvs into a buffer of its own, bounded by max_client_hello, within handshake_timeout),
+// picks the pool by SNI, and sends the bytes read so far to the backend first (after the PROXY
+// header, if any); from then on it is the same relay. Nothing is decrypted or altered.
 
 #include <sys/socket.h>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
 #include "common/net/address.h"
+#include "common/tls/client_hello.h"
 #include "common/uring/completion.h"
 #include "common/uring/timer_wheel.h"
 
@@ -39,6 +46,7 @@ namespace edge::l4 {
 class Worker;
 struct ListenerRuntime;
 struct Backend;
+struct Pool;
 
 class RelayConnection final : public uring::IoHandler {
  public:
@@ -71,11 +79,13 @@ class RelayConnection final : public uring::IoHandler {
     kRecvBackend = 3,
     kSendClient = 4,  // kSendClient + side: send *to* that side
     kSendBackend = 5,
+    kSniff = 6,  // tls_passthrough: a recv of ClientHello bytes
   };
-  enum class State : uint8_t { kIdle, kConnecting, kRelaying, kClosing };
+  enum class State : uint8_t { kIdle, kSniffing, kConnecting, kRelaying, kClosing };
 
   static constexpr int32_t kHeaderChunk = -1;  // the PROXY header, owned by the connection
   static constexpr int32_t kHeapChunk = -2;    // a fallback buffer, freed once sent
+  static constexpr int32_t kHelloChunk = -3;   // hello_ (passthrough), released once sent
   struct Chunk {
     char* data;
     uint32_t len;
@@ -101,6 +111,9 @@ class RelayConnection final : public uring::IoHandler {
     }
   };
 
+  void StartSniff();
+  void ArmSniff();
+  void OnSniff(int32_t res);
   void Connect();
   void OnConnect(int32_t res);
   void ArmRecv(int side);
@@ -119,6 +132,7 @@ class RelayConnection final : public uring::IoHandler {
 
   Worker* worker_;
   std::shared_ptr<const ListenerRuntime> listener_;
+  Pool* pool_ = nullptr;  // listener_'s pool, or the one an SNI route chose (owned by listener_)
   std::shared_ptr<Backend> backend_;
   int backend_index_ = -1;
   int fd_[2] = {-1, -1};
@@ -134,6 +148,11 @@ class RelayConnection final : public uring::IoHandler {
   std::vector<bool> tried_;
   net::SocketAddress client_address_;
   std::string proxy_header_;
+  // tls_passthrough: the bytes read while looking for the ClientHello (hello_size_ of them valid;
+  // a recv may be filling the rest), and the parser (only while sniffing).
+  std::string hello_;
+  size_t hello_size_ = 0;
+  std::optional<tls::ClientHelloParser> hello_parser_;
   uring::Timer timer_;
 };
 

@@ -1,11 +1,28 @@
 #include "l4/runtime.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 
 namespace edge::l4 {
 
 namespace {
+using RouteList = std::vector<std::pair<std::string, std::shared_ptr<Pool>>>;
+
+Pool* FindRoute(const RouteList& routes, std::string_view name) {
+  auto it = std::lower_bound(routes.begin(), routes.end(), name,
+                             [](const auto& entry, std::string_view n) { return entry.first < n; });
+  return it != routes.end() && it->first == name ? it->second.get() : nullptr;
+}
+
+std::shared_ptr<Pool> PoolNamed(const Runtime& runtime, const std::string& name) {
+  for (const auto& pool : runtime.pools) {
+    if (pool->config.name == name) return pool;
+  }
+  return nullptr;
+}
+
 std::shared_ptr<Backend> FindBackend(const ReusableBackends& reusable, const std::string& pool,
                                      const BackendConfig& wanted) {
   for (const auto& [name, b] : reusable) {
@@ -18,6 +35,13 @@ std::shared_ptr<Backend> FindBackend(const ReusableBackends& reusable, const std
   return nullptr;
 }
 }  // namespace
+
+Pool* SniRouteTable::Find(std::string_view sni) const {
+  if (Pool* pool = FindRoute(exact, sni)) return pool;
+  size_t dot = sni.find('.');
+  if (dot == std::string_view::npos || wildcard.empty()) return nullptr;
+  return FindRoute(wildcard, sni.substr(dot + 1));
+}
 
 absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& config,
                                                             const ReusableBackends& reusable) {
@@ -51,8 +75,44 @@ absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& con
           absl::StrFormat("listener \"%s\": unknown pool \"%s\"", lc.name, lc.pool));
     }
     listener->idle_timeout_ns = absl::ToInt64Nanoseconds(lc.idle_timeout);
+    listener->handshake_timeout_ns = absl::ToInt64Nanoseconds(lc.handshake_timeout);
     listener->needs_client_address = lc.proxy_protocol != ProxyProtocolMode::kOff ||
                                      listener->pool->config.balancer.kind == BalanceKind::kMaglev;
+    for (const SniRoute& route : lc.routes) {
+      std::shared_ptr<Pool> pool = PoolNamed(*runtime, route.pool);
+      if (pool == nullptr) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "listener \"%s\": route %s: unknown pool \"%s\"", lc.name, route.sni, route.pool));
+      }
+      if (pool->config.balancer.kind == BalanceKind::kMaglev) listener->needs_client_address = true;
+      const bool wild = route.sni.starts_with("*.");
+      (wild ? listener->routes.wildcard : listener->routes.exact)
+          .emplace_back(wild ? route.sni.substr(2) : route.sni, std::move(pool));
+    }
+    if (lc.mode == ListenerMode::kTls) {
+      tls::ServerContextOptions options;
+      for (const auto& c : lc.tls.certificates) options.certificates.push_back({c.cert, c.key});
+      options.alpn = lc.tls.alpn;
+      options.min_version = lc.tls.min_version;
+      options.ciphers = lc.tls.ciphers;
+      options.ciphersuites = lc.tls.ciphersuites;
+      options.client_ca_file = lc.tls.client_ca;
+      options.client_auth = lc.tls.client_auth == TlsListenerConfig::ClientAuth::kRequired
+                                ? tls::ClientAuth::kRequired
+                            : lc.tls.client_auth == TlsListenerConfig::ClientAuth::kOptional
+                                ? tls::ClientAuth::kOptional
+                                : tls::ClientAuth::kNone;
+      options.session_tickets = lc.tls.session_tickets;
+      options.ticket_rotation_ns = absl::ToInt64Nanoseconds(lc.tls.ticket_key_rotation);
+      auto context = tls::ServerContext::Create(options);
+      if (!context.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("listener \"%s\": tls: %s", lc.name, context.status().message()));
+      }
+      listener->tls = std::move(*context);
+    }
+    std::sort(listener->routes.exact.begin(), listener->routes.exact.end());
+    std::sort(listener->routes.wildcard.begin(), listener->routes.wildcard.end());
     runtime->listeners.push_back(std::move(listener));
   }
   return std::shared_ptr<const Runtime>(std::move(runtime));

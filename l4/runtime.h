@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/tls/server_context.h"
 #include "l4/balancer/balancer.h"
 #include "l4/config.h"
 
@@ -21,10 +22,25 @@ struct Pool {
   int64_t connect_timeout_ns = 0;
 };
 
+// SNI routes of a tls_passthrough listener, sorted by name for binary search (no allocation per
+// lookup). Wildcards are stored by their suffix: "*.example.com" as "example.com".
+struct SniRouteTable {
+  std::vector<std::pair<std::string, std::shared_ptr<Pool>>> exact;
+  std::vector<std::pair<std::string, std::shared_ptr<Pool>>> wildcard;
+
+  // The pool for a (lowercase) SNI: an exact route, else the wildcard covering its first label,
+  // else nullptr.
+  Pool* Find(std::string_view sni) const;
+  bool empty() const { return exact.empty() && wildcard.empty(); }
+};
+
 struct ListenerRuntime {
   ListenerConfig config;
   std::shared_ptr<Pool> pool;
   int64_t idle_timeout_ns = 0;
+  int64_t handshake_timeout_ns = 0;
+  SniRouteTable routes;
+  std::shared_ptr<const tls::ServerContext> tls;  // mode = "tls": certificates, ALPN, tickets
   // The client's address is looked up (getpeername) only when something needs it.
   bool needs_client_address = false;
 };

@@ -33,7 +33,20 @@ struct alignas(64) WorkerStats {
   OwnedCounter closed;  // connections finished (any reason)
   OwnedCounter errors;  // connections ended by a socket error
   OwnedCounter accept_errors;
-  OwnedCounter buffer_fallbacks;         // plain recvs because the provided buffer ring ran dry
+  OwnedCounter buffer_fallbacks;  // plain recvs because the provided buffer ring ran dry
+  // tls_passthrough: ClientHellos read and routed by an SNI route, or sent to the listener's pool
+  // (no SNI, or no route matched); refused ones by reason (index: tls::HelloError), timeouts, and
+  // clients that closed before the hello was complete.
+  OwnedCounter hello_routed;
+  OwnedCounter hello_default_pool;
+  OwnedCounter hello_refused[6];
+  OwnedCounter hello_timeouts;
+  OwnedCounter hello_eof;
+  // mode = "tls": completed handshakes, those resumed from a ticket, and failures by reason
+  // (index: TlsFailure, l4/tls/tls_terminate_connection.h).
+  OwnedCounter tls_handshakes;
+  OwnedCounter tls_resumed;
+  OwnedCounter tls_handshake_failures[6];
   metrics::DurationHistogram durations;  // of finished relayed connections
 };
 

@@ -43,7 +43,9 @@ absl::Status Worker::Start() {
 }
 
 absl::Status Worker::Setup() {
-  auto loop = uring::EventLoop::Create(uring::RingOptions{});
+  uring::RingOptions ro;
+  ro.min_wait_usec = runtime_->config.batch_wait_us;
+  auto loop = uring::EventLoop::Create(ro);
   if (!loop.ok()) return loop.status();
   loop_ = std::move(*loop);
   const Lb4Config& config = runtime_->config;

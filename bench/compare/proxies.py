@@ -25,7 +25,8 @@ class Proxy:
     name = "?"
     title = "?"
     layer = "l4"          # "l4" (TCP relay) or "l7" (HTTP-aware)
-    features = {"tcp"}    # capabilities scenarios may require (e.g. "tls_terminate" later)
+    features = {"tcp"}    # capabilities scenarios may require ("tls": can terminate TLS)
+    tls = None            # set by the runner before start(): "ec" / "rsa" = terminate TLS with that key
 
     def __init__(self, options):
         self.options = options  # argparse namespace (for paths such as --lb4)
@@ -99,6 +100,7 @@ class Proxy:
 class Lb4(Proxy):
     name = "lb4"
     title = "lb4 (io_uring, 1 worker)"
+    features = {"tcp", "tls"}
 
     def binary(self):
         return self.options.lb4
@@ -123,7 +125,7 @@ drain_timeout = "1s"
 [[listener]]
 name = "bench"
 bind = "{listen[0]}:{listen[1]}"
-mode = "tcp"
+{self._mode()}
 pool = "origin"
 proxy_protocol = "off"
 idle_timeout = "5m"
@@ -135,6 +137,14 @@ connect_timeout = "2s"
 backends = [ {be} ]
 """
 
+    def _mode(self):
+        if not self.tls:
+            return 'mode = "tcp"'
+        import tls_bench
+        cert, key, _ = tls_bench.certificate(self.tls)
+        return (f'mode = "tls"\ntls = {{ certificates = [{{ cert = "{cert}", key = "{key}" }}], '
+                f'alpn = ["http/1.1"] }}')
+
     def argv(self, config_path):
         return [self.binary(), "-c", config_path]
 
@@ -143,6 +153,7 @@ backends = [ {be} ]
 class HAProxyTcp(Proxy):
     name = "haproxy"
     title = "HAProxy (mode tcp, nbthread 1)"
+    features = {"tcp", "tls"}
 
     def binary(self):
         return shutil.which(self.options.haproxy) or self.options.haproxy
@@ -166,13 +177,19 @@ defaults
     timeout server 5m
 
 frontend bench
-    bind {listen[0]}:{listen[1]}
+    bind {listen[0]}:{listen[1]}{self._ssl()}
     default_backend origin
 
 backend origin
     balance roundrobin
 {servers}
 """
+
+    def _ssl(self):
+        if not self.tls:
+            return ""
+        import tls_bench
+        return f" ssl crt {tls_bench.certificate(self.tls)[2]} alpn http/1.1"
 
     def argv(self, config_path):
         return [self.binary(), "-f", config_path, "-db"]

@@ -18,6 +18,12 @@ ISSUE_TARGETS = [
     Target("newconn", "cpu_us_per_req", "lb4", "haproxy", 0.9, "CPU per request, new connection per request"),
     Target("1mib", "cpu_us_per_req", "lb4", "haproxy", 0.8, "CPU per request, 1 MiB responses"),
     Target("idle", "kib_per_conn", "lb4", "haproxy", 1.0, "memory per idle relayed connection"),
+    # TLS (issue 4). Both proxies run at 100% of their one core for new handshakes, so handshakes/s
+    # >= 1.0x HAProxy's is CPU per handshake <= 1.0x; keep-alive TLS requests: CPU <= 0.9x.
+    Target("tls-newconn-ec", "cpu_us_per_req", "lb4", "haproxy", 1.0, "CPU per TLS handshake, ECDSA P-256"),
+    Target("tls-newconn-rsa", "cpu_us_per_req", "lb4", "haproxy", 1.0, "CPU per TLS handshake, RSA 2048"),
+    Target("tls-keepalive-ec", "cpu_us_per_req", "lb4", "haproxy", 0.9, "CPU per keep-alive TLS request, ECDSA"),
+    Target("tls-keepalive-rsa", "cpu_us_per_req", "lb4", "haproxy", 0.9, "CPU per keep-alive TLS request, RSA"),
 ]
 
 

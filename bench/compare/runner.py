@@ -13,6 +13,7 @@ import origins
 import proxies
 import report
 import scenarios
+import tls_bench
 import util
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -86,8 +87,10 @@ def run_one(ctx, sc, proxy, workdir):
     """Start proxy, check it relays, run the scenario, stop it. Returns the metrics or {"error": ...}."""
     t0 = time.monotonic()
     try:
+        proxy.tls = getattr(sc, "tls", None)  # a TLS scenario: the proxy terminates TLS
         proxy.start(workdir, ctx.proxy_cpu, [ctx.origin.address])
-        status, body = loads.http_get(proxy.address, "/small")
+        get = tls_bench.https_get if proxy.tls else loads.http_get
+        status, body = get(proxy.address, "/small")
         if status != 200 or len(body) != origins.SMALL_BODY_SIZE:
             raise util.BenchError(f"GET /small through {proxy.name}: status {status}, {len(body)} bytes")
         m = sc.run(ctx, proxy)

@@ -68,6 +68,7 @@ class Context:
 
 class WrkScenario(Scenario):
     path = "/small"
+    scheme = "http"  # "https": the proxy terminates TLS (see tls_bench.py)
     connections = 64
     headers = ()
     columns = [
@@ -83,7 +84,7 @@ class WrkScenario(Scenario):
 
     def run(self, ctx, proxy):
         host, port = proxy.address
-        url = f"http://{host}:{port}{self.path}"
+        url = f"{self.scheme}://{host}:{port}{self.path}"
         if ctx.warmup > 0:
             ctx.wrk.run(url, ctx.warmup, self.connections, headers=self.headers, tag=f"{self.name}-{proxy.name}-warmup")
         proxy.check_alive()
@@ -224,3 +225,7 @@ class IdleMemory(Scenario):
             "idle_closed_sampled": closed,
             "notes": notes,
         }
+
+
+import tls_bench  # noqa: E402,F401  (registers the TLS scenarios after the ones above)
+import l7_bench  # noqa: E402,F401  (registers the L7 proxies and scenarios: gw7, HAProxy/NGINX http)

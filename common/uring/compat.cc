@@ -1,5 +1,11 @@
 #include "common/uring/compat.h"
 
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <sys/mman.h>
 
 #include <cerrno>
@@ -31,6 +37,32 @@ io_uring_buf_ring* SetupBufRing(io_uring* ring, unsigned entries, int bgid, int*
 void FreeBufRing(io_uring* ring, io_uring_buf_ring* br, unsigned entries, int bgid) {
   io_uring_unregister_buf_ring(ring, bgid);
   munmap(br, entries * sizeof(io_uring_buf));
+}
+
+int SubmitAndWaitMinTimeout(io_uring* ring, unsigned wait_nr, __kernel_timespec* ts,
+                            unsigned min_wait_usec) {
+  // What liburing's __io_uring_flush_sq does (no SQPOLL here): publish the queued SQEs.
+  io_uring_sq* sq = &ring->sq;
+  const unsigned tail = sq->sqe_tail;
+  if (sq->sqe_head != tail) {
+    sq->sqe_head = tail;
+    io_uring_smp_store_release(sq->ktail, tail);
+  }
+  const unsigned to_submit = tail - io_uring_smp_load_acquire(sq->khead);
+  io_uring_getevents_arg arg = {};
+  arg.sigmask_sz = _NSIG / 8;
+  arg.pad = min_wait_usec;  // min_wait_usec in kernels >= 6.12 (the field was padding before)
+  arg.ts = reinterpret_cast<uint64_t>(ts);
+  unsigned flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
+  int fd = ring->ring_fd;
+  // liburing's internal INT_FLAG_REG_RING: io_uring_register_ring_fd() succeeded.
+  constexpr uint8_t kRegisteredRing = 1;
+  if (ring->int_flags & kRegisteredRing) {
+    flags |= IORING_ENTER_REGISTERED_RING;
+    fd = ring->enter_ring_fd;
+  }
+  long ret = syscall(__NR_io_uring_enter, fd, to_submit, wait_nr, flags, &arg, sizeof(arg));
+  return ret < 0 ? -errno : static_cast<int>(ret);
 }
 
 }  // namespace edge::uring

@@ -12,4 +12,12 @@ namespace edge::uring {
 io_uring_buf_ring* SetupBufRing(io_uring* ring, unsigned entries, int bgid, int* err);
 void FreeBufRing(io_uring* ring, io_uring_buf_ring* br, unsigned entries, int bgid);
 
+// Linux 6.12 can wait for a batch: wait_nr completions, but no longer than min_wait_usec once at
+// least one is there (IORING_FEAT_MIN_TIMEOUT). liburing 2.8 has
+// io_uring_submit_and_wait_min_timeout(); this is the same for 2.3: flush the SQ and enter once.
+// ts (may be null) bounds the whole wait. Returns >= 0 or a negative errno.
+constexpr unsigned kFeatMinTimeout = 1U << 15;
+int SubmitAndWaitMinTimeout(io_uring* ring, unsigned wait_nr, __kernel_timespec* ts,
+                            unsigned min_wait_usec);
+
 }  // namespace edge::uring

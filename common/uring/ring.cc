@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "common/uring/compat.h"
 
 namespace edge::uring {
 
@@ -45,6 +46,10 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::Create(const RingOptions& options) {
   }
   // The ring fd is only used by this thread: registering it saves an fdget per io_uring_enter.
   io_uring_register_ring_fd(&ring->ring_);
+  if (options.min_wait_usec > 0 && (params.features & kFeatMinTimeout)) {
+    ring->wait_batch_ = options.wait_batch > 1 ? options.wait_batch : 2;
+    ring->min_wait_usec_ = options.min_wait_usec;
+  }
   return ring;
 }
 
@@ -66,7 +71,13 @@ int Ring::Submit() { return io_uring_submit(&ring_); }
 int Ring::SubmitAndWait(int64_t timeout_ns) {
   io_uring_cqe* cqe = nullptr;
   int ret;
-  if (timeout_ns < 0) {
+  if (min_wait_usec_ > 0) {
+    __kernel_timespec ts;
+    ts.tv_sec = timeout_ns / 1000000000;
+    ts.tv_nsec = timeout_ns % 1000000000;
+    ret = SubmitAndWaitMinTimeout(&ring_, wait_batch_, timeout_ns < 0 ? nullptr : &ts,
+                                  min_wait_usec_);
+  } else if (timeout_ns < 0) {
     ret = io_uring_submit_and_wait(&ring_, 1);
   } else {
     __kernel_timespec ts;

@@ -15,6 +15,11 @@ namespace edge::uring {
 struct RingOptions {
   unsigned sq_entries = 1024;
   unsigned cq_entries = 8192;  // several times the SQ: multishot ops post many CQEs per SQE
+  // Batch waiting (kernels with IORING_FEAT_MIN_TIMEOUT; ignored elsewhere): a wait returns at
+  // wait_batch completions, or min_wait_usec after the first one. Fewer wakeups under load, at
+  // the price of up to min_wait_usec of added latency per event. 0 = return at the first.
+  unsigned wait_batch = 32;
+  unsigned min_wait_usec = 0;
 };
 
 class Ring {
@@ -40,6 +45,8 @@ class Ring {
   Ring() = default;
   io_uring ring_{};
   bool initialised_ = false;
+  unsigned wait_batch_ = 1;
+  unsigned min_wait_usec_ = 0;  // 0: plain waits
 };
 
 }  // namespace edge::uring

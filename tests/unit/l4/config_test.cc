@@ -411,14 +411,10 @@ const ErrorCase kErrorCases[] = {
      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\nmode = \"udp\"\npool = \"g\"\n"
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n",
      "edge.toml:4:8: listener \"web\": mode: unknown value \"udp\" (tcp|tls|tls_passthrough)"},
-    {"ModeTlsNotYet",
+    {"ModeTlsWithoutTls",
      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\nmode = \"tls\"\npool = \"g\"\n"
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n",
-     "edge.toml:4:8: listener \"web\": mode: \"tls\" is not supported yet (tcp)"},
-    {"ModeTlsPassthroughNotYet",
-     "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\nmode = \"tls_passthrough\"\n"
-     "pool = \"g\"\n[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n",
-     "edge.toml:4:8: listener \"web\": mode: \"tls_passthrough\" is not supported yet (tcp)"},
+     "edge.toml:1:1: listener \"web\": tls: missing required key"},
     {"ProxyProtocolUnknown",
      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
      "proxy_protocol = \"v3\"\n"
@@ -618,12 +614,11 @@ const ErrorCase kErrorCases[] = {
      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\nhealth = \"tcp\"\n",
      "edge.toml:8:10: pool \"g\": health: expected a table, got string"},
-    {"TlsKeyIsNotAcceptedYet",
+    {"TlsKeyOnlyForModeTls",
      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
      "tls = { alpn = [\"h2\"] }\n"
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n",
-     "edge.toml:5:1: listener \"web\": tls: unknown key (allowed: name, bind, mode, pool, "
-     "proxy_protocol, idle_timeout)"},
+     "edge.toml:5:7: listener \"web\": tls: only for mode = \"tls\""},
     {"InvalidToml", "[[listener]\nname = \"web\"\n",
      "edge.toml:1:12: invalid TOML: Error while parsing table header: expected ']', saw '\\n'"},
 };
@@ -640,19 +635,20 @@ INSTANTIATE_TEST_SUITE_P(Cases, Lb4ConfigErrorTest, ::testing::ValuesIn(kErrorCa
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Lb4Config, ReportsEveryErrorInFileOrder) {
-  EXPECT_EQ(ErrorOf("[lb4]\nworkers = -1\nadmin = \"x\"\n\n"
-                    "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"nope\"\n"
-                    "mode = \"tls\"\n\n"
-                    "[[pool]]\nname = \"g\"\nbalance = \"magelv\"\nbackends = []\n"),
-            "edge.toml:2:11: lb4: workers: must be between 0 and 1024, got -1\n"
-            "edge.toml:3:9: lb4: admin: bad address \"x\": want \"IPv4:port\" or "
-            "\"[IPv6]:port\"\n"
-            "edge.toml:8:8: listener \"web\": pool: unknown pool \"nope\" (defined: g)\n"
-            "edge.toml:9:8: listener \"web\": mode: \"tls\" is not supported yet (tcp)\n"
-            "edge.toml:13:11: pool \"g\": balance: unknown value \"magelv\" "
-            "(maglev|round_robin|least_conn|random_two)\n"
-            "edge.toml:14:12: pool \"g\": backends: must list at least one backend, e.g. "
-            "[{ address = \"10.0.0.1:80\" }]");
+  EXPECT_EQ(
+      ErrorOf("[lb4]\nworkers = -1\nadmin = \"x\"\n\n"
+              "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"nope\"\n"
+              "mode = \"udp\"\n\n"
+              "[[pool]]\nname = \"g\"\nbalance = \"magelv\"\nbackends = []\n"),
+      "edge.toml:2:11: lb4: workers: must be between 0 and 1024, got -1\n"
+      "edge.toml:3:9: lb4: admin: bad address \"x\": want \"IPv4:port\" or "
+      "\"[IPv6]:port\"\n"
+      "edge.toml:8:8: listener \"web\": pool: unknown pool \"nope\" (defined: g)\n"
+      "edge.toml:9:8: listener \"web\": mode: unknown value \"udp\" (tcp|tls|tls_passthrough)\n"
+      "edge.toml:13:11: pool \"g\": balance: unknown value \"magelv\" "
+      "(maglev|round_robin|least_conn|random_two)\n"
+      "edge.toml:14:12: pool \"g\": backends: must list at least one backend, e.g. "
+      "[{ address = \"10.0.0.1:80\" }]");
 }
 
 TEST(Lb4Config, RefusesEmptyAndGarbageInput) {

@@ -1,0 +1,586 @@
+#include "l4/tls/tls_terminate_connection.h"
+
+#include <liburing.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "common/net/proxy_protocol.h"
+#include "common/net/socket.h"
+#include "common/tls/server_context.h"
+#include "common/uring/buffer_ring.h"
+#include "common/uring/event_loop.h"
+#include "l4/runtime.h"
+#include "l4/worker.h"
+
+namespace edge::l4 {
+
+namespace {
+constexpr int Other(int side) { return side ^ 1; }
+constexpr size_t kReadChunk = 16384;  // plaintext read from OpenSSL at a time
+
+TlsFailure Classify() {
+  unsigned long e = ERR_peek_last_error();
+  if (ERR_GET_LIB(e) != ERR_LIB_SSL) return TlsFailure::kProtocol;
+  switch (ERR_GET_REASON(e)) {
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_UNKNOWN_PROTOCOL:
+    case SSL_R_VERSION_TOO_LOW:
+      return TlsFailure::kVersion;
+    case SSL_R_NO_SHARED_CIPHER:
+    case SSL_R_NO_SHARED_GROUPS:
+    case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
+      return TlsFailure::kNoSharedCipher;
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:
+      return TlsFailure::kClientCert;
+    default:
+      return TlsFailure::kProtocol;
+  }
+}
+}  // namespace
+
+const char* TlsFailureName(TlsFailure failure) {
+  switch (failure) {
+    case TlsFailure::kTimeout:
+      return "timeout";
+    case TlsFailure::kClientClosed:
+      return "client_closed";
+    case TlsFailure::kVersion:
+      return "version";
+    case TlsFailure::kNoSharedCipher:
+      return "no_shared_cipher";
+    case TlsFailure::kClientCert:
+      return "client_cert";
+    case TlsFailure::kProtocol:
+      return "protocol";
+  }
+  return "unknown";
+}
+
+TlsTerminateConnection::TlsTerminateConnection(Worker* worker)
+    : worker_(worker), timer_(&TimerThunk, this) {}
+
+TlsTerminateConnection::~TlsTerminateConnection() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+}
+
+void TlsTerminateConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener) {
+  listener_ = std::move(listener);
+  pool_ = listener_->pool.get();
+  fd_[kClient] = client_fd;
+  fd_[kBackend] = -1;
+  attempts_ = 0;
+  pending_ops_ = 0;
+  connect_timed_out_ = false;
+  tried_.clear();
+  for (int s : {kClient, kBackend}) {
+    out_[s] = Output{};
+    recv_armed_[s] = eof_[s] = shut_[s] = false;
+  }
+  net::SetNoDelay(client_fd);
+  if (listener_->needs_client_address) client_address_ = net::PeerAddress(client_fd);
+  last_activity_ns_ = start_ns_ = worker_->loop().now_ns();
+  state_ = State::kHandshaking;
+  ssl_ = listener_->tls->NewSsl();
+  rbio_ = BIO_new(BIO_s_mem());
+  wbio_ = BIO_new(BIO_s_mem());
+  if (ssl_ == nullptr || rbio_ == nullptr || wbio_ == nullptr) {
+    if (ssl_ == nullptr) {
+      BIO_free(rbio_);
+      BIO_free(wbio_);
+    }
+    rbio_ = wbio_ = nullptr;
+    LOG_WARN("TLS: cannot create a session: %s", tls::OpenSslErrors());
+    Abort("out of memory for TLS");
+    return;
+  }
+  // An empty read BIO means "no data yet", not EOF.
+  BIO_set_mem_eof_return(rbio_, -1);
+  SSL_set_bio(ssl_, rbio_, wbio_);
+  worker_->loop().timers().Schedule(&timer_, start_ns_ + listener_->handshake_timeout_ns);
+  ArmRecv(kClient);
+}
+
+void TlsTerminateConnection::ArmRecv(int side) {
+  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+  io_uring_prep_recv(sqe, fd_[side], nullptr, worker_->buffers().buffer_size(), 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = static_cast<__u16>(worker_->buffers().group_id());
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, static_cast<uint8_t>(kRecvClient + side)));
+  ++pending_ops_;
+  recv_armed_[side] = true;
+}
+
+void TlsTerminateConnection::ArmFallbackRecv(int side) {
+  const uint32_t size = worker_->buffers().buffer_size();
+  fallback_[side].reset(new char[size]);
+  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+  io_uring_prep_recv(sqe, fd_[side], fallback_[side].get(), size, 0);
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, static_cast<uint8_t>(kRecvClient + side)));
+  ++pending_ops_;
+  recv_armed_[side] = true;
+  worker_->stats().buffer_fallbacks.Add(1);
+}
+
+// Reads side `side` only while what it produces (towards the other side) is below the mark.
+void TlsTerminateConnection::MaybeArmRecv(int side) {
+  if (recv_armed_[side] || eof_[side] || fd_[side] < 0) return;
+  if (state_ == State::kHandshaking) {
+    if (side == kClient) ArmRecv(side);
+    return;
+  }
+  if (state_ != State::kRelaying) return;
+  if (out_[Other(side)].size() >= kHighWater) return;
+  ArmRecv(side);
+}
+
+void TlsTerminateConnection::OnRecv(int side, int32_t res, uint32_t flags) {
+  --pending_ops_;
+  recv_armed_[side] = false;
+  const char* data = nullptr;
+  int bid = -1;
+  if (flags & IORING_CQE_F_BUFFER) {
+    bid = static_cast<int>(flags >> IORING_CQE_BUFFER_SHIFT);
+    worker_->buffers().Taken();
+    data = worker_->buffers().Data(static_cast<uint16_t>(bid));
+  }
+  std::unique_ptr<char[]> fallback = std::move(fallback_[side]);  // freed on return
+  if (bid < 0 && fallback != nullptr) data = fallback.get();
+  const bool live = state_ == State::kHandshaking || state_ == State::kRelaying;
+  if (live && res > 0) {
+    last_activity_ns_ = worker_->loop().now_ns();
+    (side == kClient ? worker_->stats().bytes_from_clients : worker_->stats().bytes_from_backends)
+        .Add(static_cast<uint64_t>(res));
+    // Both handlers copy the bytes (into OpenSSL), so the ring buffer goes back at once.
+    if (side == kClient) {
+      OnClientBytes(data, static_cast<size_t>(res));
+    } else {
+      OnBackendBytes(data, static_cast<size_t>(res));
+    }
+  }
+  if (bid >= 0) worker_->ReturnBuffer(static_cast<uint16_t>(bid));
+  if (state_ != State::kHandshaking && state_ != State::kRelaying) {
+    MaybeFinish();
+    return;
+  }
+  if (res == 0) {
+    if (side == kClient) {
+      if (state_ == State::kHandshaking) {
+        HandshakeFailed(TlsFailure::kClientClosed, "client closed during the TLS handshake");
+        return;
+      }
+      ClientEof();
+    } else {
+      BackendEof();
+    }
+  } else if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
+    if (state_ == State::kHandshaking) {
+      HandshakeFailed(TlsFailure::kClientClosed, "client socket error during the TLS handshake");
+      return;
+    }
+    worker_->stats().errors.Add(1);
+    if (side == kBackend && res == -ECONNRESET) backend_->RecordFailure(PassiveFailure::kReset);
+    Abort(side == kClient ? "client socket error" : "backend socket error");
+    return;
+  }
+  if (res == -ENOBUFS) {
+    ArmFallbackRecv(side);
+    return;
+  }
+  MaybeArmRecv(side);
+  MaybeFinish();
+}
+
+void TlsTerminateConnection::OnClientBytes(const char* data, size_t len) {
+  if (BIO_write(rbio_, data, static_cast<int>(len)) != static_cast<int>(len)) {
+    Abort("out of memory for TLS input");
+    return;
+  }
+  if (state_ == State::kHandshaking) {
+    ContinueHandshake();
+  } else {
+    ReadPlaintext();
+  }
+}
+
+void TlsTerminateConnection::ContinueHandshake() {
+  ERR_clear_error();
+  int r = SSL_do_handshake(ssl_);
+  FlushTls();
+  if (r != 1) {
+    int err = SSL_get_error(ssl_, r);
+    if (err == SSL_ERROR_WANT_READ) return;
+    HandshakeFailed(Classify(), "TLS handshake failed");
+    return;
+  }
+  WorkerStats& stats = worker_->stats();
+  stats.tls_handshakes.Add(1);
+  if (SSL_session_reused(ssl_)) stats.tls_resumed.Add(1);
+  worker_->loop().timers().Cancel(&timer_);
+  state_ = State::kConnecting;
+  Connect();
+}
+
+void TlsTerminateConnection::HandshakeFailed(TlsFailure failure, const char* reason) {
+  worker_->stats().tls_handshake_failures[static_cast<size_t>(failure)].Add(1);
+  LOG_DEBUG("TLS handshake failed (%s): %s", TlsFailureName(failure),
+            failure == TlsFailure::kTimeout || failure == TlsFailure::kClientClosed
+                ? reason
+                : tls::OpenSslErrors().c_str());
+  ERR_clear_error();
+  // Best effort: the alert OpenSSL queued tells the client why; the socket is closed right after.
+  Output& out = out_[kClient];
+  if (!out.sending && !out.queued.empty()) {
+    ssize_t n =
+        send(fd_[kClient], out.queued.data(), out.queued.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)n;
+  }
+  Abort(reason);
+}
+
+void TlsTerminateConnection::ReadPlaintext() {
+  // Decrypted into a per-thread scratch buffer, then appended: the output string grows by what
+  // was read, not by a zero-filled 16KiB each time.
+  thread_local char scratch[kReadChunk];
+  Output& out = out_[kBackend];
+  while (!eof_[kClient]) {
+    ERR_clear_error();
+    int n = SSL_read(ssl_, scratch, static_cast<int>(sizeof(scratch)));
+    if (n > 0) {
+      out.queued.append(scratch, static_cast<size_t>(n));
+      continue;
+    }
+    int err = SSL_get_error(ssl_, n);
+    if (err == SSL_ERROR_WANT_READ) break;
+    if (err == SSL_ERROR_ZERO_RETURN) {  // close_notify
+      FlushTls();
+      ClientEof();
+      return;
+    }
+    worker_->stats().errors.Add(1);
+    LOG_DEBUG("TLS read failed: %s", tls::OpenSslErrors());
+    FlushTls();
+    Abort("TLS error from client");
+    return;
+  }
+  FlushTls();  // post-handshake messages (key updates) may want answers
+  TrySend(kBackend);
+}
+
+void TlsTerminateConnection::OnBackendBytes(const char* data, size_t len) {
+  ERR_clear_error();
+  // A memory BIO never blocks, so SSL_write takes everything (or fails).
+  int n = SSL_write(ssl_, data, static_cast<int>(len));
+  if (n != static_cast<int>(len)) {
+    worker_->stats().errors.Add(1);
+    LOG_DEBUG("TLS write failed: %s", tls::OpenSslErrors());
+    Abort("TLS write failed");
+    return;
+  }
+  FlushTls();
+}
+
+void TlsTerminateConnection::FlushTls() {
+  char* data = nullptr;
+  long pending = BIO_get_mem_data(wbio_, &data);
+  if (pending <= 0) return;
+  out_[kClient].queued.append(data, static_cast<size_t>(pending));
+  (void)BIO_reset(wbio_);
+  TrySend(kClient);
+}
+
+void TlsTerminateConnection::TrySend(int to) {
+  Output& out = out_[to];
+  if (out.sending || fd_[to] < 0) return;
+  if (state_ == State::kClosing || state_ == State::kIdle) return;
+  if (to == kBackend && state_ != State::kRelaying) return;
+  if (out.offset == out.inflight.size()) {
+    if (out.queued.empty()) return;
+    out.inflight.clear();
+    out.offset = 0;
+    std::swap(out.inflight, out.queued);
+  }
+  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+  io_uring_prep_send(sqe, fd_[to], out.inflight.data() + out.offset,
+                     out.inflight.size() - out.offset, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, static_cast<uint8_t>(kSendClient + to)));
+  ++pending_ops_;
+  out.sending = true;
+}
+
+void TlsTerminateConnection::OnSend(int to, int32_t res) {
+  Output& out = out_[to];
+  --pending_ops_;
+  out.sending = false;
+  if (state_ == State::kClosing || state_ == State::kIdle) {
+    MaybeFinish();
+    return;
+  }
+  if (res < 0) {
+    if (state_ == State::kHandshaking) {
+      HandshakeFailed(TlsFailure::kClientClosed, "client gone during the TLS handshake");
+      return;
+    }
+    worker_->stats().errors.Add(1);
+    if (to == kBackend && (res == -ECONNRESET || res == -EPIPE)) {
+      backend_->RecordFailure(PassiveFailure::kReset);
+    }
+    Abort(to == kClient ? "client send failed" : "backend send failed");
+    return;
+  }
+  last_activity_ns_ = worker_->loop().now_ns();
+  out.offset += static_cast<size_t>(res);
+  if (out.offset == out.inflight.size() && out.queued.empty() &&
+      out.inflight.capacity() > kKeptOutput) {
+    // Idle after a large transfer: give the memory back (a keep-alive connection may sit for
+    // minutes). Small buffers are kept: freeing them per message costs more than they weigh.
+    std::string().swap(out.inflight);
+    out.offset = 0;
+  }
+  TrySend(to);
+  MaybeShut();
+  MaybeArmRecv(Other(to));
+  MaybeFinish();
+}
+
+void TlsTerminateConnection::ClientEof() {
+  eof_[kClient] = true;
+  MaybeShut();
+}
+
+void TlsTerminateConnection::BackendEof() {
+  eof_[kBackend] = true;
+  ERR_clear_error();
+  SSL_shutdown(ssl_);  // queues close_notify
+  FlushTls();
+  MaybeShut();
+}
+
+// Passes each side's end of stream on once everything before it is sent.
+void TlsTerminateConnection::MaybeShut() {
+  if (state_ != State::kRelaying) return;
+  for (int from : {kClient, kBackend}) {
+    int to = Other(from);
+    if (eof_[from] && !shut_[to] && !out_[to].sending && out_[to].size() == 0) {
+      shutdown(fd_[to], SHUT_WR);
+      shut_[to] = true;
+    }
+  }
+}
+
+void TlsTerminateConnection::Connect() {
+  Pool& pool = *pool_;
+  int index = pool.balancer->Pick(client_address_, tried_);
+  if (index < 0) {
+    if (attempts_ == 0) worker_->stats().refused_no_backend.Add(1);
+    Abort(attempts_ == 0 ? "no backend available" : "all connect attempts failed");
+    return;
+  }
+  backend_index_ = index;
+  backend_ = pool.backends[static_cast<size_t>(index)];
+  auto fd = net::NewTcpSocket(backend_->address);
+  if (!fd.ok()) {
+    LOG_WARN("connect to %s: %s", backend_->key, fd.status().message());
+    backend_ = nullptr;
+    Abort("cannot create backend socket");
+    return;
+  }
+  fd_[kBackend] = *fd;
+  backend_->active.fetch_add(1, std::memory_order_relaxed);
+  state_ = State::kConnecting;
+  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+  io_uring_prep_connect(sqe, fd_[kBackend], backend_->address.sockaddr_ptr(),
+                        backend_->address.length());
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, kConnect));
+  ++pending_ops_;
+  worker_->loop().timers().Schedule(&timer_, worker_->loop().now_ns() + pool.connect_timeout_ns);
+}
+
+void TlsTerminateConnection::OnConnect(int32_t res) {
+  --pending_ops_;
+  if (state_ == State::kClosing) {
+    MaybeFinish();
+    return;
+  }
+  worker_->loop().timers().Cancel(&timer_);
+  if (res < 0) {
+    worker_->stats().connect_failures.Add(1);
+    if (connect_timed_out_) worker_->stats().connect_timeouts.Add(1);
+    backend_->connect_failures.fetch_add(1, std::memory_order_relaxed);
+    backend_->RecordFailure(connect_timed_out_     ? PassiveFailure::kConnectTimeout
+                            : res == -ECONNREFUSED ? PassiveFailure::kConnectRefused
+                                                   : PassiveFailure::kConnectError);
+    connect_timed_out_ = false;
+    backend_->active.fetch_sub(1, std::memory_order_relaxed);
+    backend_ = nullptr;
+    close(fd_[kBackend]);
+    fd_[kBackend] = -1;
+    if (tried_.empty()) tried_.assign(pool_->backends.size(), false);
+    tried_[static_cast<size_t>(backend_index_)] = true;
+    if (++attempts_ > pool_->config.connect_retries) {
+      Abort("connect retries exhausted");
+      return;
+    }
+    Connect();
+    return;
+  }
+  state_ = State::kRelaying;
+  backend_->RecordConnectSuccess();
+  QueueProxyHeader();
+  last_activity_ns_ = worker_->loop().now_ns();
+  worker_->loop().timers().Schedule(&timer_, last_activity_ns_ + listener_->idle_timeout_ns);
+  ReadPlaintext();  // application data that came with the client's Finished
+  if (state_ != State::kRelaying) return;
+  TrySend(kClient);
+  MaybeArmRecv(kClient);
+  MaybeArmRecv(kBackend);
+}
+
+// The PROXY header goes before any plaintext: v2 with what the handshake negotiated.
+void TlsTerminateConnection::QueueProxyHeader() {
+  const ProxyProtocolMode mode = listener_->config.proxy_protocol;
+  if (mode == ProxyProtocolMode::kOff) return;
+  net::SocketAddress local = net::LocalAddress(fd_[kClient]);
+  std::string header;
+  if (mode == ProxyProtocolMode::kV1) {
+    header = net::EncodeProxyV1(client_address_, local);
+  } else {
+    std::vector<net::ProxyTlv> tlvs;
+    const unsigned char* alpn = nullptr;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
+    if (alpn_len > 0) {
+      tlvs.push_back(
+          {net::kPp2TypeAlpn, std::string(reinterpret_cast<const char*>(alpn), alpn_len)});
+    }
+    if (const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) {
+      tlvs.push_back({net::kPp2TypeAuthority, sni});
+    }
+    std::string cn;
+    uint8_t client = net::kPp2ClientSsl;
+    uint32_t verify = 0;
+    if (X509* peer = SSL_get0_peer_certificate(ssl_)) {
+      client |= net::kPp2ClientCertConn;
+      if (SSL_session_reused(ssl_)) client |= net::kPp2ClientCertSess;
+      verify = SSL_get_verify_result(ssl_) == X509_V_OK ? 0 : 1;
+      char buf[256];
+      int n =
+          X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, buf, sizeof(buf));
+      if (n > 0) cn.assign(buf, static_cast<size_t>(n));
+    }
+    std::string version = SSL_get_version(ssl_);
+    std::vector<net::ProxyTlvView> subs = {{net::kPp2SubtypeSslVersion, version}};
+    if (!cn.empty()) subs.push_back({net::kPp2SubtypeSslCn, cn});
+    const char* cipher = SSL_get_cipher_name(ssl_);
+    std::string cipher_name = cipher != nullptr ? cipher : "";
+    if (!cipher_name.empty()) subs.push_back({net::kPp2SubtypeSslCipher, cipher_name});
+    tlvs.push_back(net::MakeProxySslTlv(client, verify, subs));
+    header = net::EncodeProxyV2(client_address_, local, tlvs);
+    if (header.empty()) header = net::EncodeProxyV2(client_address_, local);  // TLVs too big
+  }
+  Output& out = out_[kBackend];
+  out.queued.insert(0, header);
+}
+
+void TlsTerminateConnection::OnTimer() {
+  int64_t now = worker_->loop().now_ns();
+  if (state_ == State::kHandshaking) {
+    HandshakeFailed(TlsFailure::kTimeout, "TLS handshake timeout");
+    return;
+  }
+  if (state_ == State::kConnecting) {
+    connect_timed_out_ = true;
+    io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+    io_uring_prep_cancel64(sqe, uring::UserData(this, kConnect), 0);
+    io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+    return;
+  }
+  if (state_ != State::kRelaying) return;
+  int64_t deadline = last_activity_ns_ + listener_->idle_timeout_ns;
+  if (deadline > now) {
+    worker_->loop().timers().Schedule(&timer_, deadline);
+    return;
+  }
+  worker_->stats().idle_timeouts.Add(1);
+  Abort("idle timeout");
+}
+
+void TlsTerminateConnection::Abort(const char* reason) {
+  if (state_ == State::kClosing || state_ == State::kIdle) return;
+  LOG_DEBUG("TLS connection closed: %s", reason);
+  state_ = State::kClosing;
+  worker_->loop().timers().Cancel(&timer_);
+  if (pending_ops_ > 0) {
+    for (int side : {kClient, kBackend}) {
+      if (fd_[side] < 0) continue;
+      io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+      io_uring_prep_cancel_fd(sqe, fd_[side], IORING_ASYNC_CANCEL_ALL);
+      io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+    }
+  }
+  MaybeFinish();
+}
+
+void TlsTerminateConnection::MaybeFinish() {
+  if (state_ == State::kRelaying && shut_[kClient] && shut_[kBackend]) {
+    state_ = State::kClosing;
+    worker_->loop().timers().Cancel(&timer_);
+  }
+  if (state_ == State::kClosing && pending_ops_ == 0) Finish();
+}
+
+void TlsTerminateConnection::Finish() {
+  for (int side : {kClient, kBackend}) {
+    if (fd_[side] >= 0) {
+      io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+      io_uring_prep_close(sqe, fd_[side]);
+      io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+      fd_[side] = -1;
+    }
+    out_[side] = Output{};
+    fallback_[side].reset();
+  }
+  if (ssl_ != nullptr) {
+    SSL_free(ssl_);  // frees the BIOs too
+    ssl_ = nullptr;
+  }
+  rbio_ = wbio_ = nullptr;
+  if (backend_ != nullptr) {
+    backend_->active.fetch_sub(1, std::memory_order_relaxed);
+    backend_ = nullptr;
+  }
+  listener_ = nullptr;
+  pool_ = nullptr;
+  state_ = State::kIdle;
+  worker_->stats().closed.Add(1);
+  worker_->stats().durations.Observe(static_cast<double>(worker_->loop().now_ns() - start_ns_) /
+                                     1e9);
+  worker_->Release(this);
+}
+
+void TlsTerminateConnection::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
+  switch (op) {
+    case kConnect:
+      OnConnect(res);
+      break;
+    case kRecvClient:
+    case kRecvBackend:
+      OnRecv(op - kRecvClient, res, flags);
+      break;
+    case kSendClient:
+    case kSendBackend:
+      OnSend(op - kSendClient, res);
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace edge::l4

@@ -1,0 +1,143 @@
+#pragma once
+// TlsTerminateConnection: one client connection whose TLS lb4 terminates (mode = "tls"), relayed
+// as plaintext to one backend, on one worker.
+//
+// TLS runs in user space (no kTLS here): OpenSSL reads and writes memory BIOs, and this class
+// moves bytes between those BIOs and the sockets with io_uring. A client recv lands in a buffer of
+// the worker's provided ring, is copied into the read BIO and the buffer goes straight back, so an
+// idle connection holds no receive buffer; OpenSSL's own buffers are released when idle too
+// (SSL_MODE_RELEASE_BUFFERS).
+//
+// Sequence: handshake (within handshake_timeout; a failure is counted by reason and closes the
+// connection) -> connect to a backend of the pool (retries as for tcp) -> PROXY header (v2 carries
+// ALPN, SNI, TLS version and client certificate CN as TLVs) -> relay both ways: client ciphertext
+// -> SSL_read -> backend; backend bytes -> SSL_write -> client.
+//
+// Output per direction is two strings: one being sent (at most one send in flight; it is never
+// appended to, so its bytes stay put) and one collecting what comes next. A side is read only
+// while the output towards the other side is below kHighWater, which bounds memory per
+// connection and gives backpressure both ways.
+//
+// Half-close: a client close_notify or FIN becomes shutdown(backend, SHUT_WR) once flushed; a
+// backend FIN becomes close_notify + shutdown(client, SHUT_WR). Both done: the connection ends.
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/net/address.h"
+#include "common/uring/completion.h"
+#include "common/uring/timer_wheel.h"
+
+namespace edge::l4 {
+
+class Worker;
+struct ListenerRuntime;
+struct Backend;
+struct Pool;
+
+// Why a handshake failed: the index of WorkerStats::tls_handshake_failures.
+enum class TlsFailure : uint8_t {
+  kTimeout,         // not complete within handshake_timeout
+  kClientClosed,    // FIN or reset before the handshake completed
+  kVersion,         // not TLS, or a version below min_version
+  kNoSharedCipher,  // no cipher, group or signature algorithm in common
+  kClientCert,      // mTLS: no certificate or one that does not verify
+  kProtocol,        // any other protocol error (garbage, bad messages)
+};
+inline constexpr size_t kTlsFailureKinds = 6;
+// "timeout", "client_closed", "version", "no_shared_cipher", "client_cert", "protocol".
+const char* TlsFailureName(TlsFailure failure);
+
+class TlsTerminateConnection final : public uring::IoHandler {
+ public:
+  explicit TlsTerminateConnection(Worker* worker);
+  ~TlsTerminateConnection() override;
+
+  // Takes ownership of the accepted `client_fd` and starts the handshake.
+  void Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener);
+  // Ends the connection now: both sockets are closed.
+  void Abort(const char* reason);
+  void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
+  const Backend* backend() const { return backend_.get(); }
+
+  TlsTerminateConnection* prev = nullptr;
+  TlsTerminateConnection* next = nullptr;
+
+  static constexpr int kClient = 0;
+  static constexpr int kBackend = 1;
+  static constexpr size_t kHighWater = 64 * 1024;
+  static constexpr size_t kKeptOutput = 4096;  // output capacity an idle connection may keep
+
+ private:
+  enum Op : uint8_t {
+    kConnect = 1,
+    kRecvClient = 2,
+    kRecvBackend = 3,
+    kSendClient = 4,
+    kSendBackend = 5
+  };
+  enum class State : uint8_t { kIdle, kHandshaking, kConnecting, kRelaying, kClosing };
+  // Bytes going to one side.
+  struct Output {
+    std::string inflight;  // being sent; never appended to while a send is in flight
+    size_t offset = 0;     // inflight[offset..] not yet sent
+    std::string queued;    // what comes next
+    bool sending = false;
+    size_t size() const { return inflight.size() - offset + queued.size(); }
+  };
+
+  void ArmRecv(int side);
+  void ArmFallbackRecv(int side);
+  void MaybeArmRecv(int side);
+  void OnRecv(int side, int32_t res, uint32_t flags);
+  void OnClientBytes(const char* data, size_t len);
+  void OnBackendBytes(const char* data, size_t len);
+  void ContinueHandshake();
+  void HandshakeFailed(TlsFailure failure, const char* reason);
+  void ReadPlaintext();
+  void FlushTls();  // the write BIO's ciphertext into output to the client
+  void TrySend(int to);
+  void OnSend(int to, int32_t res);
+  void ClientEof();
+  void BackendEof();
+  void MaybeShut();
+  void Connect();
+  void OnConnect(int32_t res);
+  void QueueProxyHeader();
+  void MaybeFinish();
+  void Finish();
+  void OnTimer();
+  static void TimerThunk(void* self) { static_cast<TlsTerminateConnection*>(self)->OnTimer(); }
+
+  Worker* worker_;
+  std::shared_ptr<const ListenerRuntime> listener_;
+  Pool* pool_ = nullptr;
+  std::shared_ptr<Backend> backend_;
+  int backend_index_ = -1;
+  int fd_[2] = {-1, -1};
+  State state_ = State::kIdle;
+  SSL* ssl_ = nullptr;
+  BIO* rbio_ = nullptr;  // owned by ssl_
+  BIO* wbio_ = nullptr;  // owned by ssl_
+  Output out_[2];        // out_[s]: bytes to send to side s
+  bool recv_armed_[2] = {false, false};
+  // A plain recv's own buffer, used when the worker's buffer ring is empty (-ENOBUFS): waiting
+  // for ring buffers instead could stall when every one is held by relays waiting on each other.
+  std::unique_ptr<char[]> fallback_[2];
+  bool eof_[2] = {false, false};   // side s ended its stream (FIN or close_notify)
+  bool shut_[2] = {false, false};  // we ended our stream to side s
+  uint8_t attempts_ = 0;
+  bool connect_timed_out_ = false;
+  uint32_t pending_ops_ = 0;
+  int64_t start_ns_ = 0;
+  int64_t last_activity_ns_ = 0;
+  std::vector<bool> tried_;
+  net::SocketAddress client_address_;
+  uring::Timer timer_;
+};
+
+}  // namespace edge::l4

@@ -1,0 +1,121 @@
+#pragma once
+// gw7's configuration: conf/gateway.toml (DESIGN.md, "Config contract") parsed into plain structs.
+//
+// Parsing is strict like lb4's (l4/config.h): unknown keys, wrong types and out-of-range values
+// are errors, each reported as "FILE:LINE:COL: CONTEXT: KEY: MESSAGE" with the allowed values, e.g.
+//   conf/gateway.toml:14:11: upstream "products": balance: unknown value "rr" (round_robin|...)
+// Every error of a file is reported (one per line, in file order), not just the first. Durations
+// are between 1ms and 24h. A GatewayConfig that comes out of ParseGatewayConfig/LoadGatewayConfig
+// is consistent: route and upstream names are unique, every route's upstream exists, regexes
+// compile, templates are well formed, methods are upper-case tokens.
+//
+// The top-level [[auth]], [[rate_limit]] and [redis] are accepted here without looking inside:
+// the filters (l7/filters/*) validate them from `document`, which keeps the whole parsed file.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/config/toml.h"
+#include "common/net/address.h"
+#include "common/net/cidr.h"
+
+namespace edge::l7 {
+
+enum class UpstreamBalance { kRoundRobin, kLeastRequest, kP2cEwma, kMaglev };
+
+struct UpstreamHealthConfig {
+  bool enabled = false;          // true when the upstream has a `health` table
+  std::string path = "/health";  // starts with '/', visible ASCII only
+  absl::Duration interval = absl::Seconds(2);
+  absl::Duration timeout = absl::Seconds(1);  // never above interval
+  int rise = 2;                               // consecutive successes to become healthy
+  int fall = 3;                               // consecutive failures to become unhealthy
+};
+
+struct UpstreamConfig {
+  std::string name;
+  UpstreamBalance balance = UpstreamBalance::kRoundRobin;
+  std::string hash_on = "client_ip";  // maglev key: "client_ip" | "header:NAME" | "cookie:NAME"
+  std::vector<net::SocketAddress> servers;  // at least one, unique, never port 0
+  std::vector<uint32_t> weights;            // same length as servers; 1..10000 each
+  absl::Duration connect_timeout = absl::Seconds(1);
+  absl::Duration request_timeout = absl::Seconds(15);
+  int retries = 1;                    // extra attempts for idempotent requests, 0..10
+  uint32_t max_idle_per_server = 64;  // keep-alive pool size
+  int passive_failures = 5;           // consecutive failures that eject a server; 0 = never
+  absl::Duration ejection_time = absl::Seconds(30);
+  UpstreamHealthConfig health;
+};
+
+enum class PathMatch { kAny, kExact, kPrefix, kTemplate, kRegex };
+
+struct HeaderMatch {
+  std::string name;                  // lower case
+  std::optional<std::string> value;  // exact value; no value: the header must be present
+};
+
+struct RouteConfig {
+  std::string name;
+  std::string host;  // "" any, exact (lower case), or "*.suffix" (matches any.thing.suffix)
+  PathMatch path_kind = PathMatch::kAny;
+  std::string path;                  // from path | path_prefix | path_template | path_regex
+  std::vector<std::string> methods;  // upper case; empty: any
+  std::vector<HeaderMatch> headers;
+  std::string upstream;
+  std::string strip_prefix;
+  std::string prefix_rewrite;  // replaces the matched path_prefix
+  std::string auth;
+  std::vector<std::string> require_scopes;
+  std::vector<std::pair<std::string, std::string>> require_claims;
+  std::string rate_limit;
+  std::vector<std::pair<std::string, std::string>> add_request_headers;
+};
+
+struct LimitsConfig {
+  uint64_t max_header_bytes = 16384;
+  uint64_t max_body_bytes = 10 << 20;
+  uint64_t max_uri_bytes = 8192;
+  absl::Duration header_timeout = absl::Seconds(10);
+  absl::Duration idle_timeout = absl::Seconds(60);
+};
+
+struct GatewayConfig {
+  std::string path;  // file it came from
+  net::SocketAddress listen;
+  std::optional<net::SocketAddress> admin;
+  bool proxy_protocol = false;
+  std::vector<net::Cidr> trusted_proxies;
+  LimitsConfig limits;
+  absl::Duration drain_timeout = absl::Seconds(30);
+  std::vector<UpstreamConfig> upstreams;
+  std::vector<RouteConfig> routes;
+  // [[auth]], [[rate_limit]] and [redis] are validated by l7/filters/* (they receive this table).
+  std::shared_ptr<const toml::table> document;
+
+  // nullptr when no upstream has that name.
+  const UpstreamConfig* FindUpstream(std::string_view name) const;
+  // -1 when no upstream has that name.
+  int UpstreamIndex(std::string_view name) const;
+};
+
+// Reads and validates; every error as file:line:col with the key and what is allowed (like
+// l4/config.cc). Errors are InvalidArgument (exit status 2).
+absl::StatusOr<GatewayConfig> LoadGatewayConfig(const std::string& path);
+absl::StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view text, const std::string& path);
+
+// "round_robin", "least_request", "p2c_ewma", "maglev".
+std::string_view ConfigName(UpstreamBalance balance);
+
+// Validators shared with the router (which must accept exactly what the config accepts).
+// A path template: starts with '/', segments separated by '/', each either literal (no '{' '}')
+// or exactly "{name}" with name of [A-Za-z0-9_], names unique. OK or InvalidArgument saying why.
+absl::Status ValidatePathTemplate(std::string_view path_template);
+
+}  // namespace edge::l7

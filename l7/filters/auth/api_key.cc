@@ -1,0 +1,101 @@
+#include "l7/filters/auth/api_key.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "absl/strings/str_format.h"
+
+namespace edge::l7 {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> PercentDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      int hi = HexValue(text[i + 1]);
+      int lo = HexValue(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Sha256Digest Sha256(std::string_view bytes) {
+  Sha256Digest digest;
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest.data());
+  return digest;
+}
+
+std::optional<Sha256Digest> ParseSha256Hex(std::string_view hex) {
+  if (hex.size() != 64) return std::nullopt;
+  Sha256Digest digest;
+  for (size_t i = 0; i < 32; ++i) {
+    int hi = HexValue(hex[2 * i]);
+    int lo = HexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    digest[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return digest;
+}
+
+std::string Sha256Hex(const Sha256Digest& digest) {
+  std::string out;
+  out.reserve(64);
+  for (uint8_t b : digest) out += absl::StrFormat("%02x", b);
+  return out;
+}
+
+absl::Status ApiKeyStore::Add(ApiKeyEntry entry) {
+  if (by_hash_.count(entry.sha256) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("the key of consumer \"%s\" is already used by consumer \"%s\"",
+                        entry.consumer, entries_[by_hash_[entry.sha256]].consumer));
+  }
+  by_hash_.emplace(entry.sha256, entries_.size());
+  entries_.push_back(std::move(entry));
+  return absl::OkStatus();
+}
+
+const ApiKeyEntry* ApiKeyStore::Lookup(std::string_view presented) const {
+  if (presented.empty() || presented.size() > kMaxApiKeyBytes) return nullptr;
+  const Sha256Digest digest = Sha256(presented);
+  auto it = by_hash_.find(digest);
+  if (it == by_hash_.end()) return nullptr;
+  const ApiKeyEntry& entry = entries_[it->second];
+  if (CRYPTO_memcmp(entry.sha256.data(), digest.data(), digest.size()) != 0) return nullptr;
+  return &entry;
+}
+
+std::optional<std::string> QueryParameter(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    if (key != name) continue;
+    if (eq == std::string_view::npos) return std::string();
+    return PercentDecode(pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
+}  // namespace edge::l7

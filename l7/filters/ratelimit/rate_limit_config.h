@@ -1,0 +1,67 @@
+#pragma once
+// The [[rate_limit]] tables and the [redis] table of gateway.toml (DESIGN.md, config contract):
+//
+//   [[rate_limit]]
+//   name = "per-consumer"     # required, unique; routes say rate_limit = "per-consumer"
+//   key = "consumer"          # consumer | client_ip | route | header:NAME
+//   limit = 100               # requests ...
+//   per = "1m"                # ... per period (1ms .. 24h)
+//   burst = 20                # extra requests an idle client may send at once (default 0)
+//   store = "local"           # local | redis
+//   failure = "open"          # redis unreachable or slow: open (let through) | closed (503)
+//   max_keys = 100000         # local: keys kept at most (idle keys expire anyway)
+//
+//   [redis]                   # required when a policy has store = "redis"
+//   address = "127.0.0.1:6379"
+//   timeout = "50ms"          # per request; beyond it the failure policy decides
+//   connect_timeout = "1s"
+//   key_prefix = "gw7:rl:"
+//
+// key = "consumer" uses the authenticated consumer; a request without one (no auth on the route)
+// is keyed by its client address, and key = "header:NAME" without that header likewise, so an
+// anonymous caller still gets a bucket of its own.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/config/toml.h"
+#include "common/net/address.h"
+
+namespace edge::l7 {
+
+enum class RateLimitKeyKind { kConsumer, kClientIp, kRoute, kHeader };
+enum class RateLimitStoreKind { kLocal, kRedis };
+enum class RateLimitFailure { kOpen, kClosed };
+
+struct RateLimitPolicyConfig {
+  std::string name;
+  RateLimitKeyKind key = RateLimitKeyKind::kClientIp;
+  std::string header;  // kHeader: the header name
+  uint64_t limit = 0;
+  absl::Duration per = absl::Minutes(1);
+  uint64_t burst = 0;
+  RateLimitStoreKind store = RateLimitStoreKind::kLocal;
+  RateLimitFailure failure = RateLimitFailure::kOpen;
+  uint64_t max_keys = 100000;
+};
+
+struct RedisConfig {
+  net::SocketAddress address;
+  absl::Duration timeout = absl::Milliseconds(50);
+  absl::Duration connect_timeout = absl::Seconds(1);
+  std::string key_prefix = "gw7:rl:";
+};
+
+struct RateLimitConfigs {
+  std::vector<RateLimitPolicyConfig> policies;
+  std::optional<RedisConfig> redis;  // present when [redis] is
+};
+
+// Reads and validates [[rate_limit]] and [redis] of `document`; errors as FILE:LINE:COL.
+absl::StatusOr<RateLimitConfigs> ParseRateLimitConfigs(const toml::table& document,
+                                                       const std::string& path);
+
+}  // namespace edge::l7

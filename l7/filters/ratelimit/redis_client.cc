@@ -1,0 +1,351 @@
+#include "l7/filters/ratelimit/redis_client.h"
+
+#include <hiredis/hiredis.h>
+#include <liburing.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "common/log.h"
+#include "common/net/socket.h"
+
+namespace edge::l7 {
+namespace {
+
+constexpr size_t kRecvBufferBytes = 16384;
+
+RedisReply Convert(const redisReply* r) {
+  RedisReply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::kString;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::kStatus;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::kError;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::kInteger;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::kArray;
+      out.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
+      break;
+    default:
+      out.type = RedisReply::Type::kNil;
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+void AppendRespCommand(const std::vector<std::string>& args, std::string* out) {
+  *out += absl::StrFormat("*%d\r\n", args.size());
+  for (const std::string& arg : args) {
+    *out += absl::StrFormat("$%d\r\n", arg.size());
+    *out += arg;
+    *out += "\r\n";
+  }
+}
+
+std::shared_ptr<RedisClient> RedisClient::Create(uring::EventLoop* loop, Options options) {
+  std::shared_ptr<RedisClient> client(new RedisClient(loop, std::move(options)));
+  client->StartConnect();
+  return client;
+}
+
+RedisClient::RedisClient(uring::EventLoop* loop, Options options)
+    : loop_(loop),
+      options_(std::move(options)),
+      request_timer_(&RequestTimerThunk, this),
+      connect_timer_(&ConnectTimerThunk, this) {}
+
+RedisClient::~RedisClient() {
+  loop_->timers().Cancel(&request_timer_);
+  loop_->timers().Cancel(&connect_timer_);
+  if (fd_ >= 0) close(fd_);
+  if (reader_ != nullptr) redisReaderFree(reader_);
+}
+
+bool RedisClient::accepting() const {
+  return (state_ == State::kConnected || state_ == State::kConnecting) &&
+         pending_.size() < options_.max_pending;
+}
+
+bool RedisClient::Command(std::vector<std::string> args, Callback callback) {
+  if (!accepting()) {
+    ++stats_.refused;
+    return false;
+  }
+  ++stats_.commands;
+  AppendRespCommand(args, &out_);
+  pending_.push_back(Pending{std::move(callback),
+                             loop_->now_ns() + absl::ToInt64Nanoseconds(options_.timeout), false});
+  if (!request_timer_.armed()) ScheduleRequestTimer();
+  MaybeSend();
+  return true;
+}
+
+void RedisClient::StartConnect() {
+  auto fd = net::NewTcpSocket(options_.address);
+  if (!fd.ok()) {
+    // Out of descriptors: try again after the back-off like any failed attempt.
+    state_ = State::kConnecting;
+    Fail(std::string(fd.status().message()));
+    return;
+  }
+  fd_ = *fd;
+  reader_ = redisReaderCreate();
+  state_ = State::kConnecting;
+  io_uring_sqe* sqe = loop_->ring().GetSqe();
+  io_uring_prep_connect(sqe, fd_, options_.address.sockaddr_ptr(), options_.address.length());
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, kConnectOp));
+  connect_in_flight_ = true;
+  if (pending_ops_++ == 0) self_ = shared_from_this();
+  loop_->timers().Schedule(&connect_timer_,
+                           loop_->now_ns() + absl::ToInt64Nanoseconds(options_.connect_timeout));
+}
+
+void RedisClient::OnCompletion(uint8_t op, int32_t res, uint32_t /*flags*/) {
+  --pending_ops_;
+  switch (op) {
+    case kConnectOp:
+      OnConnect(res);
+      break;
+    case kSendOp:
+      OnSend(res);
+      break;
+    case kRecvOp:
+      OnRecv(res);
+      break;
+    default:
+      break;
+  }
+  if (pending_ops_ == 0) {
+    // The last reference may be this one: release it last, after every member access.
+    std::shared_ptr<RedisClient> keep = std::move(self_);
+  }
+}
+
+void RedisClient::OnConnect(int32_t res) {
+  connect_in_flight_ = false;
+  if (state_ != State::kConnecting) {
+    MaybeFinishClose();
+    return;
+  }
+  loop_->timers().Cancel(&connect_timer_);
+  if (res < 0) {
+    Fail(absl::StrFormat("connect: %s", strerror(-res)));
+    return;
+  }
+  state_ = State::kConnected;
+  ++stats_.connects;
+  if (backoff_ns_ != 0) LOG_INFO("redis %s: connected", options_.address.ToString());
+  backoff_ns_ = 0;
+  ArmRecv();
+  if (connect_hook_) connect_hook_(*this);
+  MaybeSend();
+}
+
+void RedisClient::ArmRecv() {
+  if (state_ != State::kConnected || recv_in_flight_) return;
+  in_.resize(kRecvBufferBytes);
+  io_uring_sqe* sqe = loop_->ring().GetSqe();
+  io_uring_prep_recv(sqe, fd_, in_.data(), in_.size(), 0);
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, kRecvOp));
+  recv_in_flight_ = true;
+  if (pending_ops_++ == 0) self_ = shared_from_this();
+}
+
+void RedisClient::MaybeSend() {
+  if (state_ != State::kConnected || send_in_flight_) return;
+  if (sending_offset_ >= sending_.size()) {
+    if (out_.empty()) return;
+    sending_.swap(out_);
+    out_.clear();
+    sending_offset_ = 0;
+  }
+  io_uring_sqe* sqe = loop_->ring().GetSqe();
+  io_uring_prep_send(sqe, fd_, sending_.data() + sending_offset_, sending_.size() - sending_offset_,
+                     MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, kSendOp));
+  send_in_flight_ = true;
+  if (pending_ops_++ == 0) self_ = shared_from_this();
+}
+
+void RedisClient::OnSend(int32_t res) {
+  send_in_flight_ = false;
+  if (state_ != State::kConnected) {
+    MaybeFinishClose();
+    return;
+  }
+  if (res < 0) {
+    Fail(absl::StrFormat("send: %s", strerror(-res)));
+    return;
+  }
+  sending_offset_ += static_cast<size_t>(res);
+  if (sending_offset_ >= sending_.size()) {
+    sending_.clear();
+    sending_offset_ = 0;
+  }
+  MaybeSend();
+}
+
+void RedisClient::OnRecv(int32_t res) {
+  recv_in_flight_ = false;
+  if (state_ != State::kConnected) {
+    MaybeFinishClose();
+    return;
+  }
+  if (res <= 0) {
+    Fail(res == 0 ? std::string("connection closed by the server")
+                  : absl::StrFormat("recv: %s", strerror(-res)));
+    return;
+  }
+  if (redisReaderFeed(reader_, in_.data(), static_cast<size_t>(res)) != REDIS_OK) {
+    Fail(absl::StrFormat("reply parse error: %s", reader_->errstr));
+    return;
+  }
+  for (;;) {
+    void* object = nullptr;
+    if (redisReaderGetReply(reader_, &object) != REDIS_OK) {
+      Fail(absl::StrFormat("reply parse error: %s", reader_->errstr));
+      return;
+    }
+    if (object == nullptr) break;
+    RedisReply reply = Convert(static_cast<redisReply*>(object));
+    freeReplyObject(object);
+    Deliver(std::move(reply));
+    if (state_ != State::kConnected) return;  // a callback shut us down, or the reply was stray
+  }
+  ArmRecv();
+  MaybeSend();
+}
+
+void RedisClient::Deliver(RedisReply reply) {
+  if (pending_.empty()) {
+    Fail("a reply nobody asked for");
+    return;
+  }
+  Pending p = std::move(pending_.front());
+  pending_.pop_front();
+  ++stats_.replies;
+  if (!p.done) p.callback(std::move(reply));
+  ScheduleRequestTimer();
+}
+
+void RedisClient::ScheduleRequestTimer() {
+  if (state_ != State::kConnected && state_ != State::kConnecting) return;
+  if (pending_.empty()) {
+    loop_->timers().Cancel(&request_timer_);
+    return;
+  }
+  int64_t next = pending_.front().deadline_ns + absl::ToInt64Nanoseconds(options_.stall_after);
+  for (const Pending& p : pending_) {
+    if (!p.done) {
+      next = std::min(next, p.deadline_ns);
+      break;
+    }
+  }
+  loop_->timers().Schedule(&request_timer_, next);
+}
+
+void RedisClient::OnRequestTimer() {
+  const int64_t now = loop_->now_ns();
+  if (!pending_.empty() &&
+      pending_.front().deadline_ns + absl::ToInt64Nanoseconds(options_.stall_after) <= now) {
+    Fail("no reply, closing the connection");
+    return;
+  }
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    Pending& p = pending_[i];
+    if (p.done) continue;
+    if (p.deadline_ns > now) break;
+    p.done = true;
+    ++stats_.timeouts;
+    Callback callback = std::move(p.callback);
+    p.callback = nullptr;
+    callback(absl::DeadlineExceededError("redis did not answer in time"));
+    if (state_ != State::kConnected && state_ != State::kConnecting) return;
+  }
+  ScheduleRequestTimer();
+}
+
+void RedisClient::OnConnectTimer() {
+  if (state_ == State::kConnecting && connect_in_flight_) {
+    Fail("connect timeout");
+  } else if (state_ == State::kBackoff) {
+    StartConnect();
+  }
+}
+
+void RedisClient::Fail(const std::string& reason) {
+  if (state_ != State::kConnected && state_ != State::kConnecting) return;
+  ++stats_.disconnects;
+  // One line per lost connection or failed attempt (at most one per back-off period).
+  if (!shutting_down_) LOG_WARN("redis %s: %s", options_.address.ToString(), reason);
+  state_ = State::kClosing;
+  loop_->timers().Cancel(&request_timer_);
+  loop_->timers().Cancel(&connect_timer_);
+  if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);  // completes the recv/send in flight
+  if (connect_in_flight_) {
+    io_uring_sqe* sqe = loop_->ring().GetSqe();
+    io_uring_prep_cancel64(sqe, uring::UserData(this, kConnectOp), 0);
+    io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+  }
+  out_.clear();
+  sending_.clear();
+  sending_offset_ = 0;
+  std::deque<Pending> failed;
+  failed.swap(pending_);
+  for (Pending& p : failed) {
+    if (!p.done) p.callback(absl::UnavailableError("redis: " + reason));
+  }
+  MaybeFinishClose();
+}
+
+void RedisClient::MaybeFinishClose() {
+  if (state_ != State::kClosing && state_ != State::kShutdown) return;
+  if (connect_in_flight_ || send_in_flight_ || recv_in_flight_) return;
+  if (fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+  if (reader_ != nullptr) {
+    redisReaderFree(reader_);
+    reader_ = nullptr;
+  }
+  if (state_ == State::kClosing) {
+    state_ = State::kBackoff;
+    const int64_t min = absl::ToInt64Nanoseconds(options_.min_backoff);
+    const int64_t max = absl::ToInt64Nanoseconds(options_.max_backoff);
+    backoff_ns_ = backoff_ns_ == 0 ? min : std::min(max, backoff_ns_ * 2);
+    loop_->timers().Schedule(&connect_timer_, loop_->now_ns() + backoff_ns_);
+  }
+}
+
+void RedisClient::Shutdown() {
+  if (state_ == State::kShutdown) return;
+  if (state_ == State::kConnected || state_ == State::kConnecting) {
+    shutting_down_ = true;
+    --stats_.disconnects;  // not a failure
+    Fail("shut down");
+  }
+  state_ = State::kShutdown;
+  loop_->timers().Cancel(&connect_timer_);
+  loop_->timers().Cancel(&request_timer_);
+  MaybeFinishClose();
+}
+
+}  // namespace edge::l7

@@ -1,0 +1,141 @@
+// gw7's admin views: /metrics (Prometheus text) and /status (JSON), rendered on the loop thread
+// from GatewayStats and the current generation (see cli.cc for the endpoint).
+#include "absl/strings/str_format.h"
+#include "common/metrics/prometheus.h"
+#include "l7/server/gateway_server.h"
+
+// The filters' own metrics, when those filters are built in (see filter_chain.cc).
+#if __has_include("l7/filters/auth/auth_filter_factory.h")
+#include "l7/filters/auth/auth_filter_factory.h"
+#define EDGE_L7_AUTH_METRICS 1
+#endif
+#if __has_include("l7/filters/ratelimit/rate_limit_filter_factory.h")
+#include "l7/filters/ratelimit/rate_limit_filter_factory.h"
+#define EDGE_L7_RATE_LIMIT_METRICS 1
+#endif
+
+namespace edge::l7 {
+
+std::string GatewayServer::RenderMetrics() {
+  metrics::PrometheusText t;
+  t.Family("gw7_connections_active", "gauge", "Client connections open now.");
+  t.Sample("gw7_connections_active", {}, static_cast<double>(stats_.connections_active));
+  t.Family("gw7_connections_total", "counter", "Client connections accepted.");
+  t.Sample("gw7_connections_total", {}, static_cast<double>(stats_.connections_total));
+  t.Family("gw7_proxy_headers_total", "counter", "PROXY headers accepted from trusted proxies.");
+  t.Sample("gw7_proxy_headers_total", {}, static_cast<double>(stats_.proxy_headers));
+  t.Family("gw7_requests_total", "counter", "Responses sent, by route and status class.");
+  static const char* kClasses[] = {"", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (const auto& [route, counts] : stats_.requests_by_route) {
+    for (size_t c = 1; c <= 5; ++c) {
+      if (counts[c] == 0) continue;
+      t.Sample("gw7_requests_total",
+               {{"route", route.empty() ? "-" : route}, {"class", kClasses[c]}},
+               static_cast<double>(counts[c]));
+    }
+  }
+  t.Family("gw7_errors_total", "counter", "Errors by kind.");
+  for (const auto& [kind, n] : stats_.errors) {
+    t.Sample("gw7_errors_total", {{"kind", kind}}, static_cast<double>(n));
+  }
+  t.Family("gw7_retries_total", "counter", "Upstream attempts after a failed one.");
+  t.Sample("gw7_retries_total", {}, static_cast<double>(stats_.retries));
+  t.Family("gw7_reloads_total", "counter", "Config reloads by result.");
+  t.Sample("gw7_reloads_total", {{"result", "ok"}}, static_cast<double>(stats_.reloads_ok));
+  t.Sample("gw7_reloads_total", {{"result", "failed"}}, static_cast<double>(stats_.reloads_failed));
+  t.Family("gw7_upstream_server_up", "gauge",
+           "1 when the server takes requests (healthy, not ejected).");
+  const int64_t now = loop_->now_ns();
+  for (const auto& up : runtime_->upstreams) {
+    for (const auto& s : up->servers) {
+      t.Sample("gw7_upstream_server_up", {{"upstream", up->config->name}, {"server", s->key}},
+               s->Available(now) ? 1 : 0);
+    }
+  }
+  t.Family("gw7_upstream_requests_total", "counter", "Attempts sent to each upstream server.");
+  for (const auto& up : runtime_->upstreams) {
+    for (const auto& s : up->servers) {
+      t.Sample("gw7_upstream_requests_total", {{"upstream", up->config->name}, {"server", s->key}},
+               static_cast<double>(s->requests));
+    }
+  }
+#ifdef EDGE_L7_AUTH_METRICS
+  if (auto auth = CurrentAuthRegistry()) WriteAuthMetrics(*auth, &t);
+#endif
+#ifdef EDGE_L7_RATE_LIMIT_METRICS
+  if (auto limits = CurrentRateLimitRegistry()) WriteRateLimitMetrics(*limits, &t);
+#endif
+  std::string text = t.text();
+  // One histogram family with an `upstream` label.
+  text += "# HELP gw7_upstream_latency_seconds Upstream response-head latency.\n";
+  text += "# TYPE gw7_upstream_latency_seconds histogram\n";
+  for (const auto& [name, histogram] : stats_.upstream_latency) {
+    std::array<uint64_t, metrics::DurationHistogram::kBuckets> counts{};
+    double sum = 0;
+    histogram.AddTo(&counts, &sum);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < counts.size(); ++i) {
+      cumulative += counts[i];
+      std::string le = i < metrics::kDurationBuckets.size()
+                           ? absl::StrFormat("%g", metrics::kDurationBuckets[i])
+                           : std::string("+Inf");
+      absl::StrAppendFormat(&text,
+                            "gw7_upstream_latency_seconds_bucket{upstream=\"%s\",le=\"%s\"} %d\n",
+                            metrics::JsonEscape(name), le, cumulative);
+    }
+    absl::StrAppendFormat(&text, "gw7_upstream_latency_seconds_sum{upstream=\"%s\"} %.9g\n",
+                          metrics::JsonEscape(name), sum);
+    absl::StrAppendFormat(&text, "gw7_upstream_latency_seconds_count{upstream=\"%s\"} %d\n",
+                          metrics::JsonEscape(name), cumulative);
+  }
+  return text;
+}
+
+std::string GatewayServer::RenderStatus() {
+  const int64_t now = loop_->now_ns();
+  std::string j = absl::StrFormat(
+      "{\"listen\":\"%s\",\"draining\":%s,\"generation\":%d,\"config\":\"%s\","
+      "\"connections\":%d,\"routes\":[",
+      listen_address_.ToString(), draining_.load() ? "true" : "false", runtime_->generation,
+      metrics::JsonEscape(runtime_->config.path), stats_.connections_active);
+  bool first = true;
+  for (const RouteRuntime& r : runtime_->routes) {
+    absl::StrAppendFormat(&j,
+                          "%s{\"name\":\"%s\",\"host\":\"%s\",\"path\":\"%s\",\"upstream\":\"%s\","
+                          "\"filters\":%d}",
+                          first ? "" : ",", metrics::JsonEscape(r.config->name),
+                          metrics::JsonEscape(r.config->host), metrics::JsonEscape(r.config->path),
+                          metrics::JsonEscape(r.config->upstream),
+                          static_cast<int>(r.filters.size()));
+    first = false;
+  }
+  j += "],\"upstreams\":[";
+  first = true;
+  for (const auto& up : runtime_->upstreams) {
+    absl::StrAppendFormat(&j, "%s{\"name\":\"%s\",\"balance\":\"%s\",\"servers\":[",
+                          first ? "" : ",", metrics::JsonEscape(up->config->name),
+                          ConfigName(up->config->balance));
+    first = false;
+    bool first_server = true;
+    for (const auto& s : up->servers) {
+      absl::StrAppendFormat(
+          &j,
+          "%s{\"address\":\"%s\",\"available\":%s,\"check\":\"%s\",\"ejected\":%s,"
+          "\"consecutive_failures\":%d,\"ejections\":%d,\"active\":%d,\"requests\":%d,"
+          "\"failures\":%d,\"idle_connections\":%d,\"checks\":{\"ok\":%d,\"fail\":%d},"
+          "\"last_check\":\"%s\"}",
+          first_server ? "" : ",", s->key, s->Available(now) ? "true" : "false",
+          !up->config->health.enabled ? "none" : (s->check.up() ? "up" : "down"),
+          s->passive.ejected(now) ? "true" : "false", s->passive.consecutive_failures(),
+          s->passive.ejections(), s->active, s->requests, s->failures,
+          static_cast<int>(s->pool.idle_count()), s->checks_ok, s->checks_failed,
+          metrics::JsonEscape(s->last_check));
+      first_server = false;
+    }
+    j += "]}";
+  }
+  j += "]}\n";
+  return j;
+}
+
+}  // namespace edge::l7

@@ -1,0 +1,244 @@
+#include "l7/server/cli.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <future>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "common/admin/admin_server.h"
+#include "common/log.h"
+#include "l7/config/gateway_config.h"
+#include "l7/server/gateway_runtime.h"
+#include "l7/server/gateway_server.h"
+
+namespace edge::l7 {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: gw7 -c FILE [--listen ADDR] [--admin ADDR] [--check] [--log-level LEVEL]\n"
+    "\n"
+    "An io_uring HTTP/1.1 gateway: strict parsing, routing, upstream balancing.\n"
+    "\n"
+    "  -c, --config FILE   the config (TOML; see conf/gateway.toml)\n"
+    "  --listen ADDR       overrides [gw7] listen (\"127.0.0.1:8001\", \"[::1]:0\")\n"
+    "  --admin ADDR        overrides [gw7] admin (/healthz, /metrics, /status)\n"
+    "  --check             validate the config and exit: 0 valid, 2 invalid\n"
+    "  --log-level LEVEL   debug | info | warn | error (default info)\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Signals: SIGTERM/SIGINT stop accepting, let requests finish within drain_timeout, exit 0;\n"
+    "SIGHUP reloads routes and upstreams (an invalid file is logged and the running config "
+    "stays).\n"
+    "Exit codes: 0 clean exit, 1 runtime failure, 2 usage or config error.\n";
+
+struct Flags {
+  std::string config;
+  std::string listen;
+  std::string admin;
+  bool check = false;
+  std::string log_level = "info";
+};
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "gw7: %s\n%s", message.c_str(), kUsage);
+  return 2;
+}
+
+// Returns -1 to go on, or an exit code.
+int ParseFlags(int argc, char** argv, Flags* flags) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](std::string* out) -> bool {
+      if (i + 1 >= argc) return false;
+      *out = argv[++i];
+      return true;
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "-c" || arg == "--config") {
+      if (!value(&flags->config)) return UsageError(arg + " needs a file");
+    } else if (arg == "--listen") {
+      if (!value(&flags->listen)) return UsageError("--listen needs an address");
+    } else if (arg == "--admin") {
+      if (!value(&flags->admin)) return UsageError("--admin needs an address");
+    } else if (arg == "--check" || arg == "-t") {
+      flags->check = true;
+    } else if (arg == "--log-level") {
+      if (!value(&flags->log_level)) return UsageError("--log-level needs a level");
+    } else {
+      return UsageError("unknown argument \"" + arg + "\"");
+    }
+  }
+  if (flags->config.empty()) return UsageError("no config: use -c FILE");
+  static const std::pair<const char*, LogLevel> kLevels[] = {{"debug", LogLevel::kDebug},
+                                                             {"info", LogLevel::kInfo},
+                                                             {"warn", LogLevel::kWarn},
+                                                             {"error", LogLevel::kError}};
+  for (const auto& [name, level] : kLevels) {
+    if (flags->log_level == name) {
+      SetLogLevel(level);
+      return -1;
+    }
+  }
+  return UsageError("unknown log level \"" + flags->log_level + "\"");
+}
+
+// Loads the file and applies the command line's overrides.
+absl::StatusOr<GatewayConfig> Load(const Flags& flags) {
+  auto config = LoadGatewayConfig(flags.config);
+  if (!config.ok()) return config.status();
+  if (!flags.listen.empty()) {
+    auto a = net::SocketAddress::Parse(flags.listen);
+    if (!a.ok())
+      return absl::InvalidArgumentError("--listen: " + std::string(a.status().message()));
+    config->listen = *a;
+  }
+  if (!flags.admin.empty()) {
+    auto a = net::SocketAddress::Parse(flags.admin);
+    if (!a.ok()) return absl::InvalidArgumentError("--admin: " + std::string(a.status().message()));
+    config->admin = *a;
+  }
+  return config;
+}
+
+admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
+  admin::AdminResponse r;
+  if (path == "/healthz") {
+    r.status = server->draining() ? 503 : 200;
+    r.body = server->draining() ? "draining\n" : "ok\n";
+    return r;
+  }
+  if (path == "/metrics" || path == "/status") {
+    std::string body;
+    bool json = path == "/status";
+    if (!server->RunOnLoop(
+            [&body, server, json] {
+              body = json ? server->RenderStatus() : server->RenderMetrics();
+            },
+            2000)) {
+      r.status = 503;
+      r.body = "the gateway loop did not answer in time\n";
+      return r;
+    }
+    r.body = std::move(body);
+    r.content_type = json ? "application/json" : "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  }
+  r.status = 404;
+  r.body = "not found: try /healthz, /metrics, /status\n";
+  return r;
+}
+
+}  // namespace
+
+int Gw7Main(int argc, char** argv) {
+  SetLogIdentity("gw7");
+  Flags flags;
+  int code = ParseFlags(argc, argv, &flags);
+  if (code >= 0) return code;
+
+  auto config = Load(flags);
+  if (!config.ok()) {
+    std::fprintf(stderr, "gw7: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  if (flags.check) {
+    // Build a generation too: routes, balancers and filter chains must come up.
+    auto runtime = BuildGatewayRuntime(*config, FilterEnvironment{}, nullptr);
+    if (!runtime.ok()) {
+      std::fprintf(stderr, "gw7: %s: %s\n", flags.config.c_str(),
+                   std::string(runtime.status().message()).c_str());
+      return 2;
+    }
+    std::printf("gw7: %s: ok\n", flags.config.c_str());
+    return 0;
+  }
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  // The loop thread owns the ring (SINGLE_ISSUER), so the server is created there.
+  std::promise<absl::StatusOr<GatewayServer*>> created;
+  std::future<absl::StatusOr<GatewayServer*>> created_future = created.get_future();
+  std::atomic<bool> loop_done{false};
+  absl::Status run_status;
+  std::optional<net::SocketAddress> admin_address = config->admin;
+  std::thread loop_thread([&] {
+    auto server = GatewayServer::Create(std::move(*config));
+    if (!server.ok()) {
+      created.set_value(server.status());
+      loop_done.store(true);
+      return;
+    }
+    created.set_value(server->get());
+    run_status = (*server)->Run();
+    server->reset();
+    loop_done.store(true);
+  });
+  auto server = created_future.get();
+  if (!server.ok()) {
+    loop_thread.join();
+    LOG_ERROR("%s", server.status().message());
+    return absl::IsInvalidArgument(server.status()) ? 2 : 1;
+  }
+  GatewayServer* gateway = *server;
+  LOG_INFO("listening on %s (config %s)", gateway->listen_address().ToString(), flags.config);
+
+  std::unique_ptr<admin::AdminServer> admin_server;
+  if (admin_address) {
+    auto started = admin::AdminServer::Start(
+        *admin_address, [gateway](std::string_view path) { return HandleAdmin(gateway, path); });
+    if (!started.ok()) {
+      LOG_ERROR("admin: %s", started.status().message());
+      gateway->BeginDrain();
+      loop_thread.join();
+      return 1;
+    }
+    admin_server = std::move(*started);
+    LOG_INFO("admin on %s", admin_server->address().ToString());
+  }
+
+  bool draining = false;
+  while (!loop_done.load()) {
+    timespec tick{0, 200'000'000};
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig < 0) continue;
+    if (sig == SIGHUP) {
+      auto reloaded = Load(flags);
+      if (!reloaded.ok()) {
+        LOG_ERROR("reload failed, the running config stays in force: %s",
+                  reloaded.status().message());
+        gateway->RunOnLoop([gateway] { ++gateway->stats().reloads_failed; }, 2000);
+        continue;
+      }
+      gateway->Reload(std::move(*reloaded));
+      continue;
+    }
+    if (!draining) {
+      LOG_INFO("%s: draining", strsignal(sig));
+      draining = true;
+      gateway->BeginDrain();
+    }
+  }
+  admin_server.reset();
+  loop_thread.join();
+  if (!run_status.ok()) {
+    LOG_ERROR("event loop failed: %s", run_status.message());
+    return 1;
+  }
+  LOG_INFO("drained; exiting");
+  return 0;
+}
+
+}  // namespace edge::l7

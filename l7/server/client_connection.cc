@@ -1,0 +1,975 @@
+#include "l7/server/client_connection.h"
+
+#include <liburing.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "common/http/authority.h"
+#include "common/http/response_writer.h"
+#include "common/log.h"
+#include "common/net/proxy_protocol.h"
+#include "l7/server/gateway_server.h"
+#include "l7/server/path_check.h"
+#include "l7/server/request_id.h"
+#include "l7/server/upstream_request.h"
+
+namespace edge::l7 {
+namespace {
+
+http::HttpLimits RequestLimits(const LimitsConfig& l) {
+  http::HttpLimits limits;
+  limits.max_header_bytes = l.max_header_bytes;
+  limits.max_target_bytes = l.max_uri_bytes;
+  limits.max_body_bytes = l.max_body_bytes;
+  return limits;
+}
+
+http::HttpLimits ResponseLimits(const LimitsConfig& l) {
+  http::HttpLimits limits;
+  limits.max_header_bytes = l.max_header_bytes;
+  limits.max_target_bytes = l.max_uri_bytes;
+  limits.max_body_bytes = http::kUnlimitedBody;
+  return limits;
+}
+
+http::ChunkedLimits RequestChunkedLimits(const LimitsConfig& l) {
+  http::ChunkedLimits c;
+  c.max_body_bytes = l.max_body_bytes;
+  return c;
+}
+
+http::ChunkedLimits ResponseChunkedLimits() {
+  http::ChunkedLimits c;
+  c.max_body_bytes = http::kUnlimitedBody;
+  return c;
+}
+
+// RFC 9110 9.2.2: a retry of these cannot change the outcome.
+bool IsIdempotent(http::Method m) {
+  switch (m) {
+    case http::Method::kGet:
+    case http::Method::kHead:
+    case http::Method::kOptions:
+    case http::Method::kPut:
+    case http::Method::kDelete:
+    case http::Method::kTrace:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string ErrnoText(int error) { return error == 0 ? "closed" : strerror(-error); }
+
+}  // namespace
+
+ClientConnection::ClientConnection(GatewayServer* server, int fd, const net::SocketAddress& peer)
+    : server_(server),
+      fd_(fd),
+      peer_(peer),
+      client_(peer),
+      recv_buffer_(new char[kRecvBufferSize]),
+      timer_(&TimerThunk, this),
+      request_timer_(&RequestTimerThunk, this),
+      connect_timer_(&ConnectTimerThunk, this),
+      head_parser_(RequestLimits(server->runtime()->config.limits)),
+      chunked_(RequestChunkedLimits(server->runtime()->config.limits)),
+      response_parser_(ResponseLimits(server->runtime()->config.limits)),
+      response_chunked_(ResponseChunkedLimits()) {}
+
+ClientConnection::~ClientConnection() {
+  server_->OnConnectionDestroyed(this);
+  if (fd_ >= 0) close(fd_);
+}
+
+void ClientConnection::Start() {
+  const GatewayConfig& config = server_->runtime()->config;
+  state_ = config.proxy_protocol ? State::kProxyHeader : State::kHead;
+  draining_ = server_->draining();
+  RestartIdleTimer();
+  ArmRecv();
+}
+
+std::optional<std::string_view> ClientConnection::header(std::string_view name) const {
+  const http::HttpHeader* h = request_.headers.Find(name);
+  if (h == nullptr) return std::nullopt;
+  return h->value;
+}
+
+std::string_view ClientConnection::route_name() const {
+  return route_ != nullptr ? std::string_view(route_->config->name) : std::string_view();
+}
+
+// ---- I/O ----
+
+bool ClientConnection::WantRead() const {
+  switch (state_) {
+    case State::kClosed:
+    case State::kFilters:
+      return false;
+    case State::kLinger:
+    case State::kDone:
+      return true;  // read and discard, so that the client never blocks on a full window
+    case State::kProxyHeader:
+    case State::kHead:
+      return in_.size() < kHighWater;
+    case State::kProxy:
+      if (!body_complete_) return upstream_ == nullptr || upstream_->queued() < kHighWater;
+      return in_.size() < kLowWater && !read_eof_;
+  }
+  return false;
+}
+
+void ClientConnection::ArmRecv() {
+  if (recv_armed_ || read_eof_ || !WantRead()) return;
+  io_uring_sqe* sqe = server_->loop().ring().GetSqe();
+  io_uring_prep_recv(sqe, fd_, recv_buffer_.get(), kRecvBufferSize, 0);
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpRecv));
+  recv_armed_ = true;
+  ++inflight_;
+}
+
+void ClientConnection::Write(std::string_view data) {
+  if (state_ == State::kClosed || state_ == State::kLinger) return;
+  out_.append(data);
+  FlushOut();
+}
+
+void ClientConnection::FlushOut() {
+  if (send_armed_ || state_ == State::kClosed) return;
+  if (sent_ == sending_.size()) {
+    if (out_.empty()) return;
+    sending_.clear();
+    sending_.swap(out_);
+    sent_ = 0;
+  }
+  io_uring_sqe* sqe = server_->loop().ring().GetSqe();
+  io_uring_prep_send(sqe, fd_, sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpSend));
+  send_armed_ = true;
+  ++inflight_;
+}
+
+void ClientConnection::Close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  uring::TimerWheel& timers = server_->loop().timers();
+  timers.Cancel(&timer_);
+  timers.Cancel(&request_timer_);
+  timers.Cancel(&connect_timer_);
+  if (server_state_ != nullptr) EndAttempt(false);
+  if (upstream_ != nullptr) {
+    upstream_->Close();
+    upstream_ = nullptr;
+  }
+  shutdown(fd_, SHUT_RDWR);
+  io_uring_sqe* sqe = server_->loop().ring().GetSqe();
+  io_uring_prep_nop(sqe);
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpClose));
+  ++inflight_;
+  server_->OnConnectionClosed(this);
+}
+
+void ClientConnection::Abort() { Close(); }
+
+void ClientConnection::DestroyAfterLoop() {
+  if (upstream_ != nullptr) {
+    upstream_->Close();
+    upstream_ = nullptr;
+  }
+  delete this;
+}
+
+void ClientConnection::MaybeDestroy() {
+  if (state_ == State::kClosed && close_submitted_ && inflight_ == 0 && !suspended_) delete this;
+}
+
+void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
+  --inflight_;
+  switch (op) {
+    case kOpRecv:
+      recv_armed_ = false;
+      if (state_ == State::kClosed) break;
+      if (res > 0) {
+        if (state_ == State::kLinger || state_ == State::kDone) {
+          ArmRecv();  // discarded
+          break;
+        }
+        in_.append(recv_buffer_.get(), static_cast<size_t>(res));
+        Process();
+      } else if (res == 0) {
+        read_eof_ = true;
+        switch (state_) {
+          case State::kProxyHeader:
+            Close();
+            break;
+          case State::kHead:
+            Process();  // answers what is complete, refuses a partial head, then closes
+            break;
+          case State::kProxy:
+            if (!body_complete_) {
+              server_->stats().CountError("client_closed");
+              Close();
+            }
+            break;
+          case State::kLinger:
+            Close();
+            break;
+          default:
+            break;
+        }
+      } else if (res != -EINTR && res != -EAGAIN) {
+        Close();
+      }
+      if (state_ != State::kClosed) ArmRecv();
+      break;
+    case kOpSend:
+      send_armed_ = false;
+      if (state_ == State::kClosed) break;
+      if (res < 0) {
+        if (res == -EINTR || res == -EAGAIN) {
+          FlushOut();
+        } else {
+          Close();
+        }
+        break;
+      }
+      sent_ += static_cast<size_t>(res);
+      FlushOut();
+      if (upstream_ != nullptr && out_queued() <= kLowWater) upstream_->ResumeRead();
+      if (out_queued() == 0 && state_ == State::kDone) EnterLinger();
+      if (state_ == State::kHead && (!in_.empty() || read_eof_)) Process();
+      if (state_ != State::kClosed) ArmRecv();
+      break;
+    case kOpClose:
+      close_submitted_ = true;
+      break;
+  }
+  MaybeDestroy();
+}
+
+// ---- timers ----
+
+void ClientConnection::RestartIdleTimer() {
+  timer_kind_ = TimerKind::kIdle;
+  const LimitsConfig& l = server_->runtime()->config.limits;
+  server_->loop().timers().Schedule(
+      &timer_, server_->loop().now_ns() + absl::ToInt64Nanoseconds(l.idle_timeout));
+}
+
+void ClientConnection::OnTimer() {
+  switch (timer_kind_) {
+    case TimerKind::kHeader:
+      server_->stats().CountError("header_timeout");
+      LocalResponse(408, "the request head was not complete within header_timeout", true);
+      break;
+    case TimerKind::kIdle:
+    case TimerKind::kLinger:
+    case TimerKind::kNone:
+      Close();
+      break;
+  }
+}
+
+void ClientConnection::OnRequestTimeout() {
+  if (!response_started_) {
+    AttemptFailed("request_timeout", 504,
+                  absl::StrFormat("upstream \"%s\" did not respond within request_timeout",
+                                  route_->upstream->config->name),
+                  false);
+  } else {
+    server_->stats().CountError("upstream_stalled");
+    Close();
+  }
+}
+
+void ClientConnection::OnConnectTimeout() {
+  if (upstream_ == nullptr || upstream_->connected()) return;
+  AttemptFailed("connect_timeout", 502,
+                absl::StrFormat("connecting to upstream \"%s\" server %s timed out",
+                                route_->upstream->config->name, upstream_->server().ToString()),
+                true);
+}
+
+// ---- requests ----
+
+void ClientConnection::Process() {
+  if (in_process_) return;  // the running loop below picks up the new state
+  in_process_ = true;
+  ProcessLoop();
+  in_process_ = false;
+}
+
+void ClientConnection::ProcessLoop() {
+  for (;;) {
+    if (state_ == State::kProxyHeader) {
+      ProcessProxyHeader();
+      if (state_ == State::kProxyHeader) return;
+      continue;
+    }
+    if (state_ == State::kProxy) {
+      FeedRequestBody();
+      return;
+    }
+    if (state_ != State::kHead) return;
+    // Pipelined requests wait while earlier answers are still queued beyond the high-water mark.
+    if (out_queued() > kHighWater) return;
+    if (in_.empty()) {
+      if (read_eof_) FinishAfterFlush();
+      return;
+    }
+    if (timer_kind_ != TimerKind::kHeader) {
+      timer_kind_ = TimerKind::kHeader;
+      const LimitsConfig& l = server_->runtime()->config.limits;
+      server_->loop().timers().Schedule(
+          &timer_, server_->loop().now_ns() + absl::ToInt64Nanoseconds(l.header_timeout));
+    }
+    http::ParseResult r = head_parser_.Parse(in_, &request_);
+    if (r.need_more()) {
+      if (read_eof_) {
+        server_->stats().CountError("incomplete_head");
+        request_.Clear();
+        LocalResponse(400, "the connection ended inside a request head", true);
+      }
+      return;
+    }
+    if (r.error_status()) {
+      server_->stats().CountError(
+          r.error.status == 400 ? "bad_request" : absl::StrFormat("http_%d", r.error.status));
+      LOG_DEBUG("%s: refused request: %d %s", peer_.ToString(), r.error.status, r.error.reason);
+      request_.Clear();
+      LocalResponse(r.error.status, r.error.reason, true);
+      return;
+    }
+    StartRequest(r.consumed);
+  }
+}
+
+void ClientConnection::ProcessProxyHeader() {
+  net::ProxyDecodeResult r = net::DecodeProxyHeader(in_);
+  if (r.status == net::ProxyDecodeStatus::kNotProxy) {
+    state_ = State::kHead;
+    return;
+  }
+  bool trusted = false;
+  for (const net::Cidr& c : server_->runtime()->config.trusted_proxies) {
+    if (c.Contains(peer_)) trusted = true;
+  }
+  if (!trusted) {
+    // A PROXY header (or the start of one) from a peer that may not send one: someone is trying
+    // to choose the client address gw7 reports. Refused even when incomplete.
+    if (r.status == net::ProxyDecodeStatus::kNeedMore && in_.size() < 6) return;
+    RejectConnection(400, "proxy_untrusted", "PROXY header from an untrusted peer");
+    return;
+  }
+  switch (r.status) {
+    case net::ProxyDecodeStatus::kNeedMore:
+      return;
+    case net::ProxyDecodeStatus::kInvalid:
+      RejectConnection(400, "proxy_invalid", absl::StrFormat("invalid PROXY header: %s", r.error));
+      return;
+    default:
+      break;
+  }
+  if (r.header.has_addresses()) client_ = r.header.source;
+  if (const net::ProxyTlv* ssl = r.header.FindTlv(net::kPp2TypeSsl)) {
+    auto info = net::ParseProxySslTlv(ssl->value);
+    tls_ = info.ok() && (info->client & net::kPp2ClientSsl) != 0;
+  }
+  ++server_->stats().proxy_headers;
+  in_.erase(0, r.consumed);
+  state_ = State::kHead;
+}
+
+void ClientConnection::RejectConnection(int status, std::string_view kind,
+                                        std::string_view reason) {
+  server_->stats().CountError(kind);
+  LOG_INFO("%s: %s", peer_.ToString(), reason);
+  LocalResponse(status, reason, true);
+}
+
+void ClientConnection::StartRequest(size_t head_bytes) {
+  head_.assign(in_, 0, head_bytes);
+  in_.erase(0, head_bytes);
+  head_parser_.Reset();
+  server_->loop().timers().Cancel(&timer_);
+  timer_kind_ = TimerKind::kNone;
+  runtime_ = server_->runtime();
+  const LimitsConfig& limits = runtime_->config.limits;
+  // The views of request_ must outlive in_'s changes: parse the copied head again.
+  http::ParseResult again = http::ParseRequestHead(head_, RequestLimits(limits), &request_);
+  have_request_ = again.complete();
+  request_start_ns_ = server_->loop().now_ns();
+  if (!have_request_) {
+    LocalResponse(500, "internal error: the request head did not parse twice alike", true);
+    return;
+  }
+  state_ = State::kProxy;  // until decided otherwise; the body belongs to this request
+  host_.clear();
+  http::Authority authority;
+  if (!request_.authority.empty() && http::ParseAuthority(request_.authority, &authority)) {
+    host_.assign(authority.host);
+    for (char& c : host_) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  }
+  std::optional<std::string_view> id = header("x-request-id");
+  request_id_ = id && IsValidRequestId(*id) ? std::string(*id) : server_->request_ids().Next();
+  close_after_response_ = !request_.keep_alive || draining_;
+  switch (request_.body.kind) {
+    case http::BodyKind::kContentLength:
+      body_left_ = request_.body.length;
+      body_complete_ = body_left_ == 0;
+      break;
+    case http::BodyKind::kChunked:
+      chunked_ = http::ChunkedDecoder(RequestChunkedLimits(limits));
+      body_complete_ = false;
+      break;
+    default:
+      body_left_ = 0;
+      body_complete_ = true;
+      break;
+  }
+  if (request_.method == http::Method::kConnect) {
+    LocalResponse(501, "CONNECT is not supported", true);
+    return;
+  }
+  if (!PathHasNoDotSegments(request_.path)) {
+    server_->stats().CountError("dot_segment");
+    LocalResponse(400, "dot segment in the request path", true);
+    return;
+  }
+  RouteMatch m = runtime_->router->Match(
+      host_, request_.path, request_.method_name,
+      [this](std::string_view name) -> std::optional<std::string_view> { return header(name); });
+  if (m.outcome == RouteMatch::kNotFound) {
+    LocalResponse(404, "no route for this request", !body_complete_);
+    return;
+  }
+  if (m.outcome == RouteMatch::kMethodNotAllowed) {
+    std::vector<std::pair<std::string, std::string>> allow = {{"Allow", m.allow}};
+    LocalResponse(405, "method not allowed on this route", !body_complete_, &allow);
+    return;
+  }
+  route_ = &runtime_->routes[static_cast<size_t>(m.route_index)];
+  upstream_path_ = std::move(m.upstream_path);
+  filter_ctx_ = std::make_unique<FilterContext>(*this);
+  RunFilters(0);
+}
+
+void ClientConnection::RunFilters(size_t from) {
+  for (size_t i = from; i < route_->filters.size(); ++i) {
+    FilterStatus s = route_->filters[i]->OnRequest(*filter_ctx_, this);
+    if (s == FilterStatus::kContinue) continue;
+    if (s == FilterStatus::kSuspend) {
+      filter_index_ = i + 1;
+      suspended_ = true;
+      state_ = State::kFilters;
+      return;
+    }
+    server_->stats().CountError(absl::StrFormat("filter_%s", route_->filters[i]->name()));
+    LocalResponse(filter_ctx_->stop_status, "", !body_complete_, &filter_ctx_->response_headers,
+                  filter_ctx_->stop_content_type, filter_ctx_->stop_body);
+    return;
+  }
+  StartProxy();
+}
+
+void ClientConnection::Resume(FilterStatus status) {
+  suspended_ = false;
+  if (state_ == State::kClosed) {
+    MaybeDestroy();
+    return;
+  }
+  if (state_ != State::kFilters) return;
+  state_ = State::kProxy;
+  if (status == FilterStatus::kStop) {
+    LocalResponse(filter_ctx_->stop_status, "", !body_complete_, &filter_ctx_->response_headers,
+                  filter_ctx_->stop_content_type, filter_ctx_->stop_body);
+  } else {
+    RunFilters(filter_index_);
+  }
+  if (state_ != State::kClosed) {
+    Process();
+    if (state_ != State::kClosed) ArmRecv();
+  }
+}
+
+void ClientConnection::StartProxy() {
+  state_ = State::kProxy;
+  UpstreamRuntime* up = route_->upstream;
+  tried_.assign(up->servers.size(), false);
+  attempts_ = 0;
+  retryable_ = IsIdempotent(request_.method) && up->config->retries > 0;
+  retry_copy_.clear();
+  UpstreamRequestOptions options;
+  options.path = upstream_path_;
+  options.client = &client_;
+  options.proto = tls_ ? "https" : "http";
+  options.request_id = request_id_;
+  std::string default_host = up->servers[0]->key;
+  options.default_host = default_host;
+  options.remove_headers = &filter_ctx_->upstream_remove_headers;
+  options.add_headers = &filter_ctx_->upstream_add_headers;
+  options.route_headers = &route_->config->add_request_headers;
+  options.body = request_.body;
+  AppendUpstreamRequestHead(request_, options, &retry_copy_);
+  if (request_.expect_continue && !body_complete_ && in_.empty()) {
+    Write(http::kContinueResponse);
+    continue_sent_ = true;
+  }
+  if (!StartAttempt()) {
+    server_->stats().CountError("no_healthy_server");
+    LocalResponse(503, absl::StrFormat("no healthy server in upstream \"%s\"", up->config->name),
+                  !body_complete_);
+    return;
+  }
+  FeedRequestBody();
+}
+
+bool ClientConnection::StartAttempt() {
+  UpstreamRuntime* up = route_->upstream;
+  const int64_t now = server_->loop().now_ns();
+  std::vector<bool> excluded(up->servers.size());
+  for (size_t i = 0; i < up->servers.size(); ++i) {
+    excluded[i] = tried_[i] || !up->servers[i]->Available(now);
+  }
+  std::string key;
+  if (up->config->balance == UpstreamBalance::kMaglev) key = BalanceKey(*up->config, *this);
+  int index = up->balancer->Pick(key, excluded);
+  if (index < 0 || static_cast<size_t>(index) >= up->servers.size()) return false;
+  ++attempts_;
+  tried_[static_cast<size_t>(index)] = true;
+  server_index_ = index;
+  server_state_ = up->servers[static_cast<size_t>(index)].get();
+  pool_server_ = server_state_;
+  up->balancer->OnRequestStart(index);
+  ++server_state_->active;
+  ++server_state_->requests;
+  attempt_start_ns_ = now;
+  up_in_.clear();
+  response_parser_.Reset();
+  response_head_done_ = false;
+
+  uring::TimerWheel& timers = server_->loop().timers();
+  timers.Schedule(&request_timer_, now + absl::ToInt64Nanoseconds(up->config->request_timeout));
+  if (IdleConnection* idle = server_state_->pool.Take()) {
+    upstream_ = static_cast<UpstreamConnection*>(idle);
+    upstream_->set_owner(this);
+  } else {
+    auto c = UpstreamConnection::Connect(&server_->loop(), server_state_->address, this);
+    if (!c.ok()) {
+      AttemptFailed("connect_failed", 502,
+                    absl::StrFormat("cannot connect to upstream \"%s\": %s", up->config->name,
+                                    c.status().message()),
+                    true);
+      return true;  // answered (or retried) by AttemptFailed
+    }
+    upstream_ = *c;
+    timers.Schedule(&connect_timer_, now + absl::ToInt64Nanoseconds(up->config->connect_timeout));
+  }
+  upstream_->CountRequest();
+  upstream_->Send(retry_copy_);
+  return true;
+}
+
+void ClientConnection::SendBody(std::string_view data, bool last) {
+  std::string framed;
+  std::string_view bytes = data;
+  if (request_.body.kind == http::BodyKind::kChunked) {
+    if (!data.empty()) AppendChunk(data, &framed);
+    if (last) framed.append(kLastChunk);
+    bytes = framed;
+  }
+  if (bytes.empty()) return;
+  if (upstream_ != nullptr) upstream_->Send(bytes);
+  if (retryable_) {
+    if (retry_copy_.size() + bytes.size() > kRetryBufferLimit) {
+      retryable_ = false;
+      std::string().swap(retry_copy_);
+    } else {
+      retry_copy_.append(bytes);
+    }
+  }
+}
+
+void ClientConnection::FeedRequestBody() {
+  while (!body_complete_ && !in_.empty() && state_ == State::kProxy) {
+    if (request_.body.kind == http::BodyKind::kContentLength) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(body_left_, in_.size()));
+      body_left_ -= n;
+      body_complete_ = body_left_ == 0;
+      SendBody(std::string_view(in_).substr(0, n), body_complete_);
+      in_.erase(0, n);
+      continue;
+    }
+    http::ChunkedResult r = chunked_.Decode(in_);
+    switch (r.status) {
+      case http::ChunkedStatus::kData:
+        SendBody(r.data, false);
+        in_.erase(0, r.consumed);
+        break;
+      case http::ChunkedStatus::kNeedMore:
+        in_.erase(0, r.consumed);
+        return;
+      case http::ChunkedStatus::kDone:
+        in_.erase(0, r.consumed);
+        body_complete_ = true;
+        SendBody({}, true);
+        break;
+      case http::ChunkedStatus::kError:
+        server_->stats().CountError("bad_request_body");
+        if (server_state_ != nullptr) EndAttempt(true);
+        if (upstream_ != nullptr) {
+          upstream_->Close();
+          upstream_ = nullptr;
+        }
+        server_->loop().timers().Cancel(&request_timer_);
+        server_->loop().timers().Cancel(&connect_timer_);
+        if (!response_started_) {
+          LocalResponse(r.error.status, r.error.reason, true);
+        } else {
+          Close();
+        }
+        return;
+    }
+  }
+}
+
+void ClientConnection::OnUpstreamConnected(UpstreamConnection* c, int error) {
+  if (c != upstream_) return;
+  server_->loop().timers().Cancel(&connect_timer_);
+  if (error != 0) {
+    upstream_ = nullptr;  // it closed itself
+    AttemptFailed(
+        "connect_failed", 502,
+        absl::StrFormat("connecting to upstream \"%s\" server %s failed: %s",
+                        route_->upstream->config->name, c->server().ToString(), ErrnoText(error)),
+        true);
+  }
+}
+
+void ClientConnection::OnUpstreamData(UpstreamConnection* c, std::string_view data) {
+  if (c != upstream_) return;
+  up_in_.append(data);
+  ProcessUpstream();
+}
+
+void ClientConnection::OnUpstreamSendDrained(UpstreamConnection* c) {
+  if (c != upstream_) return;
+  if (!in_.empty()) FeedRequestBody();
+  if (state_ != State::kClosed) ArmRecv();
+}
+
+void ClientConnection::OnUpstreamClosed(UpstreamConnection* c, int error) {
+  if (c != upstream_) return;
+  upstream_ = nullptr;
+  if (!response_head_done_) {
+    AttemptFailed(
+        error == 0 ? "upstream_closed" : "upstream_reset", 502,
+        absl::StrFormat("upstream \"%s\" server %s closed the connection before "
+                        "responding (%s)",
+                        route_->upstream->config->name, c->server().ToString(), ErrnoText(error)),
+        true);
+    return;
+  }
+  if (response_.body.kind == http::BodyKind::kUntilClose && error == 0) {
+    if (client_framing_ == ClientFraming::kChunked) Write(kLastChunk);
+    FinishExchange();
+    return;
+  }
+  server_->stats().CountError("upstream_truncated");
+  LOG_INFO("upstream %s ended a response early (%s); closing the client connection",
+           c->server().ToString(), ErrnoText(error));
+  Close();
+}
+
+void ClientConnection::ProcessUpstream() {
+  while (!response_head_done_) {
+    http::ParseResult r = response_parser_.Parse(up_in_, request_.method, &response_);
+    if (r.need_more()) return;
+    if (r.error_status()) {
+      AttemptFailed("bad_response", 502,
+                    absl::StrFormat("upstream \"%s\" sent an invalid response: %s",
+                                    route_->upstream->config->name, r.error.reason),
+                    false);
+      return;
+    }
+    if (response_.status == 101) {
+      AttemptFailed("bad_response", 502,
+                    absl::StrFormat("upstream \"%s\" switched protocols, which gw7 does not relay",
+                                    route_->upstream->config->name),
+                    false);
+      return;
+    }
+    if (response_.informational()) {
+      // 100 Continue and 103 Early Hints: gw7 has answered the client's Expect itself.
+      up_in_.erase(0, r.consumed);
+      response_parser_.Reset();
+      continue;
+    }
+    response_head_bytes_.assign(up_in_, 0, r.consumed);
+    up_in_.erase(0, r.consumed);
+    http::ParseResult again = http::ParseResponseHead(
+        response_head_bytes_, ResponseLimits(runtime_->config.limits), request_.method, &response_);
+    if (!again.complete()) {
+      AttemptFailed("bad_response", 502, "internal error: response head did not parse twice",
+                    false);
+      return;
+    }
+    OnResponseHead();
+    if (state_ == State::kClosed) return;
+  }
+  ForwardResponseBody();
+}
+
+void ClientConnection::OnResponseHead() {
+  response_head_done_ = true;
+  response_status_ = response_.status;
+  const int64_t now = server_->loop().now_ns();
+  UpstreamRuntime* up = route_->upstream;
+  server_->stats().ObserveLatency(up->config->name,
+                                  static_cast<double>(now - attempt_start_ns_) / 1e9);
+  // Only gateway-class answers count against the server; a 500 is the application's verdict.
+  EndAttempt(response_.status != 502 && response_.status != 503 && response_.status != 504);
+  server_->loop().timers().Schedule(&request_timer_,
+                                    now + absl::ToInt64Nanoseconds(up->config->request_timeout));
+  for (auto& f : route_->filters) f->OnResponse(*filter_ctx_, response_.status);
+  client_framing_ = ChooseClientFraming(response_, request_.version);
+  if (!body_complete_ || draining_ || client_framing_ == ClientFraming::kUntilClose) {
+    close_after_response_ = true;
+  }
+  ClientResponseOptions options;
+  options.framing = client_framing_;
+  options.keep_alive = !close_after_response_;
+  options.client_version = request_.version;
+  options.request_id = request_id_;
+  options.extra_headers = &filter_ctx_->response_headers;
+  std::string head;
+  AppendClientResponseHead(response_, options, &head);
+  Write(head);
+  response_started_ = true;
+  response_left_ =
+      response_.body.kind == http::BodyKind::kContentLength ? response_.body.length : 0;
+  response_chunked_.Reset();
+}
+
+void ClientConnection::ForwardResponseBody() {
+  auto write_body = [this](std::string_view data) {
+    if (data.empty()) return;
+    if (client_framing_ == ClientFraming::kChunked) {
+      std::string framed;
+      AppendChunk(data, &framed);
+      Write(framed);
+    } else {
+      Write(data);
+    }
+  };
+  bool done = false;
+  switch (response_.body.kind) {
+    case http::BodyKind::kNone:
+      done = true;
+      break;
+    case http::BodyKind::kContentLength: {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(response_left_, up_in_.size()));
+      write_body(std::string_view(up_in_).substr(0, n));
+      up_in_.erase(0, n);
+      response_left_ -= n;
+      done = response_left_ == 0;
+      break;
+    }
+    case http::BodyKind::kChunked:
+      while (!done) {
+        http::ChunkedResult r = response_chunked_.Decode(up_in_);
+        if (r.status == http::ChunkedStatus::kData) {
+          write_body(r.data);
+          up_in_.erase(0, r.consumed);
+        } else if (r.status == http::ChunkedStatus::kNeedMore) {
+          up_in_.erase(0, r.consumed);
+          break;
+        } else if (r.status == http::ChunkedStatus::kDone) {
+          up_in_.erase(0, r.consumed);
+          if (client_framing_ == ClientFraming::kChunked) Write(kLastChunk);
+          done = true;
+        } else {
+          server_->stats().CountError("bad_response_body");
+          LOG_INFO("upstream %s: invalid chunked body: %s; closing the client connection",
+                   upstream_ != nullptr ? upstream_->server().ToString() : "?", r.error.reason);
+          Close();
+          return;
+        }
+      }
+      break;
+    case http::BodyKind::kUntilClose:
+      write_body(up_in_);
+      up_in_.clear();
+      break;
+  }
+  if (done) {
+    FinishExchange();
+    return;
+  }
+  if (upstream_ != nullptr) {
+    server_->loop().timers().Schedule(
+        &request_timer_, server_->loop().now_ns() +
+                             absl::ToInt64Nanoseconds(route_->upstream->config->request_timeout));
+    if (out_queued() > kHighWater) upstream_->PauseRead();
+  }
+}
+
+void ClientConnection::FinishExchange() {
+  server_->loop().timers().Cancel(&request_timer_);
+  server_->loop().timers().Cancel(&connect_timer_);
+  if (upstream_ != nullptr) {
+    UpstreamConnection* c = upstream_;
+    upstream_ = nullptr;
+    bool reuse = response_.keep_alive && body_complete_ && up_in_.empty() &&
+                 response_.body.kind != http::BodyKind::kUntilClose && c->queued() == 0 &&
+                 !c->closed() && pool_server_ != nullptr;
+    if (reuse) {
+      c->set_owner(nullptr);
+      c->ResumeRead();
+      pool_server_->pool.Put(c);
+    } else {
+      c->Close();
+    }
+  }
+  pool_server_ = nullptr;
+  ResponseComplete(response_status_);
+}
+
+void ClientConnection::EndAttempt(bool success) {
+  if (server_state_ == nullptr) return;
+  const int64_t now = server_->loop().now_ns();
+  UpstreamRuntime* up = route_->upstream;
+  up->balancer->OnRequestEnd(server_index_, now - attempt_start_ns_, success);
+  --server_state_->active;
+  if (!success) ++server_state_->failures;
+  if (server_state_->passive.Record(success, now)) {
+    server_->stats().CountError("ejection");
+    LOG_WARN("upstream \"%s\" server %s ejected for %s after %d consecutive failures",
+             up->config->name, server_state_->key, absl::FormatDuration(up->config->ejection_time),
+             up->config->passive_failures);
+  }
+  server_state_ = nullptr;
+}
+
+void ClientConnection::AttemptFailed(std::string_view kind, int status, std::string message,
+                                     bool retryable) {
+  server_->stats().CountError(kind);
+  LOG_INFO("request %s: %s", request_id_, message);
+  server_->loop().timers().Cancel(&connect_timer_);
+  server_->loop().timers().Cancel(&request_timer_);
+  EndAttempt(false);
+  if (upstream_ != nullptr) {
+    upstream_->Close();
+    upstream_ = nullptr;
+  }
+  pool_server_ = nullptr;
+  if (state_ == State::kClosed) return;
+  if (retryable && retryable_ && !response_started_ &&
+      attempts_ <= route_->upstream->config->retries) {
+    ++server_->stats().retries;
+    if (StartAttempt()) {
+      FeedRequestBody();
+      return;
+    }
+  }
+  if (response_started_) {
+    Close();
+    return;
+  }
+  LocalResponse(status, message, !body_complete_);
+}
+
+void ClientConnection::LocalResponse(int status, std::string_view message, bool close,
+                                     const std::vector<std::pair<std::string, std::string>>* extra,
+                                     std::string_view content_type, std::string_view body) {
+  if (state_ == State::kClosed) return;
+  server_->loop().timers().Cancel(&timer_);
+  timer_kind_ = TimerKind::kNone;
+  if (close) close_after_response_ = true;
+  if (route_ != nullptr && filter_ctx_ != nullptr) {
+    for (auto& f : route_->filters) f->OnResponse(*filter_ctx_, status);
+  }
+  std::string body_text = body.empty() ? http::JsonErrorBody(status, message) : std::string(body);
+  std::vector<http::HttpHeader> headers;
+  headers.push_back({"Content-Type", content_type});
+  if (!request_id_.empty()) headers.push_back({"X-Request-Id", request_id_});
+  if (extra != nullptr) {
+    for (const auto& [name, value] : *extra) {
+      if (IsSafeExtraField(name, value)) headers.push_back({name, value});
+    }
+  }
+  http::ResponseOptions options;
+  options.keep_alive = !close_after_response_;
+  options.head_request = have_request_ && request_.method == http::Method::kHead;
+  options.client_version = have_request_ ? request_.version : http::HttpVersion::kHttp11;
+  std::string text;
+  if (!http::AppendResponse(status, headers, body_text, options, &text).ok()) {
+    close_after_response_ = true;
+    text = http::ErrorResponse(500, "a filter produced an invalid response");
+  }
+  Write(text);
+  response_started_ = true;
+  ResponseComplete(status);
+}
+
+void ClientConnection::ResponseComplete(int status) {
+  server_->stats().CountResponse(route_name(), status);
+  if (close_after_response_) {
+    FinishAfterFlush();
+    return;
+  }
+  ResetForNextRequest();
+}
+
+void ClientConnection::FinishAfterFlush() {
+  state_ = State::kDone;
+  server_->loop().timers().Cancel(&timer_);
+  timer_kind_ = TimerKind::kNone;
+  if (out_queued() == 0) EnterLinger();
+}
+
+void ClientConnection::EnterLinger() {
+  if (read_eof_) {
+    Close();
+    return;
+  }
+  // Our last response is out: shut our side and read until the client closes (bounded), so that
+  // unread bytes do not make the kernel answer with a reset that could destroy the response
+  // before the client has read it.
+  shutdown(fd_, SHUT_WR);
+  state_ = State::kLinger;
+  timer_kind_ = TimerKind::kLinger;
+  server_->loop().timers().Schedule(&timer_, server_->loop().now_ns() + 2'000'000'000);
+  ArmRecv();
+}
+
+void ClientConnection::ResetForNextRequest() {
+  state_ = State::kHead;
+  route_ = nullptr;
+  filter_ctx_.reset();
+  have_request_ = false;
+  request_id_.clear();
+  response_started_ = false;
+  response_head_done_ = false;
+  continue_sent_ = false;
+  up_in_.clear();
+  RestartIdleTimer();
+  Process();  // pipelined requests (a no-op when called from inside Process)
+  if (state_ != State::kClosed) ArmRecv();
+}
+
+void ClientConnection::OnDrain() {
+  draining_ = true;
+  if ((state_ == State::kHead || state_ == State::kProxyHeader) && in_.empty() &&
+      out_queued() == 0) {
+    Close();
+  }
+}
+
+}  // namespace edge::l7

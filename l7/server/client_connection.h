@@ -1,0 +1,205 @@
+#pragma once
+// ClientConnection: one client's TCP connection to gw7 and the requests on it, one at a time and
+// answered in order (pipelined requests wait in the receive buffer until the one before them has
+// been answered).
+//
+// A request goes through: [PROXY header] -> head (strict parse, limits, header_timeout) -> route
+// -> filters (may suspend) -> proxy: pick a server, take a pooled keep-alive connection or
+// connect, send the head, stream the body, parse the response strictly, stream it back. Errors
+// the client caused get 4xx and a close; upstream failures get 502/503/504 with a JSON body, or a
+// retry when the request is idempotent, its bytes are all still buffered and nothing of the
+// response has reached the client.
+//
+// Memory per connection is bounded: the receive buffers are fixed; a direction whose peer is
+// slower than its sender stops reading (kHighWater) until the queue drains (kLowWater).
+//
+// Lifetime: owned by itself. Close() shuts the socket down; the object deletes itself when the
+// last of its io_uring operations completes, and not while a filter holds it suspended.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/http/chunked_decoder.h"
+#include "common/http/request_parser.h"
+#include "common/http/response_parser.h"
+#include "common/net/address.h"
+#include "common/uring/completion.h"
+#include "common/uring/timer_wheel.h"
+#include "l7/filters/filter.h"
+#include "l7/server/client_response.h"
+#include "l7/server/gateway_runtime.h"
+#include "l7/upstream/upstream_connection.h"
+
+namespace edge::l7 {
+
+class GatewayServer;
+
+class ClientConnection final : public uring::IoHandler,
+                               public UpstreamConnection::Owner,
+                               public RequestView,
+                               public Resumer {
+ public:
+  static constexpr size_t kRecvBufferSize = 32 * 1024;
+  static constexpr size_t kHighWater = 256 * 1024;
+  static constexpr size_t kLowWater = 64 * 1024;
+  // Request bytes kept for a retry; a larger body makes the request not retryable.
+  static constexpr size_t kRetryBufferLimit = 64 * 1024;
+
+  ClientConnection(GatewayServer* server, int fd, const net::SocketAddress& peer);
+  void Start();
+  // Drain: an idle connection closes now, a busy one after its current response.
+  void OnDrain();
+  // Closes at once (drain timeout, shutdown).
+  void Abort();
+  // Process shutdown, after the loop has stopped for good: frees the connection now.
+  void DestroyAfterLoop();
+
+  // RequestView
+  std::string_view method() const override { return request_.method_name; }
+  std::string_view path() const override { return request_.path; }
+  std::string_view query() const override { return request_.query; }
+  std::string_view host() const override { return host_; }
+  std::optional<std::string_view> header(std::string_view name) const override;
+  const net::SocketAddress& client_address() const override { return client_; }
+  std::string_view route_name() const override;
+
+  // Resumer
+  void Resume(FilterStatus status) override;
+
+  // UpstreamConnection::Owner
+  void OnUpstreamConnected(UpstreamConnection* c, int error) override;
+  void OnUpstreamData(UpstreamConnection* c, std::string_view data) override;
+  void OnUpstreamClosed(UpstreamConnection* c, int error) override;
+  void OnUpstreamSendDrained(UpstreamConnection* c) override;
+
+ private:
+  enum Op : uint8_t { kOpRecv = 1, kOpSend = 2, kOpClose = 3 };
+  enum class State : uint8_t {
+    kProxyHeader,  // expecting a PROXY header from a trusted proxy
+    kHead,         // waiting for a request head
+    kFilters,      // a filter suspended the request
+    kProxy,        // the request is with an upstream
+    kDone,         // the response went out; closing after the flush
+    kLinger,       // write side shut; reading until EOF so the client gets our last bytes
+    kClosed,
+  };
+
+  ~ClientConnection() override;
+  void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
+  static void TimerThunk(void* self) { static_cast<ClientConnection*>(self)->OnTimer(); }
+  static void RequestTimerThunk(void* self) {
+    static_cast<ClientConnection*>(self)->OnRequestTimeout();
+  }
+  static void ConnectTimerThunk(void* self) {
+    static_cast<ClientConnection*>(self)->OnConnectTimeout();
+  }
+  void OnTimer();
+  void OnRequestTimeout();
+  void OnConnectTimeout();
+
+  // I/O
+  void ArmRecv();
+  bool WantRead() const;
+  void Write(std::string_view data);
+  void FlushOut();
+  size_t out_queued() const { return out_.size() + (sending_.size() - sent_); }
+  void Close();
+  void MaybeDestroy();
+
+  // Requests
+  void Process();
+  void ProcessLoop();
+  void ProcessProxyHeader();
+  void StartRequest(size_t head_bytes);
+  void RunFilters(size_t from);
+  void StartProxy();
+  bool StartAttempt();  // false: no server to try
+  void FeedRequestBody();
+  void SendBody(std::string_view data, bool last);
+  void ProcessUpstream();
+  void OnResponseHead();
+  void ForwardResponseBody();
+  void FinishExchange();
+  void AttemptFailed(std::string_view kind, int status, std::string message, bool retryable);
+  void EndAttempt(bool success);
+  // A response gw7 makes itself; `close` ends the connection after it.
+  void LocalResponse(int status, std::string_view message, bool close,
+                     const std::vector<std::pair<std::string, std::string>>* extra = nullptr,
+                     std::string_view content_type = "application/json",
+                     std::string_view body = {});
+  void RejectConnection(int status, std::string_view kind, std::string_view reason);
+  void ResponseComplete(int status);
+  void ResetForNextRequest();
+  void FinishAfterFlush();  // no more requests: flush, then linger and close
+  void EnterLinger();
+  void RestartIdleTimer();
+
+  GatewayServer* server_;
+  int fd_;
+  net::SocketAddress peer_;
+  net::SocketAddress client_;
+  std::unique_ptr<char[]> recv_buffer_;
+  std::string in_;       // received, not yet consumed
+  std::string out_;      // queued for the client
+  std::string sending_;  // being sent; sent_ bytes done
+  size_t sent_ = 0;
+  int inflight_ = 0;
+  bool recv_armed_ = false;
+  bool send_armed_ = false;
+  bool read_eof_ = false;
+  bool close_submitted_ = false;
+  bool close_after_response_ = false;  // no keep-alive after the current response
+  bool draining_ = false;
+  bool in_process_ = false;
+  bool tls_ = false;  // the PROXY header said the client used TLS
+  State state_ = State::kHead;
+  uring::Timer timer_;  // idle, header, linger
+  enum class TimerKind : uint8_t { kNone, kIdle, kHeader, kLinger } timer_kind_ = TimerKind::kNone;
+  uring::Timer request_timer_;
+  uring::Timer connect_timer_;
+
+  // The current request.
+  http::RequestHeadParser head_parser_;
+  std::string head_;  // the head's bytes; request_ points into them
+  http::HttpRequest request_;
+  bool have_request_ = false;
+  std::string host_;
+  std::string request_id_;
+  std::shared_ptr<GatewayRuntime> runtime_;
+  RouteRuntime* route_ = nullptr;
+  std::string upstream_path_;
+  std::unique_ptr<FilterContext> filter_ctx_;
+  size_t filter_index_ = 0;
+  bool suspended_ = false;
+  int64_t request_start_ns_ = 0;
+  // Request body from the client.
+  uint64_t body_left_ = 0;  // content-length bytes still to come
+  http::ChunkedDecoder chunked_;
+  bool body_complete_ = true;
+  bool continue_sent_ = false;
+  // Upstream exchange.
+  UpstreamConnection* upstream_ = nullptr;
+  UpstreamServer* server_state_ = nullptr;  // while an attempt is open (balancer told)
+  UpstreamServer* pool_server_ = nullptr;   // whose pool gets the connection back
+  int server_index_ = -1;
+  std::vector<bool> tried_;
+  int attempts_ = 0;
+  std::string retry_copy_;  // every byte sent upstream for this request so far
+  bool retryable_ = false;
+  int64_t attempt_start_ns_ = 0;
+  std::string up_in_;
+  http::ResponseHeadParser response_parser_;
+  std::string response_head_bytes_;
+  http::HttpResponse response_;
+  bool response_started_ = false;  // bytes of the response were queued for the client
+  bool response_head_done_ = false;
+  ClientFraming client_framing_ = ClientFraming::kNone;
+  uint64_t response_left_ = 0;
+  http::ChunkedDecoder response_chunked_;
+  int response_status_ = 0;
+};
+
+}  // namespace edge::l7

@@ -1,0 +1,67 @@
+#include "l7/server/client_response.h"
+
+#include "absl/strings/str_format.h"
+#include "common/http/hop_by_hop.h"
+#include "l7/server/upstream_request.h"
+
+namespace edge::l7 {
+
+ClientFraming ChooseClientFraming(const http::HttpResponse& response,
+                                  http::HttpVersion client_version) {
+  switch (response.body.kind) {
+    case http::BodyKind::kNone:
+      return ClientFraming::kNone;
+    case http::BodyKind::kContentLength:
+      return response.body.length == 0 ? ClientFraming::kNone : ClientFraming::kContentLength;
+    case http::BodyKind::kChunked:
+    case http::BodyKind::kUntilClose:
+      return client_version == http::HttpVersion::kHttp11 ? ClientFraming::kChunked
+                                                          : ClientFraming::kUntilClose;
+  }
+  return ClientFraming::kNone;
+}
+
+void AppendClientResponseHead(const http::HttpResponse& response,
+                              const ClientResponseOptions& options, std::string* out) {
+  absl::StrAppendFormat(out, "HTTP/1.1 %d %s\r\n", response.status, response.reason);
+  http::HopByHopFilter hop(response.headers);
+  for (const http::HttpHeader& h : response.headers) {
+    if (hop.IsHopByHop(h.name) || http::EqualsIgnoreCase(h.name, "x-request-id")) continue;
+    // Content-Length stays only where it still describes what the client gets.
+    if (http::EqualsIgnoreCase(h.name, "content-length") &&
+        options.framing != ClientFraming::kContentLength &&
+        options.framing != ClientFraming::kNone) {
+      continue;
+    }
+    out->append(h.name);
+    out->append(": ");
+    out->append(h.value);
+    out->append("\r\n");
+  }
+  if (options.extra_headers != nullptr) {
+    for (const auto& [name, value] : *options.extra_headers) {
+      if (!IsSafeExtraField(name, value) || http::IsHopByHopField(name) ||
+          http::EqualsIgnoreCase(name, "content-length")) {
+        continue;
+      }
+      absl::StrAppendFormat(out, "%s: %s\r\n", name, value);
+    }
+  }
+  if (!options.request_id.empty())
+    absl::StrAppendFormat(out, "X-Request-Id: %s\r\n", options.request_id);
+  if (options.framing == ClientFraming::kChunked) out->append("Transfer-Encoding: chunked\r\n");
+  if (!options.keep_alive || options.framing == ClientFraming::kUntilClose) {
+    out->append("Connection: close\r\n");
+  } else if (options.client_version == http::HttpVersion::kHttp10) {
+    out->append("Connection: keep-alive\r\n");
+  }
+  out->append("\r\n");
+}
+
+void AppendChunk(std::string_view data, std::string* out) {
+  absl::StrAppendFormat(out, "%x\r\n", data.size());
+  out->append(data);
+  out->append("\r\n");
+}
+
+}  // namespace edge::l7

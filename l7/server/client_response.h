@@ -1,0 +1,52 @@
+#pragma once
+// The response head gw7 sends its client for an upstream's response: the upstream's status and
+// reason, its end-to-end fields (hop-by-hop ones dropped: the Connection, Keep-Alive,
+// Transfer-Encoding... of the upstream hop say nothing about the client's hop), the filters'
+// response fields, X-Request-Id, and gw7's own framing for the client:
+//
+//   upstream body       client HTTP/1.1                    client HTTP/1.0
+//   none                as is (a HEAD's Content-Length kept) as is
+//   Content-Length      Content-Length (streamed as is)    the same
+//   chunked             chunked (re-framed)                until close
+//   until close         chunked: the client stays alive    until close
+//
+// Connection: close when the client connection ends after this response; keep-alive for a kept
+// HTTP/1.0 client.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/http/message.h"
+#include "common/http/response_parser.h"
+
+namespace edge::l7 {
+
+enum class ClientFraming {
+  kNone,           // no body bytes follow
+  kContentLength,  // the upstream's Content-Length bytes, copied
+  kChunked,        // gw7 writes chunks
+  kUntilClose,     // bytes, then the connection closes
+};
+
+// How the body of `response` (already parsed) goes to a client of `client_version`.
+ClientFraming ChooseClientFraming(const http::HttpResponse& response,
+                                  http::HttpVersion client_version);
+
+struct ClientResponseOptions {
+  ClientFraming framing = ClientFraming::kNone;
+  bool keep_alive = true;  // the client connection stays open after this response
+  http::HttpVersion client_version = http::HttpVersion::kHttp11;
+  std::string_view request_id;
+  const std::vector<std::pair<std::string, std::string>>* extra_headers = nullptr;
+};
+
+void AppendClientResponseHead(const http::HttpResponse& response,
+                              const ClientResponseOptions& options, std::string* out);
+
+// One chunk of the chunked coding around `data` (non-empty): "<hex>\r\n<data>\r\n".
+void AppendChunk(std::string_view data, std::string* out);
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+}  // namespace edge::l7

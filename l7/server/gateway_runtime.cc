@@ -1,0 +1,73 @@
+#include "l7/server/gateway_runtime.h"
+
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+
+namespace edge::l7 {
+
+UpstreamServer::UpstreamServer(const net::SocketAddress& a, const UpstreamConfig& config)
+    : address(a),
+      key(a.ToString()),
+      pool(config.max_idle_per_server),
+      check(config.health.rise, config.health.fall),
+      passive(config.passive_failures, absl::ToInt64Nanoseconds(config.ejection_time)) {}
+
+absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
+    GatewayConfig config, const FilterEnvironment& env, const GatewayRuntime* previous) {
+  auto rt = std::make_shared<GatewayRuntime>();
+  rt->config = std::move(config);
+  rt->generation = previous != nullptr ? previous->generation + 1 : 1;
+  auto router = Router::Build(rt->config.routes);
+  if (!router.ok()) return router.status();
+  rt->router = std::move(*router);
+
+  for (const UpstreamConfig& u : rt->config.upstreams) {
+    auto up = std::make_unique<UpstreamRuntime>();
+    up->config = &u;
+    up->balancer = MakeUpstreamBalancer(u);
+    if (up->balancer == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("upstream \"%s\": no balancer for this balance kind", u.name));
+    }
+    for (const net::SocketAddress& a : u.servers) {
+      auto server = std::make_unique<UpstreamServer>(a, u);
+      if (previous != nullptr) {
+        for (const auto& old_up : previous->upstreams) {
+          if (old_up->config->name != u.name) continue;
+          for (const auto& old : old_up->servers) {
+            if (old->key != server->key) continue;
+            if (u.health.enabled && old_up->config->health.enabled) {
+              server->check.Restore(old->check.up(), old->check.streak());
+              server->last_check = old->last_check;
+            }
+            server->passive.InheritState(old->passive);
+            server->requests = old->requests;
+            server->failures = old->failures;
+          }
+        }
+      }
+      up->servers.push_back(std::move(server));
+    }
+    rt->upstreams.push_back(std::move(up));
+  }
+
+  // The router keeps its own copy of the routes; RouteMatch::route_index indexes both.
+  rt->routes.resize(rt->config.routes.size());
+  for (size_t i = 0; i < rt->config.routes.size(); ++i) {
+    const RouteConfig& r = rt->config.routes[i];
+    RouteRuntime& route = rt->routes[i];
+    route.config = &r;
+    int u = rt->config.UpstreamIndex(r.upstream);
+    if (u < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("route \"%s\": unknown upstream \"%s\"", r.name, r.upstream));
+    }
+    route.upstream = rt->upstreams[static_cast<size_t>(u)].get();
+    auto filters = BuildRouteFilters(rt->config, r, env);
+    if (!filters.ok()) return filters.status();
+    route.filters = std::move(*filters);
+  }
+  return rt;
+}
+
+}  // namespace edge::l7

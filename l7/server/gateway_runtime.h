@@ -1,0 +1,69 @@
+#pragma once
+// GatewayRuntime: everything one config generation needs to serve requests: the config itself,
+// the router, per upstream its balancer and per server the keep-alive pool and health state, per
+// route its filter chain. Built once per (re)load on the loop thread; a request holds a
+// shared_ptr to the generation it started with, so a reload never changes a request in flight,
+// and an old generation (its pools, its idle connections) goes away with its last request.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "l7/balancer/upstream_balancer.h"
+#include "l7/config/gateway_config.h"
+#include "l7/filters/filter.h"
+#include "l7/router/router.h"
+#include "l7/server/filter_chain.h"
+#include "l7/upstream/connection_pool.h"
+#include "l7/upstream/health_probe.h"
+#include "l7/upstream/passive_health.h"
+
+namespace edge::l7 {
+
+struct UpstreamServer {
+  UpstreamServer(const net::SocketAddress& a, const UpstreamConfig& config);
+
+  net::SocketAddress address;
+  std::string key;  // "127.0.0.1:9101"
+  ConnectionPool pool;
+  PassiveHealth passive;
+  // Active health (the probe's results through rise/fall; up until checks say otherwise).
+  HealthVerdict check;
+  uint64_t checks_ok = 0, checks_failed = 0;
+  std::string last_check;  // the last probe's detail: "200", "timeout", ...
+  // Counters for /status and /metrics.
+  uint64_t requests = 0, failures = 0;
+  int64_t active = 0;
+
+  bool Available(int64_t now_ns) const { return check.up() && !passive.ejected(now_ns); }
+};
+
+struct UpstreamRuntime {
+  const UpstreamConfig* config = nullptr;
+  std::unique_ptr<UpstreamBalancer> balancer;
+  std::vector<std::unique_ptr<UpstreamServer>> servers;
+};
+
+struct RouteRuntime {
+  const RouteConfig* config = nullptr;
+  UpstreamRuntime* upstream = nullptr;
+  std::vector<std::unique_ptr<Filter>> filters;
+};
+
+struct GatewayRuntime {
+  GatewayConfig config;
+  std::unique_ptr<Router> router;
+  std::vector<std::unique_ptr<UpstreamRuntime>> upstreams;
+  std::vector<RouteRuntime> routes;  // index = RouteMatch::route_index
+  uint64_t generation = 0;
+};
+
+// Builds a generation. `previous` (may be null): servers that stay (same upstream name, same
+// address) keep their health state, so a reload does not resurrect a server that is down.
+absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(GatewayConfig config,
+                                                                    const FilterEnvironment& env,
+                                                                    const GatewayRuntime* previous);
+
+}  // namespace edge::l7

@@ -1,0 +1,166 @@
+#include "l7/server/gateway_server.h"
+
+#include <unistd.h>
+
+#include <future>
+
+#include "absl/time/time.h"
+#include "common/log.h"
+#include "common/net/socket.h"
+#include "l7/server/client_connection.h"
+#include "l7/server/listener.h"
+
+namespace edge::l7 {
+
+absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Create(GatewayConfig config) {
+  std::unique_ptr<GatewayServer> server(new GatewayServer());
+  auto loop = uring::EventLoop::Create(uring::RingOptions{});
+  if (!loop.ok()) return loop.status();
+  server->loop_ = std::move(*loop);
+  net::ListenOptions listen_options;
+  listen_options.reuse_port = false;  // one gw7 per address: a second one must fail loudly
+  auto fd = net::ListenTcp(config.listen, listen_options);
+  if (!fd.ok()) return fd.status();
+  server->listen_address_ = net::LocalAddress(*fd);
+  server->listener_ = std::make_unique<GatewayListener>(server.get(), *fd);
+  FilterEnvironment env{server->loop_.get()};
+  auto runtime = BuildGatewayRuntime(std::move(config), env, nullptr);
+  if (!runtime.ok()) return runtime.status();
+  server->runtime_ = std::move(*runtime);
+  server->StartHealthProbes();
+  return server;
+}
+
+GatewayServer::GatewayServer() : drain_timer_(&DrainThunk, this) {}
+
+GatewayServer::~GatewayServer() {
+  // The loop has stopped for good: no completion will arrive, so connections still open (a
+  // forced shutdown) and idle upstream connections are freed here, before the loop goes.
+  UpstreamConnection::LoopStopped();
+  std::vector<ClientConnection*> left(connections_.begin(), connections_.end());
+  left.insert(left.end(), closing_.begin(), closing_.end());
+  connections_.clear();
+  closing_.clear();
+  for (ClientConnection* c : left) c->DestroyAfterLoop();
+  probes_.clear();
+  runtime_.reset();
+  listener_.reset();
+}
+
+absl::Status GatewayServer::Run() {
+  listener_->Arm();
+  return loop_->Run();
+}
+
+void GatewayServer::OnAccepted(int fd) {
+  net::SetNoDelay(fd);
+  auto* c = new ClientConnection(this, fd, net::PeerAddress(fd));
+  connections_.insert(c);
+  ++stats_.connections_total;
+  ++stats_.connections_active;
+  c->Start();
+}
+
+void GatewayServer::OnConnectionDestroyed(ClientConnection* c) { closing_.erase(c); }
+
+void GatewayServer::OnConnectionClosed(ClientConnection* c) {
+  closing_.insert(c);
+  if (connections_.erase(c) > 0) --stats_.connections_active;
+  if (draining_.load()) MaybeFinishDrain();
+}
+
+bool GatewayServer::RunOnLoop(std::function<void()> fn, int timeout_ms) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> f = done->get_future();
+  loop_->Post([fn = std::move(fn), done] {
+    fn();
+    done->set_value();
+  });
+  return f.wait_for(std::chrono::milliseconds(timeout_ms)) == std::future_status::ready;
+}
+
+void GatewayServer::BeginDrain() {
+  draining_.store(true);
+  loop_->Post([this] { DoBeginDrain(); });
+}
+
+void GatewayServer::DoBeginDrain() {
+  if (drain_deadline_ns_ != 0) return;
+  const absl::Duration timeout = runtime_->config.drain_timeout;
+  drain_deadline_ns_ = loop_->now_ns() + absl::ToInt64Nanoseconds(timeout);
+  LOG_INFO("draining %d connections (drain_timeout %s)", static_cast<int>(connections_.size()),
+           absl::FormatDuration(timeout));
+  listener_->Close();
+  std::vector<ClientConnection*> all(connections_.begin(), connections_.end());
+  for (ClientConnection* c : all) c->OnDrain();
+  loop_->timers().Schedule(&drain_timer_, drain_deadline_ns_);
+  MaybeFinishDrain();
+}
+
+void GatewayServer::OnDrainTimeout() {
+  if (drain_forced_) {
+    loop_->Stop();
+    return;
+  }
+  drain_forced_ = true;
+  LOG_WARN("drain_timeout reached: closing %d connections", static_cast<int>(connections_.size()));
+  std::vector<ClientConnection*> all(connections_.begin(), connections_.end());
+  for (ClientConnection* c : all) c->Abort();
+  // Give the aborted connections' operations a moment to complete, then stop regardless.
+  loop_->timers().Schedule(&drain_timer_, loop_->now_ns() + 200'000'000);
+  MaybeFinishDrain();
+}
+
+void GatewayServer::MaybeFinishDrain() {
+  if (drain_deadline_ns_ == 0 || !connections_.empty()) return;
+  loop_->Stop();
+}
+
+void GatewayServer::StartHealthProbes() {
+  probes_.clear();
+  for (const auto& up : runtime_->upstreams) {
+    const UpstreamHealthConfig& hc = up->config->health;
+    if (!hc.enabled) continue;
+    const int64_t interval = absl::ToInt64Nanoseconds(hc.interval);
+    const size_t n = up->servers.size();
+    for (size_t i = 0; i < n; ++i) {
+      UpstreamServer* s = up->servers[i].get();
+      std::string name = up->config->name;
+      auto probe = std::make_unique<HealthProbe>(
+          loop_.get(), s->address, hc.path, interval, absl::ToInt64Nanoseconds(hc.timeout),
+          [this, s, name](bool pass, std::string_view detail) {
+            ++(pass ? s->checks_ok : s->checks_failed);
+            s->last_check.assign(detail);
+            if (s->check.Record(pass)) {
+              if (!s->check.up()) stats_.CountError("health_down");
+              LOG_WARN("upstream \"%s\" server %s is %s (health check: %s)", name, s->key,
+                       s->check.up() ? "up" : "down", detail);
+            }
+          });
+      // Spread the servers' checks over one interval instead of probing all at once.
+      probe->Start(static_cast<int64_t>(i) * interval / static_cast<int64_t>(n));
+      probes_.push_back(std::move(probe));
+    }
+  }
+}
+
+void GatewayServer::Reload(GatewayConfig config) {
+  loop_->Post([this, config = std::move(config)]() mutable {
+    FilterEnvironment env{loop_.get()};
+    auto runtime = BuildGatewayRuntime(std::move(config), env, runtime_.get());
+    if (!runtime.ok()) {
+      ++stats_.reloads_failed;
+      LOG_ERROR("reload failed, the running config stays in force: %s", runtime.status().message());
+      return;
+    }
+    probes_.clear();
+    runtime_ = std::move(*runtime);
+    StartHealthProbes();
+    ++stats_.reloads_ok;
+    LOG_INFO("reload ok: %s (generation %d: %d routes, %d upstreams)", runtime_->config.path,
+             static_cast<int>(runtime_->generation), static_cast<int>(runtime_->routes.size()),
+             static_cast<int>(runtime_->upstreams.size()));
+  });
+}
+
+}  // namespace edge::l7

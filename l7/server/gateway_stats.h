@@ -1,0 +1,54 @@
+#pragma once
+// gw7's counters, kept on the loop thread (plain integers: one writer, and the admin endpoint
+// reads them through the loop too). Rendered by admin.cc.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/metrics/prometheus.h"
+
+namespace edge::l7 {
+
+struct GatewayStats {
+  uint64_t connections_total = 0;
+  int64_t connections_active = 0;
+  uint64_t proxy_headers = 0;   // PROXY headers accepted from trusted proxies
+  uint64_t requests_total = 0;  // final responses sent (any status)
+  uint64_t retries = 0;
+  uint64_t reloads_ok = 0, reloads_failed = 0;
+  // Requests by route ("" for no route) and status class: index 1..5 for 1xx..5xx.
+  std::map<std::string, std::array<uint64_t, 6>, std::less<>> requests_by_route;
+  // Errors by kind: "bad_request", "header_timeout", "connect_failed", "bad_response", ...
+  std::map<std::string, uint64_t, std::less<>> errors;
+  // Upstream latency (request start to response head), per upstream name.
+  std::map<std::string, metrics::DurationHistogram, std::less<>> upstream_latency;
+
+  void CountResponse(std::string_view route, int status) {
+    ++requests_total;
+    auto it = requests_by_route.find(route);
+    if (it == requests_by_route.end())
+      it = requests_by_route.emplace(route, std::array<uint64_t, 6>{}).first;
+    int cls = status / 100;
+    if (cls >= 1 && cls <= 5) ++it->second[static_cast<size_t>(cls)];
+  }
+  void CountError(std::string_view kind) {
+    auto it = errors.find(kind);
+    if (it == errors.end()) it = errors.emplace(kind, 0).first;
+    ++it->second;
+  }
+  void ObserveLatency(std::string_view upstream, double seconds) {
+    auto it = upstream_latency.find(upstream);
+    if (it == upstream_latency.end()) {
+      it = upstream_latency
+               .emplace(std::piecewise_construct, std::forward_as_tuple(upstream),
+                        std::forward_as_tuple())
+               .first;
+    }
+    it->second.Observe(seconds);
+  }
+};
+
+}  // namespace edge::l7

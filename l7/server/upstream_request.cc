@@ -1,0 +1,142 @@
+#include "l7/server/upstream_request.h"
+
+#include "absl/strings/str_format.h"
+#include "common/http/hop_by_hop.h"
+
+namespace edge::l7 {
+namespace {
+
+bool IsTokenChar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  for (const char* p = "!#$%&'*+-.^_`|~"; *p; ++p) {
+    if (c == *p) return true;
+  }
+  return false;
+}
+
+void AppendField(std::string* out, std::string_view name, std::string_view value) {
+  out->append(name);
+  out->append(": ");
+  out->append(value);
+  out->append("\r\n");
+}
+
+bool Removed(const UpstreamRequestOptions& options, std::string_view name) {
+  if (options.remove_headers == nullptr) return false;
+  for (const std::string& r : *options.remove_headers) {
+    if (http::EqualsIgnoreCase(r, name)) return true;
+  }
+  return false;
+}
+
+// Fields gw7 writes itself, whatever the client sent.
+bool OwnedByGateway(std::string_view name) {
+  return http::EqualsIgnoreCase(name, "content-length") ||
+         http::EqualsIgnoreCase(name, "transfer-encoding") ||
+         http::EqualsIgnoreCase(name, "expect") || http::EqualsIgnoreCase(name, "x-request-id") ||
+         http::EqualsIgnoreCase(name, "x-forwarded-for") ||
+         http::EqualsIgnoreCase(name, "forwarded") ||
+         http::EqualsIgnoreCase(name, "x-forwarded-proto");
+}
+
+// Joins every value of `name` in the request with ", " (a list field may be split over lines).
+std::string JoinValues(const http::HttpHeaders& headers, std::string_view name) {
+  std::string joined;
+  for (const http::HttpHeader& h : headers) {
+    if (!http::EqualsIgnoreCase(h.name, name) || h.value.empty()) continue;
+    if (!joined.empty()) joined += ", ";
+    joined.append(h.value);
+  }
+  return joined;
+}
+
+}  // namespace
+
+bool IsSafeExtraField(std::string_view name, std::string_view value) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!IsTokenChar(c)) return false;
+  }
+  for (char c : value) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
+  }
+  return true;
+}
+
+std::string ForwardedFor(const net::SocketAddress& client) {
+  if (!client.valid()) return "unknown";
+  if (client.is_v4()) return client.IpString();
+  return "\"[" + client.IpString() + "]\"";
+}
+
+void AppendUpstreamRequestHead(const http::HttpRequest& request,
+                               const UpstreamRequestOptions& options, std::string* out) {
+  out->append(request.method_name);
+  out->push_back(' ');
+  if (request.target_form == http::TargetForm::kAsterisk) {
+    out->push_back('*');
+  } else {
+    out->append(options.path.empty() ? std::string_view("/") : options.path);
+    if (!request.query.empty()) {
+      out->push_back('?');
+      out->append(request.query);
+    }
+  }
+  out->append(" HTTP/1.1\r\n");
+
+  bool has_host = false;
+  http::HopByHopFilter hop(request.headers);
+  for (const http::HttpHeader& h : request.headers) {
+    if (hop.IsHopByHop(h.name) || OwnedByGateway(h.name) || Removed(options, h.name)) continue;
+    if (http::EqualsIgnoreCase(h.name, "host")) {
+      if (h.value.empty()) continue;
+      has_host = true;
+    }
+    AppendField(out, h.name, h.value);
+  }
+  if (!has_host) {
+    AppendField(out, "Host", !request.authority.empty() ? request.authority : options.default_host);
+  }
+
+  std::string client_ip = options.client != nullptr && options.client->valid()
+                              ? options.client->IpString()
+                              : std::string("unknown");
+  std::string xff = Removed(options, "x-forwarded-for")
+                        ? std::string()
+                        : JoinValues(request.headers, "x-forwarded-for");
+  AppendField(out, "X-Forwarded-For", xff.empty() ? client_ip : xff + ", " + client_ip);
+  std::string forwarded =
+      Removed(options, "forwarded") ? std::string() : JoinValues(request.headers, "forwarded");
+  std::string element = absl::StrFormat(
+      "for=%s;proto=%s", options.client != nullptr ? ForwardedFor(*options.client) : "unknown",
+      options.proto);
+  AppendField(out, "Forwarded", forwarded.empty() ? element : forwarded + ", " + element);
+  AppendField(out, "X-Forwarded-Proto", options.proto);
+  AppendField(out, "X-Request-Id", options.request_id);
+
+  auto append_extra = [&](const std::vector<std::pair<std::string, std::string>>* extra) {
+    if (extra == nullptr) return;
+    for (const auto& [name, value] : *extra) {
+      if (IsSafeExtraField(name, value) && !OwnedByGateway(name) && !http::IsHopByHopField(name)) {
+        AppendField(out, name, value);
+      }
+    }
+  };
+  append_extra(options.route_headers);
+  append_extra(options.add_headers);
+
+  switch (options.body.kind) {
+    case http::BodyKind::kContentLength:
+      AppendField(out, "Content-Length", absl::StrFormat("%d", options.body.length));
+      break;
+    case http::BodyKind::kChunked:
+      AppendField(out, "Transfer-Encoding", "chunked");
+      break;
+    default:
+      break;
+  }
+  out->append("\r\n");
+}
+
+}  // namespace edge::l7

@@ -1,0 +1,51 @@
+#pragma once
+// The request head gw7 sends upstream, built from the client's parsed request:
+//  - the request line in origin-form with the routed path (after strip_prefix / prefix_rewrite)
+//    and the client's query, always HTTP/1.1 (the upstream connection is ours and kept alive);
+//  - the client's end-to-end fields in order: hop-by-hop fields (the fixed set and whatever the
+//    client's Connection names) are dropped, and so are the fields gw7 owns: Content-Length and
+//    Transfer-Encoding (gw7 frames the body itself), Expect (gw7 answers 100-continue itself),
+//    X-Request-Id, and any field a filter removes;
+//  - X-Forwarded-For with the client address appended to what came in, Forwarded (RFC 7239) with
+//    a for= element appended likewise, X-Forwarded-Proto, X-Request-Id;
+//  - the route's and the filters' extra fields, then the framing: Content-Length or
+//    Transfer-Encoding: chunked.
+// A Host is always sent: the client's, or the server's address for an HTTP/1.0 client without
+// one. Extra fields whose name is not a token or whose value holds CR, LF or NUL are skipped, so
+// that nothing from a config or a filter can split the head.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/http/message.h"
+#include "common/http/request_parser.h"
+#include "common/net/address.h"
+
+namespace edge::l7 {
+
+struct UpstreamRequestOptions {
+  std::string_view path;  // the routed path (no query)
+  const net::SocketAddress* client = nullptr;
+  std::string_view proto = "http";  // X-Forwarded-Proto and Forwarded proto=
+  std::string_view request_id;
+  std::string_view default_host;  // when the client sent no Host
+  const std::vector<std::string>* remove_headers = nullptr;
+  const std::vector<std::pair<std::string, std::string>>* add_headers = nullptr;
+  const std::vector<std::pair<std::string, std::string>>* route_headers = nullptr;
+  http::BodyFraming body;  // kNone, kContentLength or kChunked: what gw7 sends
+};
+
+// Appends the head (through its blank line) to *out.
+void AppendUpstreamRequestHead(const http::HttpRequest& request,
+                               const UpstreamRequestOptions& options, std::string* out);
+
+// The Forwarded "for" value of an address: 192.0.2.1, or "[2001:db8::1]" quoted as RFC 7239 6
+// requires for IPv6.
+std::string ForwardedFor(const net::SocketAddress& client);
+
+// Whether a field taken from a config or a filter may be written as is.
+bool IsSafeExtraField(std::string_view name, std::string_view value);
+
+}  // namespace edge::l7

@@ -1,0 +1,158 @@
+#include "l7/upstream/upstream_connection.h"
+
+#include <liburing.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/net/socket.h"
+
+namespace edge::l7 {
+namespace {
+thread_local bool loop_stopped = false;
+}  // namespace
+
+void UpstreamConnection::LoopStopped() { loop_stopped = true; }
+
+absl::StatusOr<UpstreamConnection*> UpstreamConnection::Connect(uring::EventLoop* loop,
+                                                                const net::SocketAddress& server,
+                                                                Owner* owner) {
+  auto fd = net::NewTcpSocket(server);
+  if (!fd.ok()) return fd.status();
+  auto* c = new UpstreamConnection(loop, *fd, server, owner);
+  io_uring_sqe* sqe = loop->ring().GetSqe();
+  io_uring_prep_connect(sqe, c->fd_, c->server_.sockaddr_ptr(), c->server_.length());
+  io_uring_sqe_set_data64(sqe, uring::UserData(c, kOpConnect));
+  ++c->inflight_;
+  return c;
+}
+
+UpstreamConnection::UpstreamConnection(uring::EventLoop* loop, int fd,
+                                       const net::SocketAddress& server, Owner* owner)
+    : loop_(loop),
+      fd_(fd),
+      server_(server),
+      owner_(owner),
+      recv_buffer_(new char[kRecvBufferSize]) {}
+
+UpstreamConnection::~UpstreamConnection() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void UpstreamConnection::Send(std::string_view data) {
+  if (closing_ || data.empty()) return;
+  pending_.append(data);
+  if (connected_) FlushSend();
+}
+
+void UpstreamConnection::FlushSend() {
+  if (send_armed_ || closing_) return;
+  if (sent_ == sending_.size()) {
+    if (pending_.empty()) return;
+    sending_.clear();
+    sending_.swap(pending_);
+    sent_ = 0;
+  }
+  io_uring_sqe* sqe = loop_->ring().GetSqe();
+  io_uring_prep_send(sqe, fd_, sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpSend));
+  send_armed_ = true;
+  ++inflight_;
+}
+
+void UpstreamConnection::ArmRecv() {
+  if (recv_armed_ || closing_ || read_paused_ || !connected_) return;
+  io_uring_sqe* sqe = loop_->ring().GetSqe();
+  io_uring_prep_recv(sqe, fd_, recv_buffer_.get(), kRecvBufferSize, 0);
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpRecv));
+  recv_armed_ = true;
+  ++inflight_;
+}
+
+void UpstreamConnection::PauseRead() { read_paused_ = true; }
+
+void UpstreamConnection::ResumeRead() {
+  if (!read_paused_) return;
+  read_paused_ = false;
+  ArmRecv();
+}
+
+void UpstreamConnection::Close() {
+  if (closing_) return;
+  closing_ = true;
+  owner_ = nullptr;
+  if (pool() != nullptr) pool()->Remove(this);
+  // shutdown() completes any pending recv/send at once; the last completion deletes us. A NOP
+  // makes sure there is a last completion even when nothing is in flight.
+  if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);
+  if (loop_stopped) {
+    delete this;
+    return;
+  }
+  io_uring_sqe* sqe = loop_->ring().GetSqe();
+  io_uring_prep_nop(sqe);
+  io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpClose));
+  ++inflight_;
+}
+
+void UpstreamConnection::Fail(int error) {
+  Owner* owner = owner_;
+  Close();
+  if (owner != nullptr) owner->OnUpstreamClosed(this, error);
+}
+
+void UpstreamConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
+  --inflight_;
+  switch (op) {
+    case kOpConnect:
+      if (closing_) break;
+      if (res < 0) {
+        Owner* owner = owner_;
+        Close();
+        if (owner != nullptr) owner->OnUpstreamConnected(this, res);
+        break;
+      }
+      connected_ = true;
+      if (owner_ != nullptr) owner_->OnUpstreamConnected(this, 0);
+      if (!closing_) {
+        ArmRecv();
+        FlushSend();
+      }
+      break;
+    case kOpRecv:
+      recv_armed_ = false;
+      if (closing_) break;
+      if (res > 0 && owner_ != nullptr) {
+        owner_->OnUpstreamData(this, std::string_view(recv_buffer_.get(), res));
+        ArmRecv();
+      } else if (res == -EINTR || res == -EAGAIN) {
+        ArmRecv();
+      } else {
+        // EOF or an error; while idle in a pool, unexpected bytes also end the connection.
+        Fail(res > 0 ? 0 : res);
+      }
+      break;
+    case kOpSend:
+      send_armed_ = false;
+      if (closing_) break;
+      if (res < 0) {
+        if (res == -EINTR || res == -EAGAIN) {
+          FlushSend();
+        } else {
+          Fail(res);
+        }
+        break;
+      }
+      sent_ += static_cast<size_t>(res);
+      FlushSend();
+      if (!send_armed_ && owner_ != nullptr) owner_->OnUpstreamSendDrained(this);
+      break;
+    case kOpClose:
+      close_submitted_ = true;
+      break;
+  }
+  if (closing_ && close_submitted_ && inflight_ == 0) delete this;
+}
+
+}  // namespace edge::l7

@@ -1,0 +1,96 @@
+#pragma once
+// UpstreamConnection: one TCP connection from gw7 to an upstream server, driven by the gateway's
+// io_uring loop. It connects, sends what its owner queues (in order, one send in flight), and
+// receives into a fixed buffer that it hands to the owner; the owner copies what it keeps.
+//
+// Ownership: the object deletes itself once Close() was called and every operation it submitted
+// has completed (completion.h's rule). While a request uses it, its Owner gets the events; while
+// it sits idle in a ConnectionPool it has no owner, and anything the server sends then (bytes or
+// EOF) means the connection is no longer usable: it closes and leaves the pool.
+//
+// Backpressure: PauseRead() stops re-arming the receive so that a slow client does not make the
+// gateway buffer a fast server's response; queued() tells the owner how much it has not yet sent.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "common/net/address.h"
+#include "common/uring/completion.h"
+#include "common/uring/event_loop.h"
+#include "l7/upstream/connection_pool.h"
+
+namespace edge::l7 {
+
+class UpstreamConnection final : public uring::IoHandler, public IdleConnection {
+ public:
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // The connect finished: 0, or a negative errno.
+    virtual void OnUpstreamConnected(UpstreamConnection* c, int error) = 0;
+    // Bytes from the server; valid only during the call.
+    virtual void OnUpstreamData(UpstreamConnection* c, std::string_view data) = 0;
+    // The server closed (error 0) or the connection failed (negative errno). No more events.
+    virtual void OnUpstreamClosed(UpstreamConnection* c, int error) = 0;
+    // Everything queued so far has been sent.
+    virtual void OnUpstreamSendDrained(UpstreamConnection* c) = 0;
+  };
+
+  static constexpr size_t kRecvBufferSize = 32 * 1024;
+
+  // Creates the socket and submits the connect. The owner hears OnUpstreamConnected.
+  static absl::StatusOr<UpstreamConnection*> Connect(uring::EventLoop* loop,
+                                                     const net::SocketAddress& server,
+                                                     Owner* owner);
+
+  void set_owner(Owner* owner) { owner_ = owner; }
+  // Queues bytes; they go out once connected, in order.
+  void Send(std::string_view data);
+  size_t queued() const { return pending_.size() + (sending_.size() - sent_); }
+  void PauseRead();
+  void ResumeRead();
+  // Detaches the owner and closes; the object goes away when its operations complete.
+  void Close();
+  void CloseIdle() override { Close(); }
+  // After the loop has stopped for good (process shutdown) no completion will ever arrive:
+  // from then on, Close() on this thread deletes the connection at once instead of waiting.
+  static void LoopStopped();
+
+  bool connected() const { return connected_; }
+  bool closed() const { return closing_; }
+  uint64_t requests() const { return requests_; }
+  void CountRequest() { ++requests_; }
+  const net::SocketAddress& server() const { return server_; }
+
+ private:
+  enum Op : uint8_t { kOpConnect = 1, kOpRecv = 2, kOpSend = 3, kOpClose = 4 };
+  UpstreamConnection(uring::EventLoop* loop, int fd, const net::SocketAddress& server,
+                     Owner* owner);
+  ~UpstreamConnection() override;
+  void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
+  void ArmRecv();
+  void FlushSend();
+  void Fail(int error);  // tells the owner, then closes
+
+  uring::EventLoop* loop_;
+  int fd_;
+  net::SocketAddress server_;
+  Owner* owner_;
+  std::unique_ptr<char[]> recv_buffer_;
+  std::string pending_;  // queued, not yet submitted
+  std::string sending_;  // submitted; sent_ bytes of it done
+  size_t sent_ = 0;
+  int inflight_ = 0;
+  uint64_t requests_ = 0;
+  bool connected_ = false;
+  bool recv_armed_ = false;
+  bool send_armed_ = false;
+  bool read_paused_ = false;
+  bool closing_ = false;
+  bool close_submitted_ = false;
+};
+
+}  // namespace edge::l7

@@ -1,0 +1,129 @@
+"""gw7 when upstreams fail: 502 (connect refused, reset, malformed or ambiguous responses, never
+forwarded), 503 (no healthy server: every server ejected), 504 (request_timeout), retries (only
+idempotent requests, only before any response byte reached the client), passive ejection."""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+
+import gw7_harness as h  # noqa: E402
+from gw7_harness import gw  # noqa: E402,F401
+from http_origin import HOSTILE  # noqa: E402
+
+
+def config(servers, **upstream):
+    u = {"name": "app", "servers": servers, "connect_timeout": "500ms", "request_timeout": "2s",
+         "retries": 0, "passive_failures": 0}
+    u.update(upstream)
+    return h.render_config(upstreams=[u],
+                           routes=[{"name": "r", "path_prefix": "/", "upstream": "app"}])
+
+
+def test_connect_refused_is_502_with_json(gw):
+    g = gw.gw7(config(["127.0.0.1:%d" % h.closed_port()]))
+    r = h.request(g.addr, "GET", "/x")
+    assert r.status == 502
+    body = r.json()
+    assert body["error"]["status"] == 502
+    assert "connect" in body["error"]["message"]
+    assert h.metric(g.metrics(), "gw7_errors_total", kind="connect_failed") == 1
+
+
+@pytest.mark.parametrize("kind", sorted(k for k in HOSTILE if k not in ("short_body",
+                                                                          "bad_chunk")))
+def test_ambiguous_or_malformed_responses_are_502_never_forwarded(gw, kind):
+    o = gw.origin("a")
+    g = gw.gw7(config([o.address("a")]))
+    c = h.Client(g.addr)
+    c.send(h.request_bytes("GET", "/x?hostile=" + kind))
+    r = c.read_response()
+    assert r.status == 502, (kind, r)
+    assert r.header("content-type") == "application/json"
+    assert b"hello" not in r.body and b"xxxx" not in r.body
+    # The client connection stays usable: the bad response did not desynchronise it.
+    c.send(h.request_bytes("GET", "/ok"))
+    assert c.read_response().status == 200
+    c.close()
+
+
+def test_bad_chunked_body_after_the_head_closes_the_client(gw):
+    o = gw.origin("a")
+    g = gw.gw7(config([o.address("a")]))
+    for kind in ("bad_chunk", "short_body"):
+        c = h.Client(g.addr)
+        c.send(h.request_bytes("GET", "/x?hostile=" + kind))
+        with pytest.raises(EOFError):
+            c.read_response()
+        c.close()
+    assert h.metric(g.metrics(), "gw7_errors_total", kind="bad_response_body") == 1
+    assert h.metric(g.metrics(), "gw7_errors_total", kind="upstream_truncated") == 1
+
+
+def test_request_timeout_is_504(gw):
+    o = gw.origin("a")
+    g = gw.gw7(config([o.address("a")], request_timeout="300ms"))
+    r = h.request(g.addr, "GET", "/slow?delay=2")
+    assert r.status == 504
+    assert "request_timeout" in r.json()["error"]["message"]
+
+
+def test_retries_idempotent_requests_on_another_server(gw):
+    o = gw.origin("good", "bad", defaults={"bad": "reset=1"})
+    bad_port = "127.0.0.1:%d" % h.closed_port()
+    g = gw.gw7(config([bad_port, o.address("bad"), o.address("good")], retries=2))
+    for i in range(6):
+        r = h.request(g.addr, "GET", "/g%d" % i)
+        assert r.status == 200 and r.header("x-origin") == "good"
+    assert h.metric(g.metrics(), "gw7_retries_total") >= 6
+
+
+def test_no_retry_for_post(gw):
+    o = gw.origin("good", "bad", defaults={"bad": "reset=1"})
+    g = gw.gw7(config([o.address("bad"), o.address("good")], retries=2))
+    statuses = []
+    for i in range(4):
+        statuses.append(h.request(g.addr, "POST", "/p%d" % i, body=b"data").status)
+    # Round robin alternates: the POSTs that met the bad server failed, and were not retried.
+    assert statuses.count(502) == 2 and statuses.count(200) == 2
+    o.wait_requests(2, name="good")
+    o.wait_requests(2, name="bad")
+    assert len(o.requests(name="bad")) == 2
+
+
+def test_no_retry_after_response_bytes(gw):
+    o = gw.origin("a", "b", defaults={"a": "hostile=short_body", "b": "hostile=short_body"})
+    g = gw.gw7(config([o.address("a"), o.address("b")], retries=2))
+    c = h.Client(g.addr)
+    c.send(h.request_bytes("GET", "/x"))
+    with pytest.raises(EOFError):
+        c.read_response()
+    c.close()
+    o.wait_requests(1)
+    # No second attempt arrives (the error was answered by closing, after the origin's request).
+    assert len(o.requests()) == 1
+
+
+def test_passive_ejection_then_503(gw):
+    o = gw.origin("a", defaults={"a": "reset=1"})
+    g = gw.gw7(config([o.address("a")], passive_failures=2, ejection_time="30s"))
+    assert h.request(g.addr, "GET", "/1").status == 502
+    assert h.request(g.addr, "GET", "/2").status == 502
+    r = h.request(g.addr, "GET", "/3")
+    assert r.status == 503
+    assert "no healthy server" in r.json()["error"]["message"]
+    o.wait_requests(2)
+    assert len(o.requests()) == 2
+    st = g.status()["upstreams"][0]["servers"][0]
+    assert st["ejected"] is True and st["ejections"] == 1
+
+
+def test_origin_5xx_passes_through(gw):
+    o = gw.origin("a")
+    g = gw.gw7(config([o.address("a")], retries=2))
+    r = h.request(g.addr, "GET", "/x?status=500")
+    assert r.status == 500 and r.header("x-origin") == "a"
+    o.sync(g.addr)
+    assert len(o.requests()) == 2  # the request and the sync: no retry of the 500

@@ -1,0 +1,271 @@
+// ServerContext and TicketKeys: certificate choice by SNI, ALPN in server order, and resumption
+// with shared, rotating ticket keys, through real in-memory handshakes (client and server SSL
+// objects exchanging bytes through memory BIOs, as lb4 does with io_uring in between).
+
+#include "common/tls/server_context.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common/tls/ticket_keys.h"
+
+namespace edge::tls {
+namespace {
+
+// A temporary directory with self-signed ECDSA certificates.
+class CertDir {
+ public:
+  CertDir() {
+    char tmpl[] = "/tmp/edge_tls_test_XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  ~CertDir() {
+    for (const std::string& f : files_) unlink(f.c_str());
+    rmdir(dir_.c_str());
+  }
+  ServerContextOptions::Certificate Make(const std::string& cn,
+                                         const std::vector<std::string>& sans) {
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), ++serial_);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME* name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    if (!sans.empty()) {
+      std::string value;
+      for (const std::string& s : sans) value += (value.empty() ? "DNS:" : ",DNS:") + s;
+      X509_EXTENSION* ext =
+          X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, value.c_str());
+      X509_add_ext(x, ext, -1);
+      X509_EXTENSION_free(ext);
+    }
+    X509_sign(x, key, EVP_sha256());
+    std::string base = dir_ + "/" + cn;
+    ServerContextOptions::Certificate out{base + ".crt", base + ".key"};
+    FILE* f = fopen(out.cert_file.c_str(), "w");
+    PEM_write_X509(f, x);
+    fclose(f);
+    f = fopen(out.key_file.c_str(), "w");
+    PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+    fclose(f);
+    files_.push_back(out.cert_file);
+    files_.push_back(out.key_file);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return out;
+  }
+  const std::string& path() const { return dir_; }
+
+ private:
+  std::string dir_;
+  std::vector<std::string> files_;
+  long serial_ = 0;
+};
+
+// Moves bytes from one SSL's write BIO to the other's read BIO.
+void Pump(SSL* from, SSL* to) {
+  char buf[16384];
+  int n;
+  while ((n = BIO_read(SSL_get_wbio(from), buf, sizeof(buf))) > 0) {
+    BIO_write(SSL_get_rbio(to), buf, n);
+  }
+}
+
+struct Handshake {
+  bool ok = false;
+  std::string cn;
+  std::string alpn;
+  bool reused = false;
+  SSL_SESSION* session = nullptr;  // the client's, after reading the ticket (caller frees)
+};
+
+Handshake HandshakeWith(const ServerContext& server, const char* sni, const std::string& alpn_wire,
+                        SSL_SESSION* resume = nullptr, int max_version = 0) {
+  Handshake result;
+  SSL_CTX* cctx = SSL_CTX_new(TLS_client_method());
+  if (max_version) SSL_CTX_set_max_proto_version(cctx, max_version);
+  SSL* c = SSL_new(cctx);
+  SSL_set_bio(c, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+  SSL_set_connect_state(c);
+  if (sni) SSL_set_tlsext_host_name(c, sni);
+  if (!alpn_wire.empty()) {
+    SSL_set_alpn_protos(c, reinterpret_cast<const unsigned char*>(alpn_wire.data()),
+                        static_cast<unsigned>(alpn_wire.size()));
+  }
+  if (resume) SSL_set_session(c, resume);
+  SSL* s = server.NewSsl();
+  SSL_set_bio(s, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+  BIO_set_mem_eof_return(SSL_get_rbio(s), -1);
+  BIO_set_mem_eof_return(SSL_get_rbio(c), -1);
+  for (int i = 0; i < 10 && !(SSL_is_init_finished(c) && SSL_is_init_finished(s)); ++i) {
+    SSL_do_handshake(c);
+    Pump(c, s);
+    SSL_do_handshake(s);
+    Pump(s, c);
+  }
+  result.ok = SSL_is_init_finished(c) && SSL_is_init_finished(s);
+  if (!result.ok && getenv("TLS_TEST_DEBUG"))
+    fprintf(stderr, "handshake: %s\n", OpenSslErrors().c_str());
+  if (result.ok) {
+    char buf[64];
+    SSL_read(c, buf, sizeof(buf));  // processes TLS 1.3 NewSessionTicket
+    X509* peer = SSL_get0_peer_certificate(c);
+    char cn[256] = {};
+    X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof(cn));
+    result.cn = cn;
+    const unsigned char* a = nullptr;
+    unsigned len = 0;
+    SSL_get0_alpn_selected(c, &a, &len);
+    result.alpn.assign(reinterpret_cast<const char*>(a), len);
+    result.reused = SSL_session_reused(c);
+    result.session = SSL_get1_session(c);
+    SSL_shutdown(c);  // an unclean end would mark the session not resumable
+  }
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+  return result;
+}
+
+class ServerContextTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.certificates = {
+        certs_.Make("default.test", {"default.test"}), certs_.Make("api", {"api.example.com"}),
+        certs_.Make("wild", {"*.example.com", "example.net"}), certs_.Make("cn-only.test", {})};
+    options_.alpn = {"h2", "http/1.1"};
+  }
+  CertDir certs_;
+  ServerContextOptions options_;
+};
+
+TEST_F(ServerContextTest, CertificateForSni) {
+  auto ctx = ServerContext::Create(options_);
+  ASSERT_TRUE(ctx.ok()) << ctx.status();
+  const ServerContext& c = **ctx;
+  EXPECT_EQ(c.CertificateFor("api.example.com"), 1u);
+  EXPECT_EQ(c.CertificateFor("API.EXAMPLE.COM"), 1u);
+  EXPECT_EQ(c.CertificateFor("www.example.com"), 2u);
+  EXPECT_EQ(c.CertificateFor("example.net"), 2u);
+  EXPECT_EQ(c.CertificateFor("cn-only.test"), 3u);
+  EXPECT_EQ(c.CertificateFor("a.b.example.com"), 0u);  // a wildcard covers one label
+  EXPECT_EQ(c.CertificateFor("example.com"), 0u);
+  EXPECT_EQ(c.CertificateFor(""), 0u);
+  EXPECT_THAT(c.names()[2], ::testing::ElementsAre("*.example.com", "example.net"));
+}
+
+TEST_F(ServerContextTest, HandshakePicksCertificateAndAlpnInServerOrder) {
+  auto ctx = ServerContext::Create(options_);
+  ASSERT_TRUE(ctx.ok()) << ctx.status();
+  Handshake h = HandshakeWith(**ctx, "shop.example.com", std::string("\x08http/1.1\x02h2", 12));
+  ASSERT_TRUE(h.ok);
+  EXPECT_EQ(h.cn, "wild");
+  EXPECT_EQ(h.alpn, "h2");
+  SSL_SESSION_free(h.session);
+  h = HandshakeWith(**ctx, nullptr, std::string("\x08http/1.1", 9));
+  ASSERT_TRUE(h.ok);
+  EXPECT_EQ(h.cn, "default.test");
+  EXPECT_EQ(h.alpn, "http/1.1");
+  SSL_SESSION_free(h.session);
+  h = HandshakeWith(**ctx, "api.example.com", std::string("\x06spdy/1", 7));  // nothing in common
+  ASSERT_TRUE(h.ok);
+  EXPECT_EQ(h.cn, "api");
+  EXPECT_EQ(h.alpn, "");
+  SSL_SESSION_free(h.session);
+}
+
+TEST_F(ServerContextTest, TicketsResumeOnTheSameContextOnly) {
+  auto ctx = ServerContext::Create(options_);
+  auto other = ServerContext::Create(options_);
+  ASSERT_TRUE(ctx.ok() && other.ok());
+  for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    Handshake first = HandshakeWith(**ctx, "api.example.com", "", nullptr, version);
+    ASSERT_TRUE(first.ok && first.session != nullptr);
+    EXPECT_FALSE(first.reused);
+    EXPECT_TRUE(SSL_SESSION_has_ticket(first.session));
+    EXPECT_TRUE(SSL_SESSION_is_resumable(first.session));
+    Handshake again = HandshakeWith(**ctx, "api.example.com", "", first.session, version);
+    EXPECT_TRUE(again.reused) << version;
+    Handshake elsewhere = HandshakeWith(**other, "api.example.com", "", first.session, version);
+    EXPECT_TRUE(elsewhere.ok);
+    EXPECT_FALSE(elsewhere.reused) << "other keys must not decrypt the ticket";
+    SSL_SESSION_free(first.session);
+    SSL_SESSION_free(again.session);
+    SSL_SESSION_free(elsewhere.session);
+  }
+}
+
+TEST_F(ServerContextTest, MinVersionRefusesOlderClients) {
+  options_.min_version = TLS1_3_VERSION;
+  auto ctx = ServerContext::Create(options_);
+  ASSERT_TRUE(ctx.ok());
+  EXPECT_FALSE(HandshakeWith(**ctx, "api.example.com", "", nullptr, TLS1_2_VERSION).ok);
+}
+
+TEST_F(ServerContextTest, BadFilesAreNamed) {
+  ServerContextOptions bad = options_;
+  bad.certificates[0].cert_file = certs_.path() + "/missing.crt";
+  auto ctx = ServerContext::Create(bad);
+  ASSERT_FALSE(ctx.ok());
+  EXPECT_THAT(ctx.status().message(), ::testing::HasSubstr("missing.crt"));
+  bad = options_;
+  bad.certificates[0].key_file = options_.certificates[1].key_file;  // another cert's key
+  ctx = ServerContext::Create(bad);
+  ASSERT_FALSE(ctx.ok());
+  EXPECT_THAT(ctx.status().message(), ::testing::HasSubstr(options_.certificates[1].key_file));
+  bad = options_;
+  bad.ciphers = "NO-SUCH-CIPHER";
+  EXPECT_FALSE(ServerContext::Create(bad).ok());
+  bad = options_;
+  bad.certificates.clear();
+  EXPECT_FALSE(ServerContext::Create(bad).ok());
+}
+
+int64_t fake_now = 0;
+int64_t FakeNow() { return fake_now; }
+
+TEST(TicketKeysTest, RotatesAndKeepsOlderKeysForDecryption) {
+  fake_now = 1000;
+  TicketKeys keys(100, &FakeNow);
+  unsigned char name[16], iv[EVP_MAX_IV_LENGTH];
+  EVP_CIPHER_CTX* cipher = EVP_CIPHER_CTX_new();
+  EVP_MAC* mac_alg = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EVP_MAC_CTX* mac = EVP_MAC_CTX_new(mac_alg);
+  ASSERT_EQ(keys.Callback(name, iv, cipher, mac, 1), 1);
+  unsigned char first[16];
+  memcpy(first, name, 16);
+  EXPECT_EQ(keys.Callback(first, iv, cipher, mac, 0), 1);  // current key
+  fake_now += 100;
+  ASSERT_EQ(keys.Callback(name, iv, cipher, mac, 1), 1);
+  EXPECT_NE(memcmp(name, first, 16), 0);                   // a new key encrypts
+  EXPECT_EQ(keys.Callback(first, iv, cipher, mac, 0), 2);  // old key: valid, renew
+  EXPECT_EQ(keys.rotations(), 1u);
+  for (size_t i = 1; i < TicketKeys::kKeep; ++i) {
+    fake_now += 100;
+    keys.Callback(name, iv, cipher, mac, 1);
+  }
+  EXPECT_EQ(keys.Callback(first, iv, cipher, mac, 0), 0);  // rotated out: full handshake
+  unsigned char unknown[16] = {1, 2, 3};
+  EXPECT_EQ(keys.Callback(unknown, iv, cipher, mac, 0), 0);
+  EVP_MAC_CTX_free(mac);
+  EVP_MAC_free(mac_alg);
+  EVP_CIPHER_CTX_free(cipher);
+}
+
+}  // namespace
+}  // namespace edge::tls

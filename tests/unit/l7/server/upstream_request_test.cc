@@ -1,0 +1,130 @@
+#include "l7/server/upstream_request.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/http/request_parser.h"
+
+namespace edge::l7 {
+namespace {
+
+// Parses `head` strictly and returns what gw7 would send upstream.
+std::string Build(const std::string& head, UpstreamRequestOptions options,
+                  const net::SocketAddress& client) {
+  http::HttpRequest request;
+  http::HttpLimits limits;
+  http::ParseResult r = http::ParseRequestHead(head, limits, &request);
+  EXPECT_TRUE(r.complete()) << head;
+  options.client = &client;
+  if (options.path.empty()) options.path = request.path;
+  options.body = request.body;
+  std::string out;
+  AppendUpstreamRequestHead(request, options, &out);
+  return out;
+}
+
+net::SocketAddress Addr(const char* text) { return *net::SocketAddress::Parse(text); }
+
+TEST(UpstreamRequestTest, RewritesPathKeepsQueryAndAddsForwardingFields) {
+  UpstreamRequestOptions o;
+  o.path = "/products/7";
+  o.request_id = "rid1";
+  std::string out =
+      Build("GET /v1/products/7?a=1&b=2 HTTP/1.1\r\nHost: api.example.com\r\nAccept: */*\r\n\r\n",
+            o, Addr("192.0.2.1:5000"));
+  EXPECT_EQ(out,
+            "GET /products/7?a=1&b=2 HTTP/1.1\r\n"
+            "Host: api.example.com\r\n"
+            "Accept: */*\r\n"
+            "X-Forwarded-For: 192.0.2.1\r\n"
+            "Forwarded: for=192.0.2.1;proto=http\r\n"
+            "X-Forwarded-Proto: http\r\n"
+            "X-Request-Id: rid1\r\n"
+            "\r\n");
+}
+
+TEST(UpstreamRequestTest, AppendsToExistingForwardingChains) {
+  UpstreamRequestOptions o;
+  o.request_id = "r";
+  o.proto = "https";
+  std::string out = Build(
+      "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2\r\n"
+      "Forwarded: for=10.0.0.1\r\nX-Forwarded-Proto: gopher\r\n\r\n",
+      o, Addr("[2001:db8::1]:443"));
+  EXPECT_NE(out.find("X-Forwarded-For: 10.0.0.1, 10.0.0.2, 2001:db8::1\r\n"), std::string::npos);
+  EXPECT_NE(out.find("Forwarded: for=10.0.0.1, for=\"[2001:db8::1]\";proto=https\r\n"),
+            std::string::npos);
+  EXPECT_NE(out.find("X-Forwarded-Proto: https\r\n"), std::string::npos);
+  EXPECT_EQ(out.find("gopher"), std::string::npos);
+}
+
+TEST(UpstreamRequestTest, DropsHopByHopAndGatewayOwnedFields) {
+  UpstreamRequestOptions o;
+  o.request_id = "new";
+  std::string out = Build(
+      "POST /p HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Private\r\nX-Private: 1\r\n"
+      "Keep-Alive: timeout=5\r\nTE: trailers\r\nUpgrade: websocket\r\nProxy-Connection: x\r\n"
+      "Trailer: X-T\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n"
+      "X-Request-Id: old\r\nX-Kept: yes\r\n\r\n",
+      o, Addr("127.0.0.1:1"));
+  for (const char* gone : {"Connection", "X-Private", "Keep-Alive", "TE:", "Upgrade",
+                           "Proxy-Connection", "Trailer", "Expect", "old"}) {
+    EXPECT_EQ(out.find(gone), std::string::npos) << gone << "\n" << out;
+  }
+  EXPECT_NE(out.find("X-Kept: yes\r\n"), std::string::npos);
+  EXPECT_NE(out.find("X-Request-Id: new\r\n"), std::string::npos);
+  // gw7 frames the body itself: exactly one framing field.
+  EXPECT_NE(out.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  EXPECT_EQ(out.find("Content-Length"), std::string::npos);
+}
+
+TEST(UpstreamRequestTest, ContentLengthIsRewrittenNotCopied) {
+  UpstreamRequestOptions o;
+  o.request_id = "r";
+  std::string out =
+      Build("PUT /p HTTP/1.1\r\nHost: h\r\nContent-Length: 007\r\n\r\n", o, Addr("127.0.0.1:1"));
+  EXPECT_NE(out.find("Content-Length: 7\r\n"), std::string::npos);
+  EXPECT_EQ(out.find("007"), std::string::npos);
+}
+
+TEST(UpstreamRequestTest, Http10WithoutHostGetsTheDefaultHostAndAbsoluteFormBecomesOrigin) {
+  UpstreamRequestOptions o;
+  o.request_id = "r";
+  o.default_host = "10.0.0.9:8080";
+  std::string out = Build("GET /x HTTP/1.0\r\n\r\n", o, Addr("127.0.0.1:1"));
+  EXPECT_EQ(out.rfind("GET /x HTTP/1.1\r\n", 0), 0u);
+  EXPECT_NE(out.find("Host: 10.0.0.9:8080\r\n"), std::string::npos);
+  out =
+      Build("GET http://h.example/y?q HTTP/1.1\r\nHost: h.example\r\n\r\n", o, Addr("127.0.0.1:1"));
+  EXPECT_EQ(out.rfind("GET /y?q HTTP/1.1\r\n", 0), 0u);
+}
+
+TEST(UpstreamRequestTest, ExtraFieldsAreCheckedAndFilterRemovalsApplied) {
+  std::vector<std::pair<std::string, std::string>> route = {
+      {"X-Route", "r1"}, {"Bad Name", "v"}, {"X-Split", "a\r\nX-Evil: 1"}, {"Connection", "x"}};
+  std::vector<std::pair<std::string, std::string>> add = {{"X-Consumer", "alice"},
+                                                          {"Content-Length", "99"}};
+  std::vector<std::string> remove = {"authorization"};
+  UpstreamRequestOptions o;
+  o.request_id = "r";
+  o.route_headers = &route;
+  o.add_headers = &add;
+  o.remove_headers = &remove;
+  std::string out =
+      Build("GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer t\r\n\r\n", o, Addr("127.0.0.1:1"));
+  EXPECT_NE(out.find("X-Route: r1\r\n"), std::string::npos);
+  EXPECT_NE(out.find("X-Consumer: alice\r\n"), std::string::npos);
+  for (const char* gone : {"Bad Name", "X-Evil", "Connection", "Content-Length", "Bearer"}) {
+    EXPECT_EQ(out.find(gone), std::string::npos) << gone;
+  }
+}
+
+TEST(UpstreamRequestTest, ForwardedForQuotesIpv6) {
+  EXPECT_EQ(ForwardedFor(Addr("192.0.2.1:1")), "192.0.2.1");
+  EXPECT_EQ(ForwardedFor(Addr("[::1]:1")), "\"[::1]\"");
+  EXPECT_EQ(ForwardedFor(net::SocketAddress()), "unknown");
+}
+
+}  // namespace
+}  // namespace edge::l7
