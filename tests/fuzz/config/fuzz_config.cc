@@ -21,7 +21,7 @@ void CheckInvariants(const edge::l4::Lb4Config& config) {
   for (const auto& listener : config.listeners) {
     Check(!listener.name.empty());
     Check(listener.bind.valid());
-    Check(listener.mode == edge::l4::ListenerMode::kTcp);
+    Check(listener.mode != edge::l4::ListenerMode::kTls || !listener.tls.certificates.empty());
     Check(config.FindPool(listener.pool) != nullptr);
     Check(config.FindListener(listener.name) == &listener);  // names are unique
   }
