@@ -5,15 +5,26 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <unordered_set>
 
 #include "common/net/socket.h"
 
 namespace edge::l7 {
 namespace {
 thread_local bool loop_stopped = false;
+// Closed connections still waiting for their last completions. When the loop stops those never
+// come, so LoopStopped() deletes them (otherwise they leak at exit, e.g. after drain_timeout).
+thread_local std::unordered_set<UpstreamConnection*>* closing_set = nullptr;
 }  // namespace
 
-void UpstreamConnection::LoopStopped() { loop_stopped = true; }
+void UpstreamConnection::LoopStopped() {
+  loop_stopped = true;
+  if (closing_set == nullptr) return;
+  auto* doomed = closing_set;
+  closing_set = nullptr;
+  for (UpstreamConnection* c : *doomed) delete c;
+  delete doomed;
+}
 
 absl::StatusOr<UpstreamConnection*> UpstreamConnection::Connect(uring::EventLoop* loop,
                                                                 const net::SocketAddress& server,
@@ -37,6 +48,7 @@ UpstreamConnection::UpstreamConnection(uring::EventLoop* loop, int fd,
       recv_buffer_(new char[kRecvBufferSize]) {}
 
 UpstreamConnection::~UpstreamConnection() {
+  if (closing_set != nullptr) closing_set->erase(this);
   if (fd_ >= 0) close(fd_);
 }
 
@@ -90,6 +102,8 @@ void UpstreamConnection::Close() {
     delete this;
     return;
   }
+  if (closing_set == nullptr) closing_set = new std::unordered_set<UpstreamConnection*>();
+  closing_set->insert(this);
   io_uring_sqe* sqe = loop_->ring().GetSqe();
   io_uring_prep_nop(sqe);
   io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpClose));
