@@ -6,8 +6,8 @@
 #include "absl/time/time.h"
 #include "common/metrics/prometheus.h"
 #include "common/tls/client_hello.h"
-#include "l4/tls/tls_terminate_connection.h"
 #include "common/uring/timer_wheel.h"
+#include "l4/tls/tls_terminate_connection.h"
 
 namespace edge::l4 {
 

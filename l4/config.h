@@ -111,12 +111,12 @@ struct Lb4Config {
   uint64_t max_connections = 100000;        // >= 1
   std::optional<net::SocketAddress> admin;  // absent: no admin endpoint
   absl::Duration drain_timeout = absl::Seconds(30);
-  uint32_t buffer_size = 16384;           // bytes per provided receive buffer, 1KiB..1MiB
-  uint32_t buffers_per_worker = 4096;     // buffer ring entries: a power of two, 1..32768
+  uint32_t buffer_size = 16384;        // bytes per provided receive buffer, 1KiB..1MiB
+  uint32_t buffers_per_worker = 4096;  // buffer ring entries: a power of two, 1..32768
   // A worker's wait for I/O returns at once at 32 completions, else this long after the first
   // (Linux >= 6.12; 0 = at the first). Fewer wakeups per request under load for at most this
   // much added latency per event: 20us cut lb4's keep-alive CPU per request by about a fifth.
-  uint32_t batch_wait_us = 20;  // 0..1000
+  uint32_t batch_wait_us = 20;            // 0..1000
   std::vector<ListenerConfig> listeners;  // at least one, in config order
   std::vector<PoolConfig> pools;          // in config order
   std::string source;                     // the file name (or source name) the config came from

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The main job on the default config: lb4 (conf/edge.toml) in front of two demo origins on
-# 127.0.0.1:8001 and :8002. Runs until Ctrl-C (or SIGTERM), then stops everything it started.
+# The main job on the default configs: lb4 (conf/edge.toml, :8080) in front of two gw7 instances
+# (conf/gateway.toml on 127.0.0.1:8001 and :8002, admin :9911 and :9912), which route to two demo
+# origins on 127.0.0.1:9101 and :9102. Runs until Ctrl-C (or SIGTERM), then stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ -x build/l4/lb4 ]] || { meson setup build --buildtype=release >/dev/null; ninja -C build; }
+[[ -x build/l4/lb4 && -x build/l7/gw7 ]] || { meson setup build --buildtype=release >/dev/null; ninja -C build; }
 
 demo=$(mktemp -d /tmp/edge-demo.XXXXXX)
 pids=()
@@ -14,10 +15,15 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-for port in 8001 8002; do
+for port in 9101 9102; do
   mkdir -p "$demo/$port"
   echo "hello from demo origin 127.0.0.1:$port" > "$demo/$port/index.html"
+  echo ok > "$demo/$port/health"  # gw7's health check path for the upstream
   python3 -m http.server "$port" --bind 127.0.0.1 --directory "$demo/$port" >/dev/null 2>&1 &
+  pids+=($!)
+done
+for i in 1 2; do
+  build/l7/gw7 -c conf/gateway.toml --listen "127.0.0.1:800$i" --admin "127.0.0.1:991$i" &
   pids+=($!)
 done
 
@@ -29,10 +35,12 @@ for _ in $(seq 50); do
 done
 cat <<MSG
 
-  lb4 is running on conf/edge.toml with two demo origins behind it.
+  lb4 is running on conf/edge.toml, with two gw7 (conf/gateway.toml) and two demo origins behind it.
   Send traffic to:   http://127.0.0.1:8080/      e.g.  curl http://127.0.0.1:8080/
   Maglev keeps each client address on one origin:  curl --interface 127.0.0.2 http://127.0.0.1:8080/
-  Which origin a client lands on:   build/l4/lb4 -c conf/edge.toml --which 127.0.0.2
+  gw7 routes and authenticates:    curl -H 'X-API-Key: demo-partner-key' http://127.0.0.1:8080/catalog/1
+  Admin: lb4 http://127.0.0.1:9900/metrics, gw7 http://127.0.0.1:9911/status
+  Which gw7 a client lands on:   build/l4/lb4 -c conf/edge.toml --which 127.0.0.2
   Ctrl-C stops it.
 
 MSG

@@ -72,6 +72,21 @@ enum class Method : uint8_t {
   kPatch,
 };
 
+// RFC 9110 9.2.2: repeating one of these cannot change the outcome, so a proxy may retry it.
+inline bool IsIdempotent(Method m) {
+  switch (m) {
+    case Method::kGet:
+    case Method::kHead:
+    case Method::kOptions:
+    case Method::kPut:
+    case Method::kDelete:
+    case Method::kTrace:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // The Method of a method token (case-sensitive, as RFC 9110 9.1 says).
 Method MethodFromName(std::string_view name);
 

@@ -1,12 +1,9 @@
 #include "common/uring/compat.h"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#include <cerrno>
-
-#include <sys/mman.h>
 
 #include <cerrno>
 

@@ -15,6 +15,9 @@
 //
 // Lifetime: owned by itself. Close() shuts the socket down; the object deletes itself when the
 // last of its io_uring operations completes, and not while a filter holds it suspended.
+//
+// The client side is in client_connection.cc, the upstream side (server choice, request
+// forwarding, response relay, retries) in client_connection_upstream.cc.
 
 #include <cstdint>
 #include <memory>
