@@ -125,7 +125,7 @@ TEST(Lb4Config, LoadsTheShippedExample) {
   EXPECT_EQ(loaded->listeners[0].name, "web");
   EXPECT_EQ(loaded->listeners[0].bind.ToString(), "127.0.0.1:8080");
   EXPECT_EQ(loaded->listeners[0].mode, ListenerMode::kTcp);
-  EXPECT_EQ(loaded->listeners[0].proxy_protocol, ProxyProtocolMode::kOff);
+  EXPECT_EQ(loaded->listeners[0].proxy_protocol, ProxyProtocolMode::kV2);
   ASSERT_TRUE(loaded->admin.has_value());
   EXPECT_EQ(loaded->admin->ToString(), "127.0.0.1:9900");
   const PoolConfig* pool = loaded->FindPool("gateways");
