@@ -10,6 +10,7 @@
 #include "common/net/proxy_protocol.h"
 #include "common/net/socket.h"
 #include "common/uring/buffer_ring.h"
+#include "common/uring/compat.h"
 #include "common/uring/event_loop.h"
 #include "l4/runtime.h"
 #include "l4/worker.h"
@@ -202,8 +203,13 @@ void RelayConnection::ArmRecv(int side) {
   Flow& flow = flow_[side];
   io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
   if (flow.pending() == 0) {
-    io_uring_prep_recv_multishot(sqe, fd_[side], nullptr, 0, 0);
+    // Capped at the high-water mark: a socket that already holds a lot (a slow reader's
+    // backend has filled it) cannot drain into the ring before the backpressure cancel lands.
+    flow.recv_capped = uring::RecvCapSupported();
+    uring::PrepRecvMultishotCapped(
+        sqe, fd_[side], static_cast<unsigned>(kHighWaterChunks * worker_->buffers().buffer_size()));
   } else {
+    flow.recv_capped = false;
     // The other side is behind: one buffer per recv, so this flow takes no more ring buffers
     // than the high-water mark while the backlog lasts (a multishot recv would drain the
     // socket's whole receive queue into the ring before a cancel could land).
@@ -297,6 +303,8 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     // The worker's buffer ring is empty: not an error and not EOF. Keep this flow moving with a
     // buffer of its own rather than waiting for others to return ring buffers (see header).
     if (!flow.recv_armed) ArmFallbackRecv(side);
+  } else if (res == -EINVAL && flow.recv_capped && !flow.recv_armed) {
+    uring::RecvCapRefused();  // a kernel older than 6.17: arm again without the cap
   } else if (res != -ECANCELED) {
     worker_->stats().errors.Add(1);
     if (side == kBackend && res == -ECONNRESET) backend_->RecordFailure(PassiveFailure::kReset);

@@ -8,10 +8,11 @@
 //
 // Backpressure: while a direction's queue is empty its recv is multishot (cheapest when the other
 // side keeps up); once data waits, recvs are single-shot, one ring buffer each, and none is armed
-// at kHighWaterChunks, so a slow reader stops reads on the other side. A multishot recv armed on
-// an empty queue may still pull in one burst (what the socket already held) before its cancel
-// lands; what bounds memory overall is the worker's buffer ring, fixed at start, plus the
-// fallback below.
+// at kHighWaterChunks, so a slow reader stops reads on the other side. A multishot recv is armed
+// only on an empty queue and ends by itself after kHighWaterChunks buffers' worth of bytes
+// (Linux 6.17+; on older kernels it may pull in one burst of what the socket already held before
+// its cancel lands). What bounds memory overall is the worker's buffer ring, fixed at start,
+// plus the fallback below.
 //
 // When the worker's buffer ring runs dry (-ENOBUFS), the direction falls back to one plain recv
 // into a buffer of its own instead of waiting: with full-duplex peers, waiting could deadlock
@@ -98,6 +99,7 @@ class RelayConnection final : public uring::IoHandler {
     size_t head = 0;  // queue[head..] are pending
     bool recv_armed = false;
     bool recv_cancelled = false;  // a cancel for the armed recv is in flight
+    bool recv_capped = false;     // the armed recv is a multishot with a byte cap
     char* fallback = nullptr;     // buffer of the plain recv in flight after -ENOBUFS
     bool eof = false;             // the source side sent FIN
     bool shut = false;            // FIN relayed to the destination side
@@ -106,7 +108,7 @@ class RelayConnection final : public uring::IoHandler {
     void Reset() {
       queue.clear();
       head = 0;
-      recv_armed = recv_cancelled = eof = shut = sending = false;
+      recv_armed = recv_cancelled = recv_capped = eof = shut = sending = false;
       fallback = nullptr;
     }
   };

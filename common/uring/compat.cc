@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 
 namespace edge::uring {
@@ -61,5 +62,22 @@ int SubmitAndWaitMinTimeout(io_uring* ring, unsigned wait_nr, __kernel_timespec*
   long ret = syscall(__NR_io_uring_enter, fd, to_submit, wait_nr, flags, &arg, sizeof(arg));
   return ret < 0 ? -errno : static_cast<int>(ret);
 }
+
+namespace {
+// Process-wide: every ring runs on the same kernel. Relaxed is enough, a stale read only costs
+// one more refused recv on that worker.
+std::atomic<bool> recv_cap_supported{true};
+}  // namespace
+
+void PrepRecvMultishotCapped(io_uring_sqe* sqe, int fd, unsigned total_bytes) {
+  io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+  // liburing 2.3's io_uring_sqe names the field file_index; 6.17's uapi adds optlen at the same
+  // offset.
+  if (recv_cap_supported.load(std::memory_order_relaxed)) sqe->file_index = total_bytes;
+}
+
+bool RecvCapSupported() { return recv_cap_supported.load(std::memory_order_relaxed); }
+
+void RecvCapRefused() { recv_cap_supported.store(false, std::memory_order_relaxed); }
 
 }  // namespace edge::uring

@@ -20,4 +20,13 @@ constexpr unsigned kFeatMinTimeout = 1U << 15;
 int SubmitAndWaitMinTimeout(io_uring* ring, unsigned wait_nr, __kernel_timespec* ts,
                             unsigned min_wait_usec);
 
+// Linux 6.17 can end a multishot recv after total_bytes (sqe->optlen; IORING_CQE_F_MORE is then
+// clear on the completion that reaches it), so one arming takes at most that much from the
+// buffer ring however much the socket already holds. Older kernels refuse the field with -EINVAL:
+// the caller reports that through RecvCapRefused() and re-arms; from then on the process arms
+// multishot recvs without a cap. total_bytes 0 means no cap.
+void PrepRecvMultishotCapped(io_uring_sqe* sqe, int fd, unsigned total_bytes);
+bool RecvCapSupported();
+void RecvCapRefused();
+
 }  // namespace edge::uring
