@@ -121,22 +121,20 @@ def test_immediate_close_without_data(edge):
     assert h.read_line(s).startswith("3 ")
 
 
-def test_many_concurrent_echo_connections(edge):
-    """64 connections at once, each echoing its own 1 MiB stream, over 2 workers: no mix-ups."""
-    o = edge.origin({"name": "echo", "mode": "echo"})
-    lb = edge.lb4([pool_of(o, "echo")], buffers_per_worker=256)
-    n = MiB
+def echo_streams_concurrently(address, count, n, first_seed, timeout):
+    """`count` connections at once to `address`, each sending its own n-byte stream (seeded
+    first_seed + i) and reading the echo to EOF; asserts every echo is byte-identical."""
     results = {}
 
     def one(i):
         try:
-            s = h.connect(lb.address(), timeout=30)
+            s = h.connect(address, timeout=timeout)
             try:
                 errors = []
-                t = threading.Thread(target=send_stream, args=(s, 100 + i, n, errors))
+                t = threading.Thread(target=send_stream, args=(s, first_seed + i, n, errors))
                 t.start()
                 results[i] = h.recv_to_eof(s)
-                t.join(30 * h.SLOW)
+                t.join(timeout * h.SLOW)
                 if errors:
                     results[i] = errors[0]
             finally:
@@ -144,14 +142,21 @@ def test_many_concurrent_echo_connections(edge):
         except BaseException as e:
             results[i] = e
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(64)]
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60 * h.SLOW)
+        t.join(1.5 * timeout * h.SLOW)
     assert not any(t.is_alive() for t in threads)
-    for i in range(64):
-        assert results.get(i) == (n, h.stream_sha256(100 + i, n)), (i, results.get(i))
+    for i in range(count):
+        assert results.get(i) == (n, h.stream_sha256(first_seed + i, n)), (i, results.get(i))
+
+
+def test_many_concurrent_echo_connections(edge):
+    """64 connections at once, each echoing its own 1 MiB stream, over 2 workers: no mix-ups."""
+    o = edge.origin({"name": "echo", "mode": "echo"})
+    lb = edge.lb4([pool_of(o, "echo")], buffers_per_worker=256)
+    echo_streams_concurrently(lb.address(), 64, MiB, 100, 40)
 
 
 def test_ipv6_listener_and_backend(edge):
@@ -238,33 +243,7 @@ def test_tiny_buffers_and_ring(edge):
     chunks (partial sends across chunk boundaries), and every byte still arrives in order."""
     o = edge.origin({"name": "echo", "mode": "echo"})
     lb = edge.lb4([pool_of(o, "echo")], workers=1, buffer_size="1KiB", buffers_per_worker=16)
-    n = 8 * MiB
-    results = {}
-
-    def one(i):
-        try:
-            s = h.connect(lb.address(), timeout=60)
-            try:
-                errors = []
-                t = threading.Thread(target=send_stream, args=(s, 300 + i, n, errors))
-                t.start()
-                results[i] = h.recv_to_eof(s)
-                t.join(60 * h.SLOW)
-                if errors:
-                    results[i] = errors[0]
-            finally:
-                s.close()
-        except BaseException as e:
-            results[i] = e
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(90 * h.SLOW)
-    assert not any(t.is_alive() for t in threads)
-    for i in range(8):
-        assert results.get(i) == (n, h.stream_sha256(300 + i, n)), (i, results.get(i))
+    echo_streams_concurrently(lb.address(), 8, 8 * MiB, 300, 60)
 
 
 @pytest.mark.parametrize("buffers", [1, 2, 4])
