@@ -115,24 +115,6 @@ def received_sockets(lb):
     return int(m.group(1)) if m else None
 
 
-def http_get(admin, path, timeout=10):
-    """(status, body) of GET path at the admin address "HOST:PORT"."""
-    s = h.connect(h.parse_address(admin), timeout=timeout)
-    try:
-        s.sendall(("GET %s HTTP/1.1\r\nHost: lb4\r\nConnection: close\r\n\r\n" % path).encode())
-        data = bytearray()
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-    finally:
-        s.close()
-    head, sep, body = bytes(data).partition(b"\r\n\r\n")
-    assert sep, "no complete response head: %r" % bytes(data[:200])
-    return int(head.split(b" ", 2)[1]), body.decode()
-
-
 def start_download(edge, address, n, seed):
     """A SOURCE download of n bytes through lb4 with 1 MiB already read: the rest is in flight
     (it cannot fit in the socket buffers). Returns (socket, sha256 object, bytes read)."""
@@ -212,7 +194,7 @@ def test_handover_lets_a_transfer_in_flight_finish_and_repeats(edge):
     assert second.wait_exit(10) == 0, second.stderr()
     assert "draining 1 connections" in second.stderr(), second.stderr()
     assert "drain complete" in second.stderr(), second.stderr()
-    assert http_get(admin, "/healthz") == (200, "ok\n")
+    assert h.http_get(admin, "/healthz") == (200, "ok\n")
 
 
 HANDOVERS = 100       # at most; and for at most HANDOVER_SECONDS (x SLOW)

@@ -34,21 +34,9 @@ def admin_section():
 
 
 def admin_get(lb, path):
-    host, port = h.parse_address(lb.lb4_section["admin"])
-    s = h.connect((host, port))
-    try:
-        s.sendall(("GET %s HTTP/1.1\r\nHost: lb4\r\nConnection: close\r\n\r\n" % path).encode())
-        data = bytearray()
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-    finally:
-        s.close()
-    head, sep, body = bytes(data).partition(b"\r\n\r\n")
-    assert sep and head.startswith(b"HTTP/1.1 200"), bytes(data[:200])
-    return body.decode()
+    status, body = lb.admin_get(path)
+    assert status == 200, (path, status, body[:200])
+    return body
 
 
 def metrics(lb):

@@ -39,30 +39,9 @@ def admin_section():
     return {"admin": h.format_address(host, h.free_port(host))}
 
 
-def http_get(lb, path, timeout=10):
-    """(status, body) of GET path on lb4's admin address (a raw request: no redirects, no
-    exceptions on 4xx/5xx)."""
-    host, port = h.parse_address(lb.lb4_section["admin"])
-    s = h.connect((host, port), timeout=timeout)
-    try:
-        s.sendall(("GET %s HTTP/1.1\r\nHost: lb4\r\nConnection: close\r\n\r\n" % path).encode())
-        data = bytearray()
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-    finally:
-        s.close()
-    head, sep, body = bytes(data).partition(b"\r\n\r\n")
-    assert sep, "no complete response head from the admin endpoint: %r" % bytes(data[:200])
-    status = int(head.split(b" ", 2)[1])
-    return status, body.decode()
-
-
 def metric_samples(lb):
     """{(name, frozenset(labels.items())): value} from /metrics."""
-    status, text = http_get(lb, "/metrics")
+    status, text = lb.admin_get("/metrics")
     assert status == 200, status
     out = {}
     for line in text.splitlines():
@@ -292,7 +271,7 @@ def test_reload_that_cannot_bind_a_new_listener_changes_nothing(edge):
     assert "extra" in log.splitlines()[0], log[:300]
     assert reloads(lb) == (0, 1)
     assert name_via(lb.address("web")) == "b0"
-    status, body = http_get(lb, "/status")
+    status, body = lb.admin_get("/status")
     assert status == 200 and '"extra"' not in body, body
 
 
@@ -447,7 +426,7 @@ def test_reloads_ok_are_counted_and_applied(edge):
     reload_ok(lb, pools=[pool(o, ["b1"], "maglev")])
     reload_ok(lb, pools=[pool(o, ["b0", "b1"], "random_two", weights=[2, 5])])
     assert reloads(lb) == (3, 0)
-    status, body = http_get(lb, "/status")
+    status, body = lb.admin_get("/status")
     assert status == 200
     doc = json.loads(body)
     (p,) = doc["pools"]
@@ -470,7 +449,7 @@ def test_reload_that_changes_the_admin_address_is_not_silently_ignored(edge):
     assert new_admin != old_admin
     lb.lb4_section["admin"] = new_admin
     try:
-        moved = http_get(lb, "/healthz", timeout=2)[0] == 200
+        moved = lb.admin_get("/healthz", timeout=2)[0] == 200
     except OSError:
         moved = False
     added = lb.stderr()[len(before):]

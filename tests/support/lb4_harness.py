@@ -474,6 +474,10 @@ class Lb4:
                 return float(line.split()[1])
         raise AssertionError("no metric %s in lb4's /metrics" % name)
 
+    def admin_get(self, path, timeout=10):
+        """(status, body text) of GET path on the [lb4] admin address."""
+        return http_get(self.lb4_section["admin"], path, timeout)
+
     def which_many(self, ips, parallel=8):
         """{ip: which(ip)} for many addresses, several lb4 --which processes at a time."""
         from concurrent.futures import ThreadPoolExecutor
@@ -484,6 +488,31 @@ class Lb4:
 
 
 # ---------------------------------------------------------------- clients
+
+
+def http_get(address, path, timeout=10):
+    """(status, body text) of a raw `GET path` to an admin address ("HOST:PORT" or (host, port)):
+    no redirects, no exceptions on 4xx/5xx."""
+    if isinstance(address, str):
+        address = parse_address(address)
+    s = connect(address, timeout=timeout)
+    try:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: lb4\r\nConnection: close\r\n\r\n" % path).encode())
+        data = _read_all(s)
+    finally:
+        s.close()
+    head, sep, body = data.partition(b"\r\n\r\n")
+    assert sep, "no complete response head from %s: %r" % (format_address(*address), data[:200])
+    return int(head.split(b" ", 2)[1]), body.decode()
+
+
+def _read_all(sock):
+    data = bytearray()
+    while True:
+        b = sock.recv(65536)
+        if not b:
+            return bytes(data)
+        data += b
 
 
 def connect(address, source_ip=None, timeout=10):
