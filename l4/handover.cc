@@ -1,7 +1,5 @@
 #include "l4/handover.h"
 
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -100,51 +98,26 @@ absl::StatusOr<std::unique_ptr<HandoverServer>> HandoverServer::Start(
   hs->path_ = path;
   hs->server_ = server;
   hs->on_handed_over_ = std::move(on_handed_over);
-  hs->listen_fd_ = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (hs->listen_fd_ < 0) {
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
     return absl::InternalError(absl::StrFormat("handover: socket: %s", strerror(errno)));
   }
   unlink(path.c_str());  // the previous process's socket, or a stale one
-  if (bind(hs->listen_fd_, reinterpret_cast<sockaddr*>(&*addr), sizeof(*addr)) != 0 ||
-      listen(hs->listen_fd_, 4) != 0) {
+  if (bind(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof(*addr)) != 0 || listen(fd, 4) != 0) {
+    int err = errno;
+    close(fd);
     return absl::UnavailableError(
-        absl::StrFormat("handover: cannot serve %s: %s", path, strerror(errno)));
+        absl::StrFormat("handover: cannot serve %s: %s", path, strerror(err)));
   }
   chmod(path.c_str(), 0600);
-  hs->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  hs->thread_ = std::thread([s = hs.get()] { s->Serve(); });
+  auto acceptor = net::ControlAcceptor::Start(fd, "handover", kTimeoutMs, [s = hs.get()](int c) {
+    if (!s->HandOver(c)) return true;  // that one failed: keep serving, wait for another
+    s->on_handed_over_();
+    return false;  // one handover per process: it drains and exits now
+  });
+  if (!acceptor.ok()) return acceptor.status();
+  hs->acceptor_ = std::move(*acceptor);
   return hs;
-}
-
-HandoverServer::~HandoverServer() {
-  stop_.store(true);
-  if (wake_fd_ >= 0) {
-    uint64_t one = 1;
-    ssize_t unused = write(wake_fd_, &one, sizeof(one));
-    (void)unused;
-  }
-  if (thread_.joinable()) thread_.join();
-  if (listen_fd_ >= 0) close(listen_fd_);
-  if (wake_fd_ >= 0) close(wake_fd_);
-}
-
-void HandoverServer::Serve() {
-  pthread_setname_np(pthread_self(), "handover");
-  while (!stop_.load()) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0 && errno != EINTR) return;
-    if (stop_.load()) return;
-    if (!(fds[0].revents & POLLIN)) continue;
-    int conn = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (conn < 0) continue;
-    SetTimeouts(conn);
-    bool done = HandOver(conn);
-    close(conn);
-    if (done) {
-      on_handed_over_();
-      return;  // one handover per process: it drains and exits now
-    }
-  }
 }
 
 bool HandoverServer::HandOver(int conn) {

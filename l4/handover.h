@@ -9,13 +9,12 @@
 // Protocol (SOCK_SEQPACKET, one message each): old -> new: "LISTEN <bind address>" with one
 // socket attached, repeated; then "END <count>". new -> old: "READY" once its workers accept.
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
+#include "common/net/control_acceptor.h"
 #include "l4/server.h"
 
 namespace edge::l4 {
@@ -26,20 +25,15 @@ class HandoverServer {
   // `on_handed_over` once, from its own thread.
   static absl::StatusOr<std::unique_ptr<HandoverServer>> Start(
       const std::string& path, Lb4Server* server, std::function<void()> on_handed_over);
-  ~HandoverServer();
 
  private:
   HandoverServer() = default;
-  void Serve();
   bool HandOver(int connection);
 
   std::string path_;
-  int listen_fd_ = -1;
-  int wake_fd_ = -1;
   Lb4Server* server_ = nullptr;
   std::function<void()> on_handed_over_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  std::unique_ptr<net::ControlAcceptor> acceptor_;  // last: its thread uses the members above
 };
 
 struct Takeover {

@@ -1,9 +1,6 @@
 #include "common/admin/admin_server.h"
 
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -46,46 +43,16 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const net::Socke
   if (!fd.ok()) {
     return absl::UnavailableError(absl::StrFormat("admin: %s", fd.status().message()));
   }
-  server->listen_fd_ = *fd;
   server->bound_ = net::LocalAddress(*fd);
-  server->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   server->handler_ = std::move(handler);
-  server->thread_ = std::thread([s = server.get()] { s->Serve(); });
+  auto acceptor =
+      net::ControlAcceptor::Start(*fd, "admin", kIoTimeoutMs, [s = server.get()](int c) {
+        s->HandleConnection(c);
+        return true;
+      });
+  if (!acceptor.ok()) return acceptor.status();
+  server->acceptor_ = std::move(*acceptor);
   return server;
-}
-
-AdminServer::~AdminServer() {
-  stop_.store(true);
-  if (wake_fd_ >= 0) {
-    uint64_t one = 1;
-    ssize_t unused = write(wake_fd_, &one, sizeof(one));
-    (void)unused;
-  }
-  if (thread_.joinable()) thread_.join();
-  if (listen_fd_ >= 0) close(listen_fd_);
-  if (wake_fd_ >= 0) close(wake_fd_);
-}
-
-void AdminServer::Serve() {
-  pthread_setname_np(pthread_self(), "admin");
-  while (!stop_.load()) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    int ready = poll(fds, 2, -1);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      LOG_ERROR("admin: poll: %s", strerror(errno));
-      return;
-    }
-    if (stop_.load()) return;
-    if (!(fds[0].revents & POLLIN)) continue;
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;  // the client went away, or out of descriptors: try the next one
-    timeval tv{kIoTimeoutMs / 1000, (kIoTimeoutMs % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    HandleConnection(fd);
-    close(fd);
-  }
 }
 
 void AdminServer::HandleConnection(int fd) {

@@ -4,14 +4,13 @@
 // connection, so it never touches a data-path ring and a slow admin client cannot stall traffic.
 // Requests are parsed with the project's strict parser; anything but GET/HEAD is refused.
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "common/net/address.h"
+#include "common/net/control_acceptor.h"
 
 namespace edge::admin {
 
@@ -29,21 +28,17 @@ class AdminServer {
   // Binds `address` (port 0 picks one: see address()) and starts serving.
   static absl::StatusOr<std::unique_ptr<AdminServer>> Start(const net::SocketAddress& address,
                                                             AdminHandler handler);
-  ~AdminServer();  // stops the thread and closes the socket
+  // Destruction stops the thread and closes the socket.
 
   net::SocketAddress address() const { return bound_; }
 
  private:
   AdminServer() = default;
-  void Serve();
   void HandleConnection(int fd);
 
-  int listen_fd_ = -1;
-  int wake_fd_ = -1;  // eventfd: wakes the poll() at shutdown
   net::SocketAddress bound_;
   AdminHandler handler_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  std::unique_ptr<net::ControlAcceptor> acceptor_;  // last: its thread uses the members above
 };
 
 }  // namespace edge::admin
