@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "common/command_line.h"
 #include "common/log.h"
 #include "l4/admin.h"
 #include "l4/config.h"
@@ -41,7 +42,6 @@ struct Flags {
   std::string config;
   bool check = false;
   std::string which;
-  std::string log_level = "info";
   std::string handover;
 };
 
@@ -51,58 +51,22 @@ struct Services {
   std::unique_ptr<HandoverServer> handover;
 };
 
-int UsageError(const std::string& message) {
-  std::fprintf(stderr, "lb4: %s\n%s", message.c_str(), kUsage);
-  return 2;
-}
-
 // Returns -1 to go on, or an exit code.
 int ParseFlags(int argc, char** argv, Flags* flags) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&](std::string* out) -> bool {
-      if (i + 1 >= argc) return false;
-      *out = argv[++i];
-      return true;
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (arg == "-c" || arg == "--config") {
-      if (!value(&flags->config)) return UsageError(arg + " needs a file");
-    } else if (arg.rfind("--config=", 0) == 0) {
-      flags->config = arg.substr(9);
-    } else if (arg == "--check" || arg == "-t") {
-      flags->check = true;
-    } else if (arg == "--which") {
-      if (!value(&flags->which)) return UsageError("--which needs an IP address");
-    } else if (arg == "--handover") {
-      if (!value(&flags->handover)) return UsageError("--handover needs a unix socket path");
-    } else if (arg == "--log-level") {
-      if (!value(&flags->log_level)) return UsageError("--log-level needs a level");
-    } else {
-      return UsageError("unknown argument \"" + arg + "\"");
-    }
-  }
-  if (flags->config.empty()) return UsageError("no config: use -c FILE");
-  static const std::pair<const char*, LogLevel> kLevels[] = {{"debug", LogLevel::kDebug},
-                                                             {"info", LogLevel::kInfo},
-                                                             {"warn", LogLevel::kWarn},
-                                                             {"error", LogLevel::kError}};
-  bool known = false;
-  for (const auto& [name, level] : kLevels) {
-    if (flags->log_level == name) {
-      SetLogLevel(level);
-      known = true;
-    }
-  }
-  if (!known) return UsageError("unknown log level \"" + flags->log_level + "\"");
-  return -1;
+  CommandLine cl("lb4", kUsage);
+  cl.Value("-c", "--config", &flags->config, "a file");
+  cl.Switch("-t", "--check", &flags->check);
+  cl.Value("", "--which", &flags->which, "an IP address");
+  cl.Value("", "--handover", &flags->handover, "a unix socket path");
+  int code = cl.Parse(argc, argv);
+  if (code < 0 && flags->config.empty()) return cl.UsageError("no config: use -c FILE");
+  return code;
 }
 
 int PrintWhich(const Runtime& runtime, const std::string& ip) {
   auto client = net::SocketAddress::ParseIp(ip, 0);
-  if (!client.ok()) return UsageError(std::string(client.status().message()));
+  if (!client.ok())
+    return CommandLine("lb4", kUsage).UsageError(std::string(client.status().message()));
   for (const auto& listener : runtime.listeners) {
     int index = listener->pool->balancer->Pick(*client, {});
     std::printf(
