@@ -257,11 +257,80 @@ void ReadBackends(TableReader& pool_reader, PoolConfig* pool) {
   }
 }
 
+// A routes[].sni value: a host name or "*." + host name; lowercased.
+bool ValidSniPattern(std::string_view sni) {
+  if (sni.starts_with("*.")) sni.remove_prefix(2);
+  if (sni.empty() || sni.size() > 253) return false;
+  size_t label = 0;
+  for (char c : sni) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok || ++label > 63) return false;
+  }
+  return label != 0;
+}
+
+// min_version = "1.2" | "1.3" (listener tls and [pool.tls]).
+void ReadMinVersion(TableReader& r, int* min_version) {
+  std::string version;
+  if (!r.ReadString("min_version", &version)) return;
+  if (version == "1.2") {
+    *min_version = 0x0303;
+  } else if (version == "1.3") {
+    *min_version = 0x0304;
+  } else {
+    r.Error("min_version", absl::StrFormat("unknown value %s (1.2|1.3)", Quote(version)));
+  }
+}
+
+// ALPN protocol names: 1-255 bytes each, no duplicates.
+void ReadAlpn(TableReader& r, std::vector<std::string>* alpn) {
+  if (!r.ReadStringArray("alpn", alpn)) return;
+  std::unordered_map<std::string, int> seen;
+  for (const std::string& p : *alpn) {
+    if (p.empty() || p.size() > 255) {
+      r.Error("alpn", absl::StrFormat("protocol names are 1-255 bytes, got %s", Quote(p)));
+    } else if (seen[p]++ == 1) {
+      r.Error("alpn", absl::StrFormat("duplicate protocol %s", Quote(p)));
+    }
+  }
+}
+
+// [pool.tls]. Like the listener's certificates, ca_file is only named here; BuildRuntime loads it.
+void ReadPoolTls(const toml::table& table, ConfigErrors& errors, const std::string& context,
+                 PoolTlsConfig* tls) {
+  TableReader r(table, errors, context,
+                {"enabled", "verify", "ca_file", "sni", "alpn", "min_version", "session_reuse"},
+                "tls.");
+  tls->enabled = true;
+  r.ReadBool("enabled", &tls->enabled);
+  r.ReadBool("verify", &tls->verify);
+  r.ReadString("ca_file", &tls->ca_file);
+  if (tls->enabled && tls->verify && tls->ca_file.empty()) {
+    r.Error("ca_file",
+            "required to verify the backends' certificates (or verify = false, explicitly, to "
+            "accept any certificate)");
+  }
+  if (r.ReadString("sni", &tls->sni)) {
+    for (char& c : tls->sni) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    if (tls->sni.starts_with("*.") || !ValidSniPattern(tls->sni)) {
+      r.Error("sni", absl::StrFormat("must be a host name, got %s", Quote(tls->sni)));
+    }
+  }
+  ReadAlpn(r, &tls->alpn);
+  ReadMinVersion(r, &tls->min_version);
+  r.ReadBool("session_reuse", &tls->session_reuse);
+}
+
 void ReadPool(const toml::table& table, size_t index, ConfigErrors& errors, PoolConfig* pool,
               Origin* origin) {
   TableReader r(table, errors, ContextFor("pool", index, table),
                 {"name", "balance", "hash", "table_size", "connect_timeout", "connect_retries",
-                 "backends", "health"});
+                 "backends", "health", "tls"});
   ReadName(r, &pool->name, origin);
   r.ReadEnum("balance", &pool->balancer.kind, kBalanceKinds);
   r.ReadEnum("hash", &pool->balancer.hash, kHashKeys);
@@ -284,6 +353,9 @@ void ReadPool(const toml::table& table, size_t index, ConfigErrors& errors, Pool
   if (r.Require("backends")) ReadBackends(r, pool);
   if (const toml::table* health = r.ReadTable("health")) {
     ReadHealth(*health, errors, r.context(), &pool->health);
+  }
+  if (const toml::table* tls = r.ReadTable("tls")) {
+    ReadPoolTls(*tls, errors, r.context(), &pool->tls);
   }
   if (table_size_ok && pool->balancer.kind == BalanceKind::kMaglev &&
       pool->balancer.table_size < pool->backends.size()) {
@@ -321,26 +393,8 @@ void ReadTls(const toml::table& table, ConfigErrors& errors, const std::string& 
       r.Error("certificates", "at least one { cert, key } is required");
     }
   }
-  if (r.ReadStringArray("alpn", &tls->alpn)) {
-    std::unordered_map<std::string, int> seen;
-    for (const std::string& p : tls->alpn) {
-      if (p.empty() || p.size() > 255) {
-        r.Error("alpn", absl::StrFormat("protocol names are 1-255 bytes, got %s", Quote(p)));
-      } else if (seen[p]++ == 1) {
-        r.Error("alpn", absl::StrFormat("duplicate protocol %s", Quote(p)));
-      }
-    }
-  }
-  std::string version;
-  if (r.ReadString("min_version", &version)) {
-    if (version == "1.2") {
-      tls->min_version = 0x0303;
-    } else if (version == "1.3") {
-      tls->min_version = 0x0304;
-    } else {
-      r.Error("min_version", absl::StrFormat("unknown value %s (1.2|1.3)", Quote(version)));
-    }
-  }
+  ReadAlpn(r, &tls->alpn);
+  ReadMinVersion(r, &tls->min_version);
   r.ReadString("ciphers", &tls->ciphers);
   r.ReadString("ciphersuites", &tls->ciphersuites);
   r.ReadString("client_ca", &tls->client_ca);
@@ -353,23 +407,6 @@ void ReadTls(const toml::table& table, ConfigErrors& errors, const std::string& 
   }
   r.ReadBool("session_tickets", &tls->session_tickets);
   r.ReadDuration("ticket_key_rotation", &tls->ticket_key_rotation, absl::Minutes(1), kMaxDuration);
-}
-
-// A routes[].sni value: a host name or "*." + host name; lowercased.
-bool ValidSniPattern(std::string_view sni) {
-  if (sni.starts_with("*.")) sni.remove_prefix(2);
-  if (sni.empty() || sni.size() > 253) return false;
-  size_t label = 0;
-  for (char c : sni) {
-    if (c == '.') {
-      if (label == 0) return false;
-      label = 0;
-      continue;
-    }
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    if (!ok || ++label > 63) return false;
-  }
-  return label != 0;
 }
 
 void ReadPassthroughKeys(TableReader& r, ListenerConfig* listener, Origin* origin) {
@@ -500,6 +537,24 @@ void CrossCheck(const Lb4Config& config, const std::vector<Origin>& pool_origins
                  absl::StrFormat("unknown pool %s (%s)", Quote(listener.pool),
                                  defined.empty() ? std::string("no [[pool]] is defined")
                                                  : "defined: " + defined));
+    }
+    // TLS to the backends needs the plaintext, which only a terminating listener has.
+    auto check_pool_tls = [&](const std::string& pool, const toml::source_position& at,
+                              const std::string& key) {
+      auto it = pool_by_name.find(pool);
+      if (listener.mode == ListenerMode::kTls || it == pool_by_name.end() ||
+          !config.pools[it->second].tls.enabled) {
+        return;
+      }
+      errors.Add(at, origin.context, key,
+                 absl::StrFormat("pool %s has [pool.tls] (TLS to its backends), which only "
+                                 "mode = \"tls\" listeners can use",
+                                 Quote(pool)));
+    };
+    if (origin.pool.line != 0) check_pool_tls(listener.pool, origin.pool, "pool");
+    for (size_t j = 0; j < listener.routes.size(); ++j) {
+      check_pool_tls(listener.routes[j].pool, origin.route_pools[j],
+                     absl::StrFormat("routes[%d].pool", j));
     }
     for (size_t j = 0; j < listener.routes.size(); ++j) {
       if (pool_by_name.contains(listener.routes[j].pool)) continue;

@@ -54,6 +54,20 @@ struct HealthConfig {
 // passive_failures when [pool.health] does not set it and check is tcp or http.
 inline constexpr int kDefaultPassiveFailures = 5;
 
+// [pool.tls]: TLS from lb4 to the pool's backends (mode = "tls" listeners only: lb4 holds the
+// plaintext there). Names follow HAProxy's `server ... ssl verify required ca-file F sni ...` and
+// Envoy's UpstreamTlsContext.
+struct PoolTlsConfig {
+  bool enabled = false;  // true once [pool.tls] is present, unless enabled = false
+  bool verify = true;    // check the backend's certificate; false must be explicit
+  std::string ca_file;   // PEM CAs the backends' chains must lead to; required when verify
+  // Server name sent as SNI, and the name the certificate must match; "" = no SNI, chain only.
+  std::string sni;
+  std::vector<std::string> alpn;  // offered to the backends, in order; empty = none
+  int min_version = 0x0303;       // "1.2" (0x0303) or "1.3" (0x0304)
+  bool session_reuse = true;      // resume with each backend's last session
+};
+
 struct PoolConfig {
   std::string name;          // 1-64 of [A-Za-z0-9_.-], unique among pools
   BalancerOptions balancer;  // kind, hash, table_size (prime, >= backends.size() for maglev)
@@ -61,6 +75,7 @@ struct PoolConfig {
   int connect_retries = 2;              // 0..16: further backends tried after a failed connect
   std::vector<BackendConfig> backends;  // at least one, in config order
   HealthConfig health;
+  PoolTlsConfig tls;
 };
 
 // mode = "tls_passthrough": connections whose ClientHello names `sni` go to `pool`. `sni` is a host

@@ -12,6 +12,7 @@
 #include "common/uring/buffer_ring.h"
 #include "common/uring/compat.h"
 #include "common/uring/event_loop.h"
+#include "l4/connection_sockets.h"
 #include "l4/runtime.h"
 #include "l4/worker.h"
 
@@ -23,7 +24,8 @@ constexpr int Other(int side) { return side ^ 1; }
 constexpr size_t kSniffReadSize = 4096;
 }  // namespace
 
-RelayConnection::RelayConnection(Worker* worker) : worker_(worker), timer_(&TimerThunk, this) {}
+RelayConnection::RelayConnection(Worker* worker)
+    : worker_(worker), timer_(&TimerThunk, this), connector_(worker, this, kConnect, &timer_) {}
 
 RelayConnection::~RelayConnection() = default;
 
@@ -31,16 +33,14 @@ void RelayConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime
   listener_ = std::move(listener);
   fd_[kClient] = client_fd;
   fd_[kBackend] = -1;
-  attempts_ = 0;
   pending_ops_ = 0;
-  connect_timed_out_ = false;
   for (Flow& f : flow_) f.Reset();
-  tried_.clear();
   proxy_header_.clear();
   net::SetNoDelay(client_fd);
   if (listener_->needs_client_address) client_address_ = net::PeerAddress(client_fd);
   last_activity_ns_ = start_ns_ = worker_->loop().now_ns();
   pool_ = listener_->pool.get();
+  connector_.Reset(pool_, &client_address_);
   if (listener_->config.mode == ListenerMode::kTlsPassthrough) {
     StartSniff();
     return;
@@ -107,6 +107,7 @@ void RelayConnection::OnSniff(int32_t res) {
   Pool* routed = sni.empty() ? nullptr : listener_->routes.Find(sni);
   (routed != nullptr ? stats.hello_routed : stats.hello_default_pool).Add(1);
   if (routed != nullptr) pool_ = routed;
+  connector_.Reset(pool_, &client_address_);
   hello_parser_.reset();
   worker_->loop().timers().Cancel(&timer_);
   state_ = State::kConnecting;
@@ -115,35 +116,14 @@ void RelayConnection::OnSniff(int32_t res) {
 
 // Picks a backend (skipping those this connection already failed on) and starts connecting.
 void RelayConnection::Connect() {
-  Pool& pool = *pool_;
-  for (;;) {
-    int index = pool.balancer->Pick(client_address_, tried_);
-    if (index < 0) {
-      if (attempts_ == 0) worker_->stats().refused_no_backend.Add(1);
-      Abort(attempts_ == 0 ? "no backend available" : "all connect attempts failed");
-      return;
-    }
-    backend_index_ = index;
-    backend_ = pool.backends[static_cast<size_t>(index)];
-    auto fd = net::NewTcpSocket(backend_->address);
-    if (!fd.ok()) {
-      // Out of descriptors or memory: a local problem, not the backend's; do not retry.
-      LOG_WARN("connect to %s: %s", backend_->key, fd.status().message());
-      backend_ = nullptr;
-      Abort("cannot create backend socket");
-      return;
-    }
-    fd_[kBackend] = *fd;
-    backend_->active.fetch_add(1, std::memory_order_relaxed);
-    break;
-  }
   state_ = State::kConnecting;
-  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-  io_uring_prep_connect(sqe, fd_[kBackend], backend_->address.sockaddr_ptr(),
-                        backend_->address.length());
-  io_uring_sqe_set_data64(sqe, uring::UserData(this, kConnect));
+  BackendConnector::Outcome outcome = connector_.Connect();
+  fd_[kBackend] = connector_.fd();
+  if (outcome == BackendConnector::Outcome::kFailed) {
+    Abort(connector_.failure());
+    return;
+  }
   ++pending_ops_;
-  worker_->loop().timers().Schedule(&timer_, worker_->loop().now_ns() + pool.connect_timeout_ns);
 }
 
 void RelayConnection::OnConnect(int32_t res) {
@@ -152,34 +132,18 @@ void RelayConnection::OnConnect(int32_t res) {
     MaybeFinish();
     return;
   }
-  worker_->loop().timers().Cancel(&timer_);
-  if (res < 0) {
-    Pool& pool = *pool_;
-    worker_->stats().connect_failures.Add(1);
-    if (connect_timed_out_) worker_->stats().connect_timeouts.Add(1);
-    backend_->connect_failures.fetch_add(1, std::memory_order_relaxed);
-    backend_->RecordFailure(connect_timed_out_     ? PassiveFailure::kConnectTimeout
-                            : res == -ECONNREFUSED ? PassiveFailure::kConnectRefused
-                                                   : PassiveFailure::kConnectError);
-    LOG_DEBUG("connect to %s failed: %s", backend_->key,
-              connect_timed_out_ ? "timeout" : strerror(-res));
-    connect_timed_out_ = false;
-    backend_->active.fetch_sub(1, std::memory_order_relaxed);
-    backend_ = nullptr;
-    close(fd_[kBackend]);
-    fd_[kBackend] = -1;
-    if (tried_.empty()) tried_.assign(pool.backends.size(), false);
-    tried_[static_cast<size_t>(backend_index_)] = true;
-    ++attempts_;
-    if (attempts_ > pool.config.connect_retries) {
-      Abort("connect retries exhausted");
-      return;
-    }
-    Connect();
+  BackendConnector::Outcome outcome = connector_.OnConnect(res);
+  fd_[kBackend] = connector_.fd();
+  if (outcome == BackendConnector::Outcome::kFailed) {
+    Abort(connector_.failure());
+    return;
+  }
+  if (outcome == BackendConnector::Outcome::kConnecting) {
+    ++pending_ops_;
     return;
   }
   state_ = State::kRelaying;
-  backend_->RecordConnectSuccess();
+  backend_ = connector_.backend();
   if (listener_->config.proxy_protocol != ProxyProtocolMode::kOff) {
     net::SocketAddress local = net::LocalAddress(fd_[kClient]);
     proxy_header_ = listener_->config.proxy_protocol == ProxyProtocolMode::kV1
@@ -400,11 +364,7 @@ void RelayConnection::OnTimer() {
     return;
   }
   if (state_ == State::kConnecting) {
-    // Cancel the connect; its completion (-ECANCELED) moves on to the next backend.
-    connect_timed_out_ = true;
-    io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-    io_uring_prep_cancel64(sqe, uring::UserData(this, kConnect), 0);
-    io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+    connector_.OnTimeout();  // the connect's completion (-ECANCELED) moves on
     return;
   }
   if (state_ != State::kRelaying) return;
@@ -422,14 +382,7 @@ void RelayConnection::Abort(const char* reason) {
   LOG_DEBUG("connection closed: %s", reason);
   state_ = State::kClosing;
   worker_->loop().timers().Cancel(&timer_);
-  if (pending_ops_ > 0) {
-    for (int side : {kClient, kBackend}) {
-      if (fd_[side] < 0) continue;
-      io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-      io_uring_prep_cancel_fd(sqe, fd_[side], IORING_ASYNC_CANCEL_ALL);
-      io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
-    }
-  }
+  if (pending_ops_ > 0) CancelInFlight(worker_->loop(), fd_);
   MaybeFinish();
 }
 
@@ -452,17 +405,9 @@ void RelayConnection::ReleaseChunks(Flow& flow) {
 void RelayConnection::Finish() {
   ReleaseChunks(flow_[kClient]);
   ReleaseChunks(flow_[kBackend]);
-  for (int side : {kClient, kBackend}) {
-    if (fd_[side] < 0) continue;
-    io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-    io_uring_prep_close(sqe, fd_[side]);
-    io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
-    fd_[side] = -1;
-  }
-  if (backend_ != nullptr) {
-    backend_->active.fetch_sub(1, std::memory_order_relaxed);
-    backend_ = nullptr;
-  }
+  CloseSockets(worker_->loop(), fd_);
+  connector_.Release();
+  backend_ = nullptr;
   listener_ = nullptr;
   pool_ = nullptr;
   hello_parser_.reset();

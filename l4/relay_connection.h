@@ -41,6 +41,7 @@
 #include "common/tls/client_hello.h"
 #include "common/uring/completion.h"
 #include "common/uring/timer_wheel.h"
+#include "l4/backend_connector.h"
 
 namespace edge::l4 {
 
@@ -62,7 +63,7 @@ class RelayConnection final : public uring::IoHandler {
   void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
 
   // The backend this connection is relayed to (null before a connect succeeds or after the end).
-  const Backend* backend() const { return backend_.get(); }
+  const Backend* backend() const { return connector_.backend(); }
 
   // Intrusive list of the worker's live connections.
   RelayConnection* prev = nullptr;
@@ -135,19 +136,15 @@ class RelayConnection final : public uring::IoHandler {
   Worker* worker_;
   std::shared_ptr<const ListenerRuntime> listener_;
   Pool* pool_ = nullptr;  // listener_'s pool, or the one an SNI route chose (owned by listener_)
-  std::shared_ptr<Backend> backend_;
-  int backend_index_ = -1;
+  Backend* backend_ = nullptr;  // connector_'s backend once connected (it holds the reference)
   int fd_[2] = {-1, -1};
   State state_ = State::kIdle;
-  uint8_t attempts_ = 0;
-  bool connect_timed_out_ = false;
   uint32_t pending_ops_ = 0;
   int64_t last_activity_ns_ = 0;
   int64_t start_ns_ = 0;
   Flow flow_[2];   // flow_[s]: received from side s
   msghdr msg_[2];  // msg_[s]: the sendmsg to side s (must stay valid while in flight)
   iovec iov_[2][kMaxIov];
-  std::vector<bool> tried_;
   net::SocketAddress client_address_;
   std::string proxy_header_;
   // tls_passthrough: the bytes read while looking for the ClientHello (hello_size_ of them valid;
@@ -156,6 +153,8 @@ class RelayConnection final : public uring::IoHandler {
   size_t hello_size_ = 0;
   std::optional<tls::ClientHelloParser> hello_parser_;
   uring::Timer timer_;
+  // Last: used only while connecting, it keeps the relay's hot fields on the first cache lines.
+  BackendConnector connector_;
 };
 
 }  // namespace edge::l4

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "common/status.h"
 
 namespace edge::l4 {
 
@@ -34,6 +35,34 @@ std::shared_ptr<Backend> FindBackend(const ReusableBackends& reusable, const std
   }
   return nullptr;
 }
+
+// The ticket keys of `previous`'s listener `lc` may continue in (see BuildRuntime).
+std::shared_ptr<tls::TicketKeys> KeptTicketKeys(const Runtime* previous, const ListenerConfig& lc) {
+  if (previous == nullptr || !lc.tls.session_tickets) return nullptr;
+  for (const auto& old : previous->listeners) {
+    if (old->config.name != lc.name || old->tls == nullptr || !old->config.tls.session_tickets) {
+      continue;
+    }
+    std::shared_ptr<tls::TicketKeys> keys = old->tls->shared_ticket_keys();
+    if (keys->rotation_ns() == absl::ToInt64Nanoseconds(lc.tls.ticket_key_rotation)) return keys;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<std::shared_ptr<const tls::ClientContext>> MakeClientContext(
+    const PoolTlsConfig& tc) {
+  tls::ClientContextOptions options;
+  options.verify = tc.verify;
+  options.ca_file = tc.ca_file;
+  options.server_name = tc.sni;
+  options.alpn = tc.alpn;
+  options.min_version = tc.min_version;
+  options.session_reuse = tc.session_reuse;
+  ASSIGN_OR_RETURN(std::unique_ptr<tls::ClientContext> context,
+                   tls::ClientContext::Create(options));
+  return std::shared_ptr<const tls::ClientContext>(std::move(context));
+}
+
 }  // namespace
 
 Pool* SniRouteTable::Find(std::string_view sni) const {
@@ -44,7 +73,8 @@ Pool* SniRouteTable::Find(std::string_view sni) const {
 }
 
 absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& config,
-                                                            const ReusableBackends& reusable) {
+                                                            const ReusableBackends& reusable,
+                                                            const Runtime* previous) {
   auto runtime = std::make_shared<Runtime>();
   runtime->config = config;
   for (const PoolConfig& pc : config.pools) {
@@ -62,6 +92,14 @@ absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& con
     }
     pool->balancer = std::move(*balancer);
     pool->connect_timeout_ns = absl::ToInt64Nanoseconds(pc.connect_timeout);
+    if (pc.tls.enabled) {
+      auto context = MakeClientContext(pc.tls);
+      if (!context.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("pool \"%s\": tls: %s", pc.name, context.status().message()));
+      }
+      pool->tls = std::move(*context);
+    }
     runtime->pools.push_back(std::move(pool));
   }
   for (const ListenerConfig& lc : config.listeners) {
@@ -104,6 +142,7 @@ absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& con
                                 : tls::ClientAuth::kNone;
       options.session_tickets = lc.tls.session_tickets;
       options.ticket_rotation_ns = absl::ToInt64Nanoseconds(lc.tls.ticket_key_rotation);
+      options.ticket_keys = KeptTicketKeys(previous, lc);
       auto context = tls::ServerContext::Create(options);
       if (!context.ok()) {
         return absl::InvalidArgumentError(

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/tls/client_context.h"
 #include "common/tls/server_context.h"
 #include "l4/balancer/balancer.h"
 #include "l4/config.h"
@@ -20,6 +21,7 @@ struct Pool {
   std::vector<std::shared_ptr<Backend>> backends;  // config order
   std::unique_ptr<Balancer> balancer;
   int64_t connect_timeout_ns = 0;
+  std::shared_ptr<const tls::ClientContext> tls;  // [pool.tls]: TLS to the backends; null = none
 };
 
 // SNI routes of a tls_passthrough listener, sorted by name for binary search (no allocation per
@@ -57,8 +59,10 @@ using ReusableBackends = std::vector<std::pair<std::string, std::shared_ptr<Back
 
 // On a reload, a backend with the same pool and address keeps its Backend object (new weight
 // applied), so its live connections, counts and health carry over; one that comes back after a
-// removal stops being "removed".
+// removal stops being "removed". A mode = "tls" listener of `previous` (the config in force) with
+// the same name, session tickets on and the same ticket_key_rotation passes its ticket keys on.
 absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& config,
-                                                            const ReusableBackends& reusable = {});
+                                                            const ReusableBackends& reusable = {},
+                                                            const Runtime* previous = nullptr);
 
 }  // namespace edge::l4

@@ -109,7 +109,7 @@ absl::Status Lb4Server::Reload(const Lb4Config& config) {
   if (config.admin != old->config.admin) {
     LOG_WARN("reload: the admin address takes effect only at restart");
   }
-  auto built = BuildRuntime(config, reusable);
+  auto built = BuildRuntime(config, reusable, old.get());
   if (!built.ok()) {
     reloads_failed_.fetch_add(1);
     return built.status();

@@ -60,7 +60,9 @@ absl::StatusOr<std::unique_ptr<ServerContext>> ServerContext::Create(
     sc->alpn_wire_.push_back(static_cast<char>(p.size()));
     sc->alpn_wire_ += p;
   }
-  sc->tickets_ = std::make_unique<TicketKeys>(options.ticket_rotation_ns);
+  sc->tickets_ = options.ticket_keys != nullptr
+                     ? options.ticket_keys
+                     : std::make_shared<TicketKeys>(options.ticket_rotation_ns);
   ERR_clear_error();
   for (size_t i = 0; i < options.certificates.size(); ++i) {
     const auto& c = options.certificates[i];

@@ -38,6 +38,9 @@ struct ServerContextOptions {
   ClientAuth client_auth = ClientAuth::kNone;
   bool session_tickets = true;
   int64_t ticket_rotation_ns = int64_t{3600} * 1000000000;
+  // Keys to go on with instead of new ones (a reload keeps the running listener's keys, so
+  // tickets issued before it still resume and rotation keeps its schedule); null = new keys.
+  std::shared_ptr<TicketKeys> ticket_keys;
 };
 
 // The last OpenSSL errors of this thread as one line (and the queue cleared).
@@ -60,6 +63,8 @@ class ServerContext {
   // The DNS names (lowercase) each certificate answers for.
   const std::vector<std::vector<std::string>>& names() const { return names_; }
   const TicketKeys& ticket_keys() const { return *tickets_; }
+  // The same keys, for a reload's new context to share.
+  std::shared_ptr<TicketKeys> shared_ticket_keys() const { return tickets_; }
 
  private:
   ServerContext() = default;
@@ -72,7 +77,7 @@ class ServerContext {
   std::unordered_map<std::string, size_t> exact_;
   std::unordered_map<std::string, size_t> wildcard_;  // by suffix: "*.a.com" as "a.com"
   std::string alpn_wire_;                             // length-prefixed, config order
-  std::unique_ptr<TicketKeys> tickets_;
+  std::shared_ptr<TicketKeys> tickets_;
 };
 
 }  // namespace edge::tls

@@ -4,7 +4,9 @@
 //
 // Keys rotate: a new key becomes the encrypting one every `rotation`; tickets made with the
 // previous kKeep - 1 keys still decrypt (and are renewed with the current key), so a ticket lives
-// between (kKeep - 1) and kKeep rotations. Keys are random, never written anywhere.
+// between (kKeep - 1) and kKeep rotations. Keys are random, never written anywhere. A reload
+// hands the object on to the listener's new context, so neither the keys nor their schedule
+// restart.
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -40,6 +42,7 @@ class TicketKeys {
   void Install(SSL_CTX* ctx);
 
   size_t rotations() const;
+  int64_t rotation_ns() const { return rotation_ns_; }
 
  private:
   void RotateIfDue(int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

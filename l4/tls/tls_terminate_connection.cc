@@ -15,6 +15,7 @@
 #include "common/tls/server_context.h"
 #include "common/uring/buffer_ring.h"
 #include "common/uring/event_loop.h"
+#include "l4/connection_sockets.h"
 #include "l4/runtime.h"
 #include "l4/worker.h"
 
@@ -23,6 +24,9 @@ namespace edge::l4 {
 namespace {
 constexpr int Other(int side) { return side ^ 1; }
 constexpr size_t kReadChunk = 16384;  // plaintext read from OpenSSL at a time
+// Plaintext is decrypted into this, then appended or re-encrypted: output grows by what was
+// read, not by a zero-filled 16KiB each time.
+thread_local char scratch[kReadChunk];
 
 TlsFailure Classify() {
   unsigned long e = ERR_peek_last_error();
@@ -65,10 +69,11 @@ const char* TlsFailureName(TlsFailure failure) {
 }
 
 TlsTerminateConnection::TlsTerminateConnection(Worker* worker)
-    : worker_(worker), timer_(&TimerThunk, this) {}
+    : worker_(worker), connector_(worker, this, kConnect, &timer_), timer_(&TimerThunk, this) {}
 
 TlsTerminateConnection::~TlsTerminateConnection() {
   if (ssl_ != nullptr) SSL_free(ssl_);
+  if (up_ssl_ != nullptr) SSL_free(up_ssl_);
 }
 
 void TlsTerminateConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener) {
@@ -76,16 +81,14 @@ void TlsTerminateConnection::Start(int client_fd, std::shared_ptr<const Listener
   pool_ = listener_->pool.get();
   fd_[kClient] = client_fd;
   fd_[kBackend] = -1;
-  attempts_ = 0;
   pending_ops_ = 0;
-  connect_timed_out_ = false;
-  tried_.clear();
   for (int s : {kClient, kBackend}) {
     out_[s] = Output{};
     recv_armed_[s] = eof_[s] = shut_[s] = false;
   }
   net::SetNoDelay(client_fd);
   if (listener_->needs_client_address) client_address_ = net::PeerAddress(client_fd);
+  connector_.Reset(pool_, &client_address_);
   last_activity_ns_ = start_ns_ = worker_->loop().now_ns();
   state_ = State::kHandshaking;
   ssl_ = listener_->tls->NewSsl();
@@ -132,8 +135,9 @@ void TlsTerminateConnection::ArmFallbackRecv(int side) {
 // Reads side `side` only while what it produces (towards the other side) is below the mark.
 void TlsTerminateConnection::MaybeArmRecv(int side) {
   if (recv_armed_[side] || eof_[side] || fd_[side] < 0) return;
-  if (state_ == State::kHandshaking) {
-    if (side == kClient) ArmRecv(side);
+  if (state_ == State::kHandshaking || state_ == State::kBackendHandshaking) {
+    // One side handshakes at a time; the other is not read meanwhile.
+    if (side == (state_ == State::kHandshaking ? kClient : kBackend)) ArmRecv(side);
     return;
   }
   if (state_ != State::kRelaying) return;
@@ -153,7 +157,8 @@ void TlsTerminateConnection::OnRecv(int side, int32_t res, uint32_t flags) {
   }
   std::unique_ptr<char[]> fallback = std::move(fallback_[side]);  // freed on return
   if (bid < 0 && fallback != nullptr) data = fallback.get();
-  const bool live = state_ == State::kHandshaking || state_ == State::kRelaying;
+  const bool live = state_ == State::kHandshaking || state_ == State::kBackendHandshaking ||
+                    state_ == State::kRelaying;
   if (live && res > 0) {
     last_activity_ns_ = worker_->loop().now_ns();
     (side == kClient ? worker_->stats().bytes_from_clients : worker_->stats().bytes_from_backends)
@@ -166,8 +171,20 @@ void TlsTerminateConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     }
   }
   if (bid >= 0) worker_->ReturnBuffer(static_cast<uint16_t>(bid));
-  if (state_ != State::kHandshaking && state_ != State::kRelaying) {
+  if (state_ == State::kBackendRetry) {
+    MaybeRetryBackend();
+    return;
+  }
+  if (state_ != State::kHandshaking && state_ != State::kBackendHandshaking &&
+      state_ != State::kRelaying) {
     MaybeFinish();
+    return;
+  }
+  if (state_ == State::kBackendHandshaking && side == kBackend && res <= 0 && res != -ENOBUFS &&
+      res != -ECANCELED) {
+    BackendTlsFailed(
+        res == 0 ? PassiveFailure::kConnectError : PassiveFailure::kReset,
+        res == 0 ? "closed during the TLS handshake" : "socket error during the TLS handshake");
     return;
   }
   if (res == 0) {
@@ -205,7 +222,7 @@ void TlsTerminateConnection::OnClientBytes(const char* data, size_t len) {
   }
   if (state_ == State::kHandshaking) {
     ContinueHandshake();
-  } else {
+  } else if (state_ == State::kRelaying) {
     ReadPlaintext();
   }
 }
@@ -246,15 +263,19 @@ void TlsTerminateConnection::HandshakeFailed(TlsFailure failure, const char* rea
 }
 
 void TlsTerminateConnection::ReadPlaintext() {
-  // Decrypted into a per-thread scratch buffer, then appended: the output string grows by what
-  // was read, not by a zero-filled 16KiB each time.
-  thread_local char scratch[kReadChunk];
   Output& out = out_[kBackend];
   while (!eof_[kClient]) {
     ERR_clear_error();
     int n = SSL_read(ssl_, scratch, static_cast<int>(sizeof(scratch)));
     if (n > 0) {
-      out.queued.append(scratch, static_cast<size_t>(n));
+      if (up_ssl_ == nullptr) {
+        out.queued.append(scratch, static_cast<size_t>(n));
+      } else if (SSL_write(up_ssl_, scratch, n) != n) {  // a memory BIO takes it all
+        worker_->stats().errors.Add(1);
+        LOG_DEBUG("TLS write to backend failed: %s", tls::OpenSslErrors());
+        Abort("TLS write to backend failed");
+        return;
+      }
       continue;
     }
     int err = SSL_get_error(ssl_, n);
@@ -271,10 +292,23 @@ void TlsTerminateConnection::ReadPlaintext() {
     return;
   }
   FlushTls();  // post-handshake messages (key updates) may want answers
+  if (up_ssl_ != nullptr) FlushBackendTls();
   TrySend(kBackend);
 }
 
 void TlsTerminateConnection::OnBackendBytes(const char* data, size_t len) {
+  if (up_ssl_ != nullptr) {
+    if (BIO_write(up_rbio_, data, static_cast<int>(len)) != static_cast<int>(len)) {
+      Abort("out of memory for TLS input");
+      return;
+    }
+    if (state_ == State::kBackendHandshaking) {
+      ContinueBackendHandshake();
+    } else if (DecryptFromBackend()) {
+      FlushTls();
+    }
+    return;
+  }
   ERR_clear_error();
   // A memory BIO never blocks, so SSL_write takes everything (or fails).
   int n = SSL_write(ssl_, data, static_cast<int>(len));
@@ -300,7 +334,7 @@ void TlsTerminateConnection::TrySend(int to) {
   Output& out = out_[to];
   if (out.sending || fd_[to] < 0) return;
   if (state_ == State::kClosing || state_ == State::kIdle) return;
-  if (to == kBackend && state_ != State::kRelaying) return;
+  if (to == kBackend && state_ != State::kRelaying && state_ != State::kBackendHandshaking) return;
   if (out.offset == out.inflight.size()) {
     if (out.queued.empty()) return;
     out.inflight.clear();
@@ -323,9 +357,17 @@ void TlsTerminateConnection::OnSend(int to, int32_t res) {
     MaybeFinish();
     return;
   }
+  if (state_ == State::kBackendRetry) {
+    MaybeRetryBackend();
+    return;
+  }
   if (res < 0) {
     if (state_ == State::kHandshaking) {
       HandshakeFailed(TlsFailure::kClientClosed, "client gone during the TLS handshake");
+      return;
+    }
+    if (state_ == State::kBackendHandshaking && to == kBackend) {
+      BackendTlsFailed(PassiveFailure::kReset, "send failed during the TLS handshake");
       return;
     }
     worker_->stats().errors.Add(1);
@@ -351,11 +393,18 @@ void TlsTerminateConnection::OnSend(int to, int32_t res) {
 }
 
 void TlsTerminateConnection::ClientEof() {
+  if (eof_[kClient]) return;
   eof_[kClient] = true;
+  if (up_ssl_ != nullptr) {  // the backend gets a close_notify before the FIN
+    ERR_clear_error();
+    SSL_shutdown(up_ssl_);
+    FlushBackendTls();
+  }
   MaybeShut();
 }
 
 void TlsTerminateConnection::BackendEof() {
+  if (eof_[kBackend]) return;  // a FIN after the close_notify
   eof_[kBackend] = true;
   ERR_clear_error();
   SSL_shutdown(ssl_);  // queues close_notify
@@ -376,31 +425,14 @@ void TlsTerminateConnection::MaybeShut() {
 }
 
 void TlsTerminateConnection::Connect() {
-  Pool& pool = *pool_;
-  int index = pool.balancer->Pick(client_address_, tried_);
-  if (index < 0) {
-    if (attempts_ == 0) worker_->stats().refused_no_backend.Add(1);
-    Abort(attempts_ == 0 ? "no backend available" : "all connect attempts failed");
-    return;
-  }
-  backend_index_ = index;
-  backend_ = pool.backends[static_cast<size_t>(index)];
-  auto fd = net::NewTcpSocket(backend_->address);
-  if (!fd.ok()) {
-    LOG_WARN("connect to %s: %s", backend_->key, fd.status().message());
-    backend_ = nullptr;
-    Abort("cannot create backend socket");
-    return;
-  }
-  fd_[kBackend] = *fd;
-  backend_->active.fetch_add(1, std::memory_order_relaxed);
   state_ = State::kConnecting;
-  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-  io_uring_prep_connect(sqe, fd_[kBackend], backend_->address.sockaddr_ptr(),
-                        backend_->address.length());
-  io_uring_sqe_set_data64(sqe, uring::UserData(this, kConnect));
+  BackendConnector::Outcome outcome = connector_.Connect();
+  fd_[kBackend] = connector_.fd();
+  if (outcome == BackendConnector::Outcome::kFailed) {
+    ConnectFailed();
+    return;
+  }
   ++pending_ops_;
-  worker_->loop().timers().Schedule(&timer_, worker_->loop().now_ns() + pool.connect_timeout_ns);
 }
 
 void TlsTerminateConnection::OnConnect(int32_t res) {
@@ -409,38 +441,171 @@ void TlsTerminateConnection::OnConnect(int32_t res) {
     MaybeFinish();
     return;
   }
-  worker_->loop().timers().Cancel(&timer_);
-  if (res < 0) {
-    worker_->stats().connect_failures.Add(1);
-    if (connect_timed_out_) worker_->stats().connect_timeouts.Add(1);
-    backend_->connect_failures.fetch_add(1, std::memory_order_relaxed);
-    backend_->RecordFailure(connect_timed_out_     ? PassiveFailure::kConnectTimeout
-                            : res == -ECONNREFUSED ? PassiveFailure::kConnectRefused
-                                                   : PassiveFailure::kConnectError);
-    connect_timed_out_ = false;
-    backend_->active.fetch_sub(1, std::memory_order_relaxed);
-    backend_ = nullptr;
-    close(fd_[kBackend]);
-    fd_[kBackend] = -1;
-    if (tried_.empty()) tried_.assign(pool_->backends.size(), false);
-    tried_[static_cast<size_t>(backend_index_)] = true;
-    if (++attempts_ > pool_->config.connect_retries) {
-      Abort("connect retries exhausted");
-      return;
-    }
-    Connect();
+  BackendConnector::Outcome outcome = connector_.OnConnect(res);
+  fd_[kBackend] = connector_.fd();
+  if (outcome == BackendConnector::Outcome::kFailed) {
+    ConnectFailed();
     return;
   }
-  state_ = State::kRelaying;
-  backend_->RecordConnectSuccess();
+  if (outcome == BackendConnector::Outcome::kConnecting) {
+    ++pending_ops_;
+    return;
+  }
+  backend_ = connector_.backend();
   QueueProxyHeader();
+  if (pool_->tls != nullptr) {
+    StartBackendTls();
+  } else {
+    StartRelay();
+  }
+}
+
+// No backend could be reached: the client gets a close_notify (best effort) rather than a bare
+// FIN, so it sees an orderly end instead of a truncated stream.
+void TlsTerminateConnection::ConnectFailed() {
+  Output& out = out_[kClient];
+  if (!out.sending && out.size() == 0) {
+    ERR_clear_error();
+    SSL_shutdown(ssl_);
+    char* data = nullptr;
+    long pending = BIO_get_mem_data(wbio_, &data);
+    if (pending > 0) {
+      ssize_t n =
+          send(fd_[kClient], data, static_cast<size_t>(pending), MSG_DONTWAIT | MSG_NOSIGNAL);
+      (void)n;
+    }
+  }
+  Abort(connector_.failure());
+}
+
+void TlsTerminateConnection::StartRelay() {
+  state_ = State::kRelaying;
   last_activity_ns_ = worker_->loop().now_ns();
   worker_->loop().timers().Schedule(&timer_, last_activity_ns_ + listener_->idle_timeout_ns);
+  // What the backend sent with the end of its handshake (a TLS 1.3 session ticket, data).
+  if (up_ssl_ != nullptr && !DecryptFromBackend()) return;
   ReadPlaintext();  // application data that came with the client's Finished
   if (state_ != State::kRelaying) return;
   TrySend(kClient);
   MaybeArmRecv(kClient);
   MaybeArmRecv(kBackend);
+}
+
+void TlsTerminateConnection::StartBackendTls() {
+  state_ = State::kBackendHandshaking;
+  up_ssl_ = pool_->tls->NewSsl(backend_->key);
+  up_rbio_ = BIO_new(BIO_s_mem());
+  up_wbio_ = BIO_new(BIO_s_mem());
+  if (up_ssl_ == nullptr || up_rbio_ == nullptr || up_wbio_ == nullptr) {
+    if (up_ssl_ != nullptr) SSL_free(up_ssl_);
+    BIO_free(up_rbio_);
+    BIO_free(up_wbio_);
+    up_ssl_ = nullptr;
+    up_rbio_ = up_wbio_ = nullptr;
+    LOG_WARN("TLS: cannot create a backend session: %s", tls::OpenSslErrors());
+    Abort("out of memory for TLS");
+    return;
+  }
+  BIO_set_mem_eof_return(up_rbio_, -1);
+  SSL_set_bio(up_ssl_, up_rbio_, up_wbio_);
+  worker_->loop().timers().Schedule(&timer_, worker_->loop().now_ns() + pool_->connect_timeout_ns);
+  ContinueBackendHandshake();
+  if (state_ == State::kBackendHandshaking) MaybeArmRecv(kBackend);
+}
+
+void TlsTerminateConnection::ContinueBackendHandshake() {
+  ERR_clear_error();
+  int r = SSL_do_handshake(up_ssl_);
+  if (r != 1) {
+    int err = SSL_get_error(up_ssl_, r);
+    if (err == SSL_ERROR_WANT_READ) {
+      FlushBackendTls();
+      return;
+    }
+    long verify = SSL_get_verify_result(up_ssl_);
+    LOG_WARN(
+        "TLS handshake with backend %s failed: %s", backend_->key,
+        verify != X509_V_OK ? X509_verify_cert_error_string(verify) : tls::OpenSslErrors().c_str());
+    ERR_clear_error();
+    BackendTlsFailed(PassiveFailure::kConnectError, "TLS handshake failed");
+    return;
+  }
+  FlushBackendTls();
+  worker_->loop().timers().Cancel(&timer_);
+  StartRelay();
+}
+
+// The backend's TLS failed before relaying began: like a failed connect. Its socket may still
+// have a recv or send in flight; those are cancelled and the next backend is tried once they
+// have completed (MaybeRetryBackend), so no completion of the old socket reaches the new one.
+void TlsTerminateConnection::BackendTlsFailed(PassiveFailure why, const char* what) {
+  state_ = State::kBackendRetry;
+  retry_why_ = why;
+  retry_what_ = what;
+  worker_->loop().timers().Cancel(&timer_);
+  if (recv_armed_[kBackend] || out_[kBackend].sending) {
+    io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+    io_uring_prep_cancel_fd(sqe, fd_[kBackend], IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+  }
+  MaybeRetryBackend();
+}
+
+void TlsTerminateConnection::MaybeRetryBackend() {
+  if (recv_armed_[kBackend] || out_[kBackend].sending) return;
+  SSL_free(up_ssl_);  // frees its BIOs too
+  up_ssl_ = nullptr;
+  up_rbio_ = up_wbio_ = nullptr;
+  out_[kBackend] = Output{};  // the PROXY header and handshake of the failed attempt
+  fallback_[kBackend].reset();
+  eof_[kBackend] = false;
+  backend_ = nullptr;
+  state_ = State::kConnecting;
+  BackendConnector::Outcome outcome = connector_.Retry(retry_why_, retry_what_);
+  fd_[kBackend] = connector_.fd();
+  if (outcome == BackendConnector::Outcome::kFailed) {
+    ConnectFailed();
+    return;
+  }
+  ++pending_ops_;
+}
+
+bool TlsTerminateConnection::DecryptFromBackend() {
+  for (;;) {
+    ERR_clear_error();
+    int n = SSL_read(up_ssl_, scratch, static_cast<int>(sizeof(scratch)));
+    if (n > 0) {
+      if (SSL_write(ssl_, scratch, n) != n) {
+        worker_->stats().errors.Add(1);
+        LOG_DEBUG("TLS write failed: %s", tls::OpenSslErrors());
+        Abort("TLS write failed");
+        return false;
+      }
+      continue;
+    }
+    int err = SSL_get_error(up_ssl_, n);
+    if (err == SSL_ERROR_WANT_READ) break;
+    if (err == SSL_ERROR_ZERO_RETURN) {  // close_notify from the backend
+      FlushBackendTls();
+      BackendEof();
+      return state_ == State::kRelaying;
+    }
+    worker_->stats().errors.Add(1);
+    LOG_DEBUG("TLS read from backend failed: %s", tls::OpenSslErrors());
+    Abort("TLS error from backend");
+    return false;
+  }
+  FlushBackendTls();  // post-handshake messages (key updates) may want answers
+  return true;
+}
+
+void TlsTerminateConnection::FlushBackendTls() {
+  char* data = nullptr;
+  long pending = BIO_get_mem_data(up_wbio_, &data);
+  if (pending <= 0) return;
+  out_[kBackend].queued.append(data, static_cast<size_t>(pending));
+  (void)BIO_reset(up_wbio_);
+  TrySend(kBackend);
 }
 
 // The PROXY header goes before any plaintext: v2 with what the handshake negotiated.
@@ -496,10 +661,12 @@ void TlsTerminateConnection::OnTimer() {
     return;
   }
   if (state_ == State::kConnecting) {
-    connect_timed_out_ = true;
-    io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-    io_uring_prep_cancel64(sqe, uring::UserData(this, kConnect), 0);
-    io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+    connector_.OnTimeout();  // the connect's completion (-ECANCELED) moves on
+    return;
+  }
+  if (state_ == State::kBackendHandshaking) {
+    worker_->stats().connect_timeouts.Add(1);
+    BackendTlsFailed(PassiveFailure::kConnectTimeout, "TLS handshake timeout");
     return;
   }
   if (state_ != State::kRelaying) return;
@@ -517,14 +684,7 @@ void TlsTerminateConnection::Abort(const char* reason) {
   LOG_DEBUG("TLS connection closed: %s", reason);
   state_ = State::kClosing;
   worker_->loop().timers().Cancel(&timer_);
-  if (pending_ops_ > 0) {
-    for (int side : {kClient, kBackend}) {
-      if (fd_[side] < 0) continue;
-      io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-      io_uring_prep_cancel_fd(sqe, fd_[side], IORING_ASYNC_CANCEL_ALL);
-      io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
-    }
-  }
+  if (pending_ops_ > 0) CancelInFlight(worker_->loop(), fd_);
   MaybeFinish();
 }
 
@@ -537,13 +697,8 @@ void TlsTerminateConnection::MaybeFinish() {
 }
 
 void TlsTerminateConnection::Finish() {
+  CloseSockets(worker_->loop(), fd_);
   for (int side : {kClient, kBackend}) {
-    if (fd_[side] >= 0) {
-      io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-      io_uring_prep_close(sqe, fd_[side]);
-      io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
-      fd_[side] = -1;
-    }
     out_[side] = Output{};
     fallback_[side].reset();
   }
@@ -552,10 +707,17 @@ void TlsTerminateConnection::Finish() {
     ssl_ = nullptr;
   }
   rbio_ = wbio_ = nullptr;
-  if (backend_ != nullptr) {
-    backend_->active.fetch_sub(1, std::memory_order_relaxed);
-    backend_ = nullptr;
+  if (up_ssl_ != nullptr) {
+    // However this connection ended, the backend's session stays good for the next one; but
+    // OpenSSL marks the session of an SSL freed without a sent close_notify not resumable (with
+    // TLS 1.3 that is the one its last ticket came in, the one ClientContext keeps).
+    if (SSL_is_init_finished(up_ssl_)) SSL_set_shutdown(up_ssl_, SSL_SENT_SHUTDOWN);
+    SSL_free(up_ssl_);
+    up_ssl_ = nullptr;
   }
+  up_rbio_ = up_wbio_ = nullptr;
+  connector_.Release();
+  backend_ = nullptr;
   listener_ = nullptr;
   pool_ = nullptr;
   state_ = State::kIdle;

@@ -9,9 +9,16 @@
 // (SSL_MODE_RELEASE_BUFFERS).
 //
 // Sequence: handshake (within handshake_timeout; a failure is counted by reason and closes the
-// connection) -> connect to a backend of the pool (retries as for tcp) -> PROXY header (v2 carries
-// ALPN, SNI, TLS version and client certificate CN as TLVs) -> relay both ways: client ciphertext
-// -> SSL_read -> backend; backend bytes -> SSL_write -> client.
+// connection) -> connect to a backend of the pool (BackendConnector: retries as for tcp) -> PROXY
+// header (v2 carries ALPN, SNI, TLS version and client certificate CN as TLVs) -> relay both
+// ways: client ciphertext -> SSL_read -> backend; backend bytes -> SSL_write -> client.
+//
+// With [pool.tls] the backend side is TLS too, through a second SSL with its own memory BIOs:
+// after the connect (and the PROXY header, which goes first in clear, as HAProxy sends it) comes
+// a client handshake with the backend within connect_timeout, offering that backend's last
+// session. A failed handshake (certificate not verified, wrong name, backend closed, timeout) is a
+// failed connect: counted, passed to passive health, and the next backend is tried once nothing
+// is in flight on the failed one's socket. Relaying then decrypts and re-encrypts both ways.
 //
 // Output per direction is two strings: one being sent (at most one send in flight; it is never
 // appended to, so its bytes stay put) and one collecting what comes next. A side is read only
@@ -31,6 +38,7 @@
 #include "common/net/address.h"
 #include "common/uring/completion.h"
 #include "common/uring/timer_wheel.h"
+#include "l4/backend_connector.h"
 
 namespace edge::l4 {
 
@@ -62,7 +70,7 @@ class TlsTerminateConnection final : public uring::IoHandler {
   // Ends the connection now: both sockets are closed.
   void Abort(const char* reason);
   void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
-  const Backend* backend() const { return backend_.get(); }
+  const Backend* backend() const { return connector_.backend(); }
 
   TlsTerminateConnection* prev = nullptr;
   TlsTerminateConnection* next = nullptr;
@@ -80,7 +88,15 @@ class TlsTerminateConnection final : public uring::IoHandler {
     kSendClient = 4,
     kSendBackend = 5
   };
-  enum class State : uint8_t { kIdle, kHandshaking, kConnecting, kRelaying, kClosing };
+  enum class State : uint8_t {
+    kIdle,
+    kHandshaking,         // with the client
+    kConnecting,          // to a backend
+    kBackendHandshaking,  // [pool.tls]: with the backend
+    kBackendRetry,        // that failed: waiting for its socket's operations, then the next one
+    kRelaying,
+    kClosing,
+  };
   // Bytes going to one side.
   struct Output {
     std::string inflight;  // being sent; never appended to while a send is in flight
@@ -100,6 +116,14 @@ class TlsTerminateConnection final : public uring::IoHandler {
   void HandshakeFailed(TlsFailure failure, const char* reason);
   void ReadPlaintext();
   void FlushTls();  // the write BIO's ciphertext into output to the client
+  void StartBackendTls();
+  void ContinueBackendHandshake();
+  void BackendTlsFailed(PassiveFailure why, const char* what);
+  void MaybeRetryBackend();
+  bool DecryptFromBackend();  // the backend's plaintext into the client's SSL; false: aborted
+  void FlushBackendTls();     // the backend SSL's ciphertext into output to the backend
+  void StartRelay();
+  void ConnectFailed();
   void TrySend(int to);
   void OnSend(int to, int32_t res);
   void ClientEof();
@@ -116,26 +140,28 @@ class TlsTerminateConnection final : public uring::IoHandler {
   Worker* worker_;
   std::shared_ptr<const ListenerRuntime> listener_;
   Pool* pool_ = nullptr;
-  std::shared_ptr<Backend> backend_;
-  int backend_index_ = -1;
+  BackendConnector connector_;
+  Backend* backend_ = nullptr;  // connector_'s backend once connected (it holds the reference)
   int fd_[2] = {-1, -1};
   State state_ = State::kIdle;
   SSL* ssl_ = nullptr;
-  BIO* rbio_ = nullptr;  // owned by ssl_
-  BIO* wbio_ = nullptr;  // owned by ssl_
-  Output out_[2];        // out_[s]: bytes to send to side s
+  BIO* rbio_ = nullptr;                               // owned by ssl_
+  BIO* wbio_ = nullptr;                               // owned by ssl_
+  SSL* up_ssl_ = nullptr;                             // [pool.tls]: the session with the backend
+  BIO* up_rbio_ = nullptr;                            // owned by up_ssl_
+  BIO* up_wbio_ = nullptr;                            // owned by up_ssl_
+  PassiveFailure retry_why_ = PassiveFailure::kNone;  // kBackendRetry: why, for passive health
+  const char* retry_what_ = "";
+  Output out_[2];  // out_[s]: bytes to send to side s
   bool recv_armed_[2] = {false, false};
   // A plain recv's own buffer, used when the worker's buffer ring is empty (-ENOBUFS): waiting
   // for ring buffers instead could stall when every one is held by relays waiting on each other.
   std::unique_ptr<char[]> fallback_[2];
   bool eof_[2] = {false, false};   // side s ended its stream (FIN or close_notify)
   bool shut_[2] = {false, false};  // we ended our stream to side s
-  uint8_t attempts_ = 0;
-  bool connect_timed_out_ = false;
   uint32_t pending_ops_ = 0;
   int64_t start_ns_ = 0;
   int64_t last_activity_ns_ = 0;
-  std::vector<bool> tried_;
   net::SocketAddress client_address_;
   uring::Timer timer_;
 };

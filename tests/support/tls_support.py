@@ -2,7 +2,8 @@
 directory, an in-process TLS origin server, clients, and labelled metrics.
 
 The origin (TlsOrigin) answers per connection, after its handshake, according to the first line:
-  "INFO"      one line "name=<origin> sni=<sni> alpn=<alpn> version=<TLS version>", then close
+  "INFO"      one line "name=<origin> sni=<sni> alpn=<alpn> version=<TLS version>
+              reused=<whether the session was resumed> proxy=<PROXY v2 source or ->", then close
   "ECHO"      echoes every byte until EOF, then closes its side
   "GET ..."   an HTTP/1.1 response whose body is the INFO line (for curl)
 """
@@ -73,8 +74,11 @@ def cert_subject_cn(pem_der):
 class TlsOrigin:
     """A TLS server on 127.0.0.1:<free port> in a thread of the test process."""
 
-    def __init__(self, name, cert, key, alpn=("h2", "http/1.1")):
+    def __init__(self, name, cert, key, alpn=("h2", "http/1.1"), proxy=False):
+        """proxy: each connection starts with a PROXY v2 header in clear, before the handshake
+        (as lb4 sends it to a [pool.tls] backend)."""
         self.name = name
+        self.proxy = proxy
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(cert, key)
         if alpn:
@@ -108,8 +112,11 @@ class TlsOrigin:
 
         ctx = self.ctx
         ctx.sni_callback = on_sni
+        source = "-"
         try:
             raw.settimeout(60)
+            if self.proxy:
+                source = _read_proxy_v2(raw)
             s = ctx.wrap_socket(raw, server_side=True)
         except (ssl.SSLError, OSError):
             raw.close()
@@ -121,8 +128,9 @@ class TlsOrigin:
                 if not b:
                     break
                 line += b
-            info = "name=%s sni=%s alpn=%s version=%s" % (
-                self.name, sni[0] if sni else "", s.selected_alpn_protocol() or "", s.version())
+            info = "name=%s sni=%s alpn=%s version=%s reused=%s proxy=%s" % (
+                self.name, sni[0] if sni else "", s.selected_alpn_protocol() or "", s.version(),
+                s.session_reused, source)
             if line.startswith(b"INFO"):
                 s.sendall(info.encode() + b"\n")
             elif line.startswith(b"ECHO"):
@@ -156,6 +164,45 @@ class TlsOrigin:
     def close(self):
         self._closed = True
         self.sock.close()
+
+
+def _read_proxy_v2(raw):
+    """Reads a PROXY v2 header off a plain socket: "ADDR:PORT" of the source (TCP over IPv4)."""
+    def exact(n):
+        data = b""
+        while len(data) < n:
+            b = raw.recv(n - len(data))
+            if not b:
+                raise OSError("EOF in the PROXY header")
+            data += b
+        return data
+    head = exact(16)
+    if head[:12] != b"\r\n\r\n\x00\r\nQUIT\n":
+        raise OSError("no PROXY v2 signature")
+    body = exact(int.from_bytes(head[14:16], "big"))
+    if head[13] != 0x11:
+        return "unspec"
+    return "%s:%d" % (socket.inet_ntoa(body[0:4]), int.from_bytes(body[8:10], "big"))
+
+
+def reload(lb, timeout=10):
+    """Writes lb's current listeners and pools to its config file, sends SIGHUP and waits for
+    the outcome in its log: "ok" or "failed"."""
+    import signal
+    log = lambda: (lb.stderr().count("reload ok"), lb.stderr().count("reload failed"))
+    before = log()
+    text = h.render_config(lb.lb4_section, lb.listeners, lb.pools)
+    with open(lb.config_path + ".next", "w") as f:
+        f.write(text)
+    os.replace(lb.config_path + ".next", lb.config_path)
+    lb.signal(signal.SIGHUP)
+    after = h.wait_until(lambda: log() != before and log(), timeout, "the outcome of a reload")
+    return "ok" if after[0] > before[0] else "failed"
+
+
+def info_fields(line):
+    """The INFO line as a dict."""
+    return dict(kv.split("=", 1) for kv in line.split())
 
 
 def client_context(ca_file=None, alpn=None):

@@ -303,7 +303,7 @@ const ErrorCase kErrorCases[] = {
      "[[pool]]\nname = \"gateways\"\nblance = \"maglev\"\nbackends = [{ address = "
      "\"127.0.0.1:8001\" }]\n",
      "edge.toml:8:1: pool \"gateways\": blance: unknown key; did you mean \"balance\"? (allowed: "
-     "name, balance, hash, table_size, connect_timeout, connect_retries, backends, health)"},
+     "name, balance, hash, table_size, connect_timeout, connect_retries, backends, health, tls)"},
     {"UnknownTopLevelTable",
      "[lb]\nworkers = 1\n[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n",

@@ -132,5 +132,74 @@ tls = { certificates = [{ cert = "a", key = "b" }] })")),
               HasSubstr("only for mode = \"tls\""));
 }
 
+// [pool.tls]: TLS from lb4 to the backends, for mode = "tls" listeners.
+std::string TlsPool(std::string_view tls, std::string_view mode = "tls") {
+  std::string text = "[[listener]]\nname = \"l\"\nbind = \"127.0.0.1:8443\"\nmode = \"";
+  text += std::string(mode) + "\"\npool = \"p\"\n";
+  if (mode == "tls") text += "tls = { certificates = [{ cert = \"a\", key = \"b\" }] }\n";
+  text += "[[pool]]\nname = \"p\"\nbackends = [{ address = \"127.0.0.1:9443\" }]\n[pool.tls]\n";
+  return text + std::string(tls) + "\n";
+}
+
+TEST(TlsConfigTest, PoolTlsKeys) {
+  auto config = ParseLb4Config(TlsPool(R"(ca_file = "ca.pem"
+sni = "Origin.Example.com"
+alpn = ["http/1.1"]
+min_version = "1.3"
+session_reuse = false)"),
+                               "t.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const PoolTlsConfig& tls = config->pools[0].tls;
+  EXPECT_TRUE(tls.enabled);
+  EXPECT_TRUE(tls.verify);
+  EXPECT_EQ(tls.ca_file, "ca.pem");
+  EXPECT_EQ(tls.sni, "origin.example.com");
+  EXPECT_THAT(tls.alpn, ::testing::ElementsAre("http/1.1"));
+  EXPECT_EQ(tls.min_version, 0x0304);
+  EXPECT_FALSE(tls.session_reuse);
+  // The CA file does not exist: the runtime names it with the pool.
+  auto runtime = BuildRuntime(*config);
+  ASSERT_FALSE(runtime.ok());
+  EXPECT_THAT(runtime.status().message(), HasSubstr("pool \"p\": tls: ca_file \"ca.pem\""));
+}
+
+TEST(TlsConfigTest, PoolTlsDefaultsAndOff) {
+  auto plain = ParseLb4Config(Listener(""), "t.toml");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(plain->pools[0].tls.enabled);
+
+  auto unverified = ParseLb4Config(TlsPool("verify = false"), "t.toml");
+  ASSERT_TRUE(unverified.ok()) << unverified.status();
+  EXPECT_TRUE(unverified->pools[0].tls.enabled);
+  EXPECT_FALSE(unverified->pools[0].tls.verify);
+  EXPECT_EQ(unverified->pools[0].tls.sni, "");
+  EXPECT_TRUE(unverified->pools[0].tls.session_reuse);
+  EXPECT_EQ(unverified->pools[0].tls.min_version, 0x0303);
+
+  // enabled = false keeps the section (and its checks off) without TLS; any listener may use it.
+  auto off = ParseLb4Config(TlsPool("enabled = false", "tcp"), "t.toml");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->pools[0].tls.enabled);
+}
+
+TEST(TlsConfigTest, PoolTlsErrorsNameFileLineColumn) {
+  // No CA and verification not explicitly off: refused, pointing at the [pool.tls] table.
+  EXPECT_THAT(ErrorOf(TlsPool("sni = \"a.test\"")),
+              HasSubstr("t.toml:10:1: pool \"p\": tls.ca_file: required to verify"));
+  EXPECT_THAT(ErrorOf(TlsPool("verify = false\nsni = \"*.test\"")),
+              HasSubstr("t.toml:12:7: pool \"p\": tls.sni: must be a host name, got \"*.test\""));
+  EXPECT_THAT(ErrorOf(TlsPool("verify = false\nmin_version = \"1.0\"")),
+              HasSubstr("tls.min_version: unknown value \"1.0\" (1.2|1.3)"));
+  EXPECT_THAT(ErrorOf(TlsPool("verify = false\nalpn = [\"h2\", \"h2\"]")),
+              HasSubstr("tls.alpn: duplicate protocol \"h2\""));
+  EXPECT_THAT(ErrorOf(TlsPool("verify = \"no\"")), HasSubstr("tls.verify: expected true or false"));
+  EXPECT_THAT(ErrorOf(TlsPool("verify = false\ncafile = \"x\"")), HasSubstr("cafile"));
+  // Only a terminating listener has the plaintext to encrypt again.
+  EXPECT_THAT(ErrorOf(TlsPool("verify = false", "tcp")),
+              HasSubstr("t.toml:5:8: listener \"l\": pool: pool \"p\" has [pool.tls]"));
+  EXPECT_THAT(ErrorOf(TlsPool("verify = false", "tls_passthrough")),
+              HasSubstr("only mode = \"tls\" listeners can use"));
+}
+
 }  // namespace
 }  // namespace edge::l4

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/tls/client_context.h"
 #include "common/tls/ticket_keys.h"
 
 namespace edge::tls {
@@ -201,6 +203,9 @@ TEST_F(ServerContextTest, TicketsResumeOnTheSameContextOnly) {
     EXPECT_TRUE(SSL_SESSION_is_resumable(first.session));
     Handshake again = HandshakeWith(**ctx, "api.example.com", "", first.session, version);
     EXPECT_TRUE(again.reused) << version;
+    Handshake third = HandshakeWith(**ctx, "api.example.com", "", again.session, version);
+    EXPECT_TRUE(third.reused) << "a ticket from a resumed handshake resumes too " << version;
+    SSL_SESSION_free(third.session);
     Handshake elsewhere = HandshakeWith(**other, "api.example.com", "", first.session, version);
     EXPECT_TRUE(elsewhere.ok);
     EXPECT_FALSE(elsewhere.reused) << "other keys must not decrypt the ticket";
@@ -234,6 +239,121 @@ TEST_F(ServerContextTest, BadFilesAreNamed) {
   bad = options_;
   bad.certificates.clear();
   EXPECT_FALSE(ServerContext::Create(bad).ok());
+}
+
+TEST_F(ServerContextTest, SharedTicketKeysResumeOnANewContext) {
+  // What a reload does: the listener's new context takes over the running one's ticket keys.
+  auto before = ServerContext::Create(options_);
+  ASSERT_TRUE(before.ok());
+  ServerContextOptions reloaded = options_;
+  reloaded.ticket_keys = (*before)->shared_ticket_keys();
+  auto after = ServerContext::Create(reloaded);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(&(*after)->ticket_keys(), &(*before)->ticket_keys());
+  for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    Handshake first = HandshakeWith(**before, "api.example.com", "", nullptr, version);
+    ASSERT_TRUE(first.ok && first.session != nullptr);
+    before->reset();  // the old context goes; the keys stay with the new one
+    Handshake again = HandshakeWith(**after, "api.example.com", "", first.session, version);
+    EXPECT_TRUE(again.reused) << version;
+    SSL_SESSION_free(first.session);
+    SSL_SESSION_free(again.session);
+    before = ServerContext::Create(reloaded);
+    ASSERT_TRUE(before.ok());
+  }
+}
+
+// ClientContext (lb4 towards [pool.tls] backends) against ServerContext, in memory.
+struct ClientResult {
+  bool ok = false;
+  bool reused = false;
+  std::string cn;
+};
+
+ClientResult ConnectTo(const ClientContext& client, const std::string& backend,
+                       const ServerContext& server) {
+  ClientResult result;
+  SSL* c = client.NewSsl(backend);
+  SSL* s = server.NewSsl();
+  SSL_set_bio(c, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+  SSL_set_bio(s, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+  BIO_set_mem_eof_return(SSL_get_rbio(s), -1);
+  BIO_set_mem_eof_return(SSL_get_rbio(c), -1);
+  for (int i = 0; i < 10 && !(SSL_is_init_finished(c) && SSL_is_init_finished(s)); ++i) {
+    SSL_do_handshake(c);
+    Pump(c, s);
+    SSL_do_handshake(s);
+    Pump(s, c);
+  }
+  result.ok = SSL_is_init_finished(c) && SSL_is_init_finished(s);
+  if (result.ok) {
+    char buf[64];
+    SSL_read(c, buf, sizeof(buf));  // TLS 1.3: the tickets arrive after the handshake
+    result.reused = SSL_session_reused(c);
+    char cn[256] = {};
+    X509_NAME_get_text_by_NID(X509_get_subject_name(SSL_get0_peer_certificate(c)), NID_commonName,
+                              cn, sizeof(cn));
+    result.cn = cn;
+    SSL_set_shutdown(c, SSL_SENT_SHUTDOWN);  // as lb4 ends a backend connection
+  }
+  ERR_clear_error();
+  SSL_free(c);
+  SSL_free(s);
+  return result;
+}
+
+TEST_F(ServerContextTest, ClientVerifiesChainAndName) {
+  auto server = ServerContext::Create(options_);
+  ASSERT_TRUE(server.ok());
+  // The self-signed "api" certificate is its own trust anchor.
+  ClientContextOptions good{.ca_file = options_.certificates[1].cert_file,
+                            .server_name = "api.example.com"};
+  auto client = ClientContext::Create(good);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ClientResult r = ConnectTo(**client, "b1", **server);
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.cn, "api");
+  // Another CA: refused.
+  ClientContextOptions wrong_ca = good;
+  wrong_ca.ca_file = options_.certificates[0].cert_file;
+  EXPECT_FALSE(ConnectTo(**ClientContext::Create(wrong_ca), "b1", **server).ok);
+  // The right CA but a name the certificate does not carry ("default.test" is chosen for it,
+  // signed by the CA below, named only default.test): refused.
+  ClientContextOptions wrong_name = good;
+  wrong_name.ca_file = options_.certificates[0].cert_file;
+  wrong_name.server_name = "other.test";
+  EXPECT_FALSE(ConnectTo(**ClientContext::Create(wrong_name), "b1", **server).ok);
+  wrong_name.server_name = "default.test";
+  EXPECT_TRUE(ConnectTo(**ClientContext::Create(wrong_name), "b1", **server).ok);
+  // verify = false takes any certificate.
+  ClientContextOptions any{.verify = false};
+  EXPECT_TRUE(ConnectTo(**ClientContext::Create(any), "b1", **server).ok);
+}
+
+// TLS 1.3 here (tickets after the handshake); test_tls_upstream.py covers a TLS 1.2 backend.
+TEST_F(ServerContextTest, ClientResumesEachBackendsLastSession) {
+  auto server = ServerContext::Create(options_);
+  ASSERT_TRUE(server.ok());
+  auto client = ClientContext::Create({.verify = false});
+  ASSERT_TRUE(client.ok());
+  EXPECT_FALSE(ConnectTo(**client, "b1", **server).reused);
+  EXPECT_EQ((*client)->cached_sessions(), 1u);
+  EXPECT_TRUE(ConnectTo(**client, "b1", **server).reused);
+  EXPECT_TRUE(ConnectTo(**client, "b1", **server).reused);
+  EXPECT_FALSE(ConnectTo(**client, "b2", **server).reused) << "another backend, no session yet";
+  EXPECT_EQ((*client)->cached_sessions(), 2u);
+
+  auto off = ClientContext::Create({.verify = false, .session_reuse = false});
+  ASSERT_TRUE(off.ok());
+  ConnectTo(**off, "b1", **server);
+  EXPECT_FALSE(ConnectTo(**off, "b1", **server).reused);
+  EXPECT_EQ((*off)->cached_sessions(), 0u);
+}
+
+TEST(ClientContextTest, MissingCaFileIsNamed) {
+  auto client = ClientContext::Create({.ca_file = "/nonexistent/ca.pem"});
+  ASSERT_FALSE(client.ok());
+  EXPECT_THAT(client.status().message(), ::testing::HasSubstr("ca_file \"/nonexistent/ca.pem\""));
 }
 
 int64_t fake_now = 0;
