@@ -6,17 +6,27 @@ same origin nginx, in one run.
   l7-fixedrate   the same offered load through every proxy (wrk with a fixed per-connection pacing:
                  32 connections x one request per 8 ms, about 4,000 req/s, well under every proxy's
                  capacity): p99 latency at that load, and CPU per request
+  l7-security    gw7 alone, three ways: plain, with API-key auth, with JWT (HS256) auth, each of the
+                 latter two plus a local rate limit that is never exceeded (wrk -t1 -c64 GET /small,
+                 every request carrying both credentials): requests per proxy CPU second, as ratios
+                 to plain gw7 (issue 6: at least 0.85x)
 
 gw7 runs with keep-alive pools to the origin, like the other two (HAProxy reuses server
 connections with `http-reuse always`; NGINX with `keepalive 64` and HTTP/1.1 upstream).
 
 Run:  bench/compare/compare --scenarios l7-keepalive,l7-fixedrate \
           --proxies gw7,haproxy-http,nginx-http --subject gw7 --baselines haproxy-http,nginx-http
+      bench/compare/compare --scenarios l7-security --proxies gw7,gw7-apikey,gw7-jwt \
+          --subject gw7 --baselines gw7-apikey,gw7-jwt
 
 Imported at the end of scenarios.py; registers its proxies in proxies.PROXIES, its scenarios in
 scenarios.SCENARIOS and the issue's L7 targets in report.ISSUE_TARGETS.
 """
 
+import base64
+import hashlib
+import hmac
+import json
 import os
 import shutil
 import time
@@ -80,6 +90,96 @@ upstream = "origin"
 
     def argv(self, config_path):
         return [self.binary(), "-c", config_path, "--log-level", "warn"]
+
+
+# The credentials every l7-security request carries: an API key and an HS256 JWT (a day's validity
+# from when the run starts). Plain gw7 ignores both; each auth variant checks its own.
+BENCH_API_KEY = "bench-api-key-0123456789"
+BENCH_JWT_SECRET = b"bench-jwt-secret-0123456789abcdef0123"
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _hs256_token(secret, claims):
+    signed = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + \
+        _b64url(json.dumps(claims).encode())
+    return signed + "." + _b64url(hmac.new(secret, signed.encode(), hashlib.sha256).digest())
+
+
+BENCH_JWT = _hs256_token(BENCH_JWT_SECRET, {"sub": "bench", "scope": "bench:read",
+                                            "exp": int(time.time()) + 86400})
+
+# Far above what one gw7 can serve: every request is checked, none is refused.
+_NEVER_EXCEEDED_LIMIT = """
+[[rate_limit]]
+name = "bench"
+key = "consumer"
+limit = 1000000000
+per = "1s"
+store = "local"
+"""
+
+
+class _Gw7WithAuth(Gw7):
+    """gw7's config plus one [[auth]] provider and the local rate limit, on a route for requests
+    that carry the credential's header. The runner's readiness probe (a bare GET /small) has no
+    credential: the plain catch-all route answers it. Every measured request takes the secured
+    route, which also costs gw7 one header match more than plain gw7 pays."""
+    credential_header = ""
+
+    def auth_table(self):
+        raise NotImplementedError
+
+    def config(self, listen, backends):
+        name, text = super().config(listen, backends)
+        secured = f"""
+[[route]]
+name = "secured"
+path_prefix = "/"
+headers = [{{ name = "{self.credential_header}" }}]
+upstream = "origin"
+auth = "bench"
+rate_limit = "bench"
+"""
+        return name, text + secured + self.auth_table() + _NEVER_EXCEEDED_LIMIT
+
+
+@proxies.register
+class Gw7ApiKey(_Gw7WithAuth):
+    name = "gw7-apikey"
+    title = "gw7 + API-key auth + local rate limit (never exceeded)"
+    credential_header = "X-API-Key"
+
+    def auth_table(self):
+        digest = hashlib.sha256(BENCH_API_KEY.encode()).hexdigest()
+        return f"""
+[[auth]]
+name = "bench"
+type = "api_key"
+header = "X-API-Key"
+keys = [{{ consumer = "bench", sha256 = "{digest}", scopes = ["bench:read"] }}]
+"""
+
+
+@proxies.register
+class Gw7Jwt(_Gw7WithAuth):
+    name = "gw7-jwt"
+    title = "gw7 + JWT (HS256) auth + local rate limit (never exceeded)"
+    credential_header = "Authorization"
+
+    def auth_table(self):
+        secret = os.path.join(self.dir, "jwt.secret")
+        with open(secret, "wb") as f:
+            f.write(BENCH_JWT_SECRET)
+        return f"""
+[[auth]]
+name = "bench"
+type = "jwt"
+algorithms = ["HS256"]
+hmac_secret_file = "{secret}"
+"""
 
 
 @proxies.register
@@ -227,6 +327,38 @@ class L7FixedRate(L7Scenario):
         paced = Context(ctx.origin, PacedWrk(ctx.wrk, self.delay_ms), ctx.duration, ctx.warmup,
                         ctx.proxy_cpu, ctx.load_cpu, ctx.idle_connections, ctx.log)
         return super().run(paced, proxy)
+
+
+@register
+class L7Security(L7Scenario):
+    name = "l7-security"
+    title = "L7: gw7 with API-key or JWT auth + a local rate limit, against plain gw7"
+    description = ("wrk -t1 -c64 GET /small with an X-API-Key and an Authorization: Bearer (HS256) "
+                   "header on every request; requests per proxy CPU second")
+    connections = 64
+    headers = (f"X-API-Key: {BENCH_API_KEY}", f"Authorization: Bearer {BENCH_JWT}")
+    columns = [Column("req_per_cpu_s", "req / proxy CPU s", "{:,.0f}")] + L7Scenario.columns
+    ratios = [Ratio("req_per_cpu_s", "req/CPU-s", "higher"), Ratio("rps", "req/s", "higher")]
+
+    def applies_to(self, proxy):
+        return super().applies_to(proxy) and proxy.name.startswith("gw7")
+
+    def run(self, ctx, proxy):
+        r = super().run(ctx, proxy)
+        r["req_per_cpu_s"] = r["requests"] / r["cpu_s"] if r["cpu_s"] > 0 else 0.0
+        if r["errors"]["status"]:
+            r["notes"].append("non-2xx answers: a credential was refused or the limit was hit")
+        return r
+
+
+# Issue 6: with auth and a rate limit gw7 keeps >= 0.85x the requests per CPU second of plain gw7,
+# that is at most 1/0.85 of its CPU per request.
+report.ISSUE_TARGETS += [
+    report.Target("l7-security", "cpu_us_per_req", "gw7-apikey", "gw7", 1 / 0.85,
+                  "L7 CPU per request with API-key auth + rate limit vs plain gw7"),
+    report.Target("l7-security", "cpu_us_per_req", "gw7-jwt", "gw7", 1 / 0.85,
+                  "L7 CPU per request with JWT auth + rate limit vs plain gw7"),
+]
 
 
 # The issue's L7 targets (issue 5): CPU per request <= 0.8x HAProxy's, p99 at the same offered

@@ -212,6 +212,26 @@ ConnectionOptions ParseConnectionOptions(const HttpHeaders& headers) {
   return o;
 }
 
+bool IsValidUpgrade(const HttpHeaders& headers) {
+  size_t protocols = 0;
+  bool valid = true;
+  for (const HttpHeader& h : headers) {
+    if (!EqualsIgnoreCase(h.name, "upgrade")) continue;
+    valid =
+        valid && ForEachListElement(h.value, [&](std::string_view protocol) {
+          size_t slash = protocol.find('/');
+          if (slash == std::string_view::npos) {
+            if (!IsToken(protocol)) return false;
+          } else if (!IsToken(protocol.substr(0, slash)) || !IsToken(protocol.substr(slash + 1))) {
+            return false;
+          }
+          ++protocols;
+          return true;
+        });
+  }
+  return valid && protocols > 0;
+}
+
 bool HeadProgress::ShouldParse(std::string_view data, size_t max_header_bytes) {
   size_t size = data.size();
   if (parsed_size_ == 0 || size < parsed_size_) return true;  // first call, or a new message

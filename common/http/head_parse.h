@@ -97,6 +97,10 @@ struct ConnectionOptions {
 };
 ConnectionOptions ParseConnectionOptions(const HttpHeaders& headers);
 
+// Whether every Upgrade field is a non-empty list of protocols, `token ["/" token]` (RFC 9110
+// 7.8), with at least one protocol in all. Anything else cannot be forwarded unambiguously.
+bool IsValidUpgrade(const HttpHeaders& headers);
+
 // Keeps an incremental head parser linear in the bytes received. The stateless parse is complete
 // and early (it refuses a bad byte as soon as it is seen), but rerunning it on every new piece
 // would cost O(n^2) for a head that trickles in. So the wrapper reruns it only when its verdict may

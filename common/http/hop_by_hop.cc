@@ -21,6 +21,41 @@ bool IsHopByHopField(std::string_view name) {
   }
 }
 
+bool IsForbiddenTrailerField(std::string_view name) {
+  static constexpr std::string_view kForbidden[] = {"content-length",
+                                                    "transfer-encoding",
+                                                    "trailer",
+                                                    "host",
+                                                    "cache-control",
+                                                    "expect",
+                                                    "max-forwards",
+                                                    "pragma",
+                                                    "range",
+                                                    "te",
+                                                    "authorization",
+                                                    "proxy-authorization",
+                                                    "www-authenticate",
+                                                    "proxy-authenticate",
+                                                    "cookie",
+                                                    "set-cookie",
+                                                    "age",
+                                                    "date",
+                                                    "expires",
+                                                    "location",
+                                                    "retry-after",
+                                                    "vary",
+                                                    "warning",
+                                                    "content-encoding",
+                                                    "content-type",
+                                                    "content-range"};
+  if (IsHopByHopField(name)) return true;
+  if (name.size() > 3 && EqualsIgnoreCase(name.substr(0, 3), "if-")) return true;
+  for (std::string_view f : kForbidden) {
+    if (EqualsIgnoreCase(name, f)) return true;
+  }
+  return false;
+}
+
 HopByHopFilter::HopByHopFilter(const HttpHeaders& headers) : headers_(&headers) {
   has_connection_ = headers.Find("connection") != nullptr;
 }

@@ -18,6 +18,16 @@ namespace edge::http {
 // Whether `name` is in the fixed hop-by-hop set (case-insensitive).
 bool IsHopByHopField(std::string_view name);
 
+// Whether a field must not be forwarded in a trailer section (RFC 9110 6.5.1): the hop-by-hop set
+// and the fields that control framing (Content-Length, Transfer-Encoding, Trailer), routing
+// (Host), request modifiers (Cache-Control, Expect, Max-Forwards, Pragma, Range, TE, If-*),
+// authentication (Authorization, Cookie, Set-Cookie, *-Authenticate, Proxy-Authorization),
+// response control (Age, Date, Expires, Location, Retry-After, Vary, Warning) or content
+// processing (Content-Encoding, Content-Type, Content-Range). A recipient that merges trailers
+// into the header section would otherwise let a trailer change how the message is handled after
+// gw7 has checked and routed it. Case-insensitive.
+bool IsForbiddenTrailerField(std::string_view name);
+
 // Decides which fields of one message are hop-by-hop. Keeps a pointer to `headers`: it must
 // outlive the filter.
 class HopByHopFilter {

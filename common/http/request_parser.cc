@@ -251,7 +251,11 @@ bool FinishRequest(const HttpLimits& limits, HttpRequest* out, HttpError* error)
     internal::ConnectionOptions o = internal::ParseConnectionOptions(out->headers);
     if (!o.valid) return Refuse(error, 400, "invalid Connection");
     out->keep_alive = !o.close && (http11 || o.keep_alive);
-    out->upgrade = o.upgrade && k.upgrade_count > 0;
+    // RFC 9110 7.8: an Upgrade in an HTTP/1.0 request is ignored (and dropped as hop-by-hop).
+    out->upgrade = http11 && o.upgrade && k.upgrade_count > 0;
+    if (out->upgrade && !internal::IsValidUpgrade(out->headers)) {
+      return Refuse(error, 400, "invalid Upgrade");
+    }
   }
 
   if (k.expect_count > 0 && http11) {

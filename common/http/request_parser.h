@@ -43,6 +43,8 @@
 //    refused; "identity", "xchunked"): 501. Content-Length repeated (even with the same value),
 //    empty, or not 1*DIGIT within uint64 ("+5", "0x10", "5,5", "5 5"): 400. A Content-Length
 //    above max_body_bytes: 413.
+//  - Upgrade (HTTP/1.1, with "upgrade" among the Connection options): anything but a non-empty
+//    list of `token ["/" token]` protocols is 400. HTTP/1.0 upgrades are ignored (RFC 9110 7.8).
 //  - Connection: an option that is not a token: 400. Expect (HTTP/1.1): only "100-continue" (any
 //    case), once; anything else is 417. In HTTP/1.0 Expect is ignored (RFC 9110 10.1.1).
 //  Accepted: OWS around field values (also around Content-Length's digits), obs-text in values,
@@ -109,7 +111,7 @@ struct HttpRequest {
   BodyFraming body;              // kNone, kContentLength or kChunked (never kUntilClose)
   bool keep_alive = true;        // 1.1: unless "Connection: close"; 1.0: only with "keep-alive"
   bool expect_continue = false;  // HTTP/1.1 with "Expect: 100-continue"
-  bool upgrade = false;          // "Connection: upgrade" and an Upgrade field
+  bool upgrade = false;          // HTTP/1.1, "Connection: upgrade" and a valid Upgrade field
 
   void Clear();  // keeps the header vector's capacity
 };

@@ -129,6 +129,7 @@ struct Origin {
   toml::source_position upstream{};
   toml::source_position auth{};
   toml::source_position rate_limit{};
+  toml::source_position concurrency_limit{};
 };
 
 bool ReadName(TableReader& reader, std::string* name, Origin* origin) {
@@ -524,7 +525,7 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
   TableReader r(table, errors, ContextFor("route", index, table),
                 {"name", "host", "path", "path_prefix", "path_template", "path_regex", "methods",
                  "headers", "upstream", "strip_prefix", "prefix_rewrite", "auth", "require_scopes",
-                 "require_claims", "rate_limit", "add_request_headers"});
+                 "require_claims", "rate_limit", "concurrency_limit", "add_request_headers"});
   ReadName(r, &route->name, origin);
   std::string host;
   if (r.ReadString("host", &host)) {
@@ -555,6 +556,9 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
   if (r.ReadString("rate_limit", &route->rate_limit)) {
     origin->rate_limit = PositionOf(r, "rate_limit");
   }
+  if (r.ReadString("concurrency_limit", &route->concurrency_limit)) {
+    origin->concurrency_limit = PositionOf(r, "concurrency_limit");
+  }
   ReadStringPairs(r, "add_request_headers", true, &route->add_request_headers);
 }
 
@@ -575,7 +579,8 @@ std::string ListNames(const std::vector<T>& items) {
   return out;
 }
 
-// The names of the [[auth]] or [[rate_limit]] tables (their contents are the filters' business).
+// The names of the [[auth]], [[rate_limit]] or [[concurrency_limit]] tables (their contents are the
+// filters' business).
 struct NamedTable {
   std::string name;
 };
@@ -627,6 +632,7 @@ void CrossCheck(const GatewayConfig& config, const std::vector<Origin>& upstream
   CheckUniqueNames(config.routes, route_origins, "route", errors);
   const std::vector<NamedTable> auths = NamesIn(root.get("auth"));
   const std::vector<NamedTable> limits = NamesIn(root.get("rate_limit"));
+  const std::vector<NamedTable> concurrency = NamesIn(root.get("concurrency_limit"));
   for (size_t i = 0; i < config.routes.size(); ++i) {
     const RouteConfig& route = config.routes[i];
     const Origin& origin = route_origins[i];
@@ -640,6 +646,8 @@ void CrossCheck(const GatewayConfig& config, const std::vector<Origin>& upstream
     CheckReference(errors, origin, origin.auth, "auth", route.auth, auths, "auth");
     CheckReference(errors, origin, origin.rate_limit, "rate_limit", route.rate_limit, limits,
                    "rate_limit");
+    CheckReference(errors, origin, origin.concurrency_limit, "concurrency_limit",
+                   route.concurrency_limit, concurrency, "concurrency_limit");
   }
 }
 
@@ -714,7 +722,7 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view text, const st
   config.path = path;
 
   TableReader top(*document, errors, "",
-                  {"gw7", "upstream", "route", "auth", "rate_limit", "redis"});
+                  {"gw7", "upstream", "route", "auth", "rate_limit", "concurrency_limit", "redis"});
   if (top.Require("gw7")) {
     if (const toml::table* gw7 = top.ReadTable("gw7")) ReadGw7Section(*gw7, errors, &config);
   }
@@ -731,6 +739,7 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view text, const st
   // The filters' sections: only their shape here; l7/filters/* read their contents.
   top.ReadTables("auth");
   top.ReadTables("rate_limit");
+  top.ReadTables("concurrency_limit");
   top.ReadTable("redis");
 
   CrossCheck(config, upstream_origins, route_origins, *document, errors);

@@ -9,7 +9,8 @@
 // is consistent: route and upstream names are unique, every route's upstream exists, regexes
 // compile, templates are well formed, methods are upper-case tokens.
 //
-// The top-level [[auth]], [[rate_limit]] and [redis] are accepted here without looking inside:
+// The top-level [[auth]], [[rate_limit]], [[concurrency_limit]] and [redis] are accepted here
+// without looking inside:
 // the filters (l7/filters/*) validate them from `document`, which keeps the whole parsed file.
 
 #include <cstdint>
@@ -75,6 +76,7 @@ struct RouteConfig {
   std::vector<std::string> require_scopes;
   std::vector<std::pair<std::string, std::string>> require_claims;
   std::string rate_limit;
+  std::string concurrency_limit;  // a [[concurrency_limit]]
   std::vector<std::pair<std::string, std::string>> add_request_headers;
 };
 
@@ -96,7 +98,8 @@ struct GatewayConfig {
   absl::Duration drain_timeout = absl::Seconds(30);
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
-  // [[auth]], [[rate_limit]] and [redis] are validated by l7/filters/* (they receive this table).
+  // [[auth]], [[rate_limit]], [[concurrency_limit]] and [redis] are validated by l7/filters/*
+  // (they receive this table).
   std::shared_ptr<const toml::table> document;
 
   // nullptr when no upstream has that name.

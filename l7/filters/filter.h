@@ -91,6 +91,11 @@ class Filter {
   virtual FilterStatus OnRequest(FilterContext& ctx, Resumer* resumer) = 0;
   // Called once the response status is known (upstream's or a filter's), before its head is sent.
   virtual void OnResponse(FilterContext& /*ctx*/, int /*status*/) {}
+  // Called exactly once per request that entered the chain, for every filter of the chain (also
+  // those whose OnRequest did not run), when the request ends however it ends: response complete,
+  // client gone, upstream failure, a filter's kStop. Never while a filter has the request
+  // suspended; ctx is destroyed right after. For releasing what OnRequest took (a slot).
+  virtual void OnEnd(FilterContext& /*ctx*/) {}
 };
 
 }  // namespace edge::l7

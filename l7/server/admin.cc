@@ -13,6 +13,7 @@
 #include "l7/filters/ratelimit/rate_limit_filter_factory.h"
 #define EDGE_L7_RATE_LIMIT_METRICS 1
 #endif
+#include "l7/filters/concurrency/concurrency_filter_factory.h"
 
 namespace edge::l7 {
 
@@ -65,6 +66,7 @@ std::string GatewayServer::RenderMetrics() {
 #ifdef EDGE_L7_RATE_LIMIT_METRICS
   if (auto limits = CurrentRateLimitRegistry()) WriteRateLimitMetrics(*limits, &t);
 #endif
+  if (auto concurrency = CurrentConcurrencyRegistry()) WriteConcurrencyMetrics(*concurrency, &t);
   std::string text = t.text();
   // One histogram family with an `upstream` label.
   text += "# HELP gw7_upstream_latency_seconds Upstream response-head latency.\n";

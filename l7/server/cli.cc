@@ -11,8 +11,12 @@
 
 #include "absl/strings/str_format.h"
 #include "common/admin/admin_server.h"
+#include "common/command_line.h"
 #include "common/log.h"
 #include "l7/config/gateway_config.h"
+#include "l7/filters/auth/auth_filter_factory.h"
+#include "l7/filters/concurrency/concurrency_filter_factory.h"
+#include "l7/filters/ratelimit/rate_limit_filter_factory.h"
 #include "l7/server/gateway_runtime.h"
 #include "l7/server/gateway_server.h"
 
@@ -41,52 +45,18 @@ struct Flags {
   std::string listen;
   std::string admin;
   bool check = false;
-  std::string log_level = "info";
 };
-
-int UsageError(const std::string& message) {
-  std::fprintf(stderr, "gw7: %s\n%s", message.c_str(), kUsage);
-  return 2;
-}
 
 // Returns -1 to go on, or an exit code.
 int ParseFlags(int argc, char** argv, Flags* flags) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&](std::string* out) -> bool {
-      if (i + 1 >= argc) return false;
-      *out = argv[++i];
-      return true;
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (arg == "-c" || arg == "--config") {
-      if (!value(&flags->config)) return UsageError(arg + " needs a file");
-    } else if (arg == "--listen") {
-      if (!value(&flags->listen)) return UsageError("--listen needs an address");
-    } else if (arg == "--admin") {
-      if (!value(&flags->admin)) return UsageError("--admin needs an address");
-    } else if (arg == "--check" || arg == "-t") {
-      flags->check = true;
-    } else if (arg == "--log-level") {
-      if (!value(&flags->log_level)) return UsageError("--log-level needs a level");
-    } else {
-      return UsageError("unknown argument \"" + arg + "\"");
-    }
-  }
-  if (flags->config.empty()) return UsageError("no config: use -c FILE");
-  static const std::pair<const char*, LogLevel> kLevels[] = {{"debug", LogLevel::kDebug},
-                                                             {"info", LogLevel::kInfo},
-                                                             {"warn", LogLevel::kWarn},
-                                                             {"error", LogLevel::kError}};
-  for (const auto& [name, level] : kLevels) {
-    if (flags->log_level == name) {
-      SetLogLevel(level);
-      return -1;
-    }
-  }
-  return UsageError("unknown log level \"" + flags->log_level + "\"");
+  CommandLine cl("gw7", kUsage);
+  cl.Value("-c", "--config", &flags->config, "a file");
+  cl.Value("", "--listen", &flags->listen, "an address");
+  cl.Value("", "--admin", &flags->admin, "an address");
+  cl.Switch("-t", "--check", &flags->check);
+  int code = cl.Parse(argc, argv);
+  if (code < 0 && flags->config.empty()) return cl.UsageError("no config: use -c FILE");
+  return code;
 }
 
 // Loads the file and applies the command line's overrides.
@@ -149,6 +119,17 @@ int Gw7Main(int argc, char** argv) {
     return 2;
   }
   if (flags.check) {
+    // Every filter registry, not only what routes name: an [[auth]] whose PEM, JWKS or keys file
+    // is bad fails here even before a route uses it.
+    static const toml::table kEmpty;
+    const toml::table& document = config->document ? *config->document : kEmpty;
+    absl::Status filters = BuildAuthRegistry(document, config->path).status();
+    if (filters.ok()) filters = BuildRateLimitRegistry(document, config->path, nullptr).status();
+    if (filters.ok()) filters = BuildConcurrencyRegistry(document, config->path).status();
+    if (!filters.ok()) {
+      std::fprintf(stderr, "gw7: %s\n", std::string(filters.message()).c_str());
+      return 2;
+    }
     // Build a generation too: routes, balancers and filter chains must come up.
     auto runtime = BuildGatewayRuntime(*config, FilterEnvironment{}, nullptr);
     if (!runtime.ok()) {

@@ -36,6 +36,7 @@ ClientConnection::ClientConnection(GatewayServer* server, int fd, const net::Soc
       response_chunked_(ResponseChunkedLimits()) {}
 
 ClientConnection::~ClientConnection() {
+  EndFilters();
   server_->OnConnectionDestroyed(this);
   if (fd_ >= 0) close(fd_);
 }
@@ -74,6 +75,8 @@ bool ClientConnection::WantRead() const {
     case State::kProxy:
       if (!body_complete_) return upstream_ == nullptr || upstream_->queued() < kHighWater;
       return in_.size() < kLowWater && !read_eof_;
+    case State::kTunnel:
+      return upstream_ != nullptr && upstream_->queued() < kHighWater;
   }
   return false;
 }
@@ -82,6 +85,9 @@ void ClientConnection::ArmRecv() {
   if (recv_armed_ || read_eof_ || !WantRead()) return;
   io_uring_sqe* sqe = server_->loop().ring().GetSqe();
   io_uring_prep_recv(sqe, fd_, recv_buffer_.get(), kRecvBufferSize, 0);
+  // Unless the last receive filled the buffer, the socket is most likely empty now: wait for
+  // data before trying, instead of a receive that fails with EAGAIN and then waits.
+  if (!last_recv_full_) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
   io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpRecv));
   recv_armed_ = true;
   ++inflight_;
@@ -90,7 +96,7 @@ void ClientConnection::ArmRecv() {
 void ClientConnection::Write(std::string_view data) {
   if (state_ == State::kClosed || state_ == State::kLinger) return;
   out_.append(data);
-  FlushOut();
+  if (!corked_) FlushOut();
 }
 
 void ClientConnection::FlushOut() {
@@ -111,6 +117,7 @@ void ClientConnection::FlushOut() {
 void ClientConnection::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
+  EndFilters();
   uring::TimerWheel& timers = server_->loop().timers();
   timers.Cancel(&timer_);
   timers.Cancel(&request_timer_);
@@ -147,6 +154,7 @@ void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
   switch (op) {
     case kOpRecv:
       recv_armed_ = false;
+      last_recv_full_ = res == static_cast<int32_t>(kRecvBufferSize);
       if (state_ == State::kClosed) break;
       if (res > 0) {
         if (state_ == State::kLinger || state_ == State::kDone) {
@@ -154,7 +162,10 @@ void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
           break;
         }
         in_.append(recv_buffer_.get(), static_cast<size_t>(res));
+        corked_ = true;  // answers to pipelined requests leave together (see OnUpstreamData)
         Process();
+        corked_ = false;
+        FlushOut();
       } else if (res == 0) {
         read_eof_ = true;
         switch (state_) {
@@ -172,6 +183,9 @@ void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
             break;
           case State::kLinger:
             Close();
+            break;
+          case State::kTunnel:
+            TunnelClientEof();
             break;
           default:
             break;
@@ -221,6 +235,9 @@ void ClientConnection::OnTimer() {
       server_->stats().CountError("header_timeout");
       LocalResponse(408, "the request head was not complete within header_timeout", true);
       break;
+    case TimerKind::kTunnel:
+      OnTunnelTimer();
+      break;
     case TimerKind::kIdle:
     case TimerKind::kLinger:
     case TimerKind::kNone:
@@ -267,6 +284,10 @@ void ClientConnection::ProcessLoop() {
     }
     if (state_ == State::kProxy) {
       FeedRequestBody();
+      return;
+    }
+    if (state_ == State::kTunnel) {
+      TunnelFromClient();
       return;
     }
     if (state_ != State::kHead) return;
@@ -386,6 +407,7 @@ void ClientConnection::StartRequest(size_t head_bytes) {
       body_complete_ = true;
       break;
   }
+  upgrade_ = request_.upgrade && body_complete_;
   if (request_.method == http::Method::kConnect) {
     LocalResponse(501, "CONNECT is not supported", true);
     return;
@@ -458,6 +480,8 @@ void ClientConnection::LocalResponse(int status, std::string_view message, bool 
   server_->loop().timers().Cancel(&timer_);
   timer_kind_ = TimerKind::kNone;
   if (close) close_after_response_ = true;
+  // The filters' headers (RateLimit-*) go on gw7's own answers too (502, 503, 504).
+  if (extra == nullptr && filter_ctx_ != nullptr) extra = &filter_ctx_->response_headers;
   if (route_ != nullptr && filter_ctx_ != nullptr) {
     for (auto& f : route_->filters) f->OnResponse(*filter_ctx_, status);
   }
@@ -486,11 +510,21 @@ void ClientConnection::LocalResponse(int status, std::string_view message, bool 
 
 void ClientConnection::ResponseComplete(int status) {
   server_->stats().CountResponse(route_name(), status);
+  EndFilters();
   if (close_after_response_) {
     FinishAfterFlush();
     return;
   }
   ResetForNextRequest();
+}
+
+void ClientConnection::EndFilters() {
+  // A suspended filter still writes into the context when it resumes: the end waits for that.
+  if (filter_ctx_ == nullptr || suspended_) return;
+  if (route_ != nullptr) {
+    for (auto& f : route_->filters) f->OnEnd(*filter_ctx_);
+  }
+  filter_ctx_.reset();
 }
 
 void ClientConnection::FinishAfterFlush() {

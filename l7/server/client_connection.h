@@ -16,8 +16,18 @@
 // Lifetime: owned by itself. Close() shuts the socket down; the object deletes itself when the
 // last of its io_uring operations completes, and not while a filter holds it suspended.
 //
+// Protocol upgrade (WebSocket and the like), as HAProxy does by default: a bodiless HTTP/1.1
+// request with "Connection: upgrade" and an Upgrade field goes upstream with both; a 101 answer
+// (which must name the protocol in its own Upgrade field) is relayed and both connections become
+// one opaque byte tunnel, with backpressure both ways, half-close from the client, and
+// idle_timeout; the upstream connection is never pooled again. Any other answer is an ordinary
+// response. An upgrade request with a body is forwarded as an ordinary request without its
+// Upgrade (RFC 9110 7.8 lets a server ignore Upgrade), so no byte after a body can be read as
+// tunnel data by one side and as a request by the other.
+//
 // The client side is in client_connection.cc, the upstream side (server choice, request
-// forwarding, response relay, retries) in client_connection_upstream.cc.
+// forwarding, response relay, retries) in client_connection_upstream.cc, the tunnel after a 101
+// in client_connection_tunnel.cc.
 
 #include <cstdint>
 #include <memory>
@@ -85,6 +95,7 @@ class ClientConnection final : public uring::IoHandler,
     kHead,         // waiting for a request head
     kFilters,      // a filter suspended the request
     kProxy,        // the request is with an upstream
+    kTunnel,       // after a relayed 101: bytes are copied both ways, opaque
     kDone,         // the response went out; closing after the flush
     kLinger,       // write side shut; reading until EOF so the client gets our last bytes
     kClosed,
@@ -126,6 +137,14 @@ class ClientConnection final : public uring::IoHandler,
   void OnResponseHead();
   void ForwardResponseBody();
   void FinishExchange();
+  // The tunnel (client_connection_tunnel.cc). StartTunnel takes the 101 head, the first
+  // `head_bytes` of up_in_.
+  void StartTunnel(size_t head_bytes);
+  void TunnelFromClient();
+  void TunnelToClient(std::string_view data);
+  void TunnelClientEof();
+  void TunnelUpstreamClosed(int error);
+  void OnTunnelTimer();
   void AttemptFailed(std::string_view kind, int status, std::string message, bool retryable);
   void EndAttempt(bool success);
   // A response gw7 makes itself; `close` ends the connection after it.
@@ -135,6 +154,7 @@ class ClientConnection final : public uring::IoHandler,
                      std::string_view body = {});
   void RejectConnection(int status, std::string_view kind, std::string_view reason);
   void ResponseComplete(int status);
+  void EndFilters();  // the request is over for its filters: each gets OnEnd, the context goes
   void ResetForNextRequest();
   void FinishAfterFlush();  // no more requests: flush, then linger and close
   void EnterLinger();
@@ -151,16 +171,24 @@ class ClientConnection final : public uring::IoHandler,
   size_t sent_ = 0;
   int inflight_ = 0;
   bool recv_armed_ = false;
+  bool last_recv_full_ = true;  // a new client has usually sent its request already
   bool send_armed_ = false;
   bool read_eof_ = false;
   bool close_submitted_ = false;
   bool close_after_response_ = false;  // no keep-alive after the current response
   bool draining_ = false;
   bool in_process_ = false;
-  bool tls_ = false;  // the PROXY header said the client used TLS
+  bool corked_ = false;  // Write() only queues; the handler that set it flushes
+  bool tls_ = false;     // the PROXY header said the client used TLS
   State state_ = State::kHead;
   uring::Timer timer_;  // idle, header, linger
-  enum class TimerKind : uint8_t { kNone, kIdle, kHeader, kLinger } timer_kind_ = TimerKind::kNone;
+  enum class TimerKind : uint8_t {
+    kNone,
+    kIdle,
+    kHeader,
+    kLinger,
+    kTunnel
+  } timer_kind_ = TimerKind::kNone;
   uring::Timer request_timer_;
   uring::Timer connect_timer_;
 
@@ -169,6 +197,7 @@ class ClientConnection final : public uring::IoHandler,
   std::string head_;  // the head's bytes; request_ points into them
   http::HttpRequest request_;
   bool have_request_ = false;
+  bool upgrade_ = false;  // the request goes upstream as an upgrade request
   std::string host_;
   std::string request_id_;
   std::shared_ptr<GatewayRuntime> runtime_;
@@ -203,6 +232,7 @@ class ClientConnection final : public uring::IoHandler,
   uint64_t response_left_ = 0;
   http::ChunkedDecoder response_chunked_;
   int response_status_ = 0;
+  int64_t tunnel_activity_ns_ = 0;  // the last byte through the tunnel, either way
 };
 
 }  // namespace edge::l7

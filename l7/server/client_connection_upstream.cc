@@ -44,6 +44,7 @@ void ClientConnection::StartProxy() {
   options.add_headers = &filter_ctx_->upstream_add_headers;
   options.route_headers = &route_->config->add_request_headers;
   options.body = request_.body;
+  options.upgrade = upgrade_;
   AppendUpstreamRequestHead(request_, options, &retry_copy_);
   if (request_.expect_continue && !body_complete_ && in_.empty()) {
     Write(http::kContinueResponse);
@@ -56,6 +57,7 @@ void ClientConnection::StartProxy() {
     return;
   }
   FeedRequestBody();
+  if (upstream_ != nullptr) upstream_->Uncork();
 }
 
 bool ClientConnection::StartAttempt() {
@@ -100,6 +102,7 @@ bool ClientConnection::StartAttempt() {
     timers.Schedule(&connect_timer_, now + absl::ToInt64Nanoseconds(up->config->connect_timeout));
   }
   upstream_->CountRequest();
+  upstream_->Cork();  // the callers add what they have of the body, then uncork
   upstream_->Send(retry_copy_);
   return true;
 }
@@ -109,7 +112,7 @@ void ClientConnection::SendBody(std::string_view data, bool last) {
   std::string_view bytes = data;
   if (request_.body.kind == http::BodyKind::kChunked) {
     if (!data.empty()) AppendChunk(data, &framed);
-    if (last) framed.append(kLastChunk);
+    if (last) AppendUpstreamLastChunk(chunked_.trailers(), request_.headers, &framed);
     bytes = framed;
   }
   if (bytes.empty()) return;
@@ -144,9 +147,9 @@ void ClientConnection::FeedRequestBody() {
         in_.erase(0, r.consumed);
         return;
       case http::ChunkedStatus::kDone:
-        in_.erase(0, r.consumed);
         body_complete_ = true;
-        SendBody({}, true);
+        SendBody({}, true);  // the trailers point into in_: send before erasing
+        in_.erase(0, r.consumed);
         break;
       case http::ChunkedStatus::kError:
         server_->stats().CountError("bad_request_body");
@@ -182,8 +185,17 @@ void ClientConnection::OnUpstreamConnected(UpstreamConnection* c, int error) {
 
 void ClientConnection::OnUpstreamData(UpstreamConnection* c, std::string_view data) {
   if (c != upstream_) return;
-  up_in_.append(data);
-  ProcessUpstream();
+  // One send for everything this data produces (typically a response head and its body),
+  // instead of one for the head and one more after its completion.
+  corked_ = true;
+  if (state_ == State::kTunnel) {
+    TunnelToClient(data);
+  } else {
+    up_in_.append(data);
+    ProcessUpstream();
+  }
+  corked_ = false;
+  FlushOut();
 }
 
 void ClientConnection::OnUpstreamSendDrained(UpstreamConnection* c) {
@@ -195,6 +207,10 @@ void ClientConnection::OnUpstreamSendDrained(UpstreamConnection* c) {
 void ClientConnection::OnUpstreamClosed(UpstreamConnection* c, int error) {
   if (c != upstream_) return;
   upstream_ = nullptr;
+  if (state_ == State::kTunnel) {
+    TunnelUpstreamClosed(error);
+    return;
+  }
   if (!response_head_done_) {
     AttemptFailed(
         error == 0 ? "upstream_closed" : "upstream_reset", 502,
@@ -227,10 +243,16 @@ void ClientConnection::ProcessUpstream() {
       return;
     }
     if (response_.status == 101) {
-      AttemptFailed("bad_response", 502,
-                    absl::StrFormat("upstream \"%s\" switched protocols, which gw7 does not relay",
-                                    route_->upstream->config->name),
-                    false);
+      if (upgrade_ && response_.headers.Find("upgrade") != nullptr) {
+        StartTunnel(r.consumed);
+        return;
+      }
+      const std::string& name = route_->upstream->config->name;
+      AttemptFailed(
+          "bad_response", 502,
+          upgrade_ ? absl::StrFormat("upstream \"%s\" switched protocols without an Upgrade", name)
+                   : absl::StrFormat("upstream \"%s\" switched protocols unasked", name),
+          false);
       return;
     }
     if (response_.informational()) {
@@ -319,8 +341,13 @@ void ClientConnection::ForwardResponseBody() {
           up_in_.erase(0, r.consumed);
           break;
         } else if (r.status == http::ChunkedStatus::kDone) {
+          if (client_framing_ == ClientFraming::kChunked) {
+            // The trailers point into up_in_: write them before erasing.
+            std::string last;
+            AppendClientLastChunk(response_chunked_.trailers(), response_.headers, &last);
+            Write(last);
+          }
           up_in_.erase(0, r.consumed);
-          if (client_framing_ == ClientFraming::kChunked) Write(kLastChunk);
           done = true;
         } else {
           server_->stats().CountError("bad_response_body");
@@ -403,6 +430,7 @@ void ClientConnection::AttemptFailed(std::string_view kind, int status, std::str
     ++server_->stats().retries;
     if (StartAttempt()) {
       FeedRequestBody();
+      if (upstream_ != nullptr) upstream_->Uncork();
       return;
     }
   }

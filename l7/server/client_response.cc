@@ -26,6 +26,10 @@ void AppendClientResponseHead(const http::HttpResponse& response,
   absl::StrAppendFormat(out, "HTTP/1.1 %d %s\r\n", response.status, response.reason);
   http::HopByHopFilter hop(response.headers);
   for (const http::HttpHeader& h : response.headers) {
+    if (options.upgrade && http::EqualsIgnoreCase(h.name, "upgrade")) {
+      absl::StrAppendFormat(out, "%s: %s\r\n", h.name, h.value);
+      continue;
+    }
     if (hop.IsHopByHop(h.name) || http::EqualsIgnoreCase(h.name, "x-request-id")) continue;
     // Content-Length stays only where it still describes what the client gets.
     if (http::EqualsIgnoreCase(h.name, "content-length") &&
@@ -50,7 +54,9 @@ void AppendClientResponseHead(const http::HttpResponse& response,
   if (!options.request_id.empty())
     absl::StrAppendFormat(out, "X-Request-Id: %s\r\n", options.request_id);
   if (options.framing == ClientFraming::kChunked) out->append("Transfer-Encoding: chunked\r\n");
-  if (!options.keep_alive || options.framing == ClientFraming::kUntilClose) {
+  if (options.upgrade) {
+    out->append("Connection: Upgrade\r\n");
+  } else if (!options.keep_alive || options.framing == ClientFraming::kUntilClose) {
     out->append("Connection: close\r\n");
   } else if (options.client_version == http::HttpVersion::kHttp10) {
     out->append("Connection: keep-alive\r\n");
@@ -61,6 +67,20 @@ void AppendClientResponseHead(const http::HttpResponse& response,
 void AppendChunk(std::string_view data, std::string* out) {
   absl::StrAppendFormat(out, "%x\r\n", data.size());
   out->append(data);
+  out->append("\r\n");
+}
+
+void AppendClientLastChunk(const http::HttpHeaders& trailers,
+                           const http::HttpHeaders& response_headers, std::string* out) {
+  out->append("0\r\n");
+  http::HopByHopFilter hop(response_headers);
+  for (const http::HttpHeader& t : trailers) {
+    if (http::IsForbiddenTrailerField(t.name) || hop.IsHopByHop(t.name) ||
+        http::EqualsIgnoreCase(t.name, "x-request-id")) {
+      continue;
+    }
+    absl::StrAppendFormat(out, "%s: %s\r\n", t.name, t.value);
+  }
   out->append("\r\n");
 }
 

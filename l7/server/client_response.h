@@ -11,7 +11,11 @@
 //   until close         chunked: the client stays alive    until close
 //
 // Connection: close when the client connection ends after this response; keep-alive for a kept
-// HTTP/1.0 client.
+// HTTP/1.0 client. A 101 that switches the client to the upstream's protocol (options.upgrade)
+// keeps the upstream's Upgrade fields and says "Connection: Upgrade" instead.
+//
+// Trailers of a chunked upstream body reach an HTTP/1.1 client in gw7's last chunk
+// (AppendClientLastChunk); an HTTP/1.0 client, which gets the body until close, cannot have them.
 
 #include <string>
 #include <string_view>
@@ -40,6 +44,7 @@ struct ClientResponseOptions {
   http::HttpVersion client_version = http::HttpVersion::kHttp11;
   std::string_view request_id;
   const std::vector<std::pair<std::string, std::string>>* extra_headers = nullptr;
+  bool upgrade = false;  // a 101 the client gets before the connection becomes a tunnel
 };
 
 void AppendClientResponseHead(const http::HttpResponse& response,
@@ -48,5 +53,11 @@ void AppendClientResponseHead(const http::HttpResponse& response,
 // One chunk of the chunked coding around `data` (non-empty): "<hex>\r\n<data>\r\n".
 void AppendChunk(std::string_view data, std::string* out);
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+// The last chunk for the client with the upstream's trailer fields that may cross gw7: neither
+// forbidden in trailers (hop_by_hop.h), nor named by a Connection option of the response head,
+// nor X-Request-Id (gw7's own).
+void AppendClientLastChunk(const http::HttpHeaders& trailers,
+                           const http::HttpHeaders& response_headers, std::string* out);
 
 }  // namespace edge::l7

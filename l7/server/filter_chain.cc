@@ -5,6 +5,7 @@
 // The filter factories. Each kind plugs in here when its folder provides a factory header:
 //   l7/filters/auth/auth_filter_factory.h        (auth, require_scopes, require_claims)
 //   l7/filters/ratelimit/rate_limit_filter_factory.h
+//   l7/filters/concurrency/concurrency_filter_factory.h
 #if __has_include("l7/filters/auth/auth_filter_factory.h")
 #include "l7/filters/auth/auth_filter_factory.h"
 #define EDGE_L7_HAVE_AUTH_FACTORY 1
@@ -13,6 +14,7 @@
 #include "l7/filters/ratelimit/rate_limit_filter_factory.h"
 #define EDGE_L7_HAVE_RATE_LIMIT_FACTORY 1
 #endif
+#include "l7/filters/concurrency/concurrency_filter_factory.h"
 
 namespace edge::l7 {
 
@@ -42,6 +44,11 @@ absl::StatusOr<std::vector<std::unique_ptr<Filter>>> BuildRouteFilters(
         "route \"%s\": rate_limit \"%s\": this gw7 was built without the rate-limit filter",
         route.name, route.rate_limit));
 #endif
+  }
+  if (!route.concurrency_limit.empty()) {
+    auto filters = BuildConcurrencyFilters(config, route, env.loop);
+    if (!filters.ok()) return filters.status();
+    for (auto& f : *filters) chain.push_back(std::move(f));
   }
   return chain;
 }

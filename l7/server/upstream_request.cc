@@ -29,16 +29,6 @@ bool Removed(const UpstreamRequestOptions& options, std::string_view name) {
   return false;
 }
 
-// Fields gw7 writes itself, whatever the client sent.
-bool OwnedByGateway(std::string_view name) {
-  return http::EqualsIgnoreCase(name, "content-length") ||
-         http::EqualsIgnoreCase(name, "transfer-encoding") ||
-         http::EqualsIgnoreCase(name, "expect") || http::EqualsIgnoreCase(name, "x-request-id") ||
-         http::EqualsIgnoreCase(name, "x-forwarded-for") ||
-         http::EqualsIgnoreCase(name, "forwarded") ||
-         http::EqualsIgnoreCase(name, "x-forwarded-proto");
-}
-
 // Joins every value of `name` in the request with ", " (a list field may be split over lines).
 std::string JoinValues(const http::HttpHeaders& headers, std::string_view name) {
   std::string joined;
@@ -51,6 +41,15 @@ std::string JoinValues(const http::HttpHeaders& headers, std::string_view name) 
 }
 
 }  // namespace
+
+bool IsGatewayOwnedField(std::string_view name) {
+  return http::EqualsIgnoreCase(name, "content-length") ||
+         http::EqualsIgnoreCase(name, "transfer-encoding") ||
+         http::EqualsIgnoreCase(name, "expect") || http::EqualsIgnoreCase(name, "x-request-id") ||
+         http::EqualsIgnoreCase(name, "x-forwarded-for") ||
+         http::EqualsIgnoreCase(name, "forwarded") ||
+         http::EqualsIgnoreCase(name, "x-forwarded-proto");
+}
 
 bool IsSafeExtraField(std::string_view name, std::string_view value) {
   if (name.empty()) return false;
@@ -88,7 +87,11 @@ void AppendUpstreamRequestHead(const http::HttpRequest& request,
   bool has_host = false;
   http::HopByHopFilter hop(request.headers);
   for (const http::HttpHeader& h : request.headers) {
-    if (hop.IsHopByHop(h.name) || OwnedByGateway(h.name) || Removed(options, h.name)) continue;
+    if (options.upgrade && http::EqualsIgnoreCase(h.name, "upgrade")) {
+      AppendField(out, h.name, h.value);
+      continue;
+    }
+    if (hop.IsHopByHop(h.name) || IsGatewayOwnedField(h.name) || Removed(options, h.name)) continue;
     if (http::EqualsIgnoreCase(h.name, "host")) {
       if (h.value.empty()) continue;
       has_host = true;
@@ -118,13 +121,16 @@ void AppendUpstreamRequestHead(const http::HttpRequest& request,
   auto append_extra = [&](const std::vector<std::pair<std::string, std::string>>* extra) {
     if (extra == nullptr) return;
     for (const auto& [name, value] : *extra) {
-      if (IsSafeExtraField(name, value) && !OwnedByGateway(name) && !http::IsHopByHopField(name)) {
+      if (IsSafeExtraField(name, value) && !IsGatewayOwnedField(name) &&
+          !http::IsHopByHopField(name)) {
         AppendField(out, name, value);
       }
     }
   };
   append_extra(options.route_headers);
   append_extra(options.add_headers);
+
+  if (options.upgrade) AppendField(out, "Connection", "Upgrade");
 
   switch (options.body.kind) {
     case http::BodyKind::kContentLength:
@@ -135,6 +141,20 @@ void AppendUpstreamRequestHead(const http::HttpRequest& request,
       break;
     default:
       break;
+  }
+  out->append("\r\n");
+}
+
+void AppendUpstreamLastChunk(const http::HttpHeaders& trailers,
+                             const http::HttpHeaders& request_headers, std::string* out) {
+  out->append("0\r\n");
+  http::HopByHopFilter hop(request_headers);
+  for (const http::HttpHeader& t : trailers) {
+    if (http::IsForbiddenTrailerField(t.name) || hop.IsHopByHop(t.name) ||
+        IsGatewayOwnedField(t.name)) {
+      continue;
+    }
+    AppendField(out, t.name, t.value);
   }
   out->append("\r\n");
 }

@@ -10,6 +10,8 @@
 //    a for= element appended likewise, X-Forwarded-Proto, X-Request-Id;
 //  - the route's and the filters' extra fields, then the framing: Content-Length or
 //    Transfer-Encoding: chunked.
+// An upgrade request (options.upgrade) keeps the client's Upgrade fields and says
+// "Connection: Upgrade": the one exception to the removal of hop-by-hop fields.
 // A Host is always sent: the client's, or the server's address for an HTTP/1.0 client without
 // one. Extra fields whose name is not a token or whose value holds CR, LF or NUL are skipped, so
 // that nothing from a config or a filter can split the head.
@@ -35,6 +37,7 @@ struct UpstreamRequestOptions {
   const std::vector<std::pair<std::string, std::string>>* add_headers = nullptr;
   const std::vector<std::pair<std::string, std::string>>* route_headers = nullptr;
   http::BodyFraming body;  // kNone, kContentLength or kChunked: what gw7 sends
+  bool upgrade = false;    // forward the client's protocol upgrade (see above)
 };
 
 // Appends the head (through its blank line) to *out.
@@ -44,6 +47,17 @@ void AppendUpstreamRequestHead(const http::HttpRequest& request,
 // The Forwarded "for" value of an address: 192.0.2.1, or "[2001:db8::1]" quoted as RFC 7239 6
 // requires for IPv6.
 std::string ForwardedFor(const net::SocketAddress& client);
+
+// The last chunk of a chunked request body gw7 sends upstream, with the client's trailer fields
+// that may cross gw7: neither forbidden in trailers (hop_by_hop.h), nor named by a Connection
+// option of the request head, nor a field gw7 writes itself (X-Forwarded-For, X-Request-Id, ...:
+// a backend merging trailers into the header section must not see a forged one).
+void AppendUpstreamLastChunk(const http::HttpHeaders& trailers,
+                             const http::HttpHeaders& request_headers, std::string* out);
+
+// Fields gw7 writes itself in what it sends upstream, whatever the client sent: the framing
+// fields, Expect, X-Request-Id, X-Forwarded-For, X-Forwarded-Proto and Forwarded.
+bool IsGatewayOwnedField(std::string_view name);
 
 // Whether a field taken from a config or a filter may be written as is.
 bool IsSafeExtraField(std::string_view name, std::string_view value);

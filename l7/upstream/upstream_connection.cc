@@ -53,15 +53,31 @@ UpstreamConnection::~UpstreamConnection() {
 }
 
 void UpstreamConnection::Send(std::string_view data) {
-  if (closing_ || data.empty()) return;
+  if (closing_ || shutdown_write_ || data.empty()) return;
   pending_.append(data);
+  if (connected_ && !corked_) FlushSend();
+}
+
+void UpstreamConnection::Uncork() {
+  corked_ = false;
+  if (connected_) FlushSend();
+}
+
+void UpstreamConnection::ShutdownWrite() {
+  shutdown_write_ = true;
   if (connected_) FlushSend();
 }
 
 void UpstreamConnection::FlushSend() {
   if (send_armed_ || closing_) return;
   if (sent_ == sending_.size()) {
-    if (pending_.empty()) return;
+    if (pending_.empty()) {
+      if (shutdown_write_ && !write_shut_) {
+        write_shut_ = true;
+        shutdown(fd_, SHUT_WR);
+      }
+      return;
+    }
     sending_.clear();
     sending_.swap(pending_);
     sent_ = 0;
@@ -77,6 +93,9 @@ void UpstreamConnection::ArmRecv() {
   if (recv_armed_ || closing_ || read_paused_ || !connected_) return;
   io_uring_sqe* sqe = loop_->ring().GetSqe();
   io_uring_prep_recv(sqe, fd_, recv_buffer_.get(), kRecvBufferSize, 0);
+  // Unless the last receive filled the buffer, the answer is still to come: wait for data
+  // before trying, instead of a receive that fails with EAGAIN and then waits.
+  if (!last_recv_full_) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
   io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpRecv));
   recv_armed_ = true;
   ++inflight_;
@@ -136,6 +155,7 @@ void UpstreamConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
       break;
     case kOpRecv:
       recv_armed_ = false;
+      last_recv_full_ = res == static_cast<int32_t>(kRecvBufferSize);
       if (closing_) break;
       if (res > 0 && owner_ != nullptr) {
         owner_->OnUpstreamData(this, std::string_view(recv_buffer_.get(), res));

@@ -49,9 +49,17 @@ class UpstreamConnection final : public uring::IoHandler, public IdleConnection 
   void set_owner(Owner* owner) { owner_ = owner; }
   // Queues bytes; they go out once connected, in order.
   void Send(std::string_view data);
+  // Between Cork() and Uncork() Send() only queues, so that a request's head and the first part
+  // of its body leave in one send (one segment, one completion) instead of two.
+  void Cork() { corked_ = true; }
+  void Uncork();
   size_t queued() const { return pending_.size() + (sending_.size() - sent_); }
   void PauseRead();
   void ResumeRead();
+  // Half-close (a tunnel whose client has stopped sending): once everything queued has been
+  // sent, shut the write side; reading goes on until the server closes. Send() after it is
+  // ignored.
+  void ShutdownWrite();
   // Detaches the owner and closes; the object goes away when its operations complete.
   void Close();
   void CloseIdle() override { Close(); }
@@ -87,8 +95,12 @@ class UpstreamConnection final : public uring::IoHandler, public IdleConnection 
   uint64_t requests_ = 0;
   bool connected_ = false;
   bool recv_armed_ = false;
+  bool last_recv_full_ = false;
   bool send_armed_ = false;
   bool read_paused_ = false;
+  bool corked_ = false;
+  bool shutdown_write_ = false;  // ShutdownWrite() was called
+  bool write_shut_ = false;      // and the socket's write side is shut
   bool closing_ = false;
   bool close_submitted_ = false;
 };

@@ -7,6 +7,7 @@ import hashlib
 import os
 import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 
@@ -200,3 +201,18 @@ def test_least_request_avoids_the_busy_server(gw):
         assert r.header("x-origin") == other
     assert hold.read_response().status == 200
     hold.close()
+
+
+def test_idle_keep_alive_connection_closes_after_idle_timeout(gw):
+    o = gw.origin("a")
+    g = gw.gw7(h.simple_config(o, ["a"], limits={"idle_timeout": "1s"}))
+    c = h.Client(g.addr)
+    for i in range(3):  # 0.6s apart: each request restarts the idle timer
+        if i:
+            time.sleep(0.6)
+        c.send(h.request_bytes("GET", "/i%d" % i))
+        assert not c.read_response().closed
+    start = time.monotonic()
+    assert c.closed_soon(5)
+    assert time.monotonic() - start >= 0.8  # 1s after the last response, not at once
+    c.close()

@@ -3,7 +3,9 @@ forwarded), 503 (no healthy server: every server ejected), 504 (request_timeout)
 idempotent requests, only before any response byte reached the client), passive ejection."""
 
 import os
+import socket
 import sys
+import time
 
 import pytest
 
@@ -30,6 +32,42 @@ def test_connect_refused_is_502_with_json(gw):
     assert body["error"]["status"] == 502
     assert "connect" in body["error"]["message"]
     assert h.metric(g.metrics(), "gw7_errors_total", kind="connect_failed") == 1
+
+
+def test_connect_timeout_is_502_and_retried(gw):
+    # A listener whose accept queue is full: the kernel drops further SYNs, so a connect to it
+    # neither completes nor fails until gw7's connect_timeout.
+    stuck = socket.socket()
+    stuck.bind(("127.0.0.1", 0))
+    stuck.listen(0)
+    fillers = []
+    try:
+        while len(fillers) < 8:  # fill the queue until a connect hangs
+            f = socket.socket()
+            fillers.append(f)
+            f.settimeout(0.3)
+            try:
+                f.connect(stuck.getsockname())
+            except socket.timeout:
+                break
+        g = gw.gw7(config(["127.0.0.1:%d" % stuck.getsockname()[1]], connect_timeout="300ms"))
+        start = time.monotonic()
+        r = h.request(g.addr, "GET", "/x")
+        assert r.status == 502, r
+        assert "timed out" in r.json()["error"]["message"]
+        assert 0.25 <= time.monotonic() - start < 1.5
+        assert h.metric(g.metrics(), "gw7_errors_total", kind="connect_timeout") == 1
+        # With a healthy second server, an idempotent request is retried there instead.
+        o = gw.origin("b")
+        g2 = gw.gw7(config(["127.0.0.1:%d" % stuck.getsockname()[1], o.address("b")],
+                           connect_timeout="300ms", retries=1, balance="round_robin"))
+        for _ in range(2):
+            assert h.request(g2.addr, "GET", "/y").status == 200
+        assert h.metric(g2.metrics(), "gw7_errors_total", kind="connect_timeout") == 1
+    finally:
+        for f in fillers:
+            f.close()
+        stuck.close()
 
 
 @pytest.mark.parametrize("kind", sorted(k for k in HOSTILE if k not in ("short_body",

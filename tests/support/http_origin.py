@@ -28,6 +28,18 @@ What a request gets is chosen by its query string (the gateway passes queries th
   header=K:V      add a response header (repeatable)
   hostile=KIND    answer with a malformed or ambiguous response (see HOSTILE below), then close
   drip=S          send the body in 1 KiB pieces S seconds apart (slow origin)
+  trailer=K:V     with chunked=1: send this trailer field after the last chunk (repeatable)
+  hostile_trailer=KIND  a chunked response whose trailer section is malformed (see
+                  HOSTILE_TRAILERS), then close
+  ws=MODE         a request with "Upgrade: websocket" gets the RFC 6455 handshake (101 with the
+                  right Sec-WebSocket-Accept), then: MODE "echo" echoes every data frame (a text
+                  frame "close-now" makes the origin close the TCP connection at once, without a
+                  close frame; a close frame is answered with one, then the connection closes);
+                  MODE "raw" echoes raw bytes (no framing) until EOF; MODE "raw-then-close" sends
+                  "bye" and closes. Without ws= the Upgrade is ignored: an ordinary response.
+                  Events "ws_message" (opcode, length) and "ws_end" (how) report the tunnel.
+
+A chunked request body's trailer fields are reported in the request event as "trailers".
 
 Requests for /health answer 200 "ok" unless the file given by --health-file exists and holds a
 status code (tests flip an origin's health by writing that file).
@@ -44,6 +56,8 @@ import sys
 import threading
 import time
 import urllib.parse
+
+import ws_frames as websocket
 
 _OUT_LOCK = threading.Lock()
 _PATTERN = bytes(range(256)) * 256  # 64 KiB
@@ -87,11 +101,23 @@ HOSTILE = {
     "garbage": b"hello, this is not http\r\n\r\n",
     "switching": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade"
                  b"\r\n\r\n",
+    "switching_bare": b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n\r\n",
     "bad_chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
     "huge_header": b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 70000 + b"\r\nContent-Length: 0\r\n\r\n",
     "te_in_204": b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     "short_body": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this",
     "empty": b"",
+}
+
+
+# Chunked responses whose trailer section no proxy may forward. Each is sent, then the connection
+# is closed.
+HOSTILE_TRAILERS = {
+    "obs_fold": b"X-A: a\r\n b\r\n",
+    "space_colon": b"X-A : a\r\n",
+    "bare_lf": b"X-A: a\n",
+    "nul_value": b"X-A: a\x00b\r\n",
+    "no_colon": b"X-A\r\n",
 }
 
 
@@ -156,7 +182,7 @@ def header(headers, name):
     return None
 
 
-def read_body(conn, headers, sink):
+def read_body(conn, headers, sink, trailers=None):
     te = header(headers, "transfer-encoding")
     cl = header(headers, "content-length")
     if te is not None and cl is not None:
@@ -177,6 +203,9 @@ def read_body(conn, headers, sink):
                         raise BadRequest("no end of trailers")
                     if t == b"\r\n":
                         return "chunked"
+                    if trailers is not None:
+                        k, _, v = t[:-2].decode("latin-1").partition(":")
+                        trailers.append([k, v.strip(" \t")])
             conn.read_exact_into(size, sink)
             crlf = conn.read_until(b"\r\n", 2)
             if crlf != b"\r\n":
@@ -263,12 +292,16 @@ class Origin:
         opt = {k: v[-1] for k, v in q.items()}
         if opt.get("continue") == "1" and header(headers, "expect") is None:
             pass
-        framing = read_body(conn, headers, sink)
+        trailers = []
+        framing = read_body(conn, headers, sink, trailers)
         event = {"ev": "request", "name": self.name, "conn": cid, "method": method,
                  "target": target, "version": version, "headers": headers,
                  "head": raw.decode("latin-1"), "body_len": length[0],
-                 "body_sha256": h.hexdigest(), "framing": framing}
+                 "body_sha256": h.hexdigest(), "framing": framing, "trailers": trailers}
         emit(event)
+        if "ws" in opt and (header(headers, "upgrade") or "").lower() == "websocket":
+            self.websocket(conn, sock, cid, opt["ws"], header(headers, "sec-websocket-key"))
+            return False
 
         if path == "/health":
             status = self.health_status()
@@ -283,6 +316,10 @@ class Origin:
             return False
         if "hostile" in opt:
             sock.sendall(HOSTILE[opt["hostile"]])
+            return False
+        if "hostile_trailer" in opt:
+            sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n" +
+                         HOSTILE_TRAILERS[opt["hostile_trailer"]] + b"\r\n")
             return False
         if opt.get("continue") == "1":
             sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -329,7 +366,11 @@ class Origin:
                     if drip:
                         time.sleep(drip)
             if opt.get("chunked") == "1":
-                sock.sendall(b"0\r\n\r\n")
+                last = "0\r\n"
+                for v in q.get("trailer", []):
+                    k, _, val = v.partition(":")
+                    last += "%s: %s\r\n" % (k, val)
+                sock.sendall(last.encode("latin-1") + b"\r\n")
         if close:
             try:
                 sock.shutdown(socket.SHUT_WR)
@@ -337,6 +378,47 @@ class Origin:
                 pass
             return False
         return True
+
+
+    def websocket(self, conn, sock, cid, mode, key):
+        """The RFC 6455 handshake, then the tunnel in `mode` (see the top of this file)."""
+        sock.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nX-Origin: %s\r\n\r\n"
+                     % (websocket.accept_key(key or "").encode(), self.name.encode()))
+        how = "eof"
+        try:
+            if mode == "raw":
+                while conn.buf or conn.fill():
+                    sock.sendall(conn.buf)
+                    conn.buf = b""
+            elif mode == "raw-then-close":
+                sock.sendall(b"bye")
+                how = "origin_closed"
+            else:
+                def read_exact(n):
+                    out = []
+                    conn.read_exact_into(n, out.append)
+                    return b"".join(out)
+                while True:
+                    if not conn.buf and not conn.fill():
+                        break
+                    opcode, payload = websocket.read_frame(read_exact)
+                    emit({"ev": "ws_message", "name": self.name, "conn": cid, "opcode": opcode,
+                          "length": len(payload)})
+                    if opcode == websocket.CLOSE:
+                        sock.sendall(websocket.encode_frame(websocket.CLOSE, payload[:2]))
+                        how = "close_frame"
+                        break
+                    if opcode == websocket.TEXT and payload == b"close-now":
+                        how = "origin_closed"
+                        break
+                    if opcode == websocket.PING:
+                        sock.sendall(websocket.encode_frame(websocket.PONG, payload))
+                    elif opcode in (websocket.TEXT, websocket.BINARY):
+                        sock.sendall(websocket.encode_frame(opcode, payload))
+        except (BadRequest, OSError) as e:
+            how = "error: %s" % e
+        emit({"ev": "ws_end", "name": self.name, "conn": cid, "how": how})
 
 
 def main():

@@ -17,7 +17,13 @@ std::string ClientKey(const FilterContext& ctx) {
 }
 
 FilterStatus ApplyFailure(RateLimitPolicy& policy, FilterContext& ctx, const absl::Status& error) {
-  if (policy.config.failure == RateLimitFailure::kOpen) {
+  const bool open = policy.config.failure == RateLimitFailure::kOpen;
+  if (!policy.store_failing.exchange(true, std::memory_order_relaxed)) {
+    LOG_WARN("rate_limit %s: store unavailable (%s): failure = \"%s\", %s until it answers",
+             policy.config.name, error.message(), open ? "open" : "closed",
+             open ? "letting requests through" : "refusing requests with 503");
+  }
+  if (open) {
     policy.counters.failed_open.fetch_add(1, std::memory_order_relaxed);
     LOG_DEBUG("rate_limit %s: store unavailable, letting through: %s", policy.config.name,
               error.message());
@@ -96,6 +102,9 @@ FilterStatus RateLimitFilter::OnRequest(FilterContext& ctx, Resumer* resumer) {
   FilterContext* context = &ctx;
   const bool taken = policy.redis->Check(
       policy.gcra, key, [keep, context, resumer](absl::StatusOr<GcraDecision> decision) {
+        if (decision.ok() && keep->store_failing.exchange(false, std::memory_order_relaxed)) {
+          LOG_INFO("rate_limit %s: store answering again", keep->config.name);
+        }
         FilterStatus status = decision.ok() ? ApplyRateLimitDecision(*keep, *decision, *context)
                                             : ApplyFailure(*keep, *context, decision.status());
         resumer->Resume(status);

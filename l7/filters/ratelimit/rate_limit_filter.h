@@ -9,8 +9,9 @@
 // store = "local" decides at once. store = "redis" suspends the request until Redis answers and
 // resumes it from the loop. When Redis cannot answer (down, slow past its timeout, an error
 // reply) the policy's failure mode decides: "open" lets the request through without RateLimit
-// headers, "closed" answers 503 with Retry-After: 1. Either way it is counted, and the client logs
-// the connection problem.
+// headers, "closed" answers 503 with Retry-After: 1. Either way it is counted; the first such
+// decision of an outage is logged as a warning (each one at debug), the store's recovery at info,
+// and the client logs the connection problem itself.
 
 #include <atomic>
 #include <cstdint>
@@ -41,6 +42,9 @@ struct RateLimitPolicy {
   std::shared_ptr<RedisRateLimiter> redis;  // store = "redis" (null without a loop: fails)
   RateLimitCounters counters;
   std::string policy_header;  // the RateLimit-Policy value
+  // Set by the first failure-policy decision of an outage, cleared by the next store decision:
+  // one warning per outage, not one per request.
+  std::atomic<bool> store_failing{false};
 };
 
 // Monotonic nanoseconds; injectable for tests.

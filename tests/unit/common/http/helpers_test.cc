@@ -26,6 +26,19 @@ TEST(HopByHop, FixedSet) {
   }
 }
 
+TEST(HopByHop, FieldsForbiddenInTrailers) {
+  for (const char* name :
+       {"Content-Length", "transfer-encoding", "Trailer", "Host", "TE", "Connection", "Upgrade",
+        "Authorization", "Set-Cookie", "Cookie", "If-Match", "if-none-match", "Content-Type",
+        "Content-Encoding", "Cache-Control", "Max-Forwards", "Location", "Vary"}) {
+    EXPECT_TRUE(IsForbiddenTrailerField(name)) << name;
+  }
+  for (const char* name :
+       {"X-Checksum", "grpc-status", "Server-Timing", "Digest", "If", "ETag", "Trailers", ""}) {
+    EXPECT_FALSE(IsForbiddenTrailerField(name)) << name;
+  }
+}
+
 TEST(HopByHop, FieldsNamedByConnectionAreRemoved) {
   const std::string wire =
       "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\n"

@@ -279,6 +279,26 @@ TEST(RequestParser, MethodsAndUpgrade) {
       "GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
   EXPECT_TRUE(req.upgrade);
   EXPECT_FALSE(ParseWhole("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n").upgrade);
+  EXPECT_TRUE(ParseWhole("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, upgrade\r\n"
+                         "Upgrade: h2c, websocket/13 ,foo\r\nUpgrade: bar\r\n\r\n")
+                  .upgrade);
+  // RFC 9110 7.8: an HTTP/1.0 Upgrade is ignored, not refused.
+  EXPECT_FALSE(
+      ParseWhole("GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n").upgrade);
+}
+
+TEST(RequestParser, UpgradeMustBeAListOfProtocols) {
+  for (const char* value : {"", " , ", "web socket", "websocket/", "/13", "websocket/1/2",
+                            "\"websocket\"", "websocket;q=1", "a, b c"}) {
+    std::string head = std::string("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n") +
+                       "Upgrade: " + value + "\r\n\r\n";
+    HttpRequest req;
+    ParseResult r = ParseRequestHead(head, {}, &req);
+    ASSERT_TRUE(r.error_status()) << value;
+    EXPECT_EQ(r.error.status, 400) << value;
+  }
+  // Without "upgrade" among the Connection options the field is only dropped (hop-by-hop).
+  EXPECT_FALSE(ParseWhole("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: web socket\r\n\r\n").upgrade);
 }
 
 // Inputs that the strict parser accepts on purpose because RFC 9110/9112 define them precisely.

@@ -144,6 +144,7 @@ auth = "users"
 require_scopes = ["a", "b"]
 require_claims = { tenant = "acme", tier = "gold" }
 rate_limit = "rl"
+concurrency_limit = "inflight"
 add_request_headers = { "X-From" = "gw7" }
 
 [[route]]
@@ -168,6 +169,9 @@ anything = "goes here"
 
 [[rate_limit]]
 name = "rl"
+
+[[concurrency_limit]]
+name = "inflight"
 )";
   auto parsed = ParseGatewayConfig(text, "gateway.toml");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
@@ -182,6 +186,9 @@ name = "rl"
   EXPECT_FALSE(r.headers[1].value.has_value());
   EXPECT_THAT(r.require_claims, ElementsAre(Pair("tenant", "acme"), Pair("tier", "gold")));
   EXPECT_THAT(r.add_request_headers, ElementsAre(Pair("X-From", "gw7")));
+  EXPECT_EQ(r.rate_limit, "rl");
+  EXPECT_EQ(r.concurrency_limit, "inflight");
+  EXPECT_NE(parsed->document->get("concurrency_limit"), nullptr);
   EXPECT_EQ(parsed->routes[2].path_kind, PathMatch::kRegex);
   EXPECT_EQ(parsed->routes[3].prefix_rewrite, "/new/");
   EXPECT_EQ(parsed->routes[4].path_kind, PathMatch::kExact);
@@ -231,7 +238,7 @@ const BadCase kBadCases[] = {
      "gateway.toml:1:1: gw7: listen: missing required key"},
     {"UnknownTopLevel", "[gw8]\n",
      "gateway.toml:11:2: gw8: unknown key; did you mean \"gw7\"? (allowed: gw7, upstream, route, "
-     "auth, rate_limit, redis)"},
+     "auth, rate_limit, concurrency_limit, redis)"},
     {"UnknownGw7Key", "![gw7]\nlisten = \"127.0.0.1:8001\"\nlisen = 1\n",
      "gateway.toml:3:1: gw7: lisen: unknown key; did you mean \"listen\"? (allowed: listen, admin, "
      "proxy_protocol, trusted_proxies, drain_timeout, limits)"},
@@ -344,7 +351,7 @@ const BadCase kBadCases[] = {
      "gateway.toml:14:1: route \"r\": path_prefx: unknown key; did you mean \"path_prefix\"? "
      "(allowed: name, host, path, path_prefix, path_template, path_regex, methods, headers, "
      "upstream, strip_prefix, prefix_rewrite, auth, require_scopes, require_claims, rate_limit, "
-     "add_request_headers)"},
+     "concurrency_limit, add_request_headers)"},
     {"TwoPathKinds",
      "[[route]]\nname = \"r\"\nupstream = \"api\"\npath = \"/a\"\npath_prefix = \"/b\"\n",
      "gateway.toml:15:15: route \"r\": path_prefix: conflicts with path: a route has at most one "
@@ -437,6 +444,13 @@ const BadCase kBadCases[] = {
      "[[route]]\nname = \"r\"\nupstream = \"api\"\nrate_limit = \"x\"\n[[rate_limit]]\nname = "
      "\"y\"\n",
      "gateway.toml:14:14: route \"r\": rate_limit: unknown rate_limit \"x\" (defined: y)"},
+    {"UnknownConcurrencyLimit",
+     "[[route]]\nname = \"r\"\nupstream = \"api\"\nconcurrency_limit = \"x\"\n",
+     "gateway.toml:14:21: route \"r\": concurrency_limit: unknown concurrency_limit \"x\" (no "
+     "[[concurrency_limit]] is defined)"},
+    {"ConcurrencyLimitNotArray", "[concurrency_limit]\nname = \"x\"\n",
+     "gateway.toml:11:1: concurrency_limit: expected an array of tables ([[concurrency_limit]] or "
+     "concurrency_limit = [{...}]), got table"},
     {"AuthNotArray", "[auth]\nname = \"x\"\n",
      "gateway.toml:11:1: auth: expected an array of tables ([[auth]] or auth = [{...}]), got "
      "table"},

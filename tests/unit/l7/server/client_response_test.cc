@@ -5,6 +5,7 @@
 #include <deque>
 #include <string>
 
+#include "common/http/chunked_decoder.h"
 #include "common/http/response_parser.h"
 
 namespace edge::l7 {
@@ -87,6 +88,34 @@ TEST(ClientResponseTest, Chunks) {
   EXPECT_EQ(out.substr(0, 10), "5\r\nhello\r\n");
   EXPECT_EQ(out.substr(10, 5), "12c\r\n");
   EXPECT_EQ(kLastChunk, "0\r\n\r\n");
+}
+
+TEST(ClientResponseTest, SwitchingProtocolsKeepsUpgrade) {
+  auto r = Parse(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade, X-Up\r\n"
+      "X-Up: 1\r\nSec-WebSocket-Accept: abc\r\n\r\n");
+  ClientResponseOptions o;
+  o.upgrade = true;
+  o.request_id = "rid";
+  std::string out;
+  AppendClientResponseHead(r, o, &out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            "Sec-WebSocket-Accept: abc\r\nX-Request-Id: rid\r\nConnection: Upgrade\r\n\r\n");
+}
+
+TEST(ClientResponseTest, LastChunkForwardsOnlyAllowedTrailers) {
+  auto r = Parse(
+      "HTTP/1.1 200 OK\r\nConnection: X-Hop\r\nTransfer-Encoding: chunked\r\nTrailer: "
+      "X-Sum\r\n\r\n");
+  const std::string body =
+      "0\r\nX-Sum: 42\r\nX-Hop: 1\r\nSet-Cookie: a=b\r\nContent-Length: 9\r\n"
+      "X-Request-Id: up\r\nServer-Timing: db;dur=5\r\n\r\n";
+  http::ChunkedDecoder decoder;
+  ASSERT_EQ(decoder.Decode(body).status, http::ChunkedStatus::kDone);
+  std::string out;
+  AppendClientLastChunk(decoder.trailers(), r.headers, &out);
+  EXPECT_EQ(out, "0\r\nX-Sum: 42\r\nServer-Timing: db;dur=5\r\n\r\n");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/http/chunked_decoder.h"
 #include "common/http/request_parser.h"
 
 namespace edge::l7 {
@@ -118,6 +119,46 @@ TEST(UpstreamRequestTest, ExtraFieldsAreCheckedAndFilterRemovalsApplied) {
   for (const char* gone : {"Bad Name", "X-Evil", "Connection", "Content-Length", "Bearer"}) {
     EXPECT_EQ(out.find(gone), std::string::npos) << gone;
   }
+}
+
+TEST(UpstreamRequestTest, UpgradeKeepsUpgradeAndSaysConnectionUpgrade) {
+  UpstreamRequestOptions o;
+  o.request_id = "r";
+  o.upgrade = true;
+  std::string out = Build(
+      "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade, X-Private\r\n"
+      "X-Private: 1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\n\r\n",
+      o, Addr("127.0.0.1:1"));
+  EXPECT_NE(out.find("Upgrade: websocket\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("Sec-WebSocket-Key: k\r\n"), std::string::npos);
+  EXPECT_NE(out.find("Connection: Upgrade\r\n"), std::string::npos);
+  EXPECT_EQ(out.find("keep-alive"), std::string::npos);
+  EXPECT_EQ(out.find("X-Private"), std::string::npos);
+  // Not an upgrade (e.g. the request has a body): both fields go, as hop-by-hop.
+  o.upgrade = false;
+  out = Build("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", o,
+              Addr("127.0.0.1:1"));
+  EXPECT_EQ(out.find("Upgrade"), std::string::npos) << out;
+}
+
+TEST(UpstreamRequestTest, LastChunkForwardsOnlyAllowedTrailers) {
+  const std::string head =
+      "POST / HTTP/1.1\r\nHost: h\r\nConnection: X-Private\r\nTransfer-Encoding: chunked\r\n\r\n";
+  http::HttpRequest request;
+  ASSERT_TRUE(http::ParseRequestHead(head, {}, &request).complete());
+  const std::string body =
+      "0\r\nX-Checksum: abc\r\nContent-Length: 5\r\nHost: evil\r\nX-Forwarded-For: 6.6.6.6\r\n"
+      "X-Request-Id: forged\r\nAuthorization: x\r\nX-Private: s\r\ngrpc-status: 0\r\n\r\n";
+  http::ChunkedDecoder decoder;
+  ASSERT_EQ(decoder.Decode(body).status, http::ChunkedStatus::kDone);
+  std::string out;
+  AppendUpstreamLastChunk(decoder.trailers(), request.headers, &out);
+  EXPECT_EQ(out, "0\r\nX-Checksum: abc\r\ngrpc-status: 0\r\n\r\n");
+  http::ChunkedDecoder none;
+  ASSERT_EQ(none.Decode("0\r\n\r\n").status, http::ChunkedStatus::kDone);
+  out.clear();
+  AppendUpstreamLastChunk(none.trailers(), request.headers, &out);
+  EXPECT_EQ(out, "0\r\n\r\n");
 }
 
 TEST(UpstreamRequestTest, ForwardedForQuotesIpv6) {
