@@ -316,3 +316,47 @@ def tool_version(argv, timeout=5.0):
         return text.splitlines()[0] if text else ""
     except (OSError, subprocess.TimeoutExpired):
         return ""
+
+
+@contextlib.contextmanager
+def cpu_quota(pids, fraction):
+    """Runs the body with `pids` (whole processes, all threads) in a cgroup limited to
+    `fraction` of one CPU (cgroup v2 cpu.max or v1 cpu.cfs_quota_us), then moves them back.
+    For capacity figures: a proxy held to the same CPU budget as another, so a load generator
+    weaker than a whole proxy core can still saturate both."""
+    period = 100000
+    quota = max(1000, int(period * fraction))
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):  # v2
+        root = "/sys/fs/cgroup"
+        limit = [("cpu.max", f"{quota} {period}")]
+        try:
+            with open(os.path.join(root, "cgroup.subtree_control"), "w") as f:
+                f.write("+cpu")
+        except OSError as e:
+            raise BenchError(f"cannot enable the cgroup cpu controller: {e}")
+    elif os.path.isdir("/sys/fs/cgroup/cpu"):  # v1
+        root = "/sys/fs/cgroup/cpu"
+        limit = [("cpu.cfs_period_us", str(period)), ("cpu.cfs_quota_us", str(quota))]
+    else:
+        raise BenchError("no cgroup cpu controller: cannot hold the proxy to a CPU quota")
+    group = os.path.join(root, f"edge-bench-{os.getpid()}")
+    os.makedirs(group, exist_ok=True)
+    try:
+        for name, value in limit:
+            with open(os.path.join(group, name), "w") as f:
+                f.write(value)
+        for pid in pids:
+            with open(os.path.join(group, "cgroup.procs"), "w") as f:
+                f.write(str(pid))
+        yield
+    finally:
+        for pid in pids:
+            try:
+                with open(os.path.join(root, "cgroup.procs"), "w") as f:
+                    f.write(str(pid))
+            except OSError:
+                pass  # the process is gone
+        try:
+            os.rmdir(group)
+        except OSError:
+            pass
