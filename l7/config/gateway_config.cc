@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "common/config/errors.h"
 #include "common/config/file.h"
+#include "common/config/named_tables.h"
 #include "common/config/table_reader.h"
 #include "common/config/units.h"
 #include "common/status.h"
@@ -19,6 +20,8 @@ namespace {
 
 using config::ConfigErrors;
 using config::EnumValue;
+using config::IsValidName;
+using config::kMaxNameLength;
 using config::Quote;
 using config::TableReader;
 
@@ -38,7 +41,6 @@ constexpr int kMaxRiseFall = 100;
 constexpr int kMaxPassiveFailures = 1000;
 constexpr uint32_t kMaxIdlePerServer = 65536;
 constexpr size_t kMaxServers = 4096;
-constexpr size_t kMaxNameLength = 64;
 constexpr size_t kMaxNamesListed = 10;
 // A header block below 1 KiB cannot hold an ordinary browser request; above 1 MiB it is a memory
 // attack surface, not a use case.
@@ -46,14 +48,6 @@ constexpr uint64_t kMinHeaderBytes = 1024;
 constexpr uint64_t kMaxHeaderBytes = 1 << 20;
 constexpr uint64_t kMinUriBytes = 64;
 constexpr uint64_t kMaxBodyBytes = uint64_t{1} << 50;
-
-bool IsValidName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxNameLength) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-  });
-}
 
 // RFC 9110 tchar: what a method or a header field name may be made of.
 bool IsTchar(char c) {

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "common/config/errors.h"
 #include "common/config/file.h"
+#include "common/config/named_tables.h"
 #include "common/config/table_reader.h"
 #include "common/config/units.h"
 
@@ -13,19 +14,13 @@ namespace edge::l7 {
 namespace {
 
 using config::ConfigErrors;
+using config::ForEachNamedTable;
+using config::IsValidName;
+using config::kMaxNameLength;
 using config::Quote;
 using config::TableReader;
 
-constexpr size_t kMaxNameLength = 64;
 constexpr size_t kMaxKeys = 100000;
-
-bool IsValidName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxNameLength) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-  });
-}
 
 // An HTTP field name (RFC 9110 token).
 bool IsHeaderName(std::string_view name) {
@@ -219,84 +214,69 @@ absl::StatusOr<std::vector<AuthProviderConfig>> ParseAuthConfigs(const toml::tab
                                                                  const std::string& path) {
   ConfigErrors errors(path);
   std::vector<AuthProviderConfig> out;
-  const toml::node* node = document.get("auth");
-  if (node == nullptr) return out;
-  const toml::array* array = node->as_array();
-  if (array == nullptr) {
-    errors.Add(*node, "", "auth", "must be an array of tables ([[auth]])");
-    return errors.ToStatus();
-  }
-  for (size_t i = 0; i < array->size(); ++i) {
-    const toml::table* table = (*array)[i].as_table();
-    if (table == nullptr) {
-      errors.Add((*array)[i], "", absl::StrFormat("auth[%d]", i), "must be a table");
-      continue;
-    }
-    std::string context = absl::StrFormat("auth[%d]", i);
-    if (const auto* name = table->get_as<std::string>("name"); name && IsValidName(name->get())) {
-      context = absl::StrFormat("auth %s", Quote(name->get()));
-    }
-    TableReader r(*table, errors, context,
-                  {"name",
-                   "type",
-                   "header",
-                   "query",
-                   "keys",
-                   "keys_file",
-                   "algorithms",
-                   "jwks_file",
-                   "hmac_secret_file",
-                   "public_keys",
-                   "issuer",
-                   "audience",
-                   "leeway",
-                   "require_exp",
-                   "scopes_claim",
-                   "consumer_claim",
-                   "strip_credential",
-                   "consumer_header",
-                   "scopes_header",
-                   "claims_to_headers"});
-    AuthProviderConfig auth;
-    if (r.Require("name") && r.ReadString("name", &auth.name) && !IsValidName(auth.name)) {
-      r.Error("name", absl::StrFormat("must be 1-%d characters of A-Z a-z 0-9 _ - ., got %s",
-                                      kMaxNameLength, Quote(auth.name)));
-    }
-    for (const AuthProviderConfig& other : out) {
-      if (!auth.name.empty() && other.name == auth.name) {
-        r.Error("name", absl::StrFormat("duplicate [[auth]] name %s", Quote(auth.name)));
-      }
-    }
-    if (!r.Require("type") || !r.ReadEnum("type", &auth.type, kAuthTypes)) continue;
-    for (std::string_view key : auth.type == AuthType::kApiKey
-                                    ? std::span<const std::string_view>(kJwtOnly)
-                                    : std::span<const std::string_view>(kApiKeyOnly)) {
-      if (r.Has(key)) {
-        r.Error(key, absl::StrFormat("is not a key of type = \"%s\"",
-                                     auth.type == AuthType::kApiKey ? "api_key" : "jwt"));
-      }
-    }
-    r.ReadBool("strip_credential", &auth.strip_credential);
-    ReadHeaderName(r, "consumer_header", &auth.consumer_header, true);
-    ReadHeaderName(r, "scopes_header", &auth.scopes_header, true);
-    if (const toml::table* claims = r.ReadTable("claims_to_headers")) {
-      for (const auto& [claim, value] : *claims) {
-        const auto* header = value.as_string();
-        if (header == nullptr || !IsHeaderName(header->get())) {
-          r.ErrorAt(value, "claims_to_headers",
-                    absl::StrFormat("%s: must be a header name", Quote(claim.str())));
-          continue;
+  ForEachNamedTable(
+      document, "auth", errors, [&](const toml::table& table, const std::string& context) {
+        TableReader r(table, errors, context,
+                      {"name",
+                       "type",
+                       "header",
+                       "query",
+                       "keys",
+                       "keys_file",
+                       "algorithms",
+                       "jwks_file",
+                       "hmac_secret_file",
+                       "public_keys",
+                       "issuer",
+                       "audience",
+                       "leeway",
+                       "require_exp",
+                       "scopes_claim",
+                       "consumer_claim",
+                       "strip_credential",
+                       "consumer_header",
+                       "scopes_header",
+                       "claims_to_headers"});
+        AuthProviderConfig auth;
+        if (r.Require("name") && r.ReadString("name", &auth.name) && !IsValidName(auth.name)) {
+          r.Error("name", absl::StrFormat("must be 1-%d characters of A-Z a-z 0-9 _ - ., got %s",
+                                          kMaxNameLength, Quote(auth.name)));
         }
-        auth.claims_to_headers.emplace_back(std::string(claim.str()), header->get());
-      }
-    }
-    if (auth.type == AuthType::kApiKey) {
-      ReadApiKey(r, &auth);
-    } else {
-      ReadJwt(r, &auth);
-    }
-    out.push_back(std::move(auth));
-  }
+        for (const AuthProviderConfig& other : out) {
+          if (!auth.name.empty() && other.name == auth.name) {
+            r.Error("name", absl::StrFormat("duplicate [[auth]] name %s", Quote(auth.name)));
+          }
+        }
+        if (!r.Require("type") || !r.ReadEnum("type", &auth.type, kAuthTypes)) return;
+        for (std::string_view key : auth.type == AuthType::kApiKey
+                                        ? std::span<const std::string_view>(kJwtOnly)
+                                        : std::span<const std::string_view>(kApiKeyOnly)) {
+          if (r.Has(key)) {
+            r.Error(key, absl::StrFormat("is not a key of type = \"%s\"",
+                                         auth.type == AuthType::kApiKey ? "api_key" : "jwt"));
+          }
+        }
+        r.ReadBool("strip_credential", &auth.strip_credential);
+        ReadHeaderName(r, "consumer_header", &auth.consumer_header, true);
+        ReadHeaderName(r, "scopes_header", &auth.scopes_header, true);
+        if (const toml::table* claims = r.ReadTable("claims_to_headers")) {
+          for (const auto& [claim, value] : *claims) {
+            const auto* header = value.as_string();
+            if (header == nullptr || !IsHeaderName(header->get())) {
+              r.ErrorAt(value, "claims_to_headers",
+                        absl::StrFormat("%s: must be a header name", Quote(claim.str())));
+              continue;
+            }
+            auth.claims_to_headers.emplace_back(std::string(claim.str()), header->get());
+          }
+        }
+        if (auth.type == AuthType::kApiKey) {
+          ReadApiKey(r, &auth);
+        } else {
+          ReadJwt(r, &auth);
+        }
+        out.push_back(std::move(auth));
+      });
   if (!errors.empty()) return errors.ToStatus();
   return out;
 }

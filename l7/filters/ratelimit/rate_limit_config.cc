@@ -4,26 +4,21 @@
 
 #include "absl/strings/str_format.h"
 #include "common/config/errors.h"
+#include "common/config/named_tables.h"
 #include "common/config/table_reader.h"
 
 namespace edge::l7 {
 namespace {
 
 using config::ConfigErrors;
+using config::ForEachNamedTable;
+using config::IsValidName;
+using config::kMaxNameLength;
 using config::Quote;
 using config::TableReader;
 
-constexpr size_t kMaxNameLength = 64;
 constexpr uint64_t kMaxLimit = 1'000'000'000;
 constexpr uint64_t kMaxKeysCap = 100'000'000;
-
-bool IsValidName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxNameLength) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-  });
-}
 
 bool IsHeaderName(std::string_view name) {
   if (name.empty() || name.size() > 128) return false;
@@ -68,51 +63,42 @@ absl::StatusOr<RateLimitConfigs> ParseRateLimitConfigs(const toml::table& docume
   RateLimitConfigs out;
   bool needs_redis = false;
   toml::source_position first_redis_policy{};
-  if (const toml::node* node = document.get("rate_limit")) {
-    const toml::array* array = node->as_array();
-    if (array == nullptr) {
-      errors.Add(*node, "", "rate_limit", "must be an array of tables ([[rate_limit]])");
-      return errors.ToStatus();
-    }
-    for (size_t i = 0; i < array->size(); ++i) {
-      const toml::table* table = (*array)[i].as_table();
-      if (table == nullptr) {
-        errors.Add((*array)[i], "", absl::StrFormat("rate_limit[%d]", i), "must be a table");
-        continue;
-      }
-      std::string context = absl::StrFormat("rate_limit[%d]", i);
-      if (const auto* name = table->get_as<std::string>("name"); name && IsValidName(name->get())) {
-        context = absl::StrFormat("rate_limit %s", Quote(name->get()));
-      }
-      TableReader r(*table, errors, context,
-                    {"name", "key", "limit", "per", "burst", "store", "failure", "max_keys"});
-      RateLimitPolicyConfig policy;
-      if (r.Require("name") && r.ReadString("name", &policy.name) && !IsValidName(policy.name)) {
-        r.Error("name", absl::StrFormat("must be 1-%d characters of A-Z a-z 0-9 _ - ., got %s",
-                                        kMaxNameLength, Quote(policy.name)));
-      }
-      for (const RateLimitPolicyConfig& other : out.policies) {
-        if (!policy.name.empty() && other.name == policy.name) {
-          r.Error("name", absl::StrFormat("duplicate [[rate_limit]] name %s", Quote(policy.name)));
-        }
-      }
-      ReadKey(r, &policy);
-      if (r.Require("limit")) r.ReadInt("limit", &policy.limit, uint64_t{1}, kMaxLimit);
-      if (r.Require("per"))
-        r.ReadDuration("per", &policy.per, absl::Milliseconds(1), absl::Hours(24));
-      r.ReadInt("burst", &policy.burst, uint64_t{0}, kMaxLimit);
-      r.ReadEnum("store", &policy.store, kStores);
-      r.ReadEnum("failure", &policy.failure, kFailures);
-      r.ReadInt("max_keys", &policy.max_keys, uint64_t{1}, kMaxKeysCap);
-      if (r.Has("max_keys") && policy.store == RateLimitStoreKind::kRedis) {
-        r.Error("max_keys", "only applies to store = \"local\" (Redis expires its own keys)");
-      }
-      if (policy.store == RateLimitStoreKind::kRedis && !needs_redis) {
-        needs_redis = true;
-        first_redis_policy = r.Get("store")->source().begin;
-      }
-      out.policies.push_back(std::move(policy));
-    }
+  if (!ForEachNamedTable(
+          document, "rate_limit", errors,
+          [&](const toml::table& table, const std::string& context) {
+            TableReader r(table, errors, context,
+                          {"name", "key", "limit", "per", "burst", "store", "failure", "max_keys"});
+            RateLimitPolicyConfig policy;
+            if (r.Require("name") && r.ReadString("name", &policy.name) &&
+                !IsValidName(policy.name)) {
+              r.Error("name",
+                      absl::StrFormat("must be 1-%d characters of A-Z a-z 0-9 _ - ., got %s",
+                                      kMaxNameLength, Quote(policy.name)));
+            }
+            for (const RateLimitPolicyConfig& other : out.policies) {
+              if (!policy.name.empty() && other.name == policy.name) {
+                r.Error("name",
+                        absl::StrFormat("duplicate [[rate_limit]] name %s", Quote(policy.name)));
+              }
+            }
+            ReadKey(r, &policy);
+            if (r.Require("limit")) r.ReadInt("limit", &policy.limit, uint64_t{1}, kMaxLimit);
+            if (r.Require("per"))
+              r.ReadDuration("per", &policy.per, absl::Milliseconds(1), absl::Hours(24));
+            r.ReadInt("burst", &policy.burst, uint64_t{0}, kMaxLimit);
+            r.ReadEnum("store", &policy.store, kStores);
+            r.ReadEnum("failure", &policy.failure, kFailures);
+            r.ReadInt("max_keys", &policy.max_keys, uint64_t{1}, kMaxKeysCap);
+            if (r.Has("max_keys") && policy.store == RateLimitStoreKind::kRedis) {
+              r.Error("max_keys", "only applies to store = \"local\" (Redis expires its own keys)");
+            }
+            if (policy.store == RateLimitStoreKind::kRedis && !needs_redis) {
+              needs_redis = true;
+              first_redis_policy = r.Get("store")->source().begin;
+            }
+            out.policies.push_back(std::move(policy));
+          })) {
+    return errors.ToStatus();
   }
   if (const toml::node* node = document.get("redis")) {
     if (const toml::table* table = node->as_table()) {
