@@ -215,6 +215,13 @@ defaults
 
 frontend bench
     bind {listen[0]}:{listen[1]}
+    # the request headers gw7 adds by design, so that both do the same work (and the origin
+    # parses the same request)
+    option forwardfor
+    http-request set-header Forwarded "for=%[src];proto=http"
+    http-request set-header X-Forwarded-Proto http
+    unique-id-format %{{+X}}o%ci%cp%fi%fp%Ts%rt%pid
+    http-request set-header X-Request-Id %[unique-id]
     default_backend origin
 
 backend origin
@@ -267,6 +274,10 @@ http {{
             proxy_pass http://origin;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;  # as gw7 and HAProxy
+            proxy_set_header Forwarded "for=$remote_addr;proto=$scheme";
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Request-Id $request_id;
             proxy_buffering on;
         }}
     }}
