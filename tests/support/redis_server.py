@@ -12,13 +12,7 @@ import socket
 import subprocess
 import time
 
-
-def free_port(host="127.0.0.1"):
-    s = socket.socket()
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from gw7_harness import closed_port as free_port  # a port nothing listens on yet
 
 
 def _encode(args):
