@@ -157,7 +157,8 @@ void CheckNotAbove(TableReader& r, std::string_view small_key, absl::Duration sm
 void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfig* config) {
   TableReader r(
       table, errors, "gw7",
-      {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout", "limits"});
+      {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout", "batch_wait_us",
+       "limits"});
   if (r.Require("listen")) r.ReadAddress("listen", &config->listen);
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
@@ -188,6 +189,7 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
             "[\"127.0.0.0/8\"]");
   }
   r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
+  r.ReadInt("batch_wait_us", &config->batch_wait_us, 0u, 1000u);
 
   if (const toml::table* limits = r.ReadTable("limits")) {
     TableReader l(

@@ -14,7 +14,9 @@ namespace edge::l7 {
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Create(GatewayConfig config) {
   std::unique_ptr<GatewayServer> server(new GatewayServer());
-  auto loop = uring::EventLoop::Create(uring::RingOptions{});
+  uring::RingOptions ring_options;
+  ring_options.min_wait_usec = config.batch_wait_us;
+  auto loop = uring::EventLoop::Create(ring_options);
   if (!loop.ok()) return loop.status();
   server->loop_ = std::move(*loop);
   net::ListenOptions listen_options;
@@ -152,6 +154,9 @@ void GatewayServer::Reload(GatewayConfig config) {
       ++stats_.reloads_failed;
       LOG_ERROR("reload failed, the running config stays in force: %s", runtime.status().message());
       return;
+    }
+    if (runtime_->config.batch_wait_us != (*runtime)->config.batch_wait_us) {
+      LOG_WARN("reload: batch_wait_us takes effect only at restart");
     }
     probes_.clear();
     runtime_ = std::move(*runtime);

@@ -114,6 +114,7 @@ TEST(GatewayConfig, Defaults) {
   EXPECT_EQ(c.limits.header_timeout, absl::Seconds(10));
   EXPECT_EQ(c.limits.idle_timeout, absl::Seconds(60));
   EXPECT_EQ(c.drain_timeout, absl::Seconds(30));
+  EXPECT_EQ(c.batch_wait_us, 20u);
   const UpstreamConfig& u = c.upstreams[0];
   EXPECT_EQ(u.balance, UpstreamBalance::kRoundRobin);
   EXPECT_EQ(u.hash_on, "client_ip");
@@ -241,7 +242,9 @@ const BadCase kBadCases[] = {
      "auth, rate_limit, concurrency_limit, redis)"},
     {"UnknownGw7Key", "![gw7]\nlisten = \"127.0.0.1:8001\"\nlisen = 1\n",
      "gateway.toml:3:1: gw7: lisen: unknown key; did you mean \"listen\"? (allowed: listen, admin, "
-     "proxy_protocol, trusted_proxies, drain_timeout, limits)"},
+     "proxy_protocol, trusted_proxies, drain_timeout, batch_wait_us, limits)"},
+    {"BatchWaitTooLong", "![gw7]\nlisten = \"127.0.0.1:8001\"\nbatch_wait_us = 1001\n",
+     "gateway.toml:3:17: gw7: batch_wait_us: must be between 0 and 1000, got 1001"},
     {"BadListen", "![gw7]\nlisten = \"localhost:80\"\n",
      "gateway.toml:2:10: gw7: listen: bad address \"localhost:80\": not an IP address: "
      "\"localhost\""},
