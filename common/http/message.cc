@@ -4,14 +4,6 @@
 
 namespace edge::http {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (internal::ToLower(a[i]) != internal::ToLower(b[i])) return false;
-  }
-  return true;
-}
-
 const HttpHeader* HttpHeaders::Find(std::string_view name) const {
   for (const HttpHeader& h : fields_) {
     if (EqualsIgnoreCase(h.name, name)) return &h;

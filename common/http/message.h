@@ -23,8 +23,39 @@ struct HttpHeader {
   std::string_view value;
 };
 
-// ASCII case-insensitive equality (field names, coding names, Connection options).
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality (field names, coding names, Connection options). Inline: the
+// gateway asks it for every field of every message, and most answers come from the sizes.
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const unsigned char x = static_cast<unsigned char>(a[i]);
+    const unsigned char y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    // Equal apart from case only if they differ in bit 0x20 and are letters.
+    const unsigned char lower = x | 0x20;
+    if (lower != (y | 0x20) || static_cast<unsigned char>(lower - 'a') > 'z' - 'a') return false;
+  }
+  return true;
+}
+
+// Where a parsed message's views point when its bytes are copied: a view inside
+// [from, from + size) moves to the same offset from `to`; any other view (the parsers' own
+// literals) stays. A caller that moves a parsed head out of its receive buffer relocates the
+// message instead of parsing the copy again.
+struct ViewRelocation {
+  const char* from;
+  size_t size;
+  const char* to;
+
+  std::string_view operator()(std::string_view v) const {
+    const auto begin = reinterpret_cast<uintptr_t>(from);
+    const auto at = reinterpret_cast<uintptr_t>(v.data());
+    if (v.data() == nullptr || at < begin || at - begin > size || at - begin + v.size() > size) {
+      return v;
+    }
+    return std::string_view(to + (at - begin), v.size());
+  }
+};
 
 // The field lines of one header (or trailer) section, in the order received; repeated names are
 // kept as separate entries. Clear() keeps the vector's capacity, so a long-lived message object
@@ -34,6 +65,12 @@ class HttpHeaders {
   void Clear() { fields_.clear(); }
   void Add(std::string_view name, std::string_view value) { fields_.push_back({name, value}); }
   void Reserve(size_t n) { fields_.reserve(n); }
+  void Relocate(const ViewRelocation& move) {
+    for (HttpHeader& h : fields_) {
+      h.name = move(h.name);
+      h.value = move(h.value);
+    }
+  }
 
   size_t size() const { return fields_.size(); }
   bool empty() const { return fields_.empty(); }

@@ -45,6 +45,15 @@ void HttpRequest::Clear() {
   headers = std::move(kept);
 }
 
+void HttpRequest::Relocate(const ViewRelocation& move) {
+  method_name = move(method_name);
+  target = move(target);
+  path = move(path);
+  query = move(query);
+  authority = move(authority);
+  headers.Relocate(move);
+}
+
 namespace {
 
 bool Refuse(HttpError* error, uint16_t status, std::string_view reason) {

@@ -113,7 +113,8 @@ struct HttpRequest {
   bool expect_continue = false;  // HTTP/1.1 with "Expect: 100-continue"
   bool upgrade = false;          // HTTP/1.1, "Connection: upgrade" and a valid Upgrade field
 
-  void Clear();  // keeps the header vector's capacity
+  void Clear();                               // keeps the header vector's capacity
+  void Relocate(const ViewRelocation& move);  // see ViewRelocation (message.h)
 };
 
 // Parses the request head at the start of `data` (see the top of this file). On kComplete, *out

@@ -14,6 +14,11 @@ void HttpResponse::Clear() {
   headers = std::move(kept);
 }
 
+void HttpResponse::Relocate(const ViewRelocation& move) {
+  reason = move(reason);
+  headers.Relocate(move);
+}
+
 namespace {
 
 constexpr uint16_t kBadGateway = 502;

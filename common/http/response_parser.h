@@ -44,7 +44,8 @@ struct HttpResponse {
   bool keep_alive = true;
 
   bool informational() const { return status < 200; }
-  void Clear();  // keeps the header vector's capacity
+  void Clear();                               // keeps the header vector's capacity
+  void Relocate(const ViewRelocation& move);  // see ViewRelocation (message.h)
 };
 
 // Parses the response head at the start of `data`, the response to a `request_method` request.

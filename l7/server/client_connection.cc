@@ -368,21 +368,17 @@ void ClientConnection::RejectConnection(int status, std::string_view kind,
 }
 
 void ClientConnection::StartRequest(size_t head_bytes) {
+  // The views of request_ must outlive in_'s changes: they move with the head's bytes.
   head_.assign(in_, 0, head_bytes);
+  request_.Relocate({in_.data(), head_bytes, head_.data()});
   in_.erase(0, head_bytes);
   head_parser_.Reset();
   server_->loop().timers().Cancel(&timer_);
   timer_kind_ = TimerKind::kNone;
   runtime_ = server_->runtime();
   const LimitsConfig& limits = runtime_->config.limits;
-  // The views of request_ must outlive in_'s changes: parse the copied head again.
-  http::ParseResult again = http::ParseRequestHead(head_, RequestLimits(limits), &request_);
-  have_request_ = again.complete();
+  have_request_ = true;
   request_start_ns_ = server_->loop().now_ns();
-  if (!have_request_) {
-    LocalResponse(500, "internal error: the request head did not parse twice alike", true);
-    return;
-  }
   state_ = State::kProxy;  // until decided otherwise; the body belongs to this request
   host_.clear();
   http::Authority authority;
@@ -391,7 +387,11 @@ void ClientConnection::StartRequest(size_t head_bytes) {
     for (char& c : host_) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
   }
   std::optional<std::string_view> id = header("x-request-id");
-  request_id_ = id && IsValidRequestId(*id) ? std::string(*id) : server_->request_ids().Next();
+  if (id && IsValidRequestId(*id)) {
+    request_id_.assign(*id);
+  } else {
+    server_->request_ids().AssignNext(&request_id_);
+  }
   close_after_response_ = !request_.keep_alive || draining_;
   switch (request_.body.kind) {
     case http::BodyKind::kContentLength:

@@ -218,6 +218,7 @@ class ClientConnection final : public uring::IoHandler,
   UpstreamServer* pool_server_ = nullptr;   // whose pool gets the connection back
   int server_index_ = -1;
   std::vector<bool> tried_;
+  std::vector<bool> excluded_;  // StartAttempt's scratch, kept to spare an allocation per request
   int attempts_ = 0;
   std::string retry_copy_;  // every byte sent upstream for this request so far
   bool retryable_ = false;

@@ -38,8 +38,7 @@ void ClientConnection::StartProxy() {
   options.client = &client_;
   options.proto = tls_ ? "https" : "http";
   options.request_id = request_id_;
-  std::string default_host = up->servers[0]->key;
-  options.default_host = default_host;
+  options.default_host = up->servers[0]->key;
   options.remove_headers = &filter_ctx_->upstream_remove_headers;
   options.add_headers = &filter_ctx_->upstream_add_headers;
   options.route_headers = &route_->config->add_request_headers;
@@ -63,13 +62,13 @@ void ClientConnection::StartProxy() {
 bool ClientConnection::StartAttempt() {
   UpstreamRuntime* up = route_->upstream;
   const int64_t now = server_->loop().now_ns();
-  std::vector<bool> excluded(up->servers.size());
+  excluded_.resize(up->servers.size());
   for (size_t i = 0; i < up->servers.size(); ++i) {
-    excluded[i] = tried_[i] || !up->servers[i]->Available(now);
+    excluded_[i] = tried_[i] || !up->servers[i]->Available(now);
   }
   std::string key;
   if (up->config->balance == UpstreamBalance::kMaglev) key = BalanceKey(*up->config, *this);
-  int index = up->balancer->Pick(key, excluded);
+  int index = up->balancer->Pick(key, excluded_);
   if (index < 0 || static_cast<size_t>(index) >= up->servers.size()) return false;
   ++attempts_;
   tried_[static_cast<size_t>(index)] = true;
@@ -261,15 +260,10 @@ void ClientConnection::ProcessUpstream() {
       response_parser_.Reset();
       continue;
     }
+    // response_ must outlive up_in_'s changes: its views move with the head's bytes.
     response_head_bytes_.assign(up_in_, 0, r.consumed);
+    response_.Relocate({up_in_.data(), r.consumed, response_head_bytes_.data()});
     up_in_.erase(0, r.consumed);
-    http::ParseResult again = http::ParseResponseHead(
-        response_head_bytes_, ResponseLimits(runtime_->config.limits), request_.method, &response_);
-    if (!again.complete()) {
-      AttemptFailed("bad_response", 502, "internal error: response head did not parse twice",
-                    false);
-      return;
-    }
     OnResponseHead();
     if (state_ == State::kClosed) return;
   }

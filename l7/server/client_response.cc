@@ -1,10 +1,29 @@
 #include "l7/server/client_response.h"
 
-#include "absl/strings/str_format.h"
 #include "common/http/hop_by_hop.h"
 #include "l7/server/upstream_request.h"
 
 namespace edge::l7 {
+namespace {
+
+void AppendDecimal(unsigned value, std::string* out) {
+  char digits[10];
+  size_t n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  while (n > 0) out->push_back(digits[--n]);
+}
+
+void AppendFieldLine(std::string_view name, std::string_view value, std::string* out) {
+  out->append(name);
+  out->append(": ");
+  out->append(value);
+  out->append("\r\n");
+}
+
+}  // namespace
 
 ClientFraming ChooseClientFraming(const http::HttpResponse& response,
                                   http::HttpVersion client_version) {
@@ -23,11 +42,15 @@ ClientFraming ChooseClientFraming(const http::HttpResponse& response,
 
 void AppendClientResponseHead(const http::HttpResponse& response,
                               const ClientResponseOptions& options, std::string* out) {
-  absl::StrAppendFormat(out, "HTTP/1.1 %d %s\r\n", response.status, response.reason);
+  out->append("HTTP/1.1 ");
+  AppendDecimal(response.status, out);
+  out->push_back(' ');
+  out->append(response.reason);
+  out->append("\r\n");
   http::HopByHopFilter hop(response.headers);
   for (const http::HttpHeader& h : response.headers) {
     if (options.upgrade && http::EqualsIgnoreCase(h.name, "upgrade")) {
-      absl::StrAppendFormat(out, "%s: %s\r\n", h.name, h.value);
+      AppendFieldLine(h.name, h.value, out);
       continue;
     }
     if (hop.IsHopByHop(h.name) || http::EqualsIgnoreCase(h.name, "x-request-id")) continue;
@@ -48,11 +71,10 @@ void AppendClientResponseHead(const http::HttpResponse& response,
           http::EqualsIgnoreCase(name, "content-length")) {
         continue;
       }
-      absl::StrAppendFormat(out, "%s: %s\r\n", name, value);
+      AppendFieldLine(name, value, out);
     }
   }
-  if (!options.request_id.empty())
-    absl::StrAppendFormat(out, "X-Request-Id: %s\r\n", options.request_id);
+  if (!options.request_id.empty()) AppendFieldLine("X-Request-Id", options.request_id, out);
   if (options.framing == ClientFraming::kChunked) out->append("Transfer-Encoding: chunked\r\n");
   if (options.upgrade) {
     out->append("Connection: Upgrade\r\n");
@@ -65,7 +87,15 @@ void AppendClientResponseHead(const http::HttpResponse& response,
 }
 
 void AppendChunk(std::string_view data, std::string* out) {
-  absl::StrAppendFormat(out, "%x\r\n", data.size());
+  char digits[16];
+  size_t n = 0;
+  size_t size = data.size();
+  do {
+    digits[n++] = "0123456789abcdef"[size & 0xf];
+    size >>= 4;
+  } while (size != 0);
+  while (n > 0) out->push_back(digits[--n]);
+  out->append("\r\n");
   out->append(data);
   out->append("\r\n");
 }
@@ -79,7 +109,7 @@ void AppendClientLastChunk(const http::HttpHeaders& trailers,
         http::EqualsIgnoreCase(t.name, "x-request-id")) {
       continue;
     }
-    absl::StrAppendFormat(out, "%s: %s\r\n", t.name, t.value);
+    AppendFieldLine(t.name, t.value, out);
   }
   out->append("\r\n");
 }

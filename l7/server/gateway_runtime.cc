@@ -9,8 +9,8 @@ UpstreamServer::UpstreamServer(const net::SocketAddress& a, const UpstreamConfig
     : address(a),
       key(a.ToString()),
       pool(config.max_idle_per_server),
-      check(config.health.rise, config.health.fall),
-      passive(config.passive_failures, absl::ToInt64Nanoseconds(config.ejection_time)) {}
+      passive(config.passive_failures, absl::ToInt64Nanoseconds(config.ejection_time)),
+      check(config.health.rise, config.health.fall) {}
 
 absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
     GatewayConfig config, const FilterEnvironment& env, const GatewayRuntime* previous) {

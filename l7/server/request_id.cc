@@ -4,8 +4,6 @@
 
 #include <chrono>
 
-#include "absl/strings/str_format.h"
-
 namespace edge::l7 {
 
 bool IsValidRequestId(std::string_view id) {
@@ -28,7 +26,21 @@ RequestIdGenerator::RequestIdGenerator() {
 }
 
 std::string RequestIdGenerator::Next() {
-  return absl::StrFormat("%016x%016x", prefix_, ++counter_);
+  std::string id;
+  AssignNext(&id);
+  return id;
+}
+
+void RequestIdGenerator::AssignNext(std::string* out) {
+  // Hex by hand: this runs for every request.
+  char text[32];
+  const uint64_t halves[2] = {prefix_, ++counter_};
+  for (int h = 0; h < 2; ++h) {
+    for (int i = 0; i < 16; ++i) {
+      text[h * 16 + i] = "0123456789abcdef"[(halves[h] >> (60 - 4 * i)) & 0xf];
+    }
+  }
+  out->assign(text, sizeof(text));
 }
 
 }  // namespace edge::l7

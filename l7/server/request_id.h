@@ -19,6 +19,7 @@ class RequestIdGenerator {
   RequestIdGenerator();  // seeds from getrandom()
   explicit RequestIdGenerator(uint64_t seed) : prefix_(seed) {}
   std::string Next();
+  void AssignNext(std::string* out);  // Next() into *out, reusing its buffer
 
  private:
   uint64_t prefix_;

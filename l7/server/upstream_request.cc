@@ -1,6 +1,5 @@
 #include "l7/server/upstream_request.h"
 
-#include "absl/strings/str_format.h"
 #include "common/http/hop_by_hop.h"
 
 namespace edge::l7 {
@@ -29,15 +28,29 @@ bool Removed(const UpstreamRequestOptions& options, std::string_view name) {
   return false;
 }
 
-// Joins every value of `name` in the request with ", " (a list field may be split over lines).
-std::string JoinValues(const http::HttpHeaders& headers, std::string_view name) {
-  std::string joined;
+// Appends every value of `name` in the request joined with ", " (a list field may be split over
+// lines); whether there was any.
+bool AppendJoinedValues(const http::HttpHeaders& headers, std::string_view name, std::string* out) {
+  bool any = false;
   for (const http::HttpHeader& h : headers) {
     if (!http::EqualsIgnoreCase(h.name, name) || h.value.empty()) continue;
-    if (!joined.empty()) joined += ", ";
-    joined.append(h.value);
+    if (any) out->append(", ");
+    out->append(h.value);
+    any = true;
   }
-  return joined;
+  return any;
+}
+
+void AppendForwardedFor(const net::SocketAddress* client, std::string* out) {
+  if (client == nullptr || !client->valid()) {
+    out->append("unknown");
+  } else if (client->is_v4()) {
+    out->append(client->IpString());
+  } else {
+    out->append("\"[");
+    out->append(client->IpString());
+    out->append("]\"");
+  }
 }
 
 }  // namespace
@@ -64,9 +77,9 @@ bool IsSafeExtraField(std::string_view name, std::string_view value) {
 }
 
 std::string ForwardedFor(const net::SocketAddress& client) {
-  if (!client.valid()) return "unknown";
-  if (client.is_v4()) return client.IpString();
-  return "\"[" + client.IpString() + "]\"";
+  std::string text;
+  AppendForwardedFor(&client, &text);
+  return text;
 }
 
 void AppendUpstreamRequestHead(const http::HttpRequest& request,
@@ -102,19 +115,26 @@ void AppendUpstreamRequestHead(const http::HttpRequest& request,
     AppendField(out, "Host", !request.authority.empty() ? request.authority : options.default_host);
   }
 
-  std::string client_ip = options.client != nullptr && options.client->valid()
-                              ? options.client->IpString()
-                              : std::string("unknown");
-  std::string xff = Removed(options, "x-forwarded-for")
-                        ? std::string()
-                        : JoinValues(request.headers, "x-forwarded-for");
-  AppendField(out, "X-Forwarded-For", xff.empty() ? client_ip : xff + ", " + client_ip);
-  std::string forwarded =
-      Removed(options, "forwarded") ? std::string() : JoinValues(request.headers, "forwarded");
-  std::string element = absl::StrFormat(
-      "for=%s;proto=%s", options.client != nullptr ? ForwardedFor(*options.client) : "unknown",
-      options.proto);
-  AppendField(out, "Forwarded", forwarded.empty() ? element : forwarded + ", " + element);
+  // Written in place: this runs for every request, and temporaries would each allocate.
+  out->append("X-Forwarded-For: ");
+  if (!Removed(options, "x-forwarded-for") &&
+      AppendJoinedValues(request.headers, "x-forwarded-for", out)) {
+    out->append(", ");
+  }
+  if (options.client != nullptr && options.client->valid()) {
+    out->append(options.client->IpString());
+  } else {
+    out->append("unknown");
+  }
+  out->append("\r\nForwarded: ");
+  if (!Removed(options, "forwarded") && AppendJoinedValues(request.headers, "forwarded", out)) {
+    out->append(", ");
+  }
+  out->append("for=");
+  AppendForwardedFor(options.client, out);
+  out->append(";proto=");
+  out->append(options.proto);
+  out->append("\r\n");
   AppendField(out, "X-Forwarded-Proto", options.proto);
   AppendField(out, "X-Request-Id", options.request_id);
 
@@ -134,7 +154,9 @@ void AppendUpstreamRequestHead(const http::HttpRequest& request,
 
   switch (options.body.kind) {
     case http::BodyKind::kContentLength:
-      AppendField(out, "Content-Length", absl::StrFormat("%d", options.body.length));
+      out->append("Content-Length: ");
+      out->append(std::to_string(options.body.length));
+      out->append("\r\n");
       break;
     case http::BodyKind::kChunked:
       AppendField(out, "Transfer-Encoding", "chunked");

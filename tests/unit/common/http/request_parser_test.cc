@@ -170,6 +170,45 @@ TEST(RequestParser, PipelinedRequestsInOneBuffer) {
   EXPECT_EQ(in, "GET /d HTTP/1.1\r\nHo");
 }
 
+// A caller that copies a parsed head elsewhere relocates the views instead of parsing again: every
+// view must then point into the copy, and a view that pointed at none of the bytes (the "/" the
+// parser supplies for "http://host") must stay as it was.
+TEST(RequestParser, RelocateMovesEveryViewIntoTheCopy) {
+  for (const std::string& text :
+       {kBrowserGet, "GET http://example.com HTTP/1.1\r\nHost: example.com\r\nX-A: 1\r\n\r\n"s}) {
+    std::string received = text + "GET /next HTTP/1.1\r\n";  // a pipelined request follows
+    HttpRequest request;
+    ParseResult r = ParseRequestHead(received, HttpLimits(), &request);
+    ASSERT_TRUE(r.complete());
+    const std::string intact = received;  // `expected` points into bytes that stay
+    HttpRequest expected;
+    ASSERT_TRUE(ParseRequestHead(intact, HttpLimits(), &expected).complete());
+    std::string copy(received, 0, r.consumed);
+    request.Relocate({received.data(), r.consumed, copy.data()});
+    std::fill(received.begin(), received.end(), '#');  // the receive buffer moves on
+    auto inside_copy = [&](std::string_view v) {
+      return v.empty() ||
+             (v.data() >= copy.data() && v.data() + v.size() <= copy.data() + copy.size());
+    };
+    EXPECT_EQ(request.method_name, expected.method_name);
+    EXPECT_TRUE(inside_copy(request.method_name));
+    EXPECT_EQ(request.target, expected.target);
+    EXPECT_TRUE(inside_copy(request.target));
+    EXPECT_EQ(request.path, expected.path);
+    EXPECT_EQ(request.query, expected.query);
+    EXPECT_TRUE(inside_copy(request.query));
+    EXPECT_EQ(request.authority, expected.authority);
+    EXPECT_TRUE(inside_copy(request.authority));
+    ASSERT_EQ(request.headers.size(), expected.headers.size());
+    for (size_t i = 0; i < request.headers.size(); ++i) {
+      EXPECT_EQ(request.headers[i].name, expected.headers[i].name);
+      EXPECT_EQ(request.headers[i].value, expected.headers[i].value);
+      EXPECT_TRUE(inside_copy(request.headers[i].name));
+      EXPECT_TRUE(inside_copy(request.headers[i].value));
+    }
+  }
+}
+
 TEST(RequestParser, Http10) {
   HttpRequest req = ParseWhole("GET /index.html HTTP/1.0\r\n\r\n");
   EXPECT_EQ(req.version, HttpVersion::kHttp10);

@@ -37,6 +37,22 @@ HttpResponse ParseWhole(const std::string& input, Method method = Method::kGet) 
   return resp;
 }
 
+TEST(ResponseParser, RelocateMovesEveryViewIntoTheCopy) {
+  std::string received = "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\nX-A: b\r\n\r\nabc";
+  HttpResponse response;
+  ParseResult r = ParseResponseHead(received, HttpLimits(), Method::kGet, &response);
+  ASSERT_TRUE(r.complete());
+  std::string copy(received, 0, r.consumed);
+  response.Relocate({received.data(), r.consumed, copy.data()});
+  std::fill(received.begin(), received.end(), '#');
+  EXPECT_EQ(response.reason, "Not Found");
+  EXPECT_EQ(response.reason.data(), copy.data() + 13);
+  ASSERT_EQ(response.headers.size(), 2u);
+  EXPECT_EQ(response.headers[0].name, "Content-Length");
+  EXPECT_EQ(response.headers[1].value, "b");
+  EXPECT_EQ(response.headers[1].value.data(), copy.data() + copy.size() - 5);
+}
+
 TEST(ResponseParser, OkWithContentLength) {
   HttpResponse r = ParseWhole(
       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 17\r\n"

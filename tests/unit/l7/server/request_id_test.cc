@@ -41,6 +41,11 @@ TEST(RequestIdTest, GeneratorsWithDifferentSeedsDoNotCollide) {
   EXPECT_NE(a.Next(), b.Next());
   RequestIdGenerator c(7), d(7);
   EXPECT_EQ(c.Next(), d.Next());  // deterministic for a seed
+  RequestIdGenerator e(0x0123456789abcdefULL);
+  EXPECT_EQ(e.Next(), "0123456789abcdef0000000000000001");
+  std::string reused = "an earlier, longer id that the next one replaces entirely";
+  e.AssignNext(&reused);
+  EXPECT_EQ(reused, "0123456789abcdef0000000000000002");
 }
 
 }  // namespace
