@@ -1,17 +1,10 @@
 #include "l7/server/upstream_request.h"
 
+#include "common/http/chars.h"
 #include "common/http/hop_by_hop.h"
 
 namespace edge::l7 {
 namespace {
-
-bool IsTokenChar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  for (const char* p = "!#$%&'*+-.^_`|~"; *p; ++p) {
-    if (c == *p) return true;
-  }
-  return false;
-}
 
 void AppendField(std::string* out, std::string_view name, std::string_view value) {
   out->append(name);
@@ -67,7 +60,7 @@ bool IsGatewayOwnedField(std::string_view name) {
 bool IsSafeExtraField(std::string_view name, std::string_view value) {
   if (name.empty()) return false;
   for (char c : name) {
-    if (!IsTokenChar(c)) return false;
+    if (!http::internal::IsTchar(c)) return false;
   }
   for (char c : value) {
     unsigned char u = static_cast<unsigned char>(c);

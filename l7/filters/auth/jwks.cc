@@ -10,6 +10,7 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
+#include <atomic>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -18,6 +19,11 @@
 #include "l7/filters/auth/base64url.h"
 
 namespace edge::l7 {
+
+JwtKey::JwtKey() {
+  static std::atomic<uint64_t> next_serial{1};
+  serial_ = next_serial.fetch_add(1, std::memory_order_relaxed);
+}
 
 constexpr size_t kMaxJwksKeys = 256;
 constexpr size_t kMaxKidBytes = 256;

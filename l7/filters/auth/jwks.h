@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,10 +46,14 @@ class JwtKey {
   std::optional<JwtAlgorithm> alg() const { return alg_; }
   EVP_PKEY* pkey() const { return pkey_.get(); }       // RSA and EC keys
   std::string_view secret() const { return secret_; }  // HMAC keys
+  // A number no other key made by this process has: what caches of derived state key on (an
+  // address could be reused by a later key).
+  uint64_t serial() const { return serial_; }
 
  private:
   friend class JwkBuilder;
-  JwtKey() = default;
+  JwtKey();
+  uint64_t serial_;
   std::string kid_;
   JwtKeyFamily family_ = JwtKeyFamily::kHmac;
   std::optional<JwtAlgorithm> alg_;

@@ -5,7 +5,6 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rsa.h>
 #include <rapidjson/document.h>
 
@@ -16,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "common/status.h"
 #include "l7/filters/auth/base64url.h"
+#include "l7/filters/auth/hmac.h"
 
 namespace edge::l7 {
 namespace {
@@ -55,7 +55,21 @@ bool NestingWithin(std::string_view json, int max_depth) {
   return true;
 }
 
-absl::Status ParseObject(std::string_view json, std::string_view what, rapidjson::Document* doc) {
+// A token's header and payload are small: their JSON trees and RapidJSON's parse stack fit in
+// buffers on the caller's stack, so a check allocates nothing for them (a default Document takes
+// a 64 KiB chunk from malloc and frees it again, for every token). Larger ones spill to the heap.
+struct JsonArena {
+  static constexpr size_t kStackCapacity = 512;  // the parse stack's first size; it grows
+  static constexpr size_t kSpillChunk = 4096;    // what each allocator takes from malloc when full
+  char values_buffer[4096];
+  char stack_buffer[2048];
+  rapidjson::MemoryPoolAllocator<> values{values_buffer, sizeof(values_buffer), kSpillChunk};
+  rapidjson::MemoryPoolAllocator<> stack{stack_buffer, sizeof(stack_buffer), kSpillChunk};
+};
+using JsonDocument = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
+                                                rapidjson::MemoryPoolAllocator<>>;
+
+absl::Status ParseObject(std::string_view json, std::string_view what, JsonDocument* doc) {
   if (!NestingWithin(json, kMaxJwtJsonDepth)) {
     return Bad(absl::StrFormat("malformed token: %s nested too deeply", what));
   }
@@ -119,7 +133,8 @@ absl::StatusOr<int64_t> NumericDate(const rapidjson::Value& v, std::string_view 
 }
 
 absl::Status ParseHeader(std::string_view json, JwtHeader* header) {
-  rapidjson::Document doc;
+  JsonArena arena;
+  JsonDocument doc(&arena.values, JsonArena::kStackCapacity, &arena.stack);
   RETURN_IF_ERROR(ParseObject(json, "header", &doc));
   auto alg = doc.FindMember("alg");
   if (alg == doc.MemberEnd() || !alg->value.IsString()) {
@@ -155,7 +170,8 @@ absl::Status ParseHeader(std::string_view json, JwtHeader* header) {
 }
 
 absl::Status ParseClaims(std::string_view json, JwtClaims* claims) {
-  rapidjson::Document doc;
+  JsonArena arena;
+  JsonDocument doc(&arena.values, JsonArena::kStackCapacity, &arena.stack);
   RETURN_IF_ERROR(ParseObject(json, "payload", &doc));
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
     std::string_view name = View(it->name);
@@ -214,13 +230,8 @@ absl::Status VerifyHmac(const ParsedJwt& jwt, const JwtKey& key) {
   const size_t digest_size = static_cast<size_t>(EVP_MD_get_size(md));
   if (key.secret().size() < digest_size) return Bad("key too short for the algorithm");
   unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  if (HMAC(md, key.secret().data(), static_cast<int>(key.secret().size()),
-           reinterpret_cast<const unsigned char*>(jwt.signing_input.data()),
-           jwt.signing_input.size(), mac, &mac_len) == nullptr) {
-    ERR_clear_error();
-    return Bad("signature check failed");
-  }
+  const size_t mac_len = ComputeHmac(key, md, jwt.signing_input, mac);
+  if (mac_len == 0) return Bad("signature check failed");
   // Constant time: the comparison must not tell an attacker how many leading bytes were right.
   if (jwt.signature.size() != mac_len || CRYPTO_memcmp(mac, jwt.signature.data(), mac_len) != 0) {
     return Bad("signature mismatch");

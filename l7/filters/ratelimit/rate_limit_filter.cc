@@ -69,10 +69,10 @@ std::string RateLimitKey(const RateLimitPolicyConfig& config, const FilterContex
 
 FilterStatus ApplyRateLimitDecision(RateLimitPolicy& policy, const GcraDecision& d,
                                     FilterContext& ctx) {
-  ctx.response_headers.emplace_back("RateLimit-Limit", absl::StrFormat("%d", policy.gcra.capacity));
-  ctx.response_headers.emplace_back("RateLimit-Remaining", absl::StrFormat("%d", d.remaining));
-  ctx.response_headers.emplace_back("RateLimit-Reset",
-                                    absl::StrFormat("%d", CeilSeconds(d.reset_ns)));
+  // std::to_string, not StrFormat: this runs for every request on a limited route.
+  ctx.response_headers.emplace_back("RateLimit-Limit", std::to_string(policy.gcra.capacity));
+  ctx.response_headers.emplace_back("RateLimit-Remaining", std::to_string(d.remaining));
+  ctx.response_headers.emplace_back("RateLimit-Reset", std::to_string(CeilSeconds(d.reset_ns)));
   ctx.response_headers.emplace_back("RateLimit-Policy", policy.policy_header);
   if (d.allowed) {
     policy.counters.allowed.fetch_add(1, std::memory_order_relaxed);

@@ -93,6 +93,28 @@ TEST(Base64UrlTest, RoundTripsAndRefusesNonCanonical) {
   EXPECT_TRUE(Base64UrlDecode("Zg").has_value());
 }
 
+TEST(Base64UrlTest, EveryLengthAndBadCharacterPosition) {
+  std::string bytes;
+  for (int i = 0; i < 300; ++i) bytes.push_back(static_cast<char>((i * 151 + 7) & 0xff));
+  for (size_t n = 0; n <= bytes.size(); ++n) {
+    const std::string input = bytes.substr(0, n);
+    const std::string text = Base64UrlEncode(input);
+    auto back = Base64UrlDecode(text);
+    ASSERT_TRUE(back.has_value()) << n;
+    ASSERT_EQ(*back, input) << n;
+    for (size_t at = 0; at < text.size() && n < 12; ++at) {
+      for (char bad : {'=', '+', '/', '.', ' ', '\0', '\x80'}) {
+        std::string broken = text;
+        broken[at] = bad;
+        EXPECT_FALSE(Base64UrlDecode(broken).has_value()) << n << " at " << at;
+      }
+    }
+  }
+  EXPECT_FALSE(Base64UrlDecode("Zm9vYh").has_value());   // 2-char tail, leftover bits set
+  EXPECT_FALSE(Base64UrlDecode("Zm9vYmF").has_value());  // 3-char tail, leftover bits set
+  EXPECT_EQ(Base64UrlDecode("Zm9vYmE").value(), "fooba");
+}
+
 TEST(JwtRfcVectorsTest, A1Hs256) {
   JwtValidation v = Allow({JwtAlgorithm::kHS256});
   JwtVerifier verifier(v, SetOf(FromJwk(kA1Jwk)));
