@@ -34,6 +34,8 @@ bool AppendJoinedValues(const http::HttpHeaders& headers, std::string_view name,
   return any;
 }
 
+// The Forwarded "for" value of an address: 192.0.2.1, or "[2001:db8::1]" quoted as RFC 7239 6
+// requires for IPv6; "unknown" without one.
 void AppendForwardedFor(const net::SocketAddress* client, std::string* out) {
   if (client == nullptr || !client->valid()) {
     out->append("unknown");
@@ -67,12 +69,6 @@ bool IsSafeExtraField(std::string_view name, std::string_view value) {
     if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
   }
   return true;
-}
-
-std::string ForwardedFor(const net::SocketAddress& client) {
-  std::string text;
-  AppendForwardedFor(&client, &text);
-  return text;
 }
 
 void AppendUpstreamRequestHead(const http::HttpRequest& request,

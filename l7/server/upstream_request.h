@@ -44,10 +44,6 @@ struct UpstreamRequestOptions {
 void AppendUpstreamRequestHead(const http::HttpRequest& request,
                                const UpstreamRequestOptions& options, std::string* out);
 
-// The Forwarded "for" value of an address: 192.0.2.1, or "[2001:db8::1]" quoted as RFC 7239 6
-// requires for IPv6.
-std::string ForwardedFor(const net::SocketAddress& client);
-
 // The last chunk of a chunked request body gw7 sends upstream, with the client's trailer fields
 // that may cross gw7: neither forbidden in trailers (hop_by_hop.h), nor named by a Connection
 // option of the request head, nor a field gw7 writes itself (X-Forwarded-For, X-Request-Id, ...:

@@ -161,10 +161,18 @@ TEST(UpstreamRequestTest, LastChunkForwardsOnlyAllowedTrailers) {
   EXPECT_EQ(out, "0\r\n\r\n");
 }
 
-TEST(UpstreamRequestTest, ForwardedForQuotesIpv6) {
-  EXPECT_EQ(ForwardedFor(Addr("192.0.2.1:1")), "192.0.2.1");
-  EXPECT_EQ(ForwardedFor(Addr("[::1]:1")), "\"[::1]\"");
-  EXPECT_EQ(ForwardedFor(net::SocketAddress()), "unknown");
+TEST(UpstreamRequestTest, ForwardedForQuotesIpv6AndSaysUnknownWithoutAnAddress) {
+  UpstreamRequestOptions o;
+  o.request_id = "r";
+  const std::string head = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+  std::string v6 = Build(head, o, Addr("[::1]:1"));
+  EXPECT_NE(v6.find("X-Forwarded-For: ::1\r\nForwarded: for=\"[::1]\";proto=http\r\n"),
+            std::string::npos)
+      << v6;
+  std::string none = Build(head, o, net::SocketAddress());
+  EXPECT_NE(none.find("X-Forwarded-For: unknown\r\nForwarded: for=unknown;proto=http\r\n"),
+            std::string::npos)
+      << none;
 }
 
 }  // namespace
