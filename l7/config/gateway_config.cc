@@ -155,10 +155,9 @@ void CheckNotAbove(TableReader& r, std::string_view small_key, absl::Duration sm
 }
 
 void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfig* config) {
-  TableReader r(
-      table, errors, "gw7",
-      {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout", "batch_wait_us",
-       "limits"});
+  TableReader r(table, errors, "gw7",
+                {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout",
+                 "batch_wait_us", "limits"});
   if (r.Require("listen")) r.ReadAddress("listen", &config->listen);
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
