@@ -134,6 +134,8 @@ class ClientConnection final : public uring::IoHandler,
   void FeedRequestBody();
   void SendBody(std::string_view data, bool last);
   void ProcessUpstream();
+  // Moves the parsed response head, the first `head_bytes` of up_in_, out of up_in_.
+  void KeepResponseHead(size_t head_bytes);
   void OnResponseHead();
   void ForwardResponseBody();
   void FinishExchange();

@@ -11,19 +11,11 @@
 #include "common/log.h"
 #include "l7/server/client_connection.h"
 #include "l7/server/gateway_server.h"
-#include "l7/server/http_limits.h"
 
 namespace edge::l7 {
 
 void ClientConnection::StartTunnel(size_t head_bytes) {
-  response_head_bytes_.assign(up_in_, 0, head_bytes);
-  up_in_.erase(0, head_bytes);
-  http::ParseResult again = http::ParseResponseHead(
-      response_head_bytes_, ResponseLimits(runtime_->config.limits), request_.method, &response_);
-  if (!again.complete()) {
-    AttemptFailed("bad_response", 502, "internal error: response head did not parse twice", false);
-    return;
-  }
+  KeepResponseHead(head_bytes);
   response_head_done_ = true;
   response_status_ = response_.status;
   const int64_t now = server_->loop().now_ns();

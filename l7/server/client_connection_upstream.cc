@@ -260,14 +260,18 @@ void ClientConnection::ProcessUpstream() {
       response_parser_.Reset();
       continue;
     }
-    // response_ must outlive up_in_'s changes: its views move with the head's bytes.
-    response_head_bytes_.assign(up_in_, 0, r.consumed);
-    response_.Relocate({up_in_.data(), r.consumed, response_head_bytes_.data()});
-    up_in_.erase(0, r.consumed);
+    KeepResponseHead(r.consumed);
     OnResponseHead();
     if (state_ == State::kClosed) return;
   }
   ForwardResponseBody();
+}
+
+void ClientConnection::KeepResponseHead(size_t head_bytes) {
+  // response_ must outlive up_in_'s changes: its views move with the head's bytes.
+  response_head_bytes_.assign(up_in_, 0, head_bytes);
+  response_.Relocate({up_in_.data(), head_bytes, response_head_bytes_.data()});
+  up_in_.erase(0, head_bytes);
 }
 
 void ClientConnection::OnResponseHead() {

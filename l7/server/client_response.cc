@@ -1,29 +1,11 @@
 #include "l7/server/client_response.h"
 
+#include <charconv>
+
 #include "common/http/hop_by_hop.h"
 #include "l7/server/upstream_request.h"
 
 namespace edge::l7 {
-namespace {
-
-void AppendDecimal(unsigned value, std::string* out) {
-  char digits[10];
-  size_t n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  while (n > 0) out->push_back(digits[--n]);
-}
-
-void AppendFieldLine(std::string_view name, std::string_view value, std::string* out) {
-  out->append(name);
-  out->append(": ");
-  out->append(value);
-  out->append("\r\n");
-}
-
-}  // namespace
 
 ClientFraming ChooseClientFraming(const http::HttpResponse& response,
                                   http::HttpVersion client_version) {
@@ -43,14 +25,14 @@ ClientFraming ChooseClientFraming(const http::HttpResponse& response,
 void AppendClientResponseHead(const http::HttpResponse& response,
                               const ClientResponseOptions& options, std::string* out) {
   out->append("HTTP/1.1 ");
-  AppendDecimal(response.status, out);
+  out->append(std::to_string(response.status));  // three digits: no allocation
   out->push_back(' ');
   out->append(response.reason);
   out->append("\r\n");
   http::HopByHopFilter hop(response.headers);
   for (const http::HttpHeader& h : response.headers) {
     if (options.upgrade && http::EqualsIgnoreCase(h.name, "upgrade")) {
-      AppendFieldLine(h.name, h.value, out);
+      AppendField(out, h.name, h.value);
       continue;
     }
     if (hop.IsHopByHop(h.name) || http::EqualsIgnoreCase(h.name, "x-request-id")) continue;
@@ -71,10 +53,10 @@ void AppendClientResponseHead(const http::HttpResponse& response,
           http::EqualsIgnoreCase(name, "content-length")) {
         continue;
       }
-      AppendFieldLine(name, value, out);
+      AppendField(out, name, value);
     }
   }
-  if (!options.request_id.empty()) AppendFieldLine("X-Request-Id", options.request_id, out);
+  if (!options.request_id.empty()) AppendField(out, "X-Request-Id", options.request_id);
   if (options.framing == ClientFraming::kChunked) out->append("Transfer-Encoding: chunked\r\n");
   if (options.upgrade) {
     out->append("Connection: Upgrade\r\n");
@@ -88,13 +70,8 @@ void AppendClientResponseHead(const http::HttpResponse& response,
 
 void AppendChunk(std::string_view data, std::string* out) {
   char digits[16];
-  size_t n = 0;
-  size_t size = data.size();
-  do {
-    digits[n++] = "0123456789abcdef"[size & 0xf];
-    size >>= 4;
-  } while (size != 0);
-  while (n > 0) out->push_back(digits[--n]);
+  auto end = std::to_chars(digits, digits + sizeof(digits), data.size(), 16).ptr;
+  out->append(digits, static_cast<size_t>(end - digits));
   out->append("\r\n");
   out->append(data);
   out->append("\r\n");
@@ -109,7 +86,7 @@ void AppendClientLastChunk(const http::HttpHeaders& trailers,
         http::EqualsIgnoreCase(t.name, "x-request-id")) {
       continue;
     }
-    AppendFieldLine(t.name, t.value, out);
+    AppendField(out, t.name, t.value);
   }
   out->append("\r\n");
 }

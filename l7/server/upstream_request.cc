@@ -6,13 +6,6 @@
 namespace edge::l7 {
 namespace {
 
-void AppendField(std::string* out, std::string_view name, std::string_view value) {
-  out->append(name);
-  out->append(": ");
-  out->append(value);
-  out->append("\r\n");
-}
-
 bool Removed(const UpstreamRequestOptions& options, std::string_view name) {
   if (options.remove_headers == nullptr) return false;
   for (const std::string& r : *options.remove_headers) {
@@ -49,6 +42,13 @@ void AppendForwardedFor(const net::SocketAddress* client, std::string* out) {
 }
 
 }  // namespace
+
+void AppendField(std::string* out, std::string_view name, std::string_view value) {
+  out->append(name);
+  out->append(": ");
+  out->append(value);
+  out->append("\r\n");
+}
 
 bool IsGatewayOwnedField(std::string_view name) {
   return http::EqualsIgnoreCase(name, "content-length") ||

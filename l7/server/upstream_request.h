@@ -55,6 +55,9 @@ void AppendUpstreamLastChunk(const http::HttpHeaders& trailers,
 // fields, Expect, X-Request-Id, X-Forwarded-For, X-Forwarded-Proto and Forwarded.
 bool IsGatewayOwnedField(std::string_view name);
 
+// Appends the field line "name: value\r\n" (the caller has checked both).
+void AppendField(std::string* out, std::string_view name, std::string_view value);
+
 // Whether a field taken from a config or a filter may be written as is.
 bool IsSafeExtraField(std::string_view name, std::string_view value);
 
