@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything edge needs to build, test and benchmark on Debian 12, then configures the
-# release build in build/. Safe to run again: apt is skipped when every package is present.
+# release build in build/ and builds it. It stops, disables or kills nothing. Safe to run again:
+# apt is skipped when every package is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,11 +24,9 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # Debian starts these services on install; the benchmarks run their own instances.
-  systemctl disable --now haproxy nginx redis-server >/dev/null 2>&1 || true
-  pkill -x haproxy 2>/dev/null || true
-  pkill -x redis-server 2>/dev/null || true
 fi
+# Nothing else: Debian may start its own haproxy, nginx and redis services on install, and a user's
+# services are theirs. The tests and benchmarks start their own peers on free ports.
 
 if [[ ! -f build/build.ninja ]]; then
   meson setup build --buildtype=release >/dev/null
