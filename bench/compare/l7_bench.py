@@ -92,6 +92,22 @@ upstream = "origin"
         return [self.binary(), "-c", config_path, "--log-level", "warn"]
 
 
+@proxies.register
+class Gw7Baseline(Gw7):
+    """Another gw7 build (GW7_BASELINE=path), e.g. the last commit's binary, run under the same load
+    as gw7 in the same run: how a change moves gw7's cost, free of the run-to-run spread of the VM.
+    Not run unless named in --proxies."""
+    name = "gw7-baseline"
+    title = "gw7 baseline build (GW7_BASELINE)"
+    default = False
+
+    def binary(self):
+        explicit = os.environ.get("GW7_BASELINE")
+        if not explicit:
+            raise SystemExit("gw7-baseline: set GW7_BASELINE to the gw7 binary to compare against")
+        return explicit
+
+
 # The credentials every l7-security request carries: an API key and an HS256 JWT (a day's validity
 # from when the run starts). Plain gw7 ignores both; each auth variant checks its own.
 BENCH_API_KEY = "bench-api-key-0123456789"

@@ -31,7 +31,8 @@ def parse_args(argv):
                     "CPU per request, requests/s, p99 and memory per idle connection.")
     p.add_argument("--scenarios", default=",".join(scenarios.SCENARIOS),
                    help="comma-separated subset of: %(default)s")
-    p.add_argument("--proxies", default=",".join(proxies.PROXIES),
+    p.add_argument("--proxies", default=",".join(n for n, c in proxies.PROXIES.items()
+                                                  if getattr(c, "default", True)),
                    help="comma-separated subset of: %(default)s")
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measured load run (default 10)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up load before each run (default 2)")
