@@ -134,7 +134,12 @@ TEST(Lb4Config, LoadsTheShippedExample) {
   ASSERT_EQ(pool->backends.size(), 2u);
   EXPECT_EQ(pool->backends[0].address.ToString(), "127.0.0.1:8001");
   EXPECT_EQ(pool->backends[1].address.ToString(), "127.0.0.1:8002");
-  EXPECT_EQ(pool->health.check, HealthConfig::Check::kTcp);
+  // gw7's /healthz is on each instance's admin port (scripts/demo.sh: 9911, 9912).
+  EXPECT_EQ(pool->health.check, HealthConfig::Check::kHttp);
+  EXPECT_EQ(pool->health.path, "/healthz");
+  EXPECT_EQ(HealthCheckAddress(pool->backends[0], pool->health).ToString(), "127.0.0.1:9911");
+  EXPECT_EQ(HealthCheckAddress(pool->backends[1], pool->health).ToString(), "127.0.0.1:9912");
+  EXPECT_FALSE(loaded->listeners[0].has_protection());  // documented, commented out
   EXPECT_EQ(loaded->buffer_size, 16384u);
   EXPECT_EQ(loaded->buffers_per_worker, 4096u);
 }
