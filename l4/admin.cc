@@ -96,10 +96,10 @@ std::string RenderMetrics(const Lb4Server& server) {
   std::shared_ptr<const Runtime> listeners_snapshot = server.runtime();
   for (const auto& listener : listeners_snapshot->listeners) {
     for (size_t i = 0; i < kRefusalKinds; ++i) {
-      out.Sample("lb4_connections_refused_total",
-                 {{"listener", listener->config.name},
-                  {"reason", RefusalName(static_cast<Refusal>(i))}},
-                 static_cast<double>(listener->counters->refused[i].load()));
+      out.Sample(
+          "lb4_connections_refused_total",
+          {{"listener", listener->config.name}, {"reason", RefusalName(static_cast<Refusal>(i))}},
+          static_cast<double>(listener->counters->refused[i].load()));
     }
   }
   out.Family("lb4_source_untracked_total", "counter",
