@@ -92,6 +92,24 @@ std::string RenderMetrics(const Lb4Server& server) {
              Sum(server, &WorkerStats::refused_max));
   out.Sample("lb4_connections_refused_total", {{"reason", "no_backend"}},
              Sum(server, &WorkerStats::refused_no_backend));
+  // Per listener, by its protection (l4/protection/source_guard.h); 0 without protection.
+  std::shared_ptr<const Runtime> listeners_snapshot = server.runtime();
+  for (const auto& listener : listeners_snapshot->listeners) {
+    for (size_t i = 0; i < kRefusalKinds; ++i) {
+      out.Sample(
+          "lb4_connections_refused_total",
+          {{"listener", listener->config.name}, {"reason", RefusalName(static_cast<Refusal>(i))}},
+          static_cast<double>(listener->counters->refused[i].load()));
+    }
+  }
+  out.Family("lb4_source_untracked_total", "counter",
+             "Connections admitted without per-source limits because every entry of a worker's "
+             "per-source table had live connections (raise source_table_size).");
+  for (const auto& listener : listeners_snapshot->listeners) {
+    if (listener->guard == nullptr || !listener->guard->per_source()) continue;
+    out.Sample("lb4_source_untracked_total", {{"listener", listener->config.name}},
+               static_cast<double>(listener->counters->untracked.load()));
+  }
   out.Family("lb4_bytes_total", "counter", "Bytes received, by the side they came from.");
   out.Sample("lb4_bytes_total", {{"from", "client"}},
              Sum(server, &WorkerStats::bytes_from_clients));
@@ -261,7 +279,15 @@ std::string RenderStatus(const Lb4Server& server) {
           j ? "," : "", JsonEscape(b.key), b.weight, b.healthy.load() ? "up" : "down",
           static_cast<int64_t>(b.active.load()), static_cast<uint64_t>(b.connect_failures.load()));
       AppendHealth(&json, b, checked);
-      json += "}";
+      // Where the active checks go (another port than the traffic port with [pool.health] port
+      // or the backend's health_port); null without active checks.
+      if (checked) {
+        absl::StrAppendFormat(
+            &json, ",\"check_address\":\"%s\"}",
+            JsonEscape(HealthCheckAddress(pool.config.backends[j], pool.config.health).ToString()));
+      } else {
+        json += ",\"check_address\":null}";
+      }
     }
     json += "]}";
   }

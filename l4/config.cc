@@ -165,7 +165,7 @@ void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* c
 void ReadHealth(const toml::table& table, ConfigErrors& errors, const std::string& context,
                 HealthConfig* health) {
   TableReader r(table, errors, context,
-                {"check", "path", "interval", "timeout", "rise", "fall", "passive_failures",
+                {"check", "path", "port", "interval", "timeout", "rise", "fall", "passive_failures",
                  "ejection_time", "max_ejection_time", "max_ejection_percent"},
                 "health.");
   r.ReadEnum("check", &health->check, kHealthChecks);
@@ -196,6 +196,7 @@ void ReadHealth(const toml::table& table, ConfigErrors& errors, const std::strin
                                           timeout, interval));
     }
   }
+  r.ReadInt("port", &health->port, uint16_t{1}, uint16_t{65535});
   r.ReadInt("rise", &health->rise, 1, kMaxRiseFall);
   r.ReadInt("fall", &health->fall, 1, kMaxRiseFall);
   // Passive ejection is on by default only next to active checks (like Envoy's outlier
@@ -235,8 +236,8 @@ void ReadBackends(TableReader& pool_reader, PoolConfig* pool) {
   }
   std::unordered_map<std::string, size_t> seen;  // address -> index in the array
   for (const auto& [index, table] : pool_reader.ReadTables("backends")) {
-    TableReader r(*table, pool_reader.errors(), pool_reader.context(), {"address", "weight"},
-                  absl::StrFormat("backends[%d].", index));
+    TableReader r(*table, pool_reader.errors(), pool_reader.context(),
+                  {"address", "weight", "health_port"}, absl::StrFormat("backends[%d].", index));
     BackendConfig backend;
     bool ok = r.Require("address") && r.ReadAddress("address", &backend.address);
     if (ok && backend.address.port() == 0) {
@@ -253,6 +254,10 @@ void ReadBackends(TableReader& pool_reader, PoolConfig* pool) {
       }
     }
     if (r.Has("weight") && !r.ReadInt("weight", &backend.weight, 1u, kMaxWeight)) ok = false;
+    if (r.Has("health_port") &&
+        !r.ReadInt("health_port", &backend.health_port, uint16_t{1}, uint16_t{65535})) {
+      ok = false;
+    }
     if (ok) pool->backends.push_back(backend);
   }
 }
@@ -443,11 +448,58 @@ void ReadPassthroughKeys(TableReader& r, ListenerConfig* listener, Origin* origi
   }
 }
 
+// allow / deny: arrays of CIDR strings ("10.0.0.0/8", "2001:db8::/32", "192.0.2.7").
+void ReadCidrs(TableReader& r, std::string_view key, std::vector<net::Cidr>* out) {
+  const toml::array* array = r.ReadArray(key);
+  if (array == nullptr) return;
+  for (const toml::node& element : *array) {
+    const auto* text = element.as_string();
+    if (text == nullptr) {
+      r.ErrorAt(element, key,
+                absl::StrFormat("must be CIDR strings such as \"10.0.0.0/8\", got %s",
+                                config::TypeName(element)));
+      continue;
+    }
+    absl::StatusOr<net::Cidr> cidr = net::Cidr::Parse(text->get());
+    if (!cidr.ok()) {
+      r.ErrorAt(element, key, std::string(cidr.status().message()));
+      continue;
+    }
+    out->push_back(*cidr);
+  }
+}
+
+constexpr uint32_t kMaxPerSource = 1000000;
+
+void ReadProtection(TableReader& r, ListenerConfig* listener) {
+  ReadCidrs(r, "allow", &listener->allow);
+  ReadCidrs(r, "deny", &listener->deny);
+  r.ReadInt("max_connections_per_source", &listener->max_connections_per_source, 1u, kMaxPerSource);
+  if (const toml::table* rate = r.ReadTable("new_connections_per_source")) {
+    TableReader b(*rate, r.errors(), r.context(), {"rate", "per", "burst"},
+                  "new_connections_per_source.");
+    SourceRateConfig& out = listener->new_connections_per_source;
+    if (b.Require("rate") && b.ReadInt("rate", &out.rate, 1u, kMaxPerSource)) {
+      out.burst = out.rate;
+    }
+    b.ReadDuration("per", &out.per, kMinDuration, kMaxDuration);
+    uint32_t burst = 0;
+    if (b.ReadInt("burst", &burst, 1u, kMaxPerSource)) out.burst = burst;
+    if (out.rate == 0) out.burst = 0;  // an error was recorded: no half-configured bucket
+  }
+  if (r.ReadInt("source_table_size", &listener->source_table_size, 16u, 1u << 22) &&
+      !listener->has_per_source_limits()) {
+    r.Error("source_table_size",
+            "only with max_connections_per_source or new_connections_per_source");
+  }
+}
+
 void ReadListener(const toml::table& table, size_t index, ConfigErrors& errors,
                   ListenerConfig* listener, Origin* origin) {
   TableReader r(table, errors, ContextFor("listener", index, table),
                 {"name", "bind", "mode", "pool", "proxy_protocol", "idle_timeout",
-                 "handshake_timeout", "routes", "max_client_hello", "tls"});
+                 "handshake_timeout", "routes", "max_client_hello", "tls", "allow", "deny",
+                 "max_connections_per_source", "new_connections_per_source", "source_table_size"});
   ReadName(r, &listener->name, origin);
   if (r.Require("bind")) {
     r.ReadAddress("bind", &listener->bind);
@@ -462,6 +514,7 @@ void ReadListener(const toml::table& table, size_t index, ConfigErrors& errors,
   r.ReadDuration("idle_timeout", &listener->idle_timeout, kMinDuration, kMaxDuration);
   r.ReadDuration("handshake_timeout", &listener->handshake_timeout, kMinDuration, kMaxDuration);
   ReadPassthroughKeys(r, listener, origin);
+  ReadProtection(r, listener);
   if (listener->mode == ListenerMode::kTls) {
     if (r.Require("tls")) {
       if (const toml::table* tls = r.ReadTable("tls")) {
@@ -568,6 +621,16 @@ void CrossCheck(const Lb4Config& config, const std::vector<Origin>& pool_origins
 }
 
 }  // namespace
+
+net::SocketAddress HealthCheckAddress(const BackendConfig& backend, const HealthConfig& health) {
+  net::SocketAddress address = backend.address;
+  if (backend.health_port != 0) {
+    address.set_port(backend.health_port);
+  } else if (health.port != 0) {
+    address.set_port(health.port);
+  }
+  return address;
+}
 
 const PoolConfig* Lb4Config::FindPool(std::string_view name) const {
   for (const PoolConfig& pool : pools) {

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/net/address.h"
+#include "common/net/cidr.h"
 #include "l4/balancer/balancer.h"
 
 namespace edge::l4 {
@@ -29,12 +30,20 @@ enum class ProxyProtocolMode { kOff, kV1, kV2 };  // header lb4 sends to the bac
 struct BackendConfig {
   net::SocketAddress address;  // never port 0; unique within its pool
   uint32_t weight = 1;         // 1..10000
+  // 1..65535: active checks of this backend go to its address with this port; 0 = the pool's
+  // [pool.health] port. For backends that each answer checks on their own port (every gw7
+  // instance on one machine has its own admin port).
+  uint16_t health_port = 0;
 };
 
 struct HealthConfig {
   enum class Check { kNone, kTcp, kHttp };
-  Check check = Check::kNone;                        // none: every backend is always healthy
-  std::string path = "/healthz";                     // http only; starts with '/', visible ASCII
+  Check check = Check::kNone;     // none: every backend is always healthy
+  std::string path = "/healthz";  // http only; starts with '/', visible ASCII
+  // 1..65535: active checks go to each backend's address with this port instead of its traffic
+  // port (gw7's admin /healthz answers for the gateway, while /healthz on its listener is routed
+  // like any request); 0 = the traffic port. A backend's own health_port overrides it.
+  uint16_t port = 0;
   absl::Duration interval = absl::Seconds(1);        // between probes of one backend
   absl::Duration timeout = absl::Milliseconds(500);  // per probe; never above interval
   int rise = 2;                                      // consecutive successes to become healthy
@@ -50,6 +59,10 @@ struct HealthConfig {
   // 0..100: at most this share of the pool's backends (rounded down) is ejected at once.
   int max_ejection_percent = 50;
 };
+
+// Where active checks of `backend` go: its address, with health_port, else health.port, else its
+// own port.
+net::SocketAddress HealthCheckAddress(const BackendConfig& backend, const HealthConfig& health);
 
 // passive_failures when [pool.health] does not set it and check is tcp or http.
 inline constexpr int kDefaultPassiveFailures = 5;
@@ -105,6 +118,14 @@ struct TlsListenerConfig {
   absl::Duration ticket_key_rotation = absl::Hours(1);  // 1m..24h
 };
 
+// `new_connections_per_source = { rate = 100, per = "1s", burst = 50 }`: a token bucket per
+// client source of `burst` tokens, refilled at rate/per; each new connection takes one.
+struct SourceRateConfig {
+  uint32_t rate = 0;                      // 1..1000000; 0 (key absent) = no rate limit
+  absl::Duration per = absl::Seconds(1);  // 1ms..24h
+  uint32_t burst = 0;                     // 1..1000000; defaults to rate
+};
+
 struct ListenerConfig {
   std::string name;         // 1-64 of [A-Za-z0-9_.-], unique among listeners
   net::SocketAddress bind;  // unique among listeners and admin, except port 0 (any free port)
@@ -119,6 +140,21 @@ struct ListenerConfig {
   std::vector<SniRoute> routes;
   uint32_t max_client_hello = 16384;
   TlsListenerConfig tls;  // mode = "tls" only
+  // L4 protection (l4/protection/source_guard.h), checked right after accept, before any backend
+  // connect; a refused client is closed and counted by reason. A source is an IPv4 address or
+  // an IPv6 /64.
+  std::vector<net::Cidr> allow;             // non-empty: only clients in these networks
+  std::vector<net::Cidr> deny;              // never served; wins over allow
+  uint32_t max_connections_per_source = 0;  // live connections per source, 1..1000000; 0 = off
+  SourceRateConfig new_connections_per_source;
+  // Sources tracked per worker for the two per-source limits (16..4194304, 48 bytes each); see
+  // l4/protection/source_table.h for what happens when it is full.
+  uint32_t source_table_size = 16384;
+
+  bool has_per_source_limits() const {
+    return max_connections_per_source != 0 || new_connections_per_source.rate != 0;
+  }
+  bool has_protection() const { return !allow.empty() || !deny.empty() || has_per_source_limits(); }
 };
 
 struct Lb4Config {

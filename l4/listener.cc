@@ -57,7 +57,7 @@ void TcpListener::SweepAndClose() {
     if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) break;
     int client = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) break;  // taken by another process meanwhile, or out of descriptors
-    worker_->OnAccepted(client, runtime_);
+    worker_->OnAccepted(client, runtime_, source_table_);
   }
   close(fd_);
   fd_ = -1;
@@ -69,7 +69,7 @@ void TcpListener::OnCompletion(uint8_t, int32_t res, uint32_t flags) {
   if (res >= 0) {
     // Even while closing: the kernel accepted this client before the cancel landed. Serving it
     // (a drain lets it finish) is what keeps a handover or reload from dropping anyone.
-    worker_->OnAccepted(res, runtime_);
+    worker_->OnAccepted(res, runtime_, source_table_);
   } else if (res != -ECANCELED) {
     worker_->stats().accept_errors.Add(1);
     if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {

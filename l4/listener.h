@@ -6,6 +6,7 @@
 
 #include "common/uring/completion.h"
 #include "common/uring/timer_wheel.h"
+#include "l4/protection/source_table.h"
 
 namespace edge::l4 {
 
@@ -23,6 +24,8 @@ class TcpListener final : public uring::IoHandler {
     runtime_ = std::move(runtime);
   }
   const ListenerRuntime& runtime() const { return *runtime_; }
+  // The worker's per-source table for this listener (null without per-source limits).
+  void set_source_table(std::shared_ptr<SourceTable> table) { source_table_ = std::move(table); }
   // Stops accepting: cancels the accept and closes the socket once it has completed.
   void Close();
   bool closed() const { return fd_ < 0 && !armed_; }
@@ -38,6 +41,7 @@ class TcpListener final : public uring::IoHandler {
   Worker* worker_;
   int fd_;
   std::shared_ptr<const ListenerRuntime> runtime_;
+  std::shared_ptr<SourceTable> source_table_;
   bool armed_ = false;
   bool closing_ = false;
   uring::Timer retry_timer_;  // after EMFILE/ENFILE, accept again a little later

@@ -29,7 +29,8 @@ RelayConnection::RelayConnection(Worker* worker)
 
 RelayConnection::~RelayConnection() = default;
 
-void RelayConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener) {
+void RelayConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener,
+                            const net::SocketAddress* peer) {
   listener_ = std::move(listener);
   fd_[kClient] = client_fd;
   fd_[kBackend] = -1;
@@ -37,7 +38,11 @@ void RelayConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime
   for (Flow& f : flow_) f.Reset();
   proxy_header_.clear();
   net::SetNoDelay(client_fd);
-  if (listener_->needs_client_address) client_address_ = net::PeerAddress(client_fd);
+  if (peer != nullptr) {
+    client_address_ = *peer;
+  } else if (listener_->needs_client_address) {
+    client_address_ = net::PeerAddress(client_fd);
+  }
   last_activity_ns_ = start_ns_ = worker_->loop().now_ns();
   pool_ = listener_->pool.get();
   connector_.Reset(pool_, &client_address_);

@@ -42,6 +42,7 @@
 #include "common/uring/completion.h"
 #include "common/uring/timer_wheel.h"
 #include "l4/backend_connector.h"
+#include "l4/protection/source_table.h"
 
 namespace edge::l4 {
 
@@ -56,7 +57,9 @@ class RelayConnection final : public uring::IoHandler {
   ~RelayConnection() override;
 
   // Takes ownership of the accepted `client_fd` and starts connecting to a backend.
-  void Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener);
+  // `peer`: the client's address when the caller already looked it up (protection), else null.
+  void Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener,
+             const net::SocketAddress* peer = nullptr);
   // Ends the connection now (shutdown, reload drain timeout): both sockets are closed.
   void Abort(const char* reason);
 
@@ -68,6 +71,7 @@ class RelayConnection final : public uring::IoHandler {
   // Intrusive list of the worker's live connections.
   RelayConnection* prev = nullptr;
   RelayConnection* next = nullptr;
+  SourceTicket source;  // per-source limits: released by the worker when the connection ends
 
   static constexpr int kClient = 0;
   static constexpr int kBackend = 1;

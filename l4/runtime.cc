@@ -114,6 +114,15 @@ absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& con
     }
     listener->idle_timeout_ns = absl::ToInt64Nanoseconds(lc.idle_timeout);
     listener->handshake_timeout_ns = absl::ToInt64Nanoseconds(lc.handshake_timeout);
+    if (lc.has_protection()) listener->guard = std::make_shared<const SourceGuard>(lc);
+    if (previous != nullptr) {
+      for (const auto& old : previous->listeners) {
+        if (old->config.name == lc.name) listener->counters = old->counters;
+      }
+    }
+    if (listener->counters == nullptr) {
+      listener->counters = std::make_shared<ProtectionCounters>();
+    }
     listener->needs_client_address = lc.proxy_protocol != ProxyProtocolMode::kOff ||
                                      listener->pool->config.balancer.kind == BalanceKind::kMaglev;
     for (const SniRoute& route : lc.routes) {

@@ -13,6 +13,7 @@
 #include "common/tls/server_context.h"
 #include "l4/balancer/balancer.h"
 #include "l4/config.h"
+#include "l4/protection/source_guard.h"
 
 namespace edge::l4 {
 
@@ -45,6 +46,11 @@ struct ListenerRuntime {
   std::shared_ptr<const tls::ServerContext> tls;  // mode = "tls": certificates, ALPN, tickets
   // The client's address is looked up (getpeername) only when something needs it.
   bool needs_client_address = false;
+  // allow / deny / per-source limits; null when the listener has none (the accept path then
+  // tests only this pointer).
+  std::shared_ptr<const SourceGuard> guard;
+  // Refusals of this listener; never null; kept across reloads by listener name.
+  std::shared_ptr<ProtectionCounters> counters;
 };
 
 struct Runtime {
@@ -60,7 +66,8 @@ using ReusableBackends = std::vector<std::pair<std::string, std::shared_ptr<Back
 // On a reload, a backend with the same pool and address keeps its Backend object (new weight
 // applied), so its live connections, counts and health carry over; one that comes back after a
 // removal stops being "removed". A mode = "tls" listener of `previous` (the config in force) with
-// the same name, session tickets on and the same ticket_key_rotation passes its ticket keys on.
+// the same name, session tickets on and the same ticket_key_rotation passes its ticket keys on;
+// every listener of `previous` passes its refusal counters on to the listener of the same name.
 absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& config,
                                                             const ReusableBackends& reusable = {},
                                                             const Runtime* previous = nullptr);

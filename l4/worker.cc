@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/log.h"
+#include "common/net/socket.h"
 
 namespace edge::l4 {
 
@@ -53,9 +54,11 @@ absl::Status Worker::Setup() {
                                                    config.buffers_per_worker, config.buffer_size);
   if (!buffers.ok()) return buffers.status();
   buffers_ = std::move(*buffers);
+  UpdateSourceTables(*runtime_);
   for (ListenSocket& s : sockets_) {
     listeners_.push_back(
         std::make_unique<TcpListener>(this, s.fd, runtime_->listeners[s.listener]));
+    listeners_.back()->set_source_table(SourceTableFor(*runtime_->listeners[s.listener]));
     s.fd = -1;  // owned by the listener now
     listeners_.back()->Arm();
   }
@@ -128,6 +131,8 @@ void Worker::ApplyRuntime(std::shared_ptr<const Runtime> runtime,
       retired_listeners_.push_back(std::move(old));
     }
     listeners_ = std::move(next);
+    UpdateSourceTables(*runtime);
+    for (auto& l : listeners_) l->set_source_table(SourceTableFor(l->runtime()));
     runtime_ = std::move(runtime);
     // Not re-armed by every reload (frequent reloads would push it back forever): each removed
     // backend has its own deadline, checked when this fires.
@@ -212,12 +217,77 @@ void Worker::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& listener) {
+void Worker::UpdateSourceTables(const Runtime& runtime) {
+  std::unordered_map<std::string, std::shared_ptr<SourceTable>> tables;
+  for (const auto& lr : runtime.listeners) {
+    if (lr->guard == nullptr || !lr->guard->per_source()) continue;
+    std::shared_ptr<SourceTable>& table = tables[lr->config.name];
+    auto old = source_tables_.find(lr->config.name);
+    if (old != source_tables_.end() && old->second->capacity() == lr->guard->table_size()) {
+      table = old->second;
+    } else {
+      table = std::make_shared<SourceTable>(lr->guard->table_size());
+    }
+  }
+  // Tables left out stay alive while connections hold tickets on them.
+  source_tables_ = std::move(tables);
+}
+
+std::shared_ptr<SourceTable> Worker::SourceTableFor(const ListenerRuntime& listener) const {
+  auto it = source_tables_.find(listener.config.name);
+  return it != source_tables_.end() ? it->second : nullptr;
+}
+
+bool Worker::Screen(int fd, const ListenerRuntime& listener,
+                    const std::shared_ptr<SourceTable>& table, const net::SocketAddress& peer,
+                    SourceTicket* ticket) {
+  if (!peer.valid()) {  // gone (reset) between accept and getpeername: nothing to serve
+    stats_.errors.Add(1);
+    close(fd);
+    return false;
+  }
+  const SourceGuard::Result result = listener.guard->Screen(peer, table.get(), loop_->now_ns());
+  if (result.refusal.has_value()) {
+    listener.counters->refused[static_cast<size_t>(*result.refusal)].fetch_add(
+        1, std::memory_order_relaxed);
+    LOG_DEBUG("listener \"%s\": refused %s: %s", listener.config.name, peer.IpString(),
+              RefusalName(*result.refusal));
+    close(fd);
+    return false;
+  }
+  if (result.verdict == SourceTable::Verdict::kAdmitted) {
+    ticket->table = table;
+    ticket->slot = result.slot;
+  } else if (table != nullptr && listener.guard->per_source()) {
+    listener.counters->untracked.fetch_add(1, std::memory_order_relaxed);
+    const int64_t now = loop_->now_ns();
+    if (now >= table->full_logged_until_ns) {
+      table->full_logged_until_ns = now + 60'000'000'000;
+      LOG_WARN(
+          "listener \"%s\": worker %d: all %d entries of the per-source table have live "
+          "connections; new sources are admitted without per-source limits (source_table_size)",
+          listener.config.name, id_, static_cast<int>(table->capacity()));
+    }
+  }
+  return true;
+}
+
+void Worker::OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& listener,
+                        const std::shared_ptr<SourceTable>& source_table) {
   stats_.accepted.Add(1);
+  SourceTicket ticket;
+  net::SocketAddress peer;
+  const net::SocketAddress* known_peer = nullptr;
+  if (listener->guard != nullptr) [[unlikely]] {  // the only cost without protection
+    peer = net::PeerAddress(fd);
+    known_peer = &peer;
+    if (!Screen(fd, *listener, source_table, peer, &ticket)) return;
+  }
   if (shared_->active.fetch_add(1, std::memory_order_relaxed) >=
       static_cast<int64_t>(runtime_->config.max_connections)) {
     shared_->active.fetch_sub(1, std::memory_order_relaxed);
     stats_.refused_max.Add(1);
+    ticket.Release();
     close(fd);
     return;
   }
@@ -235,7 +305,8 @@ void Worker::OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& li
     if (tls_live_head_ != nullptr) tls_live_head_->prev = t;
     tls_live_head_ = t;
     live_.fetch_add(1, std::memory_order_relaxed);
-    t->Start(fd, listener);
+    t->source = std::move(ticket);
+    t->Start(fd, listener, known_peer);
     return;
   }
   RelayConnection* c;
@@ -251,7 +322,8 @@ void Worker::OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& li
   if (live_head_ != nullptr) live_head_->prev = c;
   live_head_ = c;
   live_.fetch_add(1, std::memory_order_relaxed);
-  c->Start(fd, listener);
+  c->source = std::move(ticket);
+  c->Start(fd, listener, known_peer);
 }
 
 void Worker::Release(RelayConnection* c) {
@@ -262,6 +334,7 @@ void Worker::Release(RelayConnection* c) {
   }
   if (c->next != nullptr) c->next->prev = c->prev;
   c->prev = c->next = nullptr;
+  c->source.Release();
   free_.push_back(c);
   live_.fetch_sub(1, std::memory_order_relaxed);
   shared_->active.fetch_sub(1, std::memory_order_relaxed);
@@ -275,6 +348,7 @@ void Worker::Release(TlsTerminateConnection* c) {
   }
   if (c->next != nullptr) c->next->prev = c->prev;
   c->prev = c->next = nullptr;
+  c->source.Release();
   tls_free_.push_back(c);
   live_.fetch_sub(1, std::memory_order_relaxed);
   shared_->active.fetch_sub(1, std::memory_order_relaxed);

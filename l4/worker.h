@@ -5,7 +5,9 @@
 #include <atomic>
 #include <future>
 #include <memory>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -61,7 +63,10 @@ class Worker {
   uring::EventLoop& loop() { return *loop_; }
   uring::ProvidedBufferRing& buffers() { return *buffers_; }
   WorkerStats& stats() { return stats_; }
-  void OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& listener);
+  // A client accepted on `listener`; `source_table` is this worker's table for its per-source
+  // limits (null without them).
+  void OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& listener,
+                  const std::shared_ptr<SourceTable>& source_table);
   void ReturnBuffer(uint16_t bid);
   void Release(RelayConnection* connection);
   void Release(TlsTerminateConnection* connection);
@@ -75,6 +80,14 @@ class Worker {
   }
   absl::Status Setup();
   void CheckListenersClosed();
+  // Protection (l4/protection/source_guard.h): false when the client is refused (closed and
+  // counted); else *ticket holds its place in the per-source table, if any.
+  bool Screen(int fd, const ListenerRuntime& listener, const std::shared_ptr<SourceTable>& table,
+              const net::SocketAddress& peer, SourceTicket* ticket);
+  // The per-source tables for `runtime`'s listeners: a listener keeps its table (and so its
+  // sources' live counts and buckets) across reloads while its table size is unchanged.
+  void UpdateSourceTables(const Runtime& runtime);
+  std::shared_ptr<SourceTable> SourceTableFor(const ListenerRuntime& listener) const;
 
   const int id_;
   std::shared_ptr<const Runtime> runtime_;
@@ -93,6 +106,8 @@ class Worker {
   std::vector<std::unique_ptr<TlsTerminateConnection>> tls_connections_;
   std::vector<TlsTerminateConnection*> tls_free_;
   TlsTerminateConnection* tls_live_head_ = nullptr;
+  // Per-source tables by listener name (listeners with per-source limits only).
+  std::unordered_map<std::string, std::shared_ptr<SourceTable>> source_tables_;
   std::atomic<int64_t> live_{0};
   bool draining_ = false;                      // worker thread only
   std::atomic<bool> listeners_closed_{false};  // set by the worker thread once draining_ and

@@ -31,6 +31,9 @@ struct HealthChecker::Target {
   std::shared_ptr<Backend> backend;
   PoolState* pool = nullptr;  // null once retired
   HealthConfig config;
+  // Where the active checks go: the backend's address, or that IP with [pool.health] port or
+  // the backend's health_port (HealthCheckAddress).
+  net::SocketAddress check_address;
   health::ProbeSpec spec;
   health::RiseFall rise_fall{1, 1};
   health::EjectionHistory ejection;
@@ -141,8 +144,9 @@ void HealthChecker::Apply(const std::shared_ptr<const Runtime>& runtime) {
     std::string description;
     if (ActiveOn(hc)) {
       description = absl::StrFormat(
-          "%s health checks%s every %s (timeout %s, rise %d, fall %d)", ConfigName(hc.check),
+          "%s health checks%s%s every %s (timeout %s, rise %d, fall %d)", ConfigName(hc.check),
           hc.check == HealthConfig::Check::kHttp ? " of " + hc.path : "",
+          hc.port != 0 ? absl::StrFormat(" on port %d", hc.port) : "",
           absl::FormatDuration(hc.interval), absl::FormatDuration(hc.timeout), hc.rise, hc.fall);
     } else {
       description = "no active health checks";
@@ -156,7 +160,8 @@ void HealthChecker::Apply(const std::shared_ptr<const Runtime>& runtime) {
     }
     LOG_INFO("pool \"%s\": %s", state->name, description);
 
-    for (const std::shared_ptr<Backend>& b : pool->backends) {
+    for (size_t i = 0; i < pool->backends.size(); ++i) {
+      const std::shared_ptr<Backend>& b = pool->backends[i];
       std::unique_ptr<Target> t;
       bool was_active = false;
       int64_t old_interval = 0;
@@ -171,6 +176,8 @@ void HealthChecker::Apply(const std::shared_ptr<const Runtime>& runtime) {
       }
       t->pool = state.get();
       t->config = hc;
+      // pool->backends is in config order (BuildRuntime), so index i is this backend's entry.
+      t->check_address = HealthCheckAddress(pool->config.backends[i], hc);
       t->rise_fall.SetThresholds(hc.rise, hc.fall);
       if (ActiveOn(hc)) {
         if (t->probe == nullptr) {
@@ -222,8 +229,9 @@ void HealthChecker::StartProbe(Target* t) {
   // The spec follows the config in force (a reload may have changed it since the last probe).
   const HealthConfig& hc = t->config;
   t->spec.http = hc.check == HealthConfig::Check::kHttp;
-  t->spec.address = t->backend->address;
-  t->spec.request = t->spec.http ? health::BuildHealthRequest(hc.path, t->backend->key) : "";
+  t->spec.address = t->check_address;
+  t->spec.request =
+      t->spec.http ? health::BuildHealthRequest(hc.path, t->check_address.ToString()) : "";
   t->spec.timeout_ns = Ns(hc.timeout);
   t->last_start_ns = loop_->now_ns();
   t->probe->Start(&t->spec);

@@ -76,7 +76,8 @@ TlsTerminateConnection::~TlsTerminateConnection() {
   if (up_ssl_ != nullptr) SSL_free(up_ssl_);
 }
 
-void TlsTerminateConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener) {
+void TlsTerminateConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener,
+                                   const net::SocketAddress* peer) {
   listener_ = std::move(listener);
   pool_ = listener_->pool.get();
   fd_[kClient] = client_fd;
@@ -87,7 +88,11 @@ void TlsTerminateConnection::Start(int client_fd, std::shared_ptr<const Listener
     recv_armed_[s] = eof_[s] = shut_[s] = false;
   }
   net::SetNoDelay(client_fd);
-  if (listener_->needs_client_address) client_address_ = net::PeerAddress(client_fd);
+  if (peer != nullptr) {
+    client_address_ = *peer;
+  } else if (listener_->needs_client_address) {
+    client_address_ = net::PeerAddress(client_fd);
+  }
   connector_.Reset(pool_, &client_address_);
   last_activity_ns_ = start_ns_ = worker_->loop().now_ns();
   state_ = State::kHandshaking;

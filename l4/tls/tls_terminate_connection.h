@@ -39,6 +39,7 @@
 #include "common/uring/completion.h"
 #include "common/uring/timer_wheel.h"
 #include "l4/backend_connector.h"
+#include "l4/protection/source_table.h"
 
 namespace edge::l4 {
 
@@ -66,7 +67,9 @@ class TlsTerminateConnection final : public uring::IoHandler {
   ~TlsTerminateConnection() override;
 
   // Takes ownership of the accepted `client_fd` and starts the handshake.
-  void Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener);
+  // `peer`: the client's address when the caller already looked it up (protection), else null.
+  void Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener,
+             const net::SocketAddress* peer = nullptr);
   // Ends the connection now: both sockets are closed.
   void Abort(const char* reason);
   void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
@@ -74,6 +77,7 @@ class TlsTerminateConnection final : public uring::IoHandler {
 
   TlsTerminateConnection* prev = nullptr;
   TlsTerminateConnection* next = nullptr;
+  SourceTicket source;  // per-source limits: released by the worker when the connection ends
 
   static constexpr int kClient = 0;
   static constexpr int kBackend = 1;

@@ -195,3 +195,35 @@ def test_port_in_use_exits_1_with_a_clear_line(edge):
     assert 'listener "web"' in errors[0], errors
     assert "127.0.0.1:%d" % port in errors[0], errors
     assert "Address already in use" in errors[0], errors
+
+
+def test_check_health_ports_and_protection_keys(tmp_path):
+    """--check accepts [pool.health] port, a backend's health_port and the listener protection
+    keys, and reports each out-of-range or malformed one at its position with exit 2."""
+    good = (GOOD.replace('check = "none"', 'check = "http"\nport = 9911')
+                .replace('{ address = "127.0.0.1:8002" }',
+                         '{ address = "127.0.0.1:8002", health_port = 9912 }')
+                .replace('idle_timeout = "5m"\n',
+                         'idle_timeout = "5m"\nallow = ["127.0.0.0/8"]\ndeny = ["127.0.0.9"]\n'
+                         'max_connections_per_source = 50\n'
+                         'new_connections_per_source = { rate = 100, per = "1s", burst = 50 }\n'))
+    r = h.run_lb4(["--check", "-c", write(tmp_path, good)])
+    assert r.returncode == 0, r.stderr
+    bad = (good.replace("port = 9911", "port = 70000")
+               .replace('deny = ["127.0.0.9"]', 'deny = ["127.0.0.9/8"]')
+               .replace("rate = 100,", "rate = 0,"))
+    path = write(tmp_path, bad, "bad.toml")
+    r = h.run_lb4(["--check", "-c", path])
+    assert r.returncode == 2 and r.stdout == ""
+    want = [
+        ('"127.0.0.9/8"', 'listener "web": deny: invalid CIDR "127.0.0.9/8": host bits are set '
+                          '(did you mean 127.0.0.0/8?)'),
+        ("0, per", 'listener "web": new_connections_per_source.rate: must be between 1 and '
+                   '1000000, got 0'),
+        ("70000", 'pool "gateways": health.port: must be between 1 and 65535, got 70000'),
+    ]
+    expected = []
+    for needle, message in want:
+        line, col = position_of(bad, needle)
+        expected.append("%s:%d:%d: %s" % (path, line, col, message))
+    assert error_lines(r.stderr) == expected, r.stderr

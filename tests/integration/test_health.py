@@ -487,3 +487,40 @@ def test_one_check_per_backend_per_interval_whatever_the_workers(edge):
         assert metric(m, "lb4_backend_check_total", pool="p", backend=a, result="fail") == 0
         assert metric(m, "lb4_backend_check_up", pool="p", backend=a) == 1
         assert metric(m, "lb4_backend_ejected", pool="p", backend=a) == 0
+
+
+def test_health_port_checks_another_server_than_the_traffic_port(edge):
+    """lb4 in front of gw7-like backends: the traffic port answers GET /healthz with 404 (it is
+    routed like any request), the health port is a separate server. Pool p: t0 is checked on h0
+    ([pool.health] port, answers 200); pool q: t1 is checked on h1 (its own health_port, answers
+    503) although q's pool port is h0. Only the health ports decide: t0 stays UP without one
+    failed check, t1 goes DOWN with "HTTP 503"; no check ever reaches a traffic port; clients of
+    listener "web" (pool p) are served by t0; /status shows each checked address."""
+    o = edge.origin({"name": "t0", "mode": "http", "status": 404},
+                    {"name": "t1", "mode": "http", "status": 404},
+                    {"name": "h0", "mode": "http"},
+                    {"name": "h1", "mode": "http", "status": 503})
+    addr = {n: o.address(n) for n in ("t0", "t1", "h0", "h1")}
+    h0_port, h1_port = o.port("h0"), o.port("h1")
+    p = name_pool([addr["t0"]], name="p", health=health("http", path="/healthz", port=h0_port))
+    q = {"name": "q", "balance": "round_robin",
+         "backends": [{"address": addr["t1"], "health_port": h1_port}],
+         "health": health("http", path="/healthz", port=h0_port)}
+    lb = edge.lb4([p, q], listeners=[{"name": "web", "bind": "127.0.0.1", "pool": "p"}],
+                  **admin_section())
+    _, _, count, last = wait_change(lb, addr["t1"], "DOWN", pool="q")
+    assert count == 3 and last == "HTTP 503 Not Healthy", last
+    h.wait_until(lambda: status_backends(lb, "p")[addr["t0"]]["checks"]["ok"] >= 3, 10,
+                 "t0 to pass three checks")
+    t0 = status_backends(lb, "p")[addr["t0"]]
+    assert t0["state"] == "up" and t0["checks"]["fail"] == 0, t0
+    assert t0["check_address"] == addr["h0"]
+    t1 = status_backends(lb, "q")[addr["t1"]]
+    assert t1["state"] == "down" and t1["check_address"] == addr["h1"], t1
+    assert [http_ask(lb.address()) for _ in range(5)] == ["t0"] * 5
+    assert o.events_where(ev="close", name="h0", request="GET /healthz HTTP/1.1")
+    assert o.events_where(ev="close", name="h1", request="GET /healthz HTTP/1.1")
+    for traffic in ("t0", "t1"):
+        assert not o.events_where(ev="close", name=traffic, request="GET /healthz HTTP/1.1")
+    # The log says where the checks go.
+    assert "on port %d" % h0_port in lb.stderr()

@@ -365,3 +365,162 @@ def test_slow_readers_hold_at_most_high_water_buffers(edge):
     assert fallbacks == 0, (
         "the ring ran dry (%d fallback receives): 16 stalled readers held more than 8 buffers "
         "each on average" % fallbacks)
+
+
+# ---------------------------------------------------------------- per-listener L4 protection
+
+
+def _admin():
+    import random
+    host = "127.%d.%d.%d" % (random.randint(100, 254), random.randint(0, 255),
+                             random.randint(1, 254))
+    return {"admin": h.format_address(host, h.free_port(host))}
+
+
+def _refusals(lb, listener="web"):
+    """{reason: count} of lb4_connections_refused_total{listener=...}."""
+    out = {}
+    for line in lb.admin_get("/metrics")[1].splitlines():
+        m = re.fullmatch(r'lb4_connections_refused_total\{listener="%s",reason="(\w+)"\} (\S+)'
+                         % re.escape(listener), line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def _protected_lb(edge, workers=1, **listener):
+    o = edge.origin({"name": "nm", "mode": "name"})
+    web = {"name": "web", "bind": "127.0.0.1", "mode": "tcp", "pool": "p"}
+    web.update(listener)
+    lb = edge.lb4([{"name": "p", "backends": [{"address": o.address("nm")}]}], listeners=[web],
+                  workers=workers, **_admin())
+    return o, lb
+
+
+def _try(lb, source_ip):
+    """True when a connection from source_ip is relayed (the backend's name arrives), False when
+    lb4 closes it unserved."""
+    s = h.connect(lb.address(), source_ip)
+    try:
+        s.settimeout(5 * h.SLOW)
+        return h.read_line(s) == "nm"
+    except ConnectionResetError:
+        return False
+    finally:
+        s.close()
+
+
+def test_one_abusive_source_is_refused_while_many_others_all_get_through(edge):
+    """max_connections_per_source = 4 and new_connections_per_source = { rate = 5, per = "1s",
+    burst = 10 } on one worker (the table is per worker: exact counts). 127.0.0.2 holds 4
+    connections (a 5th is refused: per_source_limit), then runs a fast connect loop of 200
+    connects (at most burst + rate x elapsed get through: per_source_rate), while 30 other sources
+    (127.0.0.10 ...) connect three times each during the abuse: every one of their 90
+    connections is relayed. The abusive source never reaches the backend when refused."""
+    o, lb = _protected_lb(edge, max_connections_per_source=4,
+                          new_connections_per_source={"rate": 5, "per": "1s", "burst": 10})
+    abuser = "127.0.0.2"
+    held = []
+    for _ in range(4):
+        s = edge.connect(lb.address(), abuser)
+        assert h.read_line(s) == "nm"
+        held.append(s)
+    assert not _try(lb, abuser)
+    assert _refusals(lb)["per_source_limit"] == 1
+    for s in held:
+        s.close()
+    h.wait_until(lambda: o.events_where(ev="close") and len(o.events_where(ev="close")) >= 4,
+                 5, "the held connections to end")
+
+    others = ["127.0.0.%d" % i for i in range(10, 40)]
+    results = {}
+
+    def good(ip):
+        results[ip] = [_try(lb, ip) for _ in range(3)]
+
+    abuse = {"ok": 0, "refused": 0}
+
+    def abusive():
+        t0 = time.monotonic()
+        for _ in range(200):
+            if _try(lb, abuser):
+                abuse["ok"] += 1
+            else:
+                abuse["refused"] += 1
+        abuse["elapsed"] = time.monotonic() - t0
+
+    opens_before = len(o.wait_events(1, ev="open"))
+    t = threading.Thread(target=abusive)
+    t.start()
+    threads = [threading.Thread(target=good, args=(ip,)) for ip in others]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    t.join(60)
+    assert all(results[ip] == [True, True, True] for ip in others), results
+    # 4 tokens were spent on the held connections: at most 6 of the burst remain, plus the rate.
+    allowed = 10 + 5 * abuse["elapsed"] + 1
+    assert abuse["ok"] <= allowed, abuse
+    assert abuse["refused"] >= 200 - allowed, abuse
+    r = _refusals(lb)
+    assert r["per_source_rate"] == abuse["refused"], (r, abuse)
+    assert r["deny"] == 0 and r["not_allowed"] == 0
+    # Refused connections never reached the backend.
+    relayed = len(o.wait_events(opens_before + 90 + abuse["ok"], ev="open"))
+    time.sleep(0.2)
+    assert len(o.events_where(ev="open")) == relayed
+
+
+def test_deny_wins_over_allow_and_allow_refuses_everything_else(edge):
+    """allow = ["127.0.0.0/24"], deny = ["127.0.0.3"]: 127.0.0.2 is relayed, 127.0.0.3 is
+    refused (deny) though allowed, 127.0.1.2 is refused (not_allowed); counted per reason."""
+    o, lb = _protected_lb(edge, allow=["127.0.0.0/24"], deny=["127.0.0.3"])
+    assert _try(lb, "127.0.0.2")
+    assert not _try(lb, "127.0.0.3")
+    assert not _try(lb, "127.0.1.2")
+    assert not _try(lb, "127.0.1.2")
+    r = _refusals(lb)
+    assert r == {"deny": 1, "not_allowed": 2, "per_source_limit": 0, "per_source_rate": 0}, r
+    assert len(o.wait_events(1, ev="open")) == 1
+    time.sleep(0.2)
+    assert len(o.events_where(ev="open")) == 1
+
+
+def test_reload_applies_new_lists_and_limits(edge):
+    """SIGHUP with a deny list and a per-source cap added: the denied source is refused from then
+    on, the cap applies, and removing them again lets everyone back in; the counters carry on
+    across reloads."""
+    import os
+    import signal
+    o, lb = _protected_lb(edge)
+    assert _try(lb, "127.0.0.5")
+    assert _try(lb, "127.0.0.6") and _try(lb, "127.0.0.6")
+
+    def reload(**keys):
+        web = {k: v for k, v in lb.listeners[0].items()
+               if k not in ("deny", "max_connections_per_source")}
+        web.update(keys)
+        lb.listeners[0] = web
+        tmp = lb.config_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(h.render_config(lb.lb4_section, lb.listeners, lb.pools))
+        os.rename(tmp, lb.config_path)
+        before = lb.stderr().count("reload ok")
+        lb.signal(signal.SIGHUP)
+        h.wait_until(lambda: lb.stderr().count("reload ok") > before, 10, "reload ok")
+
+    reload(deny=["127.0.0.5/32"], max_connections_per_source=1)
+    assert not _try(lb, "127.0.0.5")
+    held = edge.connect(lb.address(), "127.0.0.6")
+    assert h.read_line(held) == "nm"
+    assert not _try(lb, "127.0.0.6")  # the cap now applies (one worker: exact)
+    assert _try(lb, "127.0.0.7")
+    assert _refusals(lb)["per_source_limit"] == 1
+    assert _refusals(lb)["deny"] == 1
+    reload()
+    assert _try(lb, "127.0.0.5")
+    assert _try(lb, "127.0.0.6") and _try(lb, "127.0.0.6")  # no cap any more, .6 still holds one
+    held.close()
+    r = _refusals(lb)
+    assert r["deny"] == 1 and r["per_source_limit"] == 1, r  # kept across the reloads

@@ -134,7 +134,12 @@ TEST(Lb4Config, LoadsTheShippedExample) {
   ASSERT_EQ(pool->backends.size(), 2u);
   EXPECT_EQ(pool->backends[0].address.ToString(), "127.0.0.1:8001");
   EXPECT_EQ(pool->backends[1].address.ToString(), "127.0.0.1:8002");
-  EXPECT_EQ(pool->health.check, HealthConfig::Check::kTcp);
+  // gw7's /healthz is on each instance's admin port (scripts/demo.sh: 9911, 9912).
+  EXPECT_EQ(pool->health.check, HealthConfig::Check::kHttp);
+  EXPECT_EQ(pool->health.path, "/healthz");
+  EXPECT_EQ(HealthCheckAddress(pool->backends[0], pool->health).ToString(), "127.0.0.1:9911");
+  EXPECT_EQ(HealthCheckAddress(pool->backends[1], pool->health).ToString(), "127.0.0.1:9912");
+  EXPECT_FALSE(loaded->listeners[0].has_protection());  // documented, commented out
   EXPECT_EQ(loaded->buffer_size, 16384u);
   EXPECT_EQ(loaded->buffers_per_worker, 4096u);
 }
@@ -317,13 +322,13 @@ const ErrorCase kErrorCases[] = {
      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\", wieght = 2 }]\n",
      "edge.toml:7:43: pool \"g\": backends[0].wieght: unknown key; did you mean \"weight\"? "
-     "(allowed: address, weight)"},
+     "(allowed: address, weight, health_port)"},
     {"UnknownKeyInHealth",
      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n[pool.health]\n"
      "intervall = \"1s\"\n",
      "edge.toml:9:1: pool \"g\": health.intervall: unknown key; did you mean \"interval\"? "
-     "(allowed: check, path, interval, timeout, rise, fall, passive_failures, ejection_time, "
+     "(allowed: check, path, port, interval, timeout, rise, fall, passive_failures, ejection_time, "
      "max_ejection_time, max_ejection_percent)"},
     {"WorkersOutOfRange",
      "[lb4]\nworkers = 2000\n[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = "
@@ -664,6 +669,111 @@ TEST(Lb4Config, LoadNamesAMissingFile) {
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(loaded.status().message()),
             "cannot read /nonexistent/edge.toml: No such file or directory");
+}
+
+// [pool.health] port and a backend's health_port (issue 17): where active checks go.
+TEST(Lb4Config, HealthPortsChooseTheCheckAddress) {
+  auto parsed = ParseLb4Config(
+      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
+      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\", health_port = 9911 },"
+      " { address = \"[::1]:8002\" }]\n[pool.health]\ncheck = \"http\"\nport = 9900\n",
+      "edge.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const PoolConfig& p = parsed->pools[0];
+  EXPECT_EQ(p.health.port, 9900);
+  EXPECT_EQ(p.backends[0].health_port, 9911);
+  EXPECT_EQ(p.backends[1].health_port, 0);
+  EXPECT_EQ(HealthCheckAddress(p.backends[0], p.health).ToString(), "127.0.0.1:9911");
+  EXPECT_EQ(HealthCheckAddress(p.backends[1], p.health).ToString(), "[::1]:9900");
+  HealthConfig no_port;
+  EXPECT_EQ(HealthCheckAddress(p.backends[1], no_port).ToString(), "[::1]:8002");
+}
+
+TEST(Lb4Config, HealthPortsOutOfRangeAreErrors) {
+  const std::string head =
+      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n[[pool]]\n"
+      "name = \"g\"\n";
+  EXPECT_EQ(ErrorOf(head + "backends = [{ address = \"127.0.0.1:8001\" }]\n[pool.health]\n"
+                           "check = \"tcp\"\nport = 0\n"),
+            "edge.toml:10:8: pool \"g\": health.port: must be between 1 and 65535, got 0");
+  EXPECT_EQ(ErrorOf(head + "backends = [{ address = \"127.0.0.1:8001\" }]\n[pool.health]\n"
+                           "port = 65536\n"),
+            "edge.toml:9:8: pool \"g\": health.port: must be between 1 and 65535, got 65536");
+  EXPECT_EQ(ErrorOf(head + "backends = [{ address = \"127.0.0.1:8001\", health_port = \"x\" }]\n"),
+            "edge.toml:7:57: pool \"g\": backends[0].health_port: expected an integer, got string");
+  EXPECT_EQ(ErrorOf(head + "backends = [{ address = \"127.0.0.1:8001\", health_port = -1 }]\n"),
+            "edge.toml:7:57: pool \"g\": backends[0].health_port: must be between 1 and 65535, "
+            "got -1");
+}
+
+// Per-listener protection keys (issue 17).
+TEST(Lb4Config, ParsesListenerProtection) {
+  auto parsed = ParseLb4Config(
+      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
+      "allow = [\"10.0.0.0/8\", \"::1\"]\ndeny = [\"10.1.0.0/16\"]\n"
+      "max_connections_per_source = 20\n"
+      "new_connections_per_source = { rate = 100, per = \"1s\", burst = 50 }\n"
+      "source_table_size = 1024\n"
+      "[[listener]]\nname = \"b\"\nbind = \"127.0.0.1:8081\"\npool = \"g\"\n"
+      "new_connections_per_source = { rate = 5, per = \"1m\" }\n"
+      "[[listener]]\nname = \"c\"\nbind = \"127.0.0.1:8082\"\npool = \"g\"\n"
+      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n",
+      "edge.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const ListenerConfig& a = parsed->listeners[0];
+  ASSERT_EQ(a.allow.size(), 2u);
+  EXPECT_EQ(a.allow[0].ToString(), "10.0.0.0/8");
+  EXPECT_EQ(a.allow[1].ToString(), "::1/128");
+  ASSERT_EQ(a.deny.size(), 1u);
+  EXPECT_EQ(a.deny[0].ToString(), "10.1.0.0/16");
+  EXPECT_EQ(a.max_connections_per_source, 20u);
+  EXPECT_EQ(a.new_connections_per_source.rate, 100u);
+  EXPECT_EQ(a.new_connections_per_source.per, absl::Seconds(1));
+  EXPECT_EQ(a.new_connections_per_source.burst, 50u);
+  EXPECT_EQ(a.source_table_size, 1024u);
+  EXPECT_TRUE(a.has_protection());
+  const ListenerConfig& b = parsed->listeners[1];
+  EXPECT_EQ(b.new_connections_per_source.burst, 5u);  // defaults to rate
+  EXPECT_EQ(b.new_connections_per_source.per, absl::Minutes(1));
+  EXPECT_EQ(b.max_connections_per_source, 0u);
+  EXPECT_TRUE(b.has_per_source_limits());
+  const ListenerConfig& c = parsed->listeners[2];
+  EXPECT_FALSE(c.has_protection());  // defaults: nothing on the accept path
+  EXPECT_EQ(c.source_table_size, 16384u);
+}
+
+TEST(Lb4Config, ListenerProtectionErrors) {
+  const std::string head =
+      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n"
+      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n";
+  EXPECT_EQ(ErrorOf(head + "allow = [\"10.0.0.1/8\"]\n"),
+            "edge.toml:8:10: listener \"web\": allow: invalid CIDR \"10.0.0.1/8\": host bits are "
+            "set (did you mean 10.0.0.0/8?)");
+  EXPECT_EQ(ErrorOf(head + "deny = [\"10.0.0.0/8\", 7]\n"),
+            "edge.toml:8:23: listener \"web\": deny: must be CIDR strings such as \"10.0.0.0/8\", "
+            "got integer");
+  EXPECT_EQ(ErrorOf(head + "deny = \"10.0.0.0/8\"\n"),
+            "edge.toml:8:8: listener \"web\": deny: expected an array, got string");
+  EXPECT_EQ(ErrorOf(head + "max_connections_per_source = 0\n"),
+            "edge.toml:8:30: listener \"web\": max_connections_per_source: must be between 1 and "
+            "1000000, got 0");
+  EXPECT_EQ(ErrorOf(head + "new_connections_per_source = { per = \"1s\" }\n"),
+            "edge.toml:8:30: listener \"web\": new_connections_per_source.rate: missing required "
+            "key");
+  EXPECT_EQ(ErrorOf(head + "new_connections_per_source = { rate = 10, per = \"0s\", brust = 1 }\n"),
+            "edge.toml:8:49: listener \"web\": new_connections_per_source.per: must be between "
+            "1ms and 24h, got \"0s\"\n"
+            "edge.toml:8:55: listener \"web\": new_connections_per_source.brust: unknown key; did "
+            "you mean \"burst\"? (allowed: rate, per, burst)");
+  EXPECT_EQ(ErrorOf(head + "new_connections_per_source = { rate = 10, burst = 0 }\n"),
+            "edge.toml:8:51: listener \"web\": new_connections_per_source.burst: must be between 1 "
+            "and 1000000, got 0");
+  EXPECT_EQ(ErrorOf(head + "source_table_size = 100\n"),
+            "edge.toml:8:21: listener \"web\": source_table_size: only with "
+            "max_connections_per_source or new_connections_per_source");
+  EXPECT_EQ(ErrorOf(head + "max_connections_per_source = 1\nsource_table_size = 8\n"),
+            "edge.toml:9:21: listener \"web\": source_table_size: must be between 16 and 4194304, "
+            "got 8");
 }
 
 TEST(Lb4Config, NamesMatchTheConfigSpellings) {

@@ -132,6 +132,61 @@ TEST(HealthChecker, ABackendComesBackAfterRiseGoodChecks) {
   EXPECT_TRUE(B(r, 0).last_check().ok);
 }
 
+// The port of "127.0.0.1:N".
+int PortOf(const std::string& address) { return std::stoi(address.substr(address.rfind(':') + 1)); }
+
+std::shared_ptr<const Runtime> BuildRaw(const std::string& pool_body) {
+  auto config = ParseLb4Config(
+      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:0\"\npool = \"p\"\n\n[[pool]]\n"
+      "name = \"p\"\n" +
+          pool_body,
+      "test.toml");
+  EXPECT_TRUE(config.ok()) << config.status();
+  auto runtime = BuildRuntime(*config);
+  EXPECT_TRUE(runtime.ok()) << runtime.status();
+  return *runtime;
+}
+
+// [pool.health] port: only the health port's answer decides. Backend 0's traffic port refuses
+// but its health port listens: it stays up. Backend 1's traffic port listens but its health
+// port refuses: it goes down.
+TEST(HealthChecker, PoolHealthPortDecidesInsteadOfTheTrafficPort) {
+  Port traffic_dead(false), traffic_live(true);
+  Port health_live(true);
+  Port health_dead(false);
+  // Both backends share the pool's health port on 127.0.0.1, so give backend 1 another IP of
+  // loopback, where nothing listens on that port.
+  const std::string b1 = absl::StrFormat("127.0.0.2:%d", PortOf(traffic_live.address()));
+  auto r = BuildRaw(absl::StrFormat(
+      "backends = [{ address = \"%s\" }, { address = \"%s\" }]\n[pool.health]\n"
+      "check = \"tcp\"\nport = %d\ninterval = \"30ms\"\ntimeout = \"30ms\"\nrise = 1\n"
+      "fall = 2\n",
+      traffic_dead.address(), b1, PortOf(health_live.address())));
+  auto checker = StartChecker(r);
+  ASSERT_TRUE(WaitFor([&] { return !B(r, 1).healthy.load(); }));
+  EXPECT_EQ(B(r, 1).last_check().detail, "connect refused");
+  ASSERT_TRUE(WaitFor([&] { return B(r, 0).checks_ok.load() >= 3; }));
+  EXPECT_TRUE(B(r, 0).healthy.load());
+  EXPECT_EQ(B(r, 0).checks_failed.load(), 0u);
+}
+
+// A backend's health_port overrides the pool's port.
+TEST(HealthChecker, BackendHealthPortOverridesThePoolPort) {
+  Port traffic(false), own_health(true), pool_health(false);
+  Port other_traffic(false);
+  auto r = BuildRaw(absl::StrFormat(
+      "backends = [{ address = \"%s\", health_port = %d }, { address = \"%s\" }]\n"
+      "[pool.health]\ncheck = \"tcp\"\nport = %d\ninterval = \"30ms\"\ntimeout = \"30ms\"\n"
+      "rise = 1\nfall = 2\n",
+      traffic.address(), PortOf(own_health.address()), other_traffic.address(),
+      PortOf(pool_health.address())));
+  auto checker = StartChecker(r);
+  ASSERT_TRUE(WaitFor([&] { return !B(r, 1).healthy.load(); }));  // the pool's port refuses
+  ASSERT_TRUE(WaitFor([&] { return B(r, 0).checks_ok.load() >= 3; }));
+  EXPECT_TRUE(B(r, 0).healthy.load());
+  EXPECT_EQ(B(r, 0).checks_failed.load(), 0u);
+}
+
 TEST(HealthChecker, ChecksEachBackendAboutOncePerInterval) {
   Port a(true), b(true);
   auto r = Build({a.address(), b.address()},
