@@ -126,7 +126,7 @@ size_t CountQueryParameter(std::string_view query, std::string_view name) {
 std::string QueryWithout(std::string_view query, std::string_view name) {
   std::string out;
   ForEachPair(query, name, [&](std::string_view pair, bool matches) {
-    if (matches) return true;
+    if (matches || pair.empty()) return true;  // an empty pair carries nothing
     if (!out.empty()) out.push_back('&');
     out.append(pair);
     return true;

@@ -69,7 +69,8 @@ std::optional<std::string> QueryParameter(std::string_view query, std::string_vi
 // How many pairs of `query` are named `name`.
 size_t CountQueryParameter(std::string_view query, std::string_view name);
 
-// `query` without any pair named `name` (the other pairs unchanged, in order).
+// `query` without any pair named `name` and without empty pairs ("a&&b" is "a&b"); the other
+// pairs unchanged, in order.
 std::string QueryWithout(std::string_view query, std::string_view name);
 
 // Percent-decodes `text` ('+' is a space); nullopt on a malformed %-escape.
