@@ -42,12 +42,13 @@ void CheckBearer(std::string_view a) {
   if (!token) return;
   Check(!token->empty());
   Check(token->data() >= a.data() && token->data() + token->size() <= a.data() + a.size());
-  Check(a.size() > 7 && (a.substr(0, 7) == "Bearer " || a.substr(0, 7) == "bearer " ||
-                         (a[0] | 0x20) == 'b'));
+  Check(a.size() > 7 &&
+        (a.substr(0, 7) == "Bearer " || a.substr(0, 7) == "bearer " || (a[0] | 0x20) == 'b'));
   for (char c : *token) Check(IsB64TokenChar(c));
   // '=' only as padding at the end.
   const size_t eq = token->find('=');
-  if (eq != std::string_view::npos) Check(token->find_first_not_of('=', eq) == std::string_view::npos);
+  if (eq != std::string_view::npos)
+    Check(token->find_first_not_of('=', eq) == std::string_view::npos);
   Check(!edge::l7::HasTwoCredentials(a));
   // Trailing whitespace aside, the token is what ends the value.
   std::string_view rest = a.substr(static_cast<size_t>(token->data() - a.data()) + token->size());
@@ -133,7 +134,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const size_t nl = text.find('\n');
   const std::string_view a = text.substr(0, nl);
-  const std::string_view b = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  const std::string_view b =
+      nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
   CheckBearer(a);
   CheckQuery(a, b);
   CheckQuery(a, "api_key");
