@@ -154,10 +154,35 @@ void CheckNotAbove(TableReader& r, std::string_view small_key, absl::Duration sm
   }
 }
 
+// proxy_protocol = "required" | "optional" | "off", or the older true ("optional") / false.
+void ReadProxyProtocol(TableReader& r, ProxyProtocolPolicy* out) {
+  const toml::node* node = r.Get("proxy_protocol");
+  if (node == nullptr) return;
+  if (const auto* b = node->as_boolean()) {
+    *out = b->get() ? ProxyProtocolPolicy::kOptional : ProxyProtocolPolicy::kOff;
+    return;
+  }
+  r.ReadEnum("proxy_protocol", out,
+             {{"off", ProxyProtocolPolicy::kOff},
+              {"optional", ProxyProtocolPolicy::kOptional},
+              {"required", ProxyProtocolPolicy::kRequired}});
+}
+
+// internal_headers = ["X-Internal-Token", ...]: field names (tokens), at most 256.
+void ReadInternalHeaders(TableReader& r, std::vector<std::string>* out) {
+  if (!r.ReadStringArray("internal_headers", out)) return;
+  if (out->size() > 256) r.Error("internal_headers", "at most 256 names");
+  for (const std::string& name : *out) {
+    if (!IsToken(name)) {
+      r.Error("internal_headers", absl::StrFormat("not a valid header name: %s", Quote(name)));
+    }
+  }
+}
+
 void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfig* config) {
   TableReader r(table, errors, "gw7",
                 {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout",
-                 "batch_wait_us", "limits"});
+                 "batch_wait_us", "limits", "internal_headers"});
   if (r.Require("listen")) r.ReadAddress("listen", &config->listen);
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
@@ -168,7 +193,7 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
       config->admin = admin;
     }
   }
-  r.ReadBool("proxy_protocol", &config->proxy_protocol);
+  ReadProxyProtocol(r, &config->proxy_protocol);
   std::vector<std::string> proxies;
   if (r.ReadStringArray("trusted_proxies", &proxies)) {
     const toml::array* array = r.Get("trusted_proxies")->as_array();
@@ -182,11 +207,13 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
       }
     }
   }
-  if (config->proxy_protocol && config->trusted_proxies.empty() && !r.Has("trusted_proxies")) {
+  if (config->proxy_protocol != ProxyProtocolPolicy::kOff && config->trusted_proxies.empty() &&
+      !r.Has("trusted_proxies")) {
     r.Error("proxy_protocol",
             "true requires trusted_proxies (the networks allowed to send a PROXY header), e.g. "
             "[\"127.0.0.0/8\"]");
   }
+  ReadInternalHeaders(r, &config->internal_headers);
   r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
   r.ReadInt("batch_wait_us", &config->batch_wait_us, 0u, 1000u);
 
@@ -517,10 +544,11 @@ void ReadRewrites(TableReader& r, RouteConfig* route) {
 
 void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, RouteConfig* route,
                Origin* origin) {
-  TableReader r(table, errors, ContextFor("route", index, table),
-                {"name", "host", "path", "path_prefix", "path_template", "path_regex", "methods",
-                 "headers", "upstream", "strip_prefix", "prefix_rewrite", "auth", "require_scopes",
-                 "require_claims", "rate_limit", "concurrency_limit", "add_request_headers"});
+  TableReader r(
+      table, errors, ContextFor("route", index, table),
+      {"name", "host", "path", "path_prefix", "path_template", "path_regex", "methods", "headers",
+       "upstream", "strip_prefix", "prefix_rewrite", "auth", "require_scopes", "require_claims",
+       "rate_limit", "concurrency_limit", "add_request_headers", "allow_h2c_upgrade"});
   ReadName(r, &route->name, origin);
   std::string host;
   if (r.ReadString("host", &host)) {
@@ -555,6 +583,7 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
     origin->concurrency_limit = PositionOf(r, "concurrency_limit");
   }
   ReadStringPairs(r, "add_request_headers", true, &route->add_request_headers);
+  r.ReadBool("allow_h2c_upgrade", &route->allow_h2c_upgrade);
 }
 
 template <typename T>

@@ -78,6 +78,9 @@ struct RouteConfig {
   std::string rate_limit;
   std::string concurrency_limit;  // a [[concurrency_limit]]
   std::vector<std::pair<std::string, std::string>> add_request_headers;
+  // Forward a client's "Upgrade: h2c" and HTTP2-Settings (otherwise removed: an h2c tunnel would
+  // carry requests past routing, auth and limits).
+  bool allow_h2c_upgrade = false;
 };
 
 struct LimitsConfig {
@@ -88,12 +91,20 @@ struct LimitsConfig {
   absl::Duration idle_timeout = absl::Seconds(60);
 };
 
+// [gw7] proxy_protocol: whether a connection begins with a PROXY header (from trusted_proxies).
+//   kOff:      never; a PROXY header is an ordinary (bad) request (`false`);
+//   kOptional: from trusted_proxies when present, a plain request otherwise (`true`);
+//   kRequired: every connection must begin with one, from a peer in trusted_proxies.
+enum class ProxyProtocolPolicy { kOff, kOptional, kRequired };
+
 struct GatewayConfig {
   std::string path;  // file it came from
   net::SocketAddress listen;
   std::optional<net::SocketAddress> admin;
-  bool proxy_protocol = false;
+  ProxyProtocolPolicy proxy_protocol = ProxyProtocolPolicy::kOff;
   std::vector<net::Cidr> trusted_proxies;
+  // Request fields clients must never set, stripped like X-Consumer (any case, '_' for '-').
+  std::vector<std::string> internal_headers;
   LimitsConfig limits;
   absl::Duration drain_timeout = absl::Seconds(30);
   // An I/O wait returns at 32 completions or this long after it began (Linux >= 6.12; 0: at the

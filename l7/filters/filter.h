@@ -30,6 +30,9 @@ class RequestView {
   virtual std::string_view host() const = 0;   // Host without the port, lower case
   // The first header of that name (case-insensitive), if any.
   virtual std::optional<std::string_view> header(std::string_view name) const = 0;
+  // How many fields are named `name` in any case, '_' counting as '-' (field_spelling.h): the
+  // fields a backend may merge into one, so a credential sent twice is seen in every spelling.
+  virtual size_t header_count(std::string_view name) const = 0;
   // The client's address: PROXY header's source when from a trusted proxy, else the peer.
   virtual const net::SocketAddress& client_address() const = 0;
   virtual std::string_view route_name() const = 0;
@@ -58,12 +61,16 @@ struct FilterContext {
   // Changes to the request sent upstream (applied by the proxy step, in this order).
   std::vector<std::string> upstream_remove_headers;
   std::vector<std::pair<std::string, std::string>> upstream_add_headers;
+  // Replaces the client's query in what goes upstream (a filter removed a parameter from it).
+  std::optional<std::string> upstream_query;
   // Headers added to whatever response goes back to the client (upstream's or a filter's).
   std::vector<std::pair<std::string, std::string>> response_headers;
   // Set by a filter that returns kStop: the response the client gets instead of the upstream's.
   int stop_status = 0;
   std::string stop_content_type = "application/json";
   std::string stop_body;
+  // With kStop: the gw7_errors_total kind to count ("" counts "filter_<name>").
+  std::string_view error_kind;
 
   // Prepares a kStop answer with a JSON body {"error": code, "message": message}.
   FilterStatus Reject(int status, std::string_view code, std::string_view message) {

@@ -41,6 +41,10 @@ std::string GatewayServer::RenderMetrics() {
   }
   t.Family("gw7_retries_total", "counter", "Upstream attempts after a failed one.");
   t.Sample("gw7_retries_total", {}, static_cast<double>(stats_.retries));
+  t.Family("gw7_stripped_headers_total", "counter",
+           "Client request fields and trailers that gw7 owns (identity, forwarding, internal), "
+           "removed before forwarding.");
+  t.Sample("gw7_stripped_headers_total", {}, static_cast<double>(stats_.stripped_headers));
   t.Family("gw7_reloads_total", "counter", "Config reloads by result.");
   t.Sample("gw7_reloads_total", {{"result", "ok"}}, static_cast<double>(stats_.reloads_ok));
   t.Sample("gw7_reloads_total", {{"result", "failed"}}, static_cast<double>(stats_.reloads_failed));

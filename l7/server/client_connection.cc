@@ -13,6 +13,7 @@
 #include "common/http/response_writer.h"
 #include "common/log.h"
 #include "common/net/proxy_protocol.h"
+#include "l7/filters/field_spelling.h"
 #include "l7/server/gateway_server.h"
 #include "l7/server/http_limits.h"
 #include "l7/server/path_check.h"
@@ -43,7 +44,15 @@ ClientConnection::~ClientConnection() {
 
 void ClientConnection::Start() {
   const GatewayConfig& config = server_->runtime()->config;
-  state_ = config.proxy_protocol ? State::kProxyHeader : State::kHead;
+  state_ = config.proxy_protocol != ProxyProtocolPolicy::kOff ? State::kProxyHeader : State::kHead;
+  if (config.proxy_protocol == ProxyProtocolPolicy::kRequired && !PeerIsTrustedProxy()) {
+    // Only trusted proxies may connect: nothing this peer sends is read.
+    server_->stats().CountError("proxy_untrusted");
+    LOG_DEBUG("%s: closed: not in trusted_proxies (proxy_protocol = \"required\")",
+              peer_.ToString());
+    Close();
+    return;
+  }
   draining_ = server_->draining();
   RestartIdleTimer();
   ArmRecv();
@@ -53,6 +62,12 @@ std::optional<std::string_view> ClientConnection::header(std::string_view name) 
   const http::HttpHeader* h = request_.headers.Find(name);
   if (h == nullptr) return std::nullopt;
   return h->value;
+}
+
+size_t ClientConnection::header_count(std::string_view name) const {
+  size_t n = 0;
+  for (const http::HttpHeader& h : request_.headers) n += SameFieldSpelling(h.name, name) ? 1 : 0;
+  return n;
 }
 
 std::string_view ClientConnection::route_name() const {
@@ -324,15 +339,24 @@ void ClientConnection::ProcessLoop() {
   }
 }
 
+bool ClientConnection::PeerIsTrustedProxy() const {
+  for (const net::Cidr& c : server_->runtime()->config.trusted_proxies) {
+    if (c.Contains(peer_)) return true;
+  }
+  return false;
+}
+
 void ClientConnection::ProcessProxyHeader() {
+  const bool trusted = PeerIsTrustedProxy();
+  const bool required = server_->runtime()->config.proxy_protocol == ProxyProtocolPolicy::kRequired;
   net::ProxyDecodeResult r = net::DecodeProxyHeader(in_);
   if (r.status == net::ProxyDecodeStatus::kNotProxy) {
+    if (required) {
+      RejectConnection(400, "proxy_missing", "no PROXY header from a trusted proxy");
+      return;
+    }
     state_ = State::kHead;
     return;
-  }
-  bool trusted = false;
-  for (const net::Cidr& c : server_->runtime()->config.trusted_proxies) {
-    if (c.Contains(peer_)) trusted = true;
   }
   if (!trusted) {
     // A PROXY header (or the start of one) from a peer that may not send one: someone is trying
@@ -445,7 +469,9 @@ void ClientConnection::RunFilters(size_t from) {
       state_ = State::kFilters;
       return;
     }
-    server_->stats().CountError(absl::StrFormat("filter_%s", route_->filters[i]->name()));
+    server_->stats().CountError(filter_ctx_->error_kind.empty()
+                                    ? absl::StrFormat("filter_%s", route_->filters[i]->name())
+                                    : std::string(filter_ctx_->error_kind));
     LocalResponse(filter_ctx_->stop_status, "", !body_complete_, &filter_ctx_->response_headers,
                   filter_ctx_->stop_content_type, filter_ctx_->stop_body);
     return;

@@ -76,6 +76,7 @@ class ClientConnection final : public uring::IoHandler,
   std::string_view query() const override { return request_.query; }
   std::string_view host() const override { return host_; }
   std::optional<std::string_view> header(std::string_view name) const override;
+  size_t header_count(std::string_view name) const override;
   const net::SocketAddress& client_address() const override { return client_; }
   std::string_view route_name() const override;
 
@@ -127,6 +128,7 @@ class ClientConnection final : public uring::IoHandler,
   void Process();
   void ProcessLoop();
   void ProcessProxyHeader();
+  bool PeerIsTrustedProxy() const;  // the TCP peer is in trusted_proxies
   void StartRequest(size_t head_bytes);
   void RunFilters(size_t from);
   void StartProxy();

@@ -43,8 +43,25 @@ void ClientConnection::StartProxy() {
   options.add_headers = &filter_ctx_->upstream_add_headers;
   options.route_headers = &route_->config->add_request_headers;
   options.body = request_.body;
+  const RouteConfig& route = *route_->config;
+  // An Upgrade offering only h2c is no upgrade at all where h2c is not allowed.
+  if (upgrade_ && !route.allow_h2c_upgrade && !OffersUpgradeOtherThanH2c(request_.headers)) {
+    upgrade_ = false;
+  }
   options.upgrade = upgrade_;
-  AppendUpstreamRequestHead(request_, options, &retry_copy_);
+  options.allow_h2c = route.allow_h2c_upgrade;
+  if (filter_ctx_->upstream_query) options.query = &*filter_ctx_->upstream_query;
+  options.strip = &runtime_->stripped_fields;
+  for (const net::Cidr& c : runtime_->config.trusted_proxies) {
+    if (c.Contains(client_)) options.trusted_client = true;
+  }
+  UpstreamHeadReport report = AppendUpstreamRequestHead(request_, options, &retry_copy_);
+  server_->stats().stripped_headers += report.stripped;
+  if (report.forwarded_dropped) {
+    server_->stats().CountError("bad_forwarded");
+    LOG_DEBUG("request %s: dropped a Forwarded field that is not RFC 7239 from trusted %s",
+              request_id_, client_.ToString());
+  }
   if (request_.expect_continue && !body_complete_ && in_.empty()) {
     Write(http::kContinueResponse);
     continue_sent_ = true;
@@ -111,7 +128,10 @@ void ClientConnection::SendBody(std::string_view data, bool last) {
   std::string_view bytes = data;
   if (request_.body.kind == http::BodyKind::kChunked) {
     if (!data.empty()) AppendChunk(data, &framed);
-    if (last) AppendUpstreamLastChunk(chunked_.trailers(), request_.headers, &framed);
+    if (last) {
+      server_->stats().stripped_headers += AppendUpstreamLastChunk(
+          chunked_.trailers(), request_.headers, &framed, &runtime_->stripped_fields);
+    }
     bytes = framed;
   }
   if (bytes.empty()) return;

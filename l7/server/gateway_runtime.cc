@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "l7/filters/auth/auth_filter_factory.h"
 
 namespace edge::l7 {
 
@@ -67,6 +68,12 @@ absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
     if (!filters.ok()) return filters.status();
     route.filters = std::move(*filters);
   }
+
+  rt->stripped_fields = StrippedFieldSet::WithGatewayFields();
+  auto auth = AuthRegistryFor(rt->config);
+  if (!auth.ok()) return auth.status();
+  for (const std::string& name : IdentityFieldNames(**auth)) rt->stripped_fields.Add(name);
+  for (const std::string& name : rt->config.internal_headers) rt->stripped_fields.Add(name);
   return rt;
 }
 

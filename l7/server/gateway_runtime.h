@@ -16,6 +16,7 @@
 #include "l7/filters/filter.h"
 #include "l7/router/router.h"
 #include "l7/server/filter_chain.h"
+#include "l7/server/trusted_headers.h"
 #include "l7/upstream/connection_pool.h"
 #include "l7/upstream/health_probe.h"
 #include "l7/upstream/passive_health.h"
@@ -57,6 +58,9 @@ struct GatewayRuntime {
   std::unique_ptr<Router> router;
   std::vector<std::unique_ptr<UpstreamRuntime>> upstreams;
   std::vector<RouteRuntime> routes;  // index = RouteMatch::route_index
+  // Removed from every client request and its trailers (trusted_headers.h): gw7's own fields,
+  // every [[auth]]'s identity fields and [gw7] internal_headers. Built here, once per generation.
+  StrippedFieldSet stripped_fields;
   uint64_t generation = 0;
 };
 

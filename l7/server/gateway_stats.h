@@ -18,6 +18,7 @@ struct GatewayStats {
   uint64_t proxy_headers = 0;   // PROXY headers accepted from trusted proxies
   uint64_t requests_total = 0;  // final responses sent (any status)
   uint64_t retries = 0;
+  uint64_t stripped_headers = 0;  // client fields (and trailers) gw7 owns, removed (SPEC-11)
   uint64_t reloads_ok = 0, reloads_failed = 0;
   // Requests by route ("" for no route) and status class: index 1..5 for 1xx..5xx.
   std::map<std::string, std::array<uint64_t, 6>, std::less<>> requests_by_route;

@@ -2,6 +2,7 @@
 
 #include "common/http/chars.h"
 #include "common/http/hop_by_hop.h"
+#include "l7/filters/field_spelling.h"
 
 namespace edge::l7 {
 namespace {
@@ -9,7 +10,7 @@ namespace {
 bool Removed(const UpstreamRequestOptions& options, std::string_view name) {
   if (options.remove_headers == nullptr) return false;
   for (const std::string& r : *options.remove_headers) {
-    if (http::EqualsIgnoreCase(r, name)) return true;
+    if (SameFieldSpelling(r, name)) return true;
   }
   return false;
 }
@@ -71,17 +72,29 @@ bool IsSafeExtraField(std::string_view name, std::string_view value) {
   return true;
 }
 
-void AppendUpstreamRequestHead(const http::HttpRequest& request,
-                               const UpstreamRequestOptions& options, std::string* out) {
+// Whether gw7 keeps (or appends to) this field of options.strip rather than dropping it: a valid
+// client X-Request-Id is kept as the request's id, and a trusted client's X-Forwarded-For and
+// Forwarded are appended to. Only asked for fields in the set: off the common path.
+bool KeptByGateway(const UpstreamRequestOptions& options, std::string_view name) {
+  if (http::EqualsIgnoreCase(name, "x-request-id")) return true;
+  return options.trusted_client && (http::EqualsIgnoreCase(name, "x-forwarded-for") ||
+                                    http::EqualsIgnoreCase(name, "forwarded"));
+}
+
+UpstreamHeadReport AppendUpstreamRequestHead(const http::HttpRequest& request,
+                                             const UpstreamRequestOptions& options,
+                                             std::string* out) {
+  UpstreamHeadReport report;
   out->append(request.method_name);
   out->push_back(' ');
   if (request.target_form == http::TargetForm::kAsterisk) {
     out->push_back('*');
   } else {
     out->append(options.path.empty() ? std::string_view("/") : options.path);
-    if (!request.query.empty()) {
+    std::string_view query = options.query != nullptr ? *options.query : request.query;
+    if (!query.empty()) {
       out->push_back('?');
-      out->append(request.query);
+      out->append(query);
     }
   }
   out->append(" HTTP/1.1\r\n");
@@ -90,10 +103,32 @@ void AppendUpstreamRequestHead(const http::HttpRequest& request,
   http::HopByHopFilter hop(request.headers);
   for (const http::HttpHeader& h : request.headers) {
     if (options.upgrade && http::EqualsIgnoreCase(h.name, "upgrade")) {
-      AppendField(out, h.name, h.value);
+      if (options.allow_h2c) {
+        AppendField(out, h.name, h.value);
+        continue;
+      }
+      const size_t start = out->size();
+      out->append(h.name);
+      out->append(": ");
+      const size_t value_start = out->size();
+      AppendUpgradeWithoutH2c(h.value, out);
+      if (out->size() == value_start) {
+        out->resize(start);  // only h2c in this field
+      } else {
+        out->append("\r\n");
+      }
       continue;
     }
-    if (hop.IsHopByHop(h.name) || IsGatewayOwnedField(h.name) || Removed(options, h.name)) continue;
+    if (hop.IsHopByHop(h.name)) continue;
+    if (options.strip != nullptr && options.strip->Contains(h.name)) {
+      if (!KeptByGateway(options, h.name)) ++report.stripped;
+      continue;
+    }
+    if (IsGatewayOwnedField(h.name) || Removed(options, h.name)) continue;
+    if (!options.allow_h2c && http::EqualsIgnoreCase(h.name, "http2-settings")) {
+      ++report.stripped;
+      continue;
+    }
     if (http::EqualsIgnoreCase(h.name, "host")) {
       if (h.value.empty()) continue;
       has_host = true;
@@ -106,7 +141,7 @@ void AppendUpstreamRequestHead(const http::HttpRequest& request,
 
   // Written in place: this runs for every request, and temporaries would each allocate.
   out->append("X-Forwarded-For: ");
-  if (!Removed(options, "x-forwarded-for") &&
+  if (options.trusted_client && !Removed(options, "x-forwarded-for") &&
       AppendJoinedValues(request.headers, "x-forwarded-for", out)) {
     out->append(", ");
   }
@@ -116,8 +151,16 @@ void AppendUpstreamRequestHead(const http::HttpRequest& request,
     out->append("unknown");
   }
   out->append("\r\nForwarded: ");
-  if (!Removed(options, "forwarded") && AppendJoinedValues(request.headers, "forwarded", out)) {
-    out->append(", ");
+  if (options.trusted_client && !Removed(options, "forwarded")) {
+    const size_t start = out->size();
+    if (AppendJoinedValues(request.headers, "forwarded", out)) {
+      if (IsValidForwardedList(std::string_view(*out).substr(start))) {
+        out->append(", ");
+      } else {
+        out->resize(start);
+        report.forwarded_dropped = true;
+      }
+    }
   }
   out->append("for=");
   AppendForwardedFor(options.client, out);
@@ -154,20 +197,26 @@ void AppendUpstreamRequestHead(const http::HttpRequest& request,
       break;
   }
   out->append("\r\n");
+  return report;
 }
 
-void AppendUpstreamLastChunk(const http::HttpHeaders& trailers,
-                             const http::HttpHeaders& request_headers, std::string* out) {
+uint32_t AppendUpstreamLastChunk(const http::HttpHeaders& trailers,
+                                 const http::HttpHeaders& request_headers, std::string* out,
+                                 const StrippedFieldSet* strip) {
+  uint32_t stripped = 0;
   out->append("0\r\n");
   http::HopByHopFilter hop(request_headers);
   for (const http::HttpHeader& t : trailers) {
-    if (http::IsForbiddenTrailerField(t.name) || hop.IsHopByHop(t.name) ||
-        IsGatewayOwnedField(t.name)) {
+    if (http::IsForbiddenTrailerField(t.name) || hop.IsHopByHop(t.name)) continue;
+    if (strip != nullptr && strip->Contains(t.name)) {
+      ++stripped;
       continue;
     }
+    if (IsGatewayOwnedField(t.name)) continue;
     AppendField(out, t.name, t.value);
   }
   out->append("\r\n");
+  return stripped;
 }
 
 }  // namespace edge::l7

@@ -15,6 +15,26 @@ int HexValue(char c) {
   return -1;
 }
 
+// Calls fn(pair, name_matches) for each '&'-separated pair of `query`; stops when fn returns
+// false.
+template <typename Fn>
+void ForEachPair(std::string_view query, std::string_view name, Fn fn) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    std::string_view key = pair.substr(0, pair.find('='));
+    bool matches = key == name;
+    if (!matches && key.find_first_of("%+") != std::string_view::npos) {
+      std::optional<std::string> decoded = PercentDecode(key);
+      matches = decoded.has_value() && *decoded == name;
+    }
+    if (!fn(pair, matches)) return;
+  }
+}
+
+}  // namespace
+
 std::optional<std::string> PercentDecode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -35,8 +55,6 @@ std::optional<std::string> PercentDecode(std::string_view text) {
   }
   return out;
 }
-
-}  // namespace
 
 Sha256Digest Sha256(std::string_view bytes) {
   Sha256Digest digest;
@@ -85,17 +103,35 @@ const ApiKeyEntry* ApiKeyStore::Lookup(std::string_view presented) const {
 }
 
 std::optional<std::string> QueryParameter(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+  std::optional<std::string> value;
+  ForEachPair(query, name, [&](std::string_view pair, bool matches) {
+    if (!matches) return true;
     size_t eq = pair.find('=');
-    std::string_view key = pair.substr(0, eq);
-    if (key != name) continue;
-    if (eq == std::string_view::npos) return std::string();
-    return PercentDecode(pair.substr(eq + 1));
-  }
-  return std::nullopt;
+    value = eq == std::string_view::npos ? std::optional<std::string>(std::string())
+                                         : PercentDecode(pair.substr(eq + 1));
+    return false;
+  });
+  return value;
+}
+
+size_t CountQueryParameter(std::string_view query, std::string_view name) {
+  size_t n = 0;
+  ForEachPair(query, name, [&](std::string_view, bool matches) {
+    n += matches ? 1 : 0;
+    return true;
+  });
+  return n;
+}
+
+std::string QueryWithout(std::string_view query, std::string_view name) {
+  std::string out;
+  ForEachPair(query, name, [&](std::string_view pair, bool matches) {
+    if (matches || pair.empty()) return true;  // an empty pair carries nothing
+    if (!out.empty()) out.push_back('&');
+    out.append(pair);
+    return true;
+  });
+  return out;
 }
 
 }  // namespace edge::l7

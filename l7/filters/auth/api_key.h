@@ -57,9 +57,23 @@ class ApiKeyStore {
   std::unordered_map<Sha256Digest, size_t, DigestHash> by_hash_;
 };
 
-// The value of query parameter `name` in `query` (the part after '?'), percent-decoded ('+' is a
-// space). nullopt when absent or when its value has a malformed %-escape. The first occurrence
-// wins.
+// Query parameters (the part after '?', '&'-separated "name=value" pairs) are matched on their
+// percent-decoded name ('+' is a space), since that is the name a backend reads: "api%5Fkey" is
+// "api_key". A pair whose name has a malformed %-escape matches nothing.
+
+// The value of query parameter `name`, percent-decoded. nullopt when absent or when its value has
+// a malformed %-escape. The first occurrence wins (the auth filter refuses a second one first:
+// CountQueryParameter).
 std::optional<std::string> QueryParameter(std::string_view query, std::string_view name);
+
+// How many pairs of `query` are named `name`.
+size_t CountQueryParameter(std::string_view query, std::string_view name);
+
+// `query` without any pair named `name` and without empty pairs ("a&&b" is "a&b"); the other
+// pairs unchanged, in order.
+std::string QueryWithout(std::string_view query, std::string_view name);
+
+// Percent-decodes `text` ('+' is a space); nullopt on a malformed %-escape.
+std::optional<std::string> PercentDecode(std::string_view text);
 
 }  // namespace edge::l7

@@ -112,11 +112,6 @@ void ReadApiKey(TableReader& r, AuthProviderConfig* auth) {
       r.Error("query", absl::StrFormat("not a valid query parameter name: %s", Quote(cfg.query)));
     }
     cfg.header.clear();
-    if (auth->strip_credential) {
-      // gw7 forwards the request target as received; removing one parameter from it is not
-      // supported, and silently forwarding a key the operator asked to strip would be worse.
-      r.Error("strip_credential", "is only supported with header (not query)");
-    }
   }
   ReadKeys(r, cfg.keys.get());
   ReadKeysFile(r, cfg.keys.get());
@@ -196,6 +191,21 @@ void ReadJwt(TableReader& r, AuthProviderConfig* auth) {
   }
 }
 
+// forward_credential, or the older strip_credential meaning its opposite.
+void ReadForwardCredential(TableReader& r, bool* forward) {
+  bool strip = false;
+  const bool has_strip = r.ReadBool("strip_credential", &strip);
+  if (r.ReadBool("forward_credential", forward)) {
+    if (has_strip && strip == *forward) {
+      r.Error("strip_credential",
+              absl::StrFormat("contradicts forward_credential = %s (give forward_credential only)",
+                              *forward ? "true" : "false"));
+    }
+  } else if (has_strip) {
+    *forward = !strip;
+  }
+}
+
 constexpr config::EnumValue<AuthType> kAuthTypes[] = {
     {"api_key", AuthType::kApiKey},
     {"jwt", AuthType::kJwt},
@@ -234,6 +244,7 @@ absl::StatusOr<std::vector<AuthProviderConfig>> ParseAuthConfigs(const toml::tab
                        "scopes_claim",
                        "consumer_claim",
                        "strip_credential",
+                       "forward_credential",
                        "consumer_header",
                        "scopes_header",
                        "claims_to_headers"});
@@ -256,7 +267,7 @@ absl::StatusOr<std::vector<AuthProviderConfig>> ParseAuthConfigs(const toml::tab
                                          auth.type == AuthType::kApiKey ? "api_key" : "jwt"));
           }
         }
-        r.ReadBool("strip_credential", &auth.strip_credential);
+        ReadForwardCredential(r, &auth.forward_credential);
         ReadHeaderName(r, "consumer_header", &auth.consumer_header, true);
         ReadHeaderName(r, "scopes_header", &auth.scopes_header, true);
         if (const toml::table* claims = r.ReadTable("claims_to_headers")) {

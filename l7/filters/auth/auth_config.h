@@ -25,7 +25,10 @@
 //   consumer_claim = "sub"                   # becomes the consumer (default "sub")
 //
 //   # both types:
-//   strip_credential = true        # do not forward the key / Authorization header upstream
+//   forward_credential = false     # default: the Authorization field, the API-key field or the
+//                                  #   API-key query parameter is removed before forwarding
+//   strip_credential = true        # older spelling: strip_credential = X is forward_credential =
+//                                  #   !X; both given and contradicting is an error
 //   consumer_header = "X-Consumer" # identity passed upstream ("" disables)
 //   scopes_header = "X-Scopes"
 //   claims_to_headers = { sub = "X-User" }   # jwt: claims passed upstream
@@ -65,7 +68,7 @@ struct JwtProviderConfig {
 struct AuthProviderConfig {
   std::string name;
   AuthType type = AuthType::kApiKey;
-  bool strip_credential = false;
+  bool forward_credential = false;  // send the credential upstream too
   std::string consumer_header = "X-Consumer";
   std::string scopes_header = "X-Scopes";
   std::vector<std::pair<std::string, std::string>> claims_to_headers;  // claim -> header

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "absl/strings/str_format.h"
 #include "common/log.h"
 
 namespace edge::l7 {
@@ -65,6 +66,14 @@ AuthFilter::AuthFilter(std::shared_ptr<const AuthProvider> provider, UnixClock c
 
 FilterStatus AuthFilter::OnRequest(FilterContext& ctx, Resumer* /*resumer*/) {
   const AuthProviderConfig& cfg = provider_->config();
+  if (std::string_view place = DuplicateCredential(*provider_, ctx.request); !place.empty()) {
+    // gw7 would check one credential and the upstream might act on the other.
+    LOG_DEBUG("auth %s: route %s: %s: 400 two credentials (%s)", cfg.name, ctx.request.route_name(),
+              ctx.request.client_address().IpString(), place);
+    ctx.error_kind = "duplicate_credential";
+    return ctx.Reject(400, "duplicate_credential",
+                      absl::StrFormat("more than one credential (%s)", place));
+  }
   AuthResult result = provider_->Authenticate(ctx.request, clock_());
   if (result.outcome != AuthResult::Outcome::kOk) {
     LOG_DEBUG("auth %s: route %s: %s: 401 %s", cfg.name, ctx.request.route_name(),
@@ -76,23 +85,19 @@ FilterStatus AuthFilter::OnRequest(FilterContext& ctx, Resumer* /*resumer*/) {
   }
   ctx.identity = std::move(result.identity);
 
-  // Identity headers: whatever the client sent under these names is dropped, so upstream can
-  // trust them.
-  if (!cfg.consumer_header.empty()) {
-    ctx.upstream_remove_headers.push_back(cfg.consumer_header);
-    if (!ctx.identity.consumer.empty() && IsSafeHeaderValue(ctx.identity.consumer)) {
-      ctx.upstream_add_headers.emplace_back(cfg.consumer_header, ctx.identity.consumer);
-    }
+  // Identity headers. Whatever the client sent under these names never reaches the upstream:
+  // the server strips every provider's identity fields from every request (trusted_headers.h).
+  if (!cfg.consumer_header.empty() && !ctx.identity.consumer.empty() &&
+      IsSafeHeaderValue(ctx.identity.consumer)) {
+    ctx.upstream_add_headers.emplace_back(cfg.consumer_header, ctx.identity.consumer);
   }
   if (!cfg.scopes_header.empty()) {
-    ctx.upstream_remove_headers.push_back(cfg.scopes_header);
     std::string scopes = JoinScopes(ctx.identity.scopes);
     if (!scopes.empty() && IsSafeHeaderValue(scopes)) {
       ctx.upstream_add_headers.emplace_back(cfg.scopes_header, std::move(scopes));
     }
   }
   for (const auto& [claim, header] : cfg.claims_to_headers) {
-    ctx.upstream_remove_headers.push_back(header);
     for (const auto& [name, value] : ctx.identity.claims) {
       if (name != claim) continue;
       // A claim value is attacker-influenced text in a signed token; never let it split a header.
@@ -100,10 +105,47 @@ FilterStatus AuthFilter::OnRequest(FilterContext& ctx, Resumer* /*resumer*/) {
       break;
     }
   }
-  if (cfg.strip_credential && !provider_->credential_header().empty()) {
-    ctx.upstream_remove_headers.emplace_back(provider_->credential_header());
+  if (!cfg.forward_credential) {
+    if (!provider_->credential_header().empty()) {
+      ctx.upstream_remove_headers.emplace_back(provider_->credential_header());
+    } else if (!cfg.api_key.query.empty()) {
+      ctx.upstream_query = QueryWithout(ctx.request.query(), cfg.api_key.query);
+    }
   }
   return FilterStatus::kContinue;
+}
+
+bool HasTwoCredentials(std::string_view authorization) {
+  bool quoted = false;
+  for (size_t i = 0; i < authorization.size(); ++i) {
+    char c = authorization[i];
+    if (quoted && c == '\\') {
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string_view DuplicateCredential(const AuthProvider& provider, const RequestView& request) {
+  const AuthProviderConfig& cfg = provider.config();
+  if (cfg.type == AuthType::kJwt) {
+    if (request.header_count("Authorization") > 1) return "two Authorization fields";
+    auto value = request.header("Authorization");
+    if (value && HasTwoCredentials(*value)) return "two credentials in Authorization";
+    return {};
+  }
+  if (!cfg.api_key.query.empty()) {
+    if (CountQueryParameter(request.query(), cfg.api_key.query) > 1) {
+      return "two API-key query parameters";
+    }
+    return {};
+  }
+  if (request.header_count(cfg.api_key.header) > 1) return "two API-key fields";
+  return {};
 }
 
 }  // namespace edge::l7

@@ -64,23 +64,35 @@ absl::StatusOr<std::vector<std::unique_ptr<Filter>>> MakeAuthFilters(const AuthR
   return filters;
 }
 
+absl::StatusOr<std::shared_ptr<const AuthRegistry>> AuthRegistryFor(const GatewayConfig& config) {
+  RegistryCache& cache = Cache();
+  std::lock_guard<std::mutex> lock(cache.mu);
+  std::shared_ptr<const toml::table> document = cache.document.lock();
+  if (document == nullptr || document != config.document || cache.registry == nullptr) {
+    static const toml::table kEmpty;
+    auto built = BuildAuthRegistry(config.document ? *config.document : kEmpty, config.path);
+    if (!built.ok()) return built.status();
+    cache.registry = std::make_shared<const AuthRegistry>(*std::move(built));
+    cache.document = config.document;
+  }
+  return cache.registry;
+}
+
+std::vector<std::string> IdentityFieldNames(const AuthRegistry& registry) {
+  std::vector<std::string> names;
+  for (const auto& [name, provider] : registry.providers) {
+    const AuthProviderConfig& c = provider->config();
+    if (!c.consumer_header.empty()) names.push_back(c.consumer_header);
+    if (!c.scopes_header.empty()) names.push_back(c.scopes_header);
+    for (const auto& [claim, header] : c.claims_to_headers) names.push_back(header);
+  }
+  return names;
+}
+
 absl::StatusOr<std::vector<std::unique_ptr<Filter>>> BuildAuthFilters(const GatewayConfig& config,
                                                                       const RouteConfig& route,
                                                                       uring::EventLoop* /*loop*/) {
-  std::shared_ptr<const AuthRegistry> registry;
-  {
-    RegistryCache& cache = Cache();
-    std::lock_guard<std::mutex> lock(cache.mu);
-    std::shared_ptr<const toml::table> document = cache.document.lock();
-    if (document == nullptr || document != config.document || cache.registry == nullptr) {
-      static const toml::table kEmpty;
-      auto built = BuildAuthRegistry(config.document ? *config.document : kEmpty, config.path);
-      if (!built.ok()) return built.status();
-      cache.registry = std::make_shared<const AuthRegistry>(*std::move(built));
-      cache.document = config.document;
-    }
-    registry = cache.registry;
-  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const AuthRegistry> registry, AuthRegistryFor(config));
   return MakeAuthFilters(*registry, route);
 }
 

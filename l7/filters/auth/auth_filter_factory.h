@@ -48,6 +48,15 @@ absl::StatusOr<std::vector<std::unique_ptr<Filter>>> BuildAuthFilters(const Gate
                                                                       const RouteConfig& route,
                                                                       uring::EventLoop* loop);
 
+// The registry of `config`'s generation: built on first use (by this or BuildAuthFilters) and
+// shared by both, so key files are read once per generation.
+absl::StatusOr<std::shared_ptr<const AuthRegistry>> AuthRegistryFor(const GatewayConfig& config);
+
+// The request fields that carry an identity upstream for some provider of `registry`: every
+// consumer_header, scopes_header and claims_to_headers name. gw7 strips them from every client
+// request, on every route (l7/server/trusted_headers.h).
+std::vector<std::string> IdentityFieldNames(const AuthRegistry& registry);
+
 // The registry of the newest config generation BuildAuthFilters saw (null before any), for the
 // admin endpoint's metrics.
 std::shared_ptr<const AuthRegistry> CurrentAuthRegistry();

@@ -23,6 +23,11 @@ void AppendScopes(std::string_view text, std::vector<std::string>* out) {
   }
 }
 
+bool IsB64TokenChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
 }  // namespace
 
 std::optional<std::string_view> BearerToken(std::string_view authorization) {
@@ -36,6 +41,13 @@ std::optional<std::string_view> BearerToken(std::string_view authorization) {
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
   if (token.empty()) return std::nullopt;
+  // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=": anything else (a
+  // space, a comma starting a second credential, a quote) is not one bearer token.
+  size_t i = 0;
+  while (i < token.size() && IsB64TokenChar(token[i])) ++i;
+  if (i == 0) return std::nullopt;
+  while (i < token.size() && token[i] == '=') ++i;
+  if (i != token.size()) return std::nullopt;
   return token;
 }
 

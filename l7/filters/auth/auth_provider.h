@@ -55,7 +55,8 @@ class AuthProvider {
 };
 
 // The token of an "Authorization: Bearer <token>" value (scheme case-insensitive, RFC 6750 2.1),
-// or nullopt when the value is not a Bearer credential.
+// or nullopt when the value is not one Bearer credential: the token must be a b64token (no space,
+// comma or quote inside).
 std::optional<std::string_view> BearerToken(std::string_view authorization);
 
 }  // namespace edge::l7

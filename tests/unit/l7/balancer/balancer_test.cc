@@ -375,6 +375,7 @@ class FakeRequest : public RequestView {
     if (it == headers.end()) return std::nullopt;
     return it->second;
   }
+  size_t header_count(std::string_view name) const override { return header(name) ? 1 : 0; }
   const net::SocketAddress& client_address() const override { return client; }
   std::string_view route_name() const override { return "r"; }
 };

@@ -42,7 +42,7 @@ TEST(GatewayConfig, ParsesTheExampleInConf) {
   EXPECT_EQ(c.listen.ToString(), "127.0.0.1:8001");
   ASSERT_TRUE(c.admin.has_value());
   EXPECT_EQ(c.admin->ToString(), "127.0.0.1:9911");
-  EXPECT_TRUE(c.proxy_protocol);
+  EXPECT_EQ(c.proxy_protocol, ProxyProtocolPolicy::kOptional);
   ASSERT_EQ(c.trusted_proxies.size(), 1u);
   EXPECT_EQ(c.trusted_proxies[0].ToString(), "127.0.0.0/8");
   EXPECT_EQ(c.limits.max_header_bytes, 16384u);
@@ -106,8 +106,10 @@ TEST(GatewayConfig, Defaults) {
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const GatewayConfig& c = *parsed;
   EXPECT_FALSE(c.admin.has_value());
-  EXPECT_FALSE(c.proxy_protocol);
+  EXPECT_EQ(c.proxy_protocol, ProxyProtocolPolicy::kOff);
   EXPECT_TRUE(c.trusted_proxies.empty());
+  EXPECT_TRUE(c.internal_headers.empty());
+  for (const RouteConfig& r : c.routes) EXPECT_FALSE(r.allow_h2c_upgrade) << r.name;
   EXPECT_EQ(c.limits.max_header_bytes, 16384u);
   EXPECT_EQ(c.limits.max_body_bytes, 10u << 20);
   EXPECT_EQ(c.limits.max_uri_bytes, 8192u);
@@ -214,6 +216,31 @@ servers = ["[::1]:9101", { address = "127.0.0.1:9102", weight = 3 }, { address =
   EXPECT_TRUE(parsed->routes.empty());
 }
 
+// proxy_protocol: the three modes by name, and the older booleans (true = optional).
+TEST(GatewayConfig, ProxyProtocolModesInternalHeadersAndH2c) {
+  const std::pair<std::string, ProxyProtocolPolicy> cases[] = {
+      {"\"off\"", ProxyProtocolPolicy::kOff},
+      {"\"optional\"", ProxyProtocolPolicy::kOptional},
+      {"\"required\"", ProxyProtocolPolicy::kRequired},
+      {"true", ProxyProtocolPolicy::kOptional},
+      {"false", ProxyProtocolPolicy::kOff},
+  };
+  for (const auto& [value, want] : cases) {
+    const std::string text =
+        "[gw7]\nlisten = \"127.0.0.1:8001\"\ntrusted_proxies = "
+        "[\"10.0.0.0/8\"]\nproxy_protocol = " +
+        value +
+        "\ninternal_headers = [\"X-Internal-Token\", \"X_Tenant\"]\n"
+        "[[upstream]]\nname = \"a\"\nservers = [\"127.0.0.1:1\"]\n"
+        "[[route]]\nname = \"r\"\nupstream = \"a\"\nallow_h2c_upgrade = true\n";
+    auto parsed = ParseGatewayConfig(text, "gateway.toml");
+    ASSERT_TRUE(parsed.ok()) << value << ": " << parsed.status();
+    EXPECT_EQ(parsed->proxy_protocol, want) << value;
+    EXPECT_THAT(parsed->internal_headers, ElementsAre("X-Internal-Token", "X_Tenant"));
+    EXPECT_TRUE(parsed->routes[0].allow_h2c_upgrade);
+  }
+}
+
 struct BadCase {
   std::string_view name;
   std::string text;  // appended to kMinimal unless it starts with "!"
@@ -242,7 +269,21 @@ const BadCase kBadCases[] = {
      "auth, rate_limit, concurrency_limit, redis)"},
     {"UnknownGw7Key", "![gw7]\nlisten = \"127.0.0.1:8001\"\nlisen = 1\n",
      "gateway.toml:3:1: gw7: lisen: unknown key; did you mean \"listen\"? (allowed: listen, admin, "
-     "proxy_protocol, trusted_proxies, drain_timeout, batch_wait_us, limits)"},
+     "proxy_protocol, trusted_proxies, drain_timeout, batch_wait_us, limits, internal_headers)"},
+    {"ProxyProtocolUnknown",
+     "![gw7]\nlisten = \"127.0.0.1:8001\"\ntrusted_proxies = []\nproxy_protocol = \"always\"\n",
+     "gateway.toml:4:18: gw7: proxy_protocol: unknown value \"always\" (off|optional|required)"},
+    {"ProxyRequiredWithoutTrusted",
+     "![gw7]\nlisten = \"127.0.0.1:8001\"\nproxy_protocol = \"required\"\n",
+     "gateway.toml:3:18: gw7: proxy_protocol: true requires trusted_proxies (the networks allowed "
+     "to send a PROXY header), e.g. [\"127.0.0.0/8\"]"},
+    {"InternalHeaderNotAName",
+     "![gw7]\nlisten = \"127.0.0.1:8001\"\ninternal_headers = [\"X-Ok\", \"Bad Name\"]\n",
+     "gateway.toml:3:20: gw7: internal_headers: not a valid header name: \"Bad Name\""},
+    {"AllowH2cNotBool",
+     "![gw7]\nlisten = \"127.0.0.1:8001\"\n[[upstream]]\nname = \"a\"\nservers = "
+     "[\"127.0.0.1:1\"]\n[[route]]\nname = \"r\"\nupstream = \"a\"\nallow_h2c_upgrade = \"yes\"\n",
+     "gateway.toml:9:21: route \"r\": allow_h2c_upgrade: expected true or false, got string"},
     {"BatchWaitTooLong", "![gw7]\nlisten = \"127.0.0.1:8001\"\nbatch_wait_us = 1001\n",
      "gateway.toml:3:17: gw7: batch_wait_us: must be between 0 and 1000, got 1001"},
     {"BadListen", "![gw7]\nlisten = \"localhost:80\"\n",
@@ -354,7 +395,7 @@ const BadCase kBadCases[] = {
      "gateway.toml:14:1: route \"r\": path_prefx: unknown key; did you mean \"path_prefix\"? "
      "(allowed: name, host, path, path_prefix, path_template, path_regex, methods, headers, "
      "upstream, strip_prefix, prefix_rewrite, auth, require_scopes, require_claims, rate_limit, "
-     "concurrency_limit, add_request_headers)"},
+     "concurrency_limit, add_request_headers, allow_h2c_upgrade)"},
     {"TwoPathKinds",
      "[[route]]\nname = \"r\"\nupstream = \"api\"\npath = \"/a\"\npath_prefix = \"/b\"\n",
      "gateway.toml:15:15: route \"r\": path_prefix: conflicts with path: a route has at most one "

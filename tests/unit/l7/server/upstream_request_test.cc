@@ -45,10 +45,11 @@ TEST(UpstreamRequestTest, RewritesPathKeepsQueryAndAddsForwardingFields) {
             "\r\n");
 }
 
-TEST(UpstreamRequestTest, AppendsToExistingForwardingChains) {
+TEST(UpstreamRequestTest, AppendsToExistingForwardingChainsOfATrustedClient) {
   UpstreamRequestOptions o;
   o.request_id = "r";
   o.proto = "https";
+  o.trusted_client = true;
   std::string out = Build(
       "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2\r\n"
       "Forwarded: for=10.0.0.1\r\nX-Forwarded-Proto: gopher\r\n\r\n",
@@ -154,11 +155,189 @@ TEST(UpstreamRequestTest, LastChunkForwardsOnlyAllowedTrailers) {
   std::string out;
   AppendUpstreamLastChunk(decoder.trailers(), request.headers, &out);
   EXPECT_EQ(out, "0\r\nX-Checksum: abc\r\ngrpc-status: 0\r\n\r\n");
+  // Identity and internal fields in trailers, in any spelling.
+  StrippedFieldSet strip = StrippedFieldSet::WithGatewayFields();
+  strip.Add("X-Internal");
+  http::ChunkedDecoder forged;
+  ASSERT_EQ(forged
+                .Decode("0\r\nX-Consumer: admin\r\nx_consumer: admin\r\nX-Scopes: all\r\n"
+                        "X_Internal: 1\r\nX-Real-Ip: 1\r\nX-Ok: 1\r\n\r\n")
+                .status,
+            http::ChunkedStatus::kDone);
+  out.clear();
+  EXPECT_EQ(AppendUpstreamLastChunk(forged.trailers(), request.headers, &out, &strip), 5u);
+  EXPECT_EQ(out, "0\r\nX-Ok: 1\r\n\r\n");
   http::ChunkedDecoder none;
   ASSERT_EQ(none.Decode("0\r\n\r\n").status, http::ChunkedStatus::kDone);
   out.clear();
   AppendUpstreamLastChunk(none.trailers(), request.headers, &out);
   EXPECT_EQ(out, "0\r\n\r\n");
+}
+
+// An untrusted client's X-Forwarded-For and Forwarded are replaced, not appended to (Envoy's
+// use_remote_address): the first address the upstream sees is the one gw7 saw.
+TEST(UpstreamRequestTest, ReplacesForwardingChainsOfAnUntrustedClient) {
+  const StrippedFieldSet strip = StrippedFieldSet::WithGatewayFields();
+  UpstreamRequestOptions o;
+  o.request_id = "r";
+  o.strip = &strip;
+  http::HttpRequest request;
+  const std::string head =
+      "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.9.9.9\r\nForwarded: for=10.9.9.9\r\n"
+      "X-Real-IP: 10.9.9.9\r\nx_forwarded_for: 10.8.8.8\r\n\r\n";
+  ASSERT_TRUE(http::ParseRequestHead(head, {}, &request).complete());
+  const net::SocketAddress client = Addr("203.0.113.7:1");
+  o.client = &client;
+  o.path = request.path;
+  std::string out;
+  UpstreamHeadReport report = AppendUpstreamRequestHead(request, o, &out);
+  EXPECT_EQ(out,
+            "GET / HTTP/1.1\r\nHost: h\r\n"
+            "X-Forwarded-For: 203.0.113.7\r\n"
+            "Forwarded: for=203.0.113.7;proto=http\r\n"
+            "X-Forwarded-Proto: http\r\n"
+            "X-Request-Id: r\r\n\r\n");
+  EXPECT_EQ(report.stripped, 4u);
+  EXPECT_FALSE(report.forwarded_dropped);
+  // Trusted: appended; the underscore spelling still goes.
+  o.trusted_client = true;
+  out.clear();
+  report = AppendUpstreamRequestHead(request, o, &out);
+  EXPECT_NE(out.find("X-Forwarded-For: 10.9.9.9, 203.0.113.7\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("Forwarded: for=10.9.9.9, for=203.0.113.7;proto=http\r\n"), std::string::npos);
+  EXPECT_EQ(out.find("10.8.8.8"), std::string::npos);
+  EXPECT_EQ(report.stripped, 2u);  // X-Real-IP, x_forwarded_for
+}
+
+// A trusted proxy's Forwarded that is not RFC 7239 is dropped: gw7's element stands alone and can
+// never be swallowed by an open quote.
+TEST(UpstreamRequestTest, MalformedForwardedFromATrustedClientIsDropped) {
+  for (const char* bad : {"for=\"10.0.0.1", "for", "for=", "=x", "for=a b", "for=1;;x", "for=\"a\\",
+                          "for=a,,by", "for=a;proto=http\"", "\"for\"=1"}) {
+    UpstreamRequestOptions o;
+    o.request_id = "r";
+    o.trusted_client = true;
+    http::HttpRequest request;
+    const std::string head =
+        std::string("GET / HTTP/1.1\r\nHost: h\r\nForwarded: ") + bad + "\r\n\r\n";
+    ASSERT_TRUE(http::ParseRequestHead(head, {}, &request).complete()) << bad;
+    const net::SocketAddress client = Addr("127.0.0.1:1");
+    o.client = &client;
+    o.path = "/";
+    std::string out;
+    UpstreamHeadReport report = AppendUpstreamRequestHead(request, o, &out);
+    EXPECT_TRUE(report.forwarded_dropped) << bad;
+    EXPECT_NE(out.find("\r\nForwarded: for=127.0.0.1;proto=http\r\n"), std::string::npos)
+        << bad << "\n"
+        << out;
+  }
+}
+
+TEST(UpstreamRequestTest, ForwardedGrammar) {
+  for (const char* good :
+       {"for=192.0.2.60;proto=http;by=203.0.113.43", "for=\"[2001:db8:cafe::17]:4711\"",
+        "for=a, for=b", "for=a,for=b", "For=\"_gazonk\"", "for=a; proto=https", "for=\"a\\\"b\"",
+        "for=a,, for=b", "for=a;;proto=http"}) {
+    EXPECT_TRUE(IsValidForwardedList(good)) << good;
+  }
+  for (const char* bad : {"", ",", "for", "for=", "for =a", "for=\"a", "for=a b", "for=a\"",
+                          "for=\"a\\", "for=@", "for=a;x", "\x7f=1"}) {
+    EXPECT_FALSE(IsValidForwardedList(bad)) << bad;
+  }
+}
+
+// Every spelling of a stripped name goes: case, and '_' for '-' (what CGI/WSGI merge).
+TEST(UpstreamRequestTest, StripsGatewayIdentityAndInternalFieldsInEverySpelling) {
+  StrippedFieldSet strip = StrippedFieldSet::WithGatewayFields();
+  strip.Add("X-Internal-Token");
+  strip.Add("X-User");
+  UpstreamRequestOptions o;
+  o.request_id = "r";
+  o.strip = &strip;
+  std::string out = Build(
+      "GET / HTTP/1.1\r\nHost: h\r\nX-Consumer: a\r\nx-consumer: b\r\nX_Consumer: c\r\n"
+      "x_consumer: d\r\nX-CONSUMER: e\r\nX_cOnSuMeR: f\r\nX-Scopes: admin\r\n"
+      "X-Forwarded-Host: evil\r\nX-Forwarded-Port: 1\r\nx_real_ip: 1.1.1.1\r\n"
+      "X_Internal_Token: t\r\nx-user: u\r\nX-Request_Id: forged\r\nX-Consumers: kept\r\n"
+      "X-Consume: kept2\r\n\r\n",
+      o, Addr("127.0.0.1:1"));
+  EXPECT_EQ(out,
+            "GET / HTTP/1.1\r\nHost: h\r\nX-Consumers: kept\r\nX-Consume: kept2\r\n"
+            "X-Forwarded-For: 127.0.0.1\r\nForwarded: for=127.0.0.1;proto=http\r\n"
+            "X-Forwarded-Proto: http\r\nX-Request-Id: r\r\n\r\n");
+  // Filters' removals compare the same way.
+  std::vector<std::string> remove = {"X-API-Key"};
+  o.remove_headers = &remove;
+  out = Build("GET / HTTP/1.1\r\nHost: h\r\nx_api_KEY: k\r\n\r\n", o, Addr("127.0.0.1:1"));
+  EXPECT_EQ(out.find("k\r\n"), std::string::npos) << out;
+}
+
+TEST(UpstreamRequestTest, StrippedFieldSetMatchesOnlyWholeNames) {
+  StrippedFieldSet set = StrippedFieldSet::WithGatewayFields();
+  EXPECT_EQ(set.size(), 9u);
+  set.Add("x_consumer");  // already there in another spelling
+  EXPECT_EQ(set.size(), 9u);
+  set.Add(std::string(100, 'a'));  // past the length mask
+  for (const char* in : {"X-Consumer", "x_scopes", "FORWARDED", "x-real_ip", "X_REQUEST_ID"}) {
+    EXPECT_TRUE(set.Contains(in)) << in;
+  }
+  EXPECT_TRUE(set.Contains(std::string(100, 'A')));
+  for (const char* out : {"", "X-Consume", "X-Consumerr", "Forwarde", "Host", "X-Forwarded",
+                          "X.Consumer", "X Consumer"}) {
+    EXPECT_FALSE(set.Contains(out)) << out;
+  }
+  EXPECT_FALSE(set.Contains(std::string(101, 'a')));
+}
+
+// Upgrade: h2c would turn the connection into an HTTP/2 tunnel past routing and auth: the token
+// and HTTP2-Settings go unless the route allows them.
+TEST(UpstreamRequestTest, H2cUpgradeIsRemovedUnlessAllowed) {
+  http::HttpHeaders only_h2c, mixed;
+  only_h2c.Add("Upgrade", "h2c");
+  only_h2c.Add("Upgrade", " H2C/1 ");
+  mixed.Add("Upgrade", "h2c, websocket");
+  EXPECT_FALSE(OffersUpgradeOtherThanH2c(only_h2c));
+  EXPECT_TRUE(OffersUpgradeOtherThanH2c(mixed));
+
+  UpstreamRequestOptions o;
+  o.request_id = "r";
+  o.upgrade = true;
+  const std::string head =
+      "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: h2c, websocket\r\n"
+      "HTTP2-Settings: AAMAAABkAAQAAP__\r\nSec-WebSocket-Key: k\r\n\r\n";
+  std::string out = Build(head, o, Addr("127.0.0.1:1"));
+  EXPECT_NE(out.find("\r\nUpgrade: websocket\r\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("h2c"), std::string::npos) << out;
+  EXPECT_EQ(out.find("HTTP2-Settings"), std::string::npos) << out;
+  o.allow_h2c = true;
+  out = Build(head, o, Addr("127.0.0.1:1"));
+  EXPECT_NE(out.find("\r\nUpgrade: h2c, websocket\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("HTTP2-Settings: AAMAAABkAAQAAP__\r\n"), std::string::npos) << out;
+  // Not an upgrade (only h2c offered, not allowed): no Upgrade, no HTTP2-Settings.
+  o.allow_h2c = false;
+  o.upgrade = false;
+  out = Build(
+      "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+      "HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n",
+      o, Addr("127.0.0.1:1"));
+  EXPECT_EQ(out.find("Upgrade"), std::string::npos) << out;
+  EXPECT_EQ(out.find("HTTP2-Settings"), std::string::npos) << out;
+  out = Build("GET / HTTP/1.1\r\nHost: h\r\nHTTP2-Settings: x\r\n\r\n", o, Addr("127.0.0.1:1"));
+  EXPECT_EQ(out.find("HTTP2-Settings"), std::string::npos) << out;
+}
+
+TEST(UpstreamRequestTest, FilterQueryReplacesTheClientQuery) {
+  const std::string query = "a=1&b=2";
+  UpstreamRequestOptions o;
+  o.request_id = "r";
+  o.query = &query;
+  std::string out =
+      Build("GET /p?api_key=k&a=1&b=2 HTTP/1.1\r\nHost: h\r\n\r\n", o, Addr("127.0.0.1:1"));
+  EXPECT_EQ(out.rfind("GET /p?a=1&b=2 HTTP/1.1\r\n", 0), 0u) << out;
+  const std::string empty;
+  o.query = &empty;
+  out = Build("GET /p?api_key=k HTTP/1.1\r\nHost: h\r\n\r\n", o, Addr("127.0.0.1:1"));
+  EXPECT_EQ(out.rfind("GET /p HTTP/1.1\r\n", 0), 0u) << out;
 }
 
 TEST(UpstreamRequestTest, ForwardedForQuotesIpv6AndSaysUnknownWithoutAnAddress) {

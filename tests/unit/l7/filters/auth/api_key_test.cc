@@ -46,6 +46,18 @@ TEST(ApiKeyTest, QueryParameter) {
   EXPECT_EQ(QueryParameter("api_key=%4", "api_key"), std::nullopt);
   EXPECT_EQ(QueryParameter("api_key=%zz", "api_key"), std::nullopt);
   EXPECT_EQ(QueryParameter("api_key=%41", "api_key"), "A");
+  // Names are compared decoded, as a backend reads them.
+  EXPECT_EQ(QueryParameter("api%5Fkey=v", "api_key"), "v");
+  EXPECT_EQ(QueryParameter("api%5key=v", "api_key"), std::nullopt);
+}
+
+TEST(ApiKeyTest, CountAndRemoveQueryParameter) {
+  EXPECT_EQ(CountQueryParameter("", "api_key"), 0u);
+  EXPECT_EQ(CountQueryParameter("api_key=1&x=2&api%5fkey=3&api_key", "api_key"), 3u);
+  EXPECT_EQ(CountQueryParameter("xapi_key=1&api_keyx=2", "api_key"), 0u);
+  EXPECT_EQ(QueryWithout("a=1&api_key=k&b=2&api%5Fkey=j", "api_key"), "a=1&b=2");
+  EXPECT_EQ(QueryWithout("api_key=k", "api_key"), "");
+  EXPECT_EQ(QueryWithout("a=%41&b", "api_key"), "a=%41&b");
 }
 
 }  // namespace

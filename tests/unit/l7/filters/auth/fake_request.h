@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/net/address.h"
+#include "l7/filters/field_spelling.h"
 #include "l7/filters/filter.h"
 
 namespace edge::l7::testing {
@@ -29,6 +30,11 @@ class FakeRequest : public RequestView {
       }
     }
     return std::nullopt;
+  }
+  size_t header_count(std::string_view name) const override {
+    size_t n = 0;
+    for (const auto& [k, v] : headers_) n += SameFieldSpelling(k, name) ? 1 : 0;
+    return n;
   }
   const net::SocketAddress& client_address() const override { return client_; }
   std::string_view route_name() const override { return route_; }
