@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/http/authority.h"
+#include "common/http/hop_by_hop.h"
 #include "common/http/response_writer.h"
 #include "common/log.h"
 #include "common/net/proxy_protocol.h"
@@ -44,6 +45,11 @@ void ClientConnection::StartProxy() {
   options.route_headers = &route_->config->add_request_headers;
   options.body = request_.body;
   options.upgrade = upgrade_;
+  if (http::ConnectionNamesFraming(request_.headers)) {
+    // Ignored (hop_by_hop.h): Content-Length and Host go upstream as they came.
+    server_->stats().CountError("connection_names_framing");
+    LOG_DEBUG("request %s: Connection names a framing field or Host; ignored", request_id_);
+  }
   AppendUpstreamRequestHead(request_, options, &retry_copy_);
   if (request_.expect_continue && !body_complete_ && in_.empty()) {
     Write(http::kContinueResponse);
@@ -286,6 +292,12 @@ void ClientConnection::OnResponseHead() {
   server_->loop().timers().Schedule(&request_timer_,
                                     now + absl::ToInt64Nanoseconds(up->config->request_timeout));
   for (auto& f : route_->filters) f->OnResponse(*filter_ctx_, response_.status);
+  if (http::ConnectionNamesFraming(response_.headers)) {
+    // Ignored (hop_by_hop.h): the relayed response keeps its framing.
+    server_->stats().CountError("connection_names_framing");
+    LOG_DEBUG("request %s: upstream %s named a framing field in Connection; ignored", request_id_,
+              upstream_ != nullptr ? upstream_->server().ToString() : "?");
+  }
   client_framing_ = ChooseClientFraming(response_, request_.version);
   if (!body_complete_ || draining_ || client_framing_ == ClientFraming::kUntilClose) {
     close_after_response_ = true;

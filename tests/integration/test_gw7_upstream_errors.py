@@ -5,6 +5,7 @@ idempotent requests, only before any response byte reached the client), passive 
 import os
 import socket
 import sys
+import threading
 import time
 
 import pytest
@@ -165,3 +166,91 @@ def test_origin_5xx_passes_through(gw):
     assert r.status == 500 and r.header("x-origin") == "a"
     o.sync(g.addr)
     assert len(o.requests()) == 2  # the request and the sync: no retry of the 500
+
+
+class ConnectionNamingOrigin:
+    """A keep-alive origin whose responses say "Connection: content-length" or "Connection:
+    transfer-encoding": a proxy that honoured those options would drop the response's framing.
+    /cl answers with a Content-Length body, /te with a chunked one, anything else plainly. Every
+    request head it receives is kept (self.heads) with its body."""
+
+    RESPONSES = {
+        b"/cl": b"HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 5\r\n\r\nfirst",
+        b"/te": b"HTTP/1.1 200 OK\r\nConnection: keep-alive, Transfer-Encoding\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n0\r\n\r\n",
+    }
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.heads = []
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                s, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(s,), daemon=True).start()
+
+    def serve(self, s):
+        buf = b""
+        with s:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    d = s.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                head, _, buf = buf.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    k, _, v = line.partition(b":")
+                    if k.strip().lower() == b"content-length":
+                        length = int(v)
+                while len(buf) < length:
+                    d = s.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                body, buf = buf[:length], buf[length:]
+                self.heads.append((head, body))
+                path = head.split(b" ")[1]
+                s.sendall(self.RESPONSES.get(path, b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n"
+                                                   b"second"))
+
+    def close(self):
+        self.sock.close()
+
+
+def test_connection_naming_framing_fields_is_ignored(gw):
+    o = ConnectionNamingOrigin()
+    try:
+        g = gw.gw7(config([o.address]))
+        c = h.Client(g.addr, timeout=5)
+        for path in ("/cl", "/te"):
+            c.send(h.request_bytes("GET", path))
+            r = c.read_response()
+            assert r.status == 200 and r.body == b"first" and not r.closed, r
+            framing = r.header("content-length") or r.header("transfer-encoding")
+            assert framing is not None, r.headers
+            assert "content-length" not in (r.header("connection") or "").lower()
+            # The next response on the same client connection is its own, not the rest of this.
+            c.send(h.request_bytes("GET", "/next"))
+            r = c.read_response()
+            assert r.status == 200 and r.body == b"second", r
+        # A client's "Connection: content-length, host" does not strip them on the way up.
+        c.send(h.request_bytes("POST", "/up", headers=[("Connection", "content-length, host")],
+                               body=b"hello"))
+        r = c.read_response()
+        assert r.status == 200 and r.body == b"second", r
+        c.close()
+        head, body = o.heads[-1]
+        assert body == b"hello"
+        assert b"\r\ncontent-length: 5" in head.lower() and b"\r\nhost: example.com" in head.lower()
+        assert h.metric(g.metrics(), "gw7_errors_total", kind="connection_names_framing") == 3
+    finally:
+        o.close()
