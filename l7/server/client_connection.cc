@@ -20,6 +20,26 @@
 #include "l7/server/upstream_request.h"
 
 namespace edge::l7 {
+namespace {
+
+// http::JsonErrorBody with the request id added, so that a client can quote it and the operator
+// find the log line that holds the detail.
+std::string ErrorBody(int status, std::string_view message, std::string_view request_id) {
+  std::string out = http::JsonErrorBody(status, message);
+  constexpr std::string_view kEnd = "}}\n";
+  if (request_id.empty() || out.size() < kEnd.size() ||
+      std::string_view(out).substr(out.size() - kEnd.size()) != kEnd) {
+    return out;
+  }
+  // IsValidRequestId allows only [A-Za-z0-9._-]: nothing to escape.
+  std::string field = R"(,"request_id":")";
+  field.append(request_id);
+  field.push_back('"');
+  out.insert(out.size() - kEnd.size(), field);
+  return out;
+}
+
+}  // namespace
 
 ClientConnection::ClientConnection(GatewayServer* server, int fd, const net::SocketAddress& peer)
     : server_(server),
@@ -485,7 +505,8 @@ void ClientConnection::LocalResponse(int status, std::string_view message, bool 
   if (route_ != nullptr && filter_ctx_ != nullptr) {
     for (auto& f : route_->filters) f->OnResponse(*filter_ctx_, status);
   }
-  std::string body_text = body.empty() ? http::JsonErrorBody(status, message) : std::string(body);
+  std::string body_text =
+      body.empty() ? ErrorBody(status, message, request_id_) : std::string(body);
   std::vector<http::HttpHeader> headers;
   headers.push_back({"Content-Type", content_type});
   if (!request_id_.empty()) headers.push_back({"X-Request-Id", request_id_});

@@ -147,9 +147,12 @@ class ClientConnection final : public uring::IoHandler,
   void TunnelClientEof();
   void TunnelUpstreamClosed(int error);
   void OnTunnelTimer();
-  void AttemptFailed(std::string_view kind, int status, std::string message, bool retryable);
+  // Counts `kind`, logs `detail` (which may name servers; the client gets a generic message),
+  // then retries or answers `status`.
+  void AttemptFailed(std::string_view kind, int status, std::string detail, bool retryable);
   void EndAttempt(bool success);
-  // A response gw7 makes itself; `close` ends the connection after it.
+  // A response gw7 makes itself; `close` ends the connection after it. Without `body`, a JSON
+  // error body with `message` and the request id: `message` must name nothing internal.
   void LocalResponse(int status, std::string_view message, bool close,
                      const std::vector<std::pair<std::string, std::string>>* extra = nullptr,
                      std::string_view content_type = "application/json",

@@ -25,6 +25,20 @@
 namespace edge::l7 {
 namespace {
 std::string ErrnoText(int error) { return error == 0 ? "closed" : strerror(-error); }
+
+// What the client reads when an upstream fails: generic, since addresses, server and upstream
+// names are the operator's business (the detail is in the log line, found by the request id that
+// the body carries).
+std::string_view UpstreamFailureMessage(int status) {
+  switch (status) {
+    case 503:
+      return "no upstream server is available";
+    case 504:
+      return "the upstream service did not answer in time";
+    default:
+      return "the upstream service failed to answer";
+  }
+}
 }  // namespace
 
 void ClientConnection::StartProxy() {
@@ -57,8 +71,8 @@ void ClientConnection::StartProxy() {
   }
   if (!StartAttempt()) {
     server_->stats().CountError("no_healthy_server");
-    LocalResponse(503, absl::StrFormat("no healthy server in upstream \"%s\"", up->config->name),
-                  !body_complete_);
+    LOG_DEBUG("request %s: no healthy server in upstream \"%s\"", request_id_, up->config->name);
+    LocalResponse(503, UpstreamFailureMessage(503), !body_complete_);
     return;
   }
   FeedRequestBody();
@@ -422,10 +436,10 @@ void ClientConnection::EndAttempt(bool success) {
   server_state_ = nullptr;
 }
 
-void ClientConnection::AttemptFailed(std::string_view kind, int status, std::string message,
+void ClientConnection::AttemptFailed(std::string_view kind, int status, std::string detail,
                                      bool retryable) {
   server_->stats().CountError(kind);
-  LOG_INFO("request %s: %s", request_id_, message);
+  LOG_INFO("request %s: %s", request_id_, detail);
   server_->loop().timers().Cancel(&connect_timer_);
   server_->loop().timers().Cancel(&request_timer_);
   EndAttempt(false);
@@ -448,7 +462,7 @@ void ClientConnection::AttemptFailed(std::string_view kind, int status, std::str
     Close();
     return;
   }
-  LocalResponse(status, message, !body_complete_);
+  LocalResponse(status, UpstreamFailureMessage(status), !body_complete_);
 }
 
 }  // namespace edge::l7
