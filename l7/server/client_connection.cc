@@ -50,6 +50,7 @@ ClientConnection::ClientConnection(GatewayServer* server, int fd, const net::Soc
       timer_(&TimerThunk, this),
       request_timer_(&RequestTimerThunk, this),
       connect_timer_(&ConnectTimerThunk, this),
+      send_timer_(&SendTimerThunk, this),
       head_parser_(RequestLimits(server->runtime()->config.limits)),
       chunked_(RequestChunkedLimits(server->runtime()->config.limits)),
       response_parser_(ResponseLimits(server->runtime()->config.limits)),
@@ -132,6 +133,13 @@ void ClientConnection::FlushOut() {
   io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpSend));
   send_armed_ = true;
   ++inflight_;
+  if (!send_timer_.armed()) {
+    const int64_t now = server_->loop().now_ns();
+    send_progress_ns_ = now;
+    server_->loop().timers().Schedule(
+        &send_timer_,
+        now + absl::ToInt64Nanoseconds(server_->runtime()->config.limits.send_timeout));
+  }
 }
 
 void ClientConnection::Close() {
@@ -142,6 +150,7 @@ void ClientConnection::Close() {
   timers.Cancel(&timer_);
   timers.Cancel(&request_timer_);
   timers.Cancel(&connect_timer_);
+  timers.Cancel(&send_timer_);
   if (server_state_ != nullptr) EndAttempt(false);
   if (upstream_ != nullptr) {
     upstream_->Close();
@@ -227,7 +236,9 @@ void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
         break;
       }
       sent_ += static_cast<size_t>(res);
+      if (res > 0) send_progress_ns_ = server_->loop().now_ns();
       FlushOut();
+      if (out_queued() == 0) server_->loop().timers().Cancel(&send_timer_);
       if (upstream_ != nullptr && out_queued() <= kLowWater) upstream_->ResumeRead();
       if (out_queued() == 0 && state_ == State::kDone) EnterLinger();
       if (state_ == State::kHead && (!in_.empty() || read_eof_)) Process();
@@ -284,6 +295,23 @@ void ClientConnection::OnConnectTimeout() {
                 absl::StrFormat("connecting to upstream \"%s\" server %s timed out",
                                 route_->upstream->config->name, upstream_->server().ToString()),
                 true);
+}
+
+void ClientConnection::OnSendTimeout() {
+  if (state_ == State::kClosed || out_queued() == 0) return;
+  const int64_t deadline =
+      send_progress_ns_ + absl::ToInt64Nanoseconds(server_->runtime()->config.limits.send_timeout);
+  if (server_->loop().now_ns() < deadline) {
+    server_->loop().timers().Schedule(&send_timer_, deadline);
+    return;
+  }
+  // The client takes no bytes: it would hold this connection, its queue and (while a response
+  // streams) an upstream connection for as long as it likes.
+  server_->stats().CountError("send_timeout");
+  LOG_DEBUG("%s: no output progress within send_timeout (%d bytes queued, %s); closing",
+            peer_.ToString(), static_cast<int>(out_queued()),
+            state_ == State::kDone ? "after the last response" : "mid-exchange");
+  Close();
 }
 
 // ---- requests ----

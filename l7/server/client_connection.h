@@ -110,9 +110,11 @@ class ClientConnection final : public uring::IoHandler,
   static void ConnectTimerThunk(void* self) {
     static_cast<ClientConnection*>(self)->OnConnectTimeout();
   }
+  static void SendTimerThunk(void* self) { static_cast<ClientConnection*>(self)->OnSendTimeout(); }
   void OnTimer();
   void OnRequestTimeout();
   void OnConnectTimeout();
+  void OnSendTimeout();
 
   // I/O
   void ArmRecv();
@@ -196,6 +198,11 @@ class ClientConnection final : public uring::IoHandler,
   } timer_kind_ = TimerKind::kNone;
   uring::Timer request_timer_;
   uring::Timer connect_timer_;
+  // send_timeout, in every state: armed while output waits for the client. A send that moves
+  // bytes only records the time (no wheel operation per send); the timer, when it fires, re-arms
+  // itself for the last progress + send_timeout or closes.
+  uring::Timer send_timer_;
+  int64_t send_progress_ns_ = 0;
 
   // The current request.
   http::RequestHeadParser head_parser_;
