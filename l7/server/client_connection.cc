@@ -70,6 +70,16 @@ void ClientConnection::Start() {
   ArmRecv();
 }
 
+void ClientConnection::Refuse() {
+  refused_ = true;
+  server_->request_ids().AssignNext(&request_id_);
+  const std::vector<std::pair<std::string, std::string>> retry = {{"Retry-After", "1"}};
+  LocalResponse(503, "too many connections; retry later", true, &retry);
+  // Reads (and discards) until the client closes, so that its request does not turn our close
+  // into a reset that could destroy the 503 before the client has read it.
+  if (state_ != State::kClosed) ArmRecv();
+}
+
 std::optional<std::string_view> ClientConnection::header(std::string_view name) const {
   const http::HttpHeader* h = request_.headers.Find(name);
   if (h == nullptr) return std::nullopt;

@@ -63,6 +63,10 @@ class ClientConnection final : public uring::IoHandler,
 
   ClientConnection(GatewayServer* server, int fd, const net::SocketAddress& peer);
   void Start();
+  // Instead of Start(), over max_connections: answers 503 (Retry-After: 1, Connection: close)
+  // without reading a request, then closes.
+  void Refuse();
+  bool refused() const { return refused_; }
   // Drain: an idle connection closes now, a busy one after its current response.
   void OnDrain();
   // Closes at once (drain timeout, shutdown).
@@ -203,6 +207,8 @@ class ClientConnection final : public uring::IoHandler,
   // itself for the last progress + send_timeout or closes.
   uring::Timer send_timer_;
   int64_t send_progress_ns_ = 0;
+  // Refuse(): over max_connections.
+  bool refused_ = false;
 
   // The current request.
   http::RequestHeadParser head_parser_;

@@ -346,3 +346,37 @@ def test_client_that_reads_nothing_after_its_last_response_is_closed(gw):
     finally:
         for s in socks:
             s.close()
+
+
+def test_connections_over_max_connections_get_503_and_close(gw):
+    o = gw.origin("a")
+    g = gw.gw7(h.simple_config(o, ["a"], gw7={"max_connections": 2}))
+    held = [h.Client(g.addr, timeout=5) for _ in range(2)]
+    for c in held:  # both are served, and stay open
+        c.send(h.request_bytes("GET", "/held"))
+        r = c.read_response()
+        assert r.status == 200 and not r.closed
+    for i in range(3):
+        c = h.Client(g.addr, timeout=5)
+        c.send(h.request_bytes("GET", "/over%d" % i))
+        r = c.read_response()
+        assert r.status == 503, r
+        assert r.header("connection").lower() == "close" and r.header("retry-after") == "1"
+        assert r.header("content-type") == "application/json"
+        body = r.json()
+        assert body["error"]["status"] == 503
+        assert body["error"]["request_id"] == r.header("x-request-id")
+        assert r.closed
+        c.close()
+    assert h.metric(g.metrics(), "gw7_connections_refused_total") == 3
+    # Logged, at most once a second: three refusals within a second make one line.
+    g.err.wait_for(r"max_connections \(2\) reached", 5)
+    assert len(re.findall(r"max_connections \(2\) reached", g.stderr())) == 1
+    # The held connections still work; once one closes, a new client is served again.
+    held[0].send(h.request_bytes("GET", "/again"))
+    assert held[0].read_response().status == 200
+    held[0].close()
+    h.wait_until(lambda: h.metric(g.metrics(), "gw7_connections_active") == 1, 5, "one closed")
+    assert h.request(g.addr, "GET", "/after").status == 200
+    held[1].close()
+    assert not any(e["target"].startswith("/over") for e in o.requests())
