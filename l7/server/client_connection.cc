@@ -46,7 +46,6 @@ ClientConnection::ClientConnection(GatewayServer* server, int fd, const net::Soc
       fd_(fd),
       peer_(peer),
       client_(peer),
-      recv_buffer_(new char[kRecvBufferSize]),
       timer_(&TimerThunk, this),
       request_timer_(&RequestTimerThunk, this),
       connect_timer_(&ConnectTimerThunk, this),
@@ -115,7 +114,20 @@ bool ClientConnection::WantRead() const {
 void ClientConnection::ArmRecv() {
   if (recv_armed_ || read_eof_ || !WantRead()) return;
   io_uring_sqe* sqe = server_->loop().ring().GetSqe();
-  io_uring_prep_recv(sqe, fd_, recv_buffer_.get(), kRecvBufferSize, 0);
+  // Much is due after a receive that filled its buffer, inside a request body or a tunnel, or
+  // with a request head begun; otherwise the next bytes are a request head or nothing.
+  const bool large = last_recv_full_ || !in_.empty() || state_ == State::kTunnel ||
+                     (state_ == State::kProxy && !body_complete_);
+  if (large) {
+    if (recv_buffer_ == nullptr) recv_buffer_.reset(new char[kRecvBufferSize]);
+    recv_target_ = recv_buffer_.get();
+    recv_capacity_ = kRecvBufferSize;
+  } else {
+    recv_buffer_.reset();  // no receive uses it now: an idle connection does not keep 32 KiB
+    recv_target_ = small_recv_buffer_;
+    recv_capacity_ = kSmallRecvBufferSize;
+  }
+  io_uring_prep_recv(sqe, fd_, recv_target_, recv_capacity_, 0);
   // Unless the last receive filled the buffer, the socket is most likely empty now: wait for
   // data before trying, instead of a receive that fails with EAGAIN and then waits.
   if (!last_recv_full_) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
@@ -193,14 +205,14 @@ void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
   switch (op) {
     case kOpRecv:
       recv_armed_ = false;
-      last_recv_full_ = res == static_cast<int32_t>(kRecvBufferSize);
+      last_recv_full_ = res == static_cast<int32_t>(recv_capacity_);
       if (state_ == State::kClosed) break;
       if (res > 0) {
         if (state_ == State::kLinger || state_ == State::kDone) {
           ArmRecv();  // discarded
           break;
         }
-        in_.append(recv_buffer_.get(), static_cast<size_t>(res));
+        in_.append(recv_target_, static_cast<size_t>(res));
         corked_ = true;  // answers to pipelined requests leave together (see OnUpstreamData)
         Process();
         corked_ = false;
