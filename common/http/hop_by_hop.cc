@@ -21,6 +21,24 @@ bool IsHopByHopField(std::string_view name) {
   }
 }
 
+bool IsProtectedFromConnection(std::string_view name) {
+  return EqualsIgnoreCase(name, "content-length") || EqualsIgnoreCase(name, "transfer-encoding") ||
+         EqualsIgnoreCase(name, "host");
+}
+
+bool ConnectionNamesFraming(const HttpHeaders& headers) {
+  for (const HttpHeader& h : headers) {
+    if (!EqualsIgnoreCase(h.name, "connection")) continue;
+    bool named = false;
+    internal::ForEachListElement(h.value, [&](std::string_view option) {
+      named = IsProtectedFromConnection(option);
+      return !named;
+    });
+    if (named) return true;
+  }
+  return false;
+}
+
 bool IsForbiddenTrailerField(std::string_view name) {
   static constexpr std::string_view kForbidden[] = {"content-length",
                                                     "transfer-encoding",
@@ -58,11 +76,12 @@ bool IsForbiddenTrailerField(std::string_view name) {
 
 HopByHopFilter::HopByHopFilter(const HttpHeaders& headers) : headers_(&headers) {
   has_connection_ = headers.Find("connection") != nullptr;
+  connection_names_framing_ = has_connection_ && ConnectionNamesFraming(headers);
 }
 
 bool HopByHopFilter::IsHopByHop(std::string_view name) const {
   if (IsHopByHopField(name)) return true;
-  if (!has_connection_) return false;
+  if (!has_connection_ || IsProtectedFromConnection(name)) return false;
   for (const HttpHeader& h : *headers_) {
     if (!EqualsIgnoreCase(h.name, "connection")) continue;
     bool listed = false;

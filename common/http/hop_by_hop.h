@@ -5,9 +5,14 @@
 // field of the same message names as a connection option ("Connection: close, X-Foo" makes X-Foo
 // hop-by-hop).
 //
-// Removing Transfer-Encoding (and whatever Connection names, Content-Length included) means the
-// forwarder must frame the body itself: gw7 always writes its own Content-Length or
-// Transfer-Encoding for what it sends.
+// Removing Transfer-Encoding means the forwarder must frame the body itself: gw7 always writes
+// its own Content-Length or Transfer-Encoding for what it sends.
+//
+// A Connection option naming Content-Length, Transfer-Encoding or Host is ignored (RFC 9110 7.6.1:
+// a sender must not name a field meant for every recipient). Honouring it would let a hostile
+// origin strip the Content-Length of a keep-alive response (the client would then read the next
+// response as this one's body) or a client strip the Host that routing used. Transfer-Encoding
+// is hop-by-hop anyway; Content-Length and Host stay end-to-end whatever Connection says.
 
 #include <string_view>
 
@@ -17,6 +22,10 @@ namespace edge::http {
 
 // Whether `name` is in the fixed hop-by-hop set (case-insensitive).
 bool IsHopByHopField(std::string_view name);
+
+// Whether a Connection option naming `name` is ignored: Content-Length, Transfer-Encoding, Host
+// (case-insensitive).
+bool IsProtectedFromConnection(std::string_view name);
 
 // Whether a field must not be forwarded in a trailer section (RFC 9110 6.5.1): the hop-by-hop set
 // and the fields that control framing (Content-Length, Transfer-Encoding, Trailer), routing
@@ -34,13 +43,22 @@ class HopByHopFilter {
  public:
   explicit HopByHopFilter(const HttpHeaders& headers);
 
-  // The fixed set, or named by a Connection option of the message (case-insensitive).
+  // The fixed set, or named by a Connection option of the message (case-insensitive); never
+  // Content-Length or Host (IsProtectedFromConnection).
   bool IsHopByHop(std::string_view name) const;
+
+  // A Connection option of the message names a protected field (ignored, but worth counting:
+  // no honest sender does that).
+  bool connection_names_framing() const { return connection_names_framing_; }
 
  private:
   const HttpHeaders* headers_;
   bool has_connection_ = false;
+  bool connection_names_framing_ = false;
 };
+
+// Whether a Connection field of `headers` names Content-Length, Transfer-Encoding or Host.
+bool ConnectionNamesFraming(const HttpHeaders& headers);
 
 // Calls fn(const HttpHeader&) for every field that is not hop-by-hop, in order.
 template <typename Fn>

@@ -182,7 +182,7 @@ void ReadInternalHeaders(TableReader& r, std::vector<std::string>* out) {
 void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfig* config) {
   TableReader r(table, errors, "gw7",
                 {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout",
-                 "batch_wait_us", "limits", "internal_headers"});
+                 "batch_wait_us", "limits", "internal_headers", "max_connections"});
   if (r.Require("listen")) r.ReadAddress("listen", &config->listen);
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
@@ -216,12 +216,13 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
   ReadInternalHeaders(r, &config->internal_headers);
   r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
   r.ReadInt("batch_wait_us", &config->batch_wait_us, 0u, 1000u);
+  r.ReadInt("max_connections", &config->max_connections, 0u, 16'000'000u);
 
   if (const toml::table* limits = r.ReadTable("limits")) {
-    TableReader l(
-        *limits, errors, "gw7",
-        {"max_header_bytes", "max_body_bytes", "max_uri_bytes", "header_timeout", "idle_timeout"},
-        "limits.");
+    TableReader l(*limits, errors, "gw7",
+                  {"max_header_bytes", "max_body_bytes", "max_uri_bytes", "header_timeout",
+                   "idle_timeout", "send_timeout"},
+                  "limits.");
     LimitsConfig& out = config->limits;
     l.ReadSize("max_header_bytes", &out.max_header_bytes, kMinHeaderBytes, kMaxHeaderBytes);
     l.ReadSize("max_body_bytes", &out.max_body_bytes, 0, kMaxBodyBytes);
@@ -235,6 +236,7 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
     }
     l.ReadDuration("header_timeout", &out.header_timeout, kMinDuration, kMaxDuration);
     l.ReadDuration("idle_timeout", &out.idle_timeout, kMinDuration, kMaxDuration);
+    l.ReadDuration("send_timeout", &out.send_timeout, kMinDuration, kMaxDuration);
   }
 }
 

@@ -89,6 +89,9 @@ struct LimitsConfig {
   uint64_t max_uri_bytes = 8192;
   absl::Duration header_timeout = absl::Seconds(10);
   absl::Duration idle_timeout = absl::Seconds(60);
+  // A client connection whose queued output makes no progress for this long (the client takes
+  // no bytes) is closed, in every state: a slow reader cannot hold a connection and its buffers.
+  absl::Duration send_timeout = absl::Seconds(30);
 };
 
 // [gw7] proxy_protocol: whether a connection begins with a PROXY header (from trusted_proxies).
@@ -111,6 +114,9 @@ struct GatewayConfig {
   // first completion). Under load one wake-up then serves many connections; idle, the first
   // event still returns at once. Takes effect at start, not on reload.
   uint32_t batch_wait_us = 20;
+  // Client connections open at once; one over it is answered 503 and closed. 0: half of
+  // RLIMIT_NOFILE (a client may need an upstream socket as well).
+  uint32_t max_connections = 0;
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
   // [[auth]], [[rate_limit]], [[concurrency_limit]] and [redis] are validated by l7/filters/*

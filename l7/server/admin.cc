@@ -23,6 +23,9 @@ std::string GatewayServer::RenderMetrics() {
   t.Sample("gw7_connections_active", {}, static_cast<double>(stats_.connections_active));
   t.Family("gw7_connections_total", "counter", "Client connections accepted.");
   t.Sample("gw7_connections_total", {}, static_cast<double>(stats_.connections_total));
+  t.Family("gw7_connections_refused_total", "counter",
+           "Client connections answered 503 and closed because max_connections were open.");
+  t.Sample("gw7_connections_refused_total", {}, static_cast<double>(stats_.connections_refused));
   t.Family("gw7_proxy_headers_total", "counter", "PROXY headers accepted from trusted proxies.");
   t.Sample("gw7_proxy_headers_total", {}, static_cast<double>(stats_.proxy_headers));
   t.Family("gw7_requests_total", "counter", "Responses sent, by route and status class.");

@@ -21,16 +21,36 @@
 #include "l7/server/upstream_request.h"
 
 namespace edge::l7 {
+namespace {
+
+// http::JsonErrorBody with the request id added, so that a client can quote it and the operator
+// find the log line that holds the detail.
+std::string ErrorBody(int status, std::string_view message, std::string_view request_id) {
+  std::string out = http::JsonErrorBody(status, message);
+  constexpr std::string_view kEnd = "}}\n";
+  if (request_id.empty() || out.size() < kEnd.size() ||
+      std::string_view(out).substr(out.size() - kEnd.size()) != kEnd) {
+    return out;
+  }
+  // IsValidRequestId allows only [A-Za-z0-9._-]: nothing to escape.
+  std::string field = R"(,"request_id":")";
+  field.append(request_id);
+  field.push_back('"');
+  out.insert(out.size() - kEnd.size(), field);
+  return out;
+}
+
+}  // namespace
 
 ClientConnection::ClientConnection(GatewayServer* server, int fd, const net::SocketAddress& peer)
     : server_(server),
       fd_(fd),
       peer_(peer),
       client_(peer),
-      recv_buffer_(new char[kRecvBufferSize]),
       timer_(&TimerThunk, this),
       request_timer_(&RequestTimerThunk, this),
       connect_timer_(&ConnectTimerThunk, this),
+      send_timer_(&SendTimerThunk, this),
       head_parser_(RequestLimits(server->runtime()->config.limits)),
       chunked_(RequestChunkedLimits(server->runtime()->config.limits)),
       response_parser_(ResponseLimits(server->runtime()->config.limits)),
@@ -56,6 +76,16 @@ void ClientConnection::Start() {
   draining_ = server_->draining();
   RestartIdleTimer();
   ArmRecv();
+}
+
+void ClientConnection::Refuse() {
+  refused_ = true;
+  server_->request_ids().AssignNext(&request_id_);
+  const std::vector<std::pair<std::string, std::string>> retry = {{"Retry-After", "1"}};
+  LocalResponse(503, "too many connections; retry later", true, &retry);
+  // Reads (and discards) until the client closes, so that its request does not turn our close
+  // into a reset that could destroy the 503 before the client has read it.
+  if (state_ != State::kClosed) ArmRecv();
 }
 
 std::optional<std::string_view> ClientConnection::header(std::string_view name) const {
@@ -99,7 +129,20 @@ bool ClientConnection::WantRead() const {
 void ClientConnection::ArmRecv() {
   if (recv_armed_ || read_eof_ || !WantRead()) return;
   io_uring_sqe* sqe = server_->loop().ring().GetSqe();
-  io_uring_prep_recv(sqe, fd_, recv_buffer_.get(), kRecvBufferSize, 0);
+  // Much is due after a receive that filled its buffer, inside a request body or a tunnel, or
+  // with a request head begun; otherwise the next bytes are a request head or nothing.
+  const bool large = last_recv_full_ || !in_.empty() || state_ == State::kTunnel ||
+                     (state_ == State::kProxy && !body_complete_);
+  if (large) {
+    if (recv_buffer_ == nullptr) recv_buffer_.reset(new char[kRecvBufferSize]);
+    recv_target_ = recv_buffer_.get();
+    recv_capacity_ = kRecvBufferSize;
+  } else {
+    recv_buffer_.reset();  // no receive uses it now: an idle connection does not keep 32 KiB
+    recv_target_ = small_recv_buffer_;
+    recv_capacity_ = kSmallRecvBufferSize;
+  }
+  io_uring_prep_recv(sqe, fd_, recv_target_, recv_capacity_, 0);
   // Unless the last receive filled the buffer, the socket is most likely empty now: wait for
   // data before trying, instead of a receive that fails with EAGAIN and then waits.
   if (!last_recv_full_) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
@@ -127,6 +170,13 @@ void ClientConnection::FlushOut() {
   io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpSend));
   send_armed_ = true;
   ++inflight_;
+  if (!send_timer_.armed()) {
+    const int64_t now = server_->loop().now_ns();
+    send_progress_ns_ = now;
+    server_->loop().timers().Schedule(
+        &send_timer_,
+        now + absl::ToInt64Nanoseconds(server_->runtime()->config.limits.send_timeout));
+  }
 }
 
 void ClientConnection::Close() {
@@ -137,6 +187,7 @@ void ClientConnection::Close() {
   timers.Cancel(&timer_);
   timers.Cancel(&request_timer_);
   timers.Cancel(&connect_timer_);
+  timers.Cancel(&send_timer_);
   if (server_state_ != nullptr) EndAttempt(false);
   if (upstream_ != nullptr) {
     upstream_->Close();
@@ -169,14 +220,14 @@ void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
   switch (op) {
     case kOpRecv:
       recv_armed_ = false;
-      last_recv_full_ = res == static_cast<int32_t>(kRecvBufferSize);
+      last_recv_full_ = res == static_cast<int32_t>(recv_capacity_);
       if (state_ == State::kClosed) break;
       if (res > 0) {
         if (state_ == State::kLinger || state_ == State::kDone) {
           ArmRecv();  // discarded
           break;
         }
-        in_.append(recv_buffer_.get(), static_cast<size_t>(res));
+        in_.append(recv_target_, static_cast<size_t>(res));
         corked_ = true;  // answers to pipelined requests leave together (see OnUpstreamData)
         Process();
         corked_ = false;
@@ -222,7 +273,9 @@ void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
         break;
       }
       sent_ += static_cast<size_t>(res);
+      if (res > 0) send_progress_ns_ = server_->loop().now_ns();
       FlushOut();
+      if (out_queued() == 0) server_->loop().timers().Cancel(&send_timer_);
       if (upstream_ != nullptr && out_queued() <= kLowWater) upstream_->ResumeRead();
       if (out_queued() == 0 && state_ == State::kDone) EnterLinger();
       if (state_ == State::kHead && (!in_.empty() || read_eof_)) Process();
@@ -279,6 +332,23 @@ void ClientConnection::OnConnectTimeout() {
                 absl::StrFormat("connecting to upstream \"%s\" server %s timed out",
                                 route_->upstream->config->name, upstream_->server().ToString()),
                 true);
+}
+
+void ClientConnection::OnSendTimeout() {
+  if (state_ == State::kClosed || out_queued() == 0) return;
+  const int64_t deadline =
+      send_progress_ns_ + absl::ToInt64Nanoseconds(server_->runtime()->config.limits.send_timeout);
+  if (server_->loop().now_ns() < deadline) {
+    server_->loop().timers().Schedule(&send_timer_, deadline);
+    return;
+  }
+  // The client takes no bytes: it would hold this connection, its queue and (while a response
+  // streams) an upstream connection for as long as it likes.
+  server_->stats().CountError("send_timeout");
+  LOG_DEBUG("%s: no output progress within send_timeout (%d bytes queued, %s); closing",
+            peer_.ToString(), static_cast<int>(out_queued()),
+            state_ == State::kDone ? "after the last response" : "mid-exchange");
+  Close();
 }
 
 // ---- requests ----
@@ -511,7 +581,8 @@ void ClientConnection::LocalResponse(int status, std::string_view message, bool 
   if (route_ != nullptr && filter_ctx_ != nullptr) {
     for (auto& f : route_->filters) f->OnResponse(*filter_ctx_, status);
   }
-  std::string body_text = body.empty() ? http::JsonErrorBody(status, message) : std::string(body);
+  std::string body_text =
+      body.empty() ? ErrorBody(status, message, request_id_) : std::string(body);
   std::vector<http::HttpHeader> headers;
   headers.push_back({"Content-Type", content_type});
   if (!request_id_.empty()) headers.push_back({"X-Request-Id", request_id_});

@@ -11,7 +11,10 @@
 // response has reached the client.
 //
 // Memory per connection is bounded: the receive buffers are fixed; a direction whose peer is
-// slower than its sender stops reading (kHighWater) until the queue drains (kLowWater).
+// slower than its sender stops reading (kHighWater) until the queue drains (kLowWater). An idle
+// keep-alive connection holds no large buffer: a receive that expects little (the next request
+// head, or nothing) uses a small buffer inside the object, and the 32 KiB one is allocated only
+// for bodies, tunnels and receives that follow a full one (README.md has the measured figure).
 //
 // Lifetime: owned by itself. Close() shuts the socket down; the object deletes itself when the
 // last of its io_uring operations completes, and not while a filter holds it suspended.
@@ -56,6 +59,8 @@ class ClientConnection final : public uring::IoHandler,
                                public Resumer {
  public:
   static constexpr size_t kRecvBufferSize = 32 * 1024;
+  // Holds a typical request head (a bearer token included); a larger one takes one more receive.
+  static constexpr size_t kSmallRecvBufferSize = 2 * 1024;
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
   // Request bytes kept for a retry; a larger body makes the request not retryable.
@@ -63,6 +68,10 @@ class ClientConnection final : public uring::IoHandler,
 
   ClientConnection(GatewayServer* server, int fd, const net::SocketAddress& peer);
   void Start();
+  // Instead of Start(), over max_connections: answers 503 (Retry-After: 1, Connection: close)
+  // without reading a request, then closes.
+  void Refuse();
+  bool refused() const { return refused_; }
   // Drain: an idle connection closes now, a busy one after its current response.
   void OnDrain();
   // Closes at once (drain timeout, shutdown).
@@ -111,9 +120,11 @@ class ClientConnection final : public uring::IoHandler,
   static void ConnectTimerThunk(void* self) {
     static_cast<ClientConnection*>(self)->OnConnectTimeout();
   }
+  static void SendTimerThunk(void* self) { static_cast<ClientConnection*>(self)->OnSendTimeout(); }
   void OnTimer();
   void OnRequestTimeout();
   void OnConnectTimeout();
+  void OnSendTimeout();
 
   // I/O
   void ArmRecv();
@@ -149,9 +160,12 @@ class ClientConnection final : public uring::IoHandler,
   void TunnelClientEof();
   void TunnelUpstreamClosed(int error);
   void OnTunnelTimer();
-  void AttemptFailed(std::string_view kind, int status, std::string message, bool retryable);
+  // Counts `kind`, logs `detail` (which may name servers; the client gets a generic message),
+  // then retries or answers `status`.
+  void AttemptFailed(std::string_view kind, int status, std::string detail, bool retryable);
   void EndAttempt(bool success);
-  // A response gw7 makes itself; `close` ends the connection after it.
+  // A response gw7 makes itself; `close` ends the connection after it. Without `body`, a JSON
+  // error body with `message` and the request id: `message` must name nothing internal.
   void LocalResponse(int status, std::string_view message, bool close,
                      const std::vector<std::pair<std::string, std::string>>* extra = nullptr,
                      std::string_view content_type = "application/json",
@@ -168,10 +182,12 @@ class ClientConnection final : public uring::IoHandler,
   int fd_;
   net::SocketAddress peer_;
   net::SocketAddress client_;
-  std::unique_ptr<char[]> recv_buffer_;
-  std::string in_;       // received, not yet consumed
-  std::string out_;      // queued for the client
-  std::string sending_;  // being sent; sent_ bytes done
+  std::unique_ptr<char[]> recv_buffer_;  // kRecvBufferSize, only while large receives are due
+  char* recv_target_ = nullptr;          // the armed receive's buffer
+  size_t recv_capacity_ = 0;             // and its size
+  std::string in_;                       // received, not yet consumed
+  std::string out_;                      // queued for the client
+  std::string sending_;                  // being sent; sent_ bytes done
   size_t sent_ = 0;
   int inflight_ = 0;
   bool recv_armed_ = false;
@@ -195,6 +211,15 @@ class ClientConnection final : public uring::IoHandler,
   } timer_kind_ = TimerKind::kNone;
   uring::Timer request_timer_;
   uring::Timer connect_timer_;
+  // send_timeout, in every state: armed while output waits for the client. A send that moves
+  // bytes only records the time (no wheel operation per send); the timer, when it fires, re-arms
+  // itself for the last progress + send_timeout or closes.
+  uring::Timer send_timer_;
+  int64_t send_progress_ns_ = 0;
+  // Refuse(): over max_connections.
+  bool refused_ = false;
+  // Last member: the receive buffer of an idle connection (see the top of this file).
+  char small_recv_buffer_[kSmallRecvBufferSize];
 
   // The current request.
   http::RequestHeadParser head_parser_;

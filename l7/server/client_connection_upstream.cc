@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/http/authority.h"
+#include "common/http/hop_by_hop.h"
 #include "common/http/response_writer.h"
 #include "common/log.h"
 #include "common/net/proxy_protocol.h"
@@ -24,6 +25,20 @@
 namespace edge::l7 {
 namespace {
 std::string ErrnoText(int error) { return error == 0 ? "closed" : strerror(-error); }
+
+// What the client reads when an upstream fails: generic, since addresses, server and upstream
+// names are the operator's business (the detail is in the log line, found by the request id that
+// the body carries).
+std::string_view UpstreamFailureMessage(int status) {
+  switch (status) {
+    case 503:
+      return "no upstream server is available";
+    case 504:
+      return "the upstream service did not answer in time";
+    default:
+      return "the upstream service failed to answer";
+  }
+}
 }  // namespace
 
 void ClientConnection::StartProxy() {
@@ -49,6 +64,11 @@ void ClientConnection::StartProxy() {
     upgrade_ = false;
   }
   options.upgrade = upgrade_;
+  if (http::ConnectionNamesFraming(request_.headers)) {
+    // Ignored (hop_by_hop.h): Content-Length and Host go upstream as they came.
+    server_->stats().CountError("connection_names_framing");
+    LOG_DEBUG("request %s: Connection names a framing field or Host; ignored", request_id_);
+  }
   options.allow_h2c = route.allow_h2c_upgrade;
   if (filter_ctx_->upstream_query) options.query = &*filter_ctx_->upstream_query;
   options.strip = &runtime_->stripped_fields;
@@ -68,8 +88,8 @@ void ClientConnection::StartProxy() {
   }
   if (!StartAttempt()) {
     server_->stats().CountError("no_healthy_server");
-    LocalResponse(503, absl::StrFormat("no healthy server in upstream \"%s\"", up->config->name),
-                  !body_complete_);
+    LOG_DEBUG("request %s: no healthy server in upstream \"%s\"", request_id_, up->config->name);
+    LocalResponse(503, UpstreamFailureMessage(503), !body_complete_);
     return;
   }
   FeedRequestBody();
@@ -306,6 +326,12 @@ void ClientConnection::OnResponseHead() {
   server_->loop().timers().Schedule(&request_timer_,
                                     now + absl::ToInt64Nanoseconds(up->config->request_timeout));
   for (auto& f : route_->filters) f->OnResponse(*filter_ctx_, response_.status);
+  if (http::ConnectionNamesFraming(response_.headers)) {
+    // Ignored (hop_by_hop.h): the relayed response keeps its framing.
+    server_->stats().CountError("connection_names_framing");
+    LOG_DEBUG("request %s: upstream %s named a framing field in Connection; ignored", request_id_,
+              upstream_ != nullptr ? upstream_->server().ToString() : "?");
+  }
   client_framing_ = ChooseClientFraming(response_, request_.version);
   if (!body_complete_ || draining_ || client_framing_ == ClientFraming::kUntilClose) {
     close_after_response_ = true;
@@ -430,10 +456,10 @@ void ClientConnection::EndAttempt(bool success) {
   server_state_ = nullptr;
 }
 
-void ClientConnection::AttemptFailed(std::string_view kind, int status, std::string message,
+void ClientConnection::AttemptFailed(std::string_view kind, int status, std::string detail,
                                      bool retryable) {
   server_->stats().CountError(kind);
-  LOG_INFO("request %s: %s", request_id_, message);
+  LOG_INFO("request %s: %s", request_id_, detail);
   server_->loop().timers().Cancel(&connect_timer_);
   server_->loop().timers().Cancel(&request_timer_);
   EndAttempt(false);
@@ -456,7 +482,7 @@ void ClientConnection::AttemptFailed(std::string_view kind, int status, std::str
     Close();
     return;
   }
-  LocalResponse(status, message, !body_complete_);
+  LocalResponse(status, UpstreamFailureMessage(status), !body_complete_);
 }
 
 }  // namespace edge::l7

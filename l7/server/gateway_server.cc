@@ -1,5 +1,6 @@
 #include "l7/server/gateway_server.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <future>
@@ -30,6 +31,11 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Create(GatewayConf
   if (!runtime.ok()) return runtime.status();
   server->runtime_ = std::move(*runtime);
   server->StartHealthProbes();
+  rlimit nofile{};
+  const rlim_t files = getrlimit(RLIMIT_NOFILE, &nofile) == 0 ? nofile.rlim_cur : 1024;
+  server->derived_max_connections_ =
+      std::max<size_t>(1, static_cast<size_t>(std::min<rlim_t>(files, 1u << 30) / 2));
+  LOG_INFO("max_connections %d", static_cast<int>(server->max_connections()));
   return server;
 }
 
@@ -57,17 +63,46 @@ absl::Status GatewayServer::Run() {
 void GatewayServer::OnAccepted(int fd) {
   net::SetNoDelay(fd);
   auto* c = new ClientConnection(this, fd, net::PeerAddress(fd));
+  const bool over = connections_.size() - refusing_ >= max_connections();
   connections_.insert(c);
   ++stats_.connections_total;
   ++stats_.connections_active;
-  c->Start();
+  if (over) {
+    Refuse(c);
+  } else {
+    c->Start();
+  }
+}
+
+size_t GatewayServer::max_connections() const {
+  const uint32_t configured = runtime_->config.max_connections;
+  return configured != 0 ? configured : derived_max_connections_;
+}
+
+void GatewayServer::Refuse(ClientConnection* c) {
+  // Accepted and answered rather than left in the backlog: the client learns at once that it
+  // should come back (Retry-After), and the descriptor is returned within a linger.
+  ++stats_.connections_refused;
+  ++refused_since_log_;
+  const int64_t now = loop_->now_ns();
+  if (now - refusal_logged_ns_ >= 1'000'000'000) {
+    LOG_WARN("max_connections (%d) reached: refused %d connection(s) since the last report",
+             static_cast<int>(max_connections()), static_cast<int>(refused_since_log_));
+    refusal_logged_ns_ = now;
+    refused_since_log_ = 0;
+  }
+  ++refusing_;
+  c->Refuse();
 }
 
 void GatewayServer::OnConnectionDestroyed(ClientConnection* c) { closing_.erase(c); }
 
 void GatewayServer::OnConnectionClosed(ClientConnection* c) {
   closing_.insert(c);
-  if (connections_.erase(c) > 0) --stats_.connections_active;
+  if (connections_.erase(c) > 0) {
+    --stats_.connections_active;
+    if (c->refused()) --refusing_;
+  }
   if (draining_.load()) MaybeFinishDrain();
 }
 

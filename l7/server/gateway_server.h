@@ -54,6 +54,8 @@ class GatewayServer {
   void OnConnectionClosed(ClientConnection* c);     // closing: its operations still complete
   void OnConnectionDestroyed(ClientConnection* c);  // gone
   int64_t drain_deadline_ns() const { return drain_deadline_ns_; }
+  // [gw7] max_connections, or half of RLIMIT_NOFILE when it is 0.
+  size_t max_connections() const;
   std::string RenderMetrics();  // Prometheus text
   std::string RenderStatus();   // JSON
 
@@ -63,7 +65,8 @@ class GatewayServer {
   void DoBeginDrain();
   void OnDrainTimeout();
   void MaybeFinishDrain();
-  void StartHealthProbes();  // for the current generation, replacing the previous ones
+  void StartHealthProbes();          // for the current generation, replacing the previous ones
+  void Refuse(ClientConnection* c);  // over max_connections
 
   std::unique_ptr<uring::EventLoop> loop_;
   std::unique_ptr<GatewayListener> listener_;
@@ -72,6 +75,10 @@ class GatewayServer {
   std::vector<std::unique_ptr<HealthProbe>> probes_;  // update runtime_'s servers
   std::unordered_set<ClientConnection*> connections_;
   std::unordered_set<ClientConnection*> closing_;  // closed, waiting for their last completions
+  size_t refusing_ = 0;  // connections_ that are only being answered 503 (not held to the limit)
+  size_t derived_max_connections_ = 0;  // RLIMIT_NOFILE / 2, read at start
+  int64_t refusal_logged_ns_ = 0;       // refusals are logged at most once a second
+  uint64_t refused_since_log_ = 0;
   GatewayStats stats_;
   RequestIdGenerator request_ids_;
   std::atomic<bool> draining_{false};

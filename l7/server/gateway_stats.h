@@ -15,6 +15,8 @@ namespace edge::l7 {
 struct GatewayStats {
   uint64_t connections_total = 0;
   int64_t connections_active = 0;
+  // Over max_connections: answered 503 and closed.
+  uint64_t connections_refused = 0;
   uint64_t proxy_headers = 0;   // PROXY headers accepted from trusted proxies
   uint64_t requests_total = 0;  // final responses sent (any status)
   uint64_t retries = 0;

@@ -43,7 +43,7 @@ def test_all_servers_down_is_503(gw):
     h.wait_until(lambda: server_state(g, o.address("a"))["check"] == "down", 5, "a down")
     r = h.request(g.addr, "GET", "/x")
     assert r.status == 503
-    assert "no healthy server" in r.json()["error"]["message"]
+    assert r.json()["error"]["message"] == "no upstream server is available"
     assert h.metric(g.metrics(), "gw7_upstream_server_up", upstream="app") == 0
 
 

@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import sys
+import time
 
 import pytest
 
@@ -274,3 +275,108 @@ def test_slow_headers_get_408(gw):
     o.sync(g.addr)
     assert len(o.requests()) == 1  # the sync request only
     assert h.metric(g.metrics(), "gw7_errors_total", kind="header_timeout") == 1
+
+
+def stalled_reader(addr, target, headers=()):
+    """A client that sends one request and then reads nothing (a tiny receive window, so that
+    gw7's output stops at once)."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(10 * h.SLOW)
+    s.connect(addr)
+    s.sendall(h.request_bytes("GET", target, headers))
+    return s
+
+
+def drain_until_closed(s, timeout):
+    """Reads everything; the byte count once the peer has closed, None if it stays open."""
+    s.settimeout(timeout)
+    got = 0
+    try:
+        while True:
+            d = s.recv(1 << 20)
+            if not d:
+                return got
+            got += len(d)
+    except ConnectionResetError:
+        return got
+    except socket.timeout:
+        return None
+
+
+def test_client_that_reads_nothing_is_closed_after_send_timeout(gw):
+    o = gw.origin("a")
+    g = gw.gw7(h.simple_config(o, ["a"], limits={"send_timeout": "500ms", "idle_timeout": "60s"},
+                               upstream_extra={"request_timeout": "60s"}),
+               args=["--log-level", "debug"])
+    # Keep-alive and far larger than every buffer: gw7 stops reading the origin and waits in the
+    # middle of the response, its queue full.
+    size = 64 << 20
+    s = stalled_reader(g.addr, "/big?size=%d" % size)
+    try:
+        start = time.monotonic()
+        h.wait_until(lambda: h.metric(g.metrics(), "gw7_errors_total", kind="send_timeout") == 1,
+                     10, "send_timeout counted")
+        assert time.monotonic() - start >= 0.45
+        got = drain_until_closed(s, 5)
+        assert got is not None, "gw7 kept the connection open"
+        assert got < size
+        assert h.metric(g.metrics(), "gw7_connections_active") == 0
+        g.err.wait_for(r"no output progress within send_timeout \(\d+ bytes queued", 5)
+    finally:
+        s.close()
+    # A client that does read gets the whole response with the same limits.
+    r = h.request(g.addr, "GET", "/big?size=%d" % (4 << 20))
+    assert r.status == 200 and len(r.body) == 4 << 20
+    assert h.metric(g.metrics(), "gw7_errors_total", kind="send_timeout") == 1
+
+
+def test_client_that_reads_nothing_after_its_last_response_is_closed(gw):
+    # "Connection: close": after the last response gw7 flushes, then lingers. Neither wait may
+    # last: the kernel takes what fits (the linger then ends within 2s), send_timeout ends a
+    # flush that makes no progress.
+    o = gw.origin("a")
+    g = gw.gw7(h.simple_config(o, ["a"], limits={"send_timeout": "500ms"}))
+    socks = [stalled_reader(g.addr, "/big?size=%d" % (size << 20), [("Connection", "close")])
+             for size in (1, 2, 3)]
+    try:
+        h.wait_until(lambda: h.metric(g.metrics(), "gw7_connections_total") == 3, 5, "accepted")
+        h.wait_until(lambda: h.metric(g.metrics(), "gw7_connections_active") == 0, 5,
+                     "every stalled connection closed")
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_connections_over_max_connections_get_503_and_close(gw):
+    o = gw.origin("a")
+    g = gw.gw7(h.simple_config(o, ["a"], gw7={"max_connections": 2}))
+    held = [h.Client(g.addr, timeout=5) for _ in range(2)]
+    for c in held:  # both are served, and stay open
+        c.send(h.request_bytes("GET", "/held"))
+        r = c.read_response()
+        assert r.status == 200 and not r.closed
+    for i in range(3):
+        c = h.Client(g.addr, timeout=5)
+        c.send(h.request_bytes("GET", "/over%d" % i))
+        r = c.read_response()
+        assert r.status == 503, r
+        assert r.header("connection").lower() == "close" and r.header("retry-after") == "1"
+        assert r.header("content-type") == "application/json"
+        body = r.json()
+        assert body["error"]["status"] == 503
+        assert body["error"]["request_id"] == r.header("x-request-id")
+        assert r.closed
+        c.close()
+    assert h.metric(g.metrics(), "gw7_connections_refused_total") == 3
+    # Logged, at most once a second: three refusals within a second make one line.
+    g.err.wait_for(r"max_connections \(2\) reached", 5)
+    assert len(re.findall(r"max_connections \(2\) reached", g.stderr())) == 1
+    # The held connections still work; once one closes, a new client is served again.
+    held[0].send(h.request_bytes("GET", "/again"))
+    assert held[0].read_response().status == 200
+    held[0].close()
+    h.wait_until(lambda: h.metric(g.metrics(), "gw7_connections_active") == 1, 5, "one closed")
+    assert h.request(g.addr, "GET", "/after").status == 200
+    held[1].close()
+    assert not any(e["target"].startswith("/over") for e in o.requests())

@@ -56,6 +56,43 @@ TEST(HopByHop, FieldsNamedByConnectionAreRemoved) {
   EXPECT_FALSE(filter.IsHopByHop("Accept"));
 }
 
+// A Connection option naming a framing field or Host is ignored: a hostile origin must not make
+// gw7 drop the Content-Length of a keep-alive response (the client would read the next response
+// as its body), nor a client the Host that routing used.
+TEST(HopByHop, ConnectionNeverRemovesFramingOrHost) {
+  const std::string wire =
+      "HTTP/1.1 200 OK\r\nConnection: keep-alive, Content-Length\r\nContent-Length: 5\r\n"
+      "connection: HOST, x-a, transfer-encoding\r\nHost: h\r\nX-A: 1\r\nX-B: 2\r\n\r\n";
+  HttpResponse resp;
+  ASSERT_TRUE(ParseResponseHead(wire, {}, Method::kGet, &resp).complete());
+  HopByHopFilter filter(resp.headers);
+  EXPECT_TRUE(filter.connection_names_framing());
+  EXPECT_TRUE(ConnectionNamesFraming(resp.headers));
+  EXPECT_FALSE(filter.IsHopByHop("Content-Length"));
+  EXPECT_FALSE(filter.IsHopByHop("host"));
+  EXPECT_TRUE(filter.IsHopByHop("Transfer-Encoding"));  // hop-by-hop anyway: gw7 re-frames
+  EXPECT_TRUE(filter.IsHopByHop("x-a"));                // the other options still count
+  EXPECT_FALSE(filter.IsHopByHop("x-b"));
+  std::vector<std::string> forwarded;
+  ForEachEndToEndHeader(resp.headers, [&](const HttpHeader& h) { forwarded.emplace_back(h.name); });
+  EXPECT_EQ(forwarded, (std::vector<std::string>{"Content-Length", "Host", "X-B"}));
+}
+
+TEST(HopByHop, OrdinaryConnectionOptionsAreNotFraming) {
+  for (const char* value :
+       {"close", "keep-alive, x-content-length", "content-lengths", "upgrade", "te, trailers"}) {
+    HttpHeaders headers;
+    headers.Add("Connection", value);
+    EXPECT_FALSE(ConnectionNamesFraming(headers)) << value;
+    EXPECT_FALSE(HopByHopFilter(headers).connection_names_framing()) << value;
+  }
+  EXPECT_TRUE(IsProtectedFromConnection("CONTENT-LENGTH"));
+  EXPECT_TRUE(IsProtectedFromConnection("Transfer-Encoding"));
+  EXPECT_TRUE(IsProtectedFromConnection("host"));
+  EXPECT_FALSE(IsProtectedFromConnection("hosts"));
+  EXPECT_FALSE(IsProtectedFromConnection("x-host"));
+}
+
 TEST(HopByHop, NoConnectionField) {
   HttpRequest req;
   ASSERT_TRUE(ParseRequestHead("GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n\r\n", {}, &req).complete());

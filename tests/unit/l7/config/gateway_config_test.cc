@@ -117,6 +117,8 @@ TEST(GatewayConfig, Defaults) {
   EXPECT_EQ(c.limits.idle_timeout, absl::Seconds(60));
   EXPECT_EQ(c.drain_timeout, absl::Seconds(30));
   EXPECT_EQ(c.batch_wait_us, 20u);
+  EXPECT_EQ(c.limits.send_timeout, absl::Seconds(30));
+  EXPECT_EQ(c.max_connections, 0u);
   const UpstreamConfig& u = c.upstreams[0];
   EXPECT_EQ(u.balance, UpstreamBalance::kRoundRobin);
   EXPECT_EQ(u.hash_on, "client_ip");
@@ -197,6 +199,17 @@ name = "inflight"
   EXPECT_EQ(parsed->routes[4].path_kind, PathMatch::kExact);
 }
 
+TEST(GatewayConfig, SendTimeoutAndMaxConnections) {
+  auto parsed = ParseGatewayConfig(
+      "[gw7]\nlisten = \"127.0.0.1:8001\"\nmax_connections = 1000\n[gw7.limits]\n"
+      "send_timeout = \"250ms\"\n[[upstream]]\nname = \"a\"\nservers = [\"127.0.0.1:1\"]\n"
+      "[[route]]\nname = \"r\"\nupstream = \"a\"\n",
+      "gateway.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->max_connections, 1000u);
+  EXPECT_EQ(parsed->limits.send_timeout, absl::Milliseconds(250));
+}
+
 TEST(GatewayConfig, ServersWithWeightsAndIpv6) {
   const std::string text = R"([gw7]
 listen = "[::1]:8001"
@@ -269,7 +282,8 @@ const BadCase kBadCases[] = {
      "auth, rate_limit, concurrency_limit, redis)"},
     {"UnknownGw7Key", "![gw7]\nlisten = \"127.0.0.1:8001\"\nlisen = 1\n",
      "gateway.toml:3:1: gw7: lisen: unknown key; did you mean \"listen\"? (allowed: listen, admin, "
-     "proxy_protocol, trusted_proxies, drain_timeout, batch_wait_us, limits, internal_headers)"},
+     "proxy_protocol, trusted_proxies, drain_timeout, batch_wait_us, limits, internal_headers, "
+     "max_connections)"},
     {"ProxyProtocolUnknown",
      "![gw7]\nlisten = \"127.0.0.1:8001\"\ntrusted_proxies = []\nproxy_protocol = \"always\"\n",
      "gateway.toml:4:18: gw7: proxy_protocol: unknown value \"always\" (off|optional|required)"},
@@ -286,6 +300,11 @@ const BadCase kBadCases[] = {
      "gateway.toml:9:21: route \"r\": allow_h2c_upgrade: expected true or false, got string"},
     {"BatchWaitTooLong", "![gw7]\nlisten = \"127.0.0.1:8001\"\nbatch_wait_us = 1001\n",
      "gateway.toml:3:17: gw7: batch_wait_us: must be between 0 and 1000, got 1001"},
+    {"MaxConnectionsNegative", "![gw7]\nlisten = \"127.0.0.1:8001\"\nmax_connections = -1\n",
+     "gateway.toml:3:19: gw7: max_connections: must be between 0 and 16000000, got -1"},
+    {"SendTimeoutZero",
+     "![gw7]\nlisten = \"127.0.0.1:8001\"\n[gw7.limits]\nsend_timeout = \"0s\"\n",
+     "gateway.toml:4:16: gw7: limits.send_timeout: must be between 1ms and 24h, got \"0s\""},
     {"BadListen", "![gw7]\nlisten = \"localhost:80\"\n",
      "gateway.toml:2:10: gw7: listen: bad address \"localhost:80\": not an IP address: "
      "\"localhost\""},
@@ -301,7 +320,7 @@ const BadCase kBadCases[] = {
     {"LimitsUnknownKey",
      "![gw7]\nlisten = \"127.0.0.1:8001\"\n[gw7.limits]\nmax_headers = \"1KiB\"\n",
      "gateway.toml:4:1: gw7: limits.max_headers: unknown key (allowed: max_header_bytes, "
-     "max_body_bytes, max_uri_bytes, header_timeout, idle_timeout)"},
+     "max_body_bytes, max_uri_bytes, header_timeout, idle_timeout, send_timeout)"},
     {"HeaderBytesTooSmall",
      "![gw7]\nlisten = \"127.0.0.1:8001\"\n[gw7.limits]\nmax_header_bytes = \"100B\"\n",
      "gateway.toml:4:20: gw7: limits.max_header_bytes: must be between 1KiB and 1MiB, got "
