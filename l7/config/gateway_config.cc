@@ -166,8 +166,7 @@ void CheckNotAbove(TableReader& r, std::string_view small_key, absl::Duration sm
 void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfig* config) {
   TableReader r(table, errors, "gw7",
                 {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout",
-                 "batch_wait_us", "limits",
-                 "escaped_slashes", "merge_slashes", "path_parameters"});
+                 "batch_wait_us", "limits", "escaped_slashes", "merge_slashes", "path_parameters"});
   if (r.Require("listen")) r.ReadAddress("listen", &config->listen);
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
@@ -530,11 +529,11 @@ void ReadRewrites(TableReader& r, RouteConfig* route) {
 
 void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, RouteConfig* route,
                Origin* origin) {
-  TableReader r(table, errors, ContextFor("route", index, table),
-                {"name", "host", "path", "path_prefix", "path_template", "path_regex", "methods",
-                 "headers", "upstream", "strip_prefix", "prefix_rewrite", "auth", "require_scopes",
-                 "require_claims", "rate_limit", "concurrency_limit", "add_request_headers",
-                 "case_insensitive"});
+  TableReader r(
+      table, errors, ContextFor("route", index, table),
+      {"name", "host", "path", "path_prefix", "path_template", "path_regex", "methods", "headers",
+       "upstream", "strip_prefix", "prefix_rewrite", "auth", "require_scopes", "require_claims",
+       "rate_limit", "concurrency_limit", "add_request_headers", "case_insensitive"});
   ReadName(r, &route->name, origin);
   std::string host;
   if (r.ReadString("host", &host)) {
