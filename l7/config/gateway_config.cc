@@ -32,6 +32,15 @@ constexpr EnumValue<UpstreamBalance> kBalances[] = {
     {"maglev", UpstreamBalance::kMaglev},
 };
 
+constexpr EnumValue<EscapedSlashes> kEscapedSlashes[] = {
+    {"reject", EscapedSlashes::kReject},
+    {"keep", EscapedSlashes::kKeep},
+};
+constexpr EnumValue<PathParameters> kPathParameters[] = {
+    {"reject", PathParameters::kReject},
+    {"strip", PathParameters::kStrip},
+};
+
 // Durations stay within a day so that every timeout fits any millisecond timer wheel.
 constexpr absl::Duration kMinDuration = absl::Milliseconds(1);
 constexpr absl::Duration kMaxDuration = absl::Hours(24);
@@ -182,7 +191,8 @@ void ReadInternalHeaders(TableReader& r, std::vector<std::string>* out) {
 void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfig* config) {
   TableReader r(table, errors, "gw7",
                 {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout",
-                 "batch_wait_us", "limits", "internal_headers", "max_connections"});
+                 "batch_wait_us", "limits", "internal_headers", "max_connections",
+                 "escaped_slashes", "merge_slashes", "path_parameters"});
   if (r.Require("listen")) r.ReadAddress("listen", &config->listen);
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
@@ -217,6 +227,9 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
   r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
   r.ReadInt("batch_wait_us", &config->batch_wait_us, 0u, 1000u);
   r.ReadInt("max_connections", &config->max_connections, 0u, 16'000'000u);
+  r.ReadEnum("escaped_slashes", &config->path_normalization.escaped_slashes, kEscapedSlashes);
+  r.ReadBool("merge_slashes", &config->path_normalization.merge_slashes);
+  r.ReadEnum("path_parameters", &config->path_normalization.path_parameters, kPathParameters);
 
   if (const toml::table* limits = r.ReadTable("limits")) {
     TableReader l(*limits, errors, "gw7",
@@ -550,7 +563,8 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
       table, errors, ContextFor("route", index, table),
       {"name", "host", "path", "path_prefix", "path_template", "path_regex", "methods", "headers",
        "upstream", "strip_prefix", "prefix_rewrite", "auth", "require_scopes", "require_claims",
-       "rate_limit", "concurrency_limit", "add_request_headers", "allow_h2c_upgrade"});
+       "rate_limit", "concurrency_limit", "add_request_headers", "allow_h2c_upgrade",
+       "case_insensitive"});
   ReadName(r, &route->name, origin);
   std::string host;
   if (r.ReadString("host", &host)) {
@@ -586,6 +600,7 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
   }
   ReadStringPairs(r, "add_request_headers", true, &route->add_request_headers);
   r.ReadBool("allow_h2c_upgrade", &route->allow_h2c_upgrade);
+  r.ReadBool("case_insensitive", &route->case_insensitive);
 }
 
 template <typename T>

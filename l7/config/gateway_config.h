@@ -81,6 +81,20 @@ struct RouteConfig {
   // Forward a client's "Upgrade: h2c" and HTTP2-Settings (otherwise removed: an h2c tunnel would
   // carry requests past routing, auth and limits).
   bool allow_h2c_upgrade = false;
+  // ASCII case-folded comparison of this route's path/prefix/template/regex (captures keep the
+  // request's case); for upstreams that ignore case, so that "/Admin" cannot bypass this route.
+  bool case_insensitive = false;
+};
+
+// [gw7] escaped_slashes, merge_slashes, path_parameters: how gw7 normalises a request path
+// before routing (l7/router/path_normalizer.h). The defaults are the safe choice; the others
+// exist for upstreams that give "%2F", "//" or ";" a meaning of their own.
+enum class EscapedSlashes { kReject, kKeep };
+enum class PathParameters { kReject, kStrip };
+struct PathNormalization {
+  EscapedSlashes escaped_slashes = EscapedSlashes::kReject;
+  bool merge_slashes = true;
+  PathParameters path_parameters = PathParameters::kReject;
 };
 
 struct LimitsConfig {
@@ -109,6 +123,7 @@ struct GatewayConfig {
   // Request fields clients must never set, stripped like X-Consumer (any case, '_' for '-').
   std::vector<std::string> internal_headers;
   LimitsConfig limits;
+  PathNormalization path_normalization;
   absl::Duration drain_timeout = absl::Seconds(30);
   // An I/O wait returns at 32 completions or this long after it began (Linux >= 6.12; 0: at the
   // first completion). Under load one wake-up then serves many connections; idle, the first

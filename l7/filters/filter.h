@@ -25,7 +25,7 @@ class RequestView {
  public:
   virtual ~RequestView() = default;
   virtual std::string_view method() const = 0;
-  virtual std::string_view path() const = 0;   // as received, without the query
+  virtual std::string_view path() const = 0;   // normalised (path_normalizer.h), no query
   virtual std::string_view query() const = 0;  // after '?', empty if none
   virtual std::string_view host() const = 0;   // Host without the port, lower case
   // The first header of that name (case-insensitive), if any.

@@ -14,9 +14,9 @@
 #include "common/log.h"
 #include "common/net/proxy_protocol.h"
 #include "l7/filters/field_spelling.h"
+#include "l7/router/path_normalizer.h"
 #include "l7/server/gateway_server.h"
 #include "l7/server/http_limits.h"
-#include "l7/server/path_check.h"
 #include "l7/server/request_id.h"
 #include "l7/server/upstream_request.h"
 
@@ -479,6 +479,7 @@ void ClientConnection::StartRequest(size_t head_bytes) {
   if (!request_.authority.empty() && http::ParseAuthority(request_.authority, &authority)) {
     host_.assign(authority.host);
     for (char& c : host_) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    if (host_.ends_with('.')) host_.pop_back();  // "example.com." names "example.com"
   }
   std::optional<std::string_view> id = header("x-request-id");
   if (id && IsValidRequestId(*id)) {
@@ -506,14 +507,25 @@ void ClientConnection::StartRequest(size_t head_bytes) {
     LocalResponse(501, "CONNECT is not supported", true);
     return;
   }
-  if (!PathHasNoDotSegments(request_.path)) {
-    server_->stats().CountError("dot_segment");
-    LocalResponse(400, "dot segment in the request path", true);
+  // Route on, filter on and forward the path the upstream will act on (path_normalizer.h).
+  path_ = request_.path;
+  const PathRefusal refusal =
+      NormalizePath(request_.path, runtime_->config.path_normalization, &path_buffer_, &path_);
+  if (refusal != PathRefusal::kNone) {
+    server_->stats().CountError(RefusalKind(refusal));
+    LOG_DEBUG("%s: %s: %s", peer_.ToString(), RefusalMessage(refusal), request_.path);
+    LocalResponse(400, RefusalMessage(refusal), true);
     return;
   }
   RouteMatch m = runtime_->router->Match(
-      host_, request_.path, request_.method_name,
+      host_, path_, request_.method_name,
       [this](std::string_view name) -> std::optional<std::string_view> { return header(name); });
+  if (m.outcome == RouteMatch::kCaseMismatch) {
+    server_->stats().CountError("case_mismatch");
+    LOG_DEBUG("%s: path %s differs only in case from a route with auth", peer_.ToString(), path_);
+    LocalResponse(404, "no route for this request", !body_complete_);
+    return;
+  }
   if (m.outcome == RouteMatch::kNotFound) {
     LocalResponse(404, "no route for this request", !body_complete_);
     return;

@@ -81,7 +81,7 @@ class ClientConnection final : public uring::IoHandler,
 
   // RequestView
   std::string_view method() const override { return request_.method_name; }
-  std::string_view path() const override { return request_.path; }
+  std::string_view path() const override { return path_; }  // normalised
   std::string_view query() const override { return request_.query; }
   std::string_view host() const override { return host_; }
   std::optional<std::string_view> header(std::string_view name) const override;
@@ -228,6 +228,10 @@ class ClientConnection final : public uring::IoHandler,
   bool have_request_ = false;
   bool upgrade_ = false;  // the request goes upstream as an upgrade request
   std::string host_;
+  // The normalised request path: a view of request_.path when it needed no change, else of
+  // path_buffer_ (kept per connection so that its capacity is reused).
+  std::string_view path_;
+  std::string path_buffer_;
   std::string request_id_;
   std::shared_ptr<GatewayRuntime> runtime_;
   RouteRuntime* route_ = nullptr;

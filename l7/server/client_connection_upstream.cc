@@ -18,7 +18,6 @@
 #include "l7/server/client_connection.h"
 #include "l7/server/gateway_server.h"
 #include "l7/server/http_limits.h"
-#include "l7/server/path_check.h"
 #include "l7/server/request_id.h"
 #include "l7/server/upstream_request.h"
 

@@ -210,6 +210,40 @@ TEST(GatewayConfig, SendTimeoutAndMaxConnections) {
   EXPECT_EQ(parsed->limits.send_timeout, absl::Milliseconds(250));
 }
 
+TEST(GatewayConfig, PathNormalizationDefaultsAreTheSafeChoice) {
+  auto parsed = ParseGatewayConfig(kMinimal, "gateway.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->path_normalization.escaped_slashes, EscapedSlashes::kReject);
+  EXPECT_TRUE(parsed->path_normalization.merge_slashes);
+  EXPECT_EQ(parsed->path_normalization.path_parameters, PathParameters::kReject);
+  EXPECT_FALSE(parsed->routes[0].case_insensitive);
+}
+
+TEST(GatewayConfig, ReadsPathNormalizationAndCaseInsensitive) {
+  const std::string text = R"([gw7]
+listen = "127.0.0.1:8001"
+escaped_slashes = "keep"
+merge_slashes = false
+path_parameters = "strip"
+
+[[upstream]]
+name = "api"
+servers = ["127.0.0.1:9101"]
+
+[[route]]
+name = "all"
+path_prefix = "/Legacy"
+case_insensitive = true
+upstream = "api"
+)";
+  auto parsed = ParseGatewayConfig(text, "gateway.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->path_normalization.escaped_slashes, EscapedSlashes::kKeep);
+  EXPECT_FALSE(parsed->path_normalization.merge_slashes);
+  EXPECT_EQ(parsed->path_normalization.path_parameters, PathParameters::kStrip);
+  EXPECT_TRUE(parsed->routes[0].case_insensitive);
+}
+
 TEST(GatewayConfig, ServersWithWeightsAndIpv6) {
   const std::string text = R"([gw7]
 listen = "[::1]:8001"
@@ -283,7 +317,7 @@ const BadCase kBadCases[] = {
     {"UnknownGw7Key", "![gw7]\nlisten = \"127.0.0.1:8001\"\nlisen = 1\n",
      "gateway.toml:3:1: gw7: lisen: unknown key; did you mean \"listen\"? (allowed: listen, admin, "
      "proxy_protocol, trusted_proxies, drain_timeout, batch_wait_us, limits, internal_headers, "
-     "max_connections)"},
+     "max_connections, escaped_slashes, merge_slashes, path_parameters)"},
     {"ProxyProtocolUnknown",
      "![gw7]\nlisten = \"127.0.0.1:8001\"\ntrusted_proxies = []\nproxy_protocol = \"always\"\n",
      "gateway.toml:4:18: gw7: proxy_protocol: unknown value \"always\" (off|optional|required)"},
@@ -298,6 +332,14 @@ const BadCase kBadCases[] = {
      "![gw7]\nlisten = \"127.0.0.1:8001\"\n[[upstream]]\nname = \"a\"\nservers = "
      "[\"127.0.0.1:1\"]\n[[route]]\nname = \"r\"\nupstream = \"a\"\nallow_h2c_upgrade = \"yes\"\n",
      "gateway.toml:9:21: route \"r\": allow_h2c_upgrade: expected true or false, got string"},
+    {"BadEscapedSlashes", "![gw7]\nlisten = \"127.0.0.1:8001\"\nescaped_slashes = \"decode\"\n",
+     "gateway.toml:3:19: gw7: escaped_slashes: unknown value \"decode\" (reject|keep)"},
+    {"BadMergeSlashes", "![gw7]\nlisten = \"127.0.0.1:8001\"\nmerge_slashes = \"yes\"\n",
+     "gateway.toml:3:17: gw7: merge_slashes: expected true or false, got string"},
+    {"BadPathParameters", "![gw7]\nlisten = \"127.0.0.1:8001\"\npath_parameters = \"keep\"\n",
+     "gateway.toml:3:19: gw7: path_parameters: unknown value \"keep\" (reject|strip)"},
+    {"BadCaseInsensitive", "[[route]]\nname = \"r\"\nupstream = \"api\"\ncase_insensitive = 1\n",
+     "gateway.toml:14:20: route \"r\": case_insensitive: expected true or false, got integer"},
     {"BatchWaitTooLong", "![gw7]\nlisten = \"127.0.0.1:8001\"\nbatch_wait_us = 1001\n",
      "gateway.toml:3:17: gw7: batch_wait_us: must be between 0 and 1000, got 1001"},
     {"MaxConnectionsNegative", "![gw7]\nlisten = \"127.0.0.1:8001\"\nmax_connections = -1\n",
@@ -414,7 +456,7 @@ const BadCase kBadCases[] = {
      "gateway.toml:14:1: route \"r\": path_prefx: unknown key; did you mean \"path_prefix\"? "
      "(allowed: name, host, path, path_prefix, path_template, path_regex, methods, headers, "
      "upstream, strip_prefix, prefix_rewrite, auth, require_scopes, require_claims, rate_limit, "
-     "concurrency_limit, add_request_headers, allow_h2c_upgrade)"},
+     "concurrency_limit, add_request_headers, allow_h2c_upgrade, case_insensitive)"},
     {"TwoPathKinds",
      "[[route]]\nname = \"r\"\nupstream = \"api\"\npath = \"/a\"\npath_prefix = \"/b\"\n",
      "gateway.toml:15:15: route \"r\": path_prefix: conflicts with path: a route has at most one "

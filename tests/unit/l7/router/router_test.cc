@@ -6,6 +6,12 @@
 #include <map>
 #include <string>
 
+// GCC 12 warns falsely about std::string copies once enough of this file inlines (-Wrestrict,
+// GCC PR 105651); the tests build strings, they do not overlap them.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
+
 namespace edge::l7 {
 namespace {
 
@@ -35,6 +41,8 @@ struct R {
   }
   R& Strip(std::string p) { return c.strip_prefix = std::move(p), *this; }
   R& Rewrite(std::string p) { return c.prefix_rewrite = std::move(p), *this; }
+  R& Auth(std::string a) { return c.auth = std::move(a), *this; }
+  R& CaseInsensitive() { return c.case_insensitive = true, *this; }
 };
 
 std::unique_ptr<Router> Build(std::vector<R> routes) {
@@ -65,6 +73,8 @@ std::string Name(const RouteMatch& m) {
       return "404";
     case RouteMatch::kMethodNotAllowed:
       return "405 " + m.allow;
+    case RouteMatch::kCaseMismatch:
+      return "case";
   }
   return "?";
 }
@@ -82,7 +92,8 @@ TEST(Router, EmptyRouterFindsNothing) {
 TEST(Router, ExactPath) {
   auto router = Build({R("e").Exact("/healthz")});
   EXPECT_EQ(Route(*router, "a.com", "/healthz"), "e");
-  EXPECT_EQ(Route(*router, "a.com", "/healthz/"), "404");
+  EXPECT_EQ(Route(*router, "a.com", "/healthz/"), "e");  // one trailing slash
+  EXPECT_EQ(Route(*router, "a.com", "/healthz//"), "404");
   EXPECT_EQ(Route(*router, "a.com", "/healthz2"), "404");
   EXPECT_EQ(Route(*router, "a.com", "/HEALTHZ"), "404");  // paths are case-sensitive
   EXPECT_EQ(Route(*router, "a.com", "/"), "404");
@@ -126,8 +137,11 @@ TEST(Router, TemplateCapturesWholeSegments) {
   m = Match(*router, "a", "/v1/users/7/orders/x-9");
   ASSERT_EQ(Name(m), "order");
   EXPECT_THAT(m.params, ElementsAre(Pair("user", "7"), Pair("order", "x-9")));
-  EXPECT_EQ(Route(*router, "a", "/v1/users/"), "404");     // a capture is never empty
-  EXPECT_EQ(Route(*router, "a", "/v1/users/42/"), "404");  // segment counts differ
+  EXPECT_EQ(Route(*router, "a", "/v1/users/"), "404");  // a capture is never empty
+  m = Match(*router, "a", "/v1/users/42/");  // one trailing slash: same route, same captures
+  ASSERT_EQ(Name(m), "user");
+  EXPECT_THAT(m.params, ElementsAre(Pair("id", "42")));
+  EXPECT_EQ(Route(*router, "a", "/v1/users/42//"), "404");
   EXPECT_EQ(Route(*router, "a", "/v1/users/42/extra"), "404");
   EXPECT_EQ(Route(*router, "a", "/v1/users"), "404");
   EXPECT_EQ(Route(*router, "a", "/v2/users/42"), "404");
@@ -197,6 +211,8 @@ TEST(Router, HostIsCaseInsensitiveAndIgnoresTrailingDot) {
   auto router = Build({R("exact").Host("api.example.com"), R("wild").Host("*.example.org")});
   EXPECT_EQ(Route(*router, "API.Example.COM", "/"), "exact");
   EXPECT_EQ(Route(*router, "api.example.com.", "/"), "exact");
+  EXPECT_EQ(Route(*router, "API.example.com.", "/"), "exact");
+  EXPECT_EQ(Route(*router, "www.example.org.", "/"), "wild");
   EXPECT_EQ(Route(*router, "WWW.EXAMPLE.ORG", "/"), "wild");
   EXPECT_EQ(Route(*router, "", "/"), "404");
 }
@@ -237,12 +253,15 @@ TEST(Router, MethodNotAllowedListsAllowedMethods) {
   auto router = Build({R("read").Prefix("/items").Methods({"GET"}),
                        R("write").Exact("/items").Methods({"POST", "PUT"}),
                        R("other-host").Host("x.com").Prefix("/items").Methods({"DELETE"})});
-  EXPECT_EQ(Route(*router, "h", "/items", "PATCH"), "405 GET, HEAD, POST, PUT");
+  // The most specific level (exact "/items") decides, with its own methods only.
+  EXPECT_EQ(Route(*router, "h", "/items", "PATCH"), "405 POST, PUT");
+  EXPECT_EQ(Route(*router, "h", "/items", "GET"), "405 POST, PUT");
   EXPECT_EQ(Route(*router, "h", "/items/1", "POST"), "405 GET, HEAD");
   EXPECT_EQ(Route(*router, "h", "/items", "POST"), "write");
   EXPECT_EQ(Route(*router, "h", "/items/1", "GET"), "read");
   EXPECT_EQ(Route(*router, "h", "/items/1", "HEAD"), "read");  // GET routes serve HEAD
-  EXPECT_EQ(Route(*router, "x.com", "/items/1", "PATCH"), "405 DELETE, GET, HEAD");
+  // The host group decides too: no fall-through to the routes of any host.
+  EXPECT_EQ(Route(*router, "x.com", "/items/1", "PATCH"), "405 DELETE");
   EXPECT_EQ(Route(*router, "h", "/nothing", "PATCH"), "404");
 }
 
@@ -256,6 +275,115 @@ TEST(Router, MethodNotAllowedOnlyCountsRoutesWhoseHeadersMatch) {
 TEST(Router, MethodsAreCaseSensitive) {
   auto router = Build({R("get").Methods({"GET"})});
   EXPECT_EQ(Route(*router, "h", "/", "get"), "405 GET, HEAD");
+  auto with_catch_all =
+      Build({R("catalog").Template("/catalog/{id}").Methods({"GET"}), R("all").Prefix("/")});
+  EXPECT_EQ(Route(*with_catch_all, "h", "/catalog/1", "get"), "405 GET, HEAD");
+  EXPECT_EQ(Route(*with_catch_all, "h", "/catalog/1", "GET"), "catalog");
+}
+
+TEST(Router, MethodNotAllowedNeverFallsThroughToALessSpecificRoute) {
+  auto router = Build({R("admin").Prefix("/admin").Methods({"GET"}), R("all").Prefix("/"),
+                       R("me").Template("/users/me").Methods({"GET"}),
+                       R("user").Template("/users/{id}").Methods({"GET", "DELETE"}),
+                       R("status").Exact("/status").Methods({"GET"}),
+                       R("re").Regex("/r/[0-9]+").Methods({"PUT"})});
+  EXPECT_EQ(Route(*router, "h", "/admin/x", "DELETE"), "405 GET, HEAD");
+  EXPECT_EQ(Route(*router, "h", "/admin", "POST"), "405 GET, HEAD");
+  EXPECT_EQ(Route(*router, "h", "/admin/x"), "admin");
+  EXPECT_EQ(Route(*router, "h", "/other", "DELETE"), "all");
+  // Templates: more literal segments is a more specific level.
+  EXPECT_EQ(Route(*router, "h", "/users/me", "DELETE"), "405 GET, HEAD");
+  EXPECT_EQ(Route(*router, "h", "/users/7", "DELETE"), "user");
+  // Trailing-slash forms too.
+  EXPECT_EQ(Route(*router, "h", "/status/", "POST"), "405 GET, HEAD");
+  EXPECT_EQ(Route(*router, "h", "/users/me/", "DELETE"), "405 GET, HEAD");
+  EXPECT_EQ(Route(*router, "h", "/r/1", "GET"), "all");  // any prefix outranks a regex
+  auto regex_then_any = Build({R("re").Regex("/r/[0-9]+").Methods({"PUT"}), R("any")});
+  EXPECT_EQ(Route(*regex_then_any, "h", "/r/1", "GET"), "405 PUT");
+  EXPECT_EQ(Route(*regex_then_any, "h", "/r/x", "GET"), "any");
+}
+
+TEST(Router, MethodNotAllowedNeverFallsThroughToALessSpecificHost) {
+  auto router =
+      Build({R("api").Host("api.example.com").Prefix("/admin").Methods({"GET"}),
+             R("wild").Host("*.example.com").Prefix("/w").Methods({"GET"}), R("any").Prefix("/")});
+  EXPECT_EQ(Route(*router, "api.example.com", "/admin", "POST"), "405 GET, HEAD");
+  EXPECT_EQ(Route(*router, "api.example.com", "/w/1", "POST"), "405 GET, HEAD");
+  EXPECT_EQ(Route(*router, "api.example.com", "/public", "POST"), "any");  // no path match there
+  EXPECT_EQ(Route(*router, "x.example.com", "/admin", "POST"), "any");
+}
+
+TEST(Router, SamePathDifferentMethodsBothWork) {
+  auto router = Build({R("read").Exact("/items").Methods({"GET"}),
+                       R("write").Exact("/items").Methods({"POST"}), R("all").Prefix("/")});
+  EXPECT_EQ(Route(*router, "h", "/items", "GET"), "read");
+  EXPECT_EQ(Route(*router, "h", "/items", "HEAD"), "read");
+  EXPECT_EQ(Route(*router, "h", "/items", "POST"), "write");
+  EXPECT_EQ(Route(*router, "h", "/items/", "POST"), "write");
+  EXPECT_EQ(Route(*router, "h", "/items", "DELETE"), "405 GET, HEAD, POST");
+}
+
+TEST(Router, TrailingSlash) {
+  auto router = Build({R("status").Exact("/status"), R("dir").Exact("/dir/"),
+                       R("cat").Template("/catalog/{id}"), R("tdir").Template("/t/{id}/"),
+                       R("p").Prefix("/static/")});
+  EXPECT_EQ(Route(*router, "h", "/status/"), "status");
+  EXPECT_EQ(Route(*router, "h", "/dir/"), "dir");
+  EXPECT_EQ(Route(*router, "h", "/dir"), "404");    // the route names its slash
+  EXPECT_EQ(Route(*router, "h", "/dir//"), "404");  // not two
+  RouteMatch m = Match(*router, "h", "/catalog/7/");
+  ASSERT_EQ(Name(m), "cat");
+  EXPECT_THAT(m.params, ElementsAre(Pair("id", "7")));
+  EXPECT_EQ(Match(*router, "h", "/catalog/7/").upstream_path, "/catalog/7/");
+  EXPECT_EQ(Route(*router, "h", "/t/7/"), "tdir");
+  EXPECT_EQ(Route(*router, "h", "/t/7//"), "404");
+  EXPECT_EQ(Route(*router, "h", "/static"), "404");  // prefixes unchanged
+}
+
+TEST(Router, CaseInsensitiveRoutes) {
+  auto router = Build({R("exact").Exact("/Status").CaseInsensitive(),
+                       R("prefix").Prefix("/API/v1").Strip("/api").CaseInsensitive(),
+                       R("tmpl").Template("/Users/{id}/Orders").CaseInsensitive(),
+                       R("re").Regex("/legacy/[a-z]+").CaseInsensitive(), R("cs").Exact("/cs")});
+  EXPECT_EQ(Route(*router, "h", "/status"), "exact");
+  EXPECT_EQ(Route(*router, "h", "/STATUS/"), "exact");
+  EXPECT_EQ(Route(*router, "h", "/Api/V1/x"), "prefix");
+  EXPECT_EQ(Match(*router, "h", "/Api/V1/x").upstream_path, "/V1/x");  // stripped, case kept
+  RouteMatch m = Match(*router, "h", "/users/AbC/ORDERS");
+  ASSERT_EQ(Name(m), "tmpl");
+  EXPECT_THAT(m.params, ElementsAre(Pair("id", "AbC")));  // captures keep the request's case
+  EXPECT_EQ(Route(*router, "h", "/LEGACY/Page"), "re");
+  EXPECT_EQ(Route(*router, "h", "/CS"), "404");  // the default stays case-sensitive
+}
+
+TEST(Router, CaseSensitiveAndInsensitiveRoutesOfOneKeyKeepPrecedence) {
+  auto router =
+      Build({R("cs").Exact("/x").Methods({"GET"}), R("ci").Exact("/x").CaseInsensitive()});
+  EXPECT_EQ(Route(*router, "h", "/x"), "cs");  // more constraints first
+  EXPECT_EQ(Route(*router, "h", "/X"), "ci");
+  EXPECT_EQ(Route(*router, "h", "/x", "POST"), "ci");
+}
+
+TEST(Router, CaseMismatchWithAnAuthRouteIsRefused) {
+  auto router = Build({R("admin").Prefix("/admin").Auth("users"),
+                       R("user").Template("/users/{id}").Methods({"GET"}).Auth("users"),
+                       R("public").Prefix("/admin/public"), R("all").Prefix("/")});
+  EXPECT_EQ(Route(*router, "h", "/admin/x"), "admin");
+  EXPECT_EQ(Route(*router, "h", "/ADMIN/x"), "case");
+  EXPECT_EQ(Route(*router, "h", "/Admin"), "case");
+  EXPECT_EQ(Route(*router, "h", "/admin/Upper"), "admin");   // same route either way
+  EXPECT_EQ(Route(*router, "h", "/Admin/public/x"), "all");  // folded: a route without auth
+  EXPECT_EQ(Route(*router, "h", "/Users/7"), "case");
+  EXPECT_EQ(Route(*router, "h", "/Users/7", "POST"), "case");  // folded: a 405 of an auth route
+  EXPECT_EQ(Route(*router, "h", "/users/Bob"), "user");
+  EXPECT_EQ(Route(*router, "h", "/Other"), "all");
+  // Nothing to protect: no check.
+  auto no_auth = Build({R("admin").Prefix("/admin"), R("all").Prefix("/")});
+  EXPECT_EQ(Route(*no_auth, "h", "/ADMIN"), "all");
+  // A case-insensitive auth route protects itself.
+  auto ci =
+      Build({R("admin").Prefix("/admin").Auth("users").CaseInsensitive(), R("all").Prefix("/")});
+  EXPECT_EQ(Route(*ci, "h", "/ADMIN/x"), "admin");
 }
 
 TEST(Router, StripPrefix) {
