@@ -30,7 +30,4 @@ class AuthorizationFilter final : public Filter {
   std::string scope_text_;  // require_scopes joined by spaces, for the challenge
 };
 
-// Whether `claim_value` (string form, arrays space-joined) satisfies a required `value`.
-bool ClaimMatches(std::string_view claim_value, std::string_view value);
-
 }  // namespace edge::l7
