@@ -8,6 +8,10 @@
 
 namespace edge::l7 {
 
+bool ClaimMatches(std::string_view claim_value, std::string_view value) {
+  return claim_value == value;
+}
+
 AuthorizationFilter::AuthorizationFilter(
     std::shared_ptr<const AuthProvider> provider, std::vector<std::string> require_scopes,
     std::vector<std::pair<std::string, std::string>> require_claims)
@@ -42,7 +46,7 @@ FilterStatus AuthorizationFilter::OnRequest(FilterContext& ctx, Resumer* /*resum
       // per element, and matches when one of them equals.
       bool ok = false;
       for (const auto& [name, have] : ctx.identity.claim_values) {
-        if (name == claim && have == value) {
+        if (name == claim && ClaimMatches(have, value)) {
           ok = true;
           break;
         }

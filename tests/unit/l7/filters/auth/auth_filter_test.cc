@@ -434,6 +434,10 @@ TEST(AuthFactoryTest, BuildAuthFiltersReusesTheRegistryPerDocument) {
 TEST(AuthChallengeTest, QuotesAndStripsControls) {
   EXPECT_EQ(AuthChallenge("Bearer", "r\"1", "invalid_token", "a\\b\r\nc"),
             R"(Bearer realm="r\"1", error="invalid_token", error_description="a\\bc")");
+  EXPECT_TRUE(ClaimMatches("a b", "a b"));
+  EXPECT_FALSE(ClaimMatches("admin ops", "ops"));  // one value: never split on spaces
+  EXPECT_FALSE(ClaimMatches("admin", "adm"));
+  EXPECT_FALSE(ClaimMatches("admin", "Admin"));
 }
 
 }  // namespace
