@@ -16,6 +16,7 @@ constexpr uint16_t kExtSupportedVersions = 43;
 constexpr uint8_t kNameTypeHostName = 0;
 constexpr size_t kMaxHostName = 255;
 constexpr size_t kMaxLabel = 63;
+constexpr char kBytesAfterHello[] = "record extends past the end of the ClientHello";
 
 // Bounds-checked big-endian reader over one length-delimited structure. Any read past the end
 // sets `ok` to false and returns zeros, so parsing code checks once per structure.
@@ -101,6 +102,10 @@ ClientHelloParser::Result ClientHelloParser::Fail(HelloError error, std::string 
   return result_;
 }
 
+bool ClientHelloParser::RecordFitsHello() const {
+  return hello_length_ == 0 || record_left_ <= hello_length_ + 4 - handshake_.size();
+}
+
 ClientHelloParser::Result ClientHelloParser::Feed(std::string_view bytes) {
   if (result_ != Result::kNeedMore) return result_;
   while (!bytes.empty()) {
@@ -131,37 +136,40 @@ ClientHelloParser::Result ClientHelloParser::Feed(std::string_view bytes) {
                     absl::StrFormat("record of %d bytes exceeds 2^14", record_left_));
       }
       first_record_ = false;
+      if (!RecordFitsHello()) return Fail(HelloError::kMalformed, kBytesAfterHello);
       continue;
     }
-    const size_t take = std::min(record_left_, bytes.size());
-    if (handshake_.size() + take > max_hello_bytes_ + 4) {
-      return Fail(HelloError::kOversized,
-                  absl::StrFormat("ClientHello exceeds %d bytes", max_hello_bytes_));
-    }
+    // Handshake bytes. Every check below is tied to a fixed position in the stream (the type at
+    // handshake byte 0, the declared length at byte 3, the record's declared length against the
+    // hello's at whichever of the two comes later), and bytes are taken only up to the next such
+    // position, so the verdict and its reason never depend on how TCP split the stream.
+    size_t want = record_left_;
+    if (hello_length_ == 0) want = std::min(want, 4 - handshake_.size());
+    const size_t take = std::min(want, bytes.size());
     handshake_.append(bytes.data(), take);
     record_left_ -= take;
     consumed_ += take;
     bytes.remove_prefix(take);
-    if (hello_length_ == 0 && handshake_.size() >= 4) {
-      const auto* h = reinterpret_cast<const uint8_t*>(handshake_.data());
-      if (h[0] != kHandshakeClientHello) {
-        return Fail(HelloError::kMalformed,
-                    absl::StrFormat("handshake message type %d, expected ClientHello (1)", h[0]));
-      }
+    const auto* h = reinterpret_cast<const uint8_t*>(handshake_.data());
+    if (hello_length_ == 0 && !handshake_.empty() && h[0] != kHandshakeClientHello) {
+      return Fail(HelloError::kMalformed,
+                  absl::StrFormat("handshake message type %d, expected ClientHello (1)", h[0]));
+    }
+    if (hello_length_ == 0 && handshake_.size() == 4) {
       const size_t length = (size_t{h[1]} << 16) | (size_t{h[2]} << 8) | h[3];
       if (length == 0) return Fail(HelloError::kMalformed, "empty ClientHello");
+      // Oversized is decided here, from the declared length alone; handshake_ then never grows
+      // past length + 4, whatever the records declare.
       if (length > max_hello_bytes_) {
         return Fail(HelloError::kOversized, absl::StrFormat("ClientHello of %d bytes exceeds %d",
                                                             length, max_hello_bytes_));
       }
       hello_length_ = length;
+      if (!RecordFitsHello()) return Fail(HelloError::kMalformed, kBytesAfterHello);
     }
     if (record_left_ == 0) {
       header_have_ = 0;
-      if (hello_length_ != 0 && handshake_.size() >= hello_length_ + 4) {
-        if (handshake_.size() > hello_length_ + 4) {
-          return Fail(HelloError::kMalformed, "bytes after the ClientHello in its record");
-        }
+      if (hello_length_ != 0 && handshake_.size() == hello_length_ + 4) {
         info_.record_bytes = consumed_;
         return ParseHello();
       }

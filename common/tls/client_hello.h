@@ -11,7 +11,10 @@
 // the hello is bounded (max_hello_bytes), extensions may not repeat, server_name must be one
 // well-formed host name, and anything that is not a TLS >= 1.0 handshake record (SSLv2
 // compatible hellos, SSLv3-only hellos, other record types, zero-length fragments) is refused.
-// A refusal carries a reason for counting and a message for logs.
+// A refusal carries a reason for counting and a message for logs. Checks run in stream order, each
+// when the byte it needs has arrived (record header, handshake type at its first byte, "oversized"
+// from the declared hello length only, the record's length against the hello's, then the body),
+// so the verdict and reason are the same however the stream was split into reads.
 
 #include <cstddef>
 #include <cstdint>
@@ -63,6 +66,9 @@ class ClientHelloParser {
  private:
   Result Fail(HelloError error, std::string message);
   Result ParseHello();  // handshake_ holds exactly the whole message
+  // Once the hello's length is known: the current record declares no bytes past its end (a
+  // ClientHello is alone in its last record).
+  bool RecordFitsHello() const;
 
   size_t max_hello_bytes_;
   Result result_ = Result::kNeedMore;

@@ -51,6 +51,8 @@ struct Identity {
   std::vector<std::string> scopes;  // granted scopes
   // Claims a route may require or pass upstream (string form; numbers as decimal text).
   std::vector<std::pair<std::string, std::string>> claims;
+  // The same claims for require_claims: an array as one entry per element (JwtClaims::values).
+  std::vector<std::pair<std::string, std::string>> claim_values;
 };
 
 // Per-request state the filters share with each other and with the server.

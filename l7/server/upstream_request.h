@@ -20,7 +20,7 @@
 // caller has made sure that another protocol is left: OffersUpgradeOtherThanH2c).
 // A Host is always sent: the client's, or the server's address for an HTTP/1.0 client without
 // one. Extra fields whose name is not a token or whose value holds CR, LF or NUL are skipped, so
-// that nothing from a config or a filter can split the head.
+// that nothing from a config or a filter can split the head; so is an extra Host (one Host only).
 
 #include <string>
 #include <string_view>

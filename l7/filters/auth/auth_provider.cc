@@ -12,17 +12,6 @@ AuthResult Fail(AuthResult::Outcome outcome, std::string reason) {
   return result;
 }
 
-// Splits a space-separated scope string ("a b  c") into its scopes.
-void AppendScopes(std::string_view text, std::vector<std::string>* out) {
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t end = text.find(' ', i);
-    if (end == std::string_view::npos) end = text.size();
-    if (end > i) out->emplace_back(text.substr(i, end - i));
-    i = end + 1;
-  }
-}
-
 bool IsB64TokenChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
@@ -117,8 +106,9 @@ AuthResult AuthProvider::AuthenticateJwt(const RequestView& request, int64_t now
   id.authenticated = true;
   if (auto consumer = jwt->claims.Get(config_.jwt.consumer_claim))
     id.consumer = std::string(*consumer);
-  if (auto scopes = jwt->claims.Get(config_.jwt.scopes_claim)) AppendScopes(*scopes, &id.scopes);
+  id.scopes = jwt->claims.Scopes(config_.jwt.scopes_claim);
   id.claims = std::move(jwt->claims.all);
+  id.claim_values = std::move(jwt->claims.values);
   return result;
 }
 

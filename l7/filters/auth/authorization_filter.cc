@@ -9,16 +9,7 @@
 namespace edge::l7 {
 
 bool ClaimMatches(std::string_view claim_value, std::string_view value) {
-  if (claim_value == value) return true;
-  // An array claim is space-joined: match whole elements only.
-  size_t i = 0;
-  while (i <= claim_value.size()) {
-    size_t end = claim_value.find(' ', i);
-    if (end == std::string_view::npos) end = claim_value.size();
-    if (claim_value.substr(i, end - i) == value) return true;
-    i = end + 1;
-  }
-  return false;
+  return claim_value == value;
 }
 
 AuthorizationFilter::AuthorizationFilter(
@@ -51,10 +42,12 @@ FilterStatus AuthorizationFilter::OnRequest(FilterContext& ctx, Resumer* /*resum
   }
   if (missing.empty()) {
     for (const auto& [claim, value] : require_claims_) {
+      // Whole values only, no prefix, substring or case folding; an array claim has one entry
+      // per element, and matches when one of them equals.
       bool ok = false;
-      for (const auto& [name, have] : ctx.identity.claims) {
-        if (name == claim) {
-          ok = ClaimMatches(have, value);
+      for (const auto& [name, have] : ctx.identity.claim_values) {
+        if (name == claim && ClaimMatches(have, value)) {
+          ok = true;
           break;
         }
       }

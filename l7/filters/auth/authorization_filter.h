@@ -30,7 +30,9 @@ class AuthorizationFilter final : public Filter {
   std::string scope_text_;  // require_scopes joined by spaces, for the challenge
 };
 
-// Whether `claim_value` (string form, arrays space-joined) satisfies a required `value`.
+// Whether one claim value (a scalar claim, or one element of an array claim: see
+// Identity::claim_values) satisfies a required `value`: whole equality, no splitting on spaces,
+// no prefix, substring or case folding.
 bool ClaimMatches(std::string_view claim_value, std::string_view value);
 
 }  // namespace edge::l7

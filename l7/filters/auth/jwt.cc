@@ -122,12 +122,40 @@ std::optional<std::string> ClaimText(const rapidjson::Value& v) {
   return joined;
 }
 
+// A claim's values for comparing: one for a scalar, one per element for an array; false (and
+// nothing added) when the claim or an element is not a scalar, like ClaimText.
+bool AppendClaimValues(std::string_view name, const rapidjson::Value& v,
+                       std::vector<std::pair<std::string, std::string>>* out) {
+  const size_t before = out->size();
+  if (!v.IsArray()) {
+    auto text = ScalarText(v);
+    if (!text) return false;
+    out->emplace_back(std::string(name), *std::move(text));
+    return true;
+  }
+  for (const auto& element : v.GetArray()) {
+    auto text = ScalarText(element);
+    if (!text) {
+      out->resize(before);
+      return false;
+    }
+    out->emplace_back(std::string(name), *std::move(text));
+  }
+  return true;
+}
+
+// See kMaxNumericDate in jwt.h. Integers are taken as they are; any other number (a fraction,
+// exponent form, or an integer beyond int64) goes through the double, checked for range before
+// it is converted (the conversion of an out-of-range double is undefined).
 absl::StatusOr<int64_t> NumericDate(const rapidjson::Value& v, std::string_view name) {
-  if (v.IsInt64()) return v.GetInt64();
-  if (v.IsDouble()) {
-    double d = v.GetDouble();
-    // Well inside int64 seconds; larger values are no real date.
-    if (std::isfinite(d) && std::fabs(d) < 1e15) return static_cast<int64_t>(std::floor(d));
+  if (v.IsInt64()) {
+    const int64_t i = v.GetInt64();
+    if (i >= 0 && i <= kMaxNumericDate) return i;
+  } else if (v.IsNumber()) {
+    const double d = v.GetDouble();
+    if (d >= 0 && d <= static_cast<double>(kMaxNumericDate)) {
+      return static_cast<int64_t>(std::ceil(d));
+    }
   }
   return Bad(absl::StrFormat("malformed token: \"%s\" is not a NumericDate", name));
 }
@@ -196,6 +224,9 @@ absl::Status ParseClaims(std::string_view json, JwtClaims* claims) {
       (name == "exp" ? claims->exp : name == "nbf" ? claims->nbf : claims->iat) = date;
     }
     if (auto text = ClaimText(v)) claims->all.emplace_back(std::string(name), *std::move(text));
+    if (AppendClaimValues(name, v, &claims->values) && v.IsArray()) {
+      claims->array_names.emplace_back(name);
+    }
   }
   return absl::OkStatus();
 }
@@ -297,6 +328,24 @@ std::optional<std::string_view> JwtClaims::Get(std::string_view name) const {
   return std::nullopt;
 }
 
+std::vector<std::string> JwtClaims::Scopes(std::string_view name) const {
+  std::vector<std::string> scopes;
+  if (std::find(array_names.begin(), array_names.end(), name) != array_names.end()) {
+    for (const auto& [key, value] : values) {
+      if (key == name) scopes.push_back(value);
+    }
+    return scopes;
+  }
+  auto text = Get(name);
+  if (!text) return scopes;
+  for (std::string_view rest = *text; !rest.empty();) {
+    const size_t end = std::min(rest.find(' '), rest.size());
+    if (end > 0) scopes.emplace_back(rest.substr(0, end));
+    rest.remove_prefix(std::min(end + 1, rest.size()));
+  }
+  return scopes;
+}
+
 absl::StatusOr<ParsedJwt> ParseJwt(std::string_view token) {
   if (token.empty()) return Bad("missing token");
   if (token.size() > kMaxJwtBytes) return Bad("malformed token: too long");
@@ -385,15 +434,20 @@ absl::StatusOr<ParsedJwt> JwtVerifier::Verify(std::string_view token, int64_t no
 }
 
 absl::Status JwtVerifier::CheckClaims(const JwtClaims& claims, int64_t now_unix) const {
-  const int64_t leeway = validation_.leeway_seconds;
+  // Dates are in [0, kMaxNumericDate] and leeway >= 0, so exp + leeway is the only sum that can
+  // overflow (checked first); date - leeway cannot.
+  const int64_t leeway = std::max<int64_t>(validation_.leeway_seconds, 0);
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   if (claims.exp) {
     // RFC 7519 4.1.4: the token must not be accepted on or after exp.
-    if (now_unix >= *claims.exp + leeway) return Bad("token expired");
+    if (leeway <= kMax - *claims.exp && now_unix >= *claims.exp + leeway) {
+      return Bad("token expired");
+    }
   } else if (validation_.require_exp) {
     return Bad("token has no expiry (exp)");
   }
-  if (claims.nbf && now_unix + leeway < *claims.nbf) return Bad("token not yet valid (nbf)");
-  if (claims.iat && *claims.iat > now_unix + leeway) return Bad("token issued in the future (iat)");
+  if (claims.nbf && now_unix < *claims.nbf - leeway) return Bad("token not yet valid (nbf)");
+  if (claims.iat && *claims.iat - leeway > now_unix) return Bad("token issued in the future (iat)");
   if (!validation_.issuer.empty() && claims.iss != validation_.issuer) return Bad("wrong issuer");
   if (!validation_.audience.empty() &&
       std::find(claims.aud.begin(), claims.aud.end(), validation_.audience) == claims.aud.end()) {

@@ -34,18 +34,39 @@ struct JwtHeader {
   std::string typ;  // empty when absent
 };
 
+// NumericDate (RFC 7519 2) claims "exp", "nbf" and "iat": a JSON number, integer or not, in any
+// notation (1700000000, 1.7e9, 1700000000.5), from 0 to kMaxNumericDate inclusive. Anything else
+// (a string, a negative number, a larger one such as 1e300 or 2^64) is refused as "not a
+// NumericDate". A fraction is rounded up to the next second, which makes every check below exact
+// against a clock in whole seconds (`now` is integer; now >= 10.5 iff now >= 11).
+// With `now` the clock and `leeway` the allowed skew (negative counts as 0, any size up to
+// INT64_MAX is safe; no sum can overflow), a token is refused when
+//   now >= exp + leeway  ("token expired"; RFC 7519 4.1.4: not on or after exp),
+//   now + leeway < nbf   ("token not yet valid (nbf)"),
+//   iat > now + leeway   ("token issued in the future (iat)"),
+// each computed as if on unbounded integers.
+inline constexpr int64_t kMaxNumericDate = 253402300799;  // 9999-12-31T23:59:59Z
+
 struct JwtClaims {
   std::string iss;  // empty when absent
   std::string sub;
   std::vector<std::string> aud;          // a string audience becomes one element
-  std::optional<int64_t> exp, nbf, iat;  // NumericDate, seconds (fractions dropped)
+  std::optional<int64_t> exp, nbf, iat;  // NumericDate, whole seconds (see above)
   // Every top-level claim in string form, in token order: strings as they are, numbers in
-  // decimal, booleans as true/false, arrays of those joined by single spaces. Objects, null and
-  // nested arrays are left out.
+  // decimal, booleans as true/false, arrays of those joined by single spaces (the form passed
+  // upstream in a header). Objects, null and nested arrays are left out.
   std::vector<std::pair<std::string, std::string>> all;
+  // The same claims for comparing (require_claims): a scalar as one entry, an array as one entry
+  // per element with the claim's name repeated, never joined or split, so ["a b"] is the one value
+  // "a b" and ["a","b"] two.
+  std::vector<std::pair<std::string, std::string>> values;
+  std::vector<std::string> array_names;  // claims whose value is an array
 
   // The value of claim `name` in string form (see `all`), if present.
   std::optional<std::string_view> Get(std::string_view name) const;
+  // The scopes granted by claim `name`: a string is a space-separated list (RFC 8693 4.2), an
+  // array's elements are each one scope, whole (["a b"] is the scope "a b").
+  std::vector<std::string> Scopes(std::string_view name) const;
 };
 
 struct ParsedJwt {
@@ -69,7 +90,7 @@ struct JwtValidation {
   std::vector<JwtAlgorithm> algorithms;  // allowed; a token with another alg is refused
   std::string issuer;                    // required "iss" when non-empty
   std::string audience;                  // required among "aud" when non-empty
-  int64_t leeway_seconds = 0;            // clock skew allowed for exp, nbf and iat
+  int64_t leeway_seconds = 0;            // clock skew for exp, nbf and iat (rules above)
   bool require_exp = true;               // a token without "exp" is refused
 };
 

@@ -206,6 +206,53 @@ TEST(ClientHelloParserTest, OversizedHelloRefusedFromItsHeader) {
   EXPECT_EQ(Parse(Records(big), 65536).result(), Result::kDone);
 }
 
+// The verdict and its reason must not depend on how TCP split the stream (lb4 counts the reason).
+// Found by fuzz_client_hello (corpus: split_oversized_vs_type): a 601-byte record holding a
+// ServerHello header was "oversized" when it came whole and "malformed" when it came in two pieces.
+TEST(ClientHelloParserTest, SameVerdictForEverySplit) {
+  const std::string hs = Hello({Sni({"split.test"})});
+  std::string server_hello = hs;
+  server_hello[0] = 2;
+  struct Case {
+    std::string stream;
+    size_t max;
+    Result result;
+    HelloError error;
+  };
+  const Case cases[] = {
+      // The fuzzer's input: type 2, declared 592 bytes, the limit 512.
+      {std::string("\x16\x03\x01\x02\x54\x02\x00\x02\x50", 9) + std::string(592, 'A'), 512,
+       Result::kError, HelloError::kMalformed},
+      // The same with type 1: over the limit by its declared length.
+      {std::string("\x16\x03\x01\x02\x54\x01\x00\x02\x50", 9) + std::string(592, 'A'), 512,
+       Result::kError, HelloError::kOversized},
+      // A wrong type whose declared length is also too big: the type comes first.
+      {Records(std::string("\x02\xff\xff\xff", 4) + std::string(600, 'A')), 512, Result::kError,
+       HelloError::kMalformed},
+      {Records(server_hello), 16384, Result::kError, HelloError::kMalformed},
+      // The record carries more than the hello: refused once both lengths are known.
+      {Records(hs + std::string(700, 'x')), 512, Result::kError, HelloError::kMalformed},
+      {Records(hs + "x"), 16384, Result::kError, HelloError::kMalformed},
+      // The hello's header split over two records, the second longer than the hello.
+      {Records(hs.substr(0, 2)) + Records(hs.substr(2) + "yy"), 16384, Result::kError,
+       HelloError::kMalformed},
+      {Records(hs, 7), hs.size() - 4, Result::kDone, HelloError::kNone},
+      {Records(hs, 7), hs.size() - 5, Result::kError, HelloError::kOversized},
+  };
+  for (const Case& c : cases) {
+    const ClientHelloParser whole = Parse(c.stream, c.max);
+    EXPECT_EQ(whole.result(), c.result) << whole.error_message();
+    EXPECT_EQ(whole.error(), c.error) << whole.error_message();
+    for (size_t split = 0; split <= c.stream.size(); ++split) {
+      ClientHelloParser two(c.max);
+      two.Feed(std::string_view(c.stream).substr(0, split));
+      two.Feed(std::string_view(c.stream).substr(split));
+      ASSERT_EQ(two.result(), whole.result()) << "split at " << split;
+      ASSERT_EQ(two.error(), whole.error()) << "split at " << split << ": " << two.error_message();
+    }
+  }
+}
+
 TEST(ClientHelloParserTest, RecordFramingErrors) {
   std::string hs = Hello({Sni({"r.test"})});
   EXPECT_EQ(Parse(std::string("\x16\x03\x01\x00\x00", 5)).error(), HelloError::kMalformed);

@@ -122,6 +122,25 @@ TEST(UpstreamRequestTest, ExtraFieldsAreCheckedAndFilterRemovalsApplied) {
   }
 }
 
+// Found by fuzz_writers: an extra field named Host (a route's add_request_headers or a filter's)
+// made a second Host, which a strict upstream refuses and a lenient one may route on.
+TEST(UpstreamRequestTest, ExtraHostIsNeverASecondHost) {
+  std::vector<std::pair<std::string, std::string>> route = {{"Host", "other.example"}};
+  std::vector<std::pair<std::string, std::string>> add = {{"host", "evil.example"}};
+  UpstreamRequestOptions o;
+  o.request_id = "r";
+  o.route_headers = &route;
+  o.add_headers = &add;
+  for (const char* request : {"GET / HTTP/1.1\r\nHost: h\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"}) {
+    o.default_host = "10.0.0.1:8080";
+    std::string out = Build(request, o, Addr("127.0.0.1:1"));
+    http::HttpRequest parsed;
+    ASSERT_TRUE(http::ParseRequestHead(out, http::HttpLimits{}, &parsed).complete()) << out;
+    EXPECT_EQ(parsed.headers.Count("host"), 1u) << out;
+    EXPECT_EQ(out.find("example"), std::string::npos) << out;
+  }
+}
+
 TEST(UpstreamRequestTest, UpgradeKeepsUpgradeAndSaysConnectionUpgrade) {
   UpstreamRequestOptions o;
   o.request_id = "r";

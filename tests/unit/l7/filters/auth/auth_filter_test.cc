@@ -169,8 +169,17 @@ audience = "api"
 leeway = "30s"
 claims_to_headers = { sub = "X-User", tenant = "X-Tenant" }
 strip_credential = true
+
+[[auth]]
+name = "perm"
+type = "jwt"
+algorithms = ["HS256"]
+hmac_secret_file = "%s"
+issuer = "https://auth.example.com"
+audience = "api"
+scopes_claim = "perm"
 )",
-                                          pem, jwks, secret));
+                                          pem, jwks, secret, secret));
     ASSERT_TRUE(registry.ok()) << registry.status();
     registry_ = *std::move(registry);
   }
@@ -286,6 +295,49 @@ TEST_F(JwtFilterTest, ScopesAndClaimsAuthorize) {
   EXPECT_EQ(run(Route("users", {}, {{"role", "adm"}})).ctx->stop_status,
             403);  // whole elements only
   EXPECT_EQ(run(Route("users", {}, {{"missing", "x"}})).ctx->stop_status, 403);
+}
+
+// require_claims compares whole values (no prefix, substring or case folding; an array claim
+// matches when one element equals), and a scope array's elements are never split on spaces.
+TEST_F(JwtFilterTest, RequiredClaimsAndScopesMatchWholeValues) {
+  struct Case {
+    const char* claims;  // extra payload members
+    std::vector<std::string> scopes;
+    std::vector<std::pair<std::string, std::string>> require;
+    int status;  // 0: allowed
+  };
+  const Case cases[] = {
+      {R"(,"team":"a b")", {}, {{"team", "a b"}}, 0},
+      {R"(,"team":"a b")", {}, {{"team", "a"}}, 403},  // a string is one value, never split
+      {R"(,"team":"a b")", {}, {{"team", "b"}}, 403},
+      {R"(,"team":["a","b"])", {}, {{"team", "b"}}, 0},
+      {R"(,"team":["a","b"])", {}, {{"team", "a b"}}, 403},  // not the joined text
+      {R"(,"team":["a b"])", {}, {{"team", "a b"}}, 0},
+      {R"(,"team":["a b"])", {}, {{"team", "a"}}, 403},
+      {R"(,"team":"admin")", {}, {{"team", "adm"}}, 403},
+      {R"(,"team":"admin")", {}, {{"team", "Admin"}}, 403},
+      {R"(,"team":"admin")", {}, {{"team", "admins"}}, 403},
+      {R"(,"team":"")", {}, {{"team", ""}}, 0},
+      {R"(,"team":[])", {}, {{"team", ""}}, 403},
+      {R"(,"team":7)", {}, {{"team", "7"}}, 0},
+      {R"(,"team":[true])", {}, {{"team", "true"}}, 0},
+      {"", {}, {{"team", ""}}, 403},  // absent
+      {R"(,"perm":["x y"])", {"x"}, {}, 403},
+      {R"(,"perm":["x y"])", {"x y"}, {}, 0},
+      {R"(,"perm":"x y")", {"x", "y"}, {}, 0},
+      {R"(,"perm":["x","y"])", {"y", "x"}, {}, 0},
+  };
+  for (const Case& c : cases) {
+    // "perm" is the scopes claim of a second provider, so "scope" stays the fixture's.
+    const std::string payload =
+        absl::StrFormat(R"({"iss":"https://auth.example.com","aud":"api","sub":"u-42","exp":%d%s})",
+                        kNow + 300, c.claims);
+    const std::string token =
+        "Bearer " + Token(R"({"alg":"HS256"})", payload, JwtAlgorithm::kHS256, nullptr);
+    RouteConfig route = Route(c.scopes.empty() ? "users" : "perm", c.scopes, c.require);
+    Outcome out = RunChain(registry_, route, FakeRequest().Header("Authorization", token));
+    EXPECT_EQ(out.ctx->stop_status, c.status) << payload;
+  }
 }
 
 TEST_F(JwtFilterTest, ClaimValuesCannotInjectHeaders) {
@@ -489,9 +541,10 @@ TEST(AuthFactoryTest, BuildAuthFiltersReusesTheRegistryPerDocument) {
 TEST(AuthChallengeTest, QuotesAndStripsControls) {
   EXPECT_EQ(AuthChallenge("Bearer", "r\"1", "invalid_token", "a\\b\r\nc"),
             R"(Bearer realm="r\"1", error="invalid_token", error_description="a\\bc")");
-  EXPECT_TRUE(ClaimMatches("admin ops", "ops"));
-  EXPECT_FALSE(ClaimMatches("admin ops", "op"));
   EXPECT_TRUE(ClaimMatches("a b", "a b"));
+  EXPECT_FALSE(ClaimMatches("admin ops", "ops"));  // one value: never split on spaces
+  EXPECT_FALSE(ClaimMatches("admin", "adm"));
+  EXPECT_FALSE(ClaimMatches("admin", "Admin"));
 }
 
 }  // namespace

@@ -7,9 +7,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "l7/filters/auth/base64url.h"
 #include "l7/filters/auth/jwks.h"
@@ -261,7 +265,7 @@ TEST_F(JwtClaimsTest, ValidWithStringOrArrayAudience) {
 }
 
 TEST_F(JwtClaimsTest, ExpiryWithLeeway) {
-  const char* fmt = R"({"iss":"https://auth.example.com","aud":"api","exp":%d})";
+  static constexpr char fmt[] = R"({"iss":"https://auth.example.com","aud":"api","exp":%d})";
   EXPECT_TRUE(Check(absl::StrFormat(fmt, kNow - 29)).ok());  // inside the leeway
   EXPECT_THAT(Check(absl::StrFormat(fmt, kNow - 30)).message(), HasSubstr("expired"));
   EXPECT_THAT(Check(absl::StrFormat(fmt, kNow - 3600)).message(), HasSubstr("expired"));
@@ -270,11 +274,13 @@ TEST_F(JwtClaimsTest, ExpiryWithLeeway) {
 }
 
 TEST_F(JwtClaimsTest, NotBeforeAndIssuedAt) {
-  const char* nbf = R"({"iss":"https://auth.example.com","aud":"api","exp":%d,"nbf":%d})";
+  static constexpr char nbf[] =
+      R"({"iss":"https://auth.example.com","aud":"api","exp":%d,"nbf":%d})";
   EXPECT_TRUE(Check(absl::StrFormat(nbf, kNow + 600, kNow + 30)).ok());
   EXPECT_THAT(Check(absl::StrFormat(nbf, kNow + 600, kNow + 31)).message(),
               HasSubstr("not yet valid"));
-  const char* iat = R"({"iss":"https://auth.example.com","aud":"api","exp":%d,"iat":%d})";
+  static constexpr char iat[] =
+      R"({"iss":"https://auth.example.com","aud":"api","exp":%d,"iat":%d})";
   EXPECT_TRUE(Check(absl::StrFormat(iat, kNow + 600, kNow - 5)).ok());
   EXPECT_THAT(Check(absl::StrFormat(iat, kNow + 600, kNow + 300)).message(), HasSubstr("future"));
 }
@@ -302,6 +308,199 @@ TEST_F(JwtClaimsTest, MistypedRegisteredClaims) {
   EXPECT_THAT(Check(R"({"iss":42})").message(), HasSubstr("not a string"));
   EXPECT_THAT(Check(R"({"aud":[1]})").message(), HasSubstr("aud"));
   EXPECT_THAT(Check(R"({"exp":1,"exp":2})").message(), HasSubstr("duplicate"));
+}
+
+// Time claims: the rule in jwt.h, value by value (ParseJwt only, so nothing else interferes).
+TEST(JwtNumericDateTest, AcceptsNumbersInRangeAndRefusesTheRest) {
+  struct Case {
+    const char* json;                // the value of "exp" as written in the payload
+    std::optional<int64_t> seconds;  // nullopt: refused as not a NumericDate
+  };
+  const Case cases[] = {
+      {"1700000000", 1700000000},
+      {"1.7e9", 1700000000},
+      {"1.7E+9", 1700000000},
+      {"17e8", 1700000000},
+      {"1700000000.0", 1700000000},
+      {"1700000000.5", 1700000001},  // fractions round up
+      {"1700000000.000001", 1700000001},
+      {"0", 0},
+      {"0.0", 0},
+      {"-0", 0},
+      {"-0.0", 0},
+      {"0.25", 1},
+      {"1e-400", 0},  // underflows to 0
+      {"253402300799", kMaxNumericDate},
+      {"2.53402300799e11", kMaxNumericDate},
+      {"253402300799.5", std::nullopt},  // past the largest date once rounded
+      {"253402300800", std::nullopt},
+      {"-1", std::nullopt},
+      {"-0.5", std::nullopt},
+      {"-9223372036854775808", std::nullopt},
+      {"9223372036854775807", std::nullopt},
+      {"9223372036854775808", std::nullopt},   // uint64
+      {"18446744073709551615", std::nullopt},  // uint64 max
+      {"18446744073709551616", std::nullopt},  // beyond uint64: a double
+      {"1e19", std::nullopt},
+      {"1e300", std::nullopt},
+      {"-1e300", std::nullopt},
+      {"\"1700000000\"", std::nullopt},
+      {"true", std::nullopt},
+      {"null", std::nullopt},
+      {"[1700000000]", std::nullopt},
+      {"{}", std::nullopt},
+  };
+  for (const Case& c : cases) {
+    for (const char* claim : {"exp", "nbf", "iat"}) {
+      const std::string payload = absl::StrFormat(R"({"%s":%s})", claim, c.json);
+      auto jwt = ParseJwt(
+          MakeToken(R"({"alg":"HS256"})", payload, JwtAlgorithm::kHS256, nullptr, "secret"));
+      if (!c.seconds) {
+        EXPECT_THAT(jwt.status().message(), HasSubstr("NumericDate")) << payload;
+        continue;
+      }
+      ASSERT_TRUE(jwt.ok()) << payload << ": " << jwt.status();
+      const auto& claims = jwt->claims;
+      const std::optional<int64_t>& got = std::string_view(claim) == "exp"   ? claims.exp
+                                          : std::string_view(claim) == "nbf" ? claims.nbf
+                                                                             : claims.iat;
+      EXPECT_EQ(got, c.seconds) << payload;
+    }
+  }
+}
+
+TEST(JwtTimeTest, ExpNbfIatWithLeewayNeverOverflow) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  struct Case {
+    const char* claims;  // payload members besides nothing else
+    int64_t now;
+    int64_t leeway;
+    const char* refusal;  // "" when accepted
+  };
+  const Case cases[] = {
+      // exp: refused on or after exp + leeway.
+      {R"("exp":1000)", 999, 0, ""},
+      {R"("exp":1000)", 1000, 0, "expired"},
+      {R"("exp":1000)", 1029, 30, ""},
+      {R"("exp":1000)", 1030, 30, "expired"},
+      {R"("exp":1000.5)", 1000, 0, ""},  // 1000 < 1000.5
+      {R"("exp":1000.5)", 1001, 0, "expired"},
+      {R"("exp":0)", kMin, 0, ""},
+      {R"("exp":0)", kMax, 0, "expired"},
+      {R"("exp":0)", kMax - 1, kMax, ""},  // 0 + kMax: exactly representable
+      {R"("exp":0)", kMax, kMax, "expired"},
+      {R"("exp":1)", kMax, kMax, ""},  // 1 + kMax is past every clock
+      {R"("exp":253402300799)", kMax, kMax, ""},
+      {R"("exp":253402300799)", kMax, kMax - 253402300799, "expired"},
+      {R"("exp":1000)", 1000, -5, "expired"},  // a negative leeway counts as 0
+      {R"("exp":1e300)", 0, 0, "NumericDate"},
+      {R"("exp":-1)", kMin, kMax, "NumericDate"},
+      // nbf: refused while now + leeway < nbf.
+      {R"("nbf":1000)", 1000, 0, ""},
+      {R"("nbf":1000)", 999, 0, "not yet valid"},
+      {R"("nbf":1000)", 970, 30, ""},
+      {R"("nbf":1000)", 969, 30, "not yet valid"},
+      {R"("nbf":1000.5)", 1000, 0, "not yet valid"},  // 1000 < 1000.5
+      {R"("nbf":1000.5)", 1001, 0, ""},
+      {R"("nbf":253402300799)", kMin, kMax, "not yet valid"},  // kMin + kMax = -1
+      {R"("nbf":0)", kMin, kMax, "not yet valid"},
+      {R"("nbf":0)", kMin + 1, kMax, ""},
+      {R"("nbf":253402300799)", kMax, 0, ""},
+      {R"("nbf":1000)", 999, -5, "not yet valid"},
+      // iat: refused when iat > now + leeway.
+      {R"("iat":1000)", 1000, 0, ""},
+      {R"("iat":1000)", 999, 0, "future"},
+      {R"("iat":1000)", 970, 30, ""},
+      {R"("iat":1000)", 969, 30, "future"},
+      {R"("iat":1000.5)", 1000, 0, "future"},
+      {R"("iat":1e3)", 1000, 0, ""},
+      {R"("iat":253402300799)", kMin, kMax, "future"},
+      {R"("iat":0)", kMin + 1, kMax, ""},
+      {R"("iat":0)", kMin, kMax, "future"},
+      // All three.
+      {R"("exp":2000,"nbf":1000,"iat":1000)", 1500, kMax, ""},
+      {R"("exp":2000,"nbf":1000,"iat":1000)", 2000, 0, "expired"},
+  };
+  const std::string secret(32, 's');
+  for (const Case& c : cases) {
+    JwtValidation v = Allow({JwtAlgorithm::kHS256});
+    v.require_exp = false;
+    v.leeway_seconds = c.leeway;
+    JwtVerifier verifier(v, SetOf(JwtKey::FromHmacSecret(secret, "").value()));
+    const std::string payload = absl::StrCat("{", c.claims, "}");
+    auto verified = verifier.Verify(
+        MakeToken(R"({"alg":"HS256"})", payload, JwtAlgorithm::kHS256, nullptr, secret), c.now);
+    const std::string where = absl::StrFormat("%s now=%d leeway=%d", payload, c.now, c.leeway);
+    if (*c.refusal == '\0') {
+      EXPECT_TRUE(verified.ok()) << where << ": " << verified.status();
+    } else {
+      EXPECT_THAT(verified.status().message(), HasSubstr(c.refusal)) << where;
+    }
+  }
+}
+
+TEST(JwtScopesTest, ArrayElementsAreNeverSplit) {
+  struct Case {
+    const char* scope;  // the "scope" claim's JSON value, or nullptr for none
+    std::vector<std::string> scopes;
+  };
+  const Case cases[] = {
+      {R"("a b")", {"a", "b"}},  // a string is a space-separated list (RFC 8693 4.2)
+      {R"("  a   b ")", {"a", "b"}},
+      {R"("a")", {"a"}},
+      {R"("")", {}},
+      {R"(["a b"])", {"a b"}},  // one scope, with a space in it
+      {R"(["a","b"])", {"a", "b"}},
+      {R"(["a b","c"])", {"a b", "c"}},
+      {R"([" a "])", {" a "}},
+      {R"([""])", {""}},
+      {R"([])", {}},
+      {R"([1,true])", {"1", "true"}},
+      {R"([{"x":1}])", {}},  // not scalars: no scopes
+      {R"({"a":"b"})", {}},
+      {nullptr, {}},
+  };
+  for (const Case& c : cases) {
+    const std::string payload = c.scope != nullptr
+                                    ? absl::StrCat(R"({"sub":"x","scope":)", c.scope, "}")
+                                    : std::string(R"({"sub":"x"})");
+    auto jwt =
+        ParseJwt(MakeToken(R"({"alg":"HS256"})", payload, JwtAlgorithm::kHS256, nullptr, "secret"));
+    ASSERT_TRUE(jwt.ok()) << payload << ": " << jwt.status();
+    EXPECT_EQ(jwt->claims.Scopes("scope"), c.scopes) << payload;
+  }
+}
+
+TEST(JwtClaimValuesTest, OneEntryPerScalarOrElement) {
+  using Values = std::vector<std::pair<std::string, std::string>>;
+  struct Case {
+    const char* payload;
+    Values values;
+    const char* joined_role;  // JwtClaims::all's text for "role", nullptr when absent
+  };
+  const Case cases[] = {
+      {R"({"role":"a b"})", {{"role", "a b"}}, "a b"},
+      {R"({"role":["a b"]})", {{"role", "a b"}}, "a b"},
+      {R"({"role":["a","b"]})", {{"role", "a"}, {"role", "b"}}, "a b"},
+      {R"({"role":[]})", {}, ""},
+      {R"({"role":[7,false],"n":1.5})",
+       {{"role", "7"}, {"role", "false"}, {"n", "1.5"}},
+       "7 false"},
+      {R"({"role":["a",["b"]],"x":null,"o":{}})", {}, nullptr},
+  };
+  for (const Case& c : cases) {
+    auto jwt = ParseJwt(
+        MakeToken(R"({"alg":"HS256"})", c.payload, JwtAlgorithm::kHS256, nullptr, "secret"));
+    ASSERT_TRUE(jwt.ok()) << c.payload << ": " << jwt.status();
+    EXPECT_EQ(jwt->claims.values, c.values) << c.payload;
+    auto joined = jwt->claims.Get("role");
+    if (c.joined_role == nullptr) {
+      EXPECT_FALSE(joined.has_value()) << c.payload;
+    } else {
+      EXPECT_EQ(joined, std::optional<std::string_view>(c.joined_role)) << c.payload;
+    }
+  }
 }
 
 TEST(JwtSecurityTest, AlgNoneIsRefused) {
