@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "common/status.h"
 #include "l7/filters/auth/authorization_filter.h"
@@ -80,11 +81,19 @@ absl::StatusOr<std::shared_ptr<const AuthRegistry>> AuthRegistryFor(const Gatewa
 
 std::vector<std::string> IdentityFieldNames(const AuthRegistry& registry) {
   std::vector<std::string> names;
+  // Providers usually share the default X-Consumer / X-Scopes: each name once.
+  auto add = [&names](const std::string& name) {
+    if (name.empty()) return;
+    for (const std::string& n : names) {
+      if (absl::EqualsIgnoreCase(n, name)) return;
+    }
+    names.push_back(name);
+  };
   for (const auto& [name, provider] : registry.providers) {
     const AuthProviderConfig& c = provider->config();
-    if (!c.consumer_header.empty()) names.push_back(c.consumer_header);
-    if (!c.scopes_header.empty()) names.push_back(c.scopes_header);
-    for (const auto& [claim, header] : c.claims_to_headers) names.push_back(header);
+    add(c.consumer_header);
+    add(c.scopes_header);
+    for (const auto& [claim, header] : c.claims_to_headers) add(header);
   }
   return names;
 }
