@@ -135,7 +135,9 @@ def test_slow_readers_do_not_grow_memory(edge):
     h.wait_until(stalled, 20, "every slow download to stall", interval=0.05)
     pushed = sum(max(e["tx"] for e in o.events_where(ev="progress", name="slow%d" % i))
                  for i in range(12))
-    assert pushed > 100 * MiB, pushed  # far more than lb4 may keep
+    # Far more than lb4 may keep (ring + 4 MiB = 20 MiB). How much the kernel's socket buffers
+    # take before the backends stall varies with autotuning and load: 98-200 MiB seen.
+    assert pushed > 64 * MiB, pushed
     grown = lb.rss_kib() - baseline
     if not h.SANITIZED:
         assert grown < ring_kib + 4 * 1024, (

@@ -52,7 +52,7 @@ TEST(GatewayConfig, ParsesTheExampleInConf) {
   EXPECT_EQ(c.limits.idle_timeout, absl::Seconds(60));
   EXPECT_EQ(c.drain_timeout, absl::Seconds(30));
 
-  ASSERT_EQ(c.upstreams.size(), 2u);
+  ASSERT_EQ(c.upstreams.size(), 3u);
   const UpstreamConfig& products = c.upstreams[0];
   EXPECT_EQ(products.name, "products");
   EXPECT_EQ(products.balance, UpstreamBalance::kP2cEwma);
@@ -90,6 +90,9 @@ TEST(GatewayConfig, ParsesTheExampleInConf) {
   EXPECT_EQ(c.routes[1].path_kind, PathMatch::kTemplate);
   EXPECT_EQ(c.routes[1].path, "/catalog/{id}");
   EXPECT_EQ(c.routes[2].path_kind, PathMatch::kPrefix);
+  // The catch-all has an upstream of its own: none a protected route guards.
+  EXPECT_EQ(c.routes[2].upstream, "web");
+  EXPECT_EQ(c.upstreams[2].name, "web");
 
   // The filters' sections reach them untouched.
   ASSERT_NE(c.document, nullptr);
