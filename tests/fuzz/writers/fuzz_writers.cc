@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -197,6 +198,26 @@ bool IsGatewayOwned(std::string_view name) {
   return false;
 }
 
+// The Upgrade value gw7 promises without allow_h2c: the client's protocols in order, h2c (any
+// version) left out, joined by ", "; empty when h2c was all there was.
+std::string UpgradeWithoutH2c(std::string_view value) {
+  std::string out;
+  size_t i = 0;
+  while (i <= value.size()) {
+    size_t comma = value.find(',', i);
+    if (comma == std::string_view::npos) comma = value.size();
+    std::string_view p = value.substr(i, comma - i);
+    while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.remove_prefix(1);
+    while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.remove_suffix(1);
+    if (!p.empty() && !EqualsIgnoreCase(p.substr(0, p.find('/')), "h2c")) {
+      if (!out.empty()) out.append(", ");
+      out.append(p);
+    }
+    i = comma + 1;
+  }
+  return out;
+}
+
 bool NameIn(std::string_view name, const std::vector<std::string>& names) {
   for (const std::string& n : names) {
     if (EqualsIgnoreCase(name, n)) return true;
@@ -264,6 +285,7 @@ void RequestRoundTrip(Input& in) {
       break;
   }
   options.upgrade = request.upgrade && in.Bit();  // gw7 forwards only a parsed upgrade
+  options.allow_h2c = in.Bit();
 
   std::string head;
   edge::l7::AppendUpstreamRequestHead(request, options, &head);
@@ -300,6 +322,7 @@ void RequestRoundTrip(Input& in) {
   // The client's end-to-end fields come first, in order, with their values.
   edge::http::HopByHopFilter hop(request.headers);
   std::vector<HttpHeader> kept;
+  std::deque<std::string> upgrade_values;  // the values kept[] points into (stable addresses)
   for (const HttpHeader& h : request.headers) {
     const bool upgrade_kept = options.upgrade && EqualsIgnoreCase(h.name, "upgrade");
     if (!upgrade_kept &&
@@ -307,6 +330,14 @@ void RequestRoundTrip(Input& in) {
       continue;
     }
     if (EqualsIgnoreCase(h.name, "host") && h.value.empty()) continue;  // replaced, see below
+    // HTTP2-Settings goes only where h2c may (an h2c tunnel would bypass routing and auth).
+    if (!options.allow_h2c && EqualsIgnoreCase(h.name, "http2-settings")) continue;
+    if (upgrade_kept && !options.allow_h2c) {
+      upgrade_values.push_back(UpgradeWithoutH2c(h.value));
+      if (upgrade_values.back().empty()) continue;
+      kept.push_back({h.name, upgrade_values.back()});
+      continue;
+    }
     kept.push_back(h);
   }
   Check(out.headers.size() >= kept.size(), "client fields lost");
