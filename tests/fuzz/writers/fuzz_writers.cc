@@ -78,7 +78,10 @@ class Input {
   bool Bit() { return (Byte() & 1) != 0; }
   // A length byte, then that many bytes (fewer at the end of the input).
   std::string_view Text() {
-    const size_t n = std::min<size_t>(Byte(), data_.size());
+    // The length byte first: as two arguments of one call, Byte() and data_.size() could be
+    // evaluated in either order, and gcc's order left n one past the end.
+    const size_t length = Byte();
+    const size_t n = std::min(length, data_.size());
     std::string_view out = data_.substr(0, n);
     data_.remove_prefix(n);
     return out;
