@@ -37,6 +37,7 @@
 #include "common/http/response_parser.h"
 #include "common/http/response_writer.h"
 #include "common/net/address.h"
+#include "l7/server/trusted_headers.h"
 #include "l7/server/upstream_request.h"
 
 using edge::http::BodyFraming;
@@ -289,6 +290,10 @@ void RequestRoundTrip(Input& in) {
   }
   options.upgrade = request.upgrade && in.Bit();  // gw7 forwards only a parsed upgrade
   options.allow_h2c = in.Bit();
+  // As the caller does: where h2c may not pass, an upgrade offering only h2c is no upgrade.
+  if (!options.allow_h2c && !edge::l7::OffersUpgradeOtherThanH2c(request.headers)) {
+    options.upgrade = false;
+  }
 
   std::string head;
   edge::l7::AppendUpstreamRequestHead(request, options, &head);
