@@ -559,12 +559,11 @@ void ReadRewrites(TableReader& r, RouteConfig* route) {
 
 void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, RouteConfig* route,
                Origin* origin) {
-  TableReader r(
-      table, errors, ContextFor("route", index, table),
-      {"name", "host", "path", "path_prefix", "path_template", "path_regex", "methods", "headers",
-       "upstream", "strip_prefix", "prefix_rewrite", "auth", "require_scopes", "require_claims",
-       "rate_limit", "concurrency_limit", "add_request_headers", "allow_h2c_upgrade",
-       "case_insensitive"});
+  TableReader r(table, errors, ContextFor("route", index, table),
+                {"name", "host", "path", "path_prefix", "path_template", "path_regex", "methods",
+                 "headers", "upstream", "strip_prefix", "prefix_rewrite", "auth", "require_scopes",
+                 "require_claims", "rate_limit", "concurrency_limit", "add_request_headers",
+                 "allow_h2c_upgrade", "case_insensitive"});
   ReadName(r, &route->name, origin);
   std::string host;
   if (r.ReadString("host", &host)) {
