@@ -111,6 +111,13 @@ bool Cidr::Contains(const SocketAddress& a) const {
   return PrefixEqual(reinterpret_cast<const uint8_t*>(ip.data()), network.data(), prefix_length);
 }
 
+bool AnyContains(const std::vector<Cidr>& networks, const SocketAddress& a) {
+  for (const Cidr& network : networks) {
+    if (network.Contains(a)) return true;
+  }
+  return false;
+}
+
 std::string Cidr::ToString() const {
   char buf[INET6_ADDRSTRLEN] = {};
   inet_ntop(is_v4 ? AF_INET : AF_INET6, network.data(), buf, sizeof(buf));

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/net/address.h"
@@ -33,5 +34,8 @@ struct Cidr {
   int prefix_length = 0;                 // 0-32 (IPv4) or 0-128 (IPv6)
   std::array<uint8_t, 16> network = {};  // network order; IPv4 uses the first 4 bytes
 };
+
+// True when one network of the list contains `a` (an access list: trusted_proxies, allow, deny).
+bool AnyContains(const std::vector<Cidr>& networks, const SocketAddress& a);
 
 }  // namespace edge::net

@@ -29,13 +29,8 @@ SourceGuard::SourceGuard(const ListenerConfig& config)
 }
 
 std::optional<Refusal> SourceGuard::CheckAccess(const net::SocketAddress& client) const {
-  for (const net::Cidr& network : deny_) {
-    if (network.Contains(client)) return Refusal::kDeny;
-  }
-  if (allow_.empty()) return std::nullopt;
-  for (const net::Cidr& network : allow_) {
-    if (network.Contains(client)) return std::nullopt;
-  }
+  if (net::AnyContains(deny_, client)) return Refusal::kDeny;
+  if (allow_.empty() || net::AnyContains(allow_, client)) return std::nullopt;
   return Refusal::kNotAllowed;
 }
 

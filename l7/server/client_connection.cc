@@ -410,10 +410,7 @@ void ClientConnection::ProcessLoop() {
 }
 
 bool ClientConnection::PeerIsTrustedProxy() const {
-  for (const net::Cidr& c : server_->runtime()->config.trusted_proxies) {
-    if (c.Contains(peer_)) return true;
-  }
-  return false;
+  return net::AnyContains(server_->runtime()->config.trusted_proxies, peer_);
 }
 
 void ClientConnection::ProcessProxyHeader() {

@@ -71,9 +71,7 @@ void ClientConnection::StartProxy() {
   options.allow_h2c = route.allow_h2c_upgrade;
   if (filter_ctx_->upstream_query) options.query = &*filter_ctx_->upstream_query;
   options.strip = &runtime_->stripped_fields;
-  for (const net::Cidr& c : runtime_->config.trusted_proxies) {
-    if (c.Contains(client_)) options.trusted_client = true;
-  }
+  options.trusted_client = net::AnyContains(runtime_->config.trusted_proxies, client_);
   UpstreamHeadReport report = AppendUpstreamRequestHead(request_, options, &retry_copy_);
   server_->stats().stripped_headers += report.stripped;
   if (report.forwarded_dropped) {
