@@ -14,6 +14,11 @@ packages=(
   python3 python3-pytest curl openssl    # integration tests and their peers
   haproxy nginx-light libnginx-mod-stream wrk   # bench/compare
   redis-server                           # gw7's global rate limit tests
+  libnghttp2-dev nghttp2-client          # gw7 HTTP/2; h2load and nghttp as test peers
+  libc-ares-dev dnsmasq                  # DNS discovery and its test server
+  chromium chromium-driver python3-selenium   # the dashboard's browser test
+  systemd                                # systemd-analyze verify for conf/systemd units
+  ccache                                 # rebuilds of clones and worktrees reuse objects
 )
 missing=()
 for p in "${packages[@]}"; do
