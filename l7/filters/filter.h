@@ -1,19 +1,31 @@
 #pragma once
 // The unit of gw7's request pipeline (DESIGN.md "gw7's request pipeline"). A route's chain is built
 // once per config by the filters' factories: auth -> authorization -> rate limit -> ... -> proxy.
-// Every request runs the chain in order; filters never see the wire format, only a RequestView.
+// Every request runs the chain in order (l7/stream/request_stream.h); filters never see the wire
+// format, only a RequestView and the parsed message.
+//
+// Who answers: a filter that refuses returns kStop (the stream answers with ctx.stop_*). A filter
+// that produces the response itself (the proxy, which is the last filter of every route; later a
+// cache hit, an aggregation, a translation) returns kRespond and answers through
+// ctx.stream->response: head, body streamed, end, at once or later. The response passes back
+// through the filters before it (OnResponseHead / OnResponseData / OnResponseEnd, in reverse
+// order), which may add fields (ctx.response_headers) or keep a copy (a cache store).
 //
 // Threading: gw7 is one io_uring loop per process. Filters run on it and must not block; a filter
 // that waits for something (a Redis reply) returns kSuspend and resumes the request later from the
 // same loop.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "common/http/message.h"
+#include "common/http/request_parser.h"
+#include "common/http/response_parser.h"
 #include "common/metrics/prometheus.h"
 #include "common/net/address.h"
 
@@ -42,7 +54,12 @@ enum class FilterStatus {
   kContinue,  // go on to the next filter
   kStop,      // answer now with ctx.stop_status/stop_body (+ response_headers)
   kSuspend,   // the filter will call Resumer::Resume exactly once, later, on the loop thread
+  kRespond,   // the filter answers the request itself through ctx.stream (see the top)
 };
+
+class FilterStream;
+class UpstreamLink;    // l7/upstream/upstream_link.h
+class StreamServices;  // l7/stream/stream_services.h
 
 // Who the caller is, once an auth filter has said so.
 struct Identity {
@@ -57,8 +74,11 @@ struct Identity {
 
 // Per-request state the filters share with each other and with the server.
 struct FilterContext {
-  explicit FilterContext(const RequestView& r) : request(r) {}
+  explicit FilterContext(const RequestView& r, FilterStream* s = nullptr) : request(r), stream(s) {}
   const RequestView& request;
+  // The request's stream: the parsed request, its body and the response (a responding filter's
+  // way out). Null in tests that run a filter alone.
+  FilterStream* stream;
   Identity identity;
   // Changes to the request sent upstream (applied by the proxy step, in this order).
   std::vector<std::string> upstream_remove_headers;
@@ -92,14 +112,95 @@ class Resumer {
   virtual void Resume(FilterStatus status) = 0;  // kContinue or kStop
 };
 
+// The side of a responding filter that the stream talks to while the filter answers: the request
+// body comes in, the client's pace and fate go out. Registered with FilterStream::SetResponder.
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  // Request body bytes (already de-chunked), in order, only after ReadRequestBody; valid during the
+  // call.
+  virtual void OnRequestData(std::string_view data) = 0;
+  // The body is complete; `trailers` (may be null) valid during the call.
+  virtual void OnRequestEnd(const http::HttpHeaders* trailers) = 0;
+  // The request body is malformed (a broken chunk): the stream answers `status` itself, or resets
+  // when the response has begun. The responder releases what it holds; no more events follow.
+  virtual void OnRequestError() = 0;
+  // Whether the responder takes more body now (the upstream's send queue is short).
+  virtual bool WantsRequestData() const = 0;
+  // The client took queued response bytes: a paused producer may go on.
+  virtual void OnResponseDrained() = 0;
+  // The client is gone, or the stream is reset: release everything. No more events follow.
+  virtual void OnStreamReset() = 0;
+};
+
+// Per-request state a responding filter keeps beyond FilterContext (the proxy's exchange with an
+// upstream). The stream owns it and keeps it for the next request on the same connection, so a
+// keep-alive connection allocates it once, not per request.
+class ResponderState {
+ public:
+  virtual ~ResponderState() = default;
+};
+
+// The request stream as a filter sees it (implemented by RequestStream, l7/stream/).
+class FilterStream {
+ public:
+  virtual ~FilterStream() = default;
+  // The request as parsed (the proxy forwards it), and what the stream decided about it.
+  virtual const http::HttpRequest& http_request() const = 0;
+  virtual std::string_view request_id() const = 0;
+  virtual std::string_view upstream_path() const = 0;  // the routed path after rewrites
+  virtual bool client_tls() const = 0;                 // the client spoke TLS to lb4
+  virtual bool upgrade_requested() const = 0;          // a protocol upgrade may be forwarded
+  virtual bool request_body_complete() const = 0;      // no body byte is still to come
+  // The loop's clock and timers, the counters, upstream connections.
+  virtual StreamServices& services() = 0;
+
+  // ---- the responding filter ----
+  // The responder for this request; the stream tells it about the body and the client.
+  virtual void SetResponder(Responder* responder) = 0;
+  // The slot for the responding filter's per-request state (see ResponderState).
+  virtual std::unique_ptr<ResponderState>& responder_state() = 0;
+  // The responder will read the body: HTTP/1 answers Expect: 100-continue now.
+  virtual void AcceptRequestBody() = 0;
+  // Hands over the body bytes that have arrived (OnRequestData / OnRequestEnd / OnRequestError).
+  virtual void ReadRequestBody() = 0;
+  // The response. `head` (and what its views point into) stays valid until SendEnd or Reset.
+  // The filters' response fields and X-Request-Id are added; the codec chooses the framing.
+  virtual void SendHead(const http::HttpResponse& head) = 0;
+  virtual void SendData(std::string_view data) = 0;
+  // Ends the response; the request is over (the responder hears nothing more) and the stream may
+  // start the next request before this returns: the caller touches no per-request state after.
+  virtual void SendEnd(const http::HttpHeaders* trailers) = 0;
+  // gw7's own answer instead of a response: a JSON error body with `message` and the request id.
+  // Ends the request like SendEnd.
+  virtual void SendLocal(int status, std::string_view message) = 0;
+  // A 101 that switches the client to the protocol the upstream speaks: after the head, the
+  // connection carries bytes both ways between the client and `link` (its owner from then on),
+  // starting with `first_bytes` from the upstream. Ends the request like SendEnd.
+  virtual void SendUpgrade(const http::HttpResponse& head, UpstreamLink* link,
+                           std::string_view first_bytes) = 0;
+  // The response cannot be completed (the upstream broke off): the client must not take what it
+  // got for complete (HTTP/1 closes the connection). Ends the request.
+  virtual void Reset() = 0;
+  // Response bytes queued for the client, for a producer's backpressure.
+  virtual size_t response_queued() const = 0;
+  // Everything sent between these leaves the process in one write (a head and its body).
+  virtual void BeginOutputBatch() = 0;
+  virtual void EndOutputBatch() = 0;
+};
+
 // One instance per route per config generation, shared by all of the route's requests.
 class Filter {
  public:
   virtual ~Filter() = default;
   virtual std::string_view name() const = 0;  // for logs and metrics: "auth", "rate_limit"
   virtual FilterStatus OnRequest(FilterContext& ctx, Resumer* resumer) = 0;
-  // Called once the response status is known (upstream's or a filter's), before its head is sent.
-  virtual void OnResponse(FilterContext& /*ctx*/, int /*status*/) {}
+  // The response on its way back (from a later filter or gw7 itself), before its head is sent:
+  // fields added to ctx.response_headers still go out. Filters see it in reverse chain order.
+  virtual void OnResponseHead(FilterContext& /*ctx*/, const http::HttpResponse& /*head*/) {}
+  // Its body bytes as the client gets them (before framing), and its end.
+  virtual void OnResponseData(FilterContext& /*ctx*/, std::string_view /*data*/) {}
+  virtual void OnResponseEnd(FilterContext& /*ctx*/, const http::HttpHeaders* /*trailers*/) {}
   // Called exactly once per request that entered the chain, for every filter of the chain (also
   // those whose OnRequest did not run), when the request ends however it ends: response complete,
   // client gone, upstream failure, a filter's kStop. Never while a filter has the request

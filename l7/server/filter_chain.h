@@ -4,7 +4,8 @@
 // this file is the one place that knows them all and the order they run in:
 //   auth (authentication and the route's require_scopes / require_claims) -> rate limit ->
 //   concurrency limit (a request refused by its rate limit never holds a slot).
-// The proxy step itself is not a filter object: the server runs it after the chain continues.
+// The proxy (l7/filters/proxy/) is the last filter of every route; BuildGatewayRuntime appends it
+// once the route's upstream is known.
 
 #include <memory>
 #include <vector>

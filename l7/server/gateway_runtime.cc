@@ -3,6 +3,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "l7/filters/auth/auth_filter_factory.h"
+#include "l7/filters/proxy/proxy_filter.h"
 
 namespace edge::l7 {
 
@@ -67,6 +68,9 @@ absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
     auto filters = BuildRouteFilters(rt->config, r, env);
     if (!filters.ok()) return filters.status();
     route.filters = std::move(*filters);
+    // The last filter answers: from the route's upstream (later a route may name another
+    // responder, an aggregation or a translation).
+    route.filters.push_back(std::make_unique<ProxyFilter>(rt.get(), &route, route.upstream));
   }
 
   rt->stripped_fields = StrippedFieldSet::WithGatewayFields();

@@ -10,6 +10,7 @@
 #include "common/net/socket.h"
 #include "l7/server/client_connection.h"
 #include "l7/server/listener.h"
+#include "l7/upstream/upstream_connection.h"
 
 namespace edge::l7 {
 
@@ -93,6 +94,13 @@ void GatewayServer::Refuse(ClientConnection* c) {
   }
   ++refusing_;
   c->Refuse();
+}
+
+absl::StatusOr<UpstreamLink*> GatewayServer::Connect(const net::SocketAddress& server,
+                                                     UpstreamLink::Owner* owner) {
+  auto c = UpstreamConnection::Connect(loop_.get(), server, owner);
+  if (!c.ok()) return c.status();
+  return static_cast<UpstreamLink*>(*c);
 }
 
 void GatewayServer::OnConnectionDestroyed(ClientConnection* c) { closing_.erase(c); }

@@ -22,17 +22,19 @@
 #include "l7/server/gateway_runtime.h"
 #include "l7/server/gateway_stats.h"
 #include "l7/server/request_id.h"
+#include "l7/stream/stream_services.h"
+#include "l7/upstream/upstream_link.h"
 
 namespace edge::l7 {
 
 class ClientConnection;
 class GatewayListener;
 
-class GatewayServer {
+class GatewayServer final : public StreamServices, public UpstreamConnector {
  public:
   // Binds the listener (config.listen) and builds the first generation.
   static absl::StatusOr<std::unique_ptr<GatewayServer>> Create(GatewayConfig config);
-  ~GatewayServer();
+  ~GatewayServer() override;
 
   absl::Status Run();
   net::SocketAddress listen_address() const { return listen_address_; }
@@ -47,9 +49,16 @@ class GatewayServer {
 
   // ---- loop thread ----
   uring::EventLoop& loop() { return *loop_; }
-  const std::shared_ptr<GatewayRuntime>& runtime() const { return runtime_; }
-  GatewayStats& stats() { return stats_; }
-  RequestIdGenerator& request_ids() { return request_ids_; }
+  // StreamServices: what requests use of the loop and the process.
+  int64_t now_ns() const override { return loop_->now_ns(); }
+  uring::TimerWheel& timers() override { return loop_->timers(); }
+  const std::shared_ptr<GatewayRuntime>& runtime() const override { return runtime_; }
+  GatewayStats& stats() override { return stats_; }
+  RequestIdGenerator& request_ids() override { return request_ids_; }
+  UpstreamConnector& upstream_connector() override { return *this; }
+  // UpstreamConnector: TCP connections on the loop.
+  absl::StatusOr<UpstreamLink*> Connect(const net::SocketAddress& server,
+                                        UpstreamLink::Owner* owner) override;
   void OnAccepted(int fd);
   void OnConnectionClosed(ClientConnection* c);     // closing: its operations still complete
   void OnConnectionDestroyed(ClientConnection* c);  // gone

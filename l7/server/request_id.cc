@@ -4,7 +4,25 @@
 
 #include <chrono>
 
+#include "common/http/response_writer.h"
+
 namespace edge::l7 {
+
+std::string ErrorBodyWithRequestId(int status, std::string_view message,
+                                   std::string_view request_id) {
+  std::string out = http::JsonErrorBody(status, message);
+  constexpr std::string_view kEnd = "}}\n";
+  if (request_id.empty() || out.size() < kEnd.size() ||
+      std::string_view(out).substr(out.size() - kEnd.size()) != kEnd) {
+    return out;
+  }
+  // IsValidRequestId allows only [A-Za-z0-9._-]: nothing to escape.
+  std::string field = R"(,"request_id":")";
+  field.append(request_id);
+  field.push_back('"');
+  out.insert(out.size() - kEnd.size(), field);
+  return out;
+}
 
 bool IsValidRequestId(std::string_view id) {
   if (id.empty() || id.size() > 200) return false;

@@ -12,6 +12,11 @@ namespace edge::l7 {
 // 1 to 200 characters of [A-Za-z0-9._-].
 bool IsValidRequestId(std::string_view id);
 
+// gw7's own JSON error body (http::JsonErrorBody) with "request_id" added when there is one, so
+// that a client can quote it and the operator find the log line that holds the detail.
+std::string ErrorBodyWithRequestId(int status, std::string_view message,
+                                   std::string_view request_id);
+
 // Generates 32-hex-digit ids: 64 random bits chosen once per generator (per process), then a
 // counter, so ids are unique within the process and across processes with overwhelming odds.
 class RequestIdGenerator {

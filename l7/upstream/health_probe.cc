@@ -76,13 +76,13 @@ void HealthProbe::Finish(bool pass, std::string_view detail) {
   callback_(pass, detail);
 }
 
-void HealthProbe::OnUpstreamConnected(UpstreamConnection* c, int error) {
+void HealthProbe::OnUpstreamConnected(UpstreamLink* c, int error) {
   if (c != connection_ || error == 0) return;
   connection_ = nullptr;
   Finish(false, absl::StrFormat("connect: %s", strerror(-error)));
 }
 
-void HealthProbe::OnUpstreamData(UpstreamConnection* c, std::string_view data) {
+void HealthProbe::OnUpstreamData(UpstreamLink* c, std::string_view data) {
   if (c != connection_) return;
   response_.append(data);
   for (;;) {
@@ -103,7 +103,7 @@ void HealthProbe::OnUpstreamData(UpstreamConnection* c, std::string_view data) {
   }
 }
 
-void HealthProbe::OnUpstreamClosed(UpstreamConnection* c, int error) {
+void HealthProbe::OnUpstreamClosed(UpstreamLink* c, int error) {
   if (c != connection_) return;
   connection_ = nullptr;
   Finish(false, error == 0 ? "closed before answering" : strerror(-error));

@@ -53,10 +53,10 @@ class HealthProbe final : public UpstreamConnection::Owner {
   // Runs the first check after `first_delay_ns` (spread probes out), then every interval.
   void Start(int64_t first_delay_ns);
 
-  void OnUpstreamConnected(UpstreamConnection* c, int error) override;
-  void OnUpstreamData(UpstreamConnection* c, std::string_view data) override;
-  void OnUpstreamClosed(UpstreamConnection* c, int error) override;
-  void OnUpstreamSendDrained(UpstreamConnection*) override {}
+  void OnUpstreamConnected(UpstreamLink* c, int error) override;
+  void OnUpstreamData(UpstreamLink* c, std::string_view data) override;
+  void OnUpstreamClosed(UpstreamLink* c, int error) override;
+  void OnUpstreamSendDrained(UpstreamLink*) override {}
 
  private:
   static void TickThunk(void* self) { static_cast<HealthProbe*>(self)->OnTick(); }

@@ -21,23 +21,13 @@
 #include "common/uring/completion.h"
 #include "common/uring/event_loop.h"
 #include "l7/upstream/connection_pool.h"
+#include "l7/upstream/upstream_link.h"
 
 namespace edge::l7 {
 
-class UpstreamConnection final : public uring::IoHandler, public IdleConnection {
+class UpstreamConnection final : public uring::IoHandler, public UpstreamLink {
  public:
-  class Owner {
-   public:
-    virtual ~Owner() = default;
-    // The connect finished: 0, or a negative errno.
-    virtual void OnUpstreamConnected(UpstreamConnection* c, int error) = 0;
-    // Bytes from the server; valid only during the call.
-    virtual void OnUpstreamData(UpstreamConnection* c, std::string_view data) = 0;
-    // The server closed (error 0) or the connection failed (negative errno). No more events.
-    virtual void OnUpstreamClosed(UpstreamConnection* c, int error) = 0;
-    // Everything queued so far has been sent.
-    virtual void OnUpstreamSendDrained(UpstreamConnection* c) = 0;
-  };
+  using Owner = UpstreamLink::Owner;
 
   static constexpr size_t kRecvBufferSize = 32 * 1024;
 
@@ -46,32 +36,32 @@ class UpstreamConnection final : public uring::IoHandler, public IdleConnection 
                                                      const net::SocketAddress& server,
                                                      Owner* owner);
 
-  void set_owner(Owner* owner) { owner_ = owner; }
+  void set_owner(Owner* owner) override { owner_ = owner; }
   // Queues bytes; they go out once connected, in order.
-  void Send(std::string_view data);
+  void Send(std::string_view data) override;
   // Between Cork() and Uncork() Send() only queues, so that a request's head and the first part
   // of its body leave in one send (one segment, one completion) instead of two.
-  void Cork() { corked_ = true; }
-  void Uncork();
-  size_t queued() const { return pending_.size() + (sending_.size() - sent_); }
-  void PauseRead();
-  void ResumeRead();
+  void Cork() override { corked_ = true; }
+  void Uncork() override;
+  size_t queued() const override { return pending_.size() + (sending_.size() - sent_); }
+  void PauseRead() override;
+  void ResumeRead() override;
   // Half-close (a tunnel whose client has stopped sending): once everything queued has been
   // sent, shut the write side; reading goes on until the server closes. Send() after it is
   // ignored.
-  void ShutdownWrite();
+  void ShutdownWrite() override;
   // Detaches the owner and closes; the object goes away when its operations complete.
-  void Close();
+  void Close() override;
   void CloseIdle() override { Close(); }
   // After the loop has stopped for good (process shutdown) no completion will ever arrive:
   // from then on, Close() on this thread deletes the connection at once instead of waiting.
   static void LoopStopped();
 
-  bool connected() const { return connected_; }
-  bool closed() const { return closing_; }
+  bool connected() const override { return connected_; }
+  bool closed() const override { return closing_; }
   uint64_t requests() const { return requests_; }
-  void CountRequest() { ++requests_; }
-  const net::SocketAddress& server() const { return server_; }
+  void CountRequest() override { ++requests_; }
+  const net::SocketAddress& server() const override { return server_; }
 
  private:
   enum Op : uint8_t { kOpConnect = 1, kOpRecv = 2, kOpSend = 3, kOpClose = 4 };

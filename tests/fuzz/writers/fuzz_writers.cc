@@ -38,7 +38,7 @@
 #include "common/http/response_writer.h"
 #include "common/net/address.h"
 #include "l7/server/trusted_headers.h"
-#include "l7/server/upstream_request.h"
+#include "l7/filters/proxy/upstream_request.h"
 
 using edge::http::BodyFraming;
 using edge::http::BodyKind;

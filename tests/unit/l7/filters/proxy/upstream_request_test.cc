@@ -1,4 +1,4 @@
-#include "l7/server/upstream_request.h"
+#include "l7/filters/proxy/upstream_request.h"
 
 #include <gtest/gtest.h>
 

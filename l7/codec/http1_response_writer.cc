@@ -1,9 +1,9 @@
-#include "l7/server/client_response.h"
+#include "l7/codec/http1_response_writer.h"
 
 #include <charconv>
 
 #include "common/http/hop_by_hop.h"
-#include "l7/server/upstream_request.h"
+#include "l7/filters/proxy/upstream_request.h"
 
 namespace edge::l7 {
 

@@ -1,4 +1,4 @@
-#include "l7/server/upstream_request.h"
+#include "l7/filters/proxy/upstream_request.h"
 
 #include "common/http/chars.h"
 #include "common/http/hop_by_hop.h"

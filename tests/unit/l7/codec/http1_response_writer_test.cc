@@ -1,4 +1,4 @@
-#include "l7/server/client_response.h"
+#include "l7/codec/http1_response_writer.h"
 
 #include <gtest/gtest.h>
 

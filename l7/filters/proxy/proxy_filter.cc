@@ -1,0 +1,528 @@
+#include "l7/filters/proxy/proxy_filter.h"
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "common/http/hop_by_hop.h"
+#include "common/log.h"
+#include "l7/codec/http1_response_writer.h"
+#include "l7/filters/proxy/upstream_request.h"
+#include "l7/server/http_limits.h"
+#include "l7/stream/stream_services.h"
+
+namespace edge::l7 {
+namespace {
+
+std::string ErrnoText(int error) { return error == 0 ? "closed" : strerror(-error); }
+
+// What the client reads when an upstream fails: generic, since addresses, server and upstream
+// names are the operator's business (the detail is in the log line, found by the request id that
+// the body carries).
+std::string_view UpstreamFailureMessage(int status) {
+  switch (status) {
+    case 503:
+      return "no upstream server is available";
+    case 504:
+      return "the upstream service did not answer in time";
+    default:
+      return "the upstream service failed to answer";
+  }
+}
+
+}  // namespace
+
+FilterStatus ProxyFilter::OnRequest(FilterContext& ctx, Resumer* /*resumer*/) {
+  std::unique_ptr<ResponderState>& slot = ctx.stream->responder_state();
+  auto* exchange = dynamic_cast<ProxyExchange*>(slot.get());
+  if (exchange == nullptr) {
+    slot = std::make_unique<ProxyExchange>(runtime_->config.limits);
+    exchange = static_cast<ProxyExchange*>(slot.get());
+  }
+  exchange->Start(this, ctx);
+  return FilterStatus::kRespond;
+}
+
+ProxyExchange::ProxyExchange(const LimitsConfig& limits)
+    : request_timer_(&RequestTimerThunk, this),
+      connect_timer_(&ConnectTimerThunk, this),
+      response_parser_(ResponseLimits(limits)),
+      response_chunked_(ResponseChunkedLimits()) {}
+
+ProxyExchange::~ProxyExchange() {
+  if (upstream_ != nullptr) upstream_->Close();
+}
+
+void ProxyExchange::Start(const ProxyFilter* filter, FilterContext& ctx) {
+  filter_ = filter;
+  stream_ = ctx.stream;
+  request_ = &ctx.request;
+  services_ = &stream_->services();
+  active_ = true;
+  response_started_ = false;
+  response_head_done_ = false;
+  pool_server_ = nullptr;
+  server_state_ = nullptr;
+  stream_->SetResponder(this);
+
+  UpstreamRuntime& up = filter->upstream();
+  const http::HttpRequest& request = stream_->http_request();
+  tried_.assign(up.servers.size(), false);
+  attempts_ = 0;
+  retryable_ = http::IsIdempotent(request.method) && up.config->retries > 0;
+  retry_copy_.clear();
+  UpstreamRequestOptions options;
+  options.path = stream_->upstream_path();
+  options.client = &ctx.request.client_address();
+  options.proto = stream_->client_tls() ? "https" : "http";
+  options.request_id = stream_->request_id();
+  options.default_host = up.servers[0]->key;
+  options.remove_headers = &ctx.upstream_remove_headers;
+  options.add_headers = &ctx.upstream_add_headers;
+  options.route_headers = &filter->route().config->add_request_headers;
+  options.body = request.body;
+  const RouteConfig& route = *filter->route().config;
+  upgrade_ = stream_->upgrade_requested();
+  // An Upgrade offering only h2c is no upgrade at all where h2c is not allowed.
+  if (upgrade_ && !route.allow_h2c_upgrade && !OffersUpgradeOtherThanH2c(request.headers)) {
+    upgrade_ = false;
+  }
+  options.upgrade = upgrade_;
+  if (http::ConnectionNamesFraming(request.headers)) {
+    // Ignored (hop_by_hop.h): Content-Length and Host go upstream as they came.
+    services_->stats().CountError("connection_names_framing");
+    LOG_DEBUG("request %s: Connection names a framing field or Host; ignored",
+              stream_->request_id());
+  }
+  options.allow_h2c = route.allow_h2c_upgrade;
+  if (ctx.upstream_query) options.query = &*ctx.upstream_query;
+  const GatewayRuntime& runtime = filter->runtime();
+  options.strip = &runtime.stripped_fields;
+  options.trusted_client =
+      net::AnyContains(runtime.config.trusted_proxies, ctx.request.client_address());
+  UpstreamHeadReport report = AppendUpstreamRequestHead(request, options, &retry_copy_);
+  services_->stats().stripped_headers += report.stripped;
+  if (report.forwarded_dropped) {
+    services_->stats().CountError("bad_forwarded");
+    LOG_DEBUG("request %s: dropped a Forwarded field that is not RFC 7239 from trusted %s",
+              stream_->request_id(), ctx.request.client_address().ToString());
+  }
+  stream_->AcceptRequestBody();
+  if (!StartAttempt()) {
+    services_->stats().CountError("no_healthy_server");
+    LOG_DEBUG("request %s: no healthy server in upstream \"%s\"", stream_->request_id(),
+              up.config->name);
+    active_ = false;
+    stream_->SendLocal(503, UpstreamFailureMessage(503));
+    return;
+  }
+  // The body bytes that have arrived leave with the head; what may follow in this call belongs
+  // to a later request only if this one ended, and then upstream_ is that one's.
+  stream_->ReadRequestBody();
+  if (upstream_ != nullptr) upstream_->Uncork();
+}
+
+bool ProxyExchange::StartAttempt() {
+  UpstreamRuntime& up = filter_->upstream();
+  const int64_t now = services_->now_ns();
+  excluded_.resize(up.servers.size());
+  for (size_t i = 0; i < up.servers.size(); ++i) {
+    excluded_[i] = tried_[i] || !up.servers[i]->Available(now);
+  }
+  std::string key;
+  if (up.config->balance == UpstreamBalance::kMaglev) {
+    key = BalanceKey(*up.config, *request_);
+  }
+  int index = up.balancer->Pick(key, excluded_);
+  if (index < 0 || static_cast<size_t>(index) >= up.servers.size()) return false;
+  ++attempts_;
+  tried_[static_cast<size_t>(index)] = true;
+  server_index_ = index;
+  server_state_ = up.servers[static_cast<size_t>(index)].get();
+  pool_server_ = server_state_;
+  up.balancer->OnRequestStart(index);
+  ++server_state_->active;
+  ++server_state_->requests;
+  attempt_start_ns_ = now;
+  up_in_.clear();
+  response_parser_.Reset();
+  response_head_done_ = false;
+
+  uring::TimerWheel& timers = services_->timers();
+  timers.Schedule(&request_timer_, now + absl::ToInt64Nanoseconds(up.config->request_timeout));
+  if (IdleConnection* idle = server_state_->pool.Take()) {
+    upstream_ = static_cast<UpstreamLink*>(idle);
+    upstream_->set_owner(this);
+  } else {
+    auto c = services_->upstream_connector().Connect(server_state_->address, this);
+    if (!c.ok()) {
+      AttemptFailed("connect_failed", 502,
+                    absl::StrFormat("cannot connect to upstream \"%s\": %s", up.config->name,
+                                    c.status().message()),
+                    true);
+      return true;  // answered (or retried) by AttemptFailed
+    }
+    upstream_ = *c;
+    timers.Schedule(&connect_timer_, now + absl::ToInt64Nanoseconds(up.config->connect_timeout));
+  }
+  upstream_->CountRequest();
+  upstream_->Cork();  // the callers add what they have of the body, then uncork
+  upstream_->Send(retry_copy_);
+  return true;
+}
+
+void ProxyExchange::SendBody(std::string_view data) {
+  std::string framed;
+  std::string_view bytes = data;
+  if (stream_->http_request().body.kind == http::BodyKind::kChunked) {
+    if (!data.empty()) AppendChunk(data, &framed);
+    bytes = framed;
+  }
+  if (bytes.empty()) return;
+  if (upstream_ != nullptr) upstream_->Send(bytes);
+  if (retryable_) {
+    if (retry_copy_.size() + bytes.size() > kRetryBufferLimit) {
+      retryable_ = false;
+      std::string().swap(retry_copy_);
+    } else {
+      retry_copy_.append(bytes);
+    }
+  }
+}
+
+void ProxyExchange::OnRequestEnd(const http::HttpHeaders* trailers) {
+  const http::HttpRequest& request = stream_->http_request();
+  if (request.body.kind != http::BodyKind::kChunked) return;
+  // The last chunk with the client's trailers that may cross gw7.
+  std::string framed;
+  static const http::HttpHeaders kNoTrailers;
+  services_->stats().stripped_headers +=
+      AppendUpstreamLastChunk(trailers != nullptr ? *trailers : kNoTrailers, request.headers,
+                              &framed, &filter_->runtime().stripped_fields);
+  if (upstream_ != nullptr) upstream_->Send(framed);
+  if (retryable_) {
+    if (retry_copy_.size() + framed.size() > kRetryBufferLimit) {
+      retryable_ = false;
+      std::string().swap(retry_copy_);
+    } else {
+      retry_copy_.append(framed);
+    }
+  }
+}
+
+void ProxyExchange::OnRequestError() {
+  // The request body is broken: the attempt ends (not the server's fault) and the stream answers.
+  if (server_state_ != nullptr) EndAttempt(true);
+  if (upstream_ != nullptr) {
+    upstream_->Close();
+    upstream_ = nullptr;
+  }
+  services_->timers().Cancel(&request_timer_);
+  services_->timers().Cancel(&connect_timer_);
+  active_ = false;
+}
+
+void ProxyExchange::OnResponseDrained() {
+  if (upstream_ != nullptr) upstream_->ResumeRead();
+}
+
+void ProxyExchange::OnStreamReset() { Release(); }
+
+void ProxyExchange::Release() {
+  services_->timers().Cancel(&request_timer_);
+  services_->timers().Cancel(&connect_timer_);
+  if (server_state_ != nullptr) EndAttempt(false);
+  if (upstream_ != nullptr) {
+    upstream_->Close();
+    upstream_ = nullptr;
+  }
+  pool_server_ = nullptr;
+  active_ = false;
+}
+
+void ProxyExchange::RescheduleRequestTimer() {
+  services_->timers().Schedule(
+      &request_timer_,
+      services_->now_ns() + absl::ToInt64Nanoseconds(filter_->upstream().config->request_timeout));
+}
+
+void ProxyExchange::OnRequestTimeout() {
+  if (!active_) return;
+  if (!response_started_) {
+    AttemptFailed("request_timeout", 504,
+                  absl::StrFormat("upstream \"%s\" did not respond within request_timeout",
+                                  filter_->upstream().config->name),
+                  false);
+  } else {
+    services_->stats().CountError("upstream_stalled");
+    stream_->Reset();
+  }
+}
+
+void ProxyExchange::OnConnectTimeout() {
+  if (!active_ || upstream_ == nullptr || upstream_->connected()) return;
+  AttemptFailed("connect_timeout", 502,
+                absl::StrFormat("connecting to upstream \"%s\" server %s timed out",
+                                filter_->upstream().config->name, upstream_->server().ToString()),
+                true);
+}
+
+void ProxyExchange::OnUpstreamConnected(UpstreamLink* c, int error) {
+  if (c != upstream_) return;
+  services_->timers().Cancel(&connect_timer_);
+  if (error != 0) {
+    upstream_ = nullptr;  // it closed itself
+    AttemptFailed(
+        "connect_failed", 502,
+        absl::StrFormat("connecting to upstream \"%s\" server %s failed: %s",
+                        filter_->upstream().config->name, c->server().ToString(), ErrnoText(error)),
+        true);
+  }
+}
+
+void ProxyExchange::OnUpstreamData(UpstreamLink* c, std::string_view data) {
+  if (c != upstream_) return;
+  // One write for everything this data produces (typically a response head and its body),
+  // instead of one for the head and one more after its completion. The stream object outlives
+  // the request, so the batch may end after the request has.
+  FilterStream* stream = stream_;
+  stream->BeginOutputBatch();
+  up_in_.append(data);
+  ProcessResponse();
+  stream->EndOutputBatch();
+}
+
+void ProxyExchange::OnUpstreamSendDrained(UpstreamLink* c) {
+  if (c != upstream_) return;
+  stream_->ReadRequestBody();
+}
+
+void ProxyExchange::OnUpstreamClosed(UpstreamLink* c, int error) {
+  if (c != upstream_) return;
+  upstream_ = nullptr;
+  if (!response_head_done_) {
+    AttemptFailed(
+        error == 0 ? "upstream_closed" : "upstream_reset", 502,
+        absl::StrFormat("upstream \"%s\" server %s closed the connection before "
+                        "responding (%s)",
+                        filter_->upstream().config->name, c->server().ToString(), ErrnoText(error)),
+        true);
+    return;
+  }
+  if (response_.body.kind == http::BodyKind::kUntilClose && error == 0) {
+    FinishExchange(nullptr, 0);
+    return;
+  }
+  services_->stats().CountError("upstream_truncated");
+  LOG_INFO("upstream %s ended a response early (%s); closing the client connection",
+           c->server().ToString(), ErrnoText(error));
+  stream_->Reset();
+}
+
+void ProxyExchange::ProcessResponse() {
+  while (!response_head_done_) {
+    http::ParseResult r =
+        response_parser_.Parse(up_in_, stream_->http_request().method, &response_);
+    if (r.need_more()) return;
+    if (r.error_status()) {
+      AttemptFailed("bad_response", 502,
+                    absl::StrFormat("upstream \"%s\" sent an invalid response: %s",
+                                    filter_->upstream().config->name, r.error.reason),
+                    false);
+      return;
+    }
+    if (response_.status == 101) {
+      if (upgrade_ && response_.headers.Find("upgrade") != nullptr) {
+        StartTunnel(r.consumed);
+        return;
+      }
+      const std::string& name = filter_->upstream().config->name;
+      AttemptFailed(
+          "bad_response", 502,
+          upgrade_ ? absl::StrFormat("upstream \"%s\" switched protocols without an Upgrade", name)
+                   : absl::StrFormat("upstream \"%s\" switched protocols unasked", name),
+          false);
+      return;
+    }
+    if (response_.informational()) {
+      // 100 Continue and 103 Early Hints: gw7 has answered the client's Expect itself.
+      up_in_.erase(0, r.consumed);
+      response_parser_.Reset();
+      continue;
+    }
+    KeepResponseHead(r.consumed);
+    OnResponseHead();
+    if (!active_) return;
+  }
+  ForwardResponseBody();
+}
+
+void ProxyExchange::KeepResponseHead(size_t head_bytes) {
+  // response_ must outlive up_in_'s changes: its views move with the head's bytes.
+  response_head_bytes_.assign(up_in_, 0, head_bytes);
+  response_.Relocate({up_in_.data(), head_bytes, response_head_bytes_.data()});
+  up_in_.erase(0, head_bytes);
+}
+
+void ProxyExchange::OnResponseHead() {
+  response_head_done_ = true;
+  const int64_t now = services_->now_ns();
+  UpstreamRuntime& up = filter_->upstream();
+  services_->stats().ObserveLatency(up.config->name,
+                                    static_cast<double>(now - attempt_start_ns_) / 1e9);
+  // Only gateway-class answers count against the server; a 500 is the application's verdict.
+  EndAttempt(response_.status != 502 && response_.status != 503 && response_.status != 504);
+  RescheduleRequestTimer();
+  if (http::ConnectionNamesFraming(response_.headers)) {
+    // Ignored (hop_by_hop.h): the relayed response keeps its framing.
+    services_->stats().CountError("connection_names_framing");
+    LOG_DEBUG("request %s: upstream %s named a framing field in Connection; ignored",
+              stream_->request_id(), upstream_ != nullptr ? upstream_->server().ToString() : "?");
+  }
+  response_started_ = true;
+  stream_->SendHead(response_);
+  response_left_ =
+      response_.body.kind == http::BodyKind::kContentLength ? response_.body.length : 0;
+  response_chunked_.Reset();
+}
+
+void ProxyExchange::ForwardResponseBody() {
+  switch (response_.body.kind) {
+    case http::BodyKind::kNone:
+      FinishExchange(nullptr, 0);
+      return;
+    case http::BodyKind::kContentLength: {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(response_left_, up_in_.size()));
+      if (n > 0) stream_->SendData(std::string_view(up_in_).substr(0, n));
+      up_in_.erase(0, n);
+      response_left_ -= n;
+      if (response_left_ == 0) {
+        FinishExchange(nullptr, 0);
+        return;
+      }
+      break;
+    }
+    case http::BodyKind::kChunked:
+      for (;;) {
+        http::ChunkedResult r = response_chunked_.Decode(up_in_);
+        if (r.status == http::ChunkedStatus::kData) {
+          stream_->SendData(r.data);
+          up_in_.erase(0, r.consumed);
+        } else if (r.status == http::ChunkedStatus::kNeedMore) {
+          up_in_.erase(0, r.consumed);
+          break;
+        } else if (r.status == http::ChunkedStatus::kDone) {
+          // The trailers point into up_in_: they go out before it changes.
+          FinishExchange(&response_chunked_.trailers(), r.consumed);
+          return;
+        } else {
+          services_->stats().CountError("bad_response_body");
+          LOG_INFO("upstream %s: invalid chunked body: %s; closing the client connection",
+                   upstream_ != nullptr ? upstream_->server().ToString() : "?", r.error.reason);
+          stream_->Reset();
+          return;
+        }
+      }
+      break;
+    case http::BodyKind::kUntilClose:
+      if (!up_in_.empty()) stream_->SendData(up_in_);
+      up_in_.clear();
+      break;
+  }
+  if (upstream_ != nullptr) {
+    RescheduleRequestTimer();
+    if (stream_->response_queued() > kHighWater) upstream_->PauseRead();
+  }
+}
+
+void ProxyExchange::FinishExchange(const http::HttpHeaders* trailers, size_t trailer_bytes) {
+  services_->timers().Cancel(&request_timer_);
+  services_->timers().Cancel(&connect_timer_);
+  if (upstream_ != nullptr) {
+    UpstreamLink* c = upstream_;
+    upstream_ = nullptr;
+    bool reuse = response_.keep_alive && stream_->request_body_complete() &&
+                 up_in_.size() == trailer_bytes &&
+                 response_.body.kind != http::BodyKind::kUntilClose && c->queued() == 0 &&
+                 !c->closed() && pool_server_ != nullptr;
+    if (reuse) {
+      c->set_owner(nullptr);
+      c->ResumeRead();
+      pool_server_->pool.Put(c);
+    } else {
+      c->Close();
+    }
+  }
+  pool_server_ = nullptr;
+  active_ = false;
+  stream_->SendEnd(trailers);  // may start the next request in this object: nothing after
+}
+
+void ProxyExchange::StartTunnel(size_t head_bytes) {
+  KeepResponseHead(head_bytes);
+  response_head_done_ = true;
+  const int64_t now = services_->now_ns();
+  UpstreamRuntime& up = filter_->upstream();
+  services_->stats().ObserveLatency(up.config->name,
+                                    static_cast<double>(now - attempt_start_ns_) / 1e9);
+  EndAttempt(true);
+  services_->timers().Cancel(&request_timer_);
+  response_started_ = true;
+  // The upstream connection now speaks another protocol: it goes with the tunnel, never back to
+  // its pool.
+  UpstreamLink* link = upstream_;
+  upstream_ = nullptr;
+  pool_server_ = nullptr;
+  active_ = false;
+  std::string first;
+  first.swap(up_in_);
+  stream_->SendUpgrade(response_, link, first);
+}
+
+void ProxyExchange::EndAttempt(bool success) {
+  if (server_state_ == nullptr) return;
+  const int64_t now = services_->now_ns();
+  UpstreamRuntime& up = filter_->upstream();
+  up.balancer->OnRequestEnd(server_index_, now - attempt_start_ns_, success);
+  --server_state_->active;
+  if (!success) ++server_state_->failures;
+  if (server_state_->passive.Record(success, now)) {
+    services_->stats().CountError("ejection");
+    LOG_WARN("upstream \"%s\" server %s ejected for %s after %d consecutive failures",
+             up.config->name, server_state_->key, absl::FormatDuration(up.config->ejection_time),
+             up.config->passive_failures);
+  }
+  server_state_ = nullptr;
+}
+
+void ProxyExchange::AttemptFailed(std::string_view kind, int status, std::string detail,
+                                  bool retryable) {
+  services_->stats().CountError(kind);
+  LOG_INFO("request %s: %s", stream_->request_id(), detail);
+  services_->timers().Cancel(&connect_timer_);
+  services_->timers().Cancel(&request_timer_);
+  EndAttempt(false);
+  if (upstream_ != nullptr) {
+    upstream_->Close();
+    upstream_ = nullptr;
+  }
+  pool_server_ = nullptr;
+  if (!active_) return;
+  if (retryable && retryable_ && !response_started_ &&
+      attempts_ <= filter_->upstream().config->retries) {
+    ++services_->stats().retries;
+    if (StartAttempt()) {
+      stream_->ReadRequestBody();
+      if (upstream_ != nullptr) upstream_->Uncork();
+      return;
+    }
+  }
+  active_ = false;
+  if (response_started_) {
+    stream_->Reset();
+    return;
+  }
+  stream_->SendLocal(status, UpstreamFailureMessage(status));
+}
+
+}  // namespace edge::l7

@@ -1,0 +1,301 @@
+#include "l7/stream/request_stream.h"
+
+#include "absl/strings/str_format.h"
+#include "common/http/authority.h"
+#include "common/http/response_writer.h"
+#include "common/log.h"
+#include "l7/filters/field_spelling.h"
+#include "l7/filters/proxy/upstream_request.h"
+#include "l7/router/path_normalizer.h"
+#include "l7/server/request_id.h"
+
+namespace edge::l7 {
+
+RequestStream::RequestStream(StreamServices* services, StreamOwner* owner)
+    : services_(services), owner_(owner) {}
+
+RequestStream::~RequestStream() {
+  if (responder_ != nullptr) {
+    Responder* r = responder_;
+    responder_ = nullptr;
+    r->OnStreamReset();
+  }
+  EndFilters();
+}
+
+std::optional<std::string_view> RequestStream::header(std::string_view name) const {
+  const http::HttpHeader* h = request_->headers.Find(name);
+  if (h == nullptr) return std::nullopt;
+  return h->value;
+}
+
+size_t RequestStream::header_count(std::string_view name) const {
+  size_t n = 0;
+  for (const http::HttpHeader& h : request_->headers) n += SameFieldSpelling(h.name, name) ? 1 : 0;
+  return n;
+}
+
+std::string_view RequestStream::route_name() const {
+  return route_ != nullptr ? std::string_view(route_->config->name) : std::string_view();
+}
+
+void RequestStream::DecodeHead(StreamId /*id*/, const http::HttpRequest& request,
+                               const StreamConnectionInfo& info, CodecStream* codec) {
+  codec_ = codec;
+  request_ = &request;
+  info_ = info;
+  active_ = true;
+  reset_ = false;
+  response_started_ = false;
+  route_ = nullptr;
+  responder_ = nullptr;
+  responder_index_ = 0;
+  runtime_ = services_->runtime();
+  host_.clear();
+  http::Authority authority;
+  if (!request.authority.empty() && http::ParseAuthority(request.authority, &authority)) {
+    host_.assign(authority.host);
+    for (char& c : host_) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    if (host_.ends_with('.')) host_.pop_back();  // "example.com." names "example.com"
+  }
+  std::optional<std::string_view> id = header("x-request-id");
+  if (id && IsValidRequestId(*id)) {
+    request_id_.assign(*id);
+  } else {
+    services_->request_ids().AssignNext(&request_id_);
+  }
+  // A body would be read as tunnel data by one side and as a request by the other: an upgrade
+  // request with a body goes upstream as an ordinary request.
+  upgrade_ = request.upgrade && codec->body_complete();
+  if (request.method == http::Method::kConnect) {
+    LocalResponse(501, "CONNECT is not supported", true);
+    return;
+  }
+  // Route on, filter on and forward the path the upstream will act on (path_normalizer.h).
+  path_ = request.path;
+  const PathRefusal refusal =
+      NormalizePath(request.path, runtime_->config.path_normalization, &path_buffer_, &path_);
+  if (refusal != PathRefusal::kNone) {
+    services_->stats().CountError(RefusalKind(refusal));
+    LOG_DEBUG("%s: %s: %s", info_.client.ToString(), RefusalMessage(refusal), request.path);
+    LocalResponse(400, RefusalMessage(refusal), true);
+    return;
+  }
+  RouteMatch m = runtime_->router->Match(
+      host_, path_, request.method_name,
+      [this](std::string_view name) -> std::optional<std::string_view> { return header(name); });
+  if (m.outcome == RouteMatch::kCaseMismatch) {
+    services_->stats().CountError("case_mismatch");
+    LOG_DEBUG("%s: path %s differs only in case from a route with auth", info_.client.ToString(),
+              path_);
+    LocalResponse(404, "no route for this request", false);
+    return;
+  }
+  if (m.outcome == RouteMatch::kNotFound) {
+    LocalResponse(404, "no route for this request", false);
+    return;
+  }
+  if (m.outcome == RouteMatch::kMethodNotAllowed) {
+    std::vector<std::pair<std::string, std::string>> allow = {{"Allow", m.allow}};
+    LocalResponse(405, "method not allowed on this route", false, &allow);
+    return;
+  }
+  route_ = &runtime_->routes[static_cast<size_t>(m.route_index)];
+  upstream_path_ = std::move(m.upstream_path);
+  ctx_.emplace(*this, this);
+  RunFilters(0);
+}
+
+void RequestStream::RunFilters(size_t from) {
+  const auto& filters = route_->filters;
+  for (size_t i = from; i < filters.size(); ++i) {
+    responder_index_ = i;
+    // Nothing of this request may be touched once a filter has answered: the answer may have
+    // ended the request and the next one may already be running in this object.
+    switch (filters[i]->OnRequest(*ctx_, this)) {
+      case FilterStatus::kContinue:
+        continue;
+      case FilterStatus::kSuspend:
+        filter_index_ = i + 1;
+        suspended_ = true;
+        return;
+      case FilterStatus::kRespond:
+        return;
+      case FilterStatus::kStop:
+        services_->stats().CountError(ctx_->error_kind.empty()
+                                          ? absl::StrFormat("filter_%s", filters[i]->name())
+                                          : std::string(ctx_->error_kind));
+        AnswerStop();
+        return;
+    }
+  }
+  // Every route ends with the proxy filter, which answers: a chain that runs out is a bug.
+  responder_index_ = filters.size();
+  LOG_ERROR("route \"%s\": no filter answered request %s", route_name(), request_id_);
+  LocalResponse(500, "the request was not answered", false);
+}
+
+void RequestStream::AnswerStop() {
+  LocalResponse(ctx_->stop_status, "", false, &ctx_->response_headers, ctx_->stop_content_type,
+                ctx_->stop_body);
+}
+
+void RequestStream::Resume(FilterStatus status) {
+  suspended_ = false;
+  if (reset_) {
+    // The client went away meanwhile: the request ends here, and the stream may go.
+    EndFilters();
+    Finish();
+    owner_->OnStreamReleased(this);  // may destroy this
+    return;
+  }
+  if (!active_) return;
+  if (status == FilterStatus::kStop) {
+    AnswerStop();
+  } else {
+    RunFilters(filter_index_);
+  }
+  // Input waited while the filter held the request: the body (or the next request) goes on.
+  if (codec_ != nullptr) codec_->ReadBody();
+}
+
+bool RequestStream::WantsData() const {
+  if (suspended_) return false;
+  if (codec_->body_complete() || responder_ == nullptr) return true;
+  return responder_->WantsRequestData();
+}
+
+void RequestStream::DecodeData(std::string_view data) {
+  if (responder_ != nullptr) responder_->OnRequestData(data);
+}
+
+void RequestStream::DecodeEnd(const http::HttpHeaders* trailers) {
+  if (responder_ != nullptr) responder_->OnRequestEnd(trailers);
+}
+
+void RequestStream::DecodeError(int status, std::string_view reason) {
+  if (responder_ != nullptr) {
+    Responder* r = responder_;
+    responder_ = nullptr;
+    r->OnRequestError();
+  }
+  if (!active_) return;
+  if (!response_started_) {
+    LocalResponse(status, reason, true);
+  } else {
+    codec_->Reset();
+  }
+}
+
+void RequestStream::OnOutputDrained() {
+  if (responder_ != nullptr) responder_->OnResponseDrained();
+}
+
+template <typename Fn>
+void RequestStream::ForEachResponseFilter(Fn&& fn) {
+  if (!ctx_ || route_ == nullptr) return;
+  for (size_t i = responder_index_; i-- > 0;) fn(*route_->filters[i]);
+}
+
+void RequestStream::SendHead(const http::HttpResponse& head) {
+  response_started_ = true;
+  ForEachResponseFilter([&](Filter& f) { f.OnResponseHead(*ctx_, head); });
+  codec_->EncodeHead(head, &ctx_->response_headers, request_id_);
+}
+
+void RequestStream::SendData(std::string_view data) {
+  ForEachResponseFilter([&](Filter& f) { f.OnResponseData(*ctx_, data); });
+  codec_->EncodeData(data);
+}
+
+void RequestStream::SendEnd(const http::HttpHeaders* trailers) {
+  responder_ = nullptr;
+  ForEachResponseFilter([&](Filter& f) { f.OnResponseEnd(*ctx_, trailers); });
+  codec_->EncodeEnd(trailers);
+}
+
+void RequestStream::SendLocal(int status, std::string_view message) {
+  responder_ = nullptr;
+  LocalResponse(status, message, false);
+}
+
+void RequestStream::SendUpgrade(const http::HttpResponse& head, UpstreamLink* link,
+                                std::string_view first_bytes) {
+  responder_ = nullptr;
+  response_started_ = true;
+  ForEachResponseFilter([&](Filter& f) { f.OnResponseHead(*ctx_, head); });
+  services_->stats().CountResponse(route_name(), head.status);
+  // The request lasts as long as the tunnel: its filters end (a concurrency slot is given back)
+  // when the connection closes (OnReset).
+  codec_->EncodeUpgrade(head, &ctx_->response_headers, request_id_, link, first_bytes);
+}
+
+void RequestStream::Reset() {
+  responder_ = nullptr;
+  codec_->Reset();
+}
+
+void RequestStream::LocalResponse(int status, std::string_view message, bool close_connection,
+                                  const std::vector<std::pair<std::string, std::string>>* extra,
+                                  std::string_view content_type, std::string_view body) {
+  // The filters' fields (RateLimit-*) go on gw7's own answers too (502, 503, 504).
+  if (extra == nullptr && ctx_) extra = &ctx_->response_headers;
+  if (ctx_ && route_ != nullptr && responder_index_ > 0) {
+    http::HttpResponse head;
+    head.status = static_cast<uint16_t>(status);
+    ForEachResponseFilter([&](Filter& f) { f.OnResponseHead(*ctx_, head); });
+  }
+  std::string body_text =
+      body.empty() ? ErrorBodyWithRequestId(status, message, request_id_) : std::string(body);
+  std::vector<http::HttpHeader> fields;
+  fields.push_back({"Content-Type", content_type});
+  if (!request_id_.empty()) fields.push_back({"X-Request-Id", request_id_});
+  if (extra != nullptr) {
+    for (const auto& [name, value] : *extra) {
+      if (IsSafeExtraField(name, value)) fields.push_back({name, value});
+    }
+  }
+  response_started_ = true;
+  codec_->EncodeLocal(status, fields, body_text, close_connection);
+}
+
+void RequestStream::OnStreamComplete(int status) {
+  services_->stats().CountResponse(route_name(), status);
+  EndFilters();
+  Finish();
+}
+
+void RequestStream::OnReset() {
+  if (!active_) return;
+  if (responder_ != nullptr) {
+    Responder* r = responder_;
+    responder_ = nullptr;
+    r->OnStreamReset();
+  }
+  if (suspended_) {
+    // A suspended filter still writes into the context when it resumes: the end waits for that.
+    reset_ = true;
+    return;
+  }
+  EndFilters();
+  Finish();
+}
+
+void RequestStream::EndFilters() {
+  if (!ctx_ || suspended_) return;
+  if (route_ != nullptr) {
+    for (auto& f : route_->filters) f->OnEnd(*ctx_);
+  }
+  ctx_.reset();
+}
+
+void RequestStream::Finish() {
+  active_ = false;
+  responder_ = nullptr;
+  route_ = nullptr;
+  request_id_.clear();
+  // runtime_ stays until the next request: dropping the last reference to an old generation
+  // closes its pools, which is better done outside the response path.
+}
+
+}  // namespace edge::l7
