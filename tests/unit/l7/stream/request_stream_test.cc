@@ -1,0 +1,372 @@
+// RequestStream driven without sockets: a fake codec below it, a fake upstream behind its proxy
+// filter, test filters in front of the proxy. Checks the filter chain's contract (continue, stop,
+// suspend and resume, OnEnd exactly once however the request ends, a response produced by a
+// filter and seen by the filters before it) and the proxy filter's retries and timeouts.
+
+#include "l7/stream/request_stream.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "common/http/request_parser.h"
+#include "tests/unit/l7/fake_stream_services.h"
+
+namespace edge::l7 {
+namespace {
+
+using testing::FakeLink;
+using testing::FakeServices;
+
+constexpr std::string_view kConfig = R"(
+[gw7]
+listen = "127.0.0.1:0"
+[[upstream]]
+name = "u"
+servers = ["127.0.0.1:9101", "127.0.0.1:9102"]
+balance = "round_robin"
+retries = 1
+request_timeout = "2s"
+[[route]]
+name = "r"
+path_prefix = "/"
+upstream = "u"
+)";
+
+// The codec's half, recording what the stream encodes; ends the stream as a real codec does.
+class FakeCodec final : public CodecStream {
+ public:
+  explicit FakeCodec(StreamDecoder* stream) : stream_(stream) {}
+  void EncodeHead(const http::HttpResponse& head,
+                  const std::vector<std::pair<std::string, std::string>>* extra,
+                  std::string_view request_id) override {
+    head_status = head.status;
+    extra_fields = extra != nullptr ? *extra : extra_fields;
+    id = std::string(request_id);
+  }
+  void EncodeData(std::string_view data) override { body.append(data); }
+  void EncodeEnd(const http::HttpHeaders*) override {
+    ended = true;
+    stream_->OnStreamComplete(head_status);
+  }
+  void EncodeLocal(int status, const std::vector<http::HttpHeader>& fields,
+                   std::string_view local_body, bool close) override {
+    local_status = status;
+    for (const auto& f : fields) local_fields.emplace_back(f.name, f.value);
+    body.assign(local_body);
+    close_connection = close;
+    stream_->OnStreamComplete(status);
+  }
+  void EncodeUpgrade(const http::HttpResponse& head,
+                     const std::vector<std::pair<std::string, std::string>>*, std::string_view,
+                     UpstreamLink*, std::string_view) override {
+    head_status = head.status;
+    upgraded = true;
+  }
+  void Reset() override {
+    ++resets;
+    stream_->OnReset();
+  }
+  void AcceptBody() override { body_accepted = true; }
+  void ReadBody() override { ++read_body_calls; }
+  bool body_complete() const override { return body_done; }
+  size_t output_queued() const override { return queued; }
+  void BeginBatch() override {}
+  void EndBatch() override {}
+
+  int head_status = 0;
+  int local_status = 0;
+  bool ended = false;
+  bool upgraded = false;
+  bool close_connection = false;
+  bool body_accepted = false;
+  bool body_done = true;
+  int resets = 0;
+  int read_body_calls = 0;
+  size_t queued = 0;
+  std::string body;
+  std::string id;
+  std::vector<std::pair<std::string, std::string>> extra_fields;
+  std::vector<std::pair<std::string, std::string>> local_fields;
+
+ private:
+  StreamDecoder* stream_;
+};
+
+class Owner final : public StreamOwner {
+ public:
+  void OnStreamReleased(RequestStream*) override { ++released; }
+  int released = 0;
+};
+
+// A filter whose answer the test chooses; counts its calls.
+class ScriptedFilter final : public Filter {
+ public:
+  explicit ScriptedFilter(FilterStatus answer) : answer_(answer) {}
+  std::string_view name() const override { return "scripted"; }
+  FilterStatus OnRequest(FilterContext& ctx, Resumer* resumer) override {
+    ++requests;
+    resumer_ = resumer;
+    ctx_ = &ctx;
+    if (answer_ == FilterStatus::kStop) return ctx.Reject(403, "no", "not allowed");
+    if (answer_ == FilterStatus::kRespond) {
+      http::HttpResponse head;
+      head.status = 200;
+      head.reason = "OK";
+      head.body.kind = http::BodyKind::kContentLength;
+      head.body.length = 5;
+      ctx.stream->SendHead(head);
+      ctx.stream->SendData("hello");
+      ctx.stream->SendEnd(nullptr);
+      return FilterStatus::kRespond;
+    }
+    return answer_;
+  }
+  void OnResponseHead(FilterContext& ctx, const http::HttpResponse& head) override {
+    seen_status = head.status;
+    ctx.response_headers.emplace_back("X-Seen", "1");
+  }
+  void OnResponseData(FilterContext&, std::string_view data) override { seen_body.append(data); }
+  void OnResponseEnd(FilterContext&, const http::HttpHeaders*) override { ++seen_ends; }
+  void OnEnd(FilterContext&) override { ++ends; }
+
+  Resumer* resumer() const { return resumer_; }
+  FilterContext* ctx() const { return ctx_; }
+  int requests = 0;
+  int ends = 0;
+  int seen_status = 0;
+  int seen_ends = 0;
+  std::string seen_body;
+
+ private:
+  FilterStatus answer_;
+  Resumer* resumer_ = nullptr;
+  FilterContext* ctx_ = nullptr;
+};
+
+class RequestStreamTest : public ::testing::Test {
+ protected:
+  RequestStreamTest() : services_(kConfig), stream_(&services_, &owner_), codec_(&stream_) {}
+
+  void SetUp() override { ASSERT_TRUE(services_.error.ok()) << services_.error; }
+
+  // Puts `filter` in front of the route's proxy filter (owned by the runtime).
+  ScriptedFilter* AddFilter(FilterStatus answer) {
+    auto f = std::make_unique<ScriptedFilter>(answer);
+    ScriptedFilter* raw = f.get();
+    auto& filters = services_.runtime()->routes[0].filters;
+    filters.insert(filters.end() - 1, std::move(f));
+    return raw;
+  }
+
+  void Request(std::string_view head) {
+    text_.assign(head);
+    http::HttpLimits limits;
+    ASSERT_EQ(http::ParseRequestHead(text_, limits, &request_).status,
+              http::ParseStatus::kComplete);
+    StreamConnectionInfo info;
+    info.client = net::SocketAddress::Parse("192.0.2.7:5555").value();
+    stream_.DecodeHead(1, request_, info, &codec_);
+  }
+
+  FakeLink* link(size_t i) {
+    auto& links = services_.connector.links;
+    return i < links.size() ? links[i].get() : nullptr;
+  }
+
+  FakeServices services_;
+  Owner owner_;
+  RequestStream stream_;
+  FakeCodec codec_;
+  std::string text_;
+  http::HttpRequest request_;
+};
+
+TEST_F(RequestStreamTest, ContinueThenProxyStreamsTheUpstreamResponse) {
+  ScriptedFilter* f = AddFilter(FilterStatus::kContinue);
+  Request("GET /a?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n");
+  ASSERT_NE(link(0), nullptr);
+  EXPECT_EQ(f->requests, 1);
+  EXPECT_TRUE(link(0)->sent.starts_with("GET /a?x=1 HTTP/1.1\r\n")) << link(0)->sent;
+  EXPECT_NE(link(0)->sent.find("X-Forwarded-For: 192.0.2.7\r\n"), std::string::npos);
+  link(0)->Connected();
+  link(0)->Respond("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbo");
+  EXPECT_EQ(codec_.head_status, 200);
+  EXPECT_FALSE(codec_.ended);
+  EXPECT_EQ(f->ends, 0);
+  link(0)->Respond("dy");
+  EXPECT_EQ(codec_.body, "body");
+  EXPECT_TRUE(codec_.ended);
+  EXPECT_EQ(f->seen_status, 200);
+  EXPECT_EQ(f->seen_body, "body");
+  EXPECT_EQ(f->seen_ends, 1);
+  EXPECT_EQ(f->ends, 1);
+  EXPECT_FALSE(stream_.active());
+  // Keep-alive: the connection went back to its server's pool.
+  EXPECT_EQ(services_.runtime()->upstreams[0]->servers[0]->pool.idle_count(), 1u);
+}
+
+TEST_F(RequestStreamTest, StopAnswersWithTheFiltersRefusalAndNeverConnects) {
+  ScriptedFilter* first = AddFilter(FilterStatus::kContinue);
+  ScriptedFilter* stopper = AddFilter(FilterStatus::kStop);
+  Request("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(codec_.local_status, 403);
+  EXPECT_NE(codec_.body.find("not allowed"), std::string::npos);
+  EXPECT_EQ(link(0), nullptr);
+  EXPECT_EQ(first->seen_status, 403);  // the filters before the refusal see it
+  EXPECT_EQ(stopper->seen_status, 0);
+  EXPECT_EQ(first->ends, 1);
+  EXPECT_EQ(stopper->ends, 1);
+  EXPECT_EQ(services_.errors("filter_scripted"), 1u);
+}
+
+TEST_F(RequestStreamTest, SuspendWaitsForResumeThenContinues) {
+  ScriptedFilter* f = AddFilter(FilterStatus::kSuspend);
+  Request("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_TRUE(stream_.held());
+  EXPECT_FALSE(stream_.WantsData());  // nothing is read while a filter holds the request
+  EXPECT_EQ(link(0), nullptr);
+  f->resumer()->Resume(FilterStatus::kContinue);
+  EXPECT_FALSE(stream_.held());
+  ASSERT_NE(link(0), nullptr);
+  EXPECT_GE(codec_.read_body_calls, 1);  // input goes on after the resume
+  link(0)->Respond("HTTP/1.1 204 No Content\r\n\r\n");
+  EXPECT_EQ(codec_.head_status, 204);
+  EXPECT_TRUE(codec_.ended);
+  EXPECT_EQ(f->ends, 1);
+}
+
+TEST_F(RequestStreamTest, ResumeWithStopAnswersTheRefusal) {
+  ScriptedFilter* f = AddFilter(FilterStatus::kSuspend);
+  Request("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  // As an asynchronous filter does: the refusal first, then the resume.
+  f->ctx()->Reject(429, "limited", "slow down");
+  f->resumer()->Resume(FilterStatus::kStop);
+  EXPECT_EQ(codec_.local_status, 429);
+  EXPECT_NE(codec_.body.find("slow down"), std::string::npos);
+  EXPECT_EQ(link(0), nullptr);
+  EXPECT_EQ(f->ends, 1);
+}
+
+TEST_F(RequestStreamTest, ClientGoneWhileSuspendedEndsOnceAtResume) {
+  ScriptedFilter* f = AddFilter(FilterStatus::kSuspend);
+  Request("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  stream_.OnReset();  // the connection closed
+  EXPECT_TRUE(stream_.held());
+  EXPECT_EQ(f->ends, 0);  // the suspended filter still writes into its context
+  EXPECT_EQ(owner_.released, 0);
+  f->resumer()->Resume(FilterStatus::kContinue);
+  EXPECT_EQ(f->ends, 1);
+  EXPECT_EQ(owner_.released, 1);
+  EXPECT_EQ(link(0), nullptr);  // the proxy never ran
+  EXPECT_EQ(codec_.local_status, 0);
+  stream_.OnReset();  // a late reset changes nothing
+  EXPECT_EQ(f->ends, 1);
+}
+
+TEST_F(RequestStreamTest, ClientGoneWhileProxyingReleasesTheUpstreamOnce) {
+  ScriptedFilter* f = AddFilter(FilterStatus::kContinue);
+  Request("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_NE(link(0), nullptr);
+  stream_.OnReset();
+  EXPECT_TRUE(link(0)->closed());
+  EXPECT_EQ(f->ends, 1);
+  EXPECT_EQ(services_.runtime()->upstreams[0]->servers[0]->active, 0);
+  services_.Advance(5'000'000'000);  // request_timeout passes: nothing fires for a gone request
+  EXPECT_EQ(codec_.local_status, 0);
+  EXPECT_EQ(f->ends, 1);
+}
+
+TEST_F(RequestStreamTest, AFilterProducesTheResponseAndEarlierFiltersSeeIt) {
+  ScriptedFilter* first = AddFilter(FilterStatus::kContinue);
+  ScriptedFilter* responder = AddFilter(FilterStatus::kRespond);
+  Request("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(codec_.head_status, 200);
+  EXPECT_EQ(codec_.body, "hello");
+  EXPECT_TRUE(codec_.ended);
+  EXPECT_EQ(first->seen_status, 200);
+  EXPECT_EQ(first->seen_body, "hello");
+  EXPECT_EQ(first->seen_ends, 1);
+  EXPECT_EQ(responder->seen_ends, 0);
+  // A field a response filter added reaches the codec.
+  ASSERT_EQ(codec_.extra_fields.size(), 1u);
+  EXPECT_EQ(codec_.extra_fields[0].first, "X-Seen");
+  EXPECT_EQ(link(0), nullptr);
+  EXPECT_EQ(first->ends, 1);
+  EXPECT_EQ(responder->ends, 1);
+}
+
+TEST_F(RequestStreamTest, RetriesAnIdempotentRequestOnAnotherServer) {
+  Request("GET /r HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_NE(link(0), nullptr);
+  link(0)->Connected(-ECONNREFUSED);
+  ASSERT_NE(link(1), nullptr);
+  EXPECT_NE(link(0)->server().ToString(), link(1)->server().ToString());
+  EXPECT_EQ(link(1)->sent, link(0)->sent);  // the same request again
+  link(1)->Connected();
+  link(1)->Respond("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(codec_.head_status, 200);
+  EXPECT_EQ(services_.stats().retries, 1u);
+  EXPECT_EQ(services_.errors("connect_failed"), 1u);
+}
+
+TEST_F(RequestStreamTest, RetriesAreBoundedThenTheClientGetsA502) {
+  Request("GET /r HTTP/1.1\r\nHost: h\r\n\r\n");
+  link(0)->ServerClosed();  // closed before responding
+  ASSERT_NE(link(1), nullptr);
+  link(1)->ServerClosed();
+  EXPECT_EQ(link(2), nullptr);  // retries = 1
+  EXPECT_EQ(codec_.local_status, 502);
+  EXPECT_EQ(codec_.body.find("127.0.0.1"), std::string::npos);  // names no server
+}
+
+TEST_F(RequestStreamTest, APostIsNotRetried) {
+  codec_.body_done = true;
+  Request("POST /r HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+  link(0)->ServerClosed(-ECONNRESET);
+  EXPECT_EQ(link(1), nullptr);
+  EXPECT_EQ(codec_.local_status, 502);
+}
+
+TEST_F(RequestStreamTest, NoRetryOnceTheResponseHasBegun) {
+  Request("GET /r HTTP/1.1\r\nHost: h\r\n\r\n");
+  link(0)->Respond("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\npart");
+  link(0)->ServerClosed(-ECONNRESET);
+  EXPECT_EQ(link(1), nullptr);
+  EXPECT_EQ(codec_.resets, 1);  // the client must see the response broken off
+  EXPECT_EQ(services_.errors("upstream_truncated"), 1u);
+}
+
+TEST_F(RequestStreamTest, RequestTimeoutIsA504) {
+  Request("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+  link(0)->Connected();
+  services_.Advance(2'500'000'000);
+  EXPECT_EQ(codec_.local_status, 504);
+  EXPECT_TRUE(link(0)->closed());
+}
+
+TEST_F(RequestStreamTest, AClientRequestIdIsKeptAndGoesUpstream) {
+  Request("GET /x HTTP/1.1\r\nHost: h\r\nX-Request-Id: abc-1\r\n\r\n");
+  ASSERT_NE(link(0), nullptr);
+  EXPECT_NE(link(0)->sent.find("X-Request-Id: abc-1\r\n"), std::string::npos);
+  link(0)->Respond("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(codec_.id, "abc-1");
+}
+
+TEST_F(RequestStreamTest, DotSegmentsAreRefusedBeforeRouting) {
+  Request("GET /a/../admin HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(codec_.local_status, 400);
+  EXPECT_TRUE(codec_.close_connection);
+  EXPECT_EQ(link(0), nullptr);
+}
+
+TEST_F(RequestStreamTest, ConnectIsRefusedAndClosesTheConnection) {
+  Request("CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n");
+  EXPECT_EQ(codec_.local_status, 501);
+  EXPECT_TRUE(codec_.close_connection);
+}
+
+}  // namespace
+}  // namespace edge::l7
