@@ -4,7 +4,6 @@
 #include "common/http/response_writer.h"
 #include "common/log.h"
 #include "common/net/proxy_protocol.h"
-#include "l7/filters/proxy/upstream_request.h"
 #include "l7/server/http_limits.h"
 #include "l7/server/request_id.h"
 

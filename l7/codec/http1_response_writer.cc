@@ -2,10 +2,29 @@
 
 #include <charconv>
 
+#include "common/http/chars.h"
 #include "common/http/hop_by_hop.h"
-#include "l7/filters/proxy/upstream_request.h"
 
 namespace edge::l7 {
+
+void AppendField(std::string* out, std::string_view name, std::string_view value) {
+  out->append(name);
+  out->append(": ");
+  out->append(value);
+  out->append("\r\n");
+}
+
+bool IsSafeExtraField(std::string_view name, std::string_view value) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!http::internal::IsTchar(c)) return false;
+  }
+  for (char c : value) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
+  }
+  return true;
+}
 
 ClientFraming ChooseClientFraming(const http::HttpResponse& response,
                                   http::HttpVersion client_version) {

@@ -50,6 +50,13 @@ struct ClientResponseOptions {
 void AppendClientResponseHead(const http::HttpResponse& response,
                               const ClientResponseOptions& options, std::string* out);
 
+// Appends the field line "name: value\r\n" (the caller has checked both).
+void AppendField(std::string* out, std::string_view name, std::string_view value);
+
+// Whether a field taken from a config or a filter may be written as is: a token for a name, no
+// CR, LF, NUL or other control character in the value, so that nothing can split a head.
+bool IsSafeExtraField(std::string_view name, std::string_view value);
+
 // One chunk of the chunked coding around `data` (non-empty): "<hex>\r\n<data>\r\n".
 void AppendChunk(std::string_view data, std::string* out);
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";

@@ -4,8 +4,8 @@
 #include "common/http/authority.h"
 #include "common/http/response_writer.h"
 #include "common/log.h"
+#include "l7/codec/http1_response_writer.h"
 #include "l7/filters/field_spelling.h"
-#include "l7/filters/proxy/upstream_request.h"
 #include "l7/router/path_normalizer.h"
 #include "l7/server/request_id.h"
 

@@ -44,13 +44,6 @@ void AppendForwardedFor(const net::SocketAddress* client, std::string* out) {
 
 }  // namespace
 
-void AppendField(std::string* out, std::string_view name, std::string_view value) {
-  out->append(name);
-  out->append(": ");
-  out->append(value);
-  out->append("\r\n");
-}
-
 bool IsGatewayOwnedField(std::string_view name) {
   return http::EqualsIgnoreCase(name, "content-length") ||
          http::EqualsIgnoreCase(name, "transfer-encoding") ||
@@ -58,18 +51,6 @@ bool IsGatewayOwnedField(std::string_view name) {
          http::EqualsIgnoreCase(name, "x-forwarded-for") ||
          http::EqualsIgnoreCase(name, "forwarded") ||
          http::EqualsIgnoreCase(name, "x-forwarded-proto");
-}
-
-bool IsSafeExtraField(std::string_view name, std::string_view value) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    if (!http::internal::IsTchar(c)) return false;
-  }
-  for (char c : value) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
-  }
-  return true;
 }
 
 // Whether gw7 keeps (or appends to) this field of options.strip rather than dropping it: a valid

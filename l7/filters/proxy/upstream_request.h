@@ -30,6 +30,7 @@
 #include "common/http/message.h"
 #include "common/http/request_parser.h"
 #include "common/net/address.h"
+#include "l7/codec/http1_response_writer.h"
 #include "l7/server/trusted_headers.h"
 
 namespace edge::l7 {
@@ -77,11 +78,5 @@ uint32_t AppendUpstreamLastChunk(const http::HttpHeaders& trailers,
 // Fields gw7 writes itself in what it sends upstream, whatever the client sent: the framing
 // fields, Expect, X-Request-Id, X-Forwarded-For, X-Forwarded-Proto and Forwarded.
 bool IsGatewayOwnedField(std::string_view name);
-
-// Appends the field line "name: value\r\n" (the caller has checked both).
-void AppendField(std::string* out, std::string_view name, std::string_view value);
-
-// Whether a field taken from a config or a filter may be written as is.
-bool IsSafeExtraField(std::string_view name, std::string_view value);
 
 }  // namespace edge::l7
