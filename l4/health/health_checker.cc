@@ -231,7 +231,9 @@ void HealthChecker::StartProbe(Target* t) {
   t->spec.http = hc.check == HealthConfig::Check::kHttp;
   t->spec.address = t->check_address;
   t->spec.request =
-      t->spec.http ? health::BuildHealthRequest(hc.path, t->check_address.ToString()) : "";
+      t->spec.http ? health::BuildHealthRequest(hc.path, t->check_address.ToString(), "lb4-health")
+                   : "";
+  t->spec.expect = hc.expect_status;
   t->spec.timeout_ns = Ns(hc.timeout);
   t->last_start_ns = loop_->now_ns();
   t->probe->Start(&t->spec);

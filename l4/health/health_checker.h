@@ -3,10 +3,10 @@
 // with its own io_uring event loop. One checker serves the whole process, so each backend is
 // checked once per interval in total, whatever the number of workers.
 //
-// Active checks ([pool.health] check = "tcp" | "http"): each backend is probed (probe.h) at its
+// Active checks ([pool.health] check = "tcp" | "http"): each backend is probed (common/health/probe.h) at its
 // address, or at that IP with [pool.health] port / its own health_port (HealthCheckAddress), first
 // at a random moment within one interval of its start, then 0.9 to 1.0 interval after the previous
-// probe started (health_policy.h: spread, yet never more than one interval apart). `fall`
+// probe started (common/health/health_policy.h: spread, yet never more than one interval apart). `fall`
 // consecutive failures take it down, `rise` consecutive successes bring it back
 // (Backend::check_up). Every backend starts up: a dead one is taken out by its first `fall`
 // checks, within fall x interval (+ one timeout); until then connect retries move its clients.
@@ -43,8 +43,8 @@
 #include "absl/status/statusor.h"
 #include "common/uring/event_loop.h"
 #include "common/uring/timer_wheel.h"
-#include "l4/health/health_policy.h"
-#include "l4/health/probe.h"
+#include "common/health/health_policy.h"
+#include "common/health/probe.h"
 #include "l4/runtime.h"
 
 namespace edge::l4 {

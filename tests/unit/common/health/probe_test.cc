@@ -1,4 +1,4 @@
-// One tcp or http health probe (l4/health/probe.h) against real sockets on loopback, run on a
+// One tcp or http health probe (common/health/probe.h) against real sockets on loopback, run on a
 // real event loop in the test's thread.
 
 #include <gmock/gmock.h>
@@ -12,9 +12,9 @@
 #include <thread>
 
 #include "common/uring/event_loop.h"
-#include "l4/health/probe.h"
+#include "common/health/probe.h"
 
-namespace edge::l4::health {
+namespace edge::health {
 namespace {
 
 using ::testing::HasSubstr;
@@ -116,7 +116,7 @@ ProbeSpec Tcp(const net::SocketAddress& a, int64_t timeout_ns = 1000 * kMs) {
 }
 
 ProbeSpec Http(const net::SocketAddress& a, int64_t timeout_ns = 2000 * kMs) {
-  return ProbeSpec{true, a, BuildHealthRequest("/healthz", a.ToString()), timeout_ns};
+  return ProbeSpec{true, a, BuildHealthRequest("/healthz", a.ToString(), "lb4-health"), timeout_ns};
 }
 
 TEST(TcpProbe, ListeningBackendIsHealthy) {
@@ -139,7 +139,7 @@ TEST(HttpProbe, Status200IsHealthyAndTheRequestIsAsDocumented) {
   ProbeOutcome o = RunProbe(Http(server.address()));
   EXPECT_TRUE(o.verdict.ok) << o.verdict.detail;
   EXPECT_EQ(o.verdict.detail, "HTTP 200 OK");
-  EXPECT_EQ(server.request(), BuildHealthRequest("/healthz", server.address().ToString()));
+  EXPECT_EQ(server.request(), BuildHealthRequest("/healthz", server.address().ToString(), "lb4-health"));
 }
 
 TEST(HttpProbe, Status500Fails) {
@@ -223,4 +223,4 @@ TEST(Probe, CanBeReusedForTheNextCheck) {
 }
 
 }  // namespace
-}  // namespace edge::l4::health
+}  // namespace edge::health
