@@ -22,6 +22,7 @@
 #include "l7/server/gateway_runtime.h"
 #include "l7/server/gateway_stats.h"
 #include "l7/server/request_id.h"
+#include "l7/upstream/health_probe.h"
 
 namespace edge::l7 {
 
