@@ -1,5 +1,7 @@
 #include "common/health/check_config.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 #include "common/config/errors.h"
 #include "common/config/units.h"
@@ -61,7 +63,8 @@ void ReadActiveCheck(config::TableReader& r, ActiveCheckConfig* out) {
   if (r.Has("port")) r.ReadInt("port", &out->port, uint16_t{1}, uint16_t{65535});
   const bool interval_ok = ReadOptionalDuration(r, "interval", &out->interval);
   const bool timeout_ok = ReadOptionalDuration(r, "timeout", &out->timeout);
-  if (interval_ok && timeout_ok) CheckNotAbove(r, "timeout", out->timeout, "interval", out->interval);
+  if (interval_ok && timeout_ok)
+    CheckNotAbove(r, "timeout", out->timeout, "interval", out->interval);
   if (r.Has("rise")) r.ReadInt("rise", &out->rise, 1, kMaxRiseFall);
   if (r.Has("fall")) r.ReadInt("fall", &out->fall, 1, kMaxRiseFall);
   std::string expect;
@@ -75,12 +78,15 @@ void ReadActiveCheck(config::TableReader& r, ActiveCheckConfig* out) {
   }
 }
 
-void ReadEjection(config::TableReader& r, EjectionConfig* out) {
+void ReadEjection(config::TableReader& r, EjectionConfig* out, bool cap_follows_base) {
   if (r.Has("passive_failures")) {
     r.ReadInt("passive_failures", &out->passive_failures, 0, kMaxPassiveFailures);
   }
   const bool base_ok = ReadOptionalDuration(r, "ejection_time", &out->ejection_time);
   const bool cap_ok = ReadOptionalDuration(r, "max_ejection_time", &out->max_ejection_time);
+  if (base_ok && cap_follows_base && !r.Has("max_ejection_time")) {
+    out->max_ejection_time = std::max(out->max_ejection_time, out->ejection_time);
+  }
   if (base_ok && cap_ok && out->max_ejection_time < out->ejection_time) {
     const std::string base = config::DurationToString(out->ejection_time);
     const std::string cap = config::DurationToString(out->max_ejection_time);

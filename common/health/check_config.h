@@ -58,7 +58,10 @@ inline constexpr int kMaxPassiveFailures = 1000;
 // timeout <= interval whichever of the two was written.
 void ReadActiveCheck(config::TableReader& r, ActiveCheckConfig* out);
 
-// The same for the ejection keys; checks ejection_time <= max_ejection_time.
-void ReadEjection(config::TableReader& r, EjectionConfig* out);
+// The same for the ejection keys; checks ejection_time <= max_ejection_time. With
+// `cap_follows_base`, an ejection_time above the default cap when max_ejection_time is not
+// written raises the cap to it (no doubling) instead of being an error: gw7's ejection_time had
+// no cap before the back-off, and its configs keep loading. lb4 refuses it, as it always has.
+void ReadEjection(config::TableReader& r, EjectionConfig* out, bool cap_follows_base = false);
 
 }  // namespace edge::health

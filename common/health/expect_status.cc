@@ -42,9 +42,8 @@ absl::StatusOr<ExpectStatus> ExpectStatus::Parse(std::string_view text) {
   size_t begin = 0;
   for (;;) {
     const size_t comma = text.find(',', begin);
-    std::string_view item =
-        Strip(text.substr(begin, comma == std::string_view::npos ? text.size() - begin
-                                                                  : comma - begin));
+    std::string_view item = Strip(
+        text.substr(begin, comma == std::string_view::npos ? text.size() - begin : comma - begin));
     const std::string shown(item);
     if (item.empty()) {
       return absl::InvalidArgumentError(

@@ -28,8 +28,8 @@ std::string Printable(std::string_view text, size_t max) {
 std::string BuildHealthRequest(std::string_view path, std::string_view host,
                                std::string_view user_agent) {
   return absl::StrFormat(
-      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nConnection: close\r\n\r\n", path,
-      host, user_agent);
+      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nConnection: close\r\n\r\n", path, host,
+      user_agent);
 }
 
 std::optional<ProbeVerdict> JudgeHttpResponse(std::string_view received, bool eof,

@@ -336,7 +336,7 @@ void ReadUpstream(const toml::table& table, size_t index, ConfigErrors& errors,
   r.ReadDuration("request_timeout", &upstream->request_timeout, kMinDuration, kMaxDuration);
   r.ReadInt("retries", &upstream->retries, 0, kMaxRetries);
   r.ReadInt("max_idle_per_server", &upstream->max_idle_per_server, 0u, kMaxIdlePerServer);
-  health::ReadEjection(r, upstream);
+  health::ReadEjection(r, upstream, /*cap_follows_base=*/true);
   r.ReadInt("panic_threshold", &upstream->panic_threshold, 0, 100);
   if (const toml::table* health = r.ReadTable("health")) {
     ReadUpstreamHealth(*health, errors, r.context(), &upstream->health);

@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/health/health_policy.h"
 #include "l7/balancer/upstream_balancer.h"
 #include "l7/config/gateway_config.h"
 #include "l7/filters/filter.h"
 #include "l7/router/router.h"
 #include "l7/server/filter_chain.h"
 #include "l7/server/trusted_headers.h"
-#include "common/health/health_policy.h"
 #include "l7/server/upstream_health.h"
 #include "l7/upstream/connection_pool.h"
 #include "l7/upstream/passive_health.h"

@@ -167,8 +167,7 @@ void GatewayServer::StartHealthProbes() {
       UpstreamHealth* group = up->health.get();
       std::string name = up->config->name;
       auto probe = std::make_unique<HealthProbe>(
-          loop_.get(), s->address, hc,
-          [this, s, group, name](const health::ProbeOutcome& outcome) {
+          loop_.get(), s->address, hc, [this, s, group, name](const health::ProbeOutcome& outcome) {
             const health::ProbeVerdict& v = outcome.verdict;
             ++(v.ok ? s->checks_ok : s->checks_failed);
             // /status shows an http answer as its bare code ("503"), as it always has.
@@ -176,7 +175,8 @@ void GatewayServer::StartHealthProbes() {
             if (!s->check.Record(v.ok)) return;
             group->Invalidate();
             if (s->check.up()) {
-              LOG_INFO("upstream \"%s\" server %s is up (health check: %s)", name, s->key, v.detail);
+              LOG_INFO("upstream \"%s\" server %s is up (health check: %s)", name, s->key,
+                       v.detail);
             } else {
               stats_.CountError("health_down");
               LOG_WARN("upstream \"%s\" server %s is down (health check: %s)", name, s->key,

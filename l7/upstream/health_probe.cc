@@ -64,8 +64,8 @@ void HealthProbe::OnTick() {
 
 void HealthProbe::OnDone(const health::ProbeOutcome& outcome) {
   const double fraction = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-  loop_->timers().Schedule(&tick_timer_, health::NextProbeNs(last_start_ns_, interval_ns_,
-                                                             fraction, uring::MonotonicNowNs()));
+  loop_->timers().Schedule(&tick_timer_, health::NextProbeNs(last_start_ns_, interval_ns_, fraction,
+                                                             uring::MonotonicNowNs()));
   callback_(outcome);
 }
 

@@ -38,7 +38,6 @@ class HealthProbe {
   // socket rather than cancelled, since no completion will arrive. Call before destroying.
   void DetachFromStoppedLoop();
 
-
  private:
   // What outlives this object while a cancelled check finishes: the Probe, whose pending
   // operations point at it, and the spec whose request bytes a pending send reads.

@@ -23,11 +23,11 @@ class CheckConfigTest : public ::testing::Test {
     auto parsed = config::ParseToml(text, "h.toml");
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     table_ = std::move(*parsed);
-    config::TableReader r(table_, errors_, "pool \"p\"",
-                          {"check", "path", "port", "interval", "timeout", "rise", "fall",
-                           "expect_status", "passive_failures", "ejection_time",
-                           "max_ejection_time", "max_ejection_percent"},
-                          "health.");
+    config::TableReader r(
+        table_, errors_, "pool \"p\"",
+        {"check", "path", "port", "interval", "timeout", "rise", "fall", "expect_status",
+         "passive_failures", "ejection_time", "max_ejection_time", "max_ejection_percent"},
+        "health.");
     ReadActiveCheck(r, &active_);
     ReadEjection(r, &ejection_);
   }
@@ -114,6 +114,28 @@ TEST_F(CheckConfigTest, MaxEjectionTimeBelowEjectionTimeIsRefused) {
   EXPECT_THAT(errors_.Messages(),
               ElementsAre("h.toml:1:17: pool \"p\": health.ejection_time: must not exceed "
                           "max_ejection_time (5m, the default), got \"10m\""));
+}
+
+// gw7's ejection_time had no cap before the back-off: an old config's "1h" still loads there.
+TEST_F(CheckConfigTest, CapFollowsBaseRaisesTheDefaultCapOnlyWhenAsked) {
+  auto parsed = config::ParseToml("ejection_time = \"1h\"\n", "h.toml");
+  ASSERT_TRUE(parsed.ok());
+  config::TableReader r(*parsed, errors_, "upstream \"u\"", {"ejection_time", "max_ejection_time"});
+  ReadEjection(r, &ejection_, /*cap_follows_base=*/true);
+  EXPECT_THAT(errors_.Messages(), IsEmpty());
+  EXPECT_EQ(ejection_.ejection_time, absl::Hours(1));
+  EXPECT_EQ(ejection_.max_ejection_time, absl::Hours(1));
+
+  auto written =
+      config::ParseToml("ejection_time = \"1h\"\nmax_ejection_time = \"30m\"\n", "h.toml");
+  ASSERT_TRUE(written.ok());
+  EjectionConfig e;
+  config::TableReader w(*written, errors_, "upstream \"u\"",
+                        {"ejection_time", "max_ejection_time"});
+  ReadEjection(w, &e, /*cap_follows_base=*/true);  // a cap written out is still checked
+  EXPECT_THAT(errors_.Messages(),
+              ElementsAre("h.toml:2:21: upstream \"u\": max_ejection_time: must be at least "
+                          "ejection_time (1h), got \"30m\""));
 }
 
 TEST(CheckKindName, NamesEveryKind) {

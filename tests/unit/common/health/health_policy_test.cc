@@ -173,7 +173,8 @@ TEST(HealthRequest, IsAMinimalHttp11GetThatClosesTheConnection) {
   EXPECT_EQ(BuildHealthRequest("/healthz", "127.0.0.1:8001", "lb4-health"),
             "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:8001\r\nUser-Agent: lb4-health\r\n"
             "Connection: close\r\n\r\n");
-  EXPECT_EQ(BuildHealthRequest("/", "[::1]:80", "gw7-health-check").substr(0, 30), "GET / HTTP/1.1\r\nHost: [::1]:80");
+  EXPECT_EQ(BuildHealthRequest("/", "[::1]:80", "gw7-health-check").substr(0, 30),
+            "GET / HTTP/1.1\r\nHost: [::1]:80");
 }
 
 struct JudgeCase {

@@ -1,6 +1,8 @@
 // One tcp or http health probe (common/health/probe.h) against real sockets on loopback, run on a
 // real event loop in the test's thread.
 
+#include "common/health/probe.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -12,7 +14,6 @@
 #include <thread>
 
 #include "common/uring/event_loop.h"
-#include "common/health/probe.h"
 
 namespace edge::health {
 namespace {
@@ -139,7 +140,8 @@ TEST(HttpProbe, Status200IsHealthyAndTheRequestIsAsDocumented) {
   ProbeOutcome o = RunProbe(Http(server.address()));
   EXPECT_TRUE(o.verdict.ok) << o.verdict.detail;
   EXPECT_EQ(o.verdict.detail, "HTTP 200 OK");
-  EXPECT_EQ(server.request(), BuildHealthRequest("/healthz", server.address().ToString(), "lb4-health"));
+  EXPECT_EQ(server.request(),
+            BuildHealthRequest("/healthz", server.address().ToString(), "lb4-health"));
 }
 
 TEST(HttpProbe, Status500Fails) {

@@ -480,8 +480,10 @@ const BadCase kBadCases[] = {
      "gateway.toml:14:12: upstream \"b\": health.method: unknown key (allowed: check, path, port, "
      "interval, timeout, rise, fall, expect_status)"},
     {"HealthBadExpectStatus",
-     "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nhealth = { expect_status = \"2xx,600\" }\n",
-     "gateway.toml:14:28: upstream \"b\": health.expect_status: \"600\": expected a code (\"200\"), "
+     "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nhealth = { expect_status = "
+     "\"2xx,600\" }\n",
+     "gateway.toml:14:28: upstream \"b\": health.expect_status: \"600\": expected a code "
+     "(\"200\"), "
      "a class (\"2xx\") or a range (\"200-399\"), codes in 100..599"},
     {"PanicThresholdOutOfRange",
      "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\npanic_threshold = 101\n",
