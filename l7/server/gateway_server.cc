@@ -53,6 +53,7 @@ GatewayServer::~GatewayServer() {
   for (ClientConnection* c : left) c->DestroyAfterLoop();
   for (auto& probe : probes_) probe->DetachFromStoppedLoop();
   probes_.clear();
+  HealthProbe::FreeOrphansAfterLoop();
   runtime_.reset();
   listener_.reset();
 }

@@ -1,8 +1,16 @@
 #include "l7/upstream/health_probe.h"
 
+#include <unordered_set>
+
 #include "absl/time/time.h"
 
 namespace edge::l7 {
+
+namespace {
+// Cores of destroyed HealthProbes whose cancelled check has not finished yet (per loop thread).
+// Normally each is freed by its own callback; FreeOrphansAfterLoop frees those left at shutdown.
+thread_local std::unordered_set<void*>* orphans = nullptr;
+}  // namespace
 
 HealthProbe::HealthProbe(uring::EventLoop* loop, const net::SocketAddress& address,
                          const health::ActiveCheckConfig& config, Callback callback)
@@ -30,7 +38,9 @@ HealthProbe::HealthProbe(uring::EventLoop* loop, const net::SocketAddress& addre
       return;
     }
     // Orphaned by ~HealthProbe: free the probe once its own callback has returned.
-    loop->Post([core] { delete core; });
+    loop->Post([core] {
+      if (orphans != nullptr && orphans->erase(core) > 0) delete core;
+    });
   });
 }
 
@@ -40,6 +50,8 @@ HealthProbe::~HealthProbe() {
   if (core_->probe->running()) {
     // ~Probe requires no operation in flight: cancel, and let the callback free it.
     core_->owner = nullptr;
+    if (orphans == nullptr) orphans = new std::unordered_set<void*>();
+    orphans->insert(core_);
     core_->probe->Cancel();
   } else {
     delete core_;
@@ -50,6 +62,13 @@ void HealthProbe::DetachFromStoppedLoop() {
   loop_->timers().Cancel(&tick_timer_);
   delete core_;  // ~Probe closes the socket; the ring goes with the loop
   core_ = nullptr;
+}
+
+void HealthProbe::FreeOrphansAfterLoop() {
+  if (orphans == nullptr) return;
+  for (void* core : *orphans) delete static_cast<Core*>(core);
+  delete orphans;
+  orphans = nullptr;
 }
 
 void HealthProbe::Start(int64_t first_delay_ns) {

@@ -37,6 +37,9 @@ class HealthProbe {
   // The loop has stopped for good (server shutdown): a check in flight is dropped with its
   // socket rather than cancelled, since no completion will arrive. Call before destroying.
   void DetachFromStoppedLoop();
+  // The same for the checks of probes already destroyed (a reload) whose cancellation had not
+  // completed when the loop stopped: frees them, on the loop's thread, after it stopped.
+  static void FreeOrphansAfterLoop();
 
  private:
   // What outlives this object while a cancelled check finishes: the Probe, whose pending
