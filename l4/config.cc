@@ -39,11 +39,6 @@ constexpr EnumValue<HashKey> kHashKeys[] = {
     {"source_ip", HashKey::kSourceIp},
     {"source_ip_port", HashKey::kSourceIpPort},
 };
-constexpr EnumValue<HealthConfig::Check> kHealthChecks[] = {
-    {"tcp", HealthConfig::Check::kTcp},
-    {"http", HealthConfig::Check::kHttp},
-    {"none", HealthConfig::Check::kNone},
-};
 
 template <typename E, size_t N>
 std::string_view NameOf(const EnumValue<E> (&values)[N], E value) {
@@ -60,8 +55,6 @@ constexpr absl::Duration kMaxDuration = absl::Hours(24);
 constexpr int kMaxWorkers = 1024;
 constexpr uint32_t kMaxWeight = 10000;
 constexpr int kMaxConnectRetries = 16;
-constexpr int kMaxRiseFall = 100;
-constexpr int kMaxPassiveFailures = 1000;
 constexpr uint32_t kMaxTableSize = 1u << 24;
 constexpr uint64_t kMinBufferSize = 1024;
 constexpr uint64_t kMaxBufferSize = 1u << 20;
@@ -165,66 +158,16 @@ void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* c
 void ReadHealth(const toml::table& table, ConfigErrors& errors, const std::string& context,
                 HealthConfig* health) {
   TableReader r(table, errors, context,
-                {"check", "path", "port", "interval", "timeout", "rise", "fall", "passive_failures",
-                 "ejection_time", "max_ejection_time", "max_ejection_percent"},
+                {"check", "path", "port", "interval", "timeout", "rise", "fall", "expect_status",
+                 "passive_failures", "ejection_time", "max_ejection_time", "max_ejection_percent"},
                 "health.");
-  r.ReadEnum("check", &health->check, kHealthChecks);
-  std::string path;
-  if (r.ReadString("path", &path)) {
-    bool ok = !path.empty() && path.front() == '/';
-    for (char c : path) ok = ok && c > 0x20 && c < 0x7f;  // it goes into a request line
-    if (ok) {
-      health->path = std::move(path);
-    } else {
-      r.Error("path", absl::StrFormat("must start with '/' and hold only visible ASCII, got %s",
-                                      Quote(path)));
-    }
-  }
-  const bool interval_ok =
-      r.ReadDuration("interval", &health->interval, kMinDuration, kMaxDuration) ||
-      !r.Has("interval");
-  const bool timeout_ok =
-      r.ReadDuration("timeout", &health->timeout, kMinDuration, kMaxDuration) || !r.Has("timeout");
-  if (interval_ok && timeout_ok && health->timeout > health->interval) {
-    const std::string timeout = config::DurationToString(health->timeout);
-    const std::string interval = config::DurationToString(health->interval);
-    if (r.Has("timeout")) {
-      r.Error("timeout",
-              absl::StrFormat("must not exceed interval (%s), got \"%s\"", interval, timeout));
-    } else {
-      r.Error("interval", absl::StrFormat("must be at least timeout (%s, the default), got \"%s\"",
-                                          timeout, interval));
-    }
-  }
-  r.ReadInt("port", &health->port, uint16_t{1}, uint16_t{65535});
-  r.ReadInt("rise", &health->rise, 1, kMaxRiseFall);
-  r.ReadInt("fall", &health->fall, 1, kMaxRiseFall);
+  health::ReadActiveCheck(r, health);
   // Passive ejection is on by default only next to active checks (like Envoy's outlier
   // detection and HAProxy's observe, it is opt-in for a pool without checks).
   if (!r.Has("passive_failures") && health->check != HealthConfig::Check::kNone) {
     health->passive_failures = kDefaultPassiveFailures;
   }
-  r.ReadInt("passive_failures", &health->passive_failures, 0, kMaxPassiveFailures);
-  const bool ejection_ok =
-      r.ReadDuration("ejection_time", &health->ejection_time, kMinDuration, kMaxDuration) ||
-      !r.Has("ejection_time");
-  const bool max_ejection_ok =
-      r.ReadDuration("max_ejection_time", &health->max_ejection_time, kMinDuration, kMaxDuration) ||
-      !r.Has("max_ejection_time");
-  if (ejection_ok && max_ejection_ok && health->max_ejection_time < health->ejection_time) {
-    const std::string base = config::DurationToString(health->ejection_time);
-    const std::string cap = config::DurationToString(health->max_ejection_time);
-    if (r.Has("max_ejection_time")) {
-      r.Error("max_ejection_time",
-              absl::StrFormat("must be at least ejection_time (%s%s), got \"%s\"", base,
-                              r.Has("ejection_time") ? "" : ", the default", cap));
-    } else {
-      r.Error("ejection_time",
-              absl::StrFormat("must not exceed max_ejection_time (%s, the default), got \"%s\"",
-                              cap, base));
-    }
-  }
-  r.ReadInt("max_ejection_percent", &health->max_ejection_percent, 0, 100);
+  health::ReadEjection(r, health);
 }
 
 void ReadBackends(TableReader& pool_reader, PoolConfig* pool) {
@@ -687,6 +630,6 @@ std::string_view ConfigName(ListenerMode mode) { return NameOf(kListenerModes, m
 std::string_view ConfigName(ProxyProtocolMode mode) { return NameOf(kProxyProtocolModes, mode); }
 std::string_view ConfigName(BalanceKind kind) { return NameOf(kBalanceKinds, kind); }
 std::string_view ConfigName(HashKey key) { return NameOf(kHashKeys, key); }
-std::string_view ConfigName(HealthConfig::Check check) { return NameOf(kHealthChecks, check); }
+std::string_view ConfigName(HealthConfig::Check check) { return health::CheckKindName(check); }
 
 }  // namespace edge::l4

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/health/check_config.h"
 #include "common/net/address.h"
 #include "common/net/cidr.h"
 #include "l4/balancer/balancer.h"
@@ -36,29 +37,10 @@ struct BackendConfig {
   uint16_t health_port = 0;
 };
 
-struct HealthConfig {
-  enum class Check { kNone, kTcp, kHttp };
-  Check check = Check::kNone;     // none: every backend is always healthy
-  std::string path = "/healthz";  // http only; starts with '/', visible ASCII
-  // 1..65535: active checks go to each backend's address with this port instead of its traffic
-  // port (gw7's admin /healthz answers for the gateway, while /healthz on its listener is routed
-  // like any request); 0 = the traffic port. A backend's own health_port overrides it.
-  uint16_t port = 0;
-  absl::Duration interval = absl::Seconds(1);        // between probes of one backend
-  absl::Duration timeout = absl::Milliseconds(500);  // per probe; never above interval
-  int rise = 2;                                      // consecutive successes to become healthy
-  int fall = 3;                                      // consecutive failures to become unhealthy
-  // Passive checks (outlier ejection): the workers count each backend's consecutive connect
-  // failures and resets by the backend (a successful connect clears the count); at
-  // passive_failures the backend is ejected for ejection_time, doubled for each repeated
-  // ejection up to max_ejection_time. 0..1000, 0 = off. Default: 5 with check tcp or http, off
-  // with check = "none" (then only an explicit passive_failures turns it on).
-  int passive_failures = 0;
-  absl::Duration ejection_time = absl::Seconds(10);     // the first ejection's length
-  absl::Duration max_ejection_time = absl::Minutes(5);  // the cap; never below ejection_time
-  // 0..100: at most this share of the pool's backends (rounded down) is ejected at once.
-  int max_ejection_percent = 50;
-};
+// [pool.health]: active checks and passive ejection, both read by common/health's reader
+// (check_config.h, where each field is described). lb4's defaults are the structs' own; passive
+// ejection is on by default (kDefaultPassiveFailures) only next to active checks.
+struct HealthConfig : health::ActiveCheckConfig, health::EjectionConfig {};
 
 // Where active checks of `backend` go: its address, with health_port, else health.port, else its
 // own port.

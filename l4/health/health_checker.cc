@@ -145,7 +145,9 @@ void HealthChecker::Apply(const std::shared_ptr<const Runtime>& runtime) {
     if (ActiveOn(hc)) {
       description = absl::StrFormat(
           "%s health checks%s%s every %s (timeout %s, rise %d, fall %d)", ConfigName(hc.check),
-          hc.check == HealthConfig::Check::kHttp ? " of " + hc.path : "",
+          hc.check == HealthConfig::Check::kHttp
+              ? absl::StrFormat(" of %s (pass: %s)", hc.path, hc.expect_status.ToString())
+              : "",
           hc.port != 0 ? absl::StrFormat(" on port %d", hc.port) : "",
           absl::FormatDuration(hc.interval), absl::FormatDuration(hc.timeout), hc.rise, hc.fall);
     } else {
@@ -231,7 +233,9 @@ void HealthChecker::StartProbe(Target* t) {
   t->spec.http = hc.check == HealthConfig::Check::kHttp;
   t->spec.address = t->check_address;
   t->spec.request =
-      t->spec.http ? health::BuildHealthRequest(hc.path, t->check_address.ToString()) : "";
+      t->spec.http ? health::BuildHealthRequest(hc.path, t->check_address.ToString(), "lb4-health")
+                   : "";
+  t->spec.expect = hc.expect_status;
   t->spec.timeout_ns = Ns(hc.timeout);
   t->last_start_ns = loop_->now_ns();
   t->probe->Start(&t->spec);

@@ -3,13 +3,14 @@
 // with its own io_uring event loop. One checker serves the whole process, so each backend is
 // checked once per interval in total, whatever the number of workers.
 //
-// Active checks ([pool.health] check = "tcp" | "http"): each backend is probed (probe.h) at its
-// address, or at that IP with [pool.health] port / its own health_port (HealthCheckAddress), first
-// at a random moment within one interval of its start, then 0.9 to 1.0 interval after the previous
-// probe started (health_policy.h: spread, yet never more than one interval apart). `fall`
-// consecutive failures take it down, `rise` consecutive successes bring it back
-// (Backend::check_up). Every backend starts up: a dead one is taken out by its first `fall`
-// checks, within fall x interval (+ one timeout); until then connect retries move its clients.
+// Active checks ([pool.health] check = "tcp" | "http"): each backend is probed
+// (common/health/probe.h) at its address, or at that IP with [pool.health] port / its own
+// health_port (HealthCheckAddress), first at a random moment within one interval of its start, then
+// 0.9 to 1.0 interval after the previous probe started (common/health/health_policy.h: spread, yet
+// never more than one interval apart). `fall` consecutive failures take it down, `rise` consecutive
+// successes bring it back (Backend::check_up). Every backend starts up: a dead one is taken out by
+// its first `fall` checks, within fall x interval (+ one timeout); until then connect retries move
+// its clients.
 //
 // Passive checks (passive_failures > 0): the workers count each backend's consecutive connect
 // failures and resets (Backend::RecordFailure; a successful connect clears the count). Every
@@ -41,10 +42,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/health/health_policy.h"
+#include "common/health/probe.h"
 #include "common/uring/event_loop.h"
 #include "common/uring/timer_wheel.h"
-#include "l4/health/health_policy.h"
-#include "l4/health/probe.h"
 #include "l4/runtime.h"
 
 namespace edge::l4 {

@@ -46,8 +46,6 @@ constexpr absl::Duration kMinDuration = absl::Milliseconds(1);
 constexpr absl::Duration kMaxDuration = absl::Hours(24);
 constexpr uint32_t kMaxWeight = 10000;
 constexpr int kMaxRetries = 10;
-constexpr int kMaxRiseFall = 100;
-constexpr int kMaxPassiveFailures = 1000;
 constexpr uint32_t kMaxIdlePerServer = 65536;
 constexpr size_t kMaxServers = 4096;
 constexpr size_t kMaxNamesListed = 10;
@@ -148,21 +146,6 @@ bool ReadName(TableReader& reader, std::string* name, Origin* origin) {
   return true;
 }
 
-// A duration pair where the first must not exceed the second (timeout <= interval).
-void CheckNotAbove(TableReader& r, std::string_view small_key, absl::Duration small,
-                   std::string_view big_key, absl::Duration big) {
-  if (small <= big) return;
-  const std::string s = config::DurationToString(small);
-  const std::string b = config::DurationToString(big);
-  if (r.Has(small_key)) {
-    r.Error(small_key, absl::StrFormat("must not exceed %s (%s%s), got \"%s\"", big_key, b,
-                                       r.Has(big_key) ? "" : ", the default", s));
-  } else {
-    r.Error(big_key,
-            absl::StrFormat("must be at least %s (%s, the default), got \"%s\"", small_key, s, b));
-  }
-}
-
 // proxy_protocol = "required" | "optional" | "off", or the older true ("optional") / false.
 void ReadProxyProtocol(TableReader& r, ProxyProtocolPolicy* out) {
   const toml::node* node = r.Get("proxy_protocol");
@@ -255,28 +238,11 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
 
 void ReadUpstreamHealth(const toml::table& table, ConfigErrors& errors, const std::string& context,
                         UpstreamHealthConfig* health) {
-  TableReader r(table, errors, context, {"path", "interval", "timeout", "rise", "fall"}, "health.");
-  health->enabled = true;
-  std::string path;
-  if (r.ReadString("path", &path)) {
-    if (IsRequestPath(path)) {
-      health->path = std::move(path);
-    } else {
-      r.Error("path", absl::StrFormat("must start with '/' and hold only visible ASCII without "
-                                      "'?' or '#', got %s",
-                                      Quote(path)));
-    }
-  }
-  const bool interval_ok =
-      r.ReadDuration("interval", &health->interval, kMinDuration, kMaxDuration) ||
-      !r.Has("interval");
-  const bool timeout_ok =
-      r.ReadDuration("timeout", &health->timeout, kMinDuration, kMaxDuration) || !r.Has("timeout");
-  if (interval_ok && timeout_ok) {
-    CheckNotAbove(r, "timeout", health->timeout, "interval", health->interval);
-  }
-  r.ReadInt("rise", &health->rise, 1, kMaxRiseFall);
-  r.ReadInt("fall", &health->fall, 1, kMaxRiseFall);
+  TableReader r(table, errors, context,
+                {"check", "path", "port", "interval", "timeout", "rise", "fall", "expect_status"},
+                "health.");
+  health::ReadActiveCheck(r, health);
+  health->enabled = health->check != UpstreamHealthConfig::Check::kNone;
 }
 
 // servers = ["127.0.0.1:9101", { address = "127.0.0.1:9102", weight = 3 }]
@@ -360,7 +326,8 @@ void ReadUpstream(const toml::table& table, size_t index, ConfigErrors& errors,
                   UpstreamConfig* upstream, Origin* origin) {
   TableReader r(table, errors, ContextFor("upstream", index, table),
                 {"name", "balance", "hash_on", "servers", "connect_timeout", "request_timeout",
-                 "retries", "max_idle_per_server", "passive_failures", "ejection_time", "health"});
+                 "retries", "max_idle_per_server", "passive_failures", "ejection_time",
+                 "max_ejection_time", "max_ejection_percent", "panic_threshold", "health"});
   ReadName(r, &upstream->name, origin);
   r.ReadEnum("balance", &upstream->balance, kBalances);
   ReadHashOn(r, upstream);
@@ -369,8 +336,8 @@ void ReadUpstream(const toml::table& table, size_t index, ConfigErrors& errors,
   r.ReadDuration("request_timeout", &upstream->request_timeout, kMinDuration, kMaxDuration);
   r.ReadInt("retries", &upstream->retries, 0, kMaxRetries);
   r.ReadInt("max_idle_per_server", &upstream->max_idle_per_server, 0u, kMaxIdlePerServer);
-  r.ReadInt("passive_failures", &upstream->passive_failures, 0, kMaxPassiveFailures);
-  r.ReadDuration("ejection_time", &upstream->ejection_time, kMinDuration, kMaxDuration);
+  health::ReadEjection(r, upstream, /*cap_follows_base=*/true);
+  r.ReadInt("panic_threshold", &upstream->panic_threshold, 0, 100);
   if (const toml::table* health = r.ReadTable("health")) {
     ReadUpstreamHealth(*health, errors, r.context(), &upstream->health);
   }

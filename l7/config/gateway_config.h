@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/config/toml.h"
+#include "common/health/check_config.h"
 #include "common/net/address.h"
 #include "common/net/cidr.h"
 
@@ -31,16 +32,27 @@ namespace edge::l7 {
 
 enum class UpstreamBalance { kRoundRobin, kLeastRequest, kP2cEwma, kMaglev };
 
-struct UpstreamHealthConfig {
-  bool enabled = false;          // true when the upstream has a `health` table
-  std::string path = "/health";  // starts with '/', visible ASCII only
-  absl::Duration interval = absl::Seconds(2);
-  absl::Duration timeout = absl::Seconds(1);  // never above interval
-  int rise = 2;                               // consecutive successes to become healthy
-  int fall = 3;                               // consecutive failures to become unhealthy
+// [[upstream]] health = { ... }: active checks, read by common/health's reader (check_config.h,
+// the same keys and rules as lb4's [pool.health]). gw7's defaults: an http GET of /health every
+// 2s (timeout 1s) once the table is there.
+struct UpstreamHealthConfig : health::ActiveCheckConfig {
+  UpstreamHealthConfig() {
+    check = Check::kHttp;
+    path = "/health";
+    interval = absl::Seconds(2);
+    timeout = absl::Seconds(1);
+  }
+  bool enabled = false;  // true when the upstream has a `health` table whose check is not none
 };
 
-struct UpstreamConfig {
+// Passive ejection (common/health's EjectionConfig, the same keys and back-off as lb4's, on the
+// [[upstream]] table itself): passive_failures consecutive failed requests (connect errors,
+// resets, bad responses, timeouts) eject a server for ejection_time, doubling while it keeps
+// failing up to max_ejection_time, never more than max_ejection_percent of the servers at once.
+// gw7's default: passive_failures = 5.
+struct UpstreamConfig : health::EjectionConfig {
+  UpstreamConfig() { passive_failures = 5; }
+
   std::string name;
   UpstreamBalance balance = UpstreamBalance::kRoundRobin;
   std::string hash_on = "client_ip";  // maglev key: "client_ip" | "header:NAME" | "cookie:NAME"
@@ -50,8 +62,10 @@ struct UpstreamConfig {
   absl::Duration request_timeout = absl::Seconds(15);
   int retries = 1;                    // extra attempts for idempotent requests, 0..10
   uint32_t max_idle_per_server = 64;  // keep-alive pool size
-  int passive_failures = 5;           // consecutive failures that eject a server; 0 = never
-  absl::Duration ejection_time = absl::Seconds(30);
+  // Envoy's panic threshold, 0..100: while fewer than this share of the servers are healthy
+  // (active checks up, not ejected), health is ignored and every server gets requests
+  // (health_policy.h InPanic). 0 = never: with no healthy server the answer is 503.
+  int panic_threshold = 50;
   UpstreamHealthConfig health;
 };
 

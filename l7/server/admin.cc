@@ -57,8 +57,21 @@ std::string GatewayServer::RenderMetrics() {
   for (const auto& up : runtime_->upstreams) {
     for (const auto& s : up->servers) {
       t.Sample("gw7_upstream_server_up", {{"upstream", up->config->name}, {"server", s->key}},
-               s->Available(now) ? 1 : 0);
+               s->Healthy(now) ? 1 : 0);
     }
+  }
+  t.Family("gw7_upstream_panic", "gauge",
+           "1 while fewer than panic_threshold percent of the upstream's servers are healthy and "
+           "every server gets requests regardless of health.");
+  for (const auto& up : runtime_->upstreams) {
+    t.Sample("gw7_upstream_panic", {{"upstream", up->config->name}},
+             up->health->InPanic(now) ? 1 : 0);
+  }
+  t.Family("gw7_upstream_panic_requests_total", "counter",
+           "Attempts sent to an upstream while it was in panic.");
+  for (const auto& up : runtime_->upstreams) {
+    t.Sample("gw7_upstream_panic_requests_total", {{"upstream", up->config->name}},
+             static_cast<double>(up->health->PanicRequests(now)));
   }
   t.Family("gw7_upstream_requests_total", "counter", "Attempts sent to each upstream server.");
   for (const auto& up : runtime_->upstreams) {
@@ -121,9 +134,10 @@ std::string GatewayServer::RenderStatus() {
   j += "],\"upstreams\":[";
   first = true;
   for (const auto& up : runtime_->upstreams) {
-    absl::StrAppendFormat(&j, "%s{\"name\":\"%s\",\"balance\":\"%s\",\"servers\":[",
+    absl::StrAppendFormat(&j, "%s{\"name\":\"%s\",\"balance\":\"%s\",\"panic\":%s,\"servers\":[",
                           first ? "" : ",", metrics::JsonEscape(up->config->name),
-                          ConfigName(up->config->balance));
+                          ConfigName(up->config->balance),
+                          up->health->InPanic(now) ? "true" : "false");
     first = false;
     bool first_server = true;
     for (const auto& s : up->servers) {
@@ -133,7 +147,7 @@ std::string GatewayServer::RenderStatus() {
           "\"consecutive_failures\":%d,\"ejections\":%d,\"active\":%d,\"requests\":%d,"
           "\"failures\":%d,\"idle_connections\":%d,\"checks\":{\"ok\":%d,\"fail\":%d},"
           "\"last_check\":\"%s\"}",
-          first_server ? "" : ",", s->key, s->Available(now) ? "true" : "false",
+          first_server ? "" : ",", s->key, s->Healthy(now) ? "true" : "false",
           !up->config->health.enabled ? "none" : (s->check.up() ? "up" : "down"),
           s->passive.ejected(now) ? "true" : "false", s->passive.consecutive_failures(),
           s->passive.ejections(), s->active, s->requests, s->failures,

@@ -11,7 +11,8 @@ UpstreamServer::UpstreamServer(const net::SocketAddress& a, const UpstreamConfig
     : address(a),
       key(a.ToString()),
       pool(config.max_idle_per_server),
-      passive(config.passive_failures, absl::ToInt64Nanoseconds(config.ejection_time)),
+      passive(config.passive_failures, absl::ToInt64Nanoseconds(config.ejection_time),
+              absl::ToInt64Nanoseconds(config.max_ejection_time)),
       check(config.health.rise, config.health.fall) {}
 
 absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
@@ -31,24 +32,36 @@ absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
       return absl::InvalidArgumentError(
           absl::StrFormat("upstream \"%s\": no balancer for this balance kind", u.name));
     }
+    const UpstreamRuntime* old_up = nullptr;
+    if (previous != nullptr) {
+      for (const auto& candidate : previous->upstreams) {
+        if (candidate->config->name == u.name) old_up = candidate.get();
+      }
+    }
+    std::vector<UpstreamServer*> members;
     for (const net::SocketAddress& a : u.servers) {
       auto server = std::make_unique<UpstreamServer>(a, u);
-      if (previous != nullptr) {
-        for (const auto& old_up : previous->upstreams) {
-          if (old_up->config->name != u.name) continue;
-          for (const auto& old : old_up->servers) {
-            if (old->key != server->key) continue;
-            if (u.health.enabled && old_up->config->health.enabled) {
-              server->check.Restore(old->check.up(), old->check.streak());
-              server->last_check = old->last_check;
-            }
-            server->passive.InheritState(old->passive);
-            server->requests = old->requests;
-            server->failures = old->failures;
+      if (old_up != nullptr) {
+        for (const auto& old : old_up->servers) {
+          if (old->key != server->key) continue;
+          if (u.health.enabled && old_up->config->health.enabled) {
+            server->check = old->check;  // state and streaks, under the new thresholds
+            server->check.SetThresholds(u.health.rise, u.health.fall);
+            server->last_check = old->last_check;
           }
+          server->passive.InheritState(old->passive);
+          server->requests = old->requests;
+          server->failures = old->failures;
         }
       }
+      members.push_back(server.get());
       up->servers.push_back(std::move(server));
+    }
+    up->health = std::make_unique<UpstreamHealth>(u, std::move(members));
+    if (old_up != nullptr) up->health->InheritCounters(*old_up->health);
+    for (auto& server : up->servers) {
+      server->group = up->health.get();
+      server->passive.set_budget(up->health.get());
     }
     rt->upstreams.push_back(std::move(up));
   }

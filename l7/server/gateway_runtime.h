@@ -11,14 +11,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/health/health_policy.h"
 #include "l7/balancer/upstream_balancer.h"
 #include "l7/config/gateway_config.h"
 #include "l7/filters/filter.h"
 #include "l7/router/router.h"
 #include "l7/server/filter_chain.h"
 #include "l7/server/trusted_headers.h"
+#include "l7/server/upstream_health.h"
 #include "l7/upstream/connection_pool.h"
-#include "l7/upstream/health_probe.h"
 #include "l7/upstream/passive_health.h"
 
 namespace edge::l7 {
@@ -31,20 +32,30 @@ struct UpstreamServer {
   ConnectionPool pool;
   PassiveHealth passive;
   // Active health (the probe's results through rise/fall; up until checks say otherwise).
-  HealthVerdict check;
+  health::RiseFall check;
   uint64_t checks_ok = 0, checks_failed = 0;
-  std::string last_check;  // the last probe's detail: "200", "timeout", ...
+  // The last probe's result: the status code of an http answer ("200", "503"), else the
+  // probe's detail ("connect refused", "timeout after 1s", ...).
+  std::string last_check;
   // Counters for /status and /metrics.
   uint64_t requests = 0, failures = 0;
   int64_t active = 0;
+  UpstreamHealth* group = nullptr;  // its upstream's; set once the upstream is built
 
-  bool Available(int64_t now_ns) const { return check.up() && !passive.ejected(now_ns); }
+  // Healthy: active checks up and not ejected.
+  bool Healthy(int64_t now_ns) const { return check.up() && !passive.ejected(now_ns); }
+  // May the request path pick it: healthy, or its upstream is in panic (UpstreamHealth).
+  bool Available(int64_t now_ns) const {
+    const bool panic = group != nullptr && group->InPanic(now_ns);  // evaluated every time
+    return panic || Healthy(now_ns);
+  }
 };
 
 struct UpstreamRuntime {
   const UpstreamConfig* config = nullptr;
   std::unique_ptr<UpstreamBalancer> balancer;
   std::vector<std::unique_ptr<UpstreamServer>> servers;
+  std::unique_ptr<UpstreamHealth> health;  // over `servers`: ejection cap, panic
 };
 
 struct RouteRuntime {

@@ -5,6 +5,7 @@
 
 #include <future>
 
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "common/net/socket.h"
@@ -51,7 +52,9 @@ GatewayServer::~GatewayServer() {
   connections_.clear();
   closing_.clear();
   for (ClientConnection* c : left) c->DestroyAfterLoop();
+  for (auto& probe : probes_) probe->DetachFromStoppedLoop();
   probes_.clear();
+  HealthProbe::FreeOrphansAfterLoop();
   runtime_.reset();
   listener_.reset();
 }
@@ -170,16 +173,23 @@ void GatewayServer::StartHealthProbes() {
     const size_t n = up->servers.size();
     for (size_t i = 0; i < n; ++i) {
       UpstreamServer* s = up->servers[i].get();
+      UpstreamHealth* group = up->health.get();
       std::string name = up->config->name;
       auto probe = std::make_unique<HealthProbe>(
-          loop_.get(), s->address, hc.path, interval, absl::ToInt64Nanoseconds(hc.timeout),
-          [this, s, name](bool pass, std::string_view detail) {
-            ++(pass ? s->checks_ok : s->checks_failed);
-            s->last_check.assign(detail);
-            if (s->check.Record(pass)) {
-              if (!s->check.up()) stats_.CountError("health_down");
-              LOG_WARN("upstream \"%s\" server %s is %s (health check: %s)", name, s->key,
-                       s->check.up() ? "up" : "down", detail);
+          loop_.get(), s->address, hc, [this, s, group, name](const health::ProbeOutcome& outcome) {
+            const health::ProbeVerdict& v = outcome.verdict;
+            ++(v.ok ? s->checks_ok : s->checks_failed);
+            // /status shows an http answer as its bare code ("503"), as it always has.
+            s->last_check = v.status != 0 ? absl::StrFormat("%d", v.status) : v.detail;
+            if (!s->check.Record(v.ok)) return;
+            group->Invalidate();
+            if (s->check.up()) {
+              LOG_INFO("upstream \"%s\" server %s is up (health check: %s)", name, s->key,
+                       v.detail);
+            } else {
+              stats_.CountError("health_down");
+              LOG_WARN("upstream \"%s\" server %s is down (health check: %s)", name, s->key,
+                       v.detail);
             }
           });
       // Spread the servers' checks over one interval instead of probing all at once.

@@ -24,6 +24,7 @@
 #include "l7/server/request_id.h"
 #include "l7/stream/stream_services.h"
 #include "l7/upstream/upstream_link.h"
+#include "l7/upstream/health_probe.h"
 
 namespace edge::l7 {
 

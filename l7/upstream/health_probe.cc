@@ -1,51 +1,74 @@
 #include "l7/upstream/health_probe.h"
 
-#include <cstring>
+#include <unordered_set>
 
-#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 
 namespace edge::l7 {
+
 namespace {
-
-http::HttpLimits ProbeLimits() {
-  http::HttpLimits l;
-  l.max_header_bytes = 16 * 1024;
-  l.max_body_bytes = http::kUnlimitedBody;
-  return l;
-}
-
+// Cores of destroyed HealthProbes whose cancelled check has not finished yet (per loop thread).
+// Normally each is freed by its own callback; FreeOrphansAfterLoop frees those left at shutdown.
+thread_local std::unordered_set<void*>* orphans = nullptr;
 }  // namespace
 
-bool HealthVerdict::Record(bool pass) {
-  if (pass == up_) {
-    streak_ = 0;
-    return false;
-  }
-  ++streak_;
-  if (streak_ < (up_ ? fall_ : rise_)) return false;
-  up_ = !up_;
-  streak_ = 0;
-  return true;
-}
-
-HealthProbe::HealthProbe(uring::EventLoop* loop, const net::SocketAddress& server, std::string path,
-                         int64_t interval_ns, int64_t timeout_ns, Callback callback)
+HealthProbe::HealthProbe(uring::EventLoop* loop, const net::SocketAddress& address,
+                         const health::ActiveCheckConfig& config, Callback callback)
     : loop_(loop),
-      server_(server),
-      request_(absl::StrFormat("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: "
-                               "gw7-health-check\r\nConnection: close\r\n\r\n",
-                               path, server.ToString())),
-      interval_ns_(interval_ns),
-      timeout_ns_(timeout_ns),
+      interval_ns_(absl::ToInt64Nanoseconds(config.interval)),
       callback_(std::move(callback)),
+      core_(new Core),
       tick_timer_(&TickThunk, this),
-      timeout_timer_(&TimeoutThunk, this),
-      parser_(ProbeLimits()) {}
+      rng_(std::random_device{}()) {
+  health::ProbeSpec& spec = core_->spec;
+  spec.http = config.check == health::CheckKind::kHttp;
+  spec.address = address;
+  if (config.port != 0) spec.address.set_port(config.port);
+  if (spec.http) {
+    spec.request =
+        health::BuildHealthRequest(config.path, spec.address.ToString(), "gw7-health-check");
+  }
+  spec.timeout_ns = absl::ToInt64Nanoseconds(config.timeout);
+  spec.expect = config.expect_status;
+  core_->owner = this;
+  Core* core = core_;
+  core_->probe = std::make_unique<health::Probe>(loop, [loop, core](const health::ProbeOutcome& o) {
+    if (core->owner != nullptr) {
+      core->owner->OnDone(o);
+      return;
+    }
+    // Orphaned by ~HealthProbe: free the probe once its own callback has returned.
+    loop->Post([core] {
+      if (orphans != nullptr && orphans->erase(core) > 0) delete core;
+    });
+  });
+}
 
 HealthProbe::~HealthProbe() {
   loop_->timers().Cancel(&tick_timer_);
-  loop_->timers().Cancel(&timeout_timer_);
-  if (connection_ != nullptr) connection_->Close();  // detaches us
+  if (core_ == nullptr) return;
+  if (core_->probe->running()) {
+    // ~Probe requires no operation in flight: cancel, and let the callback free it.
+    core_->owner = nullptr;
+    if (orphans == nullptr) orphans = new std::unordered_set<void*>();
+    orphans->insert(core_);
+    core_->probe->Cancel();
+  } else {
+    delete core_;
+  }
+}
+
+void HealthProbe::DetachFromStoppedLoop() {
+  loop_->timers().Cancel(&tick_timer_);
+  delete core_;  // ~Probe closes the socket; the ring goes with the loop
+  core_ = nullptr;
+}
+
+void HealthProbe::FreeOrphansAfterLoop() {
+  if (orphans == nullptr) return;
+  for (void* core : *orphans) delete static_cast<Core*>(core);
+  delete orphans;
+  orphans = nullptr;
 }
 
 void HealthProbe::Start(int64_t first_delay_ns) {
@@ -53,60 +76,16 @@ void HealthProbe::Start(int64_t first_delay_ns) {
 }
 
 void HealthProbe::OnTick() {
-  loop_->timers().Schedule(&tick_timer_, loop_->now_ns() + interval_ns_);
-  if (connection_ != nullptr) return;  // the previous check is still running (timeout < interval)
-  response_.clear();
-  parser_.Reset();
-  auto c = UpstreamConnection::Connect(loop_, server_, this);
-  if (!c.ok()) {
-    Finish(false, std::string(c.status().message()));
-    return;
-  }
-  connection_ = *c;
-  connection_->Send(request_);
-  loop_->timers().Schedule(&timeout_timer_, loop_->now_ns() + timeout_ns_);
+  if (core_->probe->running()) return;  // OnDone schedules the next one
+  last_start_ns_ = loop_->now_ns();
+  core_->probe->Start(&core_->spec);
 }
 
-void HealthProbe::Finish(bool pass, std::string_view detail) {
-  loop_->timers().Cancel(&timeout_timer_);
-  if (connection_ != nullptr) {
-    connection_->Close();
-    connection_ = nullptr;
-  }
-  callback_(pass, detail);
-}
-
-void HealthProbe::OnUpstreamConnected(UpstreamLink* c, int error) {
-  if (c != connection_ || error == 0) return;
-  connection_ = nullptr;
-  Finish(false, absl::StrFormat("connect: %s", strerror(-error)));
-}
-
-void HealthProbe::OnUpstreamData(UpstreamLink* c, std::string_view data) {
-  if (c != connection_) return;
-  response_.append(data);
-  for (;;) {
-    http::ParseResult r = parser_.Parse(response_, http::Method::kGet, &parsed_);
-    if (r.need_more()) return;
-    if (r.error_status()) {
-      Finish(false, absl::StrFormat("invalid response: %s", r.error.reason));
-      return;
-    }
-    if (parsed_.informational()) {
-      response_.erase(0, r.consumed);
-      parser_.Reset();
-      continue;
-    }
-    int status = parsed_.status;
-    Finish(status >= 200 && status < 400, absl::StrFormat("%d", status));
-    return;
-  }
-}
-
-void HealthProbe::OnUpstreamClosed(UpstreamLink* c, int error) {
-  if (c != connection_) return;
-  connection_ = nullptr;
-  Finish(false, error == 0 ? "closed before answering" : strerror(-error));
+void HealthProbe::OnDone(const health::ProbeOutcome& outcome) {
+  const double fraction = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  loop_->timers().Schedule(&tick_timer_, health::NextProbeNs(last_start_ns_, interval_ns_, fraction,
+                                                             uring::MonotonicNowNs()));
+  callback_(outcome);
 }
 
 }  // namespace edge::l7

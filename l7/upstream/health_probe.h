@@ -1,82 +1,66 @@
 #pragma once
-// HealthProbe: the active HTTP health check of one upstream server, run on the gateway's loop.
-// Every `interval` it connects, sends "GET <path>" (Connection: close), and reads the status line
-// of the answer with the strict response parser: a 2xx or 3xx within `timeout` is a pass,
-// anything else (refused, reset, timeout, a 4xx/5xx, a malformed response) a failure. Each result
-// goes to the callback; the caller applies rise/fall (HealthVerdict).
+// HealthProbe: the active health checks of one upstream server, on the gateway's loop. The check
+// itself is common/health's Probe (tcp connect, or http GET of `path` with Host: the checked
+// address, passing on `expect_status`, default 2xx/3xx like lb4); this class only schedules it:
+// the first check after the delay given to Start, then each 0.9 to 1.0 interval after the previous
+// one started (NextProbeNs: spread, never more than one interval apart), never two at once.
+// Each outcome goes to the callback; the caller applies rise/fall (health::RiseFall).
 
 #include <cstdint>
 #include <functional>
-#include <string>
-#include <string_view>
+#include <memory>
+#include <random>
 
-#include "common/http/response_parser.h"
+#include "common/health/check_config.h"
+#include "common/health/health_policy.h"
+#include "common/health/probe.h"
 #include "common/net/address.h"
 #include "common/uring/event_loop.h"
 #include "common/uring/timer_wheel.h"
-#include "l7/upstream/upstream_connection.h"
 
 namespace edge::l7 {
 
-// Applies rise/fall to a stream of check results: `fall` consecutive failures take a server
-// down, `rise` consecutive passes bring it back. Starts up, so that a new server takes traffic
-// before its first check.
-class HealthVerdict {
+class HealthProbe {
  public:
-  HealthVerdict(int rise, int fall) : rise_(rise < 1 ? 1 : rise), fall_(fall < 1 ? 1 : fall) {}
-  // Returns true when the state changed.
-  bool Record(bool pass);
-  bool up() const { return up_; }
-  int streak() const { return streak_; }
-  void Restore(bool up, int streak) {
-    up_ = up;
-    streak_ = streak;
-  }
+  using Callback = std::function<void(const health::ProbeOutcome&)>;
 
- private:
-  int rise_, fall_;
-  bool up_ = true;
-  int streak_ = 0;  // consecutive results that disagree with the current state
-};
-
-class HealthProbe final : public UpstreamConnection::Owner {
- public:
-  // pass, and a short reason ("200", "connect: Connection refused", "timeout", ...).
-  using Callback = std::function<void(bool pass, std::string_view detail)>;
-
-  HealthProbe(uring::EventLoop* loop, const net::SocketAddress& server, std::string path,
-              int64_t interval_ns, int64_t timeout_ns, Callback callback);
-  ~HealthProbe() override;  // stops: no callback after it
+  // Checks `address` (its port replaced by config.port when set) as `config` says.
+  HealthProbe(uring::EventLoop* loop, const net::SocketAddress& address,
+              const health::ActiveCheckConfig& config, Callback callback);
+  // Stops: no callback after it. A check in flight is cancelled and finishes on the loop.
+  ~HealthProbe();
   HealthProbe(const HealthProbe&) = delete;
   HealthProbe& operator=(const HealthProbe&) = delete;
 
-  // Runs the first check after `first_delay_ns` (spread probes out), then every interval.
+  // Runs the first check `first_delay_ns` from now (spread the servers' checks out).
   void Start(int64_t first_delay_ns);
-
-  void OnUpstreamConnected(UpstreamLink* c, int error) override;
-  void OnUpstreamData(UpstreamLink* c, std::string_view data) override;
-  void OnUpstreamClosed(UpstreamLink* c, int error) override;
-  void OnUpstreamSendDrained(UpstreamLink*) override {}
+  // The loop has stopped for good (server shutdown): a check in flight is dropped with its
+  // socket rather than cancelled, since no completion will arrive. Call before destroying.
+  void DetachFromStoppedLoop();
+  // The same for the checks of probes already destroyed (a reload) whose cancellation had not
+  // completed when the loop stopped: frees them, on the loop's thread, after it stopped.
+  static void FreeOrphansAfterLoop();
 
  private:
+  // What outlives this object while a cancelled check finishes: the Probe, whose pending
+  // operations point at it, and the spec whose request bytes a pending send reads.
+  struct Core {
+    HealthProbe* owner = nullptr;  // null once the HealthProbe is gone
+    health::ProbeSpec spec;
+    std::unique_ptr<health::Probe> probe;
+  };
+
   static void TickThunk(void* self) { static_cast<HealthProbe*>(self)->OnTick(); }
-  static void TimeoutThunk(void* self) {
-    static_cast<HealthProbe*>(self)->Finish(false, "timeout");
-  }
   void OnTick();
-  void Finish(bool pass, std::string_view detail);
+  void OnDone(const health::ProbeOutcome& outcome);
 
   uring::EventLoop* loop_;
-  net::SocketAddress server_;
-  std::string request_;
-  int64_t interval_ns_, timeout_ns_;
+  int64_t interval_ns_;
   Callback callback_;
+  Core* core_;
   uring::Timer tick_timer_;
-  uring::Timer timeout_timer_;
-  UpstreamConnection* connection_ = nullptr;
-  std::string response_;
-  http::ResponseHeadParser parser_;
-  http::HttpResponse parsed_;
+  int64_t last_start_ns_ = 0;
+  std::minstd_rand rng_;
 };
 
 }  // namespace edge::l7

@@ -2,9 +2,10 @@
 key still holds while the others churn through, the number of keys stays at max_keys (least
 recently used evicted, counted in /metrics) and the process's memory stops growing.
 
-The route's only server refuses connections and is ejected after the first failure, so every
-request the limiter lets through is answered 503 by gw7 itself at once: the test measures the
-limiter, not an origin."""
+The route's only server refuses connections and is ejected after the first failure (allowed by
+max_ejection_percent = 100, with panic_threshold = 0 so that nothing is sent to it anyway), so
+every request the limiter lets through is answered 503 by gw7 itself at once: the test measures
+the limiter, not an origin."""
 
 import os
 import re
@@ -71,7 +72,8 @@ def test_local_store_holds_limit_and_memory_bound_under_100k_keys(gw):
              'store = "local"\nmax_keys = %d\n' % MAX_KEYS)
     cfg = h.render_config(
         upstreams=[{"name": "down", "servers": ["127.0.0.1:%d" % h.closed_port()], "retries": 0,
-                    "passive_failures": 1, "ejection_time": "1h"}],
+                    "passive_failures": 1, "ejection_time": "1h", "max_ejection_percent": 100,
+                    "panic_threshold": 0}],
         routes=[{"name": "keys", "path_prefix": "/", "upstream": "down",
                  "rate_limit": "per-key"}],
         extra=extra)

@@ -163,7 +163,10 @@ def test_no_retry_after_response_bytes(gw):
 
 def test_passive_ejection_then_503(gw):
     o = gw.origin("a", defaults={"a": "reset=1"})
-    g = gw.gw7(config([o.address("a")], passive_failures=2, ejection_time="30s"))
+    # The only server may be ejected (max_ejection_percent 100; the default 50 keeps it in) and
+    # no panic sends requests to it anyway (panic_threshold 0; the default 50 would).
+    g = gw.gw7(config([o.address("a")], passive_failures=2, ejection_time="30s",
+                      max_ejection_percent=100, panic_threshold=0))
     assert h.request(g.addr, "GET", "/1").status == 502
     assert h.request(g.addr, "GET", "/2").status == 502
     r = h.request(g.addr, "GET", "/3")

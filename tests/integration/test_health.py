@@ -351,6 +351,27 @@ def test_http_check_answered_500_takes_the_backend_down(edge):
     assert backends[addr["b0"]]["checks"]["ok"] >= 1 and backends[addr["b0"]]["checks"]["fail"] == 0
 
 
+def test_http_check_passes_on_3xx_unless_expect_status_says_2xx(edge):
+    """One pass rule with gw7 (common/health, HAProxy's): a backend answering its check with 302
+    is up in a pool with the default rule, and DOWN ("HTTP 302 ...") in a pool with
+    expect_status = "2xx"."""
+    o = edge.origin({"name": "r", "mode": "http", "status": 302})
+    address = o.address("r")
+    pools = [name_pool([address], name="lenient", health=health("http", path="/healthz")),
+             name_pool([address], name="strict",
+                       health=health("http", path="/healthz", expect_status="2xx"))]
+    listeners = [{"name": "l", "bind": "127.0.0.1", "pool": "lenient"},
+                 {"name": "s", "bind": "127.0.0.1", "pool": "strict"}]
+    lb = edge.lb4(pools, listeners=listeners, **admin_section())
+    _, _, count, last = wait_change(lb, address, "DOWN", pool="strict")
+    assert count == 3 and last == "HTTP 302 Not Healthy", last
+    wait_all_checked(lb, [address], pool="lenient")
+    lenient = status_backends(lb, "lenient")[address]
+    assert lenient["check"] == "up" and lenient["last_check"]["reason"] == "HTTP 302 Not Healthy"
+    assert lenient["checks"]["fail"] == 0, lenient
+    assert state_changes(lb, address, "lenient") == []
+
+
 def test_passive_ejection_after_refused_connects_with_check_none(edge):
     """check = "none", passive_failures = 3, ejection_time 2s: round_robin over [b0, dead, b2]
     where dead refuses. After 3 refused connects (the clients are served by the next backend)

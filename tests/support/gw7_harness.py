@@ -89,14 +89,15 @@ class _Lines:
 class HttpOrigin:
     """One http_origin.py process with one or more named listeners."""
 
-    def __init__(self, names, host="127.0.0.1", health_dir=None, delays=None, defaults=None):
+    def __init__(self, names, host="127.0.0.1", health_dir=None, delays=None, defaults=None,
+                 ports=None):
         args = [sys.executable, HTTP_ORIGIN]
         for n, d in (defaults or {}).items():
             args += ["--default", "%s:%s" % (n, d)]
         for n, d in (delays or {}).items():
             args += ["--delay", "%s:%s" % (n, d)]
         for n in names:
-            args += ["--listen", "%s:%s:0" % (n, host)]
+            args += ["--listen", "%s:%s:%d" % (n, host, (ports or {}).get(n, 0))]
         self.health_files = {}
         if health_dir:
             for n in names:
@@ -467,8 +468,11 @@ class Env:
         self.origins = []
         self.gw7s = []
 
-    def origin(self, *names, host="127.0.0.1", health=False, delays=None, defaults=None):
-        o = HttpOrigin(names, host, self.dir if health else None, delays, defaults)
+    def origin(self, *names, host="127.0.0.1", health=False, delays=None, defaults=None,
+               ports=None):
+        """ports: {name: port} for listeners that must come up on a port chosen in advance
+        (closed_port()), e.g. origins started after the gw7 that names them."""
+        o = HttpOrigin(names, host, self.dir if health else None, delays, defaults, ports)
         self.origins.append(o)
         return o
 

@@ -328,8 +328,8 @@ const ErrorCase kErrorCases[] = {
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n[pool.health]\n"
      "intervall = \"1s\"\n",
      "edge.toml:9:1: pool \"g\": health.intervall: unknown key; did you mean \"interval\"? "
-     "(allowed: check, path, port, interval, timeout, rise, fall, passive_failures, ejection_time, "
-     "max_ejection_time, max_ejection_percent)"},
+     "(allowed: check, path, port, interval, timeout, rise, fall, expect_status, "
+     "passive_failures, ejection_time, max_ejection_time, max_ejection_percent)"},
     {"WorkersOutOfRange",
      "[lb4]\nworkers = 2000\n[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = "
      "\"g\"\n"

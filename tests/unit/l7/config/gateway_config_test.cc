@@ -132,6 +132,12 @@ TEST(GatewayConfig, Defaults) {
   EXPECT_FALSE(u.health.enabled);
   EXPECT_EQ(u.health.interval, absl::Seconds(2));
   EXPECT_EQ(u.health.timeout, absl::Seconds(1));
+  // Passive ejection: lb4's back-off and cap (common/health), gw7's passive_failures default.
+  EXPECT_EQ(u.passive_failures, 5);
+  EXPECT_EQ(u.ejection_time, absl::Seconds(10));
+  EXPECT_EQ(u.max_ejection_time, absl::Minutes(5));
+  EXPECT_EQ(u.max_ejection_percent, 50);
+  EXPECT_EQ(u.panic_threshold, 50);
   const RouteConfig& r = c.routes[0];
   EXPECT_EQ(r.host, "");
   EXPECT_EQ(r.path_kind, PathMatch::kAny);
@@ -211,6 +217,37 @@ TEST(GatewayConfig, SendTimeoutAndMaxConnections) {
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->max_connections, 1000u);
   EXPECT_EQ(parsed->limits.send_timeout, absl::Milliseconds(250));
+}
+
+// The same health keys as lb4's [pool.health] (common/health's reader), and the upstream's
+// ejection back-off, cap and panic threshold.
+TEST(GatewayConfig, ReadsHealthEjectionAndPanicKeys) {
+  auto parsed = ParseGatewayConfig(
+      "[gw7]\nlisten = \"127.0.0.1:8001\"\n[[upstream]]\nname = \"a\"\n"
+      "servers = [\"127.0.0.1:1\", \"127.0.0.1:2\"]\npassive_failures = 2\n"
+      "ejection_time = \"1s\"\nmax_ejection_time = \"8s\"\nmax_ejection_percent = 100\n"
+      "panic_threshold = 0\nhealth = { check = \"tcp\", port = 9911, interval = \"500ms\", "
+      "timeout = \"200ms\", rise = 1, fall = 2, expect_status = \"200,204\" }\n"
+      "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:3\"]\nhealth = { check = \"none\" }\n"
+      "[[route]]\nname = \"r\"\nupstream = \"a\"\n",
+      "gateway.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const UpstreamConfig& a = parsed->upstreams[0];
+  EXPECT_EQ(a.passive_failures, 2);
+  EXPECT_EQ(a.ejection_time, absl::Seconds(1));
+  EXPECT_EQ(a.max_ejection_time, absl::Seconds(8));
+  EXPECT_EQ(a.max_ejection_percent, 100);
+  EXPECT_EQ(a.panic_threshold, 0);
+  EXPECT_TRUE(a.health.enabled);
+  EXPECT_EQ(a.health.check, health::CheckKind::kTcp);
+  EXPECT_EQ(a.health.port, 9911);
+  EXPECT_EQ(a.health.path, "/health");
+  EXPECT_EQ(a.health.interval, absl::Milliseconds(500));
+  EXPECT_EQ(a.health.timeout, absl::Milliseconds(200));
+  EXPECT_EQ(a.health.rise, 1);
+  EXPECT_EQ(a.health.fall, 2);
+  EXPECT_EQ(a.health.expect_status.ToString(), "200,204");
+  EXPECT_FALSE(parsed->upstreams[1].health.enabled);  // check = "none": no probes
 }
 
 TEST(GatewayConfig, PathNormalizationDefaultsAreTheSafeChoice) {
@@ -437,11 +474,25 @@ const BadCase kBadCases[] = {
     {"HealthBadPath",
      "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nhealth = { path = \"health\" }\n",
      "gateway.toml:14:19: upstream \"b\": health.path: must start with '/' and hold only visible "
-     "ASCII without '?' or '#', got \"health\""},
+     "ASCII, got \"health\""},
     {"HealthUnknownKey",
-     "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nhealth = { check = \"http\" }\n",
-     "gateway.toml:14:12: upstream \"b\": health.check: unknown key (allowed: path, interval, "
-     "timeout, rise, fall)"},
+     "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nhealth = { method = \"HEAD\" }\n",
+     "gateway.toml:14:12: upstream \"b\": health.method: unknown key (allowed: check, path, port, "
+     "interval, timeout, rise, fall, expect_status)"},
+    {"HealthBadExpectStatus",
+     "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nhealth = { expect_status = "
+     "\"2xx,600\" }\n",
+     "gateway.toml:14:28: upstream \"b\": health.expect_status: \"600\": expected a code "
+     "(\"200\"), "
+     "a class (\"2xx\") or a range (\"200-399\"), codes in 100..599"},
+    {"PanicThresholdOutOfRange",
+     "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\npanic_threshold = 101\n",
+     "gateway.toml:14:19: upstream \"b\": panic_threshold: must be between 0 and 100, got 101"},
+    {"MaxEjectionTimeBelowEjectionTime",
+     "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nejection_time = \"1m\"\n"
+     "max_ejection_time = \"30s\"\n",
+     "gateway.toml:15:21: upstream \"b\": max_ejection_time: must be at least ejection_time (1m), "
+     "got \"30s\""},
     {"DuplicateUpstream", "[[upstream]]\nname = \"api\"\nservers = [\"127.0.0.1:1\"]\n",
      "gateway.toml:12:8: upstream \"api\": name: duplicate upstream name, first defined at "
      "gateway.toml:5:8"},

@@ -1,4 +1,4 @@
-#include "l4/health/probe.h"
+#include "common/health/probe.h"
 
 #include <liburing.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include "common/http/response_parser.h"
 #include "common/net/socket.h"
 
-namespace edge::l4::health {
+namespace edge::health {
 
 namespace {
 
@@ -25,13 +25,15 @@ std::string Printable(std::string_view text, size_t max) {
 
 }  // namespace
 
-std::string BuildHealthRequest(std::string_view path, std::string_view host) {
+std::string BuildHealthRequest(std::string_view path, std::string_view host,
+                               std::string_view user_agent) {
   return absl::StrFormat(
-      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lb4-health\r\nConnection: close\r\n\r\n", path,
-      host);
+      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nConnection: close\r\n\r\n", path, host,
+      user_agent);
 }
 
-std::optional<ProbeVerdict> JudgeHttpResponse(std::string_view received, bool eof) {
+std::optional<ProbeVerdict> JudgeHttpResponse(std::string_view received, bool eof,
+                                              const ExpectStatus& expect) {
   http::HttpLimits limits;
   limits.max_header_bytes = Probe::kMaxResponseHead;
   limits.max_body_bytes = http::kUnlimitedBody;  // the body is never read
@@ -60,7 +62,7 @@ std::optional<ProbeVerdict> JudgeHttpResponse(std::string_view received, bool eo
     if (!response.reason.empty()) {
       absl::StrAppendFormat(&detail, " %s", Printable(response.reason, 60));
     }
-    return ProbeVerdict{response.status >= 200 && response.status < 300, std::move(detail)};
+    return ProbeVerdict{expect.Matches(response.status), std::move(detail), response.status};
   }
 }
 
@@ -143,8 +145,8 @@ void Probe::OnCompletion(uint8_t op, int32_t res, uint32_t) {
       if (res < 0) return Conclude(false, DescribeError(-res));
       received_ += static_cast<size_t>(res);
       std::optional<ProbeVerdict> verdict =
-          JudgeHttpResponse(std::string_view(buffer_.get(), received_), res == 0);
-      if (verdict.has_value()) return Conclude(verdict->ok, std::move(verdict->detail));
+          JudgeHttpResponse(std::string_view(buffer_.get(), received_), res == 0, spec_->expect);
+      if (verdict.has_value()) return Conclude(std::move(*verdict));
       if (received_ == kMaxResponseHead) {
         return Conclude(false, "malformed response: head too large");
       }
@@ -155,10 +157,10 @@ void Probe::OnCompletion(uint8_t op, int32_t res, uint32_t) {
   }
 }
 
-void Probe::Conclude(bool ok, std::string detail) {
+void Probe::Conclude(ProbeVerdict verdict) {
   if (concluded_) return;
   concluded_ = true;
-  verdict_ = {ok, std::move(detail)};
+  verdict_ = std::move(verdict);
   loop_->timers().Cancel(&timer_);
   if (pending_ops_ > 0) {
     // Cut the operation short; its completion (-ECANCELED, or a late success) ends the check.
@@ -194,4 +196,4 @@ void Probe::Cancel() {
   Conclude(false, "cancelled");
 }
 
-}  // namespace edge::l4::health
+}  // namespace edge::health

@@ -1,15 +1,15 @@
-// The arithmetic of health checking (l4/health/health_policy.h) and the judging of http check
-// responses (l4/health/probe.h): no I/O, no time.
+// The arithmetic of health checking (common/health/health_policy.h) and the judging of http check
+// responses (common/health/probe.h): no I/O, no time.
 
-#include "l4/health/health_policy.h"
+#include "common/health/health_policy.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "l4/health/probe.h"
+#include "common/health/probe.h"
 
-namespace edge::l4::health {
+namespace edge::health {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
@@ -151,11 +151,30 @@ TEST(MaxEjected, IsTheShareRoundedDown) {
   EXPECT_EQ(MaxEjected(0, 50), 0u);
 }
 
+TEST(Panic, BelowTheThresholdShareOfHealthyServers) {
+  EXPECT_TRUE(InPanic(0, 3, 50));
+  EXPECT_TRUE(InPanic(1, 3, 50));   // 33% < 50%
+  EXPECT_FALSE(InPanic(2, 3, 50));  // 67%
+  EXPECT_FALSE(InPanic(1, 2, 50));  // exactly 50% is not below it
+  EXPECT_TRUE(InPanic(0, 1, 50));
+  EXPECT_FALSE(InPanic(1, 1, 50));
+  EXPECT_TRUE(InPanic(9, 10, 100));  // 100: any unhealthy server
+  EXPECT_FALSE(InPanic(10, 10, 100));
+  EXPECT_TRUE(InPanic(0, 10, 1));
+  EXPECT_FALSE(InPanic(1, 10, 1));
+}
+
+TEST(Panic, ZeroDisablesItAndNoServersIsNoPanic) {
+  EXPECT_FALSE(InPanic(0, 3, 0));
+  EXPECT_FALSE(InPanic(0, 0, 50));
+}
+
 TEST(HealthRequest, IsAMinimalHttp11GetThatClosesTheConnection) {
-  EXPECT_EQ(BuildHealthRequest("/healthz", "127.0.0.1:8001"),
+  EXPECT_EQ(BuildHealthRequest("/healthz", "127.0.0.1:8001", "lb4-health"),
             "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:8001\r\nUser-Agent: lb4-health\r\n"
             "Connection: close\r\n\r\n");
-  EXPECT_EQ(BuildHealthRequest("/", "[::1]:80").substr(0, 30), "GET / HTTP/1.1\r\nHost: [::1]:80");
+  EXPECT_EQ(BuildHealthRequest("/", "[::1]:80", "gw7-health-check").substr(0, 30),
+            "GET / HTTP/1.1\r\nHost: [::1]:80");
 }
 
 struct JudgeCase {
@@ -187,8 +206,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "HTTP 204 No Content"},
         JudgeCase{"Http10", "HTTP/1.0 200 OK\r\n\r\n", false, true, true, "HTTP 200 OK"},
         JudgeCase{"EmptyReason", "HTTP/1.1 299\r\n\r\n", false, true, true, "HTTP 299"},
-        JudgeCase{"Redirect", "HTTP/1.1 301 Moved\r\nLocation: /x\r\n\r\n", false, true, false,
+        JudgeCase{"Redirect", "HTTP/1.1 301 Moved\r\nLocation: /x\r\n\r\n", false, true, true,
                   "HTTP 301 Moved"},
+        JudgeCase{"LastRedirect", "HTTP/1.1 399 Odd\r\n\r\n", false, true, true, "HTTP 399 Odd"},
         JudgeCase{"NotFound", "HTTP/1.1 404 Not Found\r\n\r\n", false, true, false,
                   "HTTP 404 Not Found"},
         JudgeCase{"ServerError", "HTTP/1.1 500 Internal Server Error\r\n\r\n", false, true, false,
@@ -213,4 +233,4 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
-}  // namespace edge::l4::health
+}  // namespace edge::health

@@ -1,16 +1,17 @@
 #pragma once
-// The arithmetic of health checking, apart from any I/O so that it is tested on its own: the
-// rise/fall state machine of active checks, the spread of probe times (jitter), and passive
-// ejection's back-off and cap.
+// The arithmetic of health checking, one for lb4 and gw7, apart from any I/O so that it is tested
+// on its own: the rise/fall state machine of active checks, the spread of probe times (jitter),
+// passive ejection's back-off and cap, and the panic threshold.
 
 #include <cstddef>
 #include <cstdint>
 
-namespace edge::l4::health {
+namespace edge::health {
 
 // Active checks' verdict for one backend. Up: `fall` consecutive failed checks take it down.
 // Down: `rise` consecutive good checks bring it up. A check of the other kind breaks a streak.
-// A backend starts up (see Backend::check_up).
+// A server starts up: it takes traffic before its first check (lb4's Backend::check_up, gw7's
+// UpstreamServer::check). Copyable: a reload hands a kept server's streaks to the new generation.
 class RiseFall {
  public:
   RiseFall(int rise, int fall, bool up = true) : rise_(rise), fall_(fall), up_(up) {}
@@ -61,4 +62,10 @@ int64_t EjectionDurationNs(const EjectionHistory& history, int64_t now_ns, int64
 // pool of 1 with percent < 100 never ejects its backend; 100 allows ejecting all).
 size_t MaxEjected(size_t backends, int percent);
 
-}  // namespace edge::l4::health
+// Envoy's panic threshold: when fewer than `threshold_percent` of `total` servers are healthy,
+// health is ignored and every server gets requests again (a whole upstream marked down is more
+// often a bad check or a cold start than a real outage, and trying beats a certain 503).
+// 0 disables it; with 100 any unhealthy server triggers it. No servers: no panic.
+bool InPanic(size_t healthy, size_t total, int threshold_percent);
+
+}  // namespace edge::health

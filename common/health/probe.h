@@ -1,11 +1,14 @@
 #pragma once
-// Probe: one active health check of one backend on the health thread's event loop.
+// Probe: one active health check of one server on an event loop: lb4's health thread, or gw7's
+// one loop. The scheduling (when to probe) and the verdicts' arithmetic (rise/fall) belong to the
+// caller (health_policy.h); a Probe runs one check at a time.
 //
 //   tcp:  an io_uring connect. Connected is healthy.
-//   http: connect, send "GET <path> HTTP/1.1" (Host: the backend's address, Connection: close),
+//   http: connect, send "GET <path> HTTP/1.1" (Host: the checked address, Connection: close),
 //         read until the response's status line and header section are complete (parsed by
-//         common/http's response parser). 2xx is healthy; any other status, a malformed or
-//         truncated response, a reset, a refused connect or the timeout is a failure.
+//         common/http's response parser). A status that ProbeSpec::expect matches is healthy
+//         (default 2xx and 3xx, HAProxy's rule); any other status, a malformed or truncated
+//         response, a reset, a refused connect or the timeout is a failure.
 //
 // The whole check (connect included) has one deadline on the loop's timer wheel; when it passes,
 // the operation in flight is cancelled and the check fails with "timeout after ...". The body is
@@ -22,23 +25,26 @@
 #include <string>
 #include <string_view>
 
+#include "common/health/expect_status.h"
 #include "common/net/address.h"
 #include "common/uring/completion.h"
 #include "common/uring/event_loop.h"
 #include "common/uring/timer_wheel.h"
 
-namespace edge::l4::health {
+namespace edge::health {
 
 struct ProbeSpec {
   bool http = false;  // false: tcp
   net::SocketAddress address;
   std::string request;     // http: the bytes to send (BuildHealthRequest)
   int64_t timeout_ns = 0;  // > 0
+  ExpectStatus expect;     // http: the statuses that pass
 };
 
 struct ProbeVerdict {
   bool ok = false;
   std::string detail;
+  int status = 0;  // http: the final status judged; 0 when no response was judged
 };
 
 struct ProbeOutcome {
@@ -46,12 +52,16 @@ struct ProbeOutcome {
   int64_t took_ns = 0;  // from Start to the verdict
 };
 
-// The request of an http check: GET `path` with Host `host` ("127.0.0.1:8001", "[::1]:80").
-std::string BuildHealthRequest(std::string_view path, std::string_view host);
+// The request of an http check: GET `path` with Host `host` ("127.0.0.1:8001", "[::1]:80"), and
+// User-Agent `user_agent` so that a server's logs tell health checks apart ("lb4-health").
+std::string BuildHealthRequest(std::string_view path, std::string_view host,
+                               std::string_view user_agent);
 
 // Judges the bytes received so far in answer to a health check GET. Returns nothing while more
-// are needed (and `eof` is false). 1xx heads are skipped; the first final status decides.
-std::optional<ProbeVerdict> JudgeHttpResponse(std::string_view received, bool eof);
+// are needed (and `eof` is false). 1xx heads are skipped; the first final status decides: it
+// passes when `expect` matches it.
+std::optional<ProbeVerdict> JudgeHttpResponse(std::string_view received, bool eof,
+                                              const ExpectStatus& expect = ExpectStatus());
 
 // The detail of a failed connect or socket operation (`error` is a positive errno).
 std::string DescribeError(int error);
@@ -81,10 +91,9 @@ class Probe final : public uring::IoHandler {
   enum Op : uint8_t { kConnect = 1, kSend = 2, kRecv = 3 };
 
   void Submit(Op op);
-  void Fail(std::string detail);
-  void Succeed(std::string detail);
   // Records the verdict and ends the check once no operation is in flight.
-  void Conclude(bool ok, std::string detail);
+  void Conclude(ProbeVerdict verdict);
+  void Conclude(bool ok, std::string detail) { Conclude(ProbeVerdict{ok, std::move(detail)}); }
   void MaybeFinish();
   void OnTimer();
   static void TimerThunk(void* self) { static_cast<Probe*>(self)->OnTimer(); }
@@ -103,4 +112,4 @@ class Probe final : public uring::IoHandler {
   uring::Timer timer_;
 };
 
-}  // namespace edge::l4::health
+}  // namespace edge::health

@@ -1,5 +1,7 @@
-// One tcp or http health probe (l4/health/probe.h) against real sockets on loopback, run on a
+// One tcp or http health probe (common/health/probe.h) against real sockets on loopback, run on a
 // real event loop in the test's thread.
+
+#include "common/health/probe.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -12,9 +14,8 @@
 #include <thread>
 
 #include "common/uring/event_loop.h"
-#include "l4/health/probe.h"
 
-namespace edge::l4::health {
+namespace edge::health {
 namespace {
 
 using ::testing::HasSubstr;
@@ -116,7 +117,7 @@ ProbeSpec Tcp(const net::SocketAddress& a, int64_t timeout_ns = 1000 * kMs) {
 }
 
 ProbeSpec Http(const net::SocketAddress& a, int64_t timeout_ns = 2000 * kMs) {
-  return ProbeSpec{true, a, BuildHealthRequest("/healthz", a.ToString()), timeout_ns};
+  return ProbeSpec{true, a, BuildHealthRequest("/healthz", a.ToString(), "lb4-health"), timeout_ns};
 }
 
 TEST(TcpProbe, ListeningBackendIsHealthy) {
@@ -139,7 +140,8 @@ TEST(HttpProbe, Status200IsHealthyAndTheRequestIsAsDocumented) {
   ProbeOutcome o = RunProbe(Http(server.address()));
   EXPECT_TRUE(o.verdict.ok) << o.verdict.detail;
   EXPECT_EQ(o.verdict.detail, "HTTP 200 OK");
-  EXPECT_EQ(server.request(), BuildHealthRequest("/healthz", server.address().ToString()));
+  EXPECT_EQ(server.request(),
+            BuildHealthRequest("/healthz", server.address().ToString(), "lb4-health"));
 }
 
 TEST(HttpProbe, Status500Fails) {
@@ -223,4 +225,4 @@ TEST(Probe, CanBeReusedForTheNextCheck) {
 }
 
 }  // namespace
-}  // namespace edge::l4::health
+}  // namespace edge::health

@@ -1,8 +1,8 @@
-#include "l4/health/health_policy.h"
+#include "common/health/health_policy.h"
 
 #include <algorithm>
 
-namespace edge::l4::health {
+namespace edge::health {
 
 bool RiseFall::Record(bool ok) {
   if (ok) {
@@ -50,4 +50,10 @@ size_t MaxEjected(size_t backends, int percent) {
   return backends * static_cast<size_t>(percent) / 100;
 }
 
-}  // namespace edge::l4::health
+bool InPanic(size_t healthy, size_t total, int threshold_percent) {
+  if (threshold_percent <= 0 || total == 0) return false;
+  // healthy / total < threshold / 100, in integers.
+  return healthy * 100 < total * static_cast<size_t>(threshold_percent);
+}
+
+}  // namespace edge::health
