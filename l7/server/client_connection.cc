@@ -484,7 +484,7 @@ void ClientConnection::StartRequest(size_t head_bytes) {
   } else {
     server_->request_ids().AssignNext(&request_id_);
   }
-  close_after_response_ = !request_.keep_alive || draining_;
+  close_after_response_ = !request_.keep_alive || draining_ || server_->draining();
   switch (request_.body.kind) {
     case http::BodyKind::kContentLength:
       body_left_ = request_.body.length;

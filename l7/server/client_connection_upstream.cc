@@ -330,7 +330,8 @@ void ClientConnection::OnResponseHead() {
               upstream_ != nullptr ? upstream_->server().ToString() : "?");
   }
   client_framing_ = ChooseClientFraming(response_, request_.version);
-  if (!body_complete_ || draining_ || client_framing_ == ClientFraming::kUntilClose) {
+  if (!body_complete_ || draining_ || server_->draining() ||
+      client_framing_ == ClientFraming::kUntilClose) {
     close_after_response_ = true;
   }
   ClientResponseOptions options;

@@ -6,7 +6,11 @@
 // talks to it only through the thread-safe methods, which post work to the loop.
 //
 // Lifecycle: Run() serves until the drain that BeginDrain() starts completes (every connection
-// closed) or drain_timeout passes (the rest are closed), then returns.
+// closed) or drain_timeout passes (the rest are closed), then returns. The drain runs in the
+// order a load balancer in front needs: draining() turns true at once (admin /healthz answers
+// 503, every response from then on carries `Connection: close`), the listener keeps accepting
+// for [gw7] drain_delay (so that connections the balancer sends before its health check sees the
+// 503 are still served), then it closes, idle connections close, and drain_timeout starts.
 
 #include <atomic>
 #include <cstdint>
@@ -61,8 +65,10 @@ class GatewayServer {
 
  private:
   GatewayServer();
-  static void DrainThunk(void* self) { static_cast<GatewayServer*>(self)->OnDrainTimeout(); }
+  static void DrainThunk(void* self) { static_cast<GatewayServer*>(self)->OnDrainTimer(); }
   void DoBeginDrain();
+  void OnDrainTimer();
+  void StopAccepting();  // the end of drain_delay: the listener closes, drain_timeout begins
   void OnDrainTimeout();
   void MaybeFinishDrain();
   void StartHealthProbes();          // for the current generation, replacing the previous ones
@@ -82,9 +88,11 @@ class GatewayServer {
   GatewayStats stats_;
   RequestIdGenerator request_ids_;
   std::atomic<bool> draining_{false};
+  bool drain_started_ = false;   // BeginDrain's work ran on the loop
+  bool in_drain_delay_ = false;  // still accepting, until drain_timer_ fires
   bool drain_forced_ = false;
   int64_t drain_deadline_ns_ = 0;
-  uring::Timer drain_timer_;
+  uring::Timer drain_timer_;  // the end of drain_delay, then of drain_timeout
 };
 
 }  // namespace edge::l7
