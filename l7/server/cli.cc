@@ -36,7 +36,8 @@ constexpr char kUsage[] =
     "  --log-level LEVEL   debug | info | warn | error (default info)\n"
     "  -h, --help          this text\n"
     "\n"
-    "Signals: SIGTERM/SIGINT stop accepting, let requests finish within drain_timeout, exit 0;\n"
+    "Signals: SIGTERM/SIGINT: /healthz answers 503, accepting goes on for drain_delay, then\n"
+    "requests in flight finish within drain_timeout, exit 0;\n"
     "SIGHUP reloads routes and upstreams (an invalid file is logged and the running config "
     "stays).\n"
     "Exit codes: 0 clean exit, 1 runtime failure, 2 usage or config error.\n";

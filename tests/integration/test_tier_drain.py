@@ -7,7 +7,7 @@ import signal
 import time
 
 import lb4_harness as h
-from tier_harness import Load, get, status_backends, tier, via  # noqa: F401
+from tier_harness import DRAIN_DELAY_S, Load, get, status_backends, tier, via  # noqa: F401
 
 
 def three_gateways(t):
@@ -35,15 +35,15 @@ def test_drain_answers_503_at_once_and_keeps_serving_for_drain_delay(tier):
     second = ka.read_response()
     assert second.status == 200 and second.header("connection") == "close", second
     assert second.closed, "the connection stayed open after Connection: close"
-    # New connections are still accepted and answered within the delay (1.5 s).
+    # New connections are still accepted and answered within the delay.
     c = Client(g0.listen, 5)
     c.send(b"PROXY TCP4 127.0.0.9 127.0.0.1 1001 80\r\n" + request_bytes("GET", "/c"))
     r = c.read_response()
     c.close()
     assert r.status == 200 and r.header("connection") == "close", r
-    assert time.monotonic() - t0 < 1.2, "the checks above took too long to prove the delay"
+    assert time.monotonic() - t0 < 0.8 * DRAIN_DELAY_S, "too slow to prove the delay"
     assert g0.wait_exit(10) == 0
-    assert time.monotonic() - t0 >= 1.4, "gw7 exited before drain_delay ended"
+    assert time.monotonic() - t0 >= DRAIN_DELAY_S - 0.1, "gw7 exited before drain_delay ended"
     import socket
     try:
         socket.create_connection(g0.listen, timeout=2).close()
@@ -65,7 +65,7 @@ def test_rolling_restart_of_every_gw7_under_load_fails_no_request(tier):
             gw.signal(signal.SIGTERM)
             # lb4 takes it out of the pool on its 503 (fall 2 x 200ms), before it stops accepting.
             tier.wait_states(lb, {gw.address: "down"}, timeout=5)
-            assert time.monotonic() - began < 1.5, "lb4 saw the 503 only after drain_delay"
+            assert time.monotonic() - began < DRAIN_DELAY_S, "lb4 saw the 503 after drain_delay"
             assert gw.wait_exit(20) == 0, gw.stderr()[-3000:]
             gw.start()
             tier.wait_states(lb, {gw.address: "up"})

@@ -30,7 +30,8 @@ import lb4_harness as h
 # interval (plus a probe's jitter and timeout) so lb4 stops sending before gw7 stops accepting.
 HEALTH = {"check": "http", "path": "/healthz", "interval": "200ms", "timeout": "150ms",
           "rise": 2, "fall": 2}
-DRAIN_DELAY = "1500ms"
+DRAIN_DELAY_S = 1.5 * g.SLOW
+DRAIN_DELAY = "%dms" % (DRAIN_DELAY_S * 1000)
 
 
 class Gateway:
