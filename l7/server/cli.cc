@@ -184,7 +184,7 @@ int Gw7Main(int argc, char** argv) {
         *admin_address, [gateway](std::string_view path) { return HandleAdmin(gateway, path); });
     if (!started.ok()) {
       LOG_ERROR("admin: %s", started.status().message());
-      gateway->BeginDrain();
+      gateway->BeginDrain(/*with_delay=*/false);
       loop_thread.join();
       return 1;
     }

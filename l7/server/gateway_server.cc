@@ -116,16 +116,16 @@ bool GatewayServer::RunOnLoop(std::function<void()> fn, int timeout_ms) {
   return f.wait_for(std::chrono::milliseconds(timeout_ms)) == std::future_status::ready;
 }
 
-void GatewayServer::BeginDrain() {
+void GatewayServer::BeginDrain(bool with_delay) {
   draining_.store(true);
-  loop_->Post([this] { DoBeginDrain(); });
+  loop_->Post([this, with_delay] { DoBeginDrain(with_delay); });
 }
 
-void GatewayServer::DoBeginDrain() {
+void GatewayServer::DoBeginDrain(bool with_delay) {
   if (drain_started_) return;
   drain_started_ = true;
   const absl::Duration delay = runtime_->config.drain_delay;
-  if (delay <= absl::ZeroDuration()) {
+  if (!with_delay || delay <= absl::ZeroDuration()) {
     StopAccepting();
     return;
   }

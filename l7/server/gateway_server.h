@@ -42,7 +42,8 @@ class GatewayServer {
   net::SocketAddress listen_address() const { return listen_address_; }
 
   // ---- thread-safe (post to the loop) ----
-  void BeginDrain();
+  // `with_delay` false skips drain_delay (gw7 failed to start: nobody was sending to it yet).
+  void BeginDrain(bool with_delay = true);
   // Applies a loaded config; a generation that fails to build is logged and changes nothing.
   void Reload(GatewayConfig config);
   // Runs fn on the loop thread and waits for it (at most `timeout_ms`); false on timeout.
@@ -66,7 +67,7 @@ class GatewayServer {
  private:
   GatewayServer();
   static void DrainThunk(void* self) { static_cast<GatewayServer*>(self)->OnDrainTimer(); }
-  void DoBeginDrain();
+  void DoBeginDrain(bool with_delay);
   void OnDrainTimer();
   void StopAccepting();  // the end of drain_delay: the listener closes, drain_timeout begins
   void OnDrainTimeout();
