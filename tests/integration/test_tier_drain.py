@@ -4,9 +4,11 @@ drain; started again on the same ports) under steady new-connection and keep-ali
 request; a gw7 killed with SIGKILL moves only the clients that were on it."""
 
 import signal
+import socket
 import time
 
 import lb4_harness as h
+from gw7_harness import Client, request_bytes
 from tier_harness import DRAIN_DELAY_S, Load, get, status_backends, tier, via  # noqa: F401
 
 
@@ -19,37 +21,50 @@ def three_gateways(t):
 def test_drain_answers_503_at_once_and_keeps_serving_for_drain_delay(tier):
     """The order lb4 needs, seen at one gw7: /healthz 503 within moments of SIGTERM, new
     connections still served (with Connection: close) during drain_delay, a keep-alive client
-    told to close on its next response, then the listener closes and gw7 exits 0."""
-    _, gws = three_gateways(tier)
+    told to close on its next response; after the delay the listener is closed while a slow
+    request still finishes, then gw7 exits 0."""
+    origin, gws = three_gateways(tier)
     g0 = gws[0]
-    from gw7_harness import Client, request_bytes
+    proxy = b"PROXY TCP4 127.0.0.9 127.0.0.1 %d 80\r\n"
     ka = Client(g0.listen, 5)
-    ka.send(b"PROXY TCP4 127.0.0.9 127.0.0.1 1000 80\r\n" + request_bytes("GET", "/a"))
+    ka.send(proxy % 1000 + request_bytes("GET", "/a"))
     first = ka.read_response()
     assert first.status == 200 and (first.header("connection") or "") != "close", first
+    slow_s = DRAIN_DELAY_S + 1.5
+    slow = Client(g0.listen, 10 + slow_s)
+    slow_target = "/slow?delay=%.2f" % slow_s
+    slow.send(proxy % 1001 + request_bytes("GET", slow_target))
+    origin.wait_requests(1, target=slow_target)  # in flight when the drain begins
+
     g0.signal(signal.SIGTERM)
     t0 = time.monotonic()
     h.wait_until(lambda: g0.healthz() == 503, 1, "/healthz 503 after SIGTERM")
-    # The keep-alive connection is still open; its next response says close, then it closes.
+    # The idle keep-alive connection was left open; its next response says close, then it ends.
     ka.send(request_bytes("GET", "/b"))
     second = ka.read_response()
     assert second.status == 200 and second.header("connection") == "close", second
     assert second.closed, "the connection stayed open after Connection: close"
     # New connections are still accepted and answered within the delay.
     c = Client(g0.listen, 5)
-    c.send(b"PROXY TCP4 127.0.0.9 127.0.0.1 1001 80\r\n" + request_bytes("GET", "/c"))
+    c.send(proxy % 1002 + request_bytes("GET", "/c"))
     r = c.read_response()
     c.close()
     assert r.status == 200 and r.header("connection") == "close", r
     assert time.monotonic() - t0 < 0.8 * DRAIN_DELAY_S, "too slow to prove the delay"
+
+    # After the delay: not accepting any more, though still running for the slow request.
+    def refused():
+        try:
+            socket.create_connection(g0.listen, timeout=2).close()
+            return False
+        except ConnectionRefusedError:
+            return True
+    h.wait_until(refused, DRAIN_DELAY_S + 1, "the listener to close")
+    assert time.monotonic() - t0 >= DRAIN_DELAY_S - 0.1, "accepting stopped before drain_delay"
+    assert g0.proc.poll() is None, "gw7 exited with a request in flight"
+    done = slow.read_response()
+    assert done.status == 200 and done.header("connection") == "close", done
     assert g0.wait_exit(10) == 0
-    assert time.monotonic() - t0 >= DRAIN_DELAY_S - 0.1, "gw7 exited before drain_delay ended"
-    import socket
-    try:
-        socket.create_connection(g0.listen, timeout=2).close()
-        raise AssertionError("gw7 still accepts after its exit")
-    except ConnectionRefusedError:
-        pass
 
 
 def test_rolling_restart_of_every_gw7_under_load_fails_no_request(tier):
