@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "common/command_line.h"
 #include "common/log.h"
+#include "common/systemd_notify.h"
 #include "l4/admin.h"
 #include "l4/config.h"
 #include "l4/handover.h"
@@ -91,19 +92,30 @@ void Reload(Lb4Server& server, const std::string& path) {
            static_cast<int>(runtime->listeners.size()), static_cast<int>(runtime->pools.size()));
 }
 
+// STATUS= for systemd: what `systemctl status lb4` shows while serving.
+std::string ReadyStatus(Lb4Server& server) {
+  auto runtime = server.runtime();
+  return absl::StrFormat("serving: %d listeners, %d pools", runtime->listeners.size(),
+                         runtime->pools.size());
+}
+
 int ServeUntilSignal(Lb4Server& server, const std::string& config_path, const sigset_t& signals,
                      Services& services) {
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
+      systemd::NotifyReloading("reloading " + config_path);
       Reload(server, config_path);
+      systemd::NotifyReady(ReadyStatus(server));
       continue;
     }
     if (sig == SIGUSR2) services.handover.reset();  // done: its thread asked for this drain
     absl::Duration drain_timeout = server.runtime()->config.drain_timeout;
     LOG_INFO("%s: draining %d connections (drain_timeout %s)", strsignal(sig),
              static_cast<int>(server.active_connections()), absl::FormatDuration(drain_timeout));
+    systemd::NotifyStopping(
+        absl::StrFormat("draining %d connections", server.active_connections()));
     server.BeginDrain();
     bool drained = server.WaitDrained(drain_timeout);
     LOG_INFO("drain %s; exiting", drained ? "complete" : "timed out, closing the rest");
@@ -188,6 +200,7 @@ int Lb4Main(int argc, char** argv) {
     services.handover = std::move(*hs);
   }
   LOG_INFO("started with %s", flags.config);
+  systemd::NotifyReady(ReadyStatus(**server));
   return ServeUntilSignal(**server, flags.config, signals, services);
 }
 

@@ -207,7 +207,7 @@ void Http1Codec::StartRequest(size_t head_bytes) {
   body_accepted_ = false;
   response_head_ = nullptr;
   state_ = State::kStream;  // the body belongs to this request
-  close_after_response_ = !request_.keep_alive || draining_;
+  close_after_response_ = !request_.keep_alive || draining_ || services_->draining();
   switch (request_.body.kind) {
     case http::BodyKind::kContentLength:
       body_left_ = request_.body.length;
@@ -286,7 +286,8 @@ void Http1Codec::EncodeHead(const http::HttpResponse& head,
   response_head_ = &head;
   response_status_ = head.status;
   framing_ = ChooseClientFraming(head, request_.version);
-  if (!body_complete_ || draining_ || framing_ == ClientFraming::kUntilClose) {
+  if (!body_complete_ || draining_ || services_->draining() ||
+      framing_ == ClientFraming::kUntilClose) {
     close_after_response_ = true;
   }
   ClientResponseOptions options;

@@ -175,7 +175,7 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
   TableReader r(table, errors, "gw7",
                 {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout",
                  "batch_wait_us", "limits", "internal_headers", "max_connections",
-                 "escaped_slashes", "merge_slashes", "path_parameters"});
+                 "escaped_slashes", "merge_slashes", "path_parameters", "drain_delay"});
   if (r.Require("listen")) r.ReadAddress("listen", &config->listen);
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
@@ -208,6 +208,7 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
   }
   ReadInternalHeaders(r, &config->internal_headers);
   r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
+  r.ReadDuration("drain_delay", &config->drain_delay, absl::ZeroDuration(), absl::Hours(1));
   r.ReadInt("batch_wait_us", &config->batch_wait_us, 0u, 1000u);
   r.ReadInt("max_connections", &config->max_connections, 0u, 16'000'000u);
   r.ReadEnum("escaped_slashes", &config->path_normalization.escaped_slashes, kEscapedSlashes);

@@ -139,6 +139,10 @@ struct GatewayConfig {
   LimitsConfig limits;
   PathNormalization path_normalization;
   absl::Duration drain_timeout = absl::Seconds(30);
+  // SIGTERM: /healthz answers 503 at once, but gw7 keeps accepting for this long (longer than
+  // the load balancer's fall x interval, so it stops sending first), answering every request
+  // with `Connection: close`; then drain_timeout begins. 0: stop accepting at once.
+  absl::Duration drain_delay = absl::ZeroDuration();
   // An I/O wait returns at 32 completions or this long after it began (Linux >= 6.12; 0: at the
   // first completion). Under load one wake-up then serves many connections; idle, the first
   // event still returns at once. Takes effect at start, not on reload.

@@ -13,6 +13,7 @@
 #include "common/admin/admin_server.h"
 #include "common/command_line.h"
 #include "common/log.h"
+#include "common/systemd_notify.h"
 #include "l7/config/gateway_config.h"
 #include "l7/filters/auth/auth_filter_factory.h"
 #include "l7/filters/concurrency/concurrency_filter_factory.h"
@@ -35,7 +36,8 @@ constexpr char kUsage[] =
     "  --log-level LEVEL   debug | info | warn | error (default info)\n"
     "  -h, --help          this text\n"
     "\n"
-    "Signals: SIGTERM/SIGINT stop accepting, let requests finish within drain_timeout, exit 0;\n"
+    "Signals: SIGTERM/SIGINT: /healthz answers 503, accepting goes on for drain_delay, then\n"
+    "requests in flight finish within drain_timeout, exit 0;\n"
     "SIGHUP reloads routes and upstreams (an invalid file is logged and the running config "
     "stays).\n"
     "Exit codes: 0 clean exit, 1 runtime failure, 2 usage or config error.\n";
@@ -182,7 +184,7 @@ int Gw7Main(int argc, char** argv) {
         *admin_address, [gateway](std::string_view path) { return HandleAdmin(gateway, path); });
     if (!started.ok()) {
       LOG_ERROR("admin: %s", started.status().message());
-      gateway->BeginDrain();
+      gateway->BeginDrain(/*with_delay=*/false);
       loop_thread.join();
       return 1;
     }
@@ -190,24 +192,30 @@ int Gw7Main(int argc, char** argv) {
     LOG_INFO("admin on %s", admin_server->address().ToString());
   }
 
+  systemd::NotifyReady("serving on " + gateway->listen_address().ToString());
   bool draining = false;
   while (!loop_done.load()) {
     timespec tick{0, 200'000'000};
     int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig < 0) continue;
     if (sig == SIGHUP) {
+      systemd::NotifyReloading("reloading " + flags.config);
       auto reloaded = Load(flags);
       if (!reloaded.ok()) {
         LOG_ERROR("reload failed, the running config stays in force: %s",
                   reloaded.status().message());
         gateway->RunOnLoop([gateway] { ++gateway->stats().reloads_failed; }, 2000);
-        continue;
+      } else {
+        gateway->Reload(std::move(*reloaded));
+        // Reload() posts to the loop; a no-op posted after it runs once the reload has applied.
+        gateway->RunOnLoop([] {}, 5000);
       }
-      gateway->Reload(std::move(*reloaded));
+      systemd::NotifyReady("serving on " + gateway->listen_address().ToString());
       continue;
     }
     if (!draining) {
       LOG_INFO("%s: draining", strsignal(sig));
+      systemd::NotifyStopping("draining");
       draining = true;
       gateway->BeginDrain();
     }

@@ -127,13 +127,38 @@ bool GatewayServer::RunOnLoop(std::function<void()> fn, int timeout_ms) {
   return f.wait_for(std::chrono::milliseconds(timeout_ms)) == std::future_status::ready;
 }
 
-void GatewayServer::BeginDrain() {
+void GatewayServer::BeginDrain(bool with_delay) {
   draining_.store(true);
-  loop_->Post([this] { DoBeginDrain(); });
+  loop_->Post([this, with_delay] { DoBeginDrain(with_delay); });
 }
 
-void GatewayServer::DoBeginDrain() {
-  if (drain_deadline_ns_ != 0) return;
+void GatewayServer::DoBeginDrain(bool with_delay) {
+  if (drain_started_) return;
+  drain_started_ = true;
+  const absl::Duration delay = runtime_->config.drain_delay;
+  if (!with_delay || delay <= absl::ZeroDuration()) {
+    StopAccepting();
+    return;
+  }
+  // Idle keep-alive connections stay open here: closing one now could race a request its client
+  // is sending. They learn of the drain from `Connection: close` on their next response (the
+  // connection reads draining()), or close at the end of the delay.
+  in_drain_delay_ = true;
+  LOG_INFO("draining: /healthz answers 503; accepting for drain_delay %s more (%d connections)",
+           absl::FormatDuration(delay), static_cast<int>(connections_.size()));
+  loop_->timers().Schedule(&drain_timer_, loop_->now_ns() + absl::ToInt64Nanoseconds(delay));
+}
+
+void GatewayServer::OnDrainTimer() {
+  if (in_drain_delay_) {
+    in_drain_delay_ = false;
+    StopAccepting();
+    return;
+  }
+  OnDrainTimeout();
+}
+
+void GatewayServer::StopAccepting() {
   const absl::Duration timeout = runtime_->config.drain_timeout;
   drain_deadline_ns_ = loop_->now_ns() + absl::ToInt64Nanoseconds(timeout);
   LOG_INFO("draining %d connections (drain_timeout %s)", static_cast<int>(connections_.size()),

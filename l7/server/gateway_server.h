@@ -6,7 +6,11 @@
 // talks to it only through the thread-safe methods, which post work to the loop.
 //
 // Lifecycle: Run() serves until the drain that BeginDrain() starts completes (every connection
-// closed) or drain_timeout passes (the rest are closed), then returns.
+// closed) or drain_timeout passes (the rest are closed), then returns. The drain runs in the
+// order a load balancer in front needs: draining() turns true at once (admin /healthz answers
+// 503, every response from then on carries `Connection: close`), the listener keeps accepting
+// for [gw7] drain_delay (so that connections the balancer sends before its health check sees the
+// 503 are still served), then it closes, idle connections close, and drain_timeout starts.
 
 #include <atomic>
 #include <cstdint>
@@ -41,12 +45,13 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   net::SocketAddress listen_address() const { return listen_address_; }
 
   // ---- thread-safe (post to the loop) ----
-  void BeginDrain();
+  // `with_delay` false skips drain_delay (gw7 failed to start: nobody was sending to it yet).
+  void BeginDrain(bool with_delay = true);
   // Applies a loaded config; a generation that fails to build is logged and changes nothing.
   void Reload(GatewayConfig config);
   // Runs fn on the loop thread and waits for it (at most `timeout_ms`); false on timeout.
   bool RunOnLoop(std::function<void()> fn, int timeout_ms);
-  bool draining() const { return draining_.load(); }
+  bool draining() const override { return draining_.load(); }
 
   // ---- loop thread ----
   uring::EventLoop& loop() { return *loop_; }
@@ -71,8 +76,10 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
 
  private:
   GatewayServer();
-  static void DrainThunk(void* self) { static_cast<GatewayServer*>(self)->OnDrainTimeout(); }
-  void DoBeginDrain();
+  static void DrainThunk(void* self) { static_cast<GatewayServer*>(self)->OnDrainTimer(); }
+  void DoBeginDrain(bool with_delay);
+  void OnDrainTimer();
+  void StopAccepting();  // the end of drain_delay: the listener closes, drain_timeout begins
   void OnDrainTimeout();
   void MaybeFinishDrain();
   void StartHealthProbes();          // for the current generation, replacing the previous ones
@@ -92,9 +99,11 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   GatewayStats stats_;
   RequestIdGenerator request_ids_;
   std::atomic<bool> draining_{false};
+  bool drain_started_ = false;   // BeginDrain's work ran on the loop
+  bool in_drain_delay_ = false;  // still accepting, until drain_timer_ fires
   bool drain_forced_ = false;
   int64_t drain_deadline_ns_ = 0;
-  uring::Timer drain_timer_;
+  uring::Timer drain_timer_;  // the end of drain_delay, then of drain_timeout
 };
 
 }  // namespace edge::l7

@@ -27,6 +27,9 @@ class StreamServices {
   // The current generation; a request keeps the one it started with.
   virtual const std::shared_ptr<GatewayRuntime>& runtime() const = 0;
   virtual UpstreamConnector& upstream_connector() = 0;
+  // The process is draining (SIGTERM, drain_delay): every response from now on ends its
+  // connection, so keep-alive clients move to another gw7 while this one still accepts.
+  virtual bool draining() const { return false; }
 };
 
 }  // namespace edge::l7

@@ -51,6 +51,7 @@ TEST(GatewayConfig, ParsesTheExampleInConf) {
   EXPECT_EQ(c.limits.header_timeout, absl::Seconds(10));
   EXPECT_EQ(c.limits.idle_timeout, absl::Seconds(60));
   EXPECT_EQ(c.drain_timeout, absl::Seconds(30));
+  EXPECT_EQ(c.drain_delay, absl::Seconds(5));
 
   ASSERT_EQ(c.upstreams.size(), 3u);
   const UpstreamConfig& products = c.upstreams[0];
@@ -122,6 +123,7 @@ TEST(GatewayConfig, Defaults) {
   EXPECT_EQ(c.batch_wait_us, 20u);
   EXPECT_EQ(c.limits.send_timeout, absl::Seconds(30));
   EXPECT_EQ(c.max_connections, 0u);
+  EXPECT_EQ(c.drain_delay, absl::ZeroDuration());  // stop accepting at once, as before
   const UpstreamConfig& u = c.upstreams[0];
   EXPECT_EQ(u.balance, UpstreamBalance::kRoundRobin);
   EXPECT_EQ(u.hash_on, "client_ip");
@@ -357,7 +359,7 @@ const BadCase kBadCases[] = {
     {"UnknownGw7Key", "![gw7]\nlisten = \"127.0.0.1:8001\"\nlisen = 1\n",
      "gateway.toml:3:1: gw7: lisen: unknown key; did you mean \"listen\"? (allowed: listen, admin, "
      "proxy_protocol, trusted_proxies, drain_timeout, batch_wait_us, limits, internal_headers, "
-     "max_connections, escaped_slashes, merge_slashes, path_parameters)"},
+     "max_connections, escaped_slashes, merge_slashes, path_parameters, drain_delay)"},
     {"ProxyProtocolUnknown",
      "![gw7]\nlisten = \"127.0.0.1:8001\"\ntrusted_proxies = []\nproxy_protocol = \"always\"\n",
      "gateway.toml:4:18: gw7: proxy_protocol: unknown value \"always\" (off|optional|required)"},
@@ -384,6 +386,11 @@ const BadCase kBadCases[] = {
      "gateway.toml:3:17: gw7: batch_wait_us: must be between 0 and 1000, got 1001"},
     {"MaxConnectionsNegative", "![gw7]\nlisten = \"127.0.0.1:8001\"\nmax_connections = -1\n",
      "gateway.toml:3:19: gw7: max_connections: must be between 0 and 16000000, got -1"},
+    {"DrainDelayTooLong", "![gw7]\nlisten = \"127.0.0.1:8001\"\ndrain_delay = \"2h\"\n",
+     "gateway.toml:3:15: gw7: drain_delay: must be between 0s and 1h, got \"2h\""},
+    {"DrainDelayNumber", "![gw7]\nlisten = \"127.0.0.1:8001\"\ndrain_delay = 5\n",
+     "gateway.toml:3:15: gw7: drain_delay: expected a duration string with a unit such as "
+     "\"500ms\", \"2s\" or \"5m\", got integer"},
     {"SendTimeoutZero",
      "![gw7]\nlisten = \"127.0.0.1:8001\"\n[gw7.limits]\nsend_timeout = \"0s\"\n",
      "gateway.toml:4:16: gw7: limits.send_timeout: must be between 1ms and 24h, got \"0s\""},
