@@ -25,6 +25,11 @@ struct DnsConfig {
   RefreshBounds refresh;                      // 100ms..24h each, min <= max
   absl::Duration timeout = absl::Seconds(2);  // 10ms..1m
   int attempts = 2;                           // 1..10
+
+  friend bool operator==(const DnsConfig& a, const DnsConfig& b) {
+    return a.resolvers == b.resolvers && a.refresh.min == b.refresh.min &&
+           a.refresh.max == b.refresh.max && a.timeout == b.timeout && a.attempts == b.attempts;
+  }
 };
 
 // Reads [dns] (`table`) into `config`; errors (unknown keys, types, ranges, duplicate resolvers,
