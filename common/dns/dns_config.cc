@@ -24,24 +24,27 @@ void ReadDnsConfig(const toml::table& table, config::ConfigErrors& errors, DnsCo
       const std::string key = absl::StrFormat("resolvers[%d]", i);
       const auto* text = node.as_string();
       if (text == nullptr) {
-        r.ErrorAt(node, key,
-                  absl::StrFormat("expected an address string such as \"127.0.0.1:53\", got %s",
-                                  config::TypeName(node)));
+        r.errors().Add(
+            node, r.context(), key,
+            absl::StrFormat("expected an address string such as \"127.0.0.1:53\", got %s",
+                            config::TypeName(node)));
         continue;
       }
       // "10.0.0.2" means port 53; "10.0.0.2:5353" and "[::1]:53" name the port.
       absl::StatusOr<net::SocketAddress> address = net::SocketAddress::ParseIp(text->get(), 53);
       if (!address.ok()) address = net::SocketAddress::Parse(text->get());
       if (!address.ok() || address->port() == 0) {
-        r.ErrorAt(node, key,
-                  absl::StrFormat("expected \"ip\" or \"ip:port\" of a DNS server (port 1..65535), "
-                                  "got \"%s\"",
-                                  text->get()));
+        r.errors().Add(
+            node, r.context(), key,
+            absl::StrFormat("expected \"ip\" or \"ip:port\" of a DNS server (port 1..65535), "
+                            "got \"%s\"",
+                            text->get()));
         continue;
       }
       if (std::find(config->resolvers.begin(), config->resolvers.end(), *address) !=
           config->resolvers.end()) {
-        r.ErrorAt(node, key, absl::StrFormat("duplicate resolver %s", address->ToString()));
+        r.errors().Add(node, r.context(), key,
+                       absl::StrFormat("duplicate resolver %s", address->ToString()));
         continue;
       }
       config->resolvers.push_back(*address);
