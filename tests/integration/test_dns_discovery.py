@@ -302,8 +302,11 @@ def test_lb4_host_name_follows_dns_and_maglev_moves_only_changed_clients(env):
     assert time.time() - t0 < 4
     after = mapping(lb)
     moved = {s for s in SOURCES if after[s] != before[s]}
-    assert moved, "some clients go to the new backend"
-    assert all(after[s] == c.address for s in moved), "only clients of the new backend move"
+    to_new = {s for s in moved if after[s] == c.address}
+    assert len(to_new) >= 8, "about a third of the clients go to the new backend"
+    # Maglev's disruption is near-minimal (well under 1% of clients change between backends that
+    # stay: tests/unit/l4/named_backends_test.cc measures it on 4000 clients), not zero.
+    assert len(moved - to_new) <= 2, (before, after)
     assert "lb4_dns_changes_total 1" in http_text(lb.admin + "/metrics")
 
     # One address goes: its clients move, the others' stay put.
@@ -311,9 +314,8 @@ def test_lb4_host_name_follows_dns_and_maglev_moves_only_changed_clients(env):
     dns.reload_hosts()
     h.wait_until(lambda: a.address not in mapping(lb).values(), 5, "no traffic to .2")
     final = mapping(lb)
-    for s in SOURCES:
-        if after[s] != a.address:
-            assert final[s] == after[s], s
+    stayed = [s for s in SOURCES if after[s] != a.address]
+    assert sum(final[s] != after[s] for s in stayed) <= 2, (after, final)
     assert lb4_backends(lb) == sorted([(b.address, 1), (c.address, 1)])
 
 
