@@ -96,7 +96,8 @@ void BackendDiscovery::OnAnswers(const dns::AnswerMap& answers) {
     if (answers_.contains(key)) answers_[key] = answer;  // a name the config in force still has
   }
   absl::StatusOr<Lb4Config> expanded = ExpandNamedBackends(config_, answers_);
-  absl::Status status = expanded.ok() ? server_->Reload(*expanded) : expanded.status();
+  absl::Status status =
+      expanded.ok() ? server_->Reload(*expanded, /*from_dns=*/true) : expanded.status();
   if (!status.ok()) {
     LOG_ERROR("dns: the changed backends could not be applied, the running config stays: %s",
               status.message());

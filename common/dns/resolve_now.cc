@@ -1,5 +1,6 @@
 #include "common/dns/resolve_now.h"
 
+#include <algorithm>
 #include <map>
 
 #include "common/dns/resolver.h"
@@ -18,16 +19,20 @@ absl::StatusOr<AnswerMap> ResolveNow(const std::vector<DnsTarget>& targets,
   if (!loop.ok()) return loop.status();
   auto resolver = Resolver::Create(loop->get(), config);
   if (!resolver.ok()) return resolver.status();
-  std::map<std::string, absl::Status> failures;
-  size_t outstanding = 0;
+  // Every distinct target counted before the first query: an answer may come synchronously
+  // (/etc/hosts), and the loop must stop only after the last one.
+  std::vector<DnsTarget> distinct;
   for (const DnsTarget& target : targets) {
+    if (std::find(distinct.begin(), distinct.end(), target) == distinct.end()) {
+      distinct.push_back(target);
+    }
+  }
+  std::map<std::string, absl::Status> failures;
+  size_t outstanding = distinct.size();
+  for (const DnsTarget& target : distinct) {
     const std::string key = target.ToString();
-    if (answers.contains(key) || failures.contains(key)) continue;
-    failures.emplace(key, absl::OkStatus());  // marks it requested
-    ++outstanding;
     (*resolver)->Resolve(target, [&, key](absl::StatusOr<Answer> answer) {
       if (answer.ok()) {
-        failures.erase(key);
         answers.emplace(key, *std::move(answer));
       } else {
         failures[key] = answer.status();
@@ -35,15 +40,13 @@ absl::StatusOr<AnswerMap> ResolveNow(const std::vector<DnsTarget>& targets,
       if (--outstanding == 0) (*loop)->Stop();
     });
   }
-  if (outstanding > 0) {
-    absl::Status run = (*loop)->Run();
-    if (!run.ok()) return run;
-  }
+  absl::Status run = outstanding > 0 ? (*loop)->Run() : absl::OkStatus();
   (*resolver)->LoopStopped();
   resolver->reset();
-  for (const DnsTarget& target : targets) {
+  if (!run.ok()) return run;
+  for (const DnsTarget& target : distinct) {
     auto it = failures.find(target.ToString());
-    if (it != failures.end() && !it->second.ok()) return it->second;
+    if (it != failures.end()) return it->second;
   }
   return answers;
 }

@@ -307,7 +307,9 @@ def test_lb4_host_name_follows_dns_and_maglev_moves_only_changed_clients(env):
     # Maglev's disruption is near-minimal (well under 1% of clients change between backends that
     # stay: tests/unit/l4/named_backends_test.cc measures it on 4000 clients), not zero.
     assert len(moved - to_new) <= 2, (before, after)
-    assert "lb4_dns_changes_total 1" in http_text(lb.admin + "/metrics")
+    text = http_text(lb.admin + "/metrics")
+    assert metric(text, "lb4_dns_changes_total") == 1
+    assert metric(text, "lb4_reloads_total", result="ok") == 0  # a DNS change is not a reload
 
     # One address goes: its clients move, the others' stay put.
     dns.set_hosts([(ip, "api.internal") for ip in ("127.0.0.3", "127.0.0.4")])
@@ -370,6 +372,32 @@ def test_lb4_dns_down_keeps_the_last_answer(env):
                  "new answer after the outage")
     text = http_text(lb.admin + "/metrics")
     assert metric(text, "lb4_dns_target_failing", target="api.internal:%d" % a.port) == 0
+
+
+def test_lb4_reload_resolves_the_names_it_adds(env):
+    dns = env["dns"]
+    a, b = origins_on_one_port(["127.0.0.2", "127.0.0.3"])
+    env["origins"] += [a, b]
+    dns.set_hosts([("127.0.0.2", "api.internal"), ("127.0.0.3", "other.internal")])
+    dns.start()
+    lb = start_lb4(env, ['{ address = "api.internal:%d" }' % a.port])
+    with open(lb.path) as f:
+        text = f.read()
+    with open(lb.path, "w") as f:
+        f.write(text.replace('backends = [{ address = "api.internal:%d" }]' % a.port,
+                             'backends = [{ address = "api.internal:%d" }, '
+                             '{ address = "other.internal:%d" }]' % (a.port, a.port)))
+    lb.proc.send_signal(signal.SIGHUP)
+    h.wait_until(lambda: len(lb4_backends(lb)) == 2, 5, "reloaded with the new name")
+    assert set(mapping(lb, SOURCES[:20]).values()) == {a.address, b.address}
+    # A reload naming what does not resolve changes nothing and is counted as failed.
+    with open(lb.path, "w") as f:
+        f.write(text.replace("api.internal", "missing.internal"))
+    lb.proc.send_signal(signal.SIGHUP)
+    h.wait_until(lambda: metric(http_text(lb.admin + "/metrics"), "lb4_reloads_total",
+                                result="failed") == 1, 5, "failed reload")
+    assert len(lb4_backends(lb)) == 2
+    assert "missing.internal" in lb.text()
 
 
 def test_lb4_name_that_does_not_resolve_at_start_is_exit_2(env):
