@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "common/dns/dns_stats.h"
 #include "common/metrics/prometheus.h"
 #include "common/tls/client_hello.h"
 #include "common/uring/timer_wheel.h"
@@ -246,6 +247,7 @@ std::string RenderMetrics(const Lb4Server& server) {
              static_cast<double>(server.reloads_failed()));
   out.Family("lb4_draining", "gauge", "1 after SIGTERM: no new connections are accepted.");
   out.Sample("lb4_draining", {}, server.draining() ? 1 : 0);
+  dns::ProcessDnsStats().Render(&out, "lb4");  // named backends ([dns])
   return out.text();
 }
 

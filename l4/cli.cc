@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/systemd_notify.h"
 #include "l4/admin.h"
+#include "l4/backend_discovery.h"
 #include "l4/config.h"
 #include "l4/handover.h"
 #include "l4/runtime.h"
@@ -79,9 +80,9 @@ int PrintWhich(const Runtime& runtime, const std::string& ip) {
 
 // Waits for SIGTERM/SIGINT, then drains. SIGHUP is acknowledged (reload arrives with issue 3).
 // SIGHUP: a config that does not load or apply is reported and the running one stays in force.
-void Reload(Lb4Server& server, const std::string& path) {
+void Reload(Lb4Server& server, BackendDiscovery& discovery, const std::string& path) {
   auto config = LoadLb4Config(path);
-  absl::Status status = config.ok() ? server.Reload(*config) : config.status();
+  absl::Status status = config.ok() ? discovery.Reload(*config) : config.status();
   if (!config.ok()) server.CountFailedReload();
   if (!status.ok()) {
     LOG_ERROR("reload failed, the running config stays in force: %s", status.message());
@@ -99,14 +100,14 @@ std::string ReadyStatus(Lb4Server& server) {
                          runtime->pools.size());
 }
 
-int ServeUntilSignal(Lb4Server& server, const std::string& config_path, const sigset_t& signals,
-                     Services& services) {
+int ServeUntilSignal(Lb4Server& server, BackendDiscovery& discovery, const std::string& config_path,
+                     const sigset_t& signals, Services& services) {
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       systemd::NotifyReloading("reloading " + config_path);
-      Reload(server, config_path);
+      Reload(server, discovery, config_path);
       systemd::NotifyReady(ReadyStatus(server));
       continue;
     }
@@ -121,6 +122,7 @@ int ServeUntilSignal(Lb4Server& server, const std::string& config_path, const si
     LOG_INFO("drain %s; exiting", drained ? "complete" : "timed out, closing the rest");
     services.handover.reset();
     services.admin.reset();
+    discovery.Stop();
     server.Stop();
     return 0;
   }
@@ -138,6 +140,18 @@ int Lb4Main(int argc, char** argv) {
   if (!config.ok()) {
     std::fprintf(stderr, "lb4: %s\n", std::string(config.status().message()).c_str());
     return 2;
+  }
+  // Backends given by name are resolved before anything starts (not for --check, which reads the
+  // file only: its names are checked for form, and pools are built from their listed addresses).
+  BackendDiscovery discovery;
+  if (!flags.check) {
+    auto resolved = discovery.ResolveInitial(*config);
+    if (!resolved.ok()) {
+      std::fprintf(stderr, "lb4: %s: %s\n", flags.config.c_str(),
+                   std::string(resolved.status().message()).c_str());
+      return 2;
+    }
+    *config = *std::move(resolved);
   }
   auto runtime = BuildRuntime(*config);
   if (!runtime.ok()) {
@@ -199,9 +213,13 @@ int Lb4Main(int argc, char** argv) {
     }
     services.handover = std::move(*hs);
   }
+  if (absl::Status dns = discovery.Start(server->get()); !dns.ok()) {
+    LOG_ERROR("dns: %s", dns.message());
+    return 1;
+  }
   LOG_INFO("started with %s", flags.config);
   systemd::NotifyReady(ReadyStatus(**server));
-  return ServeUntilSignal(**server, flags.config, signals, services);
+  return ServeUntilSignal(**server, discovery, flags.config, signals, services);
 }
 
 }  // namespace edge::l4

@@ -1,8 +1,11 @@
 #include "l4/config.h"
 
+#include <algorithm>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "common/config/errors.h"
 #include "common/config/file.h"
@@ -170,6 +173,53 @@ void ReadHealth(const toml::table& table, ConfigErrors& errors, const std::strin
   health::ReadEjection(r, health);
 }
 
+// backends[].srv = "_http._tcp.api.internal": the SRV records give ports and weights, so neither
+// `address` nor `weight` may be given with it.
+bool ReadSrvBackend(TableReader& r, std::optional<dns::DnsTarget>* named) {
+  if (r.Has("address")) {
+    r.Error("srv", "give either address or srv, not both");
+    return false;
+  }
+  if (r.Has("weight")) {
+    r.Error("weight", "not with srv: the SRV records give the weights");
+    return false;
+  }
+  std::string text;
+  if (!r.ReadString("srv", &text)) return false;
+  absl::StatusOr<dns::DnsTarget> target = dns::ParseSrvTarget(text);
+  if (!target.ok()) {
+    r.Error("srv", std::string(target.status().message()));
+    return false;
+  }
+  *named = *std::move(target);
+  return true;
+}
+
+// backends[].address: "ip:port", or "host.name:port" (resolved through [dns]).
+bool ReadBackendAddress(TableReader& r, net::SocketAddress* address,
+                        std::optional<dns::DnsTarget>* named) {
+  const toml::node* node = r.Get("address");
+  if (node->as_string() == nullptr) return r.ReadAddress("address", address);  // the type error
+  const std::string text = node->as_string()->get();
+  absl::StatusOr<net::SocketAddress> parsed = net::SocketAddress::Parse(text);
+  if (parsed.ok()) {
+    *address = *parsed;
+    return true;
+  }
+  absl::StatusOr<dns::DnsTarget> target = dns::ParseHostTarget(text);
+  if (target.ok()) {
+    *named = *std::move(target);
+    return true;
+  }
+  // Text that looks like an address gets the address parser's message, anything else the name's.
+  const bool has_letter =
+      std::any_of(text.begin(), text.begin() + std::min(text.rfind(':'), text.size()),
+                  [](char c) { return absl::ascii_isalpha(static_cast<unsigned char>(c)); });
+  r.Error("address",
+          std::string(has_letter ? target.status().message() : parsed.status().message()));
+  return false;
+}
+
 void ReadBackends(TableReader& pool_reader, PoolConfig* pool) {
   const toml::node* node = pool_reader.Get("backends");
   if (const toml::array* array = node->as_array(); array != nullptr && array->empty()) {
@@ -180,18 +230,26 @@ void ReadBackends(TableReader& pool_reader, PoolConfig* pool) {
   std::unordered_map<std::string, size_t> seen;  // address -> index in the array
   for (const auto& [index, table] : pool_reader.ReadTables("backends")) {
     TableReader r(*table, pool_reader.errors(), pool_reader.context(),
-                  {"address", "weight", "health_port"}, absl::StrFormat("backends[%d].", index));
+                  {"address", "weight", "health_port", "srv"},
+                  absl::StrFormat("backends[%d].", index));
     BackendConfig backend;
-    bool ok = r.Require("address") && r.ReadAddress("address", &backend.address);
-    if (ok && backend.address.port() == 0) {
+    std::optional<dns::DnsTarget> named;  // a host name or SRV name instead of an address
+    bool ok = true;
+    if (r.Has("srv")) {
+      ok = ReadSrvBackend(r, &named);
+    } else {
+      ok = r.Require("address") && ReadBackendAddress(r, &backend.address, &named);
+    }
+    if (ok && !named && backend.address.port() == 0) {
       r.Error("address", absl::StrFormat("port 0 is not a valid backend port, got %s",
                                          Quote(backend.address.ToString())));
       ok = false;
     }
     if (ok) {
-      auto [it, inserted] = seen.emplace(backend.address.ToString(), index);
+      const std::string key = named ? named->ToString() : backend.address.ToString();
+      auto [it, inserted] = seen.emplace(key, index);
       if (!inserted) {
-        r.Error("address",
+        r.Error(named && named->kind == dns::DnsTarget::Kind::kSrv ? "srv" : "address",
                 absl::StrFormat("duplicate backend %s (also backends[%d])", it->first, it->second));
         ok = false;
       }
@@ -201,7 +259,12 @@ void ReadBackends(TableReader& pool_reader, PoolConfig* pool) {
         !r.ReadInt("health_port", &backend.health_port, uint16_t{1}, uint16_t{65535})) {
       ok = false;
     }
-    if (ok) pool->backends.push_back(backend);
+    if (!ok) continue;
+    if (named) {
+      pool->named_backends.push_back({*named, backend.weight, backend.health_port});
+    } else {
+      pool->backends.push_back(backend);
+    }
   }
 }
 
@@ -595,11 +658,13 @@ absl::StatusOr<Lb4Config> ParseLb4Config(std::string_view toml_text, std::string
   Lb4Config config;
   config.source = std::string(source_name);
 
-  TableReader top(root, errors, "", {"lb4", "listener", "pool"});
+  TableReader top(root, errors, "", {"lb4", "listener", "pool", "dns"});
   toml::source_position admin_at{};
   if (const toml::table* lb4 = top.ReadTable("lb4")) {
     ReadLb4Section(*lb4, errors, &config, &admin_at);
   }
+
+  if (const toml::table* dns = top.ReadTable("dns")) dns::ReadDnsConfig(*dns, errors, &config.dns);
 
   std::vector<Origin> pool_origins;
   for (const auto& [index, table] : top.ReadTables("pool")) {

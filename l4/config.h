@@ -19,6 +19,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/health/check_config.h"
+#include "common/dns/dns_config.h"
+#include "common/dns/target.h"
 #include "common/net/address.h"
 #include "common/net/cidr.h"
 #include "l4/balancer/balancer.h"
@@ -34,6 +36,16 @@ struct BackendConfig {
   // 1..65535: active checks of this backend go to its address with this port; 0 = the pool's
   // [pool.health] port. For backends that each answer checks on their own port (every gw7
   // instance on one machine has its own admin port).
+  uint16_t health_port = 0;
+};
+
+// A backend given by name, resolved through [dns] (common/dns): `address = "api.internal:8080"`
+// (its A/AAAA records, each address a backend of `weight`) or `srv = "_http._tcp.api.internal"`
+// (its SRV records: ports and weights, lowest priority group). l4/discovered_backends.h turns the
+// answers into BackendConfigs; everything after that sees addresses only.
+struct NamedBackendConfig {
+  dns::DnsTarget target;  // unique within its pool
+  uint32_t weight = 1;    // host names only (SRV records carry their own)
   uint16_t health_port = 0;
 };
 
@@ -68,7 +80,10 @@ struct PoolConfig {
   BalancerOptions balancer;  // kind, hash, table_size (prime, >= backends.size() for maglev)
   absl::Duration connect_timeout = absl::Seconds(2);
   int connect_retries = 2;              // 0..16: further backends tried after a failed connect
-  std::vector<BackendConfig> backends;  // at least one, in config order
+  std::vector<BackendConfig> backends;  // in config order; with named_backends, at least one
+  // Backends given by name (NamedBackendConfig): their resolved addresses are appended to
+  // `backends` (ExpandNamedBackends) before a Runtime is built.
+  std::vector<NamedBackendConfig> named_backends;
   HealthConfig health;
   PoolTlsConfig tls;
 };
@@ -152,6 +167,7 @@ struct Lb4Config {
   uint32_t batch_wait_us = 20;            // 0..1000
   std::vector<ListenerConfig> listeners;  // at least one, in config order
   std::vector<PoolConfig> pools;          // in config order
+  dns::DnsConfig dns;                     // [dns]: resolving named backends
   std::string source;                     // the file name (or source name) the config came from
 
   // The pool named `name`, or nullptr.

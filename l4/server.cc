@@ -97,7 +97,7 @@ std::shared_ptr<const Runtime> Lb4Server::runtime() const {
   return runtime_;
 }
 
-absl::Status Lb4Server::Reload(const Lb4Config& config) {
+absl::Status Lb4Server::Reload(const Lb4Config& config, bool from_dns) {
   std::shared_ptr<const Runtime> old = runtime();
   ReusableBackends reusable;
   for (const auto& pool : old->pools) {
@@ -111,7 +111,7 @@ absl::Status Lb4Server::Reload(const Lb4Config& config) {
   }
   auto built = BuildRuntime(config, reusable, old.get());
   if (!built.ok()) {
-    reloads_failed_.fetch_add(1);
+    if (!from_dns) reloads_failed_.fetch_add(1);
     return built.status();
   }
   std::shared_ptr<const Runtime> next = *built;
@@ -134,7 +134,7 @@ absl::Status Lb4Server::Reload(const Lb4Config& config) {
         for (auto& row : fds) {
           for (const ListenSocket& s : row) close(s.fd);
         }
-        reloads_failed_.fetch_add(1);
+        if (!from_dns) reloads_failed_.fetch_add(1);
         return absl::UnavailableError(
             absl::StrFormat("listener \"%s\": %s", lc.name, fd.status().message()));
       }
@@ -161,7 +161,7 @@ absl::Status Lb4Server::Reload(const Lb4Config& config) {
     runtime_ = next;
   }
   if (health_ != nullptr) health_->Update(next);
-  reloads_ok_.fetch_add(1);
+  if (!from_dns) reloads_ok_.fetch_add(1);
   return absl::OkStatus();
 }
 

@@ -32,7 +32,10 @@ class Lb4Server {
   // Applies a new config without dropping connections (see Worker::ApplyRuntime). On error
   // (a new bind address that cannot be bound, an invalid pool) nothing changes. `workers`,
   // `buffer_size` and `buffers_per_worker` need a restart: a change is reported and ignored.
-  absl::Status Reload(const Lb4Config& config);
+  // Callers serialise reloads (l4/backend_discovery.h does, for SIGHUP and DNS changes alike).
+  // `from_dns`: the config in force with new DNS answers, not a new file: not counted in
+  // reloads_ok/failed (lb4_dns_changes_total counts those).
+  absl::Status Reload(const Lb4Config& config, bool from_dns = false);
   // Duplicates of every listening socket of every worker, for a handover (caller closes them).
   std::vector<std::pair<net::SocketAddress, int>> DupListenSockets();
   // Waits until no connection is left or `timeout` passes. True when drained.

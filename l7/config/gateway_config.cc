@@ -3,10 +3,12 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "common/config/errors.h"
 #include "common/config/file.h"
@@ -265,12 +267,30 @@ void ReadServers(TableReader& r, UpstreamConfig* upstream) {
     std::string text;
     uint32_t weight = 1;
     const toml::node* address_node = &element;
+    std::optional<dns::DnsTarget> named;  // a host name or SRV name instead of an address
     if (const auto* s = element.as_string()) {
       text = s->get();
     } else if (const toml::table* t = element.as_table()) {
-      TableReader st(*t, r.errors(), r.context(), {"address", "weight"}, key + ".");
-      if (!st.Require("address") || !st.ReadString("address", &text)) continue;
-      address_node = st.Get("address");
+      TableReader st(*t, r.errors(), r.context(), {"address", "weight", "srv"}, key + ".");
+      if (st.Has("srv")) {
+        // SRV records give ports and weights: neither address nor weight goes with srv.
+        if (st.Has("address") || st.Has("weight")) {
+          st.Error(st.Has("address") ? "address" : "weight",
+                   "not with srv: the SRV records give the servers' ports and weights");
+          continue;
+        }
+        if (!st.ReadString("srv", &text)) continue;
+        absl::StatusOr<dns::DnsTarget> target = dns::ParseSrvTarget(text);
+        if (!target.ok()) {
+          st.Error("srv", std::string(target.status().message()));
+          continue;
+        }
+        named = *std::move(target);
+        address_node = st.Get("srv");
+      } else {
+        if (!st.Require("address") || !st.ReadString("address", &text)) continue;
+        address_node = st.Get("address");
+      }
       if (st.Has("weight") && !st.ReadInt("weight", &weight, 1u, kMaxWeight)) continue;
     } else {
       r.errors().Add(element, r.context(), key,
@@ -280,8 +300,30 @@ void ReadServers(TableReader& r, UpstreamConfig* upstream) {
       continue;
     }
     absl::StatusOr<net::SocketAddress> address = net::SocketAddress::Parse(text);
-    if (!address.ok()) {
-      r.errors().Add(*address_node, r.context(), key, std::string(address.status().message()));
+    if (!named && !address.ok()) {
+      // Not an address: a host name ("api.internal:9101") resolved through [dns].
+      absl::StatusOr<dns::DnsTarget> target = dns::ParseHostTarget(text);
+      if (target.ok()) {
+        named = *std::move(target);
+      } else {
+        const bool has_letter =
+            std::any_of(text.begin(), text.begin() + std::min(text.rfind(':'), text.size()),
+                        [](char c) { return absl::ascii_isalpha(static_cast<unsigned char>(c)); });
+        r.errors().Add(
+            *address_node, r.context(), key,
+            std::string(has_letter ? target.status().message() : address.status().message()));
+        continue;
+      }
+    }
+    if (named) {
+      auto [it, inserted] = seen.emplace(named->ToString(), i);
+      if (!inserted) {
+        r.errors().Add(
+            *address_node, r.context(), key,
+            absl::StrFormat("duplicate server %s (also servers[%d])", it->first, it->second));
+        continue;
+      }
+      upstream->named_servers.push_back({*std::move(named), weight});
       continue;
     }
     if (address->port() == 0) {
@@ -729,11 +771,13 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view text, const st
   GatewayConfig config;
   config.path = path;
 
-  TableReader top(*document, errors, "",
-                  {"gw7", "upstream", "route", "auth", "rate_limit", "concurrency_limit", "redis"});
+  TableReader top(
+      *document, errors, "",
+      {"gw7", "upstream", "route", "auth", "rate_limit", "concurrency_limit", "redis", "dns"});
   if (top.Require("gw7")) {
     if (const toml::table* gw7 = top.ReadTable("gw7")) ReadGw7Section(*gw7, errors, &config);
   }
+  if (const toml::table* dns = top.ReadTable("dns")) dns::ReadDnsConfig(*dns, errors, &config.dns);
 
   std::vector<Origin> upstream_origins;
   for (const auto& [index, table] : top.ReadTables("upstream")) {

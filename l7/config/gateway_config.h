@@ -25,6 +25,8 @@
 #include "absl/time/time.h"
 #include "common/config/toml.h"
 #include "common/health/check_config.h"
+#include "common/dns/dns_config.h"
+#include "common/dns/target.h"
 #include "common/net/address.h"
 #include "common/net/cidr.h"
 
@@ -45,6 +47,15 @@ struct UpstreamHealthConfig : health::ActiveCheckConfig {
   bool enabled = false;  // true when the upstream has a `health` table whose check is not none
 };
 
+// A server given by name, resolved through [dns] (common/dns): "api.internal:9101" (its A/AAAA
+// records, each address a server of `weight`) or { srv = "_http._tcp.api.internal" } (its SRV
+// records: ports and weights, lowest priority group). l7/server/upstream_discovery.h appends the
+// answers to `servers` before a generation is built.
+struct NamedServerConfig {
+  dns::DnsTarget target;  // unique within its upstream
+  uint32_t weight = 1;    // host names only
+};
+
 // Passive ejection (common/health's EjectionConfig, the same keys and back-off as lb4's, on the
 // [[upstream]] table itself): passive_failures consecutive failed requests (connect errors,
 // resets, bad responses, timeouts) eject a server for ejection_time, doubling while it keeps
@@ -58,6 +69,8 @@ struct UpstreamConfig : health::EjectionConfig {
   std::string hash_on = "client_ip";  // maglev key: "client_ip" | "header:NAME" | "cookie:NAME"
   std::vector<net::SocketAddress> servers;  // at least one, unique, never port 0
   std::vector<uint32_t> weights;            // same length as servers; 1..10000 each
+  // Servers given by name: with them, `servers` may be empty in the file (not once expanded).
+  std::vector<NamedServerConfig> named_servers;
   absl::Duration connect_timeout = absl::Seconds(1);
   absl::Duration request_timeout = absl::Seconds(15);
   int retries = 1;                    // extra attempts for idempotent requests, 0..10
@@ -152,6 +165,7 @@ struct GatewayConfig {
   uint32_t max_connections = 0;
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
+  dns::DnsConfig dns;  // [dns]: resolving servers given by name
   // [[auth]], [[rate_limit]], [[concurrency_limit]] and [redis] are validated by l7/filters/*
   // (they receive this table).
   std::shared_ptr<const toml::table> document;

@@ -1,6 +1,7 @@
 // gw7's admin views: /metrics (Prometheus text) and /status (JSON), rendered on the loop thread
 // from GatewayStats and the current generation (see cli.cc for the endpoint).
 #include "absl/strings/str_format.h"
+#include "common/dns/dns_stats.h"
 #include "common/metrics/prometheus.h"
 #include "l7/server/gateway_server.h"
 
@@ -87,6 +88,7 @@ std::string GatewayServer::RenderMetrics() {
   if (auto limits = CurrentRateLimitRegistry()) WriteRateLimitMetrics(*limits, &t);
 #endif
   if (auto concurrency = CurrentConcurrencyRegistry()) WriteConcurrencyMetrics(*concurrency, &t);
+  dns::ProcessDnsStats().Render(&t, "gw7");  // upstream servers by name ([dns])
   std::string text = t.text();
   // One histogram family with an `upstream` label.
   text += "# HELP gw7_upstream_latency_seconds Upstream response-head latency.\n";

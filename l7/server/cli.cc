@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "common/admin/admin_server.h"
 #include "common/command_line.h"
+#include "common/dns/resolve_now.h"
 #include "common/log.h"
 #include "common/systemd_notify.h"
 #include "l7/config/gateway_config.h"
@@ -20,6 +21,7 @@
 #include "l7/filters/ratelimit/rate_limit_filter_factory.h"
 #include "l7/server/gateway_runtime.h"
 #include "l7/server/gateway_server.h"
+#include "l7/server/upstream_discovery.h"
 
 namespace edge::l7 {
 namespace {
@@ -107,6 +109,45 @@ admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
   return r;
 }
 
+// SIGHUP: the names `config` adds (or all, when [dns] changed) resolved now, on this thread, so
+// that the loop never waits for DNS and a reload applies completely or not at all.
+absl::StatusOr<dns::AnswerMap> ResolveNewNames(GatewayServer* gateway,
+                                               const GatewayConfig& config) {
+  std::pair<dns::AnswerMap, dns::DnsConfig> in_force;
+  if (!gateway->RunOnLoop([&in_force, gateway] { in_force = gateway->DnsAnswers(); }, 2000)) {
+    return absl::UnavailableError("the gateway loop did not answer in time");
+  }
+  std::vector<dns::DnsTarget> missing;
+  for (const dns::DnsTarget& target : NamedTargets(config)) {
+    if (!(config.dns == in_force.second) || !in_force.first.contains(target.ToString())) {
+      missing.push_back(target);
+    }
+  }
+  return dns::ResolveNow(missing, config.dns);
+}
+
+// SIGHUP: load and check the file, resolve the names it adds, then swap the generation in; any
+// failure keeps the running config and is counted in reloads_failed.
+void ReloadFromFile(GatewayServer* gateway, const Flags& flags) {
+  auto reloaded = Load(flags);
+  if (!reloaded.ok()) {
+    LOG_ERROR("reload failed, the running config stays in force: %s", reloaded.status().message());
+    gateway->RunOnLoop([gateway] { ++gateway->stats().reloads_failed; }, 2000);
+    return;
+  }
+  auto resolved = ResolveNewNames(gateway, *reloaded);
+  if (!resolved.ok()) {
+    LOG_ERROR(
+        "reload failed, the running config stays in force: server name does not resolve: %s",
+        resolved.status().message());
+    gateway->RunOnLoop([gateway] { ++gateway->stats().reloads_failed; }, 2000);
+    return;
+  }
+  gateway->Reload(std::move(*reloaded), *std::move(resolved));
+  // Reload() posts to the loop; a no-op posted after it runs once the reload has applied.
+  gateway->RunOnLoop([] {}, 5000);
+}
+
 }  // namespace
 
 int Gw7Main(int argc, char** argv) {
@@ -143,6 +184,30 @@ int Gw7Main(int argc, char** argv) {
     return 0;
   }
 
+  // Servers given by name are resolved before the gateway starts: a name that does not resolve
+  // is a config naming what does not exist (exit 2), never an upstream started empty.
+  const GatewayConfig named = *config;
+  dns::AnswerMap answers;
+  if (!NamedTargets(named).empty()) {
+    auto resolved = dns::ResolveNow(NamedTargets(named), named.dns);
+    if (!resolved.ok()) {
+      std::fprintf(stderr, "gw7: %s: server name does not resolve: %s\n", flags.config.c_str(),
+                   std::string(resolved.status().message()).c_str());
+      return 2;
+    }
+    answers = *std::move(resolved);
+    for (const auto& [key, answer] : answers) {
+      LOG_INFO("dns: %s -> %s (ttl %ds)", key, dns::DescribeEndpoints(answer.endpoints),
+               static_cast<int>(answer.ttl_s));
+    }
+    auto expanded = ExpandNamedServers(named, answers);
+    if (!expanded.ok()) {
+      std::fprintf(stderr, "gw7: %s\n", std::string(expanded.status().message()).c_str());
+      return 2;
+    }
+    *config = *std::move(expanded);
+  }
+
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -161,6 +226,11 @@ int Gw7Main(int argc, char** argv) {
     auto server = GatewayServer::Create(std::move(*config));
     if (!server.ok()) {
       created.set_value(server.status());
+      loop_done.store(true);
+      return;
+    }
+    if (absl::Status dns = (*server)->StartDiscovery(named, answers); !dns.ok()) {
+      created.set_value(dns);
       loop_done.store(true);
       return;
     }
@@ -200,16 +270,7 @@ int Gw7Main(int argc, char** argv) {
     if (sig < 0) continue;
     if (sig == SIGHUP) {
       systemd::NotifyReloading("reloading " + flags.config);
-      auto reloaded = Load(flags);
-      if (!reloaded.ok()) {
-        LOG_ERROR("reload failed, the running config stays in force: %s",
-                  reloaded.status().message());
-        gateway->RunOnLoop([gateway] { ++gateway->stats().reloads_failed; }, 2000);
-      } else {
-        gateway->Reload(std::move(*reloaded));
-        // Reload() posts to the loop; a no-op posted after it runs once the reload has applied.
-        gateway->RunOnLoop([] {}, 5000);
-      }
+      ReloadFromFile(gateway, flags);
       systemd::NotifyReady("serving on " + gateway->listen_address().ToString());
       continue;
     }

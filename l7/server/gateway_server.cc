@@ -53,6 +53,8 @@ GatewayServer::~GatewayServer() {
   closing_.clear();
   for (ClientConnection* c : left) c->DestroyAfterLoop();
   for (auto& probe : probes_) probe->DetachFromStoppedLoop();
+  if (discovery_ != nullptr) discovery_->LoopStopped();
+  discovery_.reset();
   probes_.clear();
   HealthProbe::FreeOrphansAfterLoop();
   runtime_.reset();
@@ -224,26 +226,77 @@ void GatewayServer::StartHealthProbes() {
   }
 }
 
-void GatewayServer::Reload(GatewayConfig config) {
-  loop_->Post([this, config = std::move(config)]() mutable {
-    FilterEnvironment env{loop_.get()};
-    auto runtime = BuildGatewayRuntime(std::move(config), env, runtime_.get());
-    if (!runtime.ok()) {
+void GatewayServer::Reload(GatewayConfig config, dns::AnswerMap resolved) {
+  loop_->Post([this, config = std::move(config), resolved = std::move(resolved)]() mutable {
+    dns::AnswerMap answers = std::move(resolved);
+    if (discovery_ != nullptr && config.dns == discovery_->dns_config()) {
+      answers.insert(discovery_->answers().begin(), discovery_->answers().end());
+    }
+    auto expanded = ExpandNamedServers(config, answers);
+    if (!expanded.ok()) {
       ++stats_.reloads_failed;
-      LOG_ERROR("reload failed, the running config stays in force: %s", runtime.status().message());
+      LOG_ERROR("reload failed, the running config stays in force: %s",
+                expanded.status().message());
       return;
     }
-    if (runtime_->config.batch_wait_us != (*runtime)->config.batch_wait_us) {
-      LOG_WARN("reload: batch_wait_us takes effect only at restart");
+    if (!ApplyGeneration(*std::move(expanded), false)) return;
+    if (discovery_ == nullptr) {
+      discovery_ = std::make_unique<UpstreamDiscovery>(
+          loop_.get(), [this](GatewayConfig c) { ApplyGeneration(std::move(c), true); });
     }
-    probes_.clear();
-    runtime_ = std::move(*runtime);
-    StartHealthProbes();
-    ++stats_.reloads_ok;
-    LOG_INFO("reload ok: %s (generation %d: %d routes, %d upstreams)", runtime_->config.path,
-             static_cast<int>(runtime_->generation), static_cast<int>(runtime_->routes.size()),
-             static_cast<int>(runtime_->upstreams.size()));
+    if (absl::Status watch = discovery_->Watch(config, answers); !watch.ok()) {
+      LOG_ERROR("dns: %s; servers given by name are no longer refreshed", watch.message());
+    }
   });
+}
+
+bool GatewayServer::ApplyGeneration(GatewayConfig config, bool keep_idle_connections) {
+  FilterEnvironment env{loop_.get()};
+  auto runtime = BuildGatewayRuntime(std::move(config), env, runtime_.get());
+  if (!runtime.ok()) {
+    if (!keep_idle_connections) ++stats_.reloads_failed;  // DNS changes count in gw7_dns_*
+    LOG_ERROR("%s failed, the running config stays in force: %s",
+              keep_idle_connections ? "applying a dns change" : "reload",
+              runtime.status().message());
+    return false;
+  }
+  if (runtime_->config.batch_wait_us != (*runtime)->config.batch_wait_us) {
+    LOG_WARN("reload: batch_wait_us takes effect only at restart");
+  }
+  if (keep_idle_connections) {
+    for (const auto& up : (*runtime)->upstreams) {
+      for (const auto& old_up : runtime_->upstreams) {
+        if (old_up->config->name != up->config->name) continue;
+        for (const auto& server : up->servers) {
+          for (const auto& old : old_up->servers) {
+            if (old->key != server->key) continue;
+            while (IdleConnection* c = old->pool.Take()) server->pool.Put(c);
+          }
+        }
+      }
+    }
+  }
+  probes_.clear();
+  runtime_ = std::move(*runtime);
+  StartHealthProbes();
+  if (!keep_idle_connections) ++stats_.reloads_ok;
+  LOG_INFO("%s: %s (generation %d: %d routes, %d upstreams)",
+           keep_idle_connections ? "dns change applied" : "reload ok", runtime_->config.path,
+           static_cast<int>(runtime_->generation), static_cast<int>(runtime_->routes.size()),
+           static_cast<int>(runtime_->upstreams.size()));
+  return true;
+}
+
+absl::Status GatewayServer::StartDiscovery(const GatewayConfig& named,
+                                           const dns::AnswerMap& answers) {
+  discovery_ = std::make_unique<UpstreamDiscovery>(
+      loop_.get(), [this](GatewayConfig c) { ApplyGeneration(std::move(c), true); });
+  return discovery_->Watch(named, answers);
+}
+
+std::pair<dns::AnswerMap, dns::DnsConfig> GatewayServer::DnsAnswers() const {
+  if (discovery_ == nullptr) return {};
+  return {discovery_->answers(), discovery_->dns_config()};
 }
 
 }  // namespace edge::l7

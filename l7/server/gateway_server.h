@@ -29,6 +29,7 @@
 #include "l7/stream/stream_services.h"
 #include "l7/upstream/upstream_link.h"
 #include "l7/upstream/health_probe.h"
+#include "l7/server/upstream_discovery.h"
 
 namespace edge::l7 {
 
@@ -48,12 +49,19 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   // `with_delay` false skips drain_delay (gw7 failed to start: nobody was sending to it yet).
   void BeginDrain(bool with_delay = true);
   // Applies a loaded config; a generation that fails to build is logged and changes nothing.
-  void Reload(GatewayConfig config);
+  // Servers given by name take their answers from `resolved`, else from the names in force
+  // (same [dns]); a name in neither fails the reload (resolve new names first: DnsAnswers()).
+  void Reload(GatewayConfig config, dns::AnswerMap resolved = {});
   // Runs fn on the loop thread and waits for it (at most `timeout_ms`); false on timeout.
   bool RunOnLoop(std::function<void()> fn, int timeout_ms);
   bool draining() const override { return draining_.load(); }
 
   // ---- loop thread ----
+  // Keeps the servers given by name in `named` (the config as written; the server runs it
+  // expanded with `answers`) in step with DNS. Before Run().
+  absl::Status StartDiscovery(const GatewayConfig& named, const dns::AnswerMap& answers);
+  // The answers in force of the names of the config in force, and the [dns] they came from.
+  std::pair<dns::AnswerMap, dns::DnsConfig> DnsAnswers() const;
   uring::EventLoop& loop() { return *loop_; }
   // StreamServices: what requests use of the loop and the process.
   int64_t now_ns() const override { return loop_->now_ns(); }
@@ -82,7 +90,11 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   void StopAccepting();  // the end of drain_delay: the listener closes, drain_timeout begins
   void OnDrainTimeout();
   void MaybeFinishDrain();
-  void StartHealthProbes();          // for the current generation, replacing the previous ones
+  void StartHealthProbes();  // for the current generation, replacing the previous ones
+  // Builds a generation from `config` (names expanded) and makes it current. With
+  // keep_idle_connections (a DNS change), servers that stay hand their idle keep-alive
+  // connections to the new generation. False (logged, counted) when it does not build.
+  bool ApplyGeneration(GatewayConfig config, bool keep_idle_connections);
   void Refuse(ClientConnection* c);  // over max_connections
 
   std::unique_ptr<uring::EventLoop> loop_;
@@ -90,6 +102,7 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   net::SocketAddress listen_address_;
   std::shared_ptr<GatewayRuntime> runtime_;
   std::vector<std::unique_ptr<HealthProbe>> probes_;  // update runtime_'s servers
+  std::unique_ptr<UpstreamDiscovery> discovery_;      // servers given by name
   std::unordered_set<ClientConnection*> connections_;
   std::unordered_set<ClientConnection*> closing_;  // closed, waiting for their last completions
   size_t refusing_ = 0;  // connections_ that are only being answered 503 (not held to the limit)

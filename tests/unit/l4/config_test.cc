@@ -312,7 +312,7 @@ const ErrorCase kErrorCases[] = {
     {"UnknownTopLevelTable",
      "[lb]\nworkers = 1\n[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n",
-     "edge.toml:1:2: lb: unknown key; did you mean \"lb4\"? (allowed: lb4, listener, pool)"},
+     "edge.toml:1:2: lb: unknown key; did you mean \"lb4\"? (allowed: lb4, listener, pool, dns)"},
     {"UnknownKeyInLb4",
      "[lb4]\nworker = 1\n[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n",
@@ -322,7 +322,7 @@ const ErrorCase kErrorCases[] = {
      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\", wieght = 2 }]\n",
      "edge.toml:7:43: pool \"g\": backends[0].wieght: unknown key; did you mean \"weight\"? "
-     "(allowed: address, weight, health_port)"},
+     "(allowed: address, weight, health_port, srv)"},
     {"UnknownKeyInHealth",
      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n[pool.health]\n"

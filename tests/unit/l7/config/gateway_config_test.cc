@@ -355,7 +355,7 @@ const BadCase kBadCases[] = {
      "gateway.toml:1:1: gw7: listen: missing required key"},
     {"UnknownTopLevel", "[gw8]\n",
      "gateway.toml:11:2: gw8: unknown key; did you mean \"gw7\"? (allowed: gw7, upstream, route, "
-     "auth, rate_limit, concurrency_limit, redis)"},
+     "auth, rate_limit, concurrency_limit, redis, dns)"},
     {"UnknownGw7Key", "![gw7]\nlisten = \"127.0.0.1:8001\"\nlisen = 1\n",
      "gateway.toml:3:1: gw7: lisen: unknown key; did you mean \"listen\"? (allowed: listen, admin, "
      "proxy_protocol, trusted_proxies, drain_timeout, batch_wait_us, limits, internal_headers, "
@@ -435,9 +435,11 @@ const BadCase kBadCases[] = {
     {"ServerPortZero", "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:0\"]\n",
      "gateway.toml:13:12: upstream \"b\": servers[0]: port 0 is not a valid server port, got "
      "\"127.0.0.1:0\""},
-    {"ServerHostName", "[[upstream]]\nname = \"b\"\nservers = [\"backend:80\"]\n",
-     "gateway.toml:13:12: upstream \"b\": servers[0]: bad address \"backend:80\": not an IP "
-     "address: \"backend\""},
+    // A host name is a server resolved through [dns] (upstream_discovery_test.cc); what is
+    // neither an address nor a host name is refused.
+    {"ServerBadHostName", "[[upstream]]\nname = \"b\"\nservers = [\"back_end:80\"]\n",
+     "gateway.toml:13:12: upstream \"b\": servers[0]: \"back_end\" is neither an IP address nor "
+     "a valid host name"},
     {"DuplicateServer",
      "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\", { address = \"127.0.0.1:1\" }]\n",
      "gateway.toml:13:39: upstream \"b\": servers[1]: duplicate server 127.0.0.1:1 (also "
@@ -451,7 +453,7 @@ const BadCase kBadCases[] = {
     {"ServerTableUnknownKey",
      "[[upstream]]\nname = \"b\"\nservers = [{ address = \"127.0.0.1:1\", wieght = 2 }]\n",
      "gateway.toml:13:39: upstream \"b\": servers[0].wieght: unknown key; did you mean \"weight\"? "
-     "(allowed: address, weight)"},
+     "(allowed: address, weight, srv)"},
     {"HashOnWithoutMaglev",
      "[[upstream]]\nname = \"b\"\nhash_on = \"client_ip\"\nservers = [\"127.0.0.1:1\"]\n",
      "gateway.toml:13:11: upstream \"b\": hash_on: is used only by balance = \"maglev\", not "
