@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/config/toml.h"
+#include "common/log/access_log_config.h"
 #include "common/net/address.h"
 #include "common/net/cidr.h"
 
@@ -84,6 +85,8 @@ struct RouteConfig {
   // ASCII case-folded comparison of this route's path/prefix/template/regex (captures keep the
   // request's case); for upstreams that ignore case, so that "/Admin" cannot bypass this route.
   bool case_insensitive = false;
+  // This route's access-log sample rate (0..1) instead of [gw7.access_log] sample.
+  std::optional<double> access_log_sample;
 };
 
 // [gw7] escaped_slashes, merge_slashes, path_parameters: how gw7 normalises a request path
@@ -132,6 +135,8 @@ struct GatewayConfig {
   // Client connections open at once; one over it is answered 503 and closed. 0: half of
   // RLIMIT_NOFILE (a client may need an upstream socket as well).
   uint32_t max_connections = 0;
+  // [gw7.access_log]: one JSON line per request (l7/observe/access_log.h). Off when absent.
+  log::AccessLogConfig access_log;
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
   // [[auth]], [[rate_limit]], [[concurrency_limit]] and [redis] are validated by l7/filters/*
