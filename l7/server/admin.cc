@@ -74,6 +74,7 @@ std::string GatewayServer::RenderMetrics() {
   if (auto limits = CurrentRateLimitRegistry()) WriteRateLimitMetrics(*limits, &t);
 #endif
   if (auto concurrency = CurrentConcurrencyRegistry()) WriteConcurrencyMetrics(*concurrency, &t);
+  observer_->WriteMetrics(&t);
   std::string text = t.text();
   // One histogram family with an `upstream` label.
   text += "# HELP gw7_upstream_latency_seconds Upstream response-head latency.\n";

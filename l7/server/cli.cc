@@ -13,6 +13,7 @@
 #include "common/admin/admin_server.h"
 #include "common/command_line.h"
 #include "common/log.h"
+#include "common/log/line_sink.h"
 #include "l7/config/gateway_config.h"
 #include "l7/filters/auth/auth_filter_factory.h"
 #include "l7/filters/concurrency/concurrency_filter_factory.h"
@@ -37,7 +38,7 @@ constexpr char kUsage[] =
     "\n"
     "Signals: SIGTERM/SIGINT stop accepting, let requests finish within drain_timeout, exit 0;\n"
     "SIGHUP reloads routes and upstreams (an invalid file is logged and the running config "
-    "stays).\n"
+    "stays);\nSIGUSR1 reopens the access log file (logrotate).\n"
     "Exit codes: 0 clean exit, 1 runtime failure, 2 usage or config error.\n";
 
 struct Flags {
@@ -146,6 +147,7 @@ int Gw7Main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);  // reopen the access log (logrotate)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -195,6 +197,10 @@ int Gw7Main(int argc, char** argv) {
     timespec tick{0, 200'000'000};
     int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig < 0) continue;
+    if (sig == SIGUSR1) {
+      log::ReopenAllLineSinks();
+      continue;
+    }
     if (sig == SIGHUP) {
       auto reloaded = Load(flags);
       if (!reloaded.ok()) {

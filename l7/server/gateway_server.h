@@ -19,6 +19,7 @@
 #include "common/uring/event_loop.h"
 #include "common/uring/timer_wheel.h"
 #include "l7/config/gateway_config.h"
+#include "l7/observe/request_observer.h"
 #include "l7/server/gateway_runtime.h"
 #include "l7/server/gateway_stats.h"
 #include "l7/server/request_id.h"
@@ -50,6 +51,8 @@ class GatewayServer {
   const std::shared_ptr<GatewayRuntime>& runtime() const { return runtime_; }
   GatewayStats& stats() { return stats_; }
   RequestIdGenerator& request_ids() { return request_ids_; }
+  // Where a finished request is reported (access log, usage): observer().OnRequestEnd(record).
+  RequestObserver& observer() { return *observer_; }
   void OnAccepted(int fd);
   void OnConnectionClosed(ClientConnection* c);     // closing: its operations still complete
   void OnConnectionDestroyed(ClientConnection* c);  // gone
@@ -81,6 +84,7 @@ class GatewayServer {
   uint64_t refused_since_log_ = 0;
   GatewayStats stats_;
   RequestIdGenerator request_ids_;
+  std::unique_ptr<RequestObserver> observer_;
   std::atomic<bool> draining_{false};
   bool drain_forced_ = false;
   int64_t drain_deadline_ns_ = 0;
