@@ -244,6 +244,20 @@ std::string RenderMetrics(const Lb4Server& server) {
   out.Sample("lb4_reloads_total", {{"result", "ok"}}, static_cast<double>(server.reloads_ok()));
   out.Sample("lb4_reloads_total", {{"result", "failed"}},
              static_cast<double>(server.reloads_failed()));
+  if (const log::LineSink* log = server.connection_log()) {
+    const log::LineSinkCounters c = log->counters();
+    out.Family("lb4_access_log_lines_total", "counter",
+               "Connection log lines by result: written, dropped (the writer's queue was full), "
+               "write_error.");
+    out.Sample("lb4_access_log_lines_total", {{"result", "written"}},
+               static_cast<double>(c.written));
+    out.Sample("lb4_access_log_lines_total", {{"result", "dropped"}},
+               static_cast<double>(c.dropped));
+    out.Sample("lb4_access_log_lines_total", {{"result", "write_error"}},
+               static_cast<double>(c.write_errors));
+    out.Family("lb4_access_log_reopens_total", "counter", "Connection log reopens (SIGUSR1).");
+    out.Sample("lb4_access_log_reopens_total", {}, static_cast<double>(c.reopens));
+  }
   out.Family("lb4_draining", "gauge", "1 after SIGTERM: no new connections are accepted.");
   out.Sample("lb4_draining", {}, server.draining() ? 1 : 0);
   return out.text();
