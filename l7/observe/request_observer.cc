@@ -1,5 +1,7 @@
 #include "l7/observe/request_observer.h"
 
+#include <time.h>
+
 #include "common/log.h"
 
 namespace edge::l7 {
@@ -34,10 +36,18 @@ void RequestObserver::Reconfigure(const GatewayConfig& config) {
 }
 
 void RequestObserver::OnRequestEnd(const AccessRecord& record) {
+  // The request's own end time: no clock read here, and a test can replay records.
+  usage_.Record(record, record.start_unix_ns + record.duration_ns);
   if (access_log_->enabled()) {
     auto it = route_sample_.find(record.route);
     access_log_->Write(record, it != route_sample_.end() ? it->second : default_sample_);
   }
+}
+
+std::string RequestObserver::RenderUsage() const {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return usage_.RenderJson(static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec);
 }
 
 void RequestObserver::WriteMetrics(metrics::PrometheusText* out) const {

@@ -16,6 +16,7 @@
 #include "l7/config/gateway_config.h"
 #include "l7/observe/access_log.h"
 #include "l7/observe/access_record.h"
+#include "l7/observe/usage_tracker.h"
 
 namespace edge::l7 {
 
@@ -36,6 +37,9 @@ class RequestObserver {
   void WriteMetrics(metrics::PrometheusText* out) const;
 
   AccessLog& access_log() { return *access_log_; }
+  UsageTracker& usage() { return usage_; }
+  // GET /usage: the usage windows at the wall clock's now.
+  std::string RenderUsage() const;
 
  private:
   explicit RequestObserver(std::unique_ptr<AccessLog> log) : access_log_(std::move(log)) {}
@@ -44,6 +48,7 @@ class RequestObserver {
   std::unique_ptr<AccessLog> access_log_;
   double default_sample_ = 1.0;
   std::map<std::string, double, std::less<>> route_sample_;  // routes with access_log_sample
+  UsageTracker usage_;
 };
 
 }  // namespace edge::l7

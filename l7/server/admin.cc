@@ -101,6 +101,8 @@ std::string GatewayServer::RenderMetrics() {
   return text;
 }
 
+std::string GatewayServer::RenderUsage() { return observer_->RenderUsage(); }
+
 std::string GatewayServer::RenderStatus() {
   const int64_t now = loop_->now_ns();
   std::string j = absl::StrFormat(

@@ -85,12 +85,14 @@ admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
     r.body = server->draining() ? "draining\n" : "ok\n";
     return r;
   }
-  if (path == "/metrics" || path == "/status") {
+  if (path == "/metrics" || path == "/status" || path == "/usage") {
     std::string body;
-    bool json = path == "/status";
+    bool json = path != "/metrics";
     if (!server->RunOnLoop(
-            [&body, server, json] {
-              body = json ? server->RenderStatus() : server->RenderMetrics();
+            [&body, server, path] {
+              body = path == "/status"  ? server->RenderStatus()
+                     : path == "/usage" ? server->RenderUsage()
+                                        : server->RenderMetrics();
             },
             2000)) {
       r.status = 503;
@@ -102,7 +104,7 @@ admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
     return r;
   }
   r.status = 404;
-  r.body = "not found: try /healthz, /metrics, /status\n";
+  r.body = "not found: try /healthz, /metrics, /status, /usage\n";
   return r;
 }
 

@@ -61,6 +61,7 @@ class GatewayServer {
   size_t max_connections() const;
   std::string RenderMetrics();  // Prometheus text
   std::string RenderStatus();   // JSON
+  std::string RenderUsage();    // JSON: per-consumer and per-route usage windows (GET /usage)
 
  private:
   GatewayServer();
