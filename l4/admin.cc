@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "common/admin/dashboard.h"
 #include "common/metrics/prometheus.h"
 #include "common/tls/client_hello.h"
 #include "common/uring/timer_wheel.h"
@@ -321,10 +322,14 @@ admin::AdminHandler MakeAdminHandler(const Lb4Server* server) {
     } else if (path == "/status") {
       r.content_type = "application/json";
       r.body = RenderStatus(*server);
+    } else if (path == "/dashboard") {
+      r.content_type = "text/html; charset=utf-8";
+      r.body = std::string(admin::DashboardHtml());
     } else {
       r.status = 404;
       r.content_type = "application/json";
-      r.body = "{\"error\":\"not found\",\"paths\":[\"/healthz\",\"/metrics\",\"/status\"]}\n";
+      r.body = "{\"error\":\"not found\",\"paths\":[\"/healthz\",\"/metrics\",\"/status\","
+               "\"/dashboard\"]}\n";
     }
     return r;
   };

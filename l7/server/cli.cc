@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/admin/admin_server.h"
+#include "common/admin/dashboard.h"
 #include "common/command_line.h"
 #include "common/log.h"
 #include "common/log/line_sink.h"
@@ -85,6 +86,11 @@ admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
     r.body = server->draining() ? "draining\n" : "ok\n";
     return r;
   }
+  if (path == "/dashboard") {
+    r.content_type = "text/html; charset=utf-8";
+    r.body = std::string(admin::DashboardHtml());
+    return r;
+  }
   if (path == "/metrics" || path == "/status" || path == "/usage") {
     std::string body;
     bool json = path != "/metrics";
@@ -104,7 +110,7 @@ admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
     return r;
   }
   r.status = 404;
-  r.body = "not found: try /healthz, /metrics, /status, /usage\n";
+  r.body = "not found: try /healthz, /metrics, /status, /usage, /dashboard\n";
   return r;
 }
 
