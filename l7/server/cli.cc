@@ -19,6 +19,7 @@
 #include "l7/filters/auth/auth_filter_factory.h"
 #include "l7/filters/concurrency/concurrency_filter_factory.h"
 #include "l7/filters/ratelimit/rate_limit_filter_factory.h"
+#include "l7/report/report_command.h"
 #include "l7/server/gateway_runtime.h"
 #include "l7/server/gateway_server.h"
 
@@ -27,6 +28,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: gw7 -c FILE [--listen ADDR] [--admin ADDR] [--check] [--log-level LEVEL]\n"
+    "       gw7 report [--from T --to T] [--json] [-o FILE] LOG...   (gw7 report --help)\n"
     "\n"
     "An io_uring HTTP/1.1 gateway: strict parsing, routing, upstream balancing.\n"
     "\n"
@@ -118,6 +120,9 @@ admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
 
 int Gw7Main(int argc, char** argv) {
   SetLogIdentity("gw7");
+  if (argc > 1 && std::string_view(argv[1]) == "report") {
+    return report::ReportMain(argc - 1, argv + 1);
+  }
   Flags flags;
   int code = ParseFlags(argc, argv, &flags);
   if (code >= 0) return code;
