@@ -24,8 +24,8 @@ double LatencySketch::ValueOf(int index) {
   return 2.0 * std::pow(kGamma, index) / (kGamma + 1.0);
 }
 
-void LatencySketch::Add(double micros) {
-  const int index = IndexOf(micros);
+void LatencySketch::AddIndex(int index) {
+  index = std::clamp(index, 0, kMaxIndex);
   if (counts_.empty()) {
     offset_ = index;
     counts_.assign(1, 0);

@@ -21,7 +21,9 @@ class LatencySketch {
   static constexpr double kRelativeAccuracy = 0.02;
   static constexpr int kMaxIndex = 550;  // gamma^550 us ~ 3.6e9 us, an hour
 
-  void Add(double micros);
+  void Add(double micros) { AddIndex(IndexOf(micros)); }
+  // Adds one value whose IndexOf() the caller computed (one log() for several sketches).
+  void AddIndex(int index);
   void Merge(const LatencySketch& other);
   void Clear();
 

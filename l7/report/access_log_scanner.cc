@@ -2,6 +2,10 @@
 
 #include <charconv>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace edge::l7::report {
 namespace {
 
@@ -54,6 +58,7 @@ class Scanner {
   bool String(std::string_view* out) {
     if (!Eat('"')) return false;
     const size_t start = i_;
+    i_ = PlainRunEnd(i_);
     while (i_ < s_.size() && s_[i_] != '"' && s_[i_] != '\\') {
       if (static_cast<unsigned char>(s_[i_]) < 0x20) return false;
       ++i_;
@@ -147,6 +152,26 @@ class Scanner {
     }
     *out = static_cast<int64_t>(d);
     return true;
+  }
+
+  // The first index from `i` whose byte may end a plain string run ('"', '\\' or a control
+  // character), 16 bytes at a time: string values (ids, paths) are most of a line's bytes.
+  size_t PlainRunEnd(size_t i) const {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (i + 16 <= s_.size()) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_.data() + i));
+      // Control bytes: unsigned v < 0x20, i.e. min(v, 0x1f) == v.
+      const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+      const __m128i hit = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), control);
+      const int mask = _mm_movemask_epi8(hit);
+      if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+      i += 16;
+    }
+#endif
+    return i;
   }
 
   bool Literal(std::string_view word) {

@@ -49,7 +49,8 @@ void ReportBuilder::Add(const LogRow& row) {
   const size_t cls =
       row.status >= 100 && row.status <= 599 ? static_cast<size_t>(row.status / 100) : 0;
   ++data_.status_per_bucket[bucket][cls];
-  data_.latency_per_bucket[bucket].Add(static_cast<double>(row.duration_us));
+  const int latency = LatencySketch::IndexOf(static_cast<double>(row.duration_us));
+  data_.latency_per_bucket[bucket].AddIndex(latency);
   for (auto* map : {&data_.consumers, &data_.routes}) {
     const std::string_view name = map == &data_.consumers
                                       ? (row.consumer.empty() ? "(anonymous)" : row.consumer)
@@ -61,7 +62,7 @@ void ReportBuilder::Add(const LogRow& row) {
     t.refused += row.refused;
     t.bytes_in += static_cast<uint64_t>(row.bytes_in);
     t.bytes_out += static_cast<uint64_t>(row.bytes_out);
-    t.latency.Add(static_cast<double>(row.duration_us));
+    t.latency.AddIndex(latency);
     ++t.per_bucket[bucket];
   }
 }
