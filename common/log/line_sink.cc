@@ -83,7 +83,9 @@ bool LineSink::Submit(std::string_view line) {
     }
     // Once a quarter of the bound waits, the writer should not sleep out its interval.
     const size_t quarter = max_queued_bytes_ / 4;
-    wake = queued_.size() < quarter && queued_.size() + line.size() + 1 >= quarter;
+    wake =
+        (queued_.size() < quarter && queued_.size() + line.size() + 1 >= quarter) || writer_idle_;
+    writer_idle_ = false;
     queued_.append(line);
     queued_.push_back('\n');
     ++queued_lines_;
@@ -119,10 +121,19 @@ void LineSink::Run() {
   std::string batch;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    wake_.wait_for(lock, std::chrono::milliseconds(kFlushIntervalMs), [&] {
+    auto ready = [&] {
       return stopping_ || flush_requested_ || reopen_requested_ ||
              queued_.size() >= max_queued_bytes_ / 4;
-    });
+    };
+    if (queued_.empty()) {
+      // Nothing to write: sleep until a line arrives (the first Submit wakes us) instead of
+      // waking every interval on an idle process.
+      writer_idle_ = true;
+      wake_.wait(lock, [&] { return ready() || !queued_.empty(); });
+      writer_idle_ = false;
+    }
+    // Lines are waiting: give more a chance to join this write.
+    wake_.wait_for(lock, std::chrono::milliseconds(kFlushIntervalMs), ready);
     const bool reopen = reopen_requested_;
     reopen_requested_ = false;
     flush_requested_ = false;

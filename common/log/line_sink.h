@@ -5,9 +5,10 @@
 // Submit() appends the line to an in-memory buffer under a mutex held for the append only (no
 // I/O, no allocation beyond the buffer's growth up to its bound). When the buffer already holds
 // max_queued_bytes, the line is dropped and counted: a slow or full disk costs log lines, never
-// request latency. The writer thread wakes every kFlushInterval (or at once when the buffer is a
-// quarter full, or on Flush/Reopen/destruction), swaps the buffer out and write(2)s it whole, so
-// a busy process pays no wake-up per line.
+// request latency. The writer thread, once a line waits, lets kFlushInterval pass (less when the
+// buffer is a quarter full, or on Flush/Reopen/destruction), swaps the buffer out and write(2)s
+// it whole, so a busy process pays no wake-up per line; an idle writer sleeps until the first
+// line of the next burst wakes it.
 //
 // Reopen() (SIGUSR1 through ReopenAllLineSinks, for logrotate's "rename, then signal") makes the
 // writer open the path again before its next write; lines already handed over go to the old file
@@ -83,6 +84,7 @@ class LineSink {
   bool flush_requested_ = false;     // guarded by mu_
   bool reopen_requested_ = false;    // guarded by mu_
   bool stopping_ = false;            // guarded by mu_
+  bool writer_idle_ = false;         // guarded by mu_: asleep on an empty queue, Submit wakes it
 
   std::atomic<uint64_t> written_{0};
   std::atomic<uint64_t> dropped_{0};
