@@ -5,6 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/dns/dns_stats.h"
+#include "common/admin/dashboard.h"
 #include "common/metrics/prometheus.h"
 #include "common/tls/client_hello.h"
 #include "common/uring/timer_wheel.h"
@@ -245,6 +246,20 @@ std::string RenderMetrics(const Lb4Server& server) {
   out.Sample("lb4_reloads_total", {{"result", "ok"}}, static_cast<double>(server.reloads_ok()));
   out.Sample("lb4_reloads_total", {{"result", "failed"}},
              static_cast<double>(server.reloads_failed()));
+  if (const log::LineSink* log = server.connection_log()) {
+    const log::LineSinkCounters c = log->counters();
+    out.Family("lb4_access_log_lines_total", "counter",
+               "Connection log lines by result: written, dropped (the writer's queue was full), "
+               "write_error.");
+    out.Sample("lb4_access_log_lines_total", {{"result", "written"}},
+               static_cast<double>(c.written));
+    out.Sample("lb4_access_log_lines_total", {{"result", "dropped"}},
+               static_cast<double>(c.dropped));
+    out.Sample("lb4_access_log_lines_total", {{"result", "write_error"}},
+               static_cast<double>(c.write_errors));
+    out.Family("lb4_access_log_reopens_total", "counter", "Connection log reopens (SIGUSR1).");
+    out.Sample("lb4_access_log_reopens_total", {}, static_cast<double>(c.reopens));
+  }
   out.Family("lb4_draining", "gauge", "1 after SIGTERM: no new connections are accepted.");
   out.Sample("lb4_draining", {}, server.draining() ? 1 : 0);
   dns::ProcessDnsStats().Render(&out, "lb4");  // named backends ([dns])
@@ -309,10 +324,14 @@ admin::AdminHandler MakeAdminHandler(const Lb4Server* server) {
     } else if (path == "/status") {
       r.content_type = "application/json";
       r.body = RenderStatus(*server);
+    } else if (path == "/dashboard") {
+      r.content_type = "text/html; charset=utf-8";
+      r.body = std::string(admin::DashboardHtml());
     } else {
       r.status = 404;
       r.content_type = "application/json";
-      r.body = "{\"error\":\"not found\",\"paths\":[\"/healthz\",\"/metrics\",\"/status\"]}\n";
+      r.body = "{\"error\":\"not found\",\"paths\":[\"/healthz\",\"/metrics\",\"/status\","
+               "\"/dashboard\"]}\n";
     }
     return r;
   };

@@ -37,7 +37,8 @@ constexpr char kUsage[] =
     "  -h, --help          this text\n"
     "\n"
     "Signals: SIGTERM/SIGINT stop accepting, let connections finish within drain_timeout, exit 0;\n"
-    "SIGHUP reloads the config (an invalid one is logged and the running config stays).\n"
+    "SIGHUP reloads the config (an invalid one is logged and the running config stays);\n"
+    "SIGUSR1 reopens the [lb4.access_log] file (logrotate).\n"
     "Exit codes: 0 clean exit, 1 runtime failure, 2 usage or config error.\n";
 
 struct Flags {
@@ -111,6 +112,10 @@ int ServeUntilSignal(Lb4Server& server, BackendDiscovery& discovery, const std::
       systemd::NotifyReady(ReadyStatus(server));
       continue;
     }
+    if (sig == SIGUSR1) {  // logrotate moved the connection log: write a new file
+      log::ReopenAllLineSinks();
+      continue;
+    }
     if (sig == SIGUSR2) services.handover.reset();  // done: its thread asked for this drain
     absl::Duration drain_timeout = server.runtime()->config.drain_timeout;
     LOG_INFO("%s: draining %d connections (drain_timeout %s)", strsignal(sig),
@@ -173,6 +178,7 @@ int Lb4Main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
   sigaddset(&signals, SIGUSR2);  // from the handover thread: a new lb4 took over
+  sigaddset(&signals, SIGUSR1);  // reopen the connection log
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 

@@ -129,7 +129,7 @@ void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* c
                     toml::source_position* admin_at) {
   TableReader r(table, errors, "lb4",
                 {"workers", "max_connections", "admin", "drain_timeout", "buffer_size",
-                 "buffers_per_worker", "batch_wait_us"});
+                 "buffers_per_worker", "batch_wait_us", "access_log"});
   r.ReadInt("workers", &config->workers, 0, kMaxWorkers);
   r.ReadInt("max_connections", &config->max_connections, uint64_t{1});
   net::SocketAddress admin;
@@ -139,6 +139,7 @@ void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* c
   }
   r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
   r.ReadInt("batch_wait_us", &config->batch_wait_us, 0u, 1000u);
+  log::ReadAccessLogConfig(r, "access_log", /*allow_redact=*/false, &config->access_log);
   uint64_t buffer_size = 0;
   if (r.ReadSize("buffer_size", &buffer_size, kMinBufferSize, kMaxBufferSize)) {
     config->buffer_size = static_cast<uint32_t>(buffer_size);

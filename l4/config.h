@@ -21,6 +21,7 @@
 #include "common/health/check_config.h"
 #include "common/dns/dns_config.h"
 #include "common/dns/target.h"
+#include "common/log/access_log_config.h"
 #include "common/net/address.h"
 #include "common/net/cidr.h"
 #include "l4/balancer/balancer.h"
@@ -164,7 +165,9 @@ struct Lb4Config {
   // A worker's wait for I/O returns at once at 32 completions, else this long after the first
   // (Linux >= 6.12; 0 = at the first). Fewer wakeups per request under load for at most this
   // much added latency per event: 20us cut lb4's keep-alive CPU per request by about a fifth.
-  uint32_t batch_wait_us = 20;            // 0..1000
+  uint32_t batch_wait_us = 20;  // 0..1000
+  // [lb4.access_log]: one JSON line per connection (l4/connection_log.h); off when absent.
+  log::AccessLogConfig access_log;
   std::vector<ListenerConfig> listeners;  // at least one, in config order
   std::vector<PoolConfig> pools;          // in config order
   dns::DnsConfig dns;                     // [dns]: resolving named backends

@@ -12,6 +12,7 @@
 #include "common/uring/buffer_ring.h"
 #include "common/uring/compat.h"
 #include "common/uring/event_loop.h"
+#include "l4/connection_log.h"
 #include "l4/connection_sockets.h"
 #include "l4/runtime.h"
 #include "l4/worker.h"
@@ -37,6 +38,10 @@ void RelayConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime
   pending_ops_ = 0;
   for (Flow& f : flow_) f.Reset();
   proxy_header_.clear();
+  bytes_[kClient] = bytes_[kBackend] = 0;
+  close_reason_ = nullptr;
+  first_fin_ = -1;
+  sni_.clear();
   net::SetNoDelay(client_fd);
   if (peer != nullptr) {
     client_address_ = *peer;
@@ -90,6 +95,7 @@ void RelayConnection::OnSniff(int32_t res) {
     return;
   }
   stats.bytes_from_clients.Add(static_cast<uint64_t>(res));
+  bytes_[kClient] += static_cast<uint64_t>(res);
   tls::ClientHelloParser& parser = *hello_parser_;
   auto result =
       parser.Feed(std::string_view(hello_.data() + hello_size_, static_cast<size_t>(res)));
@@ -112,6 +118,7 @@ void RelayConnection::OnSniff(int32_t res) {
   Pool* routed = sni.empty() ? nullptr : listener_->routes.Find(sni);
   (routed != nullptr ? stats.hello_routed : stats.hello_default_pool).Add(1);
   if (routed != nullptr) pool_ = routed;
+  if (listener_->access_log_sample > 0) sni_ = sni;
   connector_.Reset(pool_, &client_address_);
   hello_parser_.reset();
   worker_->loop().timers().Cancel(&timer_);
@@ -256,6 +263,7 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     last_activity_ns_ = worker_->loop().now_ns();
     (side == kClient ? worker_->stats().bytes_from_clients : worker_->stats().bytes_from_backends)
         .Add(static_cast<uint64_t>(res));
+    bytes_[side] += static_cast<uint64_t>(res);
     TrySend(side);
     if (flow.recv_armed && !flow.recv_cancelled && flow.pending() >= kHighWaterChunks) {
       // Backpressure: the other side is not keeping up. Stop reading until it drains.
@@ -267,6 +275,7 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     }
   } else if (res == 0) {
     flow.eof = true;
+    if (first_fin_ < 0) first_fin_ = side;
     RelayEof(side);
   } else if (res == -ENOBUFS) {
     // The worker's buffer ring is empty: not an error and not EOF. Keep this flow moving with a
@@ -385,6 +394,7 @@ void RelayConnection::OnTimer() {
 void RelayConnection::Abort(const char* reason) {
   if (state_ == State::kClosing || state_ == State::kIdle) return;
   LOG_DEBUG("connection closed: %s", reason);
+  if (close_reason_ == nullptr) close_reason_ = reason;
   state_ = State::kClosing;
   worker_->loop().timers().Cancel(&timer_);
   if (pending_ops_ > 0) CancelInFlight(worker_->loop(), fd_);
@@ -407,7 +417,29 @@ void RelayConnection::ReleaseChunks(Flow& flow) {
   flow.head = 0;
 }
 
+void RelayConnection::WriteConnectionLog() {
+  log::LineSink* sink = worker_->connection_log();
+  if (sink == nullptr || listener_->access_log_sample <= 0) return;
+  const int64_t duration = worker_->loop().now_ns() - start_ns_;
+  ConnectionRecord r;
+  r.start_unix_ns = WallClockNs() - duration;
+  r.duration_ns = duration;
+  r.listener = listener_->config.name;
+  r.mode = listener_->config.mode == ListenerMode::kTlsPassthrough ? "tls_passthrough" : "tcp";
+  r.client = &client_address_;
+  if (pool_ != nullptr) r.pool = pool_->config.name;
+  if (backend_ != nullptr) r.backend = backend_->key;
+  r.bytes_from_client = bytes_[kClient];
+  r.bytes_from_backend = bytes_[kBackend];
+  r.close = close_reason_ != nullptr ? close_reason_
+            : first_fin_ == kBackend ? "backend closed"
+                                     : "client closed";
+  r.sni = sni_;
+  LogConnection(sink, listener_->access_log_sample, r);
+}
+
 void RelayConnection::Finish() {
+  WriteConnectionLog();
   ReleaseChunks(flow_[kClient]);
   ReleaseChunks(flow_[kBackend]);
   CloseSockets(worker_->loop(), fd_);

@@ -136,6 +136,7 @@ class RelayConnection final : public uring::IoHandler {
   void ReleaseChunks(Flow& flow);
   void OnTimer();
   static void TimerThunk(void* self) { static_cast<RelayConnection*>(self)->OnTimer(); }
+  void WriteConnectionLog();  // [lb4.access_log], at Finish
 
   Worker* worker_;
   std::shared_ptr<const ListenerRuntime> listener_;
@@ -157,6 +158,12 @@ class RelayConnection final : public uring::IoHandler {
   size_t hello_size_ = 0;
   std::optional<tls::ClientHelloParser> hello_parser_;
   uring::Timer timer_;
+  // For the connection log: bytes received from each side, why the connection ended (the first
+  // reason; static strings), which side sent the first FIN (-1: none), the passthrough SNI.
+  uint64_t bytes_[2] = {0, 0};
+  const char* close_reason_ = nullptr;
+  int first_fin_ = -1;
+  std::string sni_;
   // Last: used only while connecting, it keeps the relay's hot fields on the first cache lines.
   BackendConnector connector_;
 };

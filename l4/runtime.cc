@@ -125,6 +125,10 @@ absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& con
     }
     listener->needs_client_address = lc.proxy_protocol != ProxyProtocolMode::kOff ||
                                      listener->pool->config.balancer.kind == BalanceKind::kMaglev;
+    if (config.access_log.enabled()) {
+      listener->access_log_sample = config.access_log.sample;
+      listener->needs_client_address = true;  // the log names the client
+    }
     for (const SniRoute& route : lc.routes) {
       std::shared_ptr<Pool> pool = PoolNamed(*runtime, route.pool);
       if (pool == nullptr) {

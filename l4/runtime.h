@@ -51,6 +51,8 @@ struct ListenerRuntime {
   std::shared_ptr<const SourceGuard> guard;
   // Refusals of this listener; never null; kept across reloads by listener name.
   std::shared_ptr<ProtectionCounters> counters;
+  // [lb4.access_log] sample for this listener's connections; 0 when the log is off.
+  double access_log_sample = 0;
 };
 
 struct Runtime {

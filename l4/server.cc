@@ -23,6 +23,10 @@ absl::StatusOr<std::unique_ptr<Lb4Server>> Lb4Server::Start(std::shared_ptr<cons
                                                             InheritedSockets inherited) {
   std::unique_ptr<Lb4Server> server(new Lb4Server());
   server->runtime_ = runtime;
+  if (absl::Status log = server->OpenConnectionLog(runtime->config.access_log); !log.ok()) {
+    for (auto& [bind, fd] : inherited) close(fd);
+    return log;
+  }
   int workers = ResolveWorkerCount(runtime->config.workers);
   // Open every socket first, so a port in use fails the start before any thread runs.
   // Sockets handed over by a previous lb4 are used first (their accept queues carry on);
@@ -92,6 +96,23 @@ absl::StatusOr<std::unique_ptr<Lb4Server>> Lb4Server::Start(std::shared_ptr<cons
 
 Lb4Server::~Lb4Server() { Stop(); }
 
+absl::Status Lb4Server::OpenConnectionLog(const log::AccessLogConfig& config) {
+  if (config.path == connection_log_path_) return absl::OkStatus();
+  log::LineSink* sink = nullptr;
+  if (config.enabled()) {
+    auto opened = log::LineSink::Open(config.path, config.queue_bytes);
+    if (!opened.ok()) {
+      return absl::Status(opened.status().code(),
+                          "[lb4.access_log] " + std::string(opened.status().message()));
+    }
+    sink = opened->get();
+    connection_logs_.push_back(std::move(*opened));
+  }
+  shared_.connection_log.store(sink, std::memory_order_release);
+  connection_log_path_ = config.path;
+  return absl::OkStatus();
+}
+
 std::shared_ptr<const Runtime> Lb4Server::runtime() const {
   std::lock_guard<std::mutex> lock(runtime_mu_);
   return runtime_;
@@ -115,6 +136,10 @@ absl::Status Lb4Server::Reload(const Lb4Config& config, bool from_dns) {
     return built.status();
   }
   std::shared_ptr<const Runtime> next = *built;
+  if (absl::Status log = OpenConnectionLog(config.access_log); !log.ok()) {
+    reloads_failed_.fetch_add(1);
+    return log;
+  }
   const Lb4Config& was = old->config;
   if (config.workers != was.workers || config.buffer_size != was.buffer_size ||
       config.buffers_per_worker != was.buffers_per_worker) {

@@ -50,6 +50,8 @@ class Lb4Server {
   uint64_t reloads_ok() const { return reloads_ok_.load(); }
   uint64_t reloads_failed() const { return reloads_failed_.load(); }
   void CountFailedReload() { reloads_failed_.fetch_add(1); }
+  // [lb4.access_log]'s sink in force (null: off), for its counters.
+  const log::LineSink* connection_log() const { return shared_.connection_log.load(); }
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
 
  private:
@@ -63,6 +65,11 @@ class Lb4Server {
   std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<HealthChecker> health_;  // active checks and passive ejection of every pool
+  // [lb4.access_log] sinks: the one in force (shared_.connection_log) is the last; earlier ones
+  // (a reload changed the path) stay until exit, since a worker may still be writing to one.
+  std::vector<std::unique_ptr<log::LineSink>> connection_logs_;
+  std::string connection_log_path_ = "off";
+  absl::Status OpenConnectionLog(const log::AccessLogConfig& config);
 };
 
 // Number of worker threads for `configured` (0 = one per CPU this process may run on).

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "common/log/line_sink.h"
 #include "common/metrics/prometheus.h"
 
 namespace edge::l4 {
@@ -52,6 +53,9 @@ struct alignas(64) WorkerStats {
 
 struct SharedCounters {
   std::atomic<int64_t> active{0};  // relayed connections alive, all workers
+  // [lb4.access_log]'s sink, null when off. Owned by Lb4Server, which keeps every sink it ever
+  // published until exit, so a worker may use what it loaded without a reference count.
+  std::atomic<log::LineSink*> connection_log{nullptr};
 };
 
 }  // namespace edge::l4

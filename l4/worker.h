@@ -63,6 +63,10 @@ class Worker {
   uring::EventLoop& loop() { return *loop_; }
   uring::ProvidedBufferRing& buffers() { return *buffers_; }
   WorkerStats& stats() { return stats_; }
+  // [lb4.access_log]'s sink, null when off.
+  log::LineSink* connection_log() const {
+    return shared_->connection_log.load(std::memory_order_acquire);
+  }
   // A client accepted on `listener`; `source_table` is this worker's table for its per-source
   // limits (null without them).
   void OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& listener,

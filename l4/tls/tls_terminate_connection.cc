@@ -15,6 +15,7 @@
 #include "common/tls/server_context.h"
 #include "common/uring/buffer_ring.h"
 #include "common/uring/event_loop.h"
+#include "l4/connection_log.h"
 #include "l4/connection_sockets.h"
 #include "l4/runtime.h"
 #include "l4/worker.h"
@@ -86,7 +87,10 @@ void TlsTerminateConnection::Start(int client_fd, std::shared_ptr<const Listener
   for (int s : {kClient, kBackend}) {
     out_[s] = Output{};
     recv_armed_[s] = eof_[s] = shut_[s] = false;
+    bytes_[s] = 0;
   }
+  close_reason_ = nullptr;
+  first_eof_ = -1;
   net::SetNoDelay(client_fd);
   if (peer != nullptr) {
     client_address_ = *peer;
@@ -168,6 +172,7 @@ void TlsTerminateConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     last_activity_ns_ = worker_->loop().now_ns();
     (side == kClient ? worker_->stats().bytes_from_clients : worker_->stats().bytes_from_backends)
         .Add(static_cast<uint64_t>(res));
+    bytes_[side] += static_cast<uint64_t>(res);
     // Both handlers copy the bytes (into OpenSSL), so the ring buffer goes back at once.
     if (side == kClient) {
       OnClientBytes(data, static_cast<size_t>(res));
@@ -400,6 +405,7 @@ void TlsTerminateConnection::OnSend(int to, int32_t res) {
 void TlsTerminateConnection::ClientEof() {
   if (eof_[kClient]) return;
   eof_[kClient] = true;
+  if (first_eof_ < 0) first_eof_ = kClient;
   if (up_ssl_ != nullptr) {  // the backend gets a close_notify before the FIN
     ERR_clear_error();
     SSL_shutdown(up_ssl_);
@@ -411,6 +417,7 @@ void TlsTerminateConnection::ClientEof() {
 void TlsTerminateConnection::BackendEof() {
   if (eof_[kBackend]) return;  // a FIN after the close_notify
   eof_[kBackend] = true;
+  if (first_eof_ < 0) first_eof_ = kBackend;
   ERR_clear_error();
   SSL_shutdown(ssl_);  // queues close_notify
   FlushTls();
@@ -599,6 +606,7 @@ void TlsTerminateConnection::OnTimer() {
 void TlsTerminateConnection::Abort(const char* reason) {
   if (state_ == State::kClosing || state_ == State::kIdle) return;
   LOG_DEBUG("TLS connection closed: %s", reason);
+  if (close_reason_ == nullptr) close_reason_ = reason;
   state_ = State::kClosing;
   worker_->loop().timers().Cancel(&timer_);
   if (pending_ops_ > 0) CancelInFlight(worker_->loop(), fd_);
@@ -613,7 +621,42 @@ void TlsTerminateConnection::MaybeFinish() {
   if (state_ == State::kClosing && pending_ops_ == 0) Finish();
 }
 
+void TlsTerminateConnection::WriteConnectionLog() {
+  log::LineSink* sink = worker_->connection_log();
+  if (sink == nullptr || listener_->access_log_sample <= 0) return;
+  const int64_t duration = worker_->loop().now_ns() - start_ns_;
+  ConnectionRecord r;
+  r.start_unix_ns = WallClockNs() - duration;
+  r.duration_ns = duration;
+  r.listener = listener_->config.name;
+  r.mode = "tls";
+  r.client = &client_address_;
+  if (pool_ != nullptr) r.pool = pool_->config.name;
+  if (backend_ != nullptr) r.backend = backend_->key;
+  r.bytes_from_client = bytes_[kClient];
+  r.bytes_from_backend = bytes_[kBackend];
+  r.close = close_reason_ != nullptr ? close_reason_
+            : first_eof_ == kBackend ? "backend closed"
+                                     : "client closed";
+  std::string alpn;
+  if (ssl_ != nullptr) {
+    if (const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) r.sni = sni;
+    if (SSL_is_init_finished(ssl_)) {
+      r.tls_version = SSL_get_version(ssl_);
+      r.tls_cipher = SSL_get_cipher_name(ssl_);
+      r.tls_resumed = SSL_session_reused(ssl_) == 1;
+      const unsigned char* proto = nullptr;
+      unsigned int len = 0;
+      SSL_get0_alpn_selected(ssl_, &proto, &len);
+      alpn.assign(reinterpret_cast<const char*>(proto), proto != nullptr ? len : 0);
+      r.alpn = alpn;
+    }
+  }
+  LogConnection(sink, listener_->access_log_sample, r);
+}
+
 void TlsTerminateConnection::Finish() {
+  WriteConnectionLog();
   CloseSockets(worker_->loop(), fd_);
   for (int side : {kClient, kBackend}) {
     out_[side] = Output{};

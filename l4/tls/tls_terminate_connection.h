@@ -140,6 +140,7 @@ class TlsTerminateConnection final : public uring::IoHandler {
   void Finish();
   void OnTimer();
   static void TimerThunk(void* self) { static_cast<TlsTerminateConnection*>(self)->OnTimer(); }
+  void WriteConnectionLog();  // [lb4.access_log], at Finish while ssl_ still exists
 
   Worker* worker_;
   std::shared_ptr<const ListenerRuntime> listener_;
@@ -168,6 +169,11 @@ class TlsTerminateConnection final : public uring::IoHandler {
   int64_t last_activity_ns_ = 0;
   net::SocketAddress client_address_;
   uring::Timer timer_;
+  // For the connection log: bytes received from each side, the first reason the connection
+  // ended (static strings), which side ended its stream first (-1: none).
+  uint64_t bytes_[2] = {0, 0};
+  const char* close_reason_ = nullptr;
+  int first_eof_ = -1;
 };
 
 }  // namespace edge::l4

@@ -177,7 +177,8 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
   TableReader r(table, errors, "gw7",
                 {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout",
                  "batch_wait_us", "limits", "internal_headers", "max_connections",
-                 "escaped_slashes", "merge_slashes", "path_parameters", "drain_delay"});
+                 "escaped_slashes", "merge_slashes", "path_parameters", "drain_delay",
+                 "access_log"});
   if (r.Require("listen")) r.ReadAddress("listen", &config->listen);
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
@@ -216,6 +217,7 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
   r.ReadEnum("escaped_slashes", &config->path_normalization.escaped_slashes, kEscapedSlashes);
   r.ReadBool("merge_slashes", &config->path_normalization.merge_slashes);
   r.ReadEnum("path_parameters", &config->path_normalization.path_parameters, kPathParameters);
+  log::ReadAccessLogConfig(r, "access_log", /*allow_redact=*/true, &config->access_log);
 
   if (const toml::table* limits = r.ReadTable("limits")) {
     TableReader l(*limits, errors, "gw7",
@@ -570,10 +572,26 @@ void ReadRewrites(TableReader& r, RouteConfig* route) {
 void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, RouteConfig* route,
                Origin* origin) {
   TableReader r(table, errors, ContextFor("route", index, table),
-                {"name", "host", "path", "path_prefix", "path_template", "path_regex", "methods",
-                 "headers", "upstream", "strip_prefix", "prefix_rewrite", "auth", "require_scopes",
-                 "require_claims", "rate_limit", "concurrency_limit", "add_request_headers",
-                 "allow_h2c_upgrade", "case_insensitive"});
+                {"name",
+                 "host",
+                 "path",
+                 "path_prefix",
+                 "path_template",
+                 "path_regex",
+                 "methods",
+                 "headers",
+                 "upstream",
+                 "strip_prefix",
+                 "prefix_rewrite",
+                 "auth",
+                 "require_scopes",
+                 "require_claims",
+                 "rate_limit",
+                 "concurrency_limit",
+                 "add_request_headers",
+                 "allow_h2c_upgrade",
+                 "case_insensitive",
+                 "access_log_sample"});
   ReadName(r, &route->name, origin);
   std::string host;
   if (r.ReadString("host", &host)) {
@@ -610,6 +628,9 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
   ReadStringPairs(r, "add_request_headers", true, &route->add_request_headers);
   r.ReadBool("allow_h2c_upgrade", &route->allow_h2c_upgrade);
   r.ReadBool("case_insensitive", &route->case_insensitive);
+  if (double rate; log::ReadSampleRate(r, "access_log_sample", &rate)) {
+    route->access_log_sample = rate;
+  }
 }
 
 template <typename T>

@@ -27,6 +27,7 @@
 #include "common/health/check_config.h"
 #include "common/dns/dns_config.h"
 #include "common/dns/target.h"
+#include "common/log/access_log_config.h"
 #include "common/net/address.h"
 #include "common/net/cidr.h"
 
@@ -111,6 +112,8 @@ struct RouteConfig {
   // ASCII case-folded comparison of this route's path/prefix/template/regex (captures keep the
   // request's case); for upstreams that ignore case, so that "/Admin" cannot bypass this route.
   bool case_insensitive = false;
+  // This route's access-log sample rate (0..1) instead of [gw7.access_log] sample.
+  std::optional<double> access_log_sample;
 };
 
 // [gw7] escaped_slashes, merge_slashes, path_parameters: how gw7 normalises a request path
@@ -163,6 +166,8 @@ struct GatewayConfig {
   // Client connections open at once; one over it is answered 503 and closed. 0: half of
   // RLIMIT_NOFILE (a client may need an upstream socket as well).
   uint32_t max_connections = 0;
+  // [gw7.access_log]: one JSON line per request (l7/observe/access_log.h). Off when absent.
+  log::AccessLogConfig access_log;
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
   dns::DnsConfig dns;  // [dns]: resolving servers given by name

@@ -89,6 +89,7 @@ std::string GatewayServer::RenderMetrics() {
 #endif
   if (auto concurrency = CurrentConcurrencyRegistry()) WriteConcurrencyMetrics(*concurrency, &t);
   dns::ProcessDnsStats().Render(&t, "gw7");  // upstream servers by name ([dns])
+  observer_->WriteMetrics(&t);
   std::string text = t.text();
   // One histogram family with an `upstream` label.
   text += "# HELP gw7_upstream_latency_seconds Upstream response-head latency.\n";
@@ -114,6 +115,8 @@ std::string GatewayServer::RenderMetrics() {
   }
   return text;
 }
+
+std::string GatewayServer::RenderUsage() { return observer_->RenderUsage(); }
 
 std::string GatewayServer::RenderStatus() {
   const int64_t now = loop_->now_ns();

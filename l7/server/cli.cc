@@ -11,14 +11,17 @@
 
 #include "absl/strings/str_format.h"
 #include "common/admin/admin_server.h"
+#include "common/admin/dashboard.h"
 #include "common/command_line.h"
 #include "common/dns/resolve_now.h"
 #include "common/log.h"
 #include "common/systemd_notify.h"
+#include "common/log/line_sink.h"
 #include "l7/config/gateway_config.h"
 #include "l7/filters/auth/auth_filter_factory.h"
 #include "l7/filters/concurrency/concurrency_filter_factory.h"
 #include "l7/filters/ratelimit/rate_limit_filter_factory.h"
+#include "l7/report/report_command.h"
 #include "l7/server/gateway_runtime.h"
 #include "l7/server/gateway_server.h"
 #include "l7/server/upstream_discovery.h"
@@ -28,6 +31,7 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: gw7 -c FILE [--listen ADDR] [--admin ADDR] [--check] [--log-level LEVEL]\n"
+    "       gw7 report [--from T --to T] [--json] [-o FILE] LOG...   (gw7 report --help)\n"
     "\n"
     "An io_uring HTTP/1.1 gateway: strict parsing, routing, upstream balancing.\n"
     "\n"
@@ -41,7 +45,7 @@ constexpr char kUsage[] =
     "Signals: SIGTERM/SIGINT: /healthz answers 503, accepting goes on for drain_delay, then\n"
     "requests in flight finish within drain_timeout, exit 0;\n"
     "SIGHUP reloads routes and upstreams (an invalid file is logged and the running config "
-    "stays).\n"
+    "stays);\nSIGUSR1 reopens the access log file (logrotate).\n"
     "Exit codes: 0 clean exit, 1 runtime failure, 2 usage or config error.\n";
 
 struct Flags {
@@ -88,12 +92,19 @@ admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
     r.body = server->draining() ? "draining\n" : "ok\n";
     return r;
   }
-  if (path == "/metrics" || path == "/status") {
+  if (path == "/dashboard") {
+    r.content_type = "text/html; charset=utf-8";
+    r.body = std::string(admin::DashboardHtml());
+    return r;
+  }
+  if (path == "/metrics" || path == "/status" || path == "/usage") {
     std::string body;
-    bool json = path == "/status";
+    bool json = path != "/metrics";
     if (!server->RunOnLoop(
-            [&body, server, json] {
-              body = json ? server->RenderStatus() : server->RenderMetrics();
+            [&body, server, path] {
+              body = path == "/status"  ? server->RenderStatus()
+                     : path == "/usage" ? server->RenderUsage()
+                                        : server->RenderMetrics();
             },
             2000)) {
       r.status = 503;
@@ -105,7 +116,7 @@ admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
     return r;
   }
   r.status = 404;
-  r.body = "not found: try /healthz, /metrics, /status\n";
+  r.body = "not found: try /healthz, /metrics, /status, /usage, /dashboard\n";
   return r;
 }
 
@@ -152,6 +163,9 @@ void ReloadFromFile(GatewayServer* gateway, const Flags& flags) {
 
 int Gw7Main(int argc, char** argv) {
   SetLogIdentity("gw7");
+  if (argc > 1 && std::string_view(argv[1]) == "report") {
+    return report::ReportMain(argc - 1, argv + 1);
+  }
   Flags flags;
   int code = ParseFlags(argc, argv, &flags);
   if (code >= 0) return code;
@@ -213,6 +227,7 @@ int Gw7Main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);  // reopen the access log (logrotate)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -268,6 +283,10 @@ int Gw7Main(int argc, char** argv) {
     timespec tick{0, 200'000'000};
     int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig < 0) continue;
+    if (sig == SIGUSR1) {
+      log::ReopenAllLineSinks();
+      continue;
+    }
     if (sig == SIGHUP) {
       systemd::NotifyReloading("reloading " + flags.config);
       ReloadFromFile(gateway, flags);

@@ -28,6 +28,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Create(GatewayConf
   if (!fd.ok()) return fd.status();
   server->listen_address_ = net::LocalAddress(*fd);
   server->listener_ = std::make_unique<GatewayListener>(server.get(), *fd);
+  auto observer = RequestObserver::Create(config);
+  if (!observer.ok()) return observer.status();
+  server->observer_ = std::move(*observer);
   FilterEnvironment env{server->loop_.get()};
   auto runtime = BuildGatewayRuntime(std::move(config), env, nullptr);
   if (!runtime.ok()) return runtime.status();
@@ -278,6 +281,7 @@ bool GatewayServer::ApplyGeneration(GatewayConfig config, bool keep_idle_connect
   }
   probes_.clear();
   runtime_ = std::move(*runtime);
+  observer_->Reconfigure(runtime_->config);
   StartHealthProbes();
   if (!keep_idle_connections) ++stats_.reloads_ok;
   LOG_INFO("%s: %s (generation %d: %d routes, %d upstreams)",

@@ -23,6 +23,7 @@
 #include "common/uring/event_loop.h"
 #include "common/uring/timer_wheel.h"
 #include "l7/config/gateway_config.h"
+#include "l7/observe/request_observer.h"
 #include "l7/server/gateway_runtime.h"
 #include "l7/server/gateway_stats.h"
 #include "l7/server/request_id.h"
@@ -73,6 +74,8 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   // UpstreamConnector: TCP connections on the loop.
   absl::StatusOr<UpstreamLink*> Connect(const net::SocketAddress& server,
                                         UpstreamLink::Owner* owner) override;
+  // Where a finished request is reported (access log, usage): observer().OnRequestEnd(record).
+  RequestObserver& observer() { return *observer_; }
   void OnAccepted(int fd);
   void OnConnectionClosed(ClientConnection* c);     // closing: its operations still complete
   void OnConnectionDestroyed(ClientConnection* c);  // gone
@@ -81,6 +84,7 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   size_t max_connections() const;
   std::string RenderMetrics();  // Prometheus text
   std::string RenderStatus();   // JSON
+  std::string RenderUsage();    // JSON: per-consumer and per-route usage windows (GET /usage)
 
  private:
   GatewayServer();
@@ -111,6 +115,7 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   uint64_t refused_since_log_ = 0;
   GatewayStats stats_;
   RequestIdGenerator request_ids_;
+  std::unique_ptr<RequestObserver> observer_;
   std::atomic<bool> draining_{false};
   bool drain_started_ = false;   // BeginDrain's work ran on the loop
   bool in_drain_delay_ = false;  // still accepting, until drain_timer_ fires

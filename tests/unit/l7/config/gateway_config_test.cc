@@ -359,7 +359,7 @@ const BadCase kBadCases[] = {
     {"UnknownGw7Key", "![gw7]\nlisten = \"127.0.0.1:8001\"\nlisen = 1\n",
      "gateway.toml:3:1: gw7: lisen: unknown key; did you mean \"listen\"? (allowed: listen, admin, "
      "proxy_protocol, trusted_proxies, drain_timeout, batch_wait_us, limits, internal_headers, "
-     "max_connections, escaped_slashes, merge_slashes, path_parameters, drain_delay)"},
+     "max_connections, escaped_slashes, merge_slashes, path_parameters, drain_delay, access_log)"},
     {"ProxyProtocolUnknown",
      "![gw7]\nlisten = \"127.0.0.1:8001\"\ntrusted_proxies = []\nproxy_protocol = \"always\"\n",
      "gateway.toml:4:18: gw7: proxy_protocol: unknown value \"always\" (off|optional|required)"},
@@ -519,7 +519,8 @@ const BadCase kBadCases[] = {
      "gateway.toml:14:1: route \"r\": path_prefx: unknown key; did you mean \"path_prefix\"? "
      "(allowed: name, host, path, path_prefix, path_template, path_regex, methods, headers, "
      "upstream, strip_prefix, prefix_rewrite, auth, require_scopes, require_claims, rate_limit, "
-     "concurrency_limit, add_request_headers, allow_h2c_upgrade, case_insensitive)"},
+     "concurrency_limit, add_request_headers, allow_h2c_upgrade, case_insensitive, "
+     "access_log_sample)"},
     {"TwoPathKinds",
      "[[route]]\nname = \"r\"\nupstream = \"api\"\npath = \"/a\"\npath_prefix = \"/b\"\n",
      "gateway.toml:15:15: route \"r\": path_prefix: conflicts with path: a route has at most one "
