@@ -133,6 +133,7 @@ struct Origin {
   toml::source_position auth{};
   toml::source_position rate_limit{};
   toml::source_position concurrency_limit{};
+  toml::source_position cache{};
 };
 
 bool ReadName(TableReader& reader, std::string* name, Origin* origin) {
@@ -563,7 +564,7 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
                 {"name", "host", "path", "path_prefix", "path_template", "path_regex", "methods",
                  "headers", "upstream", "strip_prefix", "prefix_rewrite", "auth", "require_scopes",
                  "require_claims", "rate_limit", "concurrency_limit", "add_request_headers",
-                 "allow_h2c_upgrade", "case_insensitive"});
+                 "allow_h2c_upgrade", "case_insensitive", "cache", "cache_set_cookie"});
   ReadName(r, &route->name, origin);
   std::string host;
   if (r.ReadString("host", &host)) {
@@ -596,6 +597,10 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
   }
   if (r.ReadString("concurrency_limit", &route->concurrency_limit)) {
     origin->concurrency_limit = PositionOf(r, "concurrency_limit");
+  }
+  if (r.ReadString("cache", &route->cache)) origin->cache = PositionOf(r, "cache");
+  if (r.ReadBool("cache_set_cookie", &route->cache_set_cookie) && !r.Has("cache")) {
+    r.Error("cache_set_cookie", "needs cache (it says which responses a [[cache]] may store)");
   }
   ReadStringPairs(r, "add_request_headers", true, &route->add_request_headers);
   r.ReadBool("allow_h2c_upgrade", &route->allow_h2c_upgrade);
@@ -673,6 +678,7 @@ void CrossCheck(const GatewayConfig& config, const std::vector<Origin>& upstream
   const std::vector<NamedTable> auths = NamesIn(root.get("auth"));
   const std::vector<NamedTable> limits = NamesIn(root.get("rate_limit"));
   const std::vector<NamedTable> concurrency = NamesIn(root.get("concurrency_limit"));
+  const std::vector<NamedTable> caches = NamesIn(root.get("cache"));
   for (size_t i = 0; i < config.routes.size(); ++i) {
     const RouteConfig& route = config.routes[i];
     const Origin& origin = route_origins[i];
@@ -688,6 +694,7 @@ void CrossCheck(const GatewayConfig& config, const std::vector<Origin>& upstream
                    "rate_limit");
     CheckReference(errors, origin, origin.concurrency_limit, "concurrency_limit",
                    route.concurrency_limit, concurrency, "concurrency_limit");
+    CheckReference(errors, origin, origin.cache, "cache", route.cache, caches, "cache");
   }
 }
 
@@ -762,7 +769,8 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view text, const st
   config.path = path;
 
   TableReader top(*document, errors, "",
-                  {"gw7", "upstream", "route", "auth", "rate_limit", "concurrency_limit", "redis"});
+                  {"gw7", "upstream", "route", "auth", "rate_limit", "concurrency_limit", "redis",
+                   "cache"});
   if (top.Require("gw7")) {
     if (const toml::table* gw7 = top.ReadTable("gw7")) ReadGw7Section(*gw7, errors, &config);
   }
@@ -780,6 +788,7 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view text, const st
   top.ReadTables("auth");
   top.ReadTables("rate_limit");
   top.ReadTables("concurrency_limit");
+  top.ReadTables("cache");
   top.ReadTable("redis");
 
   CrossCheck(config, upstream_origins, route_origins, *document, errors);
