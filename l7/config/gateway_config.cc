@@ -133,6 +133,7 @@ struct Origin {
   toml::source_position auth{};
   toml::source_position rate_limit{};
   toml::source_position concurrency_limit{};
+  toml::source_position cache{};
 };
 
 bool ReadName(TableReader& reader, std::string* name, Origin* origin) {
@@ -174,11 +175,11 @@ void ReadInternalHeaders(TableReader& r, std::vector<std::string>* out) {
 }
 
 void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfig* config) {
-  TableReader r(table, errors, "gw7",
-                {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout",
-                 "batch_wait_us", "limits", "internal_headers", "max_connections",
-                 "escaped_slashes", "merge_slashes", "path_parameters", "drain_delay",
-                 "access_log"});
+  TableReader r(
+      table, errors, "gw7",
+      {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout", "batch_wait_us",
+       "limits", "internal_headers", "max_connections", "escaped_slashes", "merge_slashes",
+       "path_parameters", "drain_delay", "access_log"});
   if (r.Require("listen")) r.ReadAddress("listen", &config->listen);
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
@@ -591,7 +592,9 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
                  "add_request_headers",
                  "allow_h2c_upgrade",
                  "case_insensitive",
-                 "access_log_sample"});
+                 "access_log_sample",
+                 "cache",
+                 "cache_set_cookie"});
   ReadName(r, &route->name, origin);
   std::string host;
   if (r.ReadString("host", &host)) {
@@ -624,6 +627,10 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
   }
   if (r.ReadString("concurrency_limit", &route->concurrency_limit)) {
     origin->concurrency_limit = PositionOf(r, "concurrency_limit");
+  }
+  if (r.ReadString("cache", &route->cache)) origin->cache = PositionOf(r, "cache");
+  if (r.ReadBool("cache_set_cookie", &route->cache_set_cookie) && !r.Has("cache")) {
+    r.Error("cache_set_cookie", "needs cache (it says which responses a [[cache]] may store)");
   }
   ReadStringPairs(r, "add_request_headers", true, &route->add_request_headers);
   r.ReadBool("allow_h2c_upgrade", &route->allow_h2c_upgrade);
@@ -704,6 +711,7 @@ void CrossCheck(const GatewayConfig& config, const std::vector<Origin>& upstream
   const std::vector<NamedTable> auths = NamesIn(root.get("auth"));
   const std::vector<NamedTable> limits = NamesIn(root.get("rate_limit"));
   const std::vector<NamedTable> concurrency = NamesIn(root.get("concurrency_limit"));
+  const std::vector<NamedTable> caches = NamesIn(root.get("cache"));
   for (size_t i = 0; i < config.routes.size(); ++i) {
     const RouteConfig& route = config.routes[i];
     const Origin& origin = route_origins[i];
@@ -719,6 +727,7 @@ void CrossCheck(const GatewayConfig& config, const std::vector<Origin>& upstream
                    "rate_limit");
     CheckReference(errors, origin, origin.concurrency_limit, "concurrency_limit",
                    route.concurrency_limit, concurrency, "concurrency_limit");
+    CheckReference(errors, origin, origin.cache, "cache", route.cache, caches, "cache");
   }
 }
 
@@ -792,9 +801,9 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view text, const st
   GatewayConfig config;
   config.path = path;
 
-  TableReader top(
-      *document, errors, "",
-      {"gw7", "upstream", "route", "auth", "rate_limit", "concurrency_limit", "redis", "dns"});
+  TableReader top(*document, errors, "",
+                  {"gw7", "upstream", "route", "auth", "rate_limit", "concurrency_limit", "redis",
+                   "dns", "cache"});
   if (top.Require("gw7")) {
     if (const toml::table* gw7 = top.ReadTable("gw7")) ReadGw7Section(*gw7, errors, &config);
   }
@@ -813,6 +822,7 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view text, const st
   top.ReadTables("auth");
   top.ReadTables("rate_limit");
   top.ReadTables("concurrency_limit");
+  top.ReadTables("cache");
   top.ReadTable("redis");
 
   CrossCheck(config, upstream_origins, route_origins, *document, errors);

@@ -105,6 +105,8 @@ struct RouteConfig {
   std::vector<std::pair<std::string, std::string>> require_claims;
   std::string rate_limit;
   std::string concurrency_limit;  // a [[concurrency_limit]]
+  std::string cache;              // a [[cache]]
+  bool cache_set_cookie = false;  // with cache: responses with Set-Cookie may be stored
   std::vector<std::pair<std::string, std::string>> add_request_headers;
   // Forward a client's "Upgrade: h2c" and HTTP2-Settings (otherwise removed: an h2c tunnel would
   // carry requests past routing, auth and limits).

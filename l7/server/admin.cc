@@ -14,6 +14,7 @@
 #include "l7/filters/ratelimit/rate_limit_filter_factory.h"
 #define EDGE_L7_RATE_LIMIT_METRICS 1
 #endif
+#include "l7/filters/cache/cache_filter_factory.h"
 #include "l7/filters/concurrency/concurrency_filter_factory.h"
 
 namespace edge::l7 {
@@ -90,6 +91,7 @@ std::string GatewayServer::RenderMetrics() {
   if (auto concurrency = CurrentConcurrencyRegistry()) WriteConcurrencyMetrics(*concurrency, &t);
   dns::ProcessDnsStats().Render(&t, "gw7");  // upstream servers by name ([dns])
   observer_->WriteMetrics(&t);
+  if (auto caches = CurrentCacheRegistry()) WriteCacheMetrics(*caches, &t);
   std::string text = t.text();
   // One histogram family with an `upstream` label.
   text += "# HELP gw7_upstream_latency_seconds Upstream response-head latency.\n";

@@ -14,6 +14,7 @@
 #include "l7/filters/ratelimit/rate_limit_filter_factory.h"
 #define EDGE_L7_HAVE_RATE_LIMIT_FACTORY 1
 #endif
+#include "l7/filters/cache/cache_filter_factory.h"
 #include "l7/filters/concurrency/concurrency_filter_factory.h"
 
 namespace edge::l7 {
@@ -47,6 +48,12 @@ absl::StatusOr<std::vector<std::unique_ptr<Filter>>> BuildRouteFilters(
   }
   if (!route.concurrency_limit.empty()) {
     auto filters = BuildConcurrencyFilters(config, route, env.loop);
+    if (!filters.ok()) return filters.status();
+    for (auto& f : *filters) chain.push_back(std::move(f));
+  }
+  // The cache answers only requests every filter above admitted, right before the proxy.
+  if (!route.cache.empty()) {
+    auto filters = BuildCacheFilters(config, route);
     if (!filters.ok()) return filters.status();
     for (auto& f : *filters) chain.push_back(std::move(f));
   }

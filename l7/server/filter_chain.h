@@ -3,7 +3,8 @@
 // config generation. Each kind of filter has a factory in its own folder (l7/filters/<kind>/);
 // this file is the one place that knows them all and the order they run in:
 //   auth (authentication and the route's require_scopes / require_claims) -> rate limit ->
-//   concurrency limit (a request refused by its rate limit never holds a slot).
+//   concurrency limit (a request refused by its rate limit never holds a slot) -> cache (answers
+//   only what the filters above admitted).
 // The proxy (l7/filters/proxy/) is the last filter of every route; BuildGatewayRuntime appends it
 // once the route's upstream is known.
 

@@ -26,6 +26,7 @@ What a request gets is chosen by its query string (the gateway passes queries th
   reset=1         read the request, then reset the connection without answering
   continue=1      send "100 Continue" before the final response
   header=K:V      add a response header (repeatable)
+  etag=V          send ETag: "V"; a request whose If-None-Match names "V" gets 304 (no body)
   hostile=KIND    answer with a malformed or ambiguous response (see HOSTILE below), then close
   drip=S          send the body in 1 KiB pieces S seconds apart (slow origin)
   trailer=K:V     with chunked=1: send this trailer field after the last chunk (repeatable)
@@ -324,9 +325,13 @@ class Origin:
         if opt.get("continue") == "1":
             sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         status = int(opt.get("status", "200"))
+        if "etag" in opt and '"%s"' % opt["etag"] in (header(headers, "if-none-match") or ""):
+            status = 304
         close = opt.get("close") == "1" or version == "HTTP/1.0" or \
             (header(headers, "connection") or "").lower() == "close"
         extra = [("X-Origin", self.name)]
+        if "etag" in opt:
+            extra.append(("ETag", '"%s"' % opt["etag"]))
         for v in q.get("header", []):
             k, _, val = v.partition(":")
             extra.append((k, val))

@@ -355,7 +355,7 @@ const BadCase kBadCases[] = {
      "gateway.toml:1:1: gw7: listen: missing required key"},
     {"UnknownTopLevel", "[gw8]\n",
      "gateway.toml:11:2: gw8: unknown key; did you mean \"gw7\"? (allowed: gw7, upstream, route, "
-     "auth, rate_limit, concurrency_limit, redis, dns)"},
+     "auth, rate_limit, concurrency_limit, redis, dns, cache)"},
     {"UnknownGw7Key", "![gw7]\nlisten = \"127.0.0.1:8001\"\nlisen = 1\n",
      "gateway.toml:3:1: gw7: lisen: unknown key; did you mean \"listen\"? (allowed: listen, admin, "
      "proxy_protocol, trusted_proxies, drain_timeout, batch_wait_us, limits, internal_headers, "
@@ -520,7 +520,7 @@ const BadCase kBadCases[] = {
      "(allowed: name, host, path, path_prefix, path_template, path_regex, methods, headers, "
      "upstream, strip_prefix, prefix_rewrite, auth, require_scopes, require_claims, rate_limit, "
      "concurrency_limit, add_request_headers, allow_h2c_upgrade, case_insensitive, "
-     "access_log_sample)"},
+     "access_log_sample, cache, cache_set_cookie)"},
     {"TwoPathKinds",
      "[[route]]\nname = \"r\"\nupstream = \"api\"\npath = \"/a\"\npath_prefix = \"/b\"\n",
      "gateway.toml:15:15: route \"r\": path_prefix: conflicts with path: a route has at most one "
