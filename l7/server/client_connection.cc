@@ -65,6 +65,12 @@ StreamDecoder* ClientConnection::NewStream(StreamId /*id*/) {
   return more_streams_.back().get();
 }
 
+void ClientConnection::StartHttp2(const StreamConnectionInfo& info, std::string input) {
+  http2_ = std::make_unique<Http2Codec>(server_, this, info);
+  codec_ = http2_.get();
+  http2_->Start(input, server_->draining());
+}
+
 bool ClientConnection::AnyStreamHeld() const {
   if (stream_.held()) return true;
   for (const std::unique_ptr<RequestStream>& s : more_streams_) {

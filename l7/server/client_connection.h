@@ -36,6 +36,7 @@
 #include "common/uring/completion.h"
 #include "common/uring/timer_wheel.h"
 #include "l7/codec/http1_codec.h"
+#include "l7/codec/http2_codec.h"
 #include "l7/stream/request_stream.h"
 #include "l7/upstream/upstream_link.h"
 
@@ -81,6 +82,7 @@ class ClientConnection final : public uring::IoHandler,
   void CloseNow() override { Close(); }
   void StartTunnel(UpstreamLink* link, std::string_view from_upstream,
                    std::string from_client) override;
+  void StartHttp2(const StreamConnectionInfo& info, std::string input) override;
 
   // StreamOwner
   void OnStreamReleased(RequestStream* stream) override;
@@ -160,7 +162,8 @@ class ClientConnection final : public uring::IoHandler,
   RequestStream stream_;
   std::vector<std::unique_ptr<RequestStream>> more_streams_;
   Http1Codec http1_;
-  ServerCodec* codec_;  // the codec in charge: &http1_
+  std::unique_ptr<Http2Codec> http2_;  // after the HTTP/2 preface (or ALPN h2)
+  ServerCodec* codec_;                 // the codec in charge: &http1_, or http2_
   // Last member: the receive buffer of an idle connection (see the top of this file).
   char small_recv_buffer_[kSmallRecvBufferSize];
 };
