@@ -605,6 +605,11 @@ void Http2Codec::OnData(std::string_view data) {
     // Fatal errors that nghttp2 answers with no GOAWAY of its own (a bad preface, ...).
     if (n == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
       Fail("h2_bad_preface");
+    } else if (n == NGHTTP2_ERR_FLOODED) {
+      // The peer sends SETTINGS/PING faster than it reads our ACKs (nghttp2's max_outbound_ack).
+      nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+      Flush();
+      Fail("h2_ack_flood");
     } else {
       nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
       Flush();
@@ -688,6 +693,7 @@ bool Http2Codec::CountControlFrame() {
     flood_count_ = 0;
   }
   if (++flood_count_ <= kMaxControlFramesPerSecond) return true;
+  if (flood_count_ > kMaxControlFramesPerSecond + 1) return false;  // told once; GOAWAY is queued
   services_->stats().CountError("h2_flood");
   LOG_INFO("%s: HTTP/2 flood of control or empty frames; GOAWAY", info_.client.ToString());
   nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);

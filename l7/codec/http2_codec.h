@@ -20,13 +20,16 @@
 // the connection's output is below kHighWater.
 //
 // Protections (RFC 9113 10.5, the 2023-2024 CVEs), each ending in GOAWAY or RST_STREAM and a
-// counted error (gw7_errors_total{kind="h2_..."}): max_concurrent_streams (RST_STREAM, by
-// nghttp2), rapid reset (a token bucket of client resets here -> GOAWAY ENHANCE_YOUR_CALM;
-// nghttp2's own looser one answers INTERNAL_ERROR), CONTINUATION
-// floods (nghttp2's max_continuations -> GOAWAY), SETTINGS/PING floods of a peer that reads no
-// ACKs (nghttp2's max_outbound_ack -> GOAWAY), and, counted here because nghttp2 1.52 has no limit
-// for them, floods of frames that carry no request work (PING, SETTINGS, PRIORITY, empty DATA,
-// WINDOW_UPDATE) beyond kMaxControlFramesPerSecond -> GOAWAY ENHANCE_YOUR_CALM.
+// counted error (gw7_errors_total{kind="h2_..."}): max_concurrent_streams (nghttp2: RST_STREAM
+// REFUSED_STREAM before our SETTINGS are acknowledged, GOAWAY PROTOCOL_ERROR after), rapid reset (a
+// token bucket of client resets here -> GOAWAY ENHANCE_YOUR_CALM; nghttp2's own looser one answers
+// INTERNAL_ERROR), CONTINUATION floods (nghttp2's max_continuations -> GOAWAY), SETTINGS/PING
+// floods of a peer that reads no ACKs (nghttp2's max_outbound_ack; GOAWAY ENHANCE_YOUR_CALM sent
+// here, kind="h2_ack_flood"), and, counted here
+// because nghttp2 1.52 has no limit for them, floods of frames that carry no request work (PING,
+// SETTINGS, PRIORITY, empty DATA; not WINDOW_UPDATE, which a fast download sends legitimately)
+// beyond kMaxControlFramesPerSecond -> GOAWAY
+// ENHANCE_YOUR_CALM.
 
 #include <nghttp2/nghttp2.h>
 

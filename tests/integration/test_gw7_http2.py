@@ -222,7 +222,7 @@ def test_missing_path_and_content_length_mismatch(gw):
 
 
 def test_max_concurrent_streams_refuses_the_excess(gw):
-    o = gw.origin("a", delays={"a": 1.0}) if False else gw.origin("a")
+    o = gw.origin("a")
     g = gw.gw7(h.simple_config(o, ["a"], extra="")
                .replace("[gw7]\n", "[gw7]\nhttp2 = { max_concurrent_streams = 5 }\n", 1))
     c = RawH2(g.addr)
@@ -268,16 +268,40 @@ def test_rapid_reset_ends_in_goaway_enhance_your_calm(gw):
     c.close()
 
 
-def test_ping_flood_ends_in_goaway(gw):
+@pytest.mark.parametrize("flood", ["ping", "settings", "empty_data"])
+def test_control_frame_floods_end_in_goaway(gw, flood):
     o, g = h2_gw(gw)
     c = RawH2(g.addr)
+    if flood == "ping":
+        frames = [frame(PING, 0, 0, struct.pack(">Q", i)) for i in range(5000)]
+    elif flood == "settings":
+        frames = [frame(SETTINGS, 0, 0) for i in range(5000)]
+    else:  # a request whose body is empty DATA frames, never ending
+        frames = [frame(HEADERS, END_HEADERS, 1, request_block("/e", method="POST"))] + \
+            [frame(DATA, 0, 1) for i in range(5000)]
     try:
-        c.send(b"".join(frame(PING, 0, 0, struct.pack(">Q", i)) for i in range(5000)))
+        c.send(b"".join(frames))
     except (BrokenPipeError, ConnectionResetError):
         pass
     frames = c.frames_until(lambda f: f[0] == GOAWAY)
     assert goaway_code(frames) == ENHANCE_YOUR_CALM
     assert h.metric(g.metrics(), "gw7_errors_total", kind="h2_flood") == 1
+    c.close()
+
+
+def test_header_list_beyond_max_header_bytes_is_431(gw):
+    o, g = h2_gw(gw)
+    c = RawH2(g.addr)
+    fields = [("x-big-%03d" % i, "v" * 120) for i in range(140)]
+    block = request_block("/big", extra=fields)
+    half = len(block) // 2  # two frames: each within the default 16 KiB frame size
+    c.send(frame(HEADERS, END_STREAM, 1, block[:half]) +
+           frame(CONTINUATION, END_HEADERS, 1, block[half:]))
+    frames = c.frames_until(lambda f: f[2] == 1 and f[1] & END_STREAM, limit=20)
+    assert frames and frames[-1][2] == 1
+    assert b"too large" in frames[-1][3] or any(b"too large" in f[3] for f in frames)
+    assert h.metric(g.metrics(), "gw7_errors_total", kind="h2_header_too_large") == 1
+    assert o.requests(target="/big") == []
     c.close()
 
 
