@@ -129,6 +129,10 @@ class ServerCodecCallbacks {
   // `from_upstream` goes to the client first, `from_client` (read behind the request) upstream.
   virtual void StartTunnel(UpstreamLink* link, std::string_view from_upstream,
                            std::string from_client) = 0;
+  // The connection speaks HTTP/2 from here on (Http1Codec saw the connection preface, or the
+  // PROXY header's ALPN said "h2"): an Http2Codec takes over with what `info` says about the
+  // client and the bytes read so far (`input`, from the preface on).
+  virtual void StartHttp2(const StreamConnectionInfo& info, std::string input) = 0;
 };
 
 // A codec as its connection drives it.

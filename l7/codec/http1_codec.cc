@@ -22,6 +22,7 @@ Http1Codec::Http1Codec(StreamServices* services, ServerCodecCallbacks* callbacks
 void Http1Codec::Start(bool expect_proxy_header, bool draining) {
   state_ = expect_proxy_header ? State::kProxyHeader : State::kHead;
   draining_ = draining;
+  http2_ = services_->runtime()->config.http2;
 }
 
 // ---- input ----
@@ -116,6 +117,7 @@ void Http1Codec::ProcessLoop() {
       return;
     }
     if (state_ != State::kHead) return;
+    if (http2_ && next_stream_id_ == 1 && SwitchToHttp2()) return;
     // Pipelined requests wait while earlier answers are still queued beyond the high-water mark.
     if (callbacks_->output_queued() > kHighWater) return;
     if (in_.empty()) {
@@ -145,6 +147,23 @@ void Http1Codec::ProcessLoop() {
     }
     StartRequest(r.consumed);
   }
+}
+
+bool Http1Codec::SwitchToHttp2() {
+  // RFC 9113 3.4: a client with prior knowledge (or one that agreed h2 by ALPN) begins with this.
+  static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  if (!alpn_h2_ && !in_.starts_with(kPreface)) {
+    // Part of the preface: wait for the rest (as for a request head) unless the client is done.
+    if (!in_.empty() && in_.size() < kPreface.size() && kPreface.starts_with(in_) && !eof_) {
+      callbacks_->OnHeadBegun();
+      return true;
+    }
+    return false;
+  }
+  state_ = State::kFinished;
+  callbacks_->OnHeadEnded();
+  callbacks_->StartHttp2(info_, TakeInput());  // this codec is done
+  return true;
 }
 
 bool Http1Codec::PeerIsTrustedProxy() const {
@@ -181,6 +200,8 @@ void Http1Codec::ProcessProxyHeader() {
       break;
   }
   if (r.header.has_addresses()) info_.client = r.header.source;
+  if (const net::ProxyTlv* alpn = r.header.FindTlv(net::kPp2TypeAlpn))
+    alpn_h2_ = alpn->value == "h2";
   if (const net::ProxyTlv* ssl = r.header.FindTlv(net::kPp2TypeSsl)) {
     auto info = net::ParseProxySslTlv(ssl->value);
     info_.tls = info.ok() && (info->client & net::kPp2ClientSsl) != 0;

@@ -96,6 +96,9 @@ class Http1Codec final : public ServerCodec, public CodecStream {
   bool PeerIsTrustedProxy() const;
   void RejectConnection(int status, std::string_view kind, std::string_view reason);
   void StartRequest(size_t head_bytes);
+  // Hands the connection to HTTP/2 if it begins with the preface or ALPN said h2 (true: this
+  // codec is done, or waits for the rest of the preface).
+  bool SwitchToHttp2();
   void FeedBody();
   // The stream has its answer: the next request, or the end of the connection.
   void CompleteStream(int status);
@@ -108,7 +111,9 @@ class Http1Codec final : public ServerCodec, public CodecStream {
   bool eof_ = false;
   bool draining_ = false;
   bool in_process_ = false;
-  std::string in_;  // received, not yet consumed
+  bool http2_ = false;    // [gw7] http2: the connection preface hands over to HTTP/2
+  bool alpn_h2_ = false;  // the PROXY header's ALPN TLV is "h2"
+  std::string in_;        // received, not yet consumed
 
   // The current request.
   StreamDecoder* stream_ = nullptr;

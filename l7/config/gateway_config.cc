@@ -179,7 +179,7 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
       table, errors, "gw7",
       {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout", "batch_wait_us",
        "limits", "internal_headers", "max_connections", "escaped_slashes", "merge_slashes",
-       "path_parameters", "drain_delay", "access_log"});
+       "path_parameters", "drain_delay", "access_log", "http2"});
   if (r.Require("listen")) r.ReadAddress("listen", &config->listen);
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
@@ -220,6 +220,18 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
   r.ReadEnum("path_parameters", &config->path_normalization.path_parameters, kPathParameters);
   log::ReadAccessLogConfig(r, "access_log", /*allow_redact=*/true, &config->access_log);
 
+  // TOML cannot have both `http2 = true` and a [gw7.http2] table: `http2` is either the switch
+  // alone or the table, which turns HTTP/2 on unless it says enabled = false.
+  if (const toml::node* http2_node = r.Get("http2");
+      http2_node != nullptr && http2_node->is_table()) {
+    const toml::table* http2 = r.ReadTable("http2");
+    TableReader h(*http2, errors, "gw7", {"enabled", "max_concurrent_streams"}, "http2.");
+    config->http2 = true;
+    h.ReadBool("enabled", &config->http2);
+    h.ReadInt("max_concurrent_streams", &config->http2_limits.max_concurrent_streams, 1u, 10000u);
+  } else {
+    r.ReadBool("http2", &config->http2);
+  }
   if (const toml::table* limits = r.ReadTable("limits")) {
     TableReader l(*limits, errors, "gw7",
                   {"max_header_bytes", "max_body_bytes", "max_uri_bytes", "header_timeout",

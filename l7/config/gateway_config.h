@@ -140,6 +140,12 @@ struct LimitsConfig {
   absl::Duration send_timeout = absl::Seconds(30);
 };
 
+// [gw7.http2]: limits of HTTP/2 client connections (l7/codec/http2_codec.h).
+struct Http2Config {
+  // SETTINGS_MAX_CONCURRENT_STREAMS: streams beyond it are refused (RST_STREAM REFUSED_STREAM).
+  uint32_t max_concurrent_streams = 100;
+};
+
 // [gw7] proxy_protocol: whether a connection begins with a PROXY header (from trusted_proxies).
 //   kOff:      never; a PROXY header is an ordinary (bad) request (`false`);
 //   kOptional: from trusted_proxies when present, a plain request otherwise (`true`);
@@ -155,6 +161,10 @@ struct GatewayConfig {
   // Request fields clients must never set, stripped like X-Consumer (any case, '_' for '-').
   std::vector<std::string> internal_headers;
   LimitsConfig limits;
+  // [gw7] http2: a client connection may speak HTTP/2 (h2c with prior knowledge, or h2 when a
+  // trusted proxy's PROXY v2 header carries ALPN "h2"); off, such a connection is refused as today.
+  bool http2 = false;
+  Http2Config http2_limits;  // [gw7.http2]
   PathNormalization path_normalization;
   absl::Duration drain_timeout = absl::Seconds(30);
   // SIGTERM: /healthz answers 503 at once, but gw7 keeps accepting for this long (longer than

@@ -30,6 +30,8 @@ std::string GatewayServer::RenderMetrics() {
   t.Sample("gw7_connections_refused_total", {}, static_cast<double>(stats_.connections_refused));
   t.Family("gw7_proxy_headers_total", "counter", "PROXY headers accepted from trusted proxies.");
   t.Sample("gw7_proxy_headers_total", {}, static_cast<double>(stats_.proxy_headers));
+  t.Family("gw7_http2_connections_total", "counter", "Client connections that spoke HTTP/2.");
+  t.Sample("gw7_http2_connections_total", {}, static_cast<double>(stats_.h2_connections));
   t.Family("gw7_requests_total", "counter", "Responses sent, by route and status class.");
   static const char* kClasses[] = {"", "1xx", "2xx", "3xx", "4xx", "5xx"};
   for (const auto& [route, counts] : stats_.requests_by_route) {

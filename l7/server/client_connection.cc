@@ -19,10 +19,11 @@ ClientConnection::ClientConnection(GatewayServer* server, int fd, const net::Soc
       timer_(&TimerThunk, this),
       send_timer_(&SendTimerThunk, this),
       stream_(server, this),
-      codec_(server, this, peer) {}
+      http1_(server, this, peer),
+      codec_(&http1_) {}
 
 ClientConnection::~ClientConnection() {
-  codec_.OnConnectionClosed();  // a stream still open ends (its filters' OnEnd)
+  codec_->OnConnectionClosed();  // a stream still open ends (its filters' OnEnd)
   server_->OnConnectionDestroyed(this);
   if (fd_ >= 0) close(fd_);
 }
@@ -38,7 +39,7 @@ void ClientConnection::Start() {
     Close();
     return;
   }
-  codec_.Start(config.proxy_protocol != ProxyProtocolPolicy::kOff, server_->draining());
+  http1_.Start(config.proxy_protocol != ProxyProtocolPolicy::kOff, server_->draining());
   RestartIdleTimer();
   ArmRecv();
 }
@@ -48,13 +49,35 @@ void ClientConnection::Refuse() {
   std::string request_id;
   server_->request_ids().AssignNext(&request_id);
   const std::vector<std::pair<std::string, std::string>> retry = {{"Retry-After", "1"}};
-  codec_.SendConnectionResponse(503, "too many connections; retry later", request_id, &retry);
+  http1_.SendConnectionResponse(503, "too many connections; retry later", request_id, &retry);
   // Reads (and discards) until the client closes, so that its request does not turn our close
   // into a reset that could destroy the 503 before the client has read it.
   if (state_ != State::kClosed) ArmRecv();
 }
 
-StreamDecoder* ClientConnection::NewStream(StreamId /*id*/) { return &stream_; }
+StreamDecoder* ClientConnection::NewStream(StreamId /*id*/) {
+  // A stream is free once its request is over and no suspended filter holds it.
+  if (!stream_.active()) return &stream_;
+  for (const std::unique_ptr<RequestStream>& s : more_streams_) {
+    if (!s->active()) return s.get();
+  }
+  more_streams_.push_back(std::make_unique<RequestStream>(server_, this));
+  return more_streams_.back().get();
+}
+
+void ClientConnection::StartHttp2(const StreamConnectionInfo& info, std::string input) {
+  http2_ = std::make_unique<Http2Codec>(server_, this, info);
+  codec_ = http2_.get();
+  http2_->Start(input, server_->draining());
+}
+
+bool ClientConnection::AnyStreamHeld() const {
+  if (stream_.held()) return true;
+  for (const std::unique_ptr<RequestStream>& s : more_streams_) {
+    if (s->held()) return true;
+  }
+  return false;
+}
 
 void ClientConnection::OnStreamReleased(RequestStream* /*stream*/) { MaybeDestroy(); }
 
@@ -68,7 +91,7 @@ bool ClientConnection::WantRead() const {
     case State::kDone:
       return true;  // read and discard, so that the client never blocks on a full window
     case State::kOpen:
-      return codec_.WantsInput();
+      return codec_->WantsInput();
     case State::kTunnel:
       return tunnel_ != nullptr && tunnel_->queued() < kHighWater;
   }
@@ -85,7 +108,7 @@ void ClientConnection::ArmRecv() {
   // Much is due after a receive that filled its buffer, inside a request body or a tunnel, or
   // with a request head begun; otherwise the next bytes are a request head or nothing.
   const bool large = last_recv_full_ || state_ == State::kTunnel ||
-                     (state_ == State::kOpen && codec_.ExpectsMuchInput());
+                     (state_ == State::kOpen && codec_->ExpectsMuchInput());
   if (large) {
     if (recv_buffer_ == nullptr) recv_buffer_.reset(new char[kRecvBufferSize]);
     recv_target_ = recv_buffer_.get();
@@ -139,7 +162,7 @@ void ClientConnection::FlushOut() {
 void ClientConnection::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
-  codec_.OnConnectionClosed();  // the stream ends: filters' OnEnd, the upstream attempt released
+  codec_->OnConnectionClosed();  // the stream ends: filters' OnEnd, the upstream attempt released
   uring::TimerWheel& timers = server_->loop().timers();
   timers.Cancel(&timer_);
   timers.Cancel(&send_timer_);
@@ -166,7 +189,7 @@ void ClientConnection::DestroyAfterLoop() {
 }
 
 void ClientConnection::MaybeDestroy() {
-  if (state_ == State::kClosed && close_submitted_ && inflight_ == 0 && !stream_.held()) {
+  if (state_ == State::kClosed && close_submitted_ && inflight_ == 0 && !AnyStreamHeld()) {
     delete this;
   }
 }
@@ -189,14 +212,14 @@ void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
         } else {
           // Answers to pipelined requests leave together (see ProxyExchange::OnUpstreamData).
           BeginBatch();
-          codec_.OnData(data);
+          codec_->OnData(data);
           EndBatch();
         }
       } else if (res == 0) {
         read_eof_ = true;
         switch (state_) {
           case State::kOpen:
-            codec_.OnEof();
+            codec_->OnEof();
             break;
           case State::kLinger:
             Close();
@@ -230,7 +253,7 @@ void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
       if (state_ == State::kTunnel) {
         if (tunnel_ != nullptr && output_queued() <= kLowWater) tunnel_->ResumeRead();
       } else if (state_ == State::kOpen) {
-        codec_.OnOutputDrained(output_queued() <= kLowWater);
+        codec_->OnOutputDrained(output_queued() <= kLowWater);
       }
       if (output_queued() == 0 && state_ == State::kDone) EnterLinger();
       if (state_ != State::kClosed) ArmRecv();
@@ -270,7 +293,7 @@ void ClientConnection::OnTimer() {
   switch (timer_kind_) {
     case TimerKind::kHeader:
       server_->stats().CountError("header_timeout");
-      codec_.SendConnectionResponse(408, "the request head was not complete within header_timeout",
+      http1_.SendConnectionResponse(408, "the request head was not complete within header_timeout",
                                     {}, nullptr);
       break;
     case TimerKind::kTunnel:
@@ -326,8 +349,8 @@ void ClientConnection::EnterLinger() {
 }
 
 void ClientConnection::OnDrain() {
-  codec_.Drain();
-  if (state_ == State::kOpen && codec_.Idle()) Close();
+  codec_->Drain();
+  if (state_ == State::kOpen && codec_->Idle()) Close();
 }
 
 }  // namespace edge::l7

@@ -1,8 +1,13 @@
 #pragma once
 // ClientConnection: one client's TCP connection to gw7: the socket I/O, the codec that reads
-// requests from it and writes responses to it (l7/codec/http1_codec.h), and the request stream on
-// it (l7/stream/request_stream.h; HTTP/1 has one at a time and reuses it). Routing, filters and
-// proxying are the stream's and its filters' business; this class moves bytes and keeps time.
+// requests from it and writes responses to it (behind the ServerCodec interface, l7/codec/codec.h;
+// every connection starts with Http1Codec, which reads the PROXY header), and the request streams
+// on it (l7/stream/request_stream.h). Routing, filters and proxying are the streams' and their
+// filters' business; this class moves bytes and keeps time.
+//
+// Streams are pooled per connection and reused: HTTP/1 has one at a time (the member stream_, so a
+// keep-alive connection allocates nothing per request); a codec with concurrent streams gets
+// further ones from more_streams_, which grows to the most streams open at once and is reused.
 //
 // Memory per connection is bounded: the receive buffers are fixed; the codec reads only while it
 // wants input (backpressure towards the upstream, pipelined requests bounded), and a response
@@ -25,11 +30,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/net/address.h"
 #include "common/uring/completion.h"
 #include "common/uring/timer_wheel.h"
 #include "l7/codec/http1_codec.h"
+#include "l7/codec/http2_codec.h"
 #include "l7/stream/request_stream.h"
 #include "l7/upstream/upstream_link.h"
 
@@ -75,6 +82,7 @@ class ClientConnection final : public uring::IoHandler,
   void CloseNow() override { Close(); }
   void StartTunnel(UpstreamLink* link, std::string_view from_upstream,
                    std::string from_client) override;
+  void StartHttp2(const StreamConnectionInfo& info, std::string input) override;
 
   // StreamOwner
   void OnStreamReleased(RequestStream* stream) override;
@@ -107,6 +115,7 @@ class ClientConnection final : public uring::IoHandler,
   void FlushOut();
   void Close();
   void MaybeDestroy();
+  bool AnyStreamHeld() const;
   void EnterLinger();
   void RestartIdleTimer();
 
@@ -149,8 +158,12 @@ class ClientConnection final : public uring::IoHandler,
   int64_t send_progress_ns_ = 0;
   UpstreamLink* tunnel_ = nullptr;  // the tunnel's upstream connection
   int64_t tunnel_activity_ns_ = 0;  // the last byte through the tunnel, either way
+  // The first stream (HTTP/1's only one) and further concurrent ones; see the top of this file.
   RequestStream stream_;
-  Http1Codec codec_;
+  std::vector<std::unique_ptr<RequestStream>> more_streams_;
+  Http1Codec http1_;
+  std::unique_ptr<Http2Codec> http2_;  // after the HTTP/2 preface (or ALPN h2)
+  ServerCodec* codec_;                 // the codec in charge: &http1_, or http2_
   // Last member: the receive buffer of an idle connection (see the top of this file).
   char small_recv_buffer_[kSmallRecvBufferSize];
 };

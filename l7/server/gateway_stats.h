@@ -18,6 +18,7 @@ struct GatewayStats {
   // Over max_connections: answered 503 and closed.
   uint64_t connections_refused = 0;
   uint64_t proxy_headers = 0;   // PROXY headers accepted from trusted proxies
+  uint64_t h2_connections = 0;  // client connections that spoke HTTP/2
   uint64_t requests_total = 0;  // final responses sent (any status)
   uint64_t retries = 0;
   uint64_t stripped_headers = 0;  // client fields (and trailers) gw7 owns, removed (SPEC-11)

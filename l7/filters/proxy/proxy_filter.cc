@@ -226,7 +226,12 @@ void ProxyExchange::OnResponseDrained() {
   if (upstream_ != nullptr) upstream_->ResumeRead();
 }
 
-void ProxyExchange::OnStreamReset() { Release(); }
+void ProxyExchange::OnStreamReset() {
+  // The client went away (an HTTP/1 close, an HTTP/2 RST_STREAM): nothing the server did wrong.
+  // Counting it as a failure would let a client eject healthy servers by resetting requests.
+  if (server_state_ != nullptr) EndAttempt(true, /*record_health=*/false);
+  Release();
+}
 
 void ProxyExchange::Release() {
   services_->timers().Cancel(&request_timer_);
@@ -479,14 +484,14 @@ void ProxyExchange::StartTunnel(size_t head_bytes) {
   stream_->SendUpgrade(response_, link, first);
 }
 
-void ProxyExchange::EndAttempt(bool success) {
+void ProxyExchange::EndAttempt(bool success, bool record_health) {
   if (server_state_ == nullptr) return;
   const int64_t now = services_->now_ns();
   UpstreamRuntime& up = filter_->upstream();
   up.balancer->OnRequestEnd(server_index_, now - attempt_start_ns_, success);
   --server_state_->active;
   if (!success) ++server_state_->failures;
-  if (server_state_->passive.Record(success, now)) {
+  if (record_health && server_state_->passive.Record(success, now)) {
     services_->stats().CountError("ejection");
     LOG_WARN("upstream \"%s\" server %s ejected for %s after %d consecutive failures",
              up.config->name, server_state_->key, absl::FormatDuration(up.config->ejection_time),

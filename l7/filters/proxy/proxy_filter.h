@@ -105,7 +105,9 @@ class ProxyExchange final : public ResponderState, public Responder, public Upst
   // Counts `kind`, logs `detail` (which may name servers; the client gets a generic message),
   // then retries or answers `status`.
   void AttemptFailed(std::string_view kind, int status, std::string detail, bool retryable);
-  void EndAttempt(bool success);
+  // `record_health` false: the attempt ends for a reason of the client's (passive health ignores
+  // it).
+  void EndAttempt(bool success, bool record_health = true);
   void Release();  // timers off, attempt ended as failed, connection closed; inactive
   void RescheduleRequestTimer();
 

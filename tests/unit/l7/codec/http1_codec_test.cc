@@ -89,6 +89,10 @@ class FakeConnection final : public ServerCodecCallbacks {
     tunnel = true;
     tunnel_input = std::move(from_client);
   }
+  void StartHttp2(const StreamConnectionInfo&, std::string input) override {
+    http2 = true;
+    http2_input = std::move(input);
+  }
 
   std::string out;
   bool head_timer = false;
@@ -97,6 +101,8 @@ class FakeConnection final : public ServerCodecCallbacks {
   bool closed_now = false;
   bool tunnel = false;
   std::string tunnel_input;
+  bool http2 = false;
+  std::string http2_input;
 
  private:
   StreamDecoder* stream_;

@@ -252,6 +252,34 @@ TEST(GatewayConfig, ReadsHealthEjectionAndPanicKeys) {
   EXPECT_FALSE(parsed->upstreams[1].health.enabled);  // check = "none": no probes
 }
 
+TEST(GatewayConfig, Http2AsASwitchOrATable) {
+  constexpr std::string_view kRest =
+      "[[upstream]]\nname = \"a\"\nservers = [\"127.0.0.1:1\"]\n"
+      "[[route]]\nname = \"r\"\nupstream = \"a\"\n";
+  auto off = ParseGatewayConfig("[gw7]\nlisten = \"127.0.0.1:8001\"\n" + std::string(kRest),
+                                "gateway.toml");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->http2);
+  EXPECT_EQ(off->http2_limits.max_concurrent_streams, 100u);
+  auto on = ParseGatewayConfig(
+      "[gw7]\nlisten = \"127.0.0.1:8001\"\nhttp2 = true\n" + std::string(kRest), "gateway.toml");
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_TRUE(on->http2);
+  auto table = ParseGatewayConfig(
+      "[gw7]\nlisten = \"127.0.0.1:8001\"\n[gw7.http2]\n"
+      "max_concurrent_streams = 7\n" +
+          std::string(kRest),
+      "gateway.toml");
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_TRUE(table->http2);
+  EXPECT_EQ(table->http2_limits.max_concurrent_streams, 7u);
+  auto disabled = ParseGatewayConfig(
+      "[gw7]\nlisten = \"127.0.0.1:8001\"\nhttp2 = { enabled = false }\n" + std::string(kRest),
+      "gateway.toml");
+  ASSERT_TRUE(disabled.ok()) << disabled.status();
+  EXPECT_FALSE(disabled->http2);
+}
+
 TEST(GatewayConfig, PathNormalizationDefaultsAreTheSafeChoice) {
   auto parsed = ParseGatewayConfig(kMinimal, "gateway.toml");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
@@ -359,7 +387,13 @@ const BadCase kBadCases[] = {
     {"UnknownGw7Key", "![gw7]\nlisten = \"127.0.0.1:8001\"\nlisen = 1\n",
      "gateway.toml:3:1: gw7: lisen: unknown key; did you mean \"listen\"? (allowed: listen, admin, "
      "proxy_protocol, trusted_proxies, drain_timeout, batch_wait_us, limits, internal_headers, "
-     "max_connections, escaped_slashes, merge_slashes, path_parameters, drain_delay, access_log)"},
+     "max_connections, escaped_slashes, merge_slashes, path_parameters, drain_delay, access_log, "
+     "http2)"},
+    {"Http2StreamsZero",
+     "![gw7]\nlisten = \"127.0.0.1:8001\"\n[gw7.http2]\nmax_concurrent_streams = 0\n",
+     "gateway.toml:4:26: gw7: http2.max_concurrent_streams: must be between 1 and 10000, got 0"},
+    {"Http2NotBool", "![gw7]\nlisten = \"127.0.0.1:8001\"\nhttp2 = \"yes\"\n",
+     "gateway.toml:3:9: gw7: http2: expected true or false, got string"},
     {"ProxyProtocolUnknown",
      "![gw7]\nlisten = \"127.0.0.1:8001\"\ntrusted_proxies = []\nproxy_protocol = \"always\"\n",
      "gateway.toml:4:18: gw7: proxy_protocol: unknown value \"always\" (off|optional|required)"},
