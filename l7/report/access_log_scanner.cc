@@ -159,7 +159,6 @@ class Scanner {
   size_t PlainRunEnd(size_t i) const {
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
     while (i + 16 <= s_.size()) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_.data() + i));
       // Control bytes: unsigned v < 0x20, i.e. min(v, 0x1f) == v.

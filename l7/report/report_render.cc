@@ -233,11 +233,11 @@ std::vector<Series> OverTime(const ReportData& d, const std::vector<Named>& rank
 
 std::vector<std::vector<std::string>> SeriesRows(const ReportData& d,
                                                  const std::vector<Series>& series,
-                                                 const char* format) {
+                                                 int decimals) {
   std::vector<std::vector<std::string>> rows;
   for (size_t b = 0; b < d.buckets; ++b) {
     std::vector<std::string> row{Time(d.from_us + static_cast<int64_t>(b) * d.bucket_us, false)};
-    for (const Series& s : series) row.push_back(absl::StrFormat(format, s.values[b]));
+    for (const Series& s : series) row.push_back(absl::StrFormat("%.*f", decimals, s.values[b]));
     rows.push_back(std::move(row));
   }
   return rows;
@@ -294,10 +294,10 @@ std::string RenderReportHtml(const ReportData& d, const std::string& sources) {
 
   auto per_consumer = OverTime(d, consumers);
   Section(&out, "Requests over time per consumer", LineChart(d, per_consumer, ""),
-          Table(Headers(per_consumer), SeriesRows(d, per_consumer, "%.0f")));
+          Table(Headers(per_consumer), SeriesRows(d, per_consumer, 0)));
   auto per_route = OverTime(d, routes);
   Section(&out, "Requests over time per route", LineChart(d, per_route, ""),
-          Table(Headers(per_route), SeriesRows(d, per_route, "%.0f")));
+          Table(Headers(per_route), SeriesRows(d, per_route, 0)));
 
   std::vector<Series> status;
   static const char* kClassNames[] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
@@ -311,7 +311,7 @@ std::string RenderReportHtml(const ReportData& d, const std::string& sources) {
     if (any || c >= 2) status.push_back(std::move(s));
   }
   Section(&out, "Status mix over time", LineChart(d, status, ""),
-          Table(Headers(status), SeriesRows(d, status, "%.0f")));
+          Table(Headers(status), SeriesRows(d, status, 0)));
 
   std::vector<Series> latency = {{"p50", {}}, {"p95", {}}, {"p99", {}}};
   for (size_t b = 0; b < d.buckets; ++b) {
@@ -320,7 +320,7 @@ std::string RenderReportHtml(const ReportData& d, const std::string& sources) {
     latency[2].values.push_back(Ms(d.latency_per_bucket[b], 0.99));
   }
   Section(&out, "Latency over time (ms)", LineChart(d, latency, "ms"),
-          Table(Headers(latency), SeriesRows(d, latency, "%.2f")));
+          Table(Headers(latency), SeriesRows(d, latency, 2)));
 
   std::vector<std::pair<std::string, double>> bars;
   std::vector<std::vector<std::string>> rows;

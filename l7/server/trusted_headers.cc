@@ -17,14 +17,6 @@ std::string_view TrimOws(std::string_view s) {
   return s;
 }
 
-bool IsToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!http::internal::IsTchar(c)) return false;
-  }
-  return true;
-}
-
 // qdtext and quoted-pair of RFC 9110 5.6.4.
 bool IsQdtext(unsigned char c) {
   return c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5b) ||
