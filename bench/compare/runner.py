@@ -90,7 +90,8 @@ def run_one(ctx, sc, proxy, workdir):
     try:
         proxy.tls = getattr(sc, "tls", None)  # a TLS scenario: the proxy terminates TLS
         proxy.start(workdir, ctx.proxy_cpu, [ctx.origin.address])
-        get = tls_bench.https_get if proxy.tls else loads.http_get
+        # A scenario may say how to check the relay (an h2-only listener takes no HTTP/1.1).
+        get = getattr(sc, "probe", None) or (tls_bench.https_get if proxy.tls else loads.http_get)
         status, body = get(proxy.address, "/small")
         if status != 200 or len(body) != origins.SMALL_BODY_SIZE:
             raise util.BenchError(f"GET /small through {proxy.name}: status {status}, {len(body)} bytes")
@@ -107,8 +108,9 @@ def describe(sc, m):
     if "error" in m:
         return "FAILED: " + m["error"].splitlines()[0]
     if "cpu_us_per_req" in m:
-        return (f"{m['rps']:,.0f} req/s, p99 {m['p99_ms']:.2f} ms, {m['cpu_us_per_req']:.2f} CPU µs/req, "
-                f"proxy CPU {m['proxy_cpu_pct']:.0f}%, wrk errors {m['errors_total']}")
+        latency = f"p99 {m['p99_ms']:.2f} ms" if "p99_ms" in m else f"mean {m.get('mean_ms', 0):.2f} ms"
+        return (f"{m['rps']:,.0f} req/s, {latency}, {m['cpu_us_per_req']:.2f} CPU µs/req, "
+                f"proxy CPU {m['proxy_cpu_pct']:.0f}%, load errors {m['errors_total']}")
     if "kib_per_conn" in m:
         return (f"RSS {m['rss_before_kib']:,} -> {m['rss_idle_kib']:,} KiB: {m['kib_per_conn']:.2f} KiB/conn "
                 f"over {m['connections']:,} idle connections")
