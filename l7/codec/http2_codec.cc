@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "absl/time/time.h"
 #include "common/http/hop_by_hop.h"
 #include "common/http/request_parser.h"
 #include "common/log.h"
@@ -111,7 +112,7 @@ struct OutFields {
 // out. Reused for later streams of the connection.
 class Http2Codec::Stream final : public CodecStream {
  public:
-  explicit Stream(Http2Codec* codec) : codec_(codec) {}
+  explicit Stream(Http2Codec* codec) : codec_(codec), send_timer_(&OnSendTimer, this) {}
 
   void Open(int32_t id) {
     id_ = id;
@@ -137,6 +138,7 @@ class Http2Codec::Stream final : public CodecStream {
     response_trailers_.Clear();
     has_response_trailers_ = false;
     drained_notice_ = false;
+    eof_sent_ = false;
   }
 
   // CodecStream
@@ -180,6 +182,8 @@ class Http2Codec::Stream final : public CodecStream {
   void OnClosed();
   void BeginTrailers() { in_trailers_ = true; }
   bool remote_ended() const { return remote_ended_; }
+  // The stream is gone (closed or the connection is): its send timer goes too.
+  void StopSendTimer() { codec_->services_->timers().Cancel(&send_timer_); }
   void NotifyDrained() {
     drained_notice_ = false;
     if (decoder_ != nullptr) decoder_->OnOutputDrained();
@@ -196,6 +200,12 @@ class Http2Codec::Stream final : public CodecStream {
   void RefuseHead(int status, std::string_view message);
   // A stream error on the request (RFC 9113 8.1.1 "malformed").
   void Malformed(std::string_view why);
+  // send_timeout per stream: a response whose bytes wait for a window the client never opens
+  // would hold the stream, its buffer and its upstream connection for as long as the client
+  // likes (the connection's own send timer sees nothing: no byte is queued on the socket).
+  static void OnSendTimer(void* self) { static_cast<Stream*>(self)->CheckSendProgress(); }
+  void CheckSendProgress();
+  bool output_pending() const { return out_at_ < out_.size() || (out_end_ && !eof_sent_); }
 
   Http2Codec* codec_;
   StreamDecoder* decoder_ = nullptr;
@@ -220,6 +230,9 @@ class Http2Codec::Stream final : public CodecStream {
   OutFields response_fields_;
   OutFields response_trailers_;
   bool has_response_trailers_ = false;
+  bool eof_sent_ = false;  // the response's last DATA frame (END_STREAM or trailers) is framed
+  uring::Timer send_timer_;
+  int64_t send_progress_ns_ = 0;  // the last time response bytes were framed
 };
 
 // ---- the request ----
@@ -432,7 +445,36 @@ void Http2Codec::Stream::Submit(OutFields& fields) {
   response_submitted_ = true;
   if (nghttp2_submit_response(codec_->session_, id_, nva, n, &provider) != 0) {
     nghttp2_submit_rst_stream(codec_->session_, NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
+    return;
   }
+  send_progress_ns_ = codec_->services_->now_ns();
+  codec_->services_->timers().Schedule(
+      &send_timer_,
+      send_progress_ns_ +
+          absl::ToInt64Nanoseconds(codec_->services_->runtime()->config.limits.send_timeout));
+}
+
+void Http2Codec::Stream::CheckSendProgress() {
+  if (!in_use_) return;
+  const int64_t timeout =
+      absl::ToInt64Nanoseconds(codec_->services_->runtime()->config.limits.send_timeout);
+  const int64_t now = codec_->services_->now_ns();
+  if (!output_pending()) {
+    // Waiting for the producer (the upstream), not the client: the upstream's timeouts apply.
+    send_progress_ns_ = now;
+    codec_->services_->timers().Schedule(&send_timer_, now + timeout);
+    return;
+  }
+  if (now < send_progress_ns_ + timeout) {
+    codec_->services_->timers().Schedule(&send_timer_, send_progress_ns_ + timeout);
+    return;
+  }
+  codec_->services_->stats().CountError("h2_send_timeout");
+  LOG_DEBUG("%s: HTTP/2 stream %d: no window for %d response bytes within send_timeout; reset",
+            codec_->info_.client.ToString(), id_, static_cast<int>(out_.size() - out_at_));
+  nghttp2_submit_rst_stream(codec_->session_, NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
+  OnClosed();  // the request stream ends now: its upstream connection is released
+  codec_->Flush();
 }
 
 void Http2Codec::Stream::EncodeHead(
@@ -528,8 +570,10 @@ ssize_t Http2Codec::Stream::Read(uint8_t* buf, size_t length, uint32_t* data_fla
   }
   const size_t after = out_.size() - out_at_;
   if (before > kLowWater && after <= kLowWater) drained_notice_ = true;
+  if (n > 0) send_progress_ns_ = codec_->services_->now_ns();
   if (after == 0 && out_end_) {
     *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    eof_sent_ = true;
     if (has_response_trailers_) {
       has_response_trailers_ = false;
       const nghttp2_nv* nva = response_trailers_.Build();
@@ -653,6 +697,7 @@ bool Http2Codec::Idle() const { return open_streams_ == 0 && callbacks_->output_
 void Http2Codec::OnConnectionClosed() {
   closed_ = true;
   for (const std::unique_ptr<Stream>& s : free_streams_) {
+    s->StopSendTimer();
     if (s->in_use_) s->OnClosed();
   }
 }
@@ -680,6 +725,7 @@ Http2Codec::Stream* Http2Codec::NewStreamObject(int32_t id) {
 }
 
 void Http2Codec::ReleaseStream(Stream* s) {
+  s->StopSendTimer();
   s->OnClosed();
   s->in_use_ = false;
   --open_streams_;
@@ -687,6 +733,7 @@ void Http2Codec::ReleaseStream(Stream* s) {
 }
 
 bool Http2Codec::CountControlFrame() {
+  if (flooded_) return false;  // told once per connection; GOAWAY is queued
   const int64_t now = services_->now_ns();
   if (now - flood_window_start_ns_ >= 1'000'000'000) {
     flood_window_start_ns_ = now;
@@ -694,6 +741,7 @@ bool Http2Codec::CountControlFrame() {
   }
   if (++flood_count_ <= kMaxControlFramesPerSecond) return true;
   if (flood_count_ > kMaxControlFramesPerSecond + 1) return false;  // told once; GOAWAY is queued
+  flooded_ = true;
   services_->stats().CountError("h2_flood");
   LOG_INFO("%s: HTTP/2 flood of control or empty frames; GOAWAY", info_.client.ToString());
   nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);

@@ -13,6 +13,9 @@
 // Host that names another authority than :authority, a head beyond max_header_bytes or
 // max_headers (431), a body beyond max_body_bytes (413 or RST_STREAM).
 //
+// A stream whose response bytes wait longer than send_timeout for a window the client does not
+// open is reset (RST_STREAM CANCEL, kind="h2_send_timeout") and its upstream released.
+//
 // Memory per connection is bounded by flow control: the windows advertised (kStreamWindow per
 // stream, kConnectionWindow per connection) are reopened (WINDOW_UPDATE) only as the request
 // stream takes body bytes, and it takes them only as fast as its upstream does; response bytes
@@ -121,6 +124,7 @@ class Http2Codec final : public ServerCodec {
   std::vector<std::unique_ptr<Stream>> free_streams_;  // reused for later streams
   int64_t flood_window_start_ns_ = 0;
   uint32_t flood_count_ = 0;
+  bool flooded_ = false;  // the flood is reported: a slow read spanning two windows counts once
   double reset_tokens_ = kResetBurst;  // the rapid-reset bucket
   int64_t reset_at_ns_ = 0;
 };
