@@ -179,7 +179,7 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
       table, errors, "gw7",
       {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout", "batch_wait_us",
        "limits", "internal_headers", "max_connections", "escaped_slashes", "merge_slashes",
-       "path_parameters", "drain_delay", "access_log", "http2"});
+       "path_parameters", "drain_delay", "access_log", "http2", "keep_method_override"});
   if (r.Require("listen")) r.ReadAddress("listen", &config->listen);
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
@@ -211,6 +211,7 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
             "[\"127.0.0.0/8\"]");
   }
   ReadInternalHeaders(r, &config->internal_headers);
+  r.ReadBool("keep_method_override", &config->keep_method_override);
   r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
   r.ReadDuration("drain_delay", &config->drain_delay, absl::ZeroDuration(), absl::Hours(1));
   r.ReadInt("batch_wait_us", &config->batch_wait_us, 0u, 1000u);

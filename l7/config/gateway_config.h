@@ -24,9 +24,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/config/toml.h"
-#include "common/health/check_config.h"
 #include "common/dns/dns_config.h"
 #include "common/dns/target.h"
+#include "common/health/check_config.h"
 #include "common/log/access_log_config.h"
 #include "common/net/address.h"
 #include "common/net/cidr.h"
@@ -160,6 +160,10 @@ struct GatewayConfig {
   std::vector<net::Cidr> trusted_proxies;
   // Request fields clients must never set, stripped like X-Consumer (any case, '_' for '-').
   std::vector<std::string> internal_headers;
+  // [gw7] keep_method_override: false (default) strips X-HTTP-Method-Override, X-HTTP-Method and
+  // X-Method-Override from every request. A backend that honours them would run another method
+  // than the one gw7 routed, authorised and rate-limited (a GET route's scope used for a DELETE).
+  bool keep_method_override = false;
   LimitsConfig limits;
   // [gw7] http2: a client connection may speak HTTP/2 (h2c with prior knowledge, or h2 when a
   // trusted proxy's PROXY v2 header carries ALPN "h2"); off, such a connection is refused as today.

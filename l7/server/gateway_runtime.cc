@@ -91,6 +91,7 @@ absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
   if (!auth.ok()) return auth.status();
   for (const std::string& name : IdentityFieldNames(**auth)) rt->stripped_fields.Add(name);
   for (const std::string& name : rt->config.internal_headers) rt->stripped_fields.Add(name);
+  if (!rt->config.keep_method_override) rt->stripped_fields.AddMethodOverrideFields();
   return rt;
 }
 

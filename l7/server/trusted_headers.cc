@@ -49,6 +49,12 @@ StrippedFieldSet StrippedFieldSet::WithGatewayFields() {
   return set;
 }
 
+void StrippedFieldSet::AddMethodOverrideFields() {
+  for (std::string_view name : {"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"}) {
+    Add(name);
+  }
+}
+
 void StrippedFieldSet::Add(std::string_view name) {
   if (name.empty() || Contains(name)) return;
   std::string folded(name);

@@ -26,6 +26,8 @@ class StrippedFieldSet {
   // The names gw7 always writes or owns: X-Consumer, X-Scopes, X-Forwarded-{For,Proto,Host,Port},
   // Forwarded, X-Real-IP, X-Request-Id.
   static StrippedFieldSet WithGatewayFields();
+  // X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override ([gw7] keep_method_override).
+  void AddMethodOverrideFields();
 
   void Add(std::string_view name);  // ignores a name already present
   bool Contains(std::string_view name) const;
