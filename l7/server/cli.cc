@@ -15,8 +15,8 @@
 #include "common/command_line.h"
 #include "common/dns/resolve_now.h"
 #include "common/log.h"
-#include "common/systemd_notify.h"
 #include "common/log/line_sink.h"
+#include "common/systemd_notify.h"
 #include "l7/config/gateway_config.h"
 #include "l7/filters/auth/auth_filter_factory.h"
 #include "l7/filters/concurrency/concurrency_filter_factory.h"
@@ -148,9 +148,8 @@ void ReloadFromFile(GatewayServer* gateway, const Flags& flags) {
   }
   auto resolved = ResolveNewNames(gateway, *reloaded);
   if (!resolved.ok()) {
-    LOG_ERROR(
-        "reload failed, the running config stays in force: server name does not resolve: %s",
-        resolved.status().message());
+    LOG_ERROR("reload failed, the running config stays in force: server name does not resolve: %s",
+              resolved.status().message());
     gateway->RunOnLoop([gateway] { ++gateway->stats().reloads_failed; }, 2000);
     return;
   }
@@ -235,6 +234,10 @@ int Gw7Main(int argc, char** argv) {
   std::promise<absl::StatusOr<GatewayServer*>> created;
   std::future<absl::StatusOr<GatewayServer*>> created_future = created.get_future();
   std::atomic<bool> loop_done{false};
+  // The server is destroyed on the loop thread (it owns the ring), but only once the admin
+  // thread, which reads it (/healthz, RunOnLoop), has stopped.
+  std::promise<void> admin_stopped;
+  std::shared_future<void> admin_stopped_future = admin_stopped.get_future().share();
   absl::Status run_status;
   std::optional<net::SocketAddress> admin_address = config->admin;
   std::thread loop_thread([&] {
@@ -251,8 +254,9 @@ int Gw7Main(int argc, char** argv) {
     }
     created.set_value(server->get());
     run_status = (*server)->Run();
-    server->reset();
     loop_done.store(true);
+    admin_stopped_future.wait();
+    server->reset();
   });
   auto server = created_future.get();
   if (!server.ok()) {
@@ -270,6 +274,7 @@ int Gw7Main(int argc, char** argv) {
     if (!started.ok()) {
       LOG_ERROR("admin: %s", started.status().message());
       gateway->BeginDrain(/*with_delay=*/false);
+      admin_stopped.set_value();
       loop_thread.join();
       return 1;
     }
@@ -301,6 +306,7 @@ int Gw7Main(int argc, char** argv) {
     }
   }
   admin_server.reset();
+  admin_stopped.set_value();
   loop_thread.join();
   if (!run_status.ok()) {
     LOG_ERROR("event loop failed: %s", run_status.message());
