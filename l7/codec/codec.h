@@ -38,6 +38,7 @@ struct StreamConnectionInfo {
   net::SocketAddress client;  // the PROXY header's source from a trusted proxy, else the peer
   bool tls = false;           // the PROXY header says the client spoke TLS
   bool draining = false;      // the connection ends after this request
+  std::string_view protocol = "HTTP/1.1";  // for the access log: "HTTP/1.1" | "HTTP/2"
 };
 
 // The codec's half of one stream: what the request stream calls to answer and to pace the body.

@@ -342,6 +342,7 @@ void Http2Codec::Stream::OnRequestHead(bool end_stream) {
   head_request_ = request_.method == http::Method::kHead;
   StreamConnectionInfo info = codec_->info_;
   info.draining = codec_->draining_;
+  info.protocol = "HTTP/2";
   decoder_ = codec_->callbacks_->NewStream(static_cast<StreamId>(id_));
   decoder_->DecodeHead(static_cast<StreamId>(id_), request_, info, this);
   if (decoder_ != nullptr && remote_ended_ && !end_delivered_) {

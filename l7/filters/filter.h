@@ -72,6 +72,19 @@ struct Identity {
   std::vector<std::pair<std::string, std::string>> claim_values;
 };
 
+// What the filters tell the access log about a request (l7/observe/access_record.h). Outcome
+// strings are literals; empty means the filter did not run or does not apply.
+struct RequestReport {
+  std::string_view auth;               // ok | missing | invalid | forbidden | duplicate
+  std::string_view rate_limit;         // allowed | limited | error_open | error_closed
+  std::string_view cache;              // hit | miss | stale | bypass
+  std::string_view upstream;           // the upstream's name (owned by the config generation)
+  net::SocketAddress upstream_server;  // the last attempt's server
+  std::optional<int64_t> upstream_connect_ns;     // the last attempt's connect (none: pooled)
+  std::optional<int64_t> upstream_first_byte_ns;  // request sent -> response head
+  int retries = 0;
+};
+
 // Per-request state the filters share with each other and with the server.
 struct FilterContext {
   explicit FilterContext(const RequestView& r, FilterStream* s = nullptr) : request(r), stream(s) {}
@@ -93,6 +106,8 @@ struct FilterContext {
   std::string stop_body;
   // With kStop: the gw7_errors_total kind to count ("" counts "filter_<name>").
   std::string_view error_kind;
+  // For the access log.
+  RequestReport report;
 
   // Prepares a kStop answer with a JSON body {"error": code, "message": message}.
   FilterStatus Reject(int status, std::string_view code, std::string_view message) {

@@ -27,10 +27,10 @@
 #include "l7/server/gateway_runtime.h"
 #include "l7/server/gateway_stats.h"
 #include "l7/server/request_id.h"
-#include "l7/stream/stream_services.h"
-#include "l7/upstream/upstream_link.h"
-#include "l7/upstream/health_probe.h"
 #include "l7/server/upstream_discovery.h"
+#include "l7/stream/stream_services.h"
+#include "l7/upstream/health_probe.h"
+#include "l7/upstream/upstream_link.h"
 
 namespace edge::l7 {
 
@@ -56,6 +56,7 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   // Runs fn on the loop thread and waits for it (at most `timeout_ms`); false on timeout.
   bool RunOnLoop(std::function<void()> fn, int timeout_ms);
   bool draining() const override { return draining_.load(); }
+  RequestObserver* request_observer() override { return observer_.get(); }
 
   // ---- loop thread ----
   // Keeps the servers given by name in `named` (the config as written; the server runs it

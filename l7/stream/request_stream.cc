@@ -1,11 +1,14 @@
 #include "l7/stream/request_stream.h"
 
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "common/http/authority.h"
 #include "common/http/response_writer.h"
 #include "common/log.h"
 #include "l7/codec/http1_response_writer.h"
 #include "l7/filters/field_spelling.h"
+#include "l7/observe/request_observer.h"
+#include "l7/observe/traceparent.h"
 #include "l7/router/path_normalizer.h"
 #include "l7/server/request_id.h"
 
@@ -51,6 +54,14 @@ void RequestStream::DecodeHead(StreamId /*id*/, const http::HttpRequest& request
   responder_ = nullptr;
   responder_index_ = 0;
   runtime_ = services_->runtime();
+  start_ns_ = services_->now_ns();
+  start_unix_ns_ = absl::GetCurrentTimeNanos();
+  filters_ns_ = 0;
+  bytes_in_ = 0;
+  bytes_out_ = 0;
+  end_hint_ = RequestEnd::kCompleted;
+  reported_ = false;
+  status_sent_ = 0;
   host_.clear();
   http::Authority authority;
   if (!request.authority.empty() && http::ParseAuthority(request.authority, &authority)) {
@@ -64,10 +75,12 @@ void RequestStream::DecodeHead(StreamId /*id*/, const http::HttpRequest& request
   } else {
     services_->request_ids().AssignNext(&request_id_);
   }
+  DecideTraceContext();
   // A body would be read as tunnel data by one side and as a request by the other: an upgrade
   // request with a body goes upstream as an ordinary request.
   upgrade_ = request.upgrade && codec->body_complete();
   if (request.method == http::Method::kConnect) {
+    end_hint_ = RequestEnd::kClientError;
     LocalResponse(501, "CONNECT is not supported", true);
     return;
   }
@@ -78,6 +91,7 @@ void RequestStream::DecodeHead(StreamId /*id*/, const http::HttpRequest& request
   if (refusal != PathRefusal::kNone) {
     services_->stats().CountError(RefusalKind(refusal));
     LOG_DEBUG("%s: %s: %s", info_.client.ToString(), RefusalMessage(refusal), request.path);
+    end_hint_ = RequestEnd::kClientError;
     LocalResponse(400, RefusalMessage(refusal), true);
     return;
   }
@@ -103,7 +117,25 @@ void RequestStream::DecodeHead(StreamId /*id*/, const http::HttpRequest& request
   route_ = &runtime_->routes[static_cast<size_t>(m.route_index)];
   upstream_path_ = std::move(m.upstream_path);
   ctx_.emplace(*this, this);
+  ctx_->upstream_remove_headers.emplace_back("traceparent");
+  ctx_->upstream_add_headers.emplace_back("traceparent", traceparent_out_);
   RunFilters(0);
+}
+
+void RequestStream::DecideTraceContext() {
+  // Two fields are as invalid as twenty: the header is not a list.
+  std::string_view fields[2];
+  size_t n = 0;
+  for (const http::HttpHeader& h : request_->headers) {
+    if (!http::EqualsIgnoreCase(h.name, "traceparent")) continue;
+    fields[n++] = h.value;
+    if (n == std::size(fields)) break;
+  }
+  const TraceDecision d =
+      DecideTrace(std::span<const std::string_view>(fields, n), /*sample_new=*/false);
+  trace_id_ = d.outgoing.TraceIdHex();
+  span_id_ = d.outgoing.ParentIdHex();
+  traceparent_out_ = d.outgoing.Format();
 }
 
 void RequestStream::RunFilters(size_t from) {
@@ -120,11 +152,13 @@ void RequestStream::RunFilters(size_t from) {
         suspended_ = true;
         return;
       case FilterStatus::kRespond:
+        filters_ns_ = services_->now_ns() - start_ns_;
         return;
       case FilterStatus::kStop:
         services_->stats().CountError(ctx_->error_kind.empty()
                                           ? absl::StrFormat("filter_%s", filters[i]->name())
                                           : std::string(ctx_->error_kind));
+        filters_ns_ = services_->now_ns() - start_ns_;
         AnswerStop();
         return;
     }
@@ -136,6 +170,7 @@ void RequestStream::RunFilters(size_t from) {
 }
 
 void RequestStream::AnswerStop() {
+  end_hint_ = RequestEnd::kRefused;
   LocalResponse(ctx_->stop_status, "", false, &ctx_->response_headers, ctx_->stop_content_type,
                 ctx_->stop_body);
 }
@@ -166,6 +201,7 @@ bool RequestStream::WantsData() const {
 }
 
 void RequestStream::DecodeData(std::string_view data) {
+  bytes_in_ += data.size();
   if (responder_ != nullptr) responder_->OnRequestData(data);
 }
 
@@ -180,6 +216,7 @@ void RequestStream::DecodeError(int status, std::string_view reason) {
     r->OnRequestError();
   }
   if (!active_) return;
+  end_hint_ = RequestEnd::kClientError;
   if (!response_started_) {
     LocalResponse(status, reason, true);
   } else {
@@ -199,11 +236,13 @@ void RequestStream::ForEachResponseFilter(Fn&& fn) {
 
 void RequestStream::SendHead(const http::HttpResponse& head) {
   response_started_ = true;
+  status_sent_ = head.status;
   ForEachResponseFilter([&](Filter& f) { f.OnResponseHead(*ctx_, head); });
   codec_->EncodeHead(head, &ctx_->response_headers, request_id_);
 }
 
 void RequestStream::SendData(std::string_view data) {
+  bytes_out_ += data.size();
   ForEachResponseFilter([&](Filter& f) { f.OnResponseData(*ctx_, data); });
   codec_->EncodeData(data);
 }
@@ -216,6 +255,7 @@ void RequestStream::SendEnd(const http::HttpHeaders* trailers) {
 
 void RequestStream::SendLocal(int status, std::string_view message) {
   responder_ = nullptr;
+  end_hint_ = status == 504 ? RequestEnd::kTimeout : RequestEnd::kUpstreamError;
   LocalResponse(status, message, false);
 }
 
@@ -225,6 +265,7 @@ void RequestStream::SendUpgrade(const http::HttpResponse& head, UpstreamLink* li
   response_started_ = true;
   ForEachResponseFilter([&](Filter& f) { f.OnResponseHead(*ctx_, head); });
   services_->stats().CountResponse(route_name(), head.status);
+  Report(head.status, RequestEnd::kCompleted);  // the tunnel's own life is not the request's
   // The request lasts as long as the tunnel: its filters end (a concurrency slot is given back)
   // when the connection closes (OnReset).
   codec_->EncodeUpgrade(head, &ctx_->response_headers, request_id_, link, first_bytes);
@@ -232,6 +273,7 @@ void RequestStream::SendUpgrade(const http::HttpResponse& head, UpstreamLink* li
 
 void RequestStream::Reset() {
   responder_ = nullptr;
+  end_hint_ = RequestEnd::kUpstreamError;
   codec_->Reset();
 }
 
@@ -256,17 +298,21 @@ void RequestStream::LocalResponse(int status, std::string_view message, bool clo
     }
   }
   response_started_ = true;
+  status_sent_ = status;
+  bytes_out_ += body_text.size();
   codec_->EncodeLocal(status, fields, body_text, close_connection);
 }
 
 void RequestStream::OnStreamComplete(int status) {
   services_->stats().CountResponse(route_name(), status);
+  Report(status, end_hint_);
   EndFilters();
   Finish();
 }
 
 void RequestStream::OnReset() {
   if (!active_) return;
+  Report(status_sent_, end_hint_ == RequestEnd::kCompleted ? RequestEnd::kClientGone : end_hint_);
   if (responder_ != nullptr) {
     Responder* r = responder_;
     responder_ = nullptr;
@@ -279,6 +325,47 @@ void RequestStream::OnReset() {
   }
   EndFilters();
   Finish();
+}
+
+void RequestStream::Report(int status, RequestEnd end) {
+  if (reported_) return;
+  reported_ = true;
+  RequestObserver* observer = services_->request_observer();
+  if (observer == nullptr || request_ == nullptr) return;
+  AccessRecord r;
+  r.start_unix_ns = start_unix_ns_;
+  r.request_id = request_id_;
+  r.trace_id = trace_id_;
+  r.span_id = span_id_;
+  r.client = info_.client;
+  r.route = route_name();
+  r.method = request_->method_name;
+  r.host = host_;
+  r.target = request_->target;
+  r.protocol = info_.protocol;
+  r.user_agent = header("user-agent").value_or(std::string_view());
+  r.status = status;
+  r.bytes_in = bytes_in_;
+  r.bytes_out = bytes_out_;
+  r.duration_ns = services_->now_ns() - start_ns_;
+  r.filters_ns = filters_ns_;
+  r.end = end;
+  if (ctx_) {
+    const RequestReport& rep = ctx_->report;
+    r.consumer = ctx_->identity.consumer;
+    r.auth = rep.auth;
+    r.rate_limit = rep.rate_limit;
+    r.cache = rep.cache;
+    r.upstream = rep.upstream;
+    if (rep.upstream_server.valid()) {
+      upstream_server_text_ = rep.upstream_server.ToString();
+      r.upstream_server = upstream_server_text_;
+    }
+    r.upstream_connect_ns = rep.upstream_connect_ns;
+    r.upstream_first_byte_ns = rep.upstream_first_byte_ns;
+    r.retries = rep.retries;
+  }
+  observer->OnRequestEnd(r);
 }
 
 void RequestStream::EndFilters() {

@@ -26,6 +26,7 @@
 
 #include "l7/codec/codec.h"
 #include "l7/filters/filter.h"
+#include "l7/observe/access_record.h"
 #include "l7/server/gateway_runtime.h"
 #include "l7/stream/stream_services.h"
 
@@ -115,7 +116,12 @@ class RequestStream final : public StreamDecoder,
   template <typename Fn>
   void ForEachResponseFilter(Fn&& fn);
   void EndFilters();  // every filter's OnEnd, then the context goes
-  void Finish();      // the request is over: per-request state cleared
+  // The request's traceparent (l7/observe/traceparent.h): kept or created, logged, and sent
+  // upstream with gw7's span as the parent.
+  void DecideTraceContext();
+  // The access record, once per request, to the services' observer (before the context goes).
+  void Report(int status, RequestEnd end);
+  void Finish();  // the request is over: per-request state cleared
 
   StreamServices* services_;
   StreamOwner* owner_;
@@ -141,6 +147,20 @@ class RequestStream final : public StreamDecoder,
   size_t responder_index_ = 0;  // the filter that answered (or refused); those before it see it
   Responder* responder_ = nullptr;
   std::unique_ptr<ResponderState> responder_state_;
+
+  // For the access record (strings keep their capacity from request to request).
+  int64_t start_ns_ = 0;                          // the loop's clock when the head was complete
+  int64_t start_unix_ns_ = 0;                     // the wall clock then
+  int64_t filters_ns_ = 0;                        // head complete -> the answering filter began
+  uint64_t bytes_in_ = 0;                         // request body bytes
+  uint64_t bytes_out_ = 0;                        // response body bytes
+  RequestEnd end_hint_ = RequestEnd::kCompleted;  // why it ends, when gw7 knows better
+  bool reported_ = false;
+  int status_sent_ = 0;  // the response's status once its head went to the codec
+  std::string trace_id_;
+  std::string span_id_;
+  std::string traceparent_out_;
+  std::string upstream_server_text_;
 };
 
 }  // namespace edge::l7

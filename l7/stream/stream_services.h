@@ -16,6 +16,8 @@
 
 namespace edge::l7 {
 
+class RequestObserver;  // l7/observe/request_observer.h
+
 class StreamServices {
  public:
   virtual ~StreamServices() = default;
@@ -30,6 +32,8 @@ class StreamServices {
   // The process is draining (SIGTERM, drain_delay): every response from now on ends its
   // connection, so keep-alive clients move to another gw7 while this one still accepts.
   virtual bool draining() const { return false; }
+  // Where each request is reported when it ends (access log, usage); null: nowhere.
+  virtual RequestObserver* request_observer() { return nullptr; }
 };
 
 }  // namespace edge::l7

@@ -71,6 +71,7 @@ FilterStatus AuthFilter::OnRequest(FilterContext& ctx, Resumer* /*resumer*/) {
     LOG_DEBUG("auth %s: route %s: %s: 400 two credentials (%s)", cfg.name, ctx.request.route_name(),
               ctx.request.client_address().IpString(), place);
     ctx.error_kind = "duplicate_credential";
+    ctx.report.auth = "duplicate";
     return ctx.Reject(400, "duplicate_credential",
                       absl::StrFormat("more than one credential (%s)", place));
   }
@@ -81,9 +82,11 @@ FilterStatus AuthFilter::OnRequest(FilterContext& ctx, Resumer* /*resumer*/) {
     ctx.response_headers.emplace_back(
         "WWW-Authenticate",
         AuthChallenge(provider_->scheme(), cfg.name, "invalid_token", result.reason));
+    ctx.report.auth = result.outcome == AuthResult::Outcome::kMissing ? "missing" : "invalid";
     return ctx.Reject(401, "unauthorized", result.reason);
   }
   ctx.identity = std::move(result.identity);
+  ctx.report.auth = "ok";
 
   // Identity headers. Whatever the client sent under these names never reaches the upstream:
   // the server strips every provider's identity fields from every request (trusted_headers.h).

@@ -64,6 +64,7 @@ FilterStatus AuthorizationFilter::OnRequest(FilterContext& ctx, Resumer* /*resum
   ctx.response_headers.emplace_back(
       "WWW-Authenticate",
       AuthChallenge(provider_->scheme(), realm, "insufficient_scope", missing, scope_text_));
+  ctx.report.auth = "forbidden";
   return ctx.Reject(403, "forbidden", missing);
 }
 

@@ -111,6 +111,7 @@ FilterStatus CacheFilter::OnRequest(FilterContext& ctx, Resumer* /*resumer*/) {
   if (has_body || ctx.request.header_count("range") > 0 || !primary ||
       (ctx.stream != nullptr && ctx.stream->upgrade_requested())) {
     counters.bypass.fetch_add(1, std::memory_order_relaxed);
+    ctx.report.cache = "bypass";
     ctx.response_headers.emplace_back("Cache-Status", "gw7; fwd=bypass");
     return FilterStatus::kContinue;
   }
@@ -131,6 +132,7 @@ FilterStatus CacheFilter::OnRequest(FilterContext& ctx, Resumer* /*resumer*/) {
     std::optional<std::string> v = VariantCacheKey(*primary, found->vary, ctx);
     if (!v) {
       counters.bypass.fetch_add(1, std::memory_order_relaxed);
+      ctx.report.cache = "bypass";
       ctx.response_headers.emplace_back("Cache-Status", "gw7; fwd=bypass");
       return FilterStatus::kContinue;
     }
@@ -153,14 +155,17 @@ FilterStatus CacheFilter::OnRequest(FilterContext& ctx, Resumer* /*resumer*/) {
         not_modified = since && found->last_modified && *found->last_modified <= *since;
       }
       counters.hits.fetch_add(1, std::memory_order_relaxed);
+      ctx.report.cache = "hit";
       ctx.response_headers.emplace_back("Cache-Status",
                                         absl::StrFormat("gw7; hit; ttl=%d", found->lifetime - age));
       return Serve(ctx, *found, age, not_modified);
     }
     fwd = verdict == ServeVerdict::kRefused ? "request" : "stale";
     counters.stale.fetch_add(1, std::memory_order_relaxed);
+    ctx.report.cache = "stale";
   } else {
     counters.misses.fetch_add(1, std::memory_order_relaxed);
+    ctx.report.cache = "miss";
   }
   if (request_cc.only_if_cached) {
     ctx.response_headers.emplace_back("Cache-Status", absl::StrFormat("gw7; fwd=%s", fwd));

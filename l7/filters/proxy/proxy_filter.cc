@@ -58,6 +58,8 @@ void ProxyExchange::Start(const ProxyFilter* filter, FilterContext& ctx) {
   stream_ = ctx.stream;
   request_ = &ctx.request;
   services_ = &stream_->services();
+  report_ = &ctx.report;
+  report_->upstream = filter->upstream().config->name;
   active_ = true;
   response_started_ = false;
   response_head_done_ = false;
@@ -144,6 +146,12 @@ bool ProxyExchange::StartAttempt() {
   ++server_state_->active;
   ++server_state_->requests;
   attempt_start_ns_ = now;
+  if (report_ != nullptr) {
+    report_->upstream_server = server_state_->address;
+    report_->retries = attempts_ - 1;
+    report_->upstream_connect_ns.reset();
+    report_->upstream_first_byte_ns.reset();
+  }
   up_in_.clear();
   response_parser_.Reset();
   response_head_done_ = false;
@@ -231,6 +239,7 @@ void ProxyExchange::OnStreamReset() {
   // Counting it as a failure would let a client eject healthy servers by resetting requests.
   if (server_state_ != nullptr) EndAttempt(true, /*record_health=*/false);
   Release();
+  report_ = nullptr;  // the request's context goes now
 }
 
 void ProxyExchange::Release() {
@@ -282,7 +291,9 @@ void ProxyExchange::OnUpstreamConnected(UpstreamLink* c, int error) {
         absl::StrFormat("connecting to upstream \"%s\" server %s failed: %s",
                         filter_->upstream().config->name, c->server().ToString(), ErrnoText(error)),
         true);
+    return;
   }
+  if (report_ != nullptr) report_->upstream_connect_ns = services_->now_ns() - attempt_start_ns_;
 }
 
 void ProxyExchange::OnUpstreamData(UpstreamLink* c, std::string_view data) {
@@ -373,6 +384,10 @@ void ProxyExchange::OnResponseHead() {
   response_head_done_ = true;
   const int64_t now = services_->now_ns();
   UpstreamRuntime& up = filter_->upstream();
+  if (report_ != nullptr) {
+    report_->upstream_first_byte_ns =
+        now - attempt_start_ns_ - report_->upstream_connect_ns.value_or(0);
+  }
   services_->stats().ObserveLatency(up.config->name,
                                     static_cast<double>(now - attempt_start_ns_) / 1e9);
   // Only gateway-class answers count against the server; a 500 is the application's verdict.
@@ -491,11 +506,9 @@ void ProxyExchange::EndAttempt(bool success, bool record_health) {
   up.balancer->OnRequestEnd(server_index_, now - attempt_start_ns_, success);
   --server_state_->active;
   if (!success) ++server_state_->failures;
+  // The ejection itself is logged by UpstreamHealth::OnEjected, with its back-off.
   if (record_health && server_state_->passive.Record(success, now)) {
     services_->stats().CountError("ejection");
-    LOG_WARN("upstream \"%s\" server %s ejected for %s after %d consecutive failures",
-             up.config->name, server_state_->key, absl::FormatDuration(up.config->ejection_time),
-             up.config->passive_failures);
   }
   server_state_ = nullptr;
 }

@@ -115,7 +115,8 @@ class ProxyExchange final : public ResponderState, public Responder, public Upst
   FilterStream* stream_ = nullptr;
   const RequestView* request_ = nullptr;
   StreamServices* services_ = nullptr;
-  bool active_ = false;  // between Start and the end of the request
+  RequestReport* report_ = nullptr;  // the request's, for the access log; null once it is gone
+  bool active_ = false;              // between Start and the end of the request
   bool upgrade_ = false;
   uring::Timer request_timer_;
   uring::Timer connect_timer_;

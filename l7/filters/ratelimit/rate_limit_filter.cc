@@ -25,11 +25,13 @@ FilterStatus ApplyFailure(RateLimitPolicy& policy, FilterContext& ctx, const abs
   }
   if (open) {
     policy.counters.failed_open.fetch_add(1, std::memory_order_relaxed);
+    ctx.report.rate_limit = "error_open";
     LOG_DEBUG("rate_limit %s: store unavailable, letting through: %s", policy.config.name,
               error.message());
     return FilterStatus::kContinue;
   }
   policy.counters.failed_closed.fetch_add(1, std::memory_order_relaxed);
+  ctx.report.rate_limit = "error_closed";
   LOG_DEBUG("rate_limit %s: store unavailable, refusing: %s", policy.config.name, error.message());
   ctx.response_headers.emplace_back("Retry-After", "1");
   return ctx.Reject(503, "rate_limit_unavailable", "the rate limiter cannot decide; try again");
@@ -76,9 +78,12 @@ FilterStatus ApplyRateLimitDecision(RateLimitPolicy& policy, const GcraDecision&
   ctx.response_headers.emplace_back("RateLimit-Policy", policy.policy_header);
   if (d.allowed) {
     policy.counters.allowed.fetch_add(1, std::memory_order_relaxed);
+    // A later limit of the route that refuses overrides it.
+    if (ctx.report.rate_limit.empty()) ctx.report.rate_limit = "allowed";
     return FilterStatus::kContinue;
   }
   policy.counters.limited.fetch_add(1, std::memory_order_relaxed);
+  ctx.report.rate_limit = "limited";
   ctx.response_headers.emplace_back(
       "Retry-After", absl::StrFormat("%d", std::max<int64_t>(1, CeilSeconds(d.retry_after_ns))));
   return ctx.Reject(429, "rate_limited",
