@@ -56,3 +56,164 @@ def test_unwritable_log_is_exit_1(tmp_path):
     r = subprocess.run([h.GW7, "--check", "-c", str(path)], capture_output=True, text=True,
                        timeout=20)
     assert r.returncode == 0, r.stderr
+
+
+# ---- one line per request, however it ends ---------------------------------------------------
+
+import hashlib  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import time  # noqa: E402
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+KEY = "alice-key-0123456789"
+AUTH_EXTRA = """
+[[auth]]
+name = "keys"
+type = "api_key"
+header = "X-API-Key"
+keys = [{ consumer = "alice", sha256 = "%s" }]
+
+[[rate_limit]]
+name = "one"
+key = "consumer"
+limit = 1
+per = "1m"
+store = "local"
+""" % hashlib.sha256(KEY.encode()).hexdigest()
+
+
+def logged_gw(gw, tmp_path, routes=None, extra="", upstream_extra=None, gw7=None, sample=None):
+    o = gw.origin("a")
+    log = str(tmp_path / "access.log")
+    cfg = dict(gw7 or {})
+    text = h.simple_config(o, ["a"], routes=routes, extra=extra, upstream_extra=upstream_extra,
+                           gw7=cfg)
+    section = '\n[gw7.access_log]\npath = "%s"\nredact = ["token"]\n' % log
+    if sample is not None:
+        section += "sample = %s\n" % sample
+    text = text.replace("\n[[upstream]]", section + "\n[[upstream]]", 1)
+    return o, gw.gw7(text), log
+
+
+def lines(log, n, timeout=5):
+    def read():
+        if not os.path.exists(log):
+            return []
+        with open(log) as f:
+            return [json.loads(l) for l in f if l.strip()]
+    h.wait_until(lambda: len(read()) >= n, timeout, "%d access log lines" % n)
+    return read()
+
+
+def test_a_proxied_request_is_one_complete_line(gw, tmp_path):
+    o, g, log = logged_gw(gw, tmp_path)
+    r = h.request(g.addr, "POST", "/items/7?token=s3cret&x=1",
+                  headers=[("traceparent", TRACEPARENT), ("User-Agent", "t/1")], body=b"abcde")
+    assert r.status == 200
+    [line] = lines(log, 1)
+    origin_req = o.wait_requests(1)[0]
+    sent = {k.lower(): v for k, v in origin_req["headers"]}
+    assert line["request_id"] == r.header("x-request-id") == sent["x-request-id"]
+    # The client's trace is kept; gw7's span is the parent the origin sees.
+    assert line["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert sent["traceparent"] == "00-%s-%s-01" % (line["trace_id"], line["span_id"])
+    assert line["span_id"] != "00f067aa0ba902b7"
+    assert line["route"] == "all" and line["upstream"] == "app"
+    assert line["upstream_server"] == o.address("a")
+    assert line["method"] == "POST" and line["protocol"] == "HTTP/1.1"
+    assert line["path"] == "/items/7?token=REDACTED&x=1"
+    assert line["status"] == 200 and line["end"] == "completed"
+    assert line["bytes_in"] == 5 and line["bytes_out"] == len(r.body)
+    assert line["user_agent"] == "t/1"
+    assert line["client"].startswith("127.0.0.1:")
+    assert line["upstream_first_byte_us"] is not None and line["duration_us"] > 0
+    assert line["retries"] == 0
+
+
+def test_a_request_without_traceparent_gets_a_new_trace(gw, tmp_path):
+    o, g, log = logged_gw(gw, tmp_path)
+    for i, tp in enumerate([None, "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                            "garbage"]):
+        headers = [("traceparent", tp)] if tp else []
+        assert h.request(g.addr, "GET", "/t/%d" % i, headers=headers).status == 200
+    got = lines(log, 3)
+    sent = [{k.lower(): v for k, v in e["headers"]}["traceparent"] for e in o.wait_requests(3)]
+    for line, tp in zip(got, sent):
+        assert len(line["trace_id"]) == 32 and line["trace_id"] != "0" * 32
+        assert tp == "00-%s-%s-00" % (line["trace_id"], line["span_id"])
+    assert len({l["trace_id"] for l in got}) == 3
+
+
+def test_refusals_and_no_route_are_logged_with_their_outcome(gw, tmp_path):
+    routes = [{"name": "api", "path_prefix": "/api", "upstream": "app", "auth": "keys",
+               "rate_limit": "one"}]
+    o, g, log = logged_gw(gw, tmp_path, routes=routes, extra=AUTH_EXTRA)
+    assert h.request(g.addr, "GET", "/api/a").status == 401
+    assert h.request(g.addr, "GET", "/api/b", headers=[("X-API-Key", "wrong")]).status == 401
+    assert h.request(g.addr, "GET", "/api/c", headers=[("X-API-Key", KEY)]).status == 200
+    assert h.request(g.addr, "GET", "/api/d", headers=[("X-API-Key", KEY)]).status == 429
+    assert h.request(g.addr, "GET", "/elsewhere").status == 404
+    a, b, c, d, e = lines(log, 5)
+    assert (a["status"], a["auth"], a["end"]) == (401, "missing", "refused")
+    assert (b["status"], b["auth"], b["end"]) == (401, "invalid", "refused")
+    assert (c["status"], c["auth"], c["rate_limit"], c["consumer"]) == (200, "ok", "allowed",
+                                                                         "alice")
+    assert (d["status"], d["rate_limit"], d["end"], d["consumer"]) == (429, "limited", "refused",
+                                                                       "alice")
+    assert (e["status"], e["route"], e["upstream_server"]) == (404, None, None)
+    usage = json.loads(g.admin_get("/usage").body)
+    alice = [x for x in usage["consumers"] if x["name"] == "alice"]
+    assert alice and alice[0]["1m"]["requests"] == 2 and alice[0]["1m"]["rate_limited"] == 1
+
+
+def test_upstream_timeout_and_unreachable_server_are_logged(gw, tmp_path):
+    o, g, log = logged_gw(gw, tmp_path, upstream_extra={"request_timeout": "300ms",
+                                                        "retries": 0})
+    assert h.request(g.addr, "GET", "/slow?delay=2").status == 504
+    [line] = lines(log, 1)
+    assert (line["status"], line["end"]) == (504, "timeout")
+    dead = "127.0.0.1:%d" % h.closed_port()
+    text = h.render_config(gw7={}, upstreams=[{"name": "down", "servers": [dead]}],
+                           routes=[{"name": "all", "path_prefix": "/", "upstream": "down"}])
+    log2 = str(tmp_path / "access2.log")
+    g2 = gw.gw7(text.replace("\n[[upstream]]", '\n[gw7.access_log]\npath = "%s"\n\n[[upstream]]'
+                             % log2, 1))
+    assert h.request(g2.addr, "GET", "/x").status in (502, 503)
+    [line] = lines(log2, 1)
+    assert line["end"] == "upstream_error" and line["upstream_server"] == dead
+
+
+def test_a_client_that_leaves_mid_response_is_client_gone(gw, tmp_path):
+    o, g, log = logged_gw(gw, tmp_path)
+    s = socket.create_connection(g.addr)
+    s.sendall(h.request_bytes("GET", "/drip?size=65536&drip=0.05"))
+    s.recv(100)
+    s.close()
+    [line] = lines(log, 1, timeout=10)
+    assert line["end"] == "client_gone" and line["status"] == 200
+
+
+def test_route_sampling_zero_logs_nothing_for_that_route(gw, tmp_path):
+    routes = [{"name": "quiet", "path_prefix": "/quiet", "upstream": "app",
+               "access_log_sample": 0.0},
+              {"name": "all", "path_prefix": "/", "upstream": "app"}]
+    o, g, log = logged_gw(gw, tmp_path, routes=routes)
+    for i in range(5):
+        assert h.request(g.addr, "GET", "/quiet/%d" % i).status == 200
+    assert h.request(g.addr, "GET", "/loud").status == 200
+    got = lines(log, 1)
+    time.sleep(0.3)
+    assert [l["route"] for l in lines(log, 1)] == ["all"]
+    assert h.metric(g.metrics(), "gw7_access_log_lines_total", result="sampled_out") == 5
+
+
+def test_http2_requests_are_logged_as_http2(gw, tmp_path):
+    if shutil.which("curl") is None:
+        return
+    o, g, log = logged_gw(gw, tmp_path, gw7={"http2": True})
+    r = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-o", "/dev/null",
+                        "http://%s:%d/h2" % g.addr], capture_output=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    [line] = lines(log, 1)
+    assert line["protocol"] == "HTTP/2" and line["status"] == 200
