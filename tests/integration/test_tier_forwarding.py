@@ -5,6 +5,7 @@ in front of the services, chained behind the front lb4."""
 
 import json
 import subprocess
+import time
 
 import lb4_harness as h
 import tls_support as t
@@ -85,3 +86,22 @@ def test_gw7_behind_lb4_sends_to_an_internal_lb4_pool(tier, edge):
         assert r.json()["target"] == "/internal/%d" % i
     # Both origins served: the internal lb4 spread gw7's upstream connections over its pool.
     assert gw_seen == {"g0", "g1"} and origins == {"o0", "o1"}, (gw_seen, origins)
+
+
+def test_gw7_access_log_names_the_client_lb4_saw(tier, tmp_path):
+    """PROXY v2 from lb4: gw7's access log records each client's own address, not lb4's."""
+    origin = tier.origin("o0")
+    log = str(tmp_path / "g0-access.log")
+    gw = tier.gw7("g0", [origin.address("o0")], gw7={"access_log": {"path": log}})
+    lb = tier.lb4([gw])
+    for i in (2, 3, 4):
+        get(lb.address(), "/logged/%d" % i, source="127.0.0.%d" % i)
+
+    def logged():
+        with open(log) as f:
+            return [json.loads(l) for l in f if "/logged/" in l]
+    deadline = time.monotonic() + 5
+    while len(logged()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    clients = sorted(l["client"].rsplit(":", 1)[0] for l in logged())
+    assert clients == ["127.0.0.2", "127.0.0.3", "127.0.0.4"], logged()
