@@ -230,3 +230,4 @@ class IdleMemory(Scenario):
 import tls_bench  # noqa: E402,F401  (registers the TLS scenarios after the ones above)
 import l7_bench  # noqa: E402,F401  (registers the L7 proxies and scenarios: gw7, HAProxy/NGINX http)
 import h2_bench  # noqa: E402,F401  (registers the HTTP/2 proxies and scenario: gw7, HAProxy, NGINX h2c)
+import log_bench  # noqa: E402,F401  (registers gw7 and HAProxy with access logs: the cost of logging)
