@@ -15,6 +15,7 @@ packages=(
   haproxy nginx-light libnginx-mod-stream wrk   # bench/compare
   redis-server                           # gw7's global rate limit tests
   libnghttp2-dev nghttp2-client          # gw7 HTTP/2; h2load and nghttp as test peers
+  nghttp2-server python3-grpcio          # h2c and gRPC upstreams in test_gw7_grpc.py
   libc-ares-dev dnsmasq                  # DNS discovery and its test server
   chromium chromium-driver python3-selenium   # the dashboard's browser test
   systemd                                # systemd-analyze verify for conf/systemd units

@@ -139,6 +139,7 @@ class Http2Codec::Stream final : public CodecStream {
     has_response_trailers_ = false;
     drained_notice_ = false;
     eof_sent_ = false;
+    head_deferred_ = false;
   }
 
   // CodecStream
@@ -195,7 +196,7 @@ class Http2Codec::Stream final : public CodecStream {
   bool drained_notice_ = false;  // output fell below the low-water mark during a flush
 
  private:
-  void Submit(OutFields& fields);
+  void Submit(OutFields& fields, bool with_body);
   void Complete(int status);  // the request stream is done with this stream
   void RefuseHead(int status, std::string_view message);
   // A stream error on the request (RFC 9113 8.1.1 "malformed").
@@ -226,6 +227,7 @@ class Http2Codec::Stream final : public CodecStream {
   size_t out_at_ = 0;
   bool out_end_ = false;
   bool response_submitted_ = false;
+  bool head_deferred_ = false;  // EncodeHead of a body-less head, submitted at the end
   int status_ = 0;
   OutFields response_fields_;
   OutFields response_trailers_;
@@ -434,7 +436,7 @@ void Http2Codec::Stream::RefuseHead(int status, std::string_view message) {
 
 // ---- the response ----
 
-void Http2Codec::Stream::Submit(OutFields& fields) {
+void Http2Codec::Stream::Submit(OutFields& fields, bool with_body) {
   const nghttp2_nv* nva = fields.Build();
   const size_t n = fields.nva.size();
   nghttp2_data_provider provider;
@@ -444,7 +446,10 @@ void Http2Codec::Stream::Submit(OutFields& fields) {
     return static_cast<Stream*>(source->ptr)->Read(buf, length, data_flags);
   };
   response_submitted_ = true;
-  if (nghttp2_submit_response(codec_->session_, id_, nva, n, &provider) != 0) {
+  // Without a body the HEADERS frame ends the stream: a gRPC trailers-only response must be one
+  // frame (a client reads grpc-status from it only if it carries END_STREAM).
+  if (nghttp2_submit_response(codec_->session_, id_, nva, n, with_body ? &provider : nullptr) !=
+      0) {
     nghttp2_submit_rst_stream(codec_->session_, NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
     return;
   }
@@ -498,11 +503,23 @@ void Http2Codec::Stream::EncodeHead(
     }
   }
   if (!request_id.empty()) response_fields_.Add("x-request-id", request_id);
-  Submit(response_fields_);
+  if (head.body.kind == http::BodyKind::kNone) {
+    // A head that says no body comes (an HTTP/2 upstream's HEADERS with END_STREAM, a 204): it
+    // waits for the end (or unexpected data), so that it can end the stream itself, as a gRPC
+    // trailers-only response must (a client reads grpc-status only from a HEADERS frame with
+    // END_STREAM).
+    head_deferred_ = true;
+    return;
+  }
+  Submit(response_fields_, true);
   codec_->Flush();
 }
 
 void Http2Codec::Stream::EncodeData(std::string_view data) {
+  if (decoder_ != nullptr && head_deferred_ && !data.empty() && !head_request_) {
+    head_deferred_ = false;
+    Submit(response_fields_, true);
+  }
   if (decoder_ == nullptr || !response_submitted_ || head_request_ || data.empty()) return;
   out_.append(data);
   nghttp2_session_resume_data(codec_->session_, id_);
@@ -520,7 +537,12 @@ void Http2Codec::Stream::EncodeEnd(const http::HttpHeaders* trailers) {
     has_response_trailers_ = !response_trailers_.name_spans.empty();
   }
   out_end_ = true;
-  if (response_submitted_) nghttp2_session_resume_data(codec_->session_, id_);
+  if (head_deferred_) {
+    head_deferred_ = false;
+    Submit(response_fields_, !out_.empty() || has_response_trailers_);
+  } else if (response_submitted_) {
+    nghttp2_session_resume_data(codec_->session_, id_);
+  }
   Complete(status_);
   codec_->Flush();
 }
@@ -539,7 +561,7 @@ void Http2Codec::Stream::EncodeLocal(int status, const std::vector<http::HttpHea
   response_fields_.Add("content-length", std::to_string(body.size()));
   if (!head_request_) out_.assign(body);
   out_end_ = true;
-  Submit(response_fields_);
+  Submit(response_fields_, !out_.empty());
   Complete(status);
   codec_->Flush();
 }

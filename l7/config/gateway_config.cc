@@ -34,6 +34,12 @@ constexpr EnumValue<UpstreamBalance> kBalances[] = {
     {"maglev", UpstreamBalance::kMaglev},
 };
 
+constexpr EnumValue<UpstreamProtocol> kProtocols[] = {
+    {"http1", UpstreamProtocol::kHttp1},
+    {"h2c", UpstreamProtocol::kH2c},
+    {"h2", UpstreamProtocol::kH2},
+};
+
 constexpr EnumValue<EscapedSlashes> kEscapedSlashes[] = {
     {"reject", EscapedSlashes::kReject},
     {"keep", EscapedSlashes::kKeep},
@@ -49,6 +55,7 @@ constexpr absl::Duration kMaxDuration = absl::Hours(24);
 constexpr uint32_t kMaxWeight = 10000;
 constexpr int kMaxRetries = 10;
 constexpr uint32_t kMaxIdlePerServer = 65536;
+constexpr uint32_t kMaxH2Connections = 64;
 constexpr size_t kMaxServers = 4096;
 constexpr size_t kMaxNamesListed = 10;
 // A header block below 1 KiB cannot hold an ordinary browser request; above 1 MiB it is a memory
@@ -264,6 +271,29 @@ void ReadUpstreamHealth(const toml::table& table, ConfigErrors& errors, const st
   health->enabled = health->check != UpstreamHealthConfig::Check::kNone;
 }
 
+// tls = { ca_file = "ca.pem", server_name = "api.internal", verify = true }: only with protocol =
+// "h2", which needs it unless verify = false (a server's certificate unchecked must be said).
+void ReadUpstreamTls(TableReader& r, const toml::table& table, UpstreamConfig* upstream) {
+  const toml::table* tls = table.contains("tls") ? r.ReadTable("tls") : nullptr;
+  if (upstream->protocol != UpstreamProtocol::kH2) {
+    if (table.contains("tls")) r.Error("tls", "is used only by protocol = \"h2\"");
+    return;
+  }
+  if (tls == nullptr) {
+    if (!table.contains("tls")) {
+      r.Error("protocol", "\"h2\" needs tls = { ca_file = \"...\" } (or verify = false)");
+    }
+    return;
+  }
+  TableReader t(*tls, r.errors(), r.context(), {"ca_file", "server_name", "verify"}, "tls.");
+  t.ReadBool("verify", &upstream->tls.verify);
+  t.ReadString("ca_file", &upstream->tls.ca_file);
+  t.ReadString("server_name", &upstream->tls.server_name);
+  if (upstream->tls.verify && upstream->tls.ca_file.empty()) {
+    t.Error("ca_file", "is required when verify is true (the CA that signed the servers)");
+  }
+}
+
 // servers = ["127.0.0.1:9101", { address = "127.0.0.1:9102", weight = 3 }]
 void ReadServers(TableReader& r, UpstreamConfig* upstream) {
   const toml::array* array = r.ReadArray("servers");
@@ -386,7 +416,8 @@ void ReadUpstream(const toml::table& table, size_t index, ConfigErrors& errors,
   TableReader r(table, errors, ContextFor("upstream", index, table),
                 {"name", "balance", "hash_on", "servers", "connect_timeout", "request_timeout",
                  "retries", "max_idle_per_server", "passive_failures", "ejection_time",
-                 "max_ejection_time", "max_ejection_percent", "panic_threshold", "health"});
+                 "max_ejection_time", "max_ejection_percent", "panic_threshold", "health",
+                 "protocol", "h2_max_connections", "tls"});
   ReadName(r, &upstream->name, origin);
   r.ReadEnum("balance", &upstream->balance, kBalances);
   ReadHashOn(r, upstream);
@@ -400,6 +431,12 @@ void ReadUpstream(const toml::table& table, size_t index, ConfigErrors& errors,
   if (const toml::table* health = r.ReadTable("health")) {
     ReadUpstreamHealth(*health, errors, r.context(), &upstream->health);
   }
+  r.ReadEnum("protocol", &upstream->protocol, kProtocols);
+  if (table.contains("h2_max_connections") && upstream->protocol == UpstreamProtocol::kHttp1) {
+    r.Error("h2_max_connections", "is used only by protocol = \"h2c\" or \"h2\"");
+  }
+  r.ReadInt("h2_max_connections", &upstream->h2_max_connections, 1u, kMaxH2Connections);
+  ReadUpstreamTls(r, table, upstream);
 }
 
 // Reads exactly one of path | path_prefix | path_template | path_regex.
@@ -803,6 +840,13 @@ absl::Status ValidatePathTemplate(std::string_view path_template) {
 std::string_view ConfigName(UpstreamBalance balance) {
   for (const EnumValue<UpstreamBalance>& v : kBalances) {
     if (v.value == balance) return v.name;
+  }
+  return "unknown";
+}
+
+std::string_view ConfigName(UpstreamProtocol protocol) {
+  for (const EnumValue<UpstreamProtocol>& v : kProtocols) {
+    if (v.value == protocol) return v.name;
   }
   return "unknown";
 }

@@ -35,6 +35,19 @@ namespace edge::l7 {
 
 enum class UpstreamBalance { kRoundRobin, kLeastRequest, kP2cEwma, kMaglev };
 
+// [[upstream]] protocol: what gw7 speaks to the servers. http1: HTTP/1.1 keep-alive connections,
+// one request each at a time (l7/upstream/connection_pool.h); h2c: HTTP/2 over TCP with prior
+// knowledge, h2: HTTP/2 over TLS with ALPN "h2" (`tls`); an HTTP/2 connection carries many
+// requests at once (l7/upstream/h2_connection_pool.h).
+enum class UpstreamProtocol { kHttp1, kH2c, kH2 };
+
+// [[upstream]] tls = { ... } (protocol = "h2"): how gw7 checks the servers' certificates.
+struct UpstreamTlsConfig {
+  bool verify = true;       // the chain must lead to a CA of ca_file (and match server_name)
+  std::string ca_file;      // PEM; required when verify
+  std::string server_name;  // SNI and the name checked; "" = neither
+};
+
 // [[upstream]] health = { ... }: active checks, read by common/health's reader (check_config.h,
 // the same keys and rules as lb4's [pool.health]). gw7's defaults: an http GET of /health every
 // 2s (timeout 1s) once the table is there.
@@ -81,6 +94,11 @@ struct UpstreamConfig : health::EjectionConfig {
   // (health_policy.h InPanic). 0 = never: with no healthy server the answer is 503.
   int panic_threshold = 50;
   UpstreamHealthConfig health;
+  UpstreamProtocol protocol = UpstreamProtocol::kHttp1;
+  // HTTP/2 (h2c, h2): connections per server at most; each carries up to the server's
+  // SETTINGS_MAX_CONCURRENT_STREAMS requests, and requests beyond all of them wait.
+  uint32_t h2_max_connections = 4;
+  UpstreamTlsConfig tls;  // protocol = "h2"
 };
 
 enum class PathMatch { kAny, kExact, kPrefix, kTemplate, kRegex };
@@ -204,6 +222,8 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view text, const st
 
 // "round_robin", "least_request", "p2c_ewma", "maglev".
 std::string_view ConfigName(UpstreamBalance balance);
+// "http1", "h2c", "h2".
+std::string_view ConfigName(UpstreamProtocol protocol);
 
 // Validators shared with the router (which must accept exactly what the config accepts).
 // A path template: starts with '/', segments separated by '/', each either literal (no '{' '}')

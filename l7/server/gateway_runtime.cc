@@ -54,6 +54,11 @@ absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
           server->failures = old->failures;
         }
       }
+      if (u.protocol != UpstreamProtocol::kHttp1) {
+        server->h2 =
+            std::make_unique<H2ConnectionPool>(a, server->key, u.h2_max_connections,
+                                               rt->config.limits.max_header_bytes, up->link_opener);
+      }
       members.push_back(server.get());
       up->servers.push_back(std::move(server));
     }

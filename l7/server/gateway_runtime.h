@@ -20,6 +20,7 @@
 #include "l7/server/trusted_headers.h"
 #include "l7/server/upstream_health.h"
 #include "l7/upstream/connection_pool.h"
+#include "l7/upstream/h2_connection_pool.h"
 #include "l7/upstream/passive_health.h"
 
 namespace edge::l7 {
@@ -30,6 +31,8 @@ struct UpstreamServer {
   net::SocketAddress address;
   std::string key;  // "127.0.0.1:9101"
   ConnectionPool pool;
+  // protocol h2c / h2: the server's shared HTTP/2 connections (instead of `pool`).
+  std::unique_ptr<H2ConnectionPool> h2;
   PassiveHealth passive;
   // Active health (the probe's results through rise/fall; up until checks say otherwise).
   health::RiseFall check;
@@ -56,6 +59,8 @@ struct UpstreamRuntime {
   std::unique_ptr<UpstreamBalancer> balancer;
   std::vector<std::unique_ptr<UpstreamServer>> servers;
   std::unique_ptr<UpstreamHealth> health;  // over `servers`: ejection cap, panic
+  // protocol = "h2": TLS with ALPN h2 over each new connection's TCP link (null for h2c).
+  H2ConnectionPool::LinkOpener link_opener;
 };
 
 struct RouteRuntime {

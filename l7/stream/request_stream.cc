@@ -1,5 +1,7 @@
 #include "l7/stream/request_stream.h"
 
+#include <cstdio>
+
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/http/authority.h"
@@ -11,6 +13,7 @@
 #include "l7/observe/traceparent.h"
 #include "l7/router/path_normalizer.h"
 #include "l7/server/request_id.h"
+#include "l7/stream/grpc_status.h"
 
 namespace edge::l7 {
 
@@ -287,6 +290,10 @@ void RequestStream::LocalResponse(int status, std::string_view message, bool clo
     head.status = static_cast<uint16_t>(status);
     ForEachResponseFilter([&](Filter& f) { f.OnResponseHead(*ctx_, head); });
   }
+  if (request_ != nullptr && IsGrpcRequest(request_->headers)) {
+    GrpcLocalResponse(status, message, close_connection, extra);
+    return;
+  }
   std::string body_text =
       body.empty() ? ErrorBodyWithRequestId(status, message, request_id_) : std::string(body);
   std::vector<http::HttpHeader> fields;
@@ -301,6 +308,30 @@ void RequestStream::LocalResponse(int status, std::string_view message, bool clo
   status_sent_ = status;
   bytes_out_ += body_text.size();
   codec_->EncodeLocal(status, fields, body_text, close_connection);
+}
+
+void RequestStream::GrpcLocalResponse(
+    int status, std::string_view message, bool close_connection,
+    const std::vector<std::pair<std::string, std::string>>* extra) {
+  // A gRPC client reads grpc-status, not the HTTP status: trailers-only (grpc_status.h).
+  char code[4];
+  const int grpc = static_cast<int>(GrpcCodeForHttpStatus(status));
+  const int len = std::snprintf(code, sizeof(code), "%d", grpc);
+  const std::string grpc_message = GrpcMessageEncode(
+      message.empty() ? absl::StrFormat("gateway refused the request (HTTP %d)", status)
+                      : absl::StrFormat("%s (HTTP %d)", message, status));
+  std::vector<http::HttpHeader> fields;
+  fields.push_back({"content-type", "application/grpc"});
+  fields.push_back({"grpc-status", std::string_view(code, static_cast<size_t>(len))});
+  fields.push_back({"grpc-message", grpc_message});
+  if (!request_id_.empty()) fields.push_back({"x-request-id", request_id_});
+  if (extra != nullptr) {
+    for (const auto& [name, value] : *extra) {
+      if (IsSafeExtraField(name, value)) fields.push_back({name, value});
+    }
+  }
+  response_started_ = true;
+  codec_->EncodeLocal(200, fields, {}, close_connection);
 }
 
 void RequestStream::OnStreamComplete(int status) {

@@ -111,6 +111,9 @@ class RequestStream final : public StreamDecoder,
                      const std::vector<std::pair<std::string, std::string>>* extra = nullptr,
                      std::string_view content_type = "application/json",
                      std::string_view body = {});
+  // LocalResponse to a gRPC request: HTTP 200 trailers-only with the matching grpc-status.
+  void GrpcLocalResponse(int status, std::string_view message, bool close_connection,
+                         const std::vector<std::pair<std::string, std::string>>* extra);
   void AnswerStop();  // with the stopping filter's ctx.stop_*
   // The filters a response passes back through: those before the one that answered.
   template <typename Fn>

@@ -7,8 +7,10 @@
 #include "common/http/hop_by_hop.h"
 #include "common/log.h"
 #include "l7/codec/http1_response_writer.h"
+#include "l7/filters/proxy/h2_request.h"
 #include "l7/filters/proxy/upstream_request.h"
 #include "l7/server/http_limits.h"
+#include "l7/stream/grpc_status.h"
 #include "l7/stream/stream_services.h"
 
 namespace edge::l7 {
@@ -51,6 +53,25 @@ ProxyExchange::ProxyExchange(const LimitsConfig& limits)
 
 ProxyExchange::~ProxyExchange() {
   if (upstream_ != nullptr) upstream_->Close();
+  if (h2_ != nullptr) h2_->Cancel();
+}
+
+void ProxyExchange::CancelUpstream() {
+  if (upstream_ != nullptr) {
+    upstream_->Close();
+    upstream_ = nullptr;
+  }
+  if (h2_ != nullptr) {
+    H2UpstreamStream* s = h2_;
+    h2_ = nullptr;
+    s->Cancel();
+  }
+}
+
+int64_t ProxyExchange::RequestTimerDeadline(int64_t now) {
+  const int64_t at = now + absl::ToInt64Nanoseconds(filter_->upstream().config->request_timeout);
+  timer_is_deadline_ = grpc_deadline_ns_ != 0 && grpc_deadline_ns_ <= at;
+  return timer_is_deadline_ ? grpc_deadline_ns_ : at;
 }
 
 void ProxyExchange::Start(const ProxyFilter* filter, FilterContext& ctx) {
@@ -102,12 +123,36 @@ void ProxyExchange::Start(const ProxyFilter* filter, FilterContext& ctx) {
   options.strip = &runtime.stripped_fields;
   options.trusted_client =
       net::AnyContains(runtime.config.trusted_proxies, ctx.request.client_address());
+  h2_mode_ = up.config->protocol != UpstreamProtocol::kHttp1;
+  request_ended_ = false;
+  if (h2_mode_) {
+    // HTTP/2 frames the body itself: the head says only what it knows (a Content-Length).
+    options.upgrade = upgrade_ = false;
+    if (options.body.kind == http::BodyKind::kChunked) options.body = {http::BodyKind::kNone, 0};
+  }
   UpstreamHeadReport report = AppendUpstreamRequestHead(request, options, &retry_copy_);
   services_->stats().stripped_headers += report.stripped;
   if (report.forwarded_dropped) {
     services_->stats().CountError("bad_forwarded");
     LOG_DEBUG("request %s: dropped a Forwarded field that is not RFC 7239 from trusted %s",
               stream_->request_id(), ctx.request.client_address().ToString());
+  }
+  if (h2_mode_) {
+    if (request.body.kind == http::BodyKind::kContentLength) {
+      // AppendUpstreamRequestHead wrote it; kept (it describes the DATA frames exactly).
+    }
+    const bool te_trailers = OffersTrailers(request.headers) || IsGrpcRequest(request.headers);
+    H2FieldsFromHttp1Head(retry_copy_, options.proto, te_trailers, &h2_fields_);
+    retry_copy_.clear();  // from here on the body bytes only
+  }
+  grpc_deadline_ns_ = 0;
+  if (IsGrpcRequest(request.headers)) {
+    if (const http::HttpHeader* t = request.headers.Find("grpc-timeout")) {
+      if (std::optional<int64_t> ns = ParseGrpcTimeout(t->value)) {
+        const int64_t now = services_->now_ns();
+        grpc_deadline_ns_ = *ns > INT64_MAX - now ? INT64_MAX : now + std::max<int64_t>(*ns, 1);
+      }
+    }
   }
   stream_->AcceptRequestBody();
   if (!StartAttempt()) {
@@ -122,6 +167,28 @@ void ProxyExchange::Start(const ProxyFilter* filter, FilterContext& ctx) {
   // to a later request only if this one ended, and then upstream_ is that one's.
   stream_->ReadRequestBody();
   if (upstream_ != nullptr) upstream_->Uncork();
+}
+
+bool ProxyExchange::StartH2Attempt() {
+  UpstreamRuntime& up = filter_->upstream();
+  const bool no_body = stream_->http_request().body.kind == http::BodyKind::kNone;
+  auto opened = server_state_->h2->Open(services_->upstream_connector(), h2_fields_, no_body, this);
+  if (!opened.ok()) {
+    AttemptFailed(
+        "connect_failed", 502,
+        absl::StrFormat("upstream \"%s\": %s", up.config->name, opened.status().message()), true);
+    return true;
+  }
+  h2_ = *opened;
+  // What the client sent so far (a retry), then its end if it has come.
+  if (!retry_copy_.empty()) h2_->SendData(retry_copy_);
+  if (request_ended_) h2_->SendEnd(nullptr);
+  if (h2_ != nullptr && !h2_->connected()) {
+    services_->timers().Schedule(
+        &connect_timer_,
+        services_->now_ns() + absl::ToInt64Nanoseconds(up.config->connect_timeout));
+  }
+  return true;
 }
 
 bool ProxyExchange::StartAttempt() {
@@ -157,7 +224,8 @@ bool ProxyExchange::StartAttempt() {
   response_head_done_ = false;
 
   uring::TimerWheel& timers = services_->timers();
-  timers.Schedule(&request_timer_, now + absl::ToInt64Nanoseconds(up.config->request_timeout));
+  timers.Schedule(&request_timer_, RequestTimerDeadline(now));
+  if (server_state_->h2 != nullptr) return StartH2Attempt();
   if (IdleConnection* idle = server_state_->pool.Take()) {
     upstream_ = static_cast<UpstreamLink*>(idle);
     upstream_->set_owner(this);
@@ -182,7 +250,9 @@ bool ProxyExchange::StartAttempt() {
 void ProxyExchange::SendBody(std::string_view data) {
   std::string framed;
   std::string_view bytes = data;
-  if (stream_->http_request().body.kind == http::BodyKind::kChunked) {
+  if (h2_mode_) {
+    if (h2_ != nullptr) h2_->SendData(data);
+  } else if (stream_->http_request().body.kind == http::BodyKind::kChunked) {
     if (!data.empty()) AppendChunk(data, &framed);
     bytes = framed;
   }
@@ -200,6 +270,13 @@ void ProxyExchange::SendBody(std::string_view data) {
 
 void ProxyExchange::OnRequestEnd(const http::HttpHeaders* trailers) {
   const http::HttpRequest& request = stream_->http_request();
+  if (h2_mode_) {
+    request_ended_ = true;
+    // Trailers are not kept for a retry.
+    if (trailers != nullptr && !trailers->empty()) retryable_ = false;
+    if (h2_ != nullptr) h2_->SendEnd(trailers);
+    return;
+  }
   if (request.body.kind != http::BodyKind::kChunked) return;
   // The last chunk with the client's trailers that may cross gw7.
   std::string framed;
@@ -221,10 +298,7 @@ void ProxyExchange::OnRequestEnd(const http::HttpHeaders* trailers) {
 void ProxyExchange::OnRequestError() {
   // The request body is broken: the attempt ends (not the server's fault) and the stream answers.
   if (server_state_ != nullptr) EndAttempt(true);
-  if (upstream_ != nullptr) {
-    upstream_->Close();
-    upstream_ = nullptr;
-  }
+  CancelUpstream();
   services_->timers().Cancel(&request_timer_);
   services_->timers().Cancel(&connect_timer_);
   active_ = false;
@@ -232,6 +306,7 @@ void ProxyExchange::OnRequestError() {
 
 void ProxyExchange::OnResponseDrained() {
   if (upstream_ != nullptr) upstream_->ResumeRead();
+  if (h2_ != nullptr) h2_->ResumeRead();
 }
 
 void ProxyExchange::OnStreamReset() {
@@ -246,22 +321,21 @@ void ProxyExchange::Release() {
   services_->timers().Cancel(&request_timer_);
   services_->timers().Cancel(&connect_timer_);
   if (server_state_ != nullptr) EndAttempt(false);
-  if (upstream_ != nullptr) {
-    upstream_->Close();
-    upstream_ = nullptr;
-  }
+  CancelUpstream();
   pool_server_ = nullptr;
   active_ = false;
 }
 
 void ProxyExchange::RescheduleRequestTimer() {
-  services_->timers().Schedule(
-      &request_timer_,
-      services_->now_ns() + absl::ToInt64Nanoseconds(filter_->upstream().config->request_timeout));
+  services_->timers().Schedule(&request_timer_, RequestTimerDeadline(services_->now_ns()));
 }
 
 void ProxyExchange::OnRequestTimeout() {
   if (!active_) return;
+  if (timer_is_deadline_) {
+    OnGrpcDeadline();
+    return;
+  }
   if (!response_started_) {
     AttemptFailed("request_timeout", 504,
                   absl::StrFormat("upstream \"%s\" did not respond within request_timeout",
@@ -274,6 +348,14 @@ void ProxyExchange::OnRequestTimeout() {
 }
 
 void ProxyExchange::OnConnectTimeout() {
+  if (h2_ != nullptr) {
+    if (!active_ || h2_->connected()) return;
+    AttemptFailed("connect_timeout", 502,
+                  absl::StrFormat("connecting to upstream \"%s\" server %s timed out",
+                                  filter_->upstream().config->name, h2_->server_key()),
+                  true);
+    return;
+  }
   if (!active_ || upstream_ == nullptr || upstream_->connected()) return;
   AttemptFailed("connect_timeout", 502,
                 absl::StrFormat("connecting to upstream \"%s\" server %s timed out",
@@ -367,7 +449,7 @@ void ProxyExchange::ProcessResponse() {
       continue;
     }
     KeepResponseHead(r.consumed);
-    OnResponseHead();
+    OnResponseHead(response_);
     if (!active_) return;
   }
   ForwardResponseBody();
@@ -380,7 +462,7 @@ void ProxyExchange::KeepResponseHead(size_t head_bytes) {
   up_in_.erase(0, head_bytes);
 }
 
-void ProxyExchange::OnResponseHead() {
+void ProxyExchange::OnResponseHead(const http::HttpResponse& head) {
   response_head_done_ = true;
   const int64_t now = services_->now_ns();
   UpstreamRuntime& up = filter_->upstream();
@@ -391,18 +473,17 @@ void ProxyExchange::OnResponseHead() {
   services_->stats().ObserveLatency(up.config->name,
                                     static_cast<double>(now - attempt_start_ns_) / 1e9);
   // Only gateway-class answers count against the server; a 500 is the application's verdict.
-  EndAttempt(response_.status != 502 && response_.status != 503 && response_.status != 504);
+  EndAttempt(head.status != 502 && head.status != 503 && head.status != 504);
   RescheduleRequestTimer();
-  if (http::ConnectionNamesFraming(response_.headers)) {
+  if (http::ConnectionNamesFraming(head.headers)) {
     // Ignored (hop_by_hop.h): the relayed response keeps its framing.
     services_->stats().CountError("connection_names_framing");
     LOG_DEBUG("request %s: upstream %s named a framing field in Connection; ignored",
               stream_->request_id(), upstream_ != nullptr ? upstream_->server().ToString() : "?");
   }
   response_started_ = true;
-  stream_->SendHead(response_);
-  response_left_ =
-      response_.body.kind == http::BodyKind::kContentLength ? response_.body.length : 0;
+  stream_->SendHead(head);
+  response_left_ = head.body.kind == http::BodyKind::kContentLength ? head.body.length : 0;
   response_chunked_.Reset();
 }
 
@@ -520,10 +601,7 @@ void ProxyExchange::AttemptFailed(std::string_view kind, int status, std::string
   services_->timers().Cancel(&connect_timer_);
   services_->timers().Cancel(&request_timer_);
   EndAttempt(false);
-  if (upstream_ != nullptr) {
-    upstream_->Close();
-    upstream_ = nullptr;
-  }
+  CancelUpstream();
   pool_server_ = nullptr;
   if (!active_) return;
   if (retryable && retryable_ && !response_started_ &&
@@ -541,6 +619,77 @@ void ProxyExchange::AttemptFailed(std::string_view kind, int status, std::string
     return;
   }
   stream_->SendLocal(status, UpstreamFailureMessage(status));
+}
+
+// ---- HTTP/2 upstream ----
+
+void ProxyExchange::OnH2Head(const http::HttpResponse& head) {
+  response_head_done_ = true;
+  FilterStream* stream = stream_;
+  stream->BeginOutputBatch();
+  OnResponseHead(head);
+  stream->EndOutputBatch();
+}
+
+void ProxyExchange::OnH2Data(std::string_view data) {
+  if (!active_) return;
+  stream_->SendData(data);
+  if (h2_ != nullptr) {
+    RescheduleRequestTimer();
+    if (stream_->response_queued() > kHighWater) h2_->PauseRead();
+  }
+}
+
+void ProxyExchange::OnH2End(const http::HttpHeaders* trailers) {
+  h2_ = nullptr;
+  if (!active_) return;
+  FinishExchange(trailers, 0);
+}
+
+void ProxyExchange::OnH2Failed(std::string_view kind, std::string detail, bool unprocessed) {
+  h2_ = nullptr;
+  if (!active_) return;
+  if (!response_head_done_) {
+    // Connect failures and refused streams never reached the application: retried like a
+    // failed connect. A reset after the server took the request is retried only if idempotent
+    // (AttemptFailed checks that too).
+    AttemptFailed(kind, 502,
+                  absl::StrFormat("upstream \"%s\": %s", filter_->upstream().config->name, detail),
+                  unprocessed || kind == "upstream_reset");
+    return;
+  }
+  services_->stats().CountError("upstream_truncated");
+  LOG_INFO("request %s: %s; the response broke off", stream_->request_id(), detail);
+  Release();
+  stream_->Reset();
+}
+
+void ProxyExchange::OnH2SendDrained() {
+  if (active_) stream_->ReadRequestBody();
+}
+
+void ProxyExchange::OnGrpcDeadline() {
+  // grpc-timeout has passed: the client's deadline, not the server's failure (passive health
+  // ignores it). The client hears DEADLINE_EXCEEDED from gw7 as the spec says a proxy may.
+  services_->stats().CountError("grpc_deadline");
+  LOG_DEBUG("request %s: grpc-timeout expired", stream_->request_id());
+  services_->timers().Cancel(&connect_timer_);
+  services_->timers().Cancel(&request_timer_);
+  if (server_state_ != nullptr) EndAttempt(true, /*record_health=*/false);
+  CancelUpstream();
+  pool_server_ = nullptr;
+  active_ = false;
+  if (!response_started_) {
+    stream_->SendLocal(504, "deadline exceeded");  // trailers-only grpc-status 4
+    return;
+  }
+  static const http::HttpHeaders kDeadline = [] {
+    http::HttpHeaders t;
+    t.Add("grpc-status", "4");
+    t.Add("grpc-message", "deadline exceeded");
+    return t;
+  }();
+  stream_->SendEnd(&kDeadline);
 }
 
 }  // namespace edge::l7

@@ -13,7 +13,12 @@
 //    (kRetryBufferLimit) and nothing of the response has reached the client; otherwise gw7's own
 //    502/503/504 with a generic message (the detail goes to the log under the request id);
 //  - a 101 to an upgrade request hands the connection to the client side as a tunnel;
-//  - the upstream connection back to its pool when both messages ended cleanly.
+//  - the upstream connection back to its pool when both messages ended cleanly;
+//  - an HTTP/2 upstream (protocol h2c / h2) instead gives the request a stream on a connection
+//    shared with others (H2ConnectionPool): the same server choice, retries, timeouts and health
+//    outcomes, with the response already parsed (H2StreamOwner);
+//  - a gRPC request's grpc-timeout bounds it: when it fires, grpc-status 4 (trailers-only, or as
+//    trailers after what was relayed).
 // Balancer and passive-health bookkeeping is exactly once per attempt (EndAttempt).
 
 #include <cstdint>
@@ -27,6 +32,7 @@
 #include "common/uring/timer_wheel.h"
 #include "l7/filters/filter.h"
 #include "l7/server/gateway_runtime.h"
+#include "l7/upstream/h2_upstream_connection.h"
 #include "l7/upstream/upstream_link.h"
 
 namespace edge::l7 {
@@ -54,7 +60,10 @@ class ProxyFilter final : public Filter {
 
 // One request's exchange with an upstream. Kept by the stream (ResponderState) and reused for the
 // next request of the same client connection.
-class ProxyExchange final : public ResponderState, public Responder, public UpstreamLink::Owner {
+class ProxyExchange final : public ResponderState,
+                            public Responder,
+                            public UpstreamLink::Owner,
+                            public H2StreamOwner {
  public:
   // Request bytes kept for a retry; a larger body makes the request not retryable.
   static constexpr size_t kRetryBufferLimit = 64 * 1024;
@@ -71,6 +80,7 @@ class ProxyExchange final : public ResponderState, public Responder, public Upst
   void OnRequestEnd(const http::HttpHeaders* trailers) override;
   void OnRequestError() override;
   bool WantsRequestData() const override {
+    if (h2_ != nullptr) return h2_->queued() < kHighWater;
     return upstream_ == nullptr || upstream_->queued() < kHighWater;
   }
   void OnResponseDrained() override;
@@ -81,6 +91,13 @@ class ProxyExchange final : public ResponderState, public Responder, public Upst
   void OnUpstreamData(UpstreamLink* c, std::string_view data) override;
   void OnUpstreamClosed(UpstreamLink* c, int error) override;
   void OnUpstreamSendDrained(UpstreamLink* c) override;
+
+  // H2StreamOwner
+  void OnH2Head(const http::HttpResponse& head) override;
+  void OnH2Data(std::string_view data) override;
+  void OnH2End(const http::HttpHeaders* trailers) override;
+  void OnH2Failed(std::string_view kind, std::string detail, bool unprocessed) override;
+  void OnH2SendDrained() override;
 
  private:
   static void RequestTimerThunk(void* self) {
@@ -96,7 +113,12 @@ class ProxyExchange final : public ResponderState, public Responder, public Upst
   void ProcessResponse();
   // Moves the parsed response head, the first `head_bytes` of up_in_, out of up_in_.
   void KeepResponseHead(size_t head_bytes);
-  void OnResponseHead();
+  void OnResponseHead(const http::HttpResponse& head);
+  bool StartH2Attempt();  // the attempt's stream on the chosen server's HTTP/2 pool
+  void CancelUpstream();  // the connection closed or the stream cancelled
+  // request_timeout from now, or the gRPC deadline when that comes first.
+  int64_t RequestTimerDeadline(int64_t now);
+  void OnGrpcDeadline();
   void ForwardResponseBody();
   void StartTunnel(size_t head_bytes);
   // Ends the exchange: the connection back to its pool if it may be, then the response's end
@@ -138,6 +160,14 @@ class ProxyExchange final : public ResponderState, public Responder, public Upst
   bool response_head_done_ = false;
   uint64_t response_left_ = 0;
   http::ChunkedDecoder response_chunked_;
+  // HTTP/2 upstream: the request's fields, its stream, whether the client's body has ended.
+  bool h2_mode_ = false;
+  H2Fields h2_fields_;
+  H2UpstreamStream* h2_ = nullptr;
+  bool request_ended_ = false;
+  // gRPC: grpc-timeout's deadline (0: none), and whether the request timer is set to it.
+  int64_t grpc_deadline_ns_ = 0;
+  bool timer_is_deadline_ = false;
 };
 
 }  // namespace edge::l7

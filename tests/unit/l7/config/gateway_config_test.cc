@@ -131,6 +131,8 @@ TEST(GatewayConfig, Defaults) {
   EXPECT_EQ(u.request_timeout, absl::Seconds(15));
   EXPECT_EQ(u.retries, 1);
   EXPECT_EQ(u.max_idle_per_server, 64u);
+  EXPECT_EQ(u.protocol, UpstreamProtocol::kHttp1);
+  EXPECT_EQ(u.h2_max_connections, 4u);
   EXPECT_FALSE(u.health.enabled);
   EXPECT_EQ(u.health.interval, absl::Seconds(2));
   EXPECT_EQ(u.health.timeout, absl::Seconds(1));
@@ -358,6 +360,31 @@ TEST(GatewayConfig, ProxyProtocolModesInternalHeadersAndH2c) {
   }
 }
 
+TEST(GatewayConfig, UpstreamProtocols) {
+  const std::string text =
+      std::string(kMinimal) +
+      "[[upstream]]\nname = \"grpc\"\nprotocol = \"h2c\"\nh2_max_connections = 2\n"
+      "servers = [\"127.0.0.1:2\"]\n"
+      "[[upstream]]\nname = \"tls\"\nprotocol = \"h2\"\nservers = [\"127.0.0.1:3\"]\n"
+      "tls = { ca_file = \"ca.pem\", server_name = \"api.internal\" }\n"
+      "[[upstream]]\nname = \"lab\"\nprotocol = \"h2\"\nservers = [\"127.0.0.1:4\"]\n"
+      "tls = { verify = false }\n";
+  auto parsed = ParseGatewayConfig(text, "gateway.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const UpstreamConfig& grpc = *parsed->FindUpstream("grpc");
+  EXPECT_EQ(grpc.protocol, UpstreamProtocol::kH2c);
+  EXPECT_EQ(grpc.h2_max_connections, 2u);
+  const UpstreamConfig& tls = *parsed->FindUpstream("tls");
+  EXPECT_EQ(tls.protocol, UpstreamProtocol::kH2);
+  EXPECT_TRUE(tls.tls.verify);
+  EXPECT_EQ(tls.tls.ca_file, "ca.pem");
+  EXPECT_EQ(tls.tls.server_name, "api.internal");
+  const UpstreamConfig& lab = *parsed->FindUpstream("lab");
+  EXPECT_FALSE(lab.tls.verify);
+  EXPECT_EQ(ConfigName(UpstreamProtocol::kH2c), "h2c");
+  EXPECT_EQ(ConfigName(UpstreamProtocol::kHttp1), "http1");
+}
+
 struct BadCase {
   std::string_view name;
   std::string text;  // appended to kMinimal unless it starts with "!"
@@ -502,6 +529,29 @@ const BadCase kBadCases[] = {
      "servers = [\"127.0.0.1:1\"]\n",
      "gateway.toml:14:11: upstream \"b\": hash_on: unknown value \"header:X Y\" "
      "(client_ip|header:NAME|cookie:NAME)"},
+    {"ProtocolUnknown",
+     "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nprotocol = \"http2\"\n",
+     "gateway.toml:14:12: upstream \"b\": protocol: unknown value \"http2\" (http1|h2c|h2)"},
+    {"H2WithoutTls", "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nprotocol = \"h2\"\n",
+     "gateway.toml:14:12: upstream \"b\": protocol: \"h2\" needs tls = { ca_file = \"...\" } "
+     "(or verify = false)"},
+    {"H2TlsWithoutCa",
+     "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nprotocol = \"h2\"\n"
+     "tls = { server_name = \"a\" }\n",
+     "gateway.toml:15:7: upstream \"b\": tls.ca_file: is required when verify is true (the CA "
+     "that signed the servers)"},
+    {"TlsWithH2c",
+     "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nprotocol = \"h2c\"\n"
+     "tls = { verify = false }\n",
+     "gateway.toml:15:7: upstream \"b\": tls: is used only by protocol = \"h2\""},
+    {"H2MaxConnectionsWithHttp1",
+     "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nh2_max_connections = 2\n",
+     "gateway.toml:14:22: upstream \"b\": h2_max_connections: is used only by protocol = \"h2c\" "
+     "or \"h2\""},
+    {"H2MaxConnectionsZero",
+     "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nprotocol = \"h2c\"\n"
+     "h2_max_connections = 0\n",
+     "gateway.toml:15:22: upstream \"b\": h2_max_connections: must be between 1 and 64, got 0"},
     {"RetriesTooMany", "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nretries = 11\n",
      "gateway.toml:14:11: upstream \"b\": retries: must be between 0 and 10, got 11"},
     {"HealthTimeoutAboveInterval",
