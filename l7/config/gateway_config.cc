@@ -292,6 +292,9 @@ void ReadUpstreamTls(TableReader& r, const toml::table& table, UpstreamConfig* u
   if (upstream->tls.verify && upstream->tls.ca_file.empty()) {
     t.Error("ca_file", "is required when verify is true (the CA that signed the servers)");
   }
+  // The TLS link under an HTTP/2 upstream connection is not built yet (H2ConnectionPool's
+  // LinkOpener): refused here rather than spoken in plaintext to a TLS server.
+  r.Error("protocol", "\"h2\" (TLS to the servers) is not supported yet; use \"h2c\"");
 }
 
 // servers = ["127.0.0.1:9101", { address = "127.0.0.1:9102", weight = 3 }]

@@ -364,23 +364,12 @@ TEST(GatewayConfig, UpstreamProtocols) {
   const std::string text =
       std::string(kMinimal) +
       "[[upstream]]\nname = \"grpc\"\nprotocol = \"h2c\"\nh2_max_connections = 2\n"
-      "servers = [\"127.0.0.1:2\"]\n"
-      "[[upstream]]\nname = \"tls\"\nprotocol = \"h2\"\nservers = [\"127.0.0.1:3\"]\n"
-      "tls = { ca_file = \"ca.pem\", server_name = \"api.internal\" }\n"
-      "[[upstream]]\nname = \"lab\"\nprotocol = \"h2\"\nservers = [\"127.0.0.1:4\"]\n"
-      "tls = { verify = false }\n";
+      "servers = [\"127.0.0.1:2\"]\n";
   auto parsed = ParseGatewayConfig(text, "gateway.toml");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const UpstreamConfig& grpc = *parsed->FindUpstream("grpc");
   EXPECT_EQ(grpc.protocol, UpstreamProtocol::kH2c);
   EXPECT_EQ(grpc.h2_max_connections, 2u);
-  const UpstreamConfig& tls = *parsed->FindUpstream("tls");
-  EXPECT_EQ(tls.protocol, UpstreamProtocol::kH2);
-  EXPECT_TRUE(tls.tls.verify);
-  EXPECT_EQ(tls.tls.ca_file, "ca.pem");
-  EXPECT_EQ(tls.tls.server_name, "api.internal");
-  const UpstreamConfig& lab = *parsed->FindUpstream("lab");
-  EXPECT_FALSE(lab.tls.verify);
   EXPECT_EQ(ConfigName(UpstreamProtocol::kH2c), "h2c");
   EXPECT_EQ(ConfigName(UpstreamProtocol::kHttp1), "http1");
 }
@@ -538,8 +527,15 @@ const BadCase kBadCases[] = {
     {"H2TlsWithoutCa",
      "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nprotocol = \"h2\"\n"
      "tls = { server_name = \"a\" }\n",
+     "gateway.toml:14:12: upstream \"b\": protocol: \"h2\" (TLS to the servers) is not supported "
+     "yet; use \"h2c\"\n"
      "gateway.toml:15:7: upstream \"b\": tls.ca_file: is required when verify is true (the CA "
      "that signed the servers)"},
+    {"H2NotYetSupported",
+     "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nprotocol = \"h2\"\n"
+     "tls = { ca_file = \"ca.pem\" }\n",
+     "gateway.toml:14:12: upstream \"b\": protocol: \"h2\" (TLS to the servers) is not supported "
+     "yet; use \"h2c\""},
     {"TlsWithH2c",
      "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nprotocol = \"h2c\"\n"
      "tls = { verify = false }\n",
