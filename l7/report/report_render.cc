@@ -232,8 +232,7 @@ std::vector<Series> OverTime(const ReportData& d, const std::vector<Named>& rank
 }
 
 std::vector<std::vector<std::string>> SeriesRows(const ReportData& d,
-                                                 const std::vector<Series>& series,
-                                                 int decimals) {
+                                                 const std::vector<Series>& series, int decimals) {
   std::vector<std::vector<std::string>> rows;
   for (size_t b = 0; b < d.buckets; ++b) {
     std::vector<std::string> row{Time(d.from_us + static_cast<int64_t>(b) * d.bucket_us, false)};
