@@ -29,6 +29,7 @@
 namespace edge::l7 {
 
 class UpstreamLink;
+class Filter;  // l7/filters/filter.h
 
 // Identifies a stream on its connection (HTTP/1: one after the other; HTTP/2: concurrent).
 using StreamId = uint32_t;
@@ -38,6 +39,9 @@ struct StreamConnectionInfo {
   net::SocketAddress client;  // the PROXY header's source from a trusted proxy, else the peer
   bool tls = false;           // the PROXY header says the client spoke TLS
   bool draining = false;      // the connection ends after this request
+  // gw7's own request (InternalCodec: a cache's background refresh) runs the route's chain from
+  // this filter on; null for a client's request (the whole chain).
+  const Filter* first_filter = nullptr;
 };
 
 // The codec's half of one stream: what the request stream calls to answer and to pace the body.
