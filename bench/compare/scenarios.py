@@ -229,3 +229,4 @@ class IdleMemory(Scenario):
 
 import tls_bench  # noqa: E402,F401  (registers the TLS scenarios after the ones above)
 import l7_bench  # noqa: E402,F401  (registers the L7 proxies and scenarios: gw7, HAProxy/NGINX http)
+import cache_bench  # noqa: E402,F401  (l7-cache-hit: gw7's cache, NGINX proxy_cache, Varnish)

@@ -45,8 +45,8 @@ def seen(o, g, path):
     return len([e for e in o.requests() if e["target"].split("?")[0] == path])
 
 
-def get(g, t, headers=(), method="GET", host="example.com"):
-    return h.request(g.addr, method, t, list(headers), host=host)
+def get(g, t, headers=(), method="GET", host="example.com", timeout=10):
+    return h.request(g.addr, method, t, list(headers), host=host, timeout=timeout)
 
 
 def test_miss_then_hit_with_age_and_head(gw):
@@ -199,8 +199,9 @@ def test_memory_stays_within_max_bytes(gw):
 
 class ScriptedOrigin:
     """An HTTP/1.1 keep-alive origin in this process. Each path answers what `set` last said
-    (status, Cache-Control, ETag, Last-Modified, body, delay) and honours If-None-Match /
-    If-Modified-Since with 304; every request is recorded (path, headers) before it is answered.
+    (status, Cache-Control, ETag, Last-Modified, body; gate: a threading.Event the answer waits
+    for) and honours If-None-Match / If-Modified-Since with 304; every request is recorded (path,
+    headers) before it is answered.
     """
 
     def __init__(self):
@@ -223,8 +224,8 @@ class ScriptedOrigin:
                 with origin.lock:
                     origin.log.append((path, {k.lower(): v for k, v in self.headers.items()}))
                     spec = dict(origin.paths.get(path, {"status": 404}))
-                if spec.get("delay"):
-                    time.sleep(spec["delay"])
+                if spec.get("gate"):
+                    spec["gate"].wait(60)
                 fields = [("Cache-Control", spec["cc"])] if spec.get("cc") else []
                 if spec.get("etag"):
                     fields.append(("ETag", spec["etag"]))
@@ -332,12 +333,16 @@ def test_stale_while_revalidate_serves_at_once_and_refreshes_once(gw, origin):
     origin.set("/c/swr", cc="max-age=1, stale-while-revalidate=60", body=b"old")
     assert get(g, "/c/swr").body == b"old"
     time.sleep(1.2)
-    # The refresh is slow; clients meanwhile get the stale response, and only one refresh runs.
-    origin.set("/c/swr", cc="max-age=60", body=b"new", delay=1.0)
+    # The refresh waits at the origin; clients meanwhile get the stale response at once, and only
+    # one refresh runs.
+    gate = threading.Event()
+    origin.set("/c/swr", cc="max-age=60", body=b"new", gate=gate)
     for _ in range(5):
         r = get(g, "/c/swr")
         assert r.status == 200 and r.body == b"old"
         assert "detail=stale-while-revalidate" in r.header("cache-status")
+    h.wait_until(lambda: len(origin.requests("/c/swr")) == 2, 10, "the refresh at the origin")
+    gate.set()
     h.wait_until(lambda: get(g, "/c/swr").body == b"new", 10, "the background refresh")
     assert len(origin.requests("/c/swr")) == 2
     r = get(g, "/c/swr")
@@ -389,20 +394,29 @@ def test_must_revalidate_forbids_serving_stale(gw, origin):
     assert r.status == 503
 
 
-def _concurrent_gets(g, path, n):
+def _concurrent_gets(g, path, n, gate, misses_before=0):
+    """n GETs at once; the origin's answer waits at `gate` until all n have reached gw7 (each
+    counts one miss before it waits or goes upstream)."""
     def one(_):
         try:
-            return get(g, path)
+            return get(g, path, timeout=60)
         except Exception as e:  # noqa: BLE001 - reported below
             return e
+
+    def misses():
+        return h.metric(g.metrics(), "gw7_cache_requests_total", cache="hot", result="miss")
     with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(one, range(n)))
+        futures = [pool.submit(one, i) for i in range(n)]
+        h.wait_until(lambda: misses() == misses_before + n, 60, "%d misses" % n, interval=0.1)
+        gate.set()
+        return [f.result() for f in futures]
 
 
 def test_coalescing_sends_one_request_for_500_concurrent_misses(gw, origin):
     g = start_scripted(gw, origin, cache_extra='coalesce_timeout = "30s"\n')
-    origin.set("/c/cold", cc="max-age=60", body=b"x" * 1000, delay=1.5)
-    results = _concurrent_gets(g, "/c/cold", 500)
+    gate = threading.Event()
+    origin.set("/c/cold", cc="max-age=60", body=b"x" * 1000, gate=gate)
+    results = _concurrent_gets(g, "/c/cold", 500, gate)
     errors = [r for r in results if not isinstance(r, h.Response)]
     assert not errors, errors[:3]
     assert all(r.status == 200 and r.body == b"x" * 1000 for r in results)
@@ -410,10 +424,11 @@ def test_coalescing_sends_one_request_for_500_concurrent_misses(gw, origin):
     m = g.metrics()
     coalesced = h.metric(m, "gw7_cache_coalesced_total", cache="hot")
     hits = h.metric(m, "gw7_cache_requests_total", cache="hot", result="hit")
-    assert coalesced >= 1 and coalesced + hits == 499
+    assert coalesced == 499 and hits == 0
     # A response that may not be stored releases the waiters: they go upstream themselves.
-    origin.set("/c/nostore", cc="no-store", body=b"y", delay=1.0)
-    results = _concurrent_gets(g, "/c/nostore", 20)
+    gate = threading.Event()
+    origin.set("/c/nostore", cc="no-store", body=b"y", gate=gate)
+    results = _concurrent_gets(g, "/c/nostore", 20, gate, misses_before=500)
     assert all(isinstance(r, h.Response) and r.status == 200 for r in results), results
     assert len(origin.requests("/c/nostore")) == 20
 

@@ -157,13 +157,12 @@ TEST(CacheRegistryTest, ReloadKeepsAnUnchangedCacheAndItsContents) {
 
 TEST(CacheConfigTest, CoalesceTimeoutAndPurgeToken) {
   const std::string token_path = ::testing::TempDir() + "/purge.token";
-  {
-    std::ofstream(token_path) << "  0123456789abcdef-token \n";
-  }
-  auto doc = config::ParseToml("[[cache]]\nname = \"hot\"\nmax_bytes = \"1MiB\"\n"
-                               "coalesce_timeout = \"250ms\"\npurge_token_file = \"" +
-                                   token_path + "\"\n",
-                               "gateway.toml");
+  { std::ofstream(token_path) << "  0123456789abcdef-token \n"; }
+  auto doc = config::ParseToml(
+      "[[cache]]\nname = \"hot\"\nmax_bytes = \"1MiB\"\n"
+      "coalesce_timeout = \"250ms\"\npurge_token_file = \"" +
+          token_path + "\"\n",
+      "gateway.toml");
   ASSERT_TRUE(doc.ok());
   auto parsed = ParseCacheConfigs(*doc, "gateway.toml");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
@@ -181,9 +180,7 @@ TEST(CacheConfigTest, CoalesceTimeoutAndPurgeToken) {
   EXPECT_THAT(ConfigError(base + "coalesce_timeout = \"2m\"\n"), HasSubstr("coalesce_timeout"));
   EXPECT_THAT(ConfigError(base + "purge_token_file = \"/nonexistent/t\"\n"),
               HasSubstr("cannot read"));
-  {
-    std::ofstream(token_path) << "short\n";
-  }
+  { std::ofstream(token_path) << "short\n"; }
   EXPECT_THAT(ConfigError(base + "purge_token_file = \"" + token_path + "\"\n"),
               HasSubstr("at least 16"));
   std::remove(token_path.c_str());
