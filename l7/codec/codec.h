@@ -29,7 +29,8 @@
 namespace edge::l7 {
 
 class UpstreamLink;
-class Filter;  // l7/filters/filter.h
+class Filter;          // l7/filters/filter.h
+struct FilterContext;  // l7/filters/filter.h
 
 // Identifies a stream on its connection (HTTP/1: one after the other; HTTP/2: concurrent).
 using StreamId = uint32_t;
@@ -40,8 +41,11 @@ struct StreamConnectionInfo {
   bool tls = false;           // the PROXY header says the client spoke TLS
   bool draining = false;      // the connection ends after this request
   // gw7's own request (InternalCodec: a cache's background refresh) runs the route's chain from
-  // this filter on; null for a client's request (the whole chain).
+  // this filter on; null for a client's request (the whole chain). `admitted_as` is the context of
+  // the client request it is made for (valid during DecodeHead): what the filters before
+  // first_filter established (identity, upstream fields and query) is copied from it.
   const Filter* first_filter = nullptr;
+  const FilterContext* admitted_as = nullptr;
 };
 
 // The codec's half of one stream: what the request stream calls to answer and to pace the body.

@@ -115,6 +115,12 @@ void RequestStream::DecodeHead(StreamId /*id*/, const http::HttpRequest& request
     }
   }
   ctx_.emplace(*this, this);
+  if (info.admitted_as != nullptr) {
+    ctx_->identity = info.admitted_as->identity;
+    ctx_->upstream_remove_headers = info.admitted_as->upstream_remove_headers;
+    ctx_->upstream_add_headers = info.admitted_as->upstream_add_headers;
+    ctx_->upstream_query = info.admitted_as->upstream_query;
+  }
   RunFilters(first);
 }
 

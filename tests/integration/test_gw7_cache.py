@@ -5,6 +5,7 @@ that forbid storing, Vary variants, Authorization, conditional requests both way
 own Cache-Control, and the max_bytes bound."""
 
 import concurrent.futures
+import hashlib
 import http.server
 import os
 import shutil
@@ -350,6 +351,36 @@ def test_stale_while_revalidate_serves_at_once_and_refreshes_once(gw, origin):
     m = g.metrics()
     assert h.metric(m, "gw7_cache_stale_served_total", cache="hot") >= 5  # and the polls
     assert h.metric(m, "gw7_cache_refreshes_total", cache="hot") == 1
+
+
+def test_background_refresh_skips_auth_but_keeps_what_it_established(gw, origin):
+    key = "alice-key-0123456789"
+    auth = ('\n[[auth]]\nname = "keys"\ntype = "api_key"\nheader = "X-API-Key"\n'
+            'keys = [{ consumer = "alice", sha256 = "%s" }]\n'
+            % hashlib.sha256(key.encode()).hexdigest())
+    cfg = h.render_config(
+        upstreams=[{"name": "app", "servers": [origin.address], "retries": 0}],
+        routes=[{"name": "cached", "path_prefix": "/c", "upstream": "app", "cache": "hot",
+                 "auth": "keys"}],
+        extra=CACHE % ("1MiB", "64KiB") + 'key = ["consumer"]\n' + auth)
+    g = gw.gw7(cfg)
+    origin.set("/c/mine", cc="max-age=1, stale-while-revalidate=60", body=b"old")
+    assert get(g, "/c/mine").status == 401
+    assert get(g, "/c/mine", [("X-API-Key", key)]).body == b"old"
+    time.sleep(1.2)
+    gate = threading.Event()
+    origin.set("/c/mine", cc="max-age=60", body=b"new", gate=gate)
+    r = get(g, "/c/mine", [("X-API-Key", key)])
+    assert r.body == b"old" and "stale-while-revalidate" in r.header("cache-status")
+    h.wait_until(lambda: len(origin.requests("/c/mine")) == 2, 10, "the refresh at the origin")
+    refresh = origin.requests("/c/mine")[-1]
+    assert refresh.get("x-consumer") == "alice"  # what auth adds upstream
+    assert "x-api-key" not in refresh  # and what it removes
+    gate.set()
+    # Stored under alice's key: she gets the new response, nobody unauthenticated gets anything.
+    h.wait_until(lambda: get(g, "/c/mine", [("X-API-Key", key)]).body == b"new", 10, "refreshed")
+    assert get(g, "/c/mine").status == 401
+    assert len(origin.requests("/c/mine")) == 2
 
 
 def test_stale_if_error_with_origin_500_and_origin_down(gw, origin):

@@ -58,6 +58,8 @@ bool BackgroundRefresh::Start(const FilterContext& ctx, const Filter* cache_filt
   info.client = ctx.request.client_address();
   info.tls = ctx.stream->client_tls();
   info.first_filter = cache_filter;
+  info.admitted_as = &ctx;  // the identity and upstream changes auth made: the same key, the same
+                            // request upstream
   r->stream_.DecodeHead(0, r->request_, info, &r->codec_);
   return true;
 }

@@ -9,7 +9,10 @@
 // conditionals, Cache-Control, X-Request-Id and framing fields are left out) and is routed like it,
 // but the chain starts at the route's cache filter (StreamConnectionInfo::first_filter): the
 // filters before it (auth, authorization, limits) already admitted the client request that found
-// the stale response, and gw7's own request has no client of its own for them to judge. So only
+// the stale response, and gw7's own request has no client of its own for them to judge. What they
+// established for it (the identity, the fields they add or remove upstream, a rewritten query) is
+// copied from the client request's context (StreamConnectionInfo::admitted_as), so that the
+// refresh has the same cache key and reaches the upstream as the client request would. So only
 // the cache filter (which validates with the stored validators and stores the answer, as for any
 // stale lookup) and the proxy run: retries, timeouts, health and pools are the proxy's, with no
 // second upstream client to maintain. Writing the refresh inside the cache filter over

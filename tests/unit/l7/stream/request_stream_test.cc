@@ -565,11 +565,21 @@ TEST_F(RequestStreamTest, AnInternalRequestStartsAtItsFilterAndDiscardsTheRespon
   text_ = "GET /refresh HTTP/1.1\r\nHost: h\r\n\r\n";
   http::HttpLimits limits;
   ASSERT_EQ(http::ParseRequestHead(text_, limits, &request_).status, http::ParseStatus::kComplete);
+  // What the skipped filters established for the client request comes along.
+  FilterContext admitted(stream_);
+  admitted.identity.authenticated = true;
+  admitted.upstream_add_headers.emplace_back("X-Consumer", "alice");
+  admitted.upstream_remove_headers.emplace_back("X-Secret");
   StreamConnectionInfo info;
   info.first_filter = cache;
+  info.admitted_as = &admitted;
+  text_ = "GET /refresh HTTP/1.1\r\nHost: h\r\nX-Secret: k\r\n\r\n";
+  ASSERT_EQ(http::ParseRequestHead(text_, limits, &request_).status, http::ParseStatus::kComplete);
   internal.DecodeHead(1, request_, info, &codec);
   EXPECT_EQ(auth->requests, 0);
   ASSERT_NE(link(0), nullptr);
+  EXPECT_NE(link(0)->sent.find("X-Consumer: alice\r\n"), std::string::npos) << link(0)->sent;
+  EXPECT_EQ(link(0)->sent.find("X-Secret"), std::string::npos);
   link(0)->Respond("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody");
   EXPECT_EQ(cache->seen_heads, std::vector<int>{200});
   EXPECT_EQ(done.calls, 1);
