@@ -129,8 +129,9 @@ admin::AdminResponse HandleAdminControl(GatewayServer* server,
   admin::AdminResponse r;
   r.content_type = "application/json";
   if (!IsCachePurgePath(request.path)) {
-    r.status = 404;
-    r.body = "{\"error\":\"not found: try POST /cache/NAME/purge\"}\n";
+    r.status = 405;  // as before there were control requests: the other endpoints are read-only
+    r.body =
+        "{\"error\":\"read-only endpoint (the only control request: POST /cache/NAME/purge)\"}\n";
     return r;
   }
   PurgeAnswer answer;
