@@ -15,7 +15,8 @@ SMALL_BODY_SIZE = 64
 LARGE_BODY_SIZE = 1 << 20
 
 # path -> body size; scenarios refer to these paths.
-PATHS = {"/small": SMALL_BODY_SIZE, "/1m": LARGE_BODY_SIZE}
+# /cached: the /small body with "Cache-Control: max-age=3600" (and Expires), for the cache scenario.
+PATHS = {"/small": SMALL_BODY_SIZE, "/1m": LARGE_BODY_SIZE, "/cached": SMALL_BODY_SIZE}
 
 
 class NginxOrigin:
@@ -72,6 +73,7 @@ http {{
         root {www};
         location = /small {{ }}
         location = /1m {{ }}
+        location = /cached {{ try_files /small =404; expires 1h; }}
         location / {{ return 404; }}
     }}
 }}

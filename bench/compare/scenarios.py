@@ -231,3 +231,4 @@ import tls_bench  # noqa: E402,F401  (registers the TLS scenarios after the ones
 import l7_bench  # noqa: E402,F401  (registers the L7 proxies and scenarios: gw7, HAProxy/NGINX http)
 import h2_bench  # noqa: E402,F401  (registers the HTTP/2 proxies and scenario: gw7, HAProxy, NGINX h2c)
 import log_bench  # noqa: E402,F401  (registers gw7 and HAProxy with access logs: the cost of logging)
+import cache_bench  # noqa: E402,F401  (l7-cache-hit: gw7's cache, NGINX proxy_cache, Varnish)

@@ -32,8 +32,10 @@ void SendAll(int fd, const std::string& data) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const net::SocketAddress& address,
-                                                                AdminHandler handler) {
+                                                                AdminHandler handler,
+                                                                AdminControlHandler control) {
   std::unique_ptr<AdminServer> server(new AdminServer());
+  server->control_ = std::move(control);
   net::ListenOptions options;
   // SO_REUSEPORT lets a new lb4 taking over from a running one (handover) bind the same admin
   // address while the old one drains.
@@ -80,6 +82,19 @@ void AdminServer::HandleConnection(int fd) {
   options.keep_alive = false;
   options.head_request = request.method == http::Method::kHead;
   std::string out;
+  if (request.method != http::Method::kGet && request.method != http::Method::kHead && control_) {
+    AdminControlRequest control{request.method_name, request.path, request.query, std::nullopt};
+    if (const http::HttpHeader* h = request.headers.Find("authorization")) {
+      control.authorization = h->value;
+    }
+    AdminResponse answer = control_(control);
+    http::HttpHeader fields[] = {{"Content-Type", answer.content_type},
+                                 {"Cache-Control", "no-store"}};
+    absl::Status status = http::AppendResponse(answer.status, fields, answer.body, options, &out);
+    if (!status.ok()) out = http::ErrorResponse(500, std::string(status.message()));
+    SendAll(fd, out);
+    return;
+  }
   if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
     http::HttpHeader allow[] = {{"Allow", "GET, HEAD"}, {"Content-Type", "application/json"}};
     (void)http::AppendResponse(

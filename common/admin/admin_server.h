@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -23,11 +24,23 @@ struct AdminResponse {
 // Called on the admin thread with the request path (no query). Return status 404 for unknown paths.
 using AdminHandler = std::function<AdminResponse(std::string_view path)>;
 
+// A request that changes something (any method but GET/HEAD, e.g. gw7's POST /cache/NAME/purge),
+// without a body. The handler authorizes it itself (`authorization`: the Authorization value).
+struct AdminControlRequest {
+  std::string_view method;
+  std::string_view path;
+  std::string_view query;
+  std::optional<std::string_view> authorization;
+};
+// Without one, such requests get 405.
+using AdminControlHandler = std::function<AdminResponse(const AdminControlRequest& request)>;
+
 class AdminServer {
  public:
   // Binds `address` (port 0 picks one: see address()) and starts serving.
   static absl::StatusOr<std::unique_ptr<AdminServer>> Start(const net::SocketAddress& address,
-                                                            AdminHandler handler);
+                                                            AdminHandler handler,
+                                                            AdminControlHandler control = nullptr);
   // Destruction stops the thread and closes the socket.
 
   net::SocketAddress address() const { return bound_; }
@@ -38,6 +51,7 @@ class AdminServer {
 
   net::SocketAddress bound_;
   AdminHandler handler_;
+  AdminControlHandler control_;
   std::unique_ptr<net::ControlAcceptor> acceptor_;  // last: its thread uses the members above
 };
 

@@ -29,6 +29,8 @@
 namespace edge::l7 {
 
 class UpstreamLink;
+class Filter;          // l7/filters/filter.h
+struct FilterContext;  // l7/filters/filter.h
 
 // Identifies a stream on its connection (HTTP/1: one after the other; HTTP/2: concurrent).
 using StreamId = uint32_t;
@@ -39,6 +41,12 @@ struct StreamConnectionInfo {
   bool tls = false;           // the PROXY header says the client spoke TLS
   bool draining = false;      // the connection ends after this request
   std::string_view protocol = "HTTP/1.1";  // for the access log: "HTTP/1.1" | "HTTP/2"
+  // gw7's own request (InternalCodec: a cache's background refresh) runs the route's chain from
+  // this filter on; null for a client's request (the whole chain). `admitted_as` is the context of
+  // the client request it is made for (valid during DecodeHead): what the filters before
+  // first_filter established (identity, upstream fields and query) is copied from it.
+  const Filter* first_filter = nullptr;
+  const FilterContext* admitted_as = nullptr;
 };
 
 // The codec's half of one stream: what the request stream calls to answer and to pace the body.

@@ -124,7 +124,9 @@ struct FilterContext {
 class Resumer {
  public:
   virtual ~Resumer() = default;
-  virtual void Resume(FilterStatus status) = 0;  // kContinue or kStop
+  // kContinue (on to the next filter), kStop (answer ctx.stop_*), or kRespond: run the
+  // suspending filter's OnRequest again, now that what it waited for is there (it may answer).
+  virtual void Resume(FilterStatus status) = 0;
 };
 
 // The side of a responding filter that the stream talks to while the filter answers: the request
@@ -216,6 +218,19 @@ class Filter {
   // Its body bytes as the client gets them (before framing), and its end.
   virtual void OnResponseData(FilterContext& /*ctx*/, std::string_view /*data*/) {}
   virtual void OnResponseEnd(FilterContext& /*ctx*/, const http::HttpHeaders* /*trailers*/) {}
+  // Taking a response over on its way back. Asked before OnResponseHead, nearest the responder
+  // first, for a later filter's response or gw7's own answer on its behalf (a 502/503/504 for an
+  // upstream failure: `head` then has only the status). The first filter that returns true owns
+  // the answer: the stream drops that response (its head, body and end reach neither the client
+  // nor any filter) and, once it is over (its end, a broken-off body, or at once for gw7's own
+  // answer), calls that filter's ReplaceResponse. There the filter answers through ctx.stream
+  // exactly as a responding filter does (SendHead/SendData/SendEnd or SendLocal, now or later),
+  // and the filters before it see that answer. For a cache that revalidated a stored response (an
+  // upstream 304 becomes the stored 200) or serves a stale one when the upstream fails.
+  virtual bool TakeOverResponse(FilterContext& /*ctx*/, const http::HttpResponse& /*head*/) {
+    return false;
+  }
+  virtual void ReplaceResponse(FilterContext& /*ctx*/) {}
   // Called exactly once per request that entered the chain, for every filter of the chain (also
   // those whose OnRequest did not run), when the request ends however it ends: response complete,
   // client gone, upstream failure, a filter's kStop. Never while a filter has the request

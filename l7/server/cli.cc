@@ -19,6 +19,8 @@
 #include "common/systemd_notify.h"
 #include "l7/config/gateway_config.h"
 #include "l7/filters/auth/auth_filter_factory.h"
+#include "l7/filters/cache/cache_filter_factory.h"
+#include "l7/filters/cache/cache_purge.h"
 #include "l7/filters/concurrency/concurrency_filter_factory.h"
 #include "l7/filters/ratelimit/rate_limit_filter_factory.h"
 #include "l7/report/report_command.h"
@@ -117,6 +119,35 @@ admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
   }
   r.status = 404;
   r.body = "not found: try /healthz, /metrics, /status, /usage, /dashboard\n";
+  return r;
+}
+
+// Admin requests that change something: today only the cache purge (cache_purge.h), which
+// authorizes itself and runs on the loop (the caches are the loop's).
+admin::AdminResponse HandleAdminControl(GatewayServer* server,
+                                        const admin::AdminControlRequest& request) {
+  admin::AdminResponse r;
+  r.content_type = "application/json";
+  if (!IsCachePurgePath(request.path)) {
+    r.status = 405;  // as before there were control requests: the other endpoints are read-only
+    r.body =
+        "{\"error\":\"read-only endpoint (the only control request: POST /cache/NAME/purge)\"}\n";
+    return r;
+  }
+  PurgeAnswer answer;
+  if (!server->RunOnLoop(
+          [&] {
+            auto registry = CurrentCacheRegistry();
+            answer = HandleCachePurge(registry.get(), request.method, request.path, request.query,
+                                      request.authorization);
+          },
+          2000)) {
+    r.status = 503;
+    r.body = "{\"error\":\"the gateway loop did not answer in time\"}\n";
+    return r;
+  }
+  r.status = answer.status;
+  r.body = std::move(answer.body);
   return r;
 }
 
@@ -270,7 +301,10 @@ int Gw7Main(int argc, char** argv) {
   std::unique_ptr<admin::AdminServer> admin_server;
   if (admin_address) {
     auto started = admin::AdminServer::Start(
-        *admin_address, [gateway](std::string_view path) { return HandleAdmin(gateway, path); });
+        *admin_address, [gateway](std::string_view path) { return HandleAdmin(gateway, path); },
+        [gateway](const admin::AdminControlRequest& request) {
+          return HandleAdminControl(gateway, request);
+        });
     if (!started.ok()) {
       LOG_ERROR("admin: %s", started.status().message());
       gateway->BeginDrain(/*with_delay=*/false);

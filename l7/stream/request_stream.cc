@@ -56,6 +56,7 @@ void RequestStream::DecodeHead(StreamId /*id*/, const http::HttpRequest& request
   route_ = nullptr;
   responder_ = nullptr;
   responder_index_ = 0;
+  replacer_index_ = kNoReplacer;
   runtime_ = services_->runtime();
   start_ns_ = services_->now_ns();
   start_unix_ns_ = absl::GetCurrentTimeNanos();
@@ -119,10 +120,28 @@ void RequestStream::DecodeHead(StreamId /*id*/, const http::HttpRequest& request
   }
   route_ = &runtime_->routes[static_cast<size_t>(m.route_index)];
   upstream_path_ = std::move(m.upstream_path);
+  // gw7's own request (a cache's background refresh) starts at the filter that made it: the
+  // filters before it (auth, limits) admitted the client request it was made for.
+  size_t first = 0;
+  if (info.first_filter != nullptr) {
+    const auto& filters = route_->filters;
+    while (first < filters.size() && filters[first].get() != info.first_filter) ++first;
+    if (first == filters.size()) {  // the route changed meanwhile (a reload)
+      LocalResponse(503, "the route changed", false);
+      return;
+    }
+  }
   ctx_.emplace(*this, this);
-  ctx_->upstream_remove_headers.emplace_back("traceparent");
-  ctx_->upstream_add_headers.emplace_back("traceparent", traceparent_out_);
-  RunFilters(0);
+  if (info.admitted_as != nullptr) {
+    ctx_->identity = info.admitted_as->identity;
+    ctx_->upstream_remove_headers = info.admitted_as->upstream_remove_headers;
+    ctx_->upstream_add_headers = info.admitted_as->upstream_add_headers;
+    ctx_->upstream_query = info.admitted_as->upstream_query;
+  } else {
+    ctx_->upstream_remove_headers.emplace_back("traceparent");
+    ctx_->upstream_add_headers.emplace_back("traceparent", traceparent_out_);
+  }
+  RunFilters(first);
 }
 
 void RequestStream::DecideTraceContext() {
@@ -191,7 +210,8 @@ void RequestStream::Resume(FilterStatus status) {
   if (status == FilterStatus::kStop) {
     AnswerStop();
   } else {
-    RunFilters(filter_index_);
+    // kRespond: the suspending filter (the one before filter_index_) runs again.
+    RunFilters(status == FilterStatus::kRespond ? filter_index_ - 1 : filter_index_);
   }
   // Input waited while the filter held the request: the body (or the next request) goes on.
   if (codec_ != nullptr) codec_->ReadBody();
@@ -237,7 +257,29 @@ void RequestStream::ForEachResponseFilter(Fn&& fn) {
   for (size_t i = responder_index_; i-- > 0;) fn(*route_->filters[i]);
 }
 
+bool RequestStream::TakenOver(const http::HttpResponse& head) {
+  if (replacer_index_ != kNoReplacer) return true;
+  if (!ctx_ || route_ == nullptr) return false;
+  for (size_t i = responder_index_; i-- > 0;) {
+    if (route_->filters[i]->TakeOverResponse(*ctx_, head)) {
+      replacer_index_ = i;
+      return true;
+    }
+  }
+  return false;
+}
+
+void RequestStream::Replace() {
+  // The dropped response is over; its producer touches nothing of the request from here on. The
+  // replacing filter answers as a responder, and the filters before it see that answer.
+  responder_ = nullptr;
+  responder_index_ = replacer_index_;
+  replacer_index_ = kNoReplacer;
+  route_->filters[responder_index_]->ReplaceResponse(*ctx_);
+}
+
 void RequestStream::SendHead(const http::HttpResponse& head) {
+  if (TakenOver(head)) return;  // dropped: see Filter::TakeOverResponse
   response_started_ = true;
   status_sent_ = head.status;
   ForEachResponseFilter([&](Filter& f) { f.OnResponseHead(*ctx_, head); });
@@ -245,18 +287,23 @@ void RequestStream::SendHead(const http::HttpResponse& head) {
 }
 
 void RequestStream::SendData(std::string_view data) {
+  if (replacer_index_ != kNoReplacer) return;
   bytes_out_ += data.size();
   ForEachResponseFilter([&](Filter& f) { f.OnResponseData(*ctx_, data); });
   codec_->EncodeData(data);
 }
 
 void RequestStream::SendEnd(const http::HttpHeaders* trailers) {
+  if (replacer_index_ != kNoReplacer) return Replace();
   responder_ = nullptr;
   ForEachResponseFilter([&](Filter& f) { f.OnResponseEnd(*ctx_, trailers); });
   codec_->EncodeEnd(trailers);
 }
 
 void RequestStream::SendLocal(int status, std::string_view message) {
+  http::HttpResponse head;  // what a filter taking it over sees of gw7's own answer
+  head.status = static_cast<uint16_t>(status);
+  if (TakenOver(head)) return Replace();
   responder_ = nullptr;
   end_hint_ = status == 504 ? RequestEnd::kTimeout : RequestEnd::kUpstreamError;
   LocalResponse(status, message, false);
@@ -275,6 +322,7 @@ void RequestStream::SendUpgrade(const http::HttpResponse& head, UpstreamLink* li
 }
 
 void RequestStream::Reset() {
+  if (replacer_index_ != kNoReplacer) return Replace();  // the dropped body broke off: no matter
   responder_ = nullptr;
   end_hint_ = RequestEnd::kUpstreamError;
   codec_->Reset();

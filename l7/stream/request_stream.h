@@ -118,6 +118,10 @@ class RequestStream final : public StreamDecoder,
   // The filters a response passes back through: those before the one that answered.
   template <typename Fn>
   void ForEachResponseFilter(Fn&& fn);
+  // Whether a filter has taken the response being sent over (asking them first if none has):
+  // Filter::TakeOverResponse. Then Replace, once that response is over, lets it answer.
+  bool TakenOver(const http::HttpResponse& head);
+  void Replace();
   void EndFilters();  // every filter's OnEnd, then the context goes
   // The request's traceparent (l7/observe/traceparent.h): kept or created, logged, and sent
   // upstream with gw7's span as the parent.
@@ -148,6 +152,9 @@ class RequestStream final : public StreamDecoder,
   std::optional<FilterContext> ctx_;
   size_t filter_index_ = 0;     // the next filter to run after a Resume
   size_t responder_index_ = 0;  // the filter that answered (or refused); those before it see it
+  // The filter that took the response in progress over (Filter::TakeOverResponse), if any.
+  static constexpr size_t kNoReplacer = static_cast<size_t>(-1);
+  size_t replacer_index_ = kNoReplacer;
   Responder* responder_ = nullptr;
   std::unique_ptr<ResponderState> responder_state_;
 

@@ -1,5 +1,7 @@
 #include "l7/filters/cache/cache_config.h"
 
+#include <fstream>
+
 #include "absl/strings/str_format.h"
 #include "common/config/errors.h"
 #include "common/config/named_tables.h"
@@ -75,6 +77,30 @@ void ReadKey(TableReader& r, CacheConfig* cache) {
   }
 }
 
+// The first line of `path`, trimmed: at least 16 characters, so that a guessable token is refused.
+absl::StatusOr<std::string> ReadToken(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrFormat("cannot read %s", Quote(path)));
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+    line.pop_back();
+  }
+  size_t start = line.find_first_not_of(" \t");
+  line = start == std::string::npos ? std::string() : line.substr(start);
+  if (line.size() < 16) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: the token must have at least 16 characters", Quote(path)));
+  }
+  for (char c : line) {
+    if (c <= ' ' || c > '~') {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: the token must be printable ASCII without spaces", Quote(path)));
+    }
+  }
+  return line;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<CacheConfig>> ParseCacheConfigs(const toml::table& document,
@@ -83,7 +109,9 @@ absl::StatusOr<std::vector<CacheConfig>> ParseCacheConfigs(const toml::table& do
   std::vector<CacheConfig> out;
   ForEachNamedTable(
       document, "cache", errors, [&](const toml::table& table, const std::string& context) {
-        TableReader r(table, errors, context, {"name", "max_bytes", "max_object_bytes", "key"});
+        TableReader r(table, errors, context,
+                      {"name", "max_bytes", "max_object_bytes", "key", "coalesce_timeout",
+                       "purge_token_file"});
         CacheConfig cache;
         if (r.Require("name") && r.ReadString("name", &cache.name) && !IsValidName(cache.name)) {
           r.Error("name", absl::StrFormat("must be 1-%d characters of A-Z a-z 0-9 _ - ., got %s",
@@ -103,6 +131,19 @@ absl::StatusOr<std::vector<CacheConfig>> ParseCacheConfigs(const toml::table& do
           cache.max_object_bytes = std::min(cache.max_object_bytes, cache.max_bytes / 4);
         }
         ReadKey(r, &cache);
+        absl::Duration coalesce = absl::Nanoseconds(cache.coalesce_timeout_ns);
+        if (r.ReadDuration("coalesce_timeout", &coalesce, absl::ZeroDuration(), absl::Minutes(1))) {
+          cache.coalesce_timeout_ns = absl::ToInt64Nanoseconds(coalesce);
+        }
+        std::string token_file;
+        if (r.ReadString("purge_token_file", &token_file)) {
+          absl::StatusOr<std::string> token = ReadToken(token_file);
+          if (!token.ok()) {
+            r.Error("purge_token_file", std::string(token.status().message()));
+          } else {
+            cache.purge_token = *std::move(token);
+          }
+        }
         out.push_back(std::move(cache));
       });
   if (!errors.empty()) return errors.ToStatus();

@@ -8,6 +8,9 @@
 //   (64KiB..1TiB) max_object_bytes = "8MiB"         # a larger body is passed through, not stored
 //   (<= max_bytes) key = ["header:Accept-Encoding", "consumer"]   # extras beyond route + scheme +
 //   host + path + query
+//   coalesce_timeout = "5s"           # concurrent misses for one key wait this long at most for
+//                                     # the one that went upstream ("0s": no coalescing)
+//   purge_token_file = "purge.token"  # admin POST /cache/NAME/purge needs this bearer token
 //
 // key extras: "header:NAME" adds the values of that request field; "consumer" adds the consumer
 // an [[auth]] established (with it, authenticated responses are kept per consumer).
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/config/toml.h"
 
 namespace edge::l7 {
@@ -32,6 +36,9 @@ struct CacheConfig {
   uint64_t max_bytes = 0;
   uint64_t max_object_bytes = 1 << 20;
   std::vector<CacheKeyExtra> key;
+  int64_t coalesce_timeout_ns = 5'000'000'000;
+  // The bearer token that authorizes a purge (cache_purge.h); empty: purging is refused.
+  std::string purge_token;
   bool keyed_by_consumer() const {
     for (const CacheKeyExtra& e : key) {
       if (e.kind == CacheKeyExtra::Kind::kConsumer) return true;

@@ -5,7 +5,9 @@
 #include "absl/strings/str_format.h"
 #include "common/http/hop_by_hop.h"
 #include "l7/filters/cache/cache_key.h"
+#include "l7/filters/cache/cache_refresh.h"
 #include "l7/filters/cache/http_date.h"
+#include "l7/stream/stream_services.h"
 
 namespace edge::l7 {
 namespace {
@@ -86,7 +88,7 @@ CacheFilter::CacheFilter(std::shared_ptr<Cache> cache, bool allow_set_cookie, in
 
 int64_t CacheFilter::Now() const { return clock_(); }
 
-FilterStatus CacheFilter::OnRequest(FilterContext& ctx, Resumer* /*resumer*/) {
+FilterStatus CacheFilter::OnRequest(FilterContext& ctx, Resumer* resumer) {
   CacheCounters& counters = cache_->counters;
   const std::string_view method = ctx.request.method();
   const bool head = method == "HEAD";
@@ -115,6 +117,12 @@ FilterStatus CacheFilter::OnRequest(FilterContext& ctx, Resumer* /*resumer*/) {
     ctx.response_headers.emplace_back("Cache-Status", "gw7; fwd=bypass");
     return FilterStatus::kContinue;
   }
+  // Run again after waiting for a leader (coalescing): look up once more, then go upstream
+  // without waiting again.
+  std::unique_ptr<CoalesceWaiter> waited;
+  if (auto it = pending_.find(&ctx); it != pending_.end() && it->second.waiter != nullptr) {
+    waited = std::move(it->second.waiter);
+  }
   CacheDirectives request_cc = ctx.stream != nullptr
                                    ? DirectivesOf(ctx.stream->http_request().headers, true)
                                    : CacheDirectives{};
@@ -134,45 +142,81 @@ FilterStatus CacheFilter::OnRequest(FilterContext& ctx, Resumer* /*resumer*/) {
       counters.bypass.fetch_add(1, std::memory_order_relaxed);
       ctx.report.cache = "bypass";
       ctx.response_headers.emplace_back("Cache-Status", "gw7; fwd=bypass");
+      if (waited) pending_[&ctx].waiter = std::move(waited);
       return FilterStatus::kContinue;
     }
     variant_key = std::move(*v);
     found = std::static_pointer_cast<const CachedResponse>(cache_->store.Get(variant_key));
     if (found && found->vary_index) found.reset();
   }
+  // gw7's own background refresh of this key (cache_refresh.h) always goes upstream.
+  bool refresh = false;
+  if (auto it = cache_->refreshing.find(variant_key); it != cache_->refreshing.end()) {
+    refresh = ctx.stream != nullptr && it->second->stream() == ctx.stream;
+  }
 
   std::string_view fwd = "miss";
-  if (found) {
+  if (found && !refresh) {
     const int64_t age = CurrentAge(found->times, now);
     const ServeVerdict verdict = Evaluate(request_cc, found->directives, found->lifetime, age);
     if (verdict == ServeVerdict::kFresh && ctx.stream != nullptr) {
-      // A conditional request whose condition holds for the stored response gets 304.
-      bool not_modified = false;
-      if (auto inm = ctx.request.header("if-none-match")) {
-        not_modified = NoneMatchHits(*inm, found->etag);
-      } else if (auto ims = ctx.request.header("if-modified-since")) {
-        std::optional<int64_t> since = ParseHttpDate(*ims);
-        not_modified = since && found->last_modified && *found->last_modified <= *since;
-      }
-      counters.hits.fetch_add(1, std::memory_order_relaxed);
+      (waited ? counters.coalesced : counters.hits).fetch_add(1, std::memory_order_relaxed);
       ctx.report.cache = "hit";
       ctx.response_headers.emplace_back("Cache-Status",
                                         absl::StrFormat("gw7; hit; ttl=%d", found->lifetime - age));
-      return Serve(ctx, *found, age, not_modified);
+      if (waited) pending_[&ctx].waiter = std::move(waited);  // freed at OnEnd, not in its call
+      return Serve(ctx, *found, age, ClientNotModified(ctx, *found));
+    }
+    // Stale but within stale-while-revalidate: answer now, refresh in the background.
+    if (verdict == ServeVerdict::kStale && ctx.stream != nullptr &&
+        MayServeStale(found->directives, age - found->lifetime,
+                      found->directives.stale_while_revalidate)) {
+      counters.stale_while_revalidate.fetch_add(1, std::memory_order_relaxed);
+      ctx.report.cache = "stale_hit";
+      if (BackgroundRefresh::Start(ctx, this, cache_, variant_key)) {
+        counters.refreshes.fetch_add(1, std::memory_order_relaxed);
+      }
+      ctx.response_headers.emplace_back(
+          "Cache-Status", absl::StrFormat("gw7; hit; ttl=%d; detail=stale-while-revalidate",
+                                          found->lifetime - age));
+      if (waited) pending_[&ctx].waiter = std::move(waited);
+      return Serve(ctx, *found, age, ClientNotModified(ctx, *found));
     }
     fwd = verdict == ServeVerdict::kRefused ? "request" : "stale";
-    counters.stale.fetch_add(1, std::memory_order_relaxed);
+    if (!waited) counters.stale.fetch_add(1, std::memory_order_relaxed);
     ctx.report.cache = "stale";
-  } else {
+  } else if (found) {
+    fwd = "stale";
+    ctx.report.cache = "stale";
+  } else if (!waited && !refresh) {
     counters.misses.fetch_add(1, std::memory_order_relaxed);
     ctx.report.cache = "miss";
   }
-  if (request_cc.only_if_cached) {
+  if (request_cc.only_if_cached && !refresh) {
     ctx.response_headers.emplace_back("Cache-Status", absl::StrFormat("gw7; fwd=%s", fwd));
     ctx.error_kind = "cache_only_if_cached";
+    if (waited) pending_[&ctx].waiter = std::move(waited);
     return ctx.Reject(504, "not_cached", "only-if-cached and no usable stored response");
   }
   Pending& p = pending_[&ctx];
+  p.waiter = std::move(waited);
+  // Coalescing: one request per key goes upstream at a time; the others wait for what it stores
+  // (not a request that refuses stored responses: it wants its own).
+  const bool may_coalesce = !head && !refresh && p.waiter == nullptr && ctx.stream != nullptr &&
+                            cache_->config.coalesce_timeout_ns > 0 && fwd != "request";
+  if (may_coalesce) {
+    auto [it, leader] = cache_->in_flight.try_emplace(variant_key);
+    if (leader) {
+      p.leader_key = variant_key;
+    } else {
+      StreamServices& services = ctx.stream->services();
+      p.waiter =
+          std::make_unique<CoalesceWaiter>(cache_, variant_key, resumer, &services.timers(),
+                                           services.now_ns() + cache_->config.coalesce_timeout_ns);
+      it->second.push_back(p.waiter.get());
+      return FilterStatus::kSuspend;
+    }
+  }
   p.primary_key = std::move(*primary);
   p.variant_key = std::move(variant_key);
   p.head_request = head;
@@ -182,12 +226,124 @@ FilterStatus CacheFilter::OnRequest(FilterContext& ctx, Resumer* /*resumer*/) {
   p.storable_request = !head;
   p.request_time = now;
   p.cache_status = absl::StrFormat("gw7; fwd=%s", fwd);
-  // Only the client's own validators go upstream: a 304 then answers exactly what the client
-  // asked, and may also refresh the stored copy (see OnResponseHead).
-  if (found && (ctx.request.header("if-none-match") || ctx.request.header("if-modified-since"))) {
-    p.stale = found;
+  p.stale = found;
+  if (found && (!found->etag.empty() || found->last_modified)) {
+    // Validate the stored response with its own validators (replacing the client's): a 304 is
+    // then about our copy, which answers the client (TakeOverResponse).
+    p.revalidating = true;
+    for (std::string_view name :
+         {"if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range"}) {
+      ctx.upstream_remove_headers.emplace_back(name);
+    }
+    if (!found->etag.empty()) ctx.upstream_add_headers.emplace_back("If-None-Match", found->etag);
+    if (found->last_modified) {
+      ctx.upstream_add_headers.emplace_back("If-Modified-Since",
+                                            FormatHttpDate(*found->last_modified));
+    }
+  } else if (found &&
+             (ctx.request.header("if-none-match") || ctx.request.header("if-modified-since"))) {
+    // Only the client's own validators go upstream: a 304 then answers exactly what the client
+    // asked, and may also refresh the stored copy (see OnResponseHead).
+    p.client_validators = true;
   }
   return FilterStatus::kContinue;
+}
+
+bool CacheFilter::ClientNotModified(const FilterContext& ctx, const CachedResponse& stored) {
+  if (auto inm = ctx.request.header("if-none-match")) return NoneMatchHits(*inm, stored.etag);
+  if (auto ims = ctx.request.header("if-modified-since")) {
+    std::optional<int64_t> since = ParseHttpDate(*ims);
+    return since && stored.last_modified && *stored.last_modified <= *since;
+  }
+  return false;
+}
+
+bool CacheFilter::TakeOverResponse(FilterContext& ctx, const http::HttpResponse& head) {
+  auto it = pending_.find(&ctx);
+  if (it == pending_.end() || it->second.unsafe || it->second.stale == nullptr) return false;
+  Pending& p = it->second;
+  CacheCounters& counters = cache_->counters;
+  const int64_t now = Now();
+  if (head.status == 304 && p.revalidating) {
+    // Our stored response is still good (RFC 9111 §4.3.4): refresh it, answer with it.
+    std::shared_ptr<CachedResponse> refreshed = Refreshed(*p.stale, head, now, p.request_time);
+    p.replacement = refreshed;
+    p.replacement_status = p.cache_status + "; fwd-status=304";
+    if (!DirectivesOf(head.headers, false).no_store) {
+      Store(p, std::move(refreshed));
+      counters.revalidations.fetch_add(1, std::memory_order_relaxed);
+      ctx.report.cache = "revalidated";
+      p.replacement_status.append("; stored");
+    }
+    ReleaseWaiters(ctx, p);
+    return true;
+  }
+  if (head.status < 500) return false;
+  // stale-if-error: the response's own window, or the client's (RFC 5861 §4), the longer.
+  std::optional<int64_t> window = p.stale->directives.stale_if_error;
+  if (p.request_directives.stale_if_error) {
+    window = std::max(window.value_or(0), *p.request_directives.stale_if_error);
+  }
+  const int64_t staleness =
+      std::max<int64_t>(0, CurrentAge(p.stale->times, now) - p.stale->lifetime);
+  if (!MayServeStale(p.stale->directives, staleness, window)) return false;
+  counters.stale_if_error.fetch_add(1, std::memory_order_relaxed);
+  ctx.report.cache = "stale_hit";
+  p.replacement = p.stale;
+  p.replacement_status =
+      absl::StrFormat("gw7; fwd=stale; fwd-status=%d; detail=stale-if-error", head.status);
+  ReleaseWaiters(ctx, p);
+  return true;
+}
+
+void CacheFilter::ReplaceResponse(FilterContext& ctx) {
+  auto it = pending_.find(&ctx);
+  if (it == pending_.end() || it->second.replacement == nullptr) {
+    ctx.stream->SendLocal(502, "the upstream response could not be used");
+    return;
+  }
+  // Kept here: Serve may end the request (and OnEnd drops the Pending) before it returns.
+  std::shared_ptr<const CachedResponse> answer = it->second.replacement;
+  ctx.response_headers.emplace_back("Cache-Status", std::move(it->second.replacement_status));
+  const int64_t age = CurrentAge(answer->times, Now());
+  Serve(ctx, *answer, age, ClientNotModified(ctx, *answer));
+}
+
+void CacheFilter::ReleaseWaiters(FilterContext& ctx, Pending& p) {
+  if (p.leader_key.empty()) return;
+  auto it = cache_->in_flight.find(p.leader_key);
+  p.leader_key.clear();
+  if (it == cache_->in_flight.end()) return;
+  std::vector<CoalesceWaiter*> waiters = std::move(it->second);
+  cache_->in_flight.erase(it);
+  const int64_t now = ctx.stream != nullptr ? ctx.stream->services().now_ns() : 0;
+  for (CoalesceWaiter* w : waiters) w->Wake(now);
+}
+
+CoalesceWaiter::CoalesceWaiter(std::shared_ptr<Cache> cache, std::string key, Resumer* resumer,
+                               uring::TimerWheel* timers, int64_t deadline_ns)
+    : cache_(std::move(cache)),
+      key_(std::move(key)),
+      resumer_(resumer),
+      timers_(timers),
+      timer_(&CoalesceWaiter::Fire, this) {
+  timers_->Schedule(&timer_, deadline_ns);
+}
+
+void CoalesceWaiter::Wake(int64_t now_ns) {
+  listed_ = false;
+  timers_->Schedule(&timer_, now_ns);
+}
+
+void CoalesceWaiter::Fire(void* self) {
+  auto* w = static_cast<CoalesceWaiter*>(self);
+  if (w->listed_) {  // coalesce_timeout: stop waiting for the leader
+    w->listed_ = false;
+    auto it = w->cache_->in_flight.find(w->key_);
+    if (it != w->cache_->in_flight.end()) std::erase(it->second, w);
+  }
+  // The cache filter runs again; the request may end within this call, and this waiter with it.
+  w->resumer_->Resume(FilterStatus::kRespond);
 }
 
 FilterStatus CacheFilter::Serve(FilterContext& ctx, const CachedResponse& hit, int64_t age,
@@ -211,6 +367,7 @@ FilterStatus CacheFilter::Serve(FilterContext& ctx, const CachedResponse& hit, i
   } else {
     head.body = {http::BodyKind::kNone, 0};
   }
+  if (send_body) cache_->counters.hit_bytes.fetch_add(hit.body.size(), std::memory_order_relaxed);
   FilterStream* stream = ctx.stream;
   stream->BeginOutputBatch();
   stream->SendHead(head);
@@ -254,7 +411,7 @@ void CacheFilter::OnResponseHead(FilterContext& ctx, const http::HttpResponse& h
   const int64_t now = Now();
   std::string status = p.cache_status;
   absl::StrAppendFormat(&status, "; fwd-status=%d", head.status);
-  if (head.status == 304 && p.stale != nullptr) {
+  if (head.status == 304 && p.stale != nullptr && p.client_validators) {
     // Our stored copy is the one the client validated if the validators agree (§4.3.4).
     const http::HttpHeader* etag = head.headers.Find("etag");
     const bool same = etag != nullptr ? etag->value == p.stale->etag && !p.stale->etag.empty()
@@ -299,6 +456,7 @@ void CacheFilter::OnResponseHead(FilterContext& ctx, const http::HttpResponse& h
     p.variant_key = p.primary_key;
   }
   if (why_not != nullptr) {
+    ReleaseWaiters(ctx, p);  // nothing will be stored for them
     counters.not_stored.fetch_add(1, std::memory_order_relaxed);
     ctx.response_headers.emplace_back("Cache-Status", std::move(status));
     return;
@@ -342,6 +500,7 @@ void CacheFilter::OnResponseEnd(FilterContext& ctx, const http::HttpHeaders* /*t
   std::shared_ptr<CachedResponse> response = std::move(p.building);
   if (p.expected_length && response->body.size() != *p.expected_length) return;
   Store(p, std::move(response));
+  ReleaseWaiters(ctx, p);
 }
 
 void CacheFilter::Store(const Pending& p, std::shared_ptr<CachedResponse> response) {
@@ -358,6 +517,11 @@ void CacheFilter::Store(const Pending& p, std::shared_ptr<CachedResponse> respon
   }
 }
 
-void CacheFilter::OnEnd(FilterContext& ctx) { pending_.erase(&ctx); }
+void CacheFilter::OnEnd(FilterContext& ctx) {
+  auto it = pending_.find(&ctx);
+  if (it == pending_.end()) return;
+  ReleaseWaiters(ctx, it->second);  // a leader that failed or stored: its waiters go on
+  pending_.erase(it);
+}
 
 }  // namespace edge::l7

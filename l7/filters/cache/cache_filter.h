@@ -11,6 +11,22 @@
 // same validator. A successful unsafe request (POST, PUT, DELETE, PATCH) invalidates the URL.
 // Every answer from a cached route carries Cache-Status (RFC 9211).
 //
+// Stale responses (RFC 9111 §4.3, RFC 5861):
+//   - revalidation: a stale response with an ETag or Last-Modified goes upstream as
+//     If-None-Match / If-Modified-Since (the client's own conditionals are replaced). A 304 is
+//     taken over on its way back (Filter::TakeOverResponse): the stored response is refreshed and
+//     the client gets it (200, or 304 when its own validators match it);
+//   - stale-while-revalidate (response directive): within the window the stale response answers
+//     at once and one background refresh per key runs (cache_refresh.h);
+//   - stale-if-error (response or request directive): an upstream 5xx, or gw7's own 502/503/504
+//     for an unreachable or slow upstream, is taken over and the stale response answers instead.
+//   None of these serve stale when the response forbids it (no-cache, must-revalidate,
+//   proxy-revalidate, s-maxage).
+// Coalescing: while one request fetches a key that is missing or stale ("the leader"), other
+// requests for it suspend (kSuspend) until the leader's response is stored (they are answered
+// from the cache), turns out not storable or fails, or coalesce_timeout passes; then they go on
+// upstream themselves.
+//
 // A body is stored only when it arrived whole (OnResponseEnd) and within max_object_bytes; an
 // upstream error or a truncated body ends the request without OnResponseEnd and stores nothing.
 
@@ -19,6 +35,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/uring/timer_wheel.h"
 #include "l7/filters/cache/cache_policy.h"
 #include "l7/filters/cache/cache_registry.h"
 #include "l7/filters/filter.h"
@@ -43,6 +60,28 @@ struct CachedResponse final : StoredValue {
   size_t bytes() const override;
 };
 
+// A request suspended behind the leader for its key. Resumes its stream once (kRespond, so that
+// the cache filter runs again): soon after the leader wakes it, or at coalesce_timeout.
+class CoalesceWaiter {
+ public:
+  CoalesceWaiter(std::shared_ptr<Cache> cache, std::string key, Resumer* resumer,
+                 uring::TimerWheel* timers, int64_t deadline_ns);
+  CoalesceWaiter(const CoalesceWaiter&) = delete;
+  CoalesceWaiter& operator=(const CoalesceWaiter&) = delete;
+  // The leader is done: resume on the next timer tick, outside the leader's call stack.
+  void Wake(int64_t now_ns);
+
+ private:
+  static void Fire(void* self);
+
+  std::shared_ptr<Cache> cache_;
+  std::string key_;
+  Resumer* resumer_;
+  uring::TimerWheel* timers_;
+  bool listed_ = true;  // still in cache_->in_flight[key_]
+  uring::Timer timer_;
+};
+
 class CacheFilter final : public Filter {
  public:
   // `clock`: wall-clock seconds since the epoch (Date and Expires are wall-clock).
@@ -53,6 +92,8 @@ class CacheFilter final : public Filter {
   void OnResponseData(FilterContext& ctx, std::string_view data) override;
   void OnResponseEnd(FilterContext& ctx, const http::HttpHeaders* trailers) override;
   void OnEnd(FilterContext& ctx) override;
+  bool TakeOverResponse(FilterContext& ctx, const http::HttpResponse& head) override;
+  void ReplaceResponse(FilterContext& ctx) override;
 
   size_t pending() const { return pending_.size(); }
 
@@ -66,7 +107,14 @@ class CacheFilter final : public Filter {
     bool storable_request = false;
     bool credentials = false;
     std::string cache_status;                     // "gw7; fwd=miss" ...
-    std::shared_ptr<const CachedResponse> stale;  // what a 304 may refresh
+    std::shared_ptr<const CachedResponse> stale;  // what was found: a 304 may refresh it
+    bool client_validators = false;               // the client's own conditionals went upstream
+    bool revalidating = false;                    // the stored validators went upstream instead
+    // Set when the response is taken over: what answers instead, with its Cache-Status.
+    std::shared_ptr<const CachedResponse> replacement;
+    std::string replacement_status;
+    std::string leader_key;  // this request fetches the key others wait for (coalescing)
+    std::unique_ptr<CoalesceWaiter> waiter;  // this request waited (or waits) for a leader
     int64_t request_time = 0;
     // Collecting the body of a response being stored.
     std::shared_ptr<CachedResponse> building;
@@ -80,6 +128,10 @@ class CacheFilter final : public Filter {
                                             const http::HttpResponse& head, int64_t now,
                                             int64_t request_time) const;
   void Store(const Pending& p, std::shared_ptr<CachedResponse> response);
+  // Whether the client's If-None-Match / If-Modified-Since hold for `stored`.
+  static bool ClientNotModified(const FilterContext& ctx, const CachedResponse& stored);
+  // The leader's response is stored, or will not be: its waiters go on.
+  void ReleaseWaiters(FilterContext& ctx, Pending& p);
 
   std::shared_ptr<Cache> cache_;
   bool allow_set_cookie_;

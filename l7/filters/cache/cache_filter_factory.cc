@@ -109,6 +109,21 @@ void WriteCacheMetrics(const CacheRegistry& registry, metrics::PrometheusText* o
        &CacheCounters::not_stored},
       {"gw7_cache_invalidations_total", "URLs dropped after a successful unsafe request.",
        &CacheCounters::invalidations},
+      {"gw7_cache_stale_served_total",
+       "Stale responses served while a background refresh runs (stale-while-revalidate).",
+       &CacheCounters::stale_while_revalidate},
+      {"gw7_cache_stale_if_error_total",
+       "Stale responses served instead of an upstream 5xx or failure (stale-if-error).",
+       &CacheCounters::stale_if_error},
+      {"gw7_cache_refreshes_total", "Background refreshes started (one per key at a time).",
+       &CacheCounters::refreshes},
+      {"gw7_cache_coalesced_total",
+       "Requests that waited for another request fetching the same key and were answered from "
+       "the cache.",
+       &CacheCounters::coalesced},
+      {"gw7_cache_hit_bytes_total", "Body bytes answered from the cache.",
+       &CacheCounters::hit_bytes},
+      {"gw7_cache_purged_total", "Objects removed by admin purges.", &CacheCounters::purged},
   };
   for (const Counter& k : kCounters) {
     out->Family(k.family, "counter", k.help);

@@ -81,6 +81,10 @@ void ParseCacheControl(std::string_view value, CacheDirectives* out) {
       SetSeconds(&out->s_maxage, arg, has_arg);
     } else if (EqualsIgnoreCase(name, "min-fresh")) {
       SetSeconds(&out->min_fresh, arg, has_arg);
+    } else if (EqualsIgnoreCase(name, "stale-while-revalidate")) {
+      SetSeconds(&out->stale_while_revalidate, arg, has_arg);
+    } else if (EqualsIgnoreCase(name, "stale-if-error")) {
+      SetSeconds(&out->stale_if_error, arg, has_arg);
     } else if (EqualsIgnoreCase(name, "max-stale")) {
       if (!has_arg) {
         out->max_stale_any = true;
@@ -179,6 +183,15 @@ ServeVerdict Evaluate(const CacheDirectives& request, const CacheDirectives& res
     return ServeVerdict::kFresh;
   }
   return ServeVerdict::kStale;
+}
+
+bool MayServeStale(const CacheDirectives& response, int64_t staleness,
+                   std::optional<int64_t> window) {
+  if (!window || response.no_cache || response.must_revalidate || response.proxy_revalidate ||
+      response.s_maxage) {
+    return false;
+  }
+  return staleness >= 0 && staleness <= *window;
 }
 
 bool NoneMatchHits(std::string_view if_none_match, std::string_view etag) {

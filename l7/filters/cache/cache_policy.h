@@ -35,6 +35,10 @@ struct CacheDirectives {
   std::optional<int64_t> s_maxage;
   std::optional<int64_t> max_stale;
   std::optional<int64_t> min_fresh;
+  // RFC 5861: how long past its freshness a response may be served while it is refreshed in the
+  // background (response only), or when the upstream fails (response or request).
+  std::optional<int64_t> stale_while_revalidate;
+  std::optional<int64_t> stale_if_error;
 };
 
 // Adds the directives of one Cache-Control field value to `out`. Unknown directives are ignored
@@ -85,6 +89,12 @@ enum class ServeVerdict {
 // directives (§4.2, §5.2.1, §5.2.2: no-cache and must-revalidate on either side).
 ServeVerdict Evaluate(const CacheDirectives& request, const CacheDirectives& response,
                       int64_t lifetime, int64_t age);
+
+// Whether a stored response `staleness` seconds past its lifetime may be served stale within
+// `window` seconds (a stale-while-revalidate or stale-if-error value): never when the response
+// forbids it (no-cache, must-revalidate, proxy-revalidate, s-maxage: RFC 9111 §4.2.4).
+bool MayServeStale(const CacheDirectives& response, int64_t staleness,
+                   std::optional<int64_t> window);
 
 // If-None-Match (weak comparison, §13.1.2) against a stored ETag; "*" matches any.
 bool NoneMatchHits(std::string_view if_none_match, std::string_view etag);

@@ -8,6 +8,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "l7/filters/cache/cache_config.h"
 #include "l7/filters/cache/cache_store.h"
@@ -23,13 +25,29 @@ struct CacheCounters {
   std::atomic<uint64_t> not_stored{0};     // forwarded responses the rules kept out
   std::atomic<uint64_t> bypass{0};         // requests the cache does not handle (method, body...)
   std::atomic<uint64_t> invalidations{0};  // URLs dropped after a successful unsafe request
+  // Stale responses served: while refreshed in the background (stale-while-revalidate) or for an
+  // upstream failure (stale-if-error).
+  std::atomic<uint64_t> stale_while_revalidate{0};
+  std::atomic<uint64_t> stale_if_error{0};
+  std::atomic<uint64_t> refreshes{0};  // background refreshes started
+  std::atomic<uint64_t> coalesced{0};  // misses answered by another request's stored response
+  std::atomic<uint64_t> hit_bytes{0};  // body bytes answered from the cache
+  std::atomic<uint64_t> purged{0};     // objects removed by the admin purge
 };
+
+class CoalesceWaiter;     // cache_filter.h
+class BackgroundRefresh;  // cache_refresh.h
 
 struct Cache {
   explicit Cache(CacheConfig c) : config(std::move(c)), store(config.max_bytes) {}
   const CacheConfig config;
   CacheStore store;
   CacheCounters counters;
+  // Keys being fetched upstream now by one request ("the leader"), with the requests suspended
+  // until its response is stored or turns out not to be (coalescing; cache_filter.h).
+  std::unordered_map<std::string, std::vector<CoalesceWaiter*>> in_flight;
+  // Background refreshes running now, one per key at most (stale-while-revalidate).
+  std::unordered_map<std::string, BackgroundRefresh*> refreshing;
 };
 
 struct CacheRegistry {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <vector>
 
 namespace edge::l7 {
 namespace {
@@ -44,6 +45,15 @@ bool CacheStore::Erase(std::string_view key) {
   index_.erase(it);
   Unlink(node);
   return true;
+}
+
+size_t CacheStore::EraseIf(const std::function<bool(std::string_view key)>& match) {
+  std::vector<std::string> doomed;
+  for (const auto& [key, node] : index_) {
+    if (match(key)) doomed.emplace_back(key);
+  }
+  for (const std::string& key : doomed) Erase(key);
+  return doomed.size();
 }
 
 void CacheStore::Unlink(List::iterator it) {

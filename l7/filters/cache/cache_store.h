@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -49,6 +50,8 @@ class CacheStore {
   // larger than max_bytes (nothing stored).
   bool Insert(std::string_view key, std::shared_ptr<const StoredValue> value);
   bool Erase(std::string_view key);
+  // Removes every object whose key `match` accepts (a purge: O(objects)); returns how many.
+  size_t EraseIf(const std::function<bool(std::string_view key)>& match);
 
   uint64_t max_bytes() const { return max_bytes_; }
   uint64_t bytes() const { return small_bytes_ + main_bytes_; }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/http/request_parser.h"
+#include "l7/codec/internal_codec.h"
 #include "tests/unit/l7/fake_stream_services.h"
 
 namespace edge::l7 {
@@ -146,6 +147,72 @@ class ScriptedFilter final : public Filter {
   FilterContext* ctx_ = nullptr;
 };
 
+// A filter that takes over responses of the statuses it is given (as a cache does with an
+// upstream 304 or 5xx) and answers 200 "replaced" instead, at once or when the test says.
+class ReplacingFilter final : public Filter {
+ public:
+  explicit ReplacingFilter(std::vector<int> statuses) : statuses_(std::move(statuses)) {}
+  std::string_view name() const override { return "replacing"; }
+  FilterStatus OnRequest(FilterContext&, Resumer*) override { return FilterStatus::kContinue; }
+  bool TakeOverResponse(FilterContext&, const http::HttpResponse& head) override {
+    offered.push_back(head.status);
+    for (int s : statuses_) {
+      if (s == head.status) return true;
+    }
+    return false;
+  }
+  void ReplaceResponse(FilterContext& ctx) override {
+    ++replacements;
+    if (defer) {
+      deferred = &ctx;
+      return;
+    }
+    Answer(ctx);
+  }
+  static void Answer(FilterContext& ctx) {
+    http::HttpResponse head;
+    head.status = 200;
+    head.reason = "OK";
+    head.body = {http::BodyKind::kContentLength, 8};
+    ctx.response_headers.emplace_back("X-Replaced", "1");
+    ctx.stream->SendHead(head);
+    ctx.stream->SendData("replaced");
+    ctx.stream->SendEnd(nullptr);
+  }
+  void OnResponseHead(FilterContext&, const http::HttpResponse& head) override {
+    seen_heads.push_back(head.status);
+  }
+  void OnEnd(FilterContext&) override { ++ends; }
+
+  std::vector<int> offered;
+  std::vector<int> seen_heads;
+  int replacements = 0;
+  int ends = 0;
+  bool defer = false;
+  FilterContext* deferred = nullptr;
+
+ private:
+  std::vector<int> statuses_;
+};
+
+// Runs OnRequest twice: suspends the first time, answers the second (Resume(kRespond)).
+class RerunFilter final : public Filter {
+ public:
+  std::string_view name() const override { return "rerun"; }
+  FilterStatus OnRequest(FilterContext& ctx, Resumer* resumer) override {
+    if (++runs == 1) {
+      resumer_ = resumer;
+      return FilterStatus::kSuspend;
+    }
+    ReplacingFilter::Answer(ctx);
+    return FilterStatus::kRespond;
+  }
+  void OnEnd(FilterContext&) override { ++ends; }
+  Resumer* resumer_ = nullptr;
+  int runs = 0;
+  int ends = 0;
+};
+
 class RequestStreamTest : public ::testing::Test {
  protected:
   RequestStreamTest() : services_(kConfig), stream_(&services_, &owner_), codec_(&stream_) {}
@@ -169,6 +236,15 @@ class RequestStreamTest : public ::testing::Test {
     StreamConnectionInfo info;
     info.client = net::SocketAddress::Parse("192.0.2.7:5555").value();
     stream_.DecodeHead(1, request_, info, &codec_);
+  }
+
+  template <typename F, typename... Args>
+  F* Add(Args&&... args) {
+    auto f = std::make_unique<F>(std::forward<Args>(args)...);
+    F* raw = f.get();
+    auto& filters = services_.runtime()->routes[0].filters;
+    filters.insert(filters.end() - 1, std::move(f));
+    return raw;
   }
 
   FakeLink* link(size_t i) {
@@ -366,6 +442,151 @@ TEST_F(RequestStreamTest, ConnectIsRefusedAndClosesTheConnection) {
   Request("CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n");
   EXPECT_EQ(codec_.local_status, 501);
   EXPECT_TRUE(codec_.close_connection);
+}
+
+TEST_F(RequestStreamTest, AFilterTakesOverAnUpstreamResponseAndAnswersInstead) {
+  ScriptedFilter* first = AddFilter(FilterStatus::kContinue);
+  ReplacingFilter* replacing = Add<ReplacingFilter>(std::vector<int>{304});
+  Request("GET /v HTTP/1.1\r\nHost: h\r\n\r\n");
+  link(0)->Connected();
+  link(0)->Respond("HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n");
+  EXPECT_EQ(replacing->offered, std::vector<int>{304});
+  EXPECT_TRUE(replacing->seen_heads.empty());  // the dropped response reaches no filter
+  EXPECT_EQ(replacing->replacements, 1);
+  EXPECT_EQ(codec_.head_status, 200);  // the client gets the replacement
+  EXPECT_EQ(codec_.body, "replaced");
+  EXPECT_TRUE(codec_.ended);
+  EXPECT_EQ(first->seen_status, 200);  // the filters before the replacing one see the answer
+  EXPECT_EQ(first->seen_body, "replaced");
+  ASSERT_EQ(codec_.extra_fields.size(), 2u);
+  EXPECT_EQ(first->ends, 1);
+  EXPECT_EQ(replacing->ends, 1);
+  EXPECT_FALSE(stream_.active());
+  // The upstream's response was read whole: its connection went back to the pool.
+  EXPECT_EQ(services_.runtime()->upstreams[0]->servers[0]->pool.idle_count(), 1u);
+}
+
+TEST_F(RequestStreamTest, ATakenOverBodyIsDroppedAndTheAnswerMayComeLater) {
+  ScriptedFilter* first = AddFilter(FilterStatus::kContinue);
+  ReplacingFilter* replacing = Add<ReplacingFilter>(std::vector<int>{500});
+  replacing->defer = true;
+  Request("GET /v HTTP/1.1\r\nHost: h\r\n\r\n");
+  link(0)->Connected();
+  link(0)->Respond("HTTP/1.1 500 Oops\r\nContent-Length: 6\r\n\r\nbro");
+  EXPECT_EQ(codec_.head_status, 0);
+  EXPECT_EQ(replacing->replacements, 0);  // the dropped body is still coming
+  link(0)->Respond("ken");
+  EXPECT_EQ(replacing->replacements, 1);
+  EXPECT_EQ(codec_.body, "");
+  EXPECT_TRUE(first->seen_body.empty());
+  ASSERT_NE(replacing->deferred, nullptr);
+  ReplacingFilter::Answer(*replacing->deferred);
+  EXPECT_EQ(codec_.head_status, 200);
+  EXPECT_EQ(codec_.body, "replaced");
+  EXPECT_EQ(first->ends, 1);
+}
+
+TEST_F(RequestStreamTest, AFilterTakesOverGw7sOwnAnswerForAnUnreachableUpstream) {
+  ScriptedFilter* first = AddFilter(FilterStatus::kContinue);
+  ReplacingFilter* replacing = Add<ReplacingFilter>(std::vector<int>{502});
+  Request("GET /v HTTP/1.1\r\nHost: h\r\n\r\n");
+  link(0)->Connected(-ECONNREFUSED);
+  link(1)->Connected(-ECONNREFUSED);  // retries = 1: then gw7's own 502
+  EXPECT_EQ(replacing->offered, std::vector<int>{502});
+  EXPECT_EQ(codec_.local_status, 0);
+  EXPECT_EQ(codec_.head_status, 200);
+  EXPECT_EQ(codec_.body, "replaced");
+  EXPECT_EQ(first->seen_status, 200);
+  EXPECT_EQ(replacing->ends, 1);
+}
+
+TEST_F(RequestStreamTest, AResponseNotTakenOverPassesThrough) {
+  ReplacingFilter* replacing = Add<ReplacingFilter>(std::vector<int>{304});
+  Request("GET /v HTTP/1.1\r\nHost: h\r\n\r\n");
+  link(0)->Connected();
+  link(0)->Respond("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_EQ(replacing->offered, std::vector<int>{200});
+  EXPECT_EQ(replacing->seen_heads, std::vector<int>{200});
+  EXPECT_EQ(replacing->replacements, 0);
+  EXPECT_EQ(codec_.body, "ok");
+}
+
+TEST_F(RequestStreamTest, ABrokenOffTakenOverResponseIsStillReplaced) {
+  ReplacingFilter* replacing = Add<ReplacingFilter>(std::vector<int>{503});
+  Request("GET /v HTTP/1.1\r\nHost: h\r\n\r\n");
+  link(0)->Connected();
+  link(0)->Respond("HTTP/1.1 503 Busy\r\nContent-Length: 10\r\n\r\npart");
+  link(0)->ServerClosed(-ECONNRESET);
+  EXPECT_EQ(codec_.resets, 0);  // the client never saw the broken response
+  EXPECT_EQ(codec_.body, "replaced");
+  EXPECT_EQ(replacing->ends, 1);
+}
+
+TEST_F(RequestStreamTest, ClientGoneWhileAReplacementIsPendingEndsOnce) {
+  ReplacingFilter* replacing = Add<ReplacingFilter>(std::vector<int>{304});
+  replacing->defer = true;
+  Request("GET /v HTTP/1.1\r\nHost: h\r\n\r\n");
+  link(0)->Respond("HTTP/1.1 304 Not Modified\r\n\r\n");
+  EXPECT_EQ(replacing->replacements, 1);
+  stream_.OnReset();
+  EXPECT_EQ(replacing->ends, 1);
+  EXPECT_FALSE(stream_.active());
+}
+
+TEST_F(RequestStreamTest, ResumeWithRespondRunsTheSuspendingFilterAgain) {
+  ScriptedFilter* first = AddFilter(FilterStatus::kContinue);
+  RerunFilter* rerun = Add<RerunFilter>();
+  Request("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_TRUE(stream_.held());
+  rerun->resumer_->Resume(FilterStatus::kRespond);
+  EXPECT_EQ(rerun->runs, 2);
+  EXPECT_EQ(first->requests, 1);  // the filters before it do not run again
+  EXPECT_EQ(codec_.body, "replaced");
+  EXPECT_EQ(link(0), nullptr);
+  EXPECT_EQ(rerun->ends, 1);
+}
+
+// gw7's own request: the chain starts at the given filter, the response goes nowhere.
+TEST_F(RequestStreamTest, AnInternalRequestStartsAtItsFilterAndDiscardsTheResponse) {
+  ScriptedFilter* auth = AddFilter(FilterStatus::kStop);  // would refuse a client
+  ReplacingFilter* cache = Add<ReplacingFilter>(std::vector<int>{});
+  struct Done {
+    int status = -1;
+    int calls = 0;
+  } done;
+  RequestStream internal(&services_, &owner_);
+  InternalCodec codec(
+      &internal,
+      [](void* d, int status) {
+        static_cast<Done*>(d)->status = status;
+        ++static_cast<Done*>(d)->calls;
+      },
+      &done);
+  text_ = "GET /refresh HTTP/1.1\r\nHost: h\r\n\r\n";
+  http::HttpLimits limits;
+  ASSERT_EQ(http::ParseRequestHead(text_, limits, &request_).status, http::ParseStatus::kComplete);
+  // What the skipped filters established for the client request comes along.
+  FilterContext admitted(stream_);
+  admitted.identity.authenticated = true;
+  admitted.upstream_add_headers.emplace_back("X-Consumer", "alice");
+  admitted.upstream_remove_headers.emplace_back("X-Secret");
+  StreamConnectionInfo info;
+  info.first_filter = cache;
+  info.admitted_as = &admitted;
+  text_ = "GET /refresh HTTP/1.1\r\nHost: h\r\nX-Secret: k\r\n\r\n";
+  ASSERT_EQ(http::ParseRequestHead(text_, limits, &request_).status, http::ParseStatus::kComplete);
+  internal.DecodeHead(1, request_, info, &codec);
+  EXPECT_EQ(auth->requests, 0);
+  ASSERT_NE(link(0), nullptr);
+  EXPECT_NE(link(0)->sent.find("X-Consumer: alice\r\n"), std::string::npos) << link(0)->sent;
+  EXPECT_EQ(link(0)->sent.find("X-Secret"), std::string::npos);
+  link(0)->Respond("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody");
+  EXPECT_EQ(cache->seen_heads, std::vector<int>{200});
+  EXPECT_EQ(done.calls, 1);
+  EXPECT_EQ(done.status, 200);
+  EXPECT_FALSE(internal.active());
+  EXPECT_EQ(auth->ends, 1);  // every filter of the chain still ends once
+  EXPECT_EQ(cache->ends, 1);
 }
 
 }  // namespace

@@ -4,10 +4,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 #include "common/config/toml.h"
 #include "l7/filters/cache/cache_config.h"
 #include "l7/filters/cache/cache_filter_factory.h"
 #include "l7/filters/cache/cache_key.h"
+#include "l7/filters/cache/cache_purge.h"
 #include "tests/unit/l7/filters/auth/fake_request.h"
 
 namespace edge::l7 {
@@ -149,6 +153,87 @@ TEST(CacheRegistryTest, ReloadKeepsAnUnchangedCacheAndItsContents) {
   route.cache = "nope";
   EXPECT_THAT(std::string(MakeCacheFilters(**changed, route).status().message()),
               HasSubstr("no [[cache]] of that name"));
+}
+
+TEST(CacheConfigTest, CoalesceTimeoutAndPurgeToken) {
+  const std::string token_path = ::testing::TempDir() + "/purge.token";
+  { std::ofstream(token_path) << "  0123456789abcdef-token \n"; }
+  auto doc = config::ParseToml(
+      "[[cache]]\nname = \"hot\"\nmax_bytes = \"1MiB\"\n"
+      "coalesce_timeout = \"250ms\"\npurge_token_file = \"" +
+          token_path + "\"\n",
+      "gateway.toml");
+  ASSERT_TRUE(doc.ok());
+  auto parsed = ParseCacheConfigs(*doc, "gateway.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ((*parsed)[0].coalesce_timeout_ns, 250'000'000);
+  EXPECT_EQ((*parsed)[0].purge_token, "0123456789abcdef-token");
+  // Defaults: 5 s, no token (purging refused).
+  auto plain = config::ParseToml("[[cache]]\nname = \"hot\"\nmax_bytes = \"1MiB\"\n", "g.toml");
+  ASSERT_TRUE(plain.ok());
+  auto defaults = ParseCacheConfigs(*plain, "g.toml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ((*defaults)[0].coalesce_timeout_ns, 5'000'000'000);
+  EXPECT_EQ((*defaults)[0].purge_token, "");
+
+  const std::string base = "[[cache]]\nname = \"hot\"\nmax_bytes = \"1MiB\"\n";
+  EXPECT_THAT(ConfigError(base + "coalesce_timeout = \"2m\"\n"), HasSubstr("coalesce_timeout"));
+  EXPECT_THAT(ConfigError(base + "purge_token_file = \"/nonexistent/t\"\n"),
+              HasSubstr("cannot read"));
+  { std::ofstream(token_path) << "short\n"; }
+  EXPECT_THAT(ConfigError(base + "purge_token_file = \"" + token_path + "\"\n"),
+              HasSubstr("at least 16"));
+  std::remove(token_path.c_str());
+}
+
+TEST(CachePurge, KeysMatchByForwardedPathHostAndPrefix) {
+  // FakeRequest: host api.example.com, path /v1/orders.
+  FakeRequest r;
+  r.Query("x=1");
+  FilterContext ctx(r);
+  const std::string k = *PrimaryCacheKey(CacheConfig{}, ctx);
+  EXPECT_TRUE(CacheKeyMatches(k, "", "/v1/orders", false));
+  EXPECT_FALSE(CacheKeyMatches(k, "", "/v1/", false));
+  EXPECT_TRUE(CacheKeyMatches(k, "", "/v1/", true));
+  EXPECT_FALSE(CacheKeyMatches(k, "", "/v2/", true));
+  EXPECT_TRUE(CacheKeyMatches(k, "api.example.com", "/v1/", true));
+  EXPECT_FALSE(CacheKeyMatches(k, "other.example.com", "/v1/", true));
+  // A variant key (Vary) starts with its primary key: it goes with it.
+  EXPECT_TRUE(CacheKeyMatches(k + "|vary15:accept-encoding5:=gzip", "", "/v1/orders", false));
+  EXPECT_FALSE(CacheKeyMatches("garbage", "", "/", true));
+  EXPECT_FALSE(CacheKeyMatches("99:short", "", "/", true));
+}
+
+TEST(CachePurge, NeedsTheBearerToken) {
+  CacheConfig c;
+  c.name = "hot";
+  c.max_bytes = 1 << 20;
+  Cache none(c);
+  EXPECT_EQ(PurgeAuthorized(none, "Bearer anything-at-all-here"), 403);
+  c.purge_token = "0123456789abcdef";
+  Cache cache(c);
+  EXPECT_EQ(PurgeAuthorized(cache, std::nullopt), 401);
+  EXPECT_EQ(PurgeAuthorized(cache, "Bearer 0123456789abcdeX"), 401);
+  EXPECT_EQ(PurgeAuthorized(cache, "Bearer 0123456789abcde"), 401);
+  EXPECT_EQ(PurgeAuthorized(cache, "Basic 0123456789abcdef"), 401);
+  EXPECT_EQ(PurgeAuthorized(cache, "Bearer 0123456789abcdef"), 0);
+  EXPECT_EQ(PurgeAuthorized(cache, "bearer 0123456789abcdef"), 0);
+
+  CacheRegistry registry;
+  registry.caches.emplace("hot", std::make_shared<Cache>(c));
+  const std::string auth = "Bearer 0123456789abcdef";
+  EXPECT_EQ(HandleCachePurge(&registry, "GET", "/cache/hot/purge", "all=1", auth).status, 405);
+  EXPECT_EQ(HandleCachePurge(&registry, "POST", "/cache/cold/purge", "all=1", auth).status, 404);
+  EXPECT_EQ(HandleCachePurge(&registry, "POST", "/cache/hot/purge", "all=1", "").status, 401);
+  EXPECT_EQ(HandleCachePurge(&registry, "POST", "/cache/hot/purge", "path=x", auth).status, 400);
+  EXPECT_EQ(HandleCachePurge(&registry, "POST", "/cache/hot/purge", "path=%2", auth).status, 400);
+  EXPECT_EQ(HandleCachePurge(&registry, "POST", "/cache/hot/purge", "zap=1", auth).status, 400);
+  EXPECT_EQ(
+      HandleCachePurge(&registry, "POST", "/cache/hot/purge", "path=/a&prefix=/b", auth).status,
+      400);
+  PurgeAnswer ok = HandleCachePurge(&registry, "PURGE", "/cache/hot", "prefix=%2Fv1%2F", auth);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "{\"cache\":\"hot\",\"purged\":0}\n");
 }
 
 }  // namespace

@@ -193,5 +193,25 @@ TEST(HttpDate, RefusesAnythingElse) {
   }
 }
 
+TEST(CachePolicy, StaleWindowsAndWhatForbidsThem) {
+  CacheDirectives d;
+  ParseCacheControl("max-age=10, stale-while-revalidate=30, stale-if-error=300", &d);
+  EXPECT_EQ(d.stale_while_revalidate, 30);
+  EXPECT_EQ(d.stale_if_error, 300);
+  EXPECT_TRUE(MayServeStale(d, 0, d.stale_while_revalidate));
+  EXPECT_TRUE(MayServeStale(d, 30, d.stale_while_revalidate));
+  EXPECT_FALSE(MayServeStale(d, 31, d.stale_while_revalidate));
+  EXPECT_FALSE(MayServeStale(d, 1, std::nullopt));
+  for (const char* forbid : {"must-revalidate", "proxy-revalidate", "no-cache", "s-maxage=10"}) {
+    CacheDirectives strict = d;
+    ParseCacheControl(forbid, &strict);
+    EXPECT_FALSE(MayServeStale(strict, 1, strict.stale_if_error)) << forbid;
+  }
+  CacheDirectives bad;
+  ParseCacheControl("stale-if-error=soon", &bad);  // unreadable: no window at all
+  EXPECT_EQ(bad.stale_if_error, 0);
+  EXPECT_FALSE(MayServeStale(bad, 1, bad.stale_if_error));
+}
+
 }  // namespace
 }  // namespace edge::l7
