@@ -24,9 +24,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/config/toml.h"
-#include "common/health/check_config.h"
 #include "common/dns/dns_config.h"
 #include "common/dns/target.h"
+#include "common/health/check_config.h"
 #include "common/log/access_log_config.h"
 #include "common/net/address.h"
 #include "common/net/cidr.h"
@@ -152,10 +152,17 @@ struct Http2Config {
 //   kRequired: every connection must begin with one, from a peer in trusted_proxies.
 enum class ProxyProtocolPolicy { kOff, kOptional, kRequired };
 
+inline constexpr uint32_t kMaxServerWeight = 10000;  // upstream servers' weights: 1..10000
+
 struct GatewayConfig {
   std::string path;  // file it came from
   net::SocketAddress listen;
   std::optional<net::SocketAddress> admin;
+  // [gw7] admin_token_file: the token that runtime control (POST /upstreams/...) requires
+  // (common/admin/admin_token.h), read when the config is loaded (start, --check, SIGHUP).
+  // Empty / nullopt: no token, control from loopback only.
+  std::string admin_token_file;
+  std::optional<std::string> admin_token;
   ProxyProtocolPolicy proxy_protocol = ProxyProtocolPolicy::kOff;
   std::vector<net::Cidr> trusted_proxies;
   // Request fields clients must never set, stripped like X-Consumer (any case, '_' for '-').

@@ -12,11 +12,12 @@
 #include "absl/strings/str_format.h"
 #include "common/admin/admin_server.h"
 #include "common/admin/dashboard.h"
+#include "common/admin/runtime_control.h"
 #include "common/command_line.h"
 #include "common/dns/resolve_now.h"
 #include "common/log.h"
-#include "common/systemd_notify.h"
 #include "common/log/line_sink.h"
+#include "common/systemd_notify.h"
 #include "l7/config/gateway_config.h"
 #include "l7/filters/auth/auth_filter_factory.h"
 #include "l7/filters/concurrency/concurrency_filter_factory.h"
@@ -85,6 +86,21 @@ absl::StatusOr<GatewayConfig> Load(const Flags& flags) {
   return config;
 }
 
+// Runtime control: the command runs on the loop (which owns the generation); the answer comes
+// back through shared state, so a loop that answers late never writes to a finished call.
+admin::AdminResponse ApplyControl(GatewayServer* server, const admin::ControlCommand& command,
+                                  const admin::AdminRequest& request) {
+  auto answer = std::make_shared<admin::AdminResponse>();
+  const net::SocketAddress peer = request.peer;
+  if (!server->RunOnLoop(
+          [answer, server, command, peer] { *answer = server->Control(command, peer); }, 2000)) {
+    return admin::JsonError(503,
+                            "the gateway loop did not answer in time; the change may "
+                            "still apply: check /status");
+  }
+  return *answer;
+}
+
 admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
   admin::AdminResponse r;
   if (path == "/healthz") {
@@ -116,7 +132,9 @@ admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
     return r;
   }
   r.status = 404;
-  r.body = "not found: try /healthz, /metrics, /status, /usage, /dashboard\n";
+  r.body =
+      "not found: try /healthz, /metrics, /status, /usage, /dashboard, "
+      "POST /upstreams/{upstream}/{server}/drain|enable|weight?value=N\n";
   return r;
 }
 
@@ -148,9 +166,8 @@ void ReloadFromFile(GatewayServer* gateway, const Flags& flags) {
   }
   auto resolved = ResolveNewNames(gateway, *reloaded);
   if (!resolved.ok()) {
-    LOG_ERROR(
-        "reload failed, the running config stays in force: server name does not resolve: %s",
-        resolved.status().message());
+    LOG_ERROR("reload failed, the running config stays in force: server name does not resolve: %s",
+              resolved.status().message());
     gateway->RunOnLoop([gateway] { ++gateway->stats().reloads_failed; }, 2000);
     return;
   }
@@ -265,8 +282,22 @@ int Gw7Main(int argc, char** argv) {
 
   std::unique_ptr<admin::AdminServer> admin_server;
   if (admin_address) {
+    admin::ControlEndpoint control;
+    control.prefix = "/upstreams";
+    control.max_weight = kMaxServerWeight;
+    control.program = "gw7";
+    control.token = [gateway] { return gateway->admin_token(); };
+    control.apply = [gateway](const admin::ControlCommand& command,
+                              const admin::AdminRequest& request) {
+      return ApplyControl(gateway, command, request);
+    };
     auto started = admin::AdminServer::Start(
-        *admin_address, [gateway](std::string_view path) { return HandleAdmin(gateway, path); });
+        *admin_address,
+        [gateway, control = std::move(control)](const admin::AdminRequest& request) {
+          return admin::ServeAdminRequest(request, control, [gateway](std::string_view path) {
+            return HandleAdmin(gateway, path);
+          });
+        });
     if (!started.ok()) {
       LOG_ERROR("admin: %s", started.status().message());
       gateway->BeginDrain(/*with_delay=*/false);
@@ -274,7 +305,8 @@ int Gw7Main(int argc, char** argv) {
       return 1;
     }
     admin_server = std::move(*started);
-    LOG_INFO("admin on %s", admin_server->address().ToString());
+    LOG_INFO("admin on %s (POST /upstreams/... %s)", admin_server->address().ToString(),
+             gateway->admin_token().has_value() ? "with the admin token" : "from loopback only");
   }
 
   systemd::NotifyReady("serving on " + gateway->listen_address().ToString());
