@@ -150,7 +150,7 @@ def test_drain_under_load_spares_the_open_connection_and_enable_brings_traffic_b
         load.wait_more(60, 30)
         answer = control(lb, o, victim, "drain")
         assert answer["admin_state"] == "drain" and answer["action"] == "drain", answer
-        assert answer["active_connections"] == 1, answer
+        assert answer["active_connections"] >= 1, answer  # the held one, maybe load too
         assert f"set backend {o.address(victim)} (pool \"p\") drain: state ready -> drain" in \
             lb.stderr()
         # Connections that began before the answer may still be finishing on it; count afresh.
