@@ -97,7 +97,8 @@ def test_drain_lets_the_request_in_flight_finish_and_enable_brings_traffic_back(
     try:
         h.wait_until(lambda: sum(seen.values()) >= 20, 10, "load before the drain")
         answer = control(g, o, victim, "drain")
-        assert (answer["admin_state"], answer["active"]) == ("drain", 1), answer
+        # The slow request, and maybe one of the load's.
+        assert answer["admin_state"] == "drain" and answer["active"] >= 1, answer
         logged(g, "set upstream \"app\" server %s drain: state ready -> drain" %
                o.address(victim))
         # The request in flight on the drained server completes, and the client connection it
