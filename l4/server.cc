@@ -187,6 +187,8 @@ absl::Status Lb4Server::Reload(const Lb4Config& config, bool from_dns) {
     runtime_ = next;
   }
   if (health_ != nullptr) health_->Update(next);
+  // "reload ok" then means what it says: every worker serves new connections with `next`.
+  for (auto& worker : workers_) worker->WaitPosted(absl::Seconds(2));
   if (!from_dns) reloads_ok_.fetch_add(1);
   return absl::OkStatus();
 }
@@ -277,6 +279,8 @@ absl::Status Lb4Server::RepublishPool(const std::string& pool_name) {
     std::lock_guard<std::mutex> lock(runtime_mu_);
     runtime_ = published;
   }
+  // The answer says the weight is in force: every worker picks with the new table by then.
+  for (auto& worker : workers_) worker->WaitPosted(absl::Seconds(2));
   // The health checker keeps the old Pool object until the next reload: it reads only its
   // config and backends, which are the same.
   return absl::OkStatus();
