@@ -4,8 +4,10 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "common/dns/dns_stats.h"
 #include "common/admin/dashboard.h"
+#include "common/admin/runtime_control.h"
+#include "common/dns/dns_stats.h"
+#include "common/log.h"
 #include "common/metrics/prometheus.h"
 #include "common/tls/client_hello.h"
 #include "common/uring/timer_wheel.h"
@@ -177,6 +179,23 @@ std::string RenderMetrics(const Lb4Server& server) {
                  b->healthy.load() ? 1 : 0);
     }
   }
+  out.Family("lb4_backend_admin_drained", "gauge",
+             "1 while runtime control drains the backend (POST /backends/{pool}/{server}/drain): "
+             "no new connections, open ones go on.");
+  for (const auto& pool : runtime.pools) {
+    for (const auto& b : pool->backends) {
+      out.Sample("lb4_backend_admin_drained", {{"pool", pool->config.name}, {"backend", b->key}},
+                 b->admin_drained.load() ? 1 : 0);
+    }
+  }
+  out.Family("lb4_backend_weight", "gauge",
+             "The backend's weight in force: the config's, or one set by runtime control.");
+  for (const auto& pool : runtime.pools) {
+    for (const auto& b : pool->backends) {
+      out.Sample("lb4_backend_weight", {{"pool", pool->config.name}, {"backend", b->key}},
+                 static_cast<double>(b->weight.load()));
+    }
+  }
   out.Family("lb4_backend_connections_active", "gauge", "Relayed connections open to the backend.");
   for (const auto& pool : runtime.pools) {
     for (const auto& b : pool->backends) {
@@ -291,9 +310,10 @@ std::string RenderStatus(const Lb4Server& server) {
       const Backend& b = *pool.backends[j];
       absl::StrAppendFormat(
           &json,
-          "%s{\"address\":\"%s\",\"weight\":%d,\"state\":\"%s\",\"active_connections\":%d,"
-          "\"connect_failures\":%d",
-          j ? "," : "", JsonEscape(b.key), b.weight, b.healthy.load() ? "up" : "down",
+          "%s{\"address\":\"%s\",\"weight\":%d,\"config_weight\":%d,\"admin_state\":\"%s\","
+          "\"state\":\"%s\",\"active_connections\":%d,\"connect_failures\":%d",
+          j ? "," : "", JsonEscape(b.key), b.weight.load(), pool.config.backends[j].weight,
+          b.admin_drained.load() ? "drain" : "ready", b.healthy.load() ? "up" : "down",
           static_cast<int64_t>(b.active.load()), static_cast<uint64_t>(b.connect_failures.load()));
       AppendHealth(&json, b, checked);
       // Where the active checks go (another port than the traffic port with [pool.health] port
@@ -312,8 +332,62 @@ std::string RenderStatus(const Lb4Server& server) {
   return json;
 }
 
-admin::AdminHandler MakeAdminHandler(const Lb4Server* server) {
-  return [server](std::string_view path) {
+namespace {
+
+// JSON of one backend's runtime-control state, the answer to a control request.
+std::string ControlAnswer(const admin::ControlCommand& command,
+                          const Lb4Server::ControlOutcome& outcome) {
+  const Backend& b = *outcome.backend;
+  return absl::StrFormat(
+      "{\"pool\":\"%s\",\"server\":\"%s\",\"action\":\"%s\",\"admin_state\":\"%s\","
+      "\"weight\":%d,\"config_weight\":%d,\"health\":\"%s\",\"active_connections\":%d}\n",
+      metrics::JsonEscape(command.group), metrics::JsonEscape(b.key),
+      admin::ControlActionName(command.action), b.admin_drained.load() ? "drain" : "ready",
+      b.weight.load(), outcome.config_weight, b.healthy.load() ? "up" : "down",
+      static_cast<int64_t>(b.active.load()));
+}
+
+admin::AdminResponse ApplyControl(Lb4Server* server, const admin::ControlCommand& command,
+                                  const admin::AdminRequest& request) {
+  absl::StatusOr<Lb4Server::ControlOutcome> outcome = server->Control(command);
+  const std::string who = request.peer.valid() ? request.peer.ToString() : "unknown peer";
+  if (!outcome.ok()) {
+    const int status = absl::IsNotFound(outcome.status()) ? 404 : 500;
+    LOG_WARN("admin: %d for %s %s/%s from %s: %s", status, admin::ControlActionName(command.action),
+             command.group, command.server, who, outcome.status().message());
+    return admin::JsonError(status, std::string(outcome.status().message()));
+  }
+  const Backend& b = *outcome->backend;
+  const char* was = outcome->was_drained ? "drain" : "ready";
+  const char* now = b.admin_drained.load() ? "drain" : "ready";
+  LOG_INFO(
+      "admin: %s set backend %s (pool \"%s\") %s: state %s -> %s, weight %d -> %d "
+      "(config %d), %d connections open",
+      who, b.key, command.group,
+      command.action == admin::ControlAction::kWeight
+          ? absl::StrFormat("weight %d", command.weight)
+          : std::string(admin::ControlActionName(command.action)),
+      was, now, outcome->was_weight, b.weight.load(), outcome->config_weight,
+      static_cast<int64_t>(b.active.load()));
+  admin::AdminResponse r;
+  r.content_type = "application/json";
+  r.body = ControlAnswer(command, *outcome);
+  return r;
+}
+
+}  // namespace
+
+admin::AdminRequestHandler MakeAdminHandler(Lb4Server* server) {
+  admin::ControlEndpoint control;
+  control.prefix = "/backends";
+  control.max_weight = kMaxBackendWeight;
+  control.program = "lb4";
+  control.token = [server] { return server->runtime()->config.admin_token; };
+  control.apply = [server](const admin::ControlCommand& command,
+                           const admin::AdminRequest& request) {
+    return ApplyControl(server, command, request);
+  };
+  admin::AdminHandler read = [server](std::string_view path) {
     admin::AdminResponse r;
     if (path == "/healthz") {
       r.status = server->draining() ? 503 : 200;
@@ -330,11 +404,16 @@ admin::AdminHandler MakeAdminHandler(const Lb4Server* server) {
     } else {
       r.status = 404;
       r.content_type = "application/json";
-      r.body = "{\"error\":\"not found\",\"paths\":[\"/healthz\",\"/metrics\",\"/status\","
-               "\"/dashboard\"]}\n";
+      r.body =
+          "{\"error\":\"not found\",\"paths\":[\"/healthz\",\"/metrics\",\"/status\","
+          "\"/dashboard\",\"POST /backends/{pool}/{server}/drain|enable|weight?value=N\"]}\n";
     }
     return r;
   };
+  return
+      [control = std::move(control), read = std::move(read)](const admin::AdminRequest& request) {
+        return admin::ServeAdminRequest(request, control, read);
+      };
 }
 
 }  // namespace edge::l4

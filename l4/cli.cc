@@ -207,8 +207,9 @@ int Lb4Main(int argc, char** argv) {
       return 1;
     }
     services.admin = std::move(*started);
-    LOG_INFO("admin on http://%s/ (/healthz /metrics /status)",
-             services.admin->address().ToString());
+    LOG_INFO("admin on http://%s/ (/healthz /metrics /status; POST /backends/... %s)",
+             services.admin->address().ToString(),
+             config->admin_token.has_value() ? "with the admin token" : "from loopback only");
   }
   ConfirmTakeover(takeover);  // the old lb4 stops accepting and drains
   if (!flags.handover.empty()) {

@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "common/admin/admin_token.h"
 #include "common/config/errors.h"
 #include "common/config/file.h"
 #include "common/config/table_reader.h"
@@ -56,7 +57,6 @@ std::string_view NameOf(const EnumValue<E> (&values)[N], E value) {
 constexpr absl::Duration kMinDuration = absl::Milliseconds(1);
 constexpr absl::Duration kMaxDuration = absl::Hours(24);
 constexpr int kMaxWorkers = 1024;
-constexpr uint32_t kMaxWeight = 10000;
 constexpr int kMaxConnectRetries = 16;
 constexpr uint32_t kMaxTableSize = 1u << 24;
 constexpr uint64_t kMinBufferSize = 1024;
@@ -129,13 +129,21 @@ void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* c
                     toml::source_position* admin_at) {
   TableReader r(table, errors, "lb4",
                 {"workers", "max_connections", "admin", "drain_timeout", "buffer_size",
-                 "buffers_per_worker", "batch_wait_us", "access_log"});
+                 "buffers_per_worker", "batch_wait_us", "access_log", "admin_token_file"});
   r.ReadInt("workers", &config->workers, 0, kMaxWorkers);
   r.ReadInt("max_connections", &config->max_connections, uint64_t{1});
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
     config->admin = admin;
     *admin_at = PositionOf(r, "admin");
+  }
+  if (r.ReadString("admin_token_file", &config->admin_token_file)) {
+    absl::StatusOr<std::string> token = admin::LoadAdminToken(config->admin_token_file);
+    if (token.ok()) {
+      config->admin_token = *std::move(token);
+    } else {
+      r.Error("admin_token_file", std::string(token.status().message()));
+    }
   }
   r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
   r.ReadInt("batch_wait_us", &config->batch_wait_us, 0u, 1000u);
@@ -255,7 +263,7 @@ void ReadBackends(TableReader& pool_reader, PoolConfig* pool) {
         ok = false;
       }
     }
-    if (r.Has("weight") && !r.ReadInt("weight", &backend.weight, 1u, kMaxWeight)) ok = false;
+    if (r.Has("weight") && !r.ReadInt("weight", &backend.weight, 1u, kMaxBackendWeight)) ok = false;
     if (r.Has("health_port") &&
         !r.ReadInt("health_port", &backend.health_port, uint16_t{1}, uint16_t{65535})) {
       ok = false;

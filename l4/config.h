@@ -18,9 +18,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/health/check_config.h"
 #include "common/dns/dns_config.h"
 #include "common/dns/target.h"
+#include "common/health/check_config.h"
 #include "common/log/access_log_config.h"
 #include "common/net/address.h"
 #include "common/net/cidr.h"
@@ -30,6 +30,8 @@ namespace edge::l4 {
 
 enum class ListenerMode { kTcp, kTls, kTlsPassthrough };
 enum class ProxyProtocolMode { kOff, kV1, kV2 };  // header lb4 sends to the backend
+
+inline constexpr uint32_t kMaxBackendWeight = 10000;  // backends' weights: 1..10000
 
 struct BackendConfig {
   net::SocketAddress address;  // never port 0; unique within its pool
@@ -159,6 +161,11 @@ struct Lb4Config {
   int workers = 0;                          // 0..1024; 0 = one per CPU
   uint64_t max_connections = 100000;        // >= 1
   std::optional<net::SocketAddress> admin;  // absent: no admin endpoint
+  // [lb4] admin_token_file: the token that runtime control (POST /backends/...) requires
+  // (common/admin/admin_token.h), read from the file when the config is loaded: at start, by
+  // --check and by every reload. Empty / nullopt: no token, control from loopback only.
+  std::string admin_token_file;
+  std::optional<std::string> admin_token;
   absl::Duration drain_timeout = absl::Seconds(30);
   uint32_t buffer_size = 16384;        // bytes per provided receive buffer, 1KiB..1MiB
   uint32_t buffers_per_worker = 4096;  // buffer ring entries: a power of two, 1..32768

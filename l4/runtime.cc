@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "common/log.h"
 #include "common/status.h"
 
 namespace edge::l4 {
@@ -24,11 +25,45 @@ std::shared_ptr<Pool> PoolNamed(const Runtime& runtime, const std::string& name)
   return nullptr;
 }
 
+// Whether `previous` (the config in force) has backend `wanted` of pool `pool` exactly as it is
+// now: same address, weight and health_port.
+bool UnchangedBackend(const Runtime* previous, const std::string& pool,
+                      const BackendConfig& wanted) {
+  if (previous == nullptr) return false;
+  const PoolConfig* old = previous->config.FindPool(pool);
+  if (old == nullptr) return false;
+  for (const BackendConfig& bc : old->backends) {
+    if (bc.address == wanted.address) {
+      return bc.weight == wanted.weight && bc.health_port == wanted.health_port;
+    }
+  }
+  return false;
+}
+
 std::shared_ptr<Backend> FindBackend(const ReusableBackends& reusable, const std::string& pool,
-                                     const BackendConfig& wanted) {
+                                     const BackendConfig& wanted, const Runtime* previous) {
   for (const auto& [name, b] : reusable) {
     if (name == pool && b->address == wanted.address) {
-      b->weight.store(wanted.weight);
+      // Runtime control (drain, weight) outlives a reload unless the config changed this backend
+      // (or had removed it): what the operator then wrote is the newer word.
+      const bool kept = !b->removed.load() && UnchangedBackend(previous, pool, wanted);
+      const bool had_state = b->admin_drained.load() || b->admin_weight.load() != 0;
+      if (!kept && had_state) {
+        b->admin_drained.store(false);
+        b->admin_weight.store(0);
+        LOG_INFO(
+            "backend %s (pool \"%s\"): runtime drain and weight cleared: the config "
+            "changed it",
+            b->key, pool);
+      } else if (had_state) {
+        LOG_INFO(
+            "backend %s (pool \"%s\"): keeps its runtime state across the reload (%s, "
+            "weight %d)",
+            b->key, pool, b->admin_drained.load() ? "drain" : "ready",
+            b->admin_weight.load() != 0 ? b->admin_weight.load() : wanted.weight);
+      }
+      const uint32_t admin_weight = b->admin_weight.load();
+      b->weight.store(admin_weight != 0 ? admin_weight : wanted.weight);
       b->removed.store(false);
       return b;
     }
@@ -81,7 +116,7 @@ absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& con
     auto pool = std::make_shared<Pool>();
     pool->config = pc;
     for (const BackendConfig& bc : pc.backends) {
-      std::shared_ptr<Backend> kept = FindBackend(reusable, pc.name, bc);
+      std::shared_ptr<Backend> kept = FindBackend(reusable, pc.name, bc, previous);
       pool->backends.push_back(kept != nullptr ? kept
                                                : std::make_shared<Backend>(bc.address, bc.weight));
     }

@@ -119,6 +119,7 @@ std::shared_ptr<const Runtime> Lb4Server::runtime() const {
 }
 
 absl::Status Lb4Server::Reload(const Lb4Config& config, bool from_dns) {
+  std::lock_guard<std::mutex> control(control_mu_);
   std::shared_ptr<const Runtime> old = runtime();
   ReusableBackends reusable;
   for (const auto& pool : old->pools) {
@@ -186,7 +187,102 @@ absl::Status Lb4Server::Reload(const Lb4Config& config, bool from_dns) {
     runtime_ = next;
   }
   if (health_ != nullptr) health_->Update(next);
+  // "reload ok" then means what it says: every worker serves new connections with `next`.
+  for (auto& worker : workers_) worker->WaitPosted(absl::Seconds(2));
   if (!from_dns) reloads_ok_.fetch_add(1);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Lb4Server::ControlOutcome> Lb4Server::Control(const admin::ControlCommand& command) {
+  std::lock_guard<std::mutex> control(control_mu_);
+  std::shared_ptr<const Runtime> now = runtime();
+  const Pool* pool = nullptr;
+  for (const auto& p : now->pools) {
+    if (p->config.name == command.group) pool = p.get();
+  }
+  if (pool == nullptr) {
+    return absl::NotFoundError(absl::StrFormat("no pool \"%s\"", command.group));
+  }
+  ControlOutcome out;
+  for (size_t i = 0; i < pool->backends.size(); ++i) {
+    if (pool->backends[i]->key != command.server) continue;
+    out.backend = pool->backends[i];
+    out.config_weight = pool->config.backends[i].weight;
+  }
+  if (out.backend == nullptr) {
+    return absl::NotFoundError(
+        absl::StrFormat("pool \"%s\" has no backend %s", command.group, command.server));
+  }
+  Backend& b = *out.backend;
+  out.was_drained = b.admin_drained.load();
+  out.was_weight = b.weight.load();
+  switch (command.action) {
+    case admin::ControlAction::kDrain:
+      b.admin_drained.store(true);
+      break;
+    case admin::ControlAction::kEnable:
+      b.admin_drained.store(false);
+      break;
+    case admin::ControlAction::kWeight: {
+      if (command.weight == out.was_weight) break;
+      // Back to the config's weight is no override: a later reload then treats it as any other.
+      b.admin_weight.store(command.weight == out.config_weight ? 0 : command.weight);
+      b.weight.store(command.weight);
+      absl::Status status = RepublishPool(pool->config.name);
+      if (!status.ok()) {  // not expected: the same backends built this pool before
+        b.admin_weight.store(out.was_weight == out.config_weight ? 0 : out.was_weight);
+        b.weight.store(out.was_weight);
+        return status;
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+absl::Status Lb4Server::RepublishPool(const std::string& pool_name) {
+  std::shared_ptr<const Runtime> old = runtime();
+  auto next = std::make_shared<Runtime>();
+  next->config = old->config;
+  std::vector<std::pair<const Pool*, std::shared_ptr<Pool>>> replaced;
+  for (const auto& pool : old->pools) {
+    if (pool->config.name != pool_name) {
+      next->pools.push_back(pool);
+      continue;
+    }
+    auto copy = std::make_shared<Pool>();
+    copy->config = pool->config;
+    copy->backends = pool->backends;
+    copy->connect_timeout_ns = pool->connect_timeout_ns;
+    copy->tls = pool->tls;
+    auto balancer = MakeBalancer(pool->config.balancer, copy->backends);
+    if (!balancer.ok()) return balancer.status();
+    copy->balancer = std::move(*balancer);
+    replaced.emplace_back(pool.get(), copy);
+    next->pools.push_back(std::move(copy));
+  }
+  auto remap = [&replaced](std::shared_ptr<Pool>& pool) {
+    for (const auto& [was, now] : replaced) {
+      if (pool.get() == was) pool = now;
+    }
+  };
+  for (const auto& listener : old->listeners) {
+    auto copy = std::make_shared<ListenerRuntime>(*listener);
+    remap(copy->pool);
+    for (auto& route : copy->routes.exact) remap(route.second);
+    for (auto& route : copy->routes.wildcard) remap(route.second);
+    next->listeners.push_back(std::move(copy));
+  }
+  std::shared_ptr<const Runtime> published = next;
+  for (auto& worker : workers_) worker->ApplyRuntime(published, {});
+  {
+    std::lock_guard<std::mutex> lock(runtime_mu_);
+    runtime_ = published;
+  }
+  // The answer says the weight is in force: every worker picks with the new table by then.
+  for (auto& worker : workers_) worker->WaitPosted(absl::Seconds(2));
+  // The health checker keeps the old Pool object until the next reload: it reads only its
+  // config and backends, which are the same.
   return absl::OkStatus();
 }
 

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/admin/runtime_control.h"
 #include "l4/health/health_checker.h"
 #include "l4/runtime.h"
 #include "l4/stats.h"
@@ -36,6 +37,19 @@ class Lb4Server {
   // `from_dns`: the config in force with new DNS answers, not a new file: not counted in
   // reloads_ok/failed (lb4_dns_changes_total counts those).
   absl::Status Reload(const Lb4Config& config, bool from_dns = false);
+  // Runtime control (POST /backends/{pool}/{server}/...; common/admin/runtime_control.h), from
+  // the admin thread. drain and enable flip Backend::admin_drained, which every worker's
+  // balancer reads at each pick (as it reads health); a weight change rebuilds that pool's
+  // balancer (Maglev table, round-robin schedule) and publishes the new snapshot to every worker
+  // as a reload does, without re-reading any file. Serialised with Reload. NotFound for an
+  // unknown pool or server (the server named as /status shows it, "127.0.0.1:8001").
+  struct ControlOutcome {
+    std::shared_ptr<Backend> backend;
+    uint32_t config_weight = 1;  // what the config says
+    bool was_drained = false;
+    uint32_t was_weight = 1;  // in force before the command
+  };
+  absl::StatusOr<ControlOutcome> Control(const admin::ControlCommand& command);
   // Duplicates of every listening socket of every worker, for a handover (caller closes them).
   std::vector<std::pair<net::SocketAddress, int>> DupListenSockets();
   // Waits until no connection is left or `timeout` passes. True when drained.
@@ -56,6 +70,11 @@ class Lb4Server {
 
  private:
   Lb4Server() = default;
+  // A copy of the runtime in force with pool `pool`'s balancer rebuilt (same Backend objects,
+  // same listeners), published to the workers. Under control_mu_.
+  absl::Status RepublishPool(const std::string& pool);
+
+  std::mutex control_mu_;  // Reload vs Control
   mutable std::mutex runtime_mu_;
   std::shared_ptr<const Runtime> runtime_;  // guarded by runtime_mu_
   ReusableBackends removed_;  // removed by a reload, maybe still draining; main thread only

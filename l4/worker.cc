@@ -144,6 +144,14 @@ void Worker::ApplyRuntime(std::shared_ptr<const Runtime> runtime,
   });
 }
 
+bool Worker::WaitPosted(absl::Duration timeout) {
+  if (loop_ == nullptr || !thread_.joinable()) return true;
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> ran = done->get_future();
+  loop_->Post([done] { done->set_value(); });
+  return ran.wait_for(absl::ToChronoNanoseconds(timeout)) == std::future_status::ready;
+}
+
 std::vector<std::pair<net::SocketAddress, int>> Worker::DupListenSockets() {
   std::vector<std::pair<net::SocketAddress, int>> out;
   if (loop_ == nullptr || !thread_.joinable()) return out;

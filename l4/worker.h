@@ -51,6 +51,10 @@ class Worker {
   // Thread-safe. Duplicates of this worker's listening sockets with their bind addresses, for a
   // handover to a new lb4 process. The caller owns (and closes) the duplicates.
   std::vector<std::pair<net::SocketAddress, int>> DupListenSockets();
+  // Thread-safe. Waits (at most `timeout`) until the worker's loop has run everything posted
+  // before this call, e.g. an ApplyRuntime: from then on its new connections use that runtime.
+  // True when it has (or the worker is not running).
+  bool WaitPosted(absl::Duration timeout);
   // Thread-safe. Ends every connection and stops the thread; Join() waits for it.
   void Stop();
   void Join();

@@ -31,11 +31,28 @@ void SendAll(int fd, const std::string& data) {
 }
 }  // namespace
 
+AdminResponse MethodNotAllowed(std::string_view allow, std::string_view message) {
+  AdminResponse r;
+  r.status = 405;
+  r.content_type = "application/json";
+  r.body = http::JsonErrorBody(405, message);
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const net::SocketAddress& address,
-                                                                AdminHandler handler,
-                                                                AdminControlHandler control) {
+                                                                AdminHandler handler) {
+  return Start(address, [handler = std::move(handler)](const AdminRequest& request) {
+    if (request.method != "GET" && request.method != "HEAD") {
+      return MethodNotAllowed("GET, HEAD", "admin endpoints are read-only");
+    }
+    return handler(request.path);
+  });
+}
+
+absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(const net::SocketAddress& address,
+                                                                AdminRequestHandler handler) {
   std::unique_ptr<AdminServer> server(new AdminServer());
-  server->control_ = std::move(control);
   net::ListenOptions options;
   // SO_REUSEPORT lets a new lb4 taking over from a running one (handover) bind the same admin
   // address while the old one drains.
@@ -82,29 +99,19 @@ void AdminServer::HandleConnection(int fd) {
   options.keep_alive = false;
   options.head_request = request.method == http::Method::kHead;
   std::string out;
-  if (request.method != http::Method::kGet && request.method != http::Method::kHead && control_) {
-    AdminControlRequest control{request.method_name, request.path, request.query, std::nullopt};
-    if (const http::HttpHeader* h = request.headers.Find("authorization")) {
-      control.authorization = h->value;
-    }
-    AdminResponse answer = control_(control);
-    http::HttpHeader fields[] = {{"Content-Type", answer.content_type},
-                                 {"Cache-Control", "no-store"}};
-    absl::Status status = http::AppendResponse(answer.status, fields, answer.body, options, &out);
-    if (!status.ok()) out = http::ErrorResponse(500, std::string(status.message()));
-    SendAll(fd, out);
-    return;
+  AdminRequest view;
+  view.method = request.method_name;
+  view.head = request.method == http::Method::kHead;
+  view.path = request.path;
+  view.query = request.query;
+  view.peer = net::PeerAddress(fd);
+  if (const http::HttpHeader* authorization = request.headers.Find("authorization")) {
+    view.authorization = authorization->value;
   }
-  if (request.method != http::Method::kGet && request.method != http::Method::kHead) {
-    http::HttpHeader allow[] = {{"Allow", "GET, HEAD"}, {"Content-Type", "application/json"}};
-    (void)http::AppendResponse(
-        405, allow, http::JsonErrorBody(405, "admin endpoints are read-only"), options, &out);
-    SendAll(fd, out);
-    return;
-  }
-  AdminResponse response = handler_(std::string_view(request.path.data(), request.path.size()));
-  http::HttpHeader headers[] = {{"Content-Type", response.content_type},
-                                {"Cache-Control", "no-store"}};
+  AdminResponse response = handler_(view);
+  std::vector<http::HttpHeader> headers = {{"Content-Type", response.content_type},
+                                           {"Cache-Control", "no-store"}};
+  for (const auto& [name, value] : response.headers) headers.push_back({name, value});
   absl::Status status =
       http::AppendResponse(response.status, headers, response.body, options, &out);
   if (!status.ok()) out = http::ErrorResponse(500, std::string(status.message()));

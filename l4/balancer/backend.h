@@ -38,9 +38,17 @@ struct Backend {
 
   const net::SocketAddress address;
   const std::string key;  // stable identity ("127.0.0.1:8001"); Maglev orders backends by it
-  // >= 1. A reload may change it (the Backend object stays, with its connections); balancers
-  // read it when they are built.
+  // >= 1: the weight in force, the config's unless runtime control set one (admin_weight). A
+  // reload may change it (the Backend object stays, with its connections); maglev and
+  // round_robin read it when they are built, least_conn and random_two at every pick.
   std::atomic<uint32_t> weight;
+  // --- Runtime control (POST /backends/...; l4/runtime_control.h). Written by the admin
+  // thread under Lb4Server's control mutex, read by the workers (relaxed) and /status. ---
+  // Drained: no new connections (the balancers skip it like an unhealthy backend), live ones
+  // go on. Independent of health: enable clears it, health never does.
+  std::atomic<bool> admin_drained{false};
+  // A weight set at run time (then also in `weight`); 0: none, the config's weight applies.
+  std::atomic<uint32_t> admin_weight{0};
   std::atomic<int64_t> active{0};  // live relayed connections, all workers (least_conn)
   // May receive new connections: check_up && !ejected. Written by the health checker only (it
   // owns both halves); the balancers skip a backend while it is false. Live connections to an

@@ -42,4 +42,10 @@ void LeastRequestBalancer::OnRequestEnd(int server, int64_t /*latency_ns*/, bool
   }
 }
 
+void LeastRequestBalancer::SetWeights(const std::vector<uint32_t>& weights) {
+  for (size_t i = 0; i < weights_.size() && i < weights.size(); ++i) {
+    weights_[i] = std::max<int64_t>(weights[i], 1);
+  }
+}
+
 }  // namespace edge::l7

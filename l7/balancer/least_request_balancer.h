@@ -17,6 +17,7 @@ class LeastRequestBalancer final : public UpstreamBalancer {
   int Pick(std::string_view key, const std::vector<bool>& excluded) override;
   void OnRequestStart(int server) override;
   void OnRequestEnd(int server, int64_t latency_ns, bool success) override;
+  void SetWeights(const std::vector<uint32_t>& weights) override;
 
   int64_t in_flight(int server) const { return in_flight_[static_cast<size_t>(server)]; }
 

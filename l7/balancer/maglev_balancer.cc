@@ -17,7 +17,12 @@ absl::StatusOr<std::unique_ptr<MaglevBalancer>> MaglevBalancer::Create(
     backends.push_back({servers[i].ToString(), weight});
   }
   ASSIGN_OR_RETURN(hash::MaglevTable table, hash::MaglevTable::Build(backends, table_size));
-  return std::unique_ptr<MaglevBalancer>(new MaglevBalancer(std::move(table)));
+  return std::unique_ptr<MaglevBalancer>(new MaglevBalancer(servers, std::move(table), table_size));
+}
+
+void MaglevBalancer::SetWeights(const std::vector<uint32_t>& weights) {
+  auto rebuilt = Create(servers_, weights, table_size_);
+  if (rebuilt.ok()) table_ = std::move((*rebuilt)->table_);
 }
 
 int MaglevBalancer::Pick(std::string_view key, const std::vector<bool>& excluded) {

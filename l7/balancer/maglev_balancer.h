@@ -26,12 +26,19 @@ class MaglevBalancer final : public UpstreamBalancer {
       uint32_t table_size = hash::kDefaultMaglevTableSize);
 
   int Pick(std::string_view key, const std::vector<bool>& excluded) override;
+  // Rebuilds the table with the new weights (the same servers, so keys move only as far as the
+  // weights changed). The table stays as it was if the build fails (it cannot for weights >= 1).
+  void SetWeights(const std::vector<uint32_t>& weights) override;
 
   const hash::MaglevTable& table() const { return table_; }
 
  private:
-  explicit MaglevBalancer(hash::MaglevTable table) : table_(std::move(table)) {}
+  MaglevBalancer(std::vector<net::SocketAddress> servers, hash::MaglevTable table,
+                 uint32_t table_size)
+      : servers_(std::move(servers)), table_(std::move(table)), table_size_(table_size) {}
+  std::vector<net::SocketAddress> servers_;
   hash::MaglevTable table_;
+  uint32_t table_size_;
 };
 
 }  // namespace edge::l7

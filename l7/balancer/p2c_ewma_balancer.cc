@@ -17,6 +17,12 @@ P2cEwmaBalancer::P2cEwmaBalancer(std::vector<uint32_t> weights, P2cEwmaOptions o
   eligible_.reserve(servers_.size());
 }
 
+void P2cEwmaBalancer::SetWeights(const std::vector<uint32_t>& weights) {
+  for (size_t i = 0; i < servers_.size() && i < weights.size(); ++i) {
+    servers_[i].weight = std::max<int64_t>(weights[i], 1);
+  }
+}
+
 int64_t P2cEwmaBalancer::Now() const {
   if (options_.now_ns) return options_.now_ns();
   return std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -40,6 +40,7 @@ class P2cEwmaBalancer final : public UpstreamBalancer {
   int Pick(std::string_view key, const std::vector<bool>& excluded) override;
   void OnRequestStart(int server) override;
   void OnRequestEnd(int server, int64_t latency_ns, bool success) override;
+  void SetWeights(const std::vector<uint32_t>& weights) override;
 
   // The server's current cost (what Pick compares); for tests and /status.
   double Cost(int server);

@@ -22,4 +22,10 @@ int RoundRobinBalancer::Pick(std::string_view /*key*/, const std::vector<bool>& 
   return best;
 }
 
+void RoundRobinBalancer::SetWeights(const std::vector<uint32_t>& weights) {
+  for (size_t i = 0; i < weights_.size() && i < weights.size(); ++i) {
+    weights_[i] = std::max<int64_t>(weights[i], 1);
+  }
+}
+
 }  // namespace edge::l7

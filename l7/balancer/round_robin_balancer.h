@@ -17,6 +17,7 @@ class RoundRobinBalancer final : public UpstreamBalancer {
   // One weight per server (each >= 1; a 0 is treated as 1).
   explicit RoundRobinBalancer(std::vector<uint32_t> weights);
   int Pick(std::string_view key, const std::vector<bool>& excluded) override;
+  void SetWeights(const std::vector<uint32_t>& weights) override;
 
  private:
   std::vector<int64_t> weights_;

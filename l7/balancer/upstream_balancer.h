@@ -33,6 +33,10 @@ class UpstreamBalancer {
   // That request ended: latency from start to the end of the response head (or to the failure),
   // success false for connect errors, timeouts and 5xx the server treats as failures.
   virtual void OnRequestEnd(int /*server*/, int64_t /*latency_ns*/, bool /*success*/) {}
+  // Runtime control changed the weights (one per server, config order, each >= 1; a 0 is read
+  // as 1). What the balancer learnt (in-flight counts, latencies, rotation) carries on, so a
+  // request that started before the change ends on the same books.
+  virtual void SetWeights(const std::vector<uint32_t>& weights) = 0;
 };
 
 // True when server `i` must be skipped.

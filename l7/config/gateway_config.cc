@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "common/admin/admin_token.h"
 #include "common/config/errors.h"
 #include "common/config/file.h"
 #include "common/config/named_tables.h"
@@ -52,7 +53,6 @@ constexpr EnumValue<PathParameters> kPathParameters[] = {
 // Durations stay within a day so that every timeout fits any millisecond timer wheel.
 constexpr absl::Duration kMinDuration = absl::Milliseconds(1);
 constexpr absl::Duration kMaxDuration = absl::Hours(24);
-constexpr uint32_t kMaxWeight = 10000;
 constexpr int kMaxRetries = 10;
 constexpr uint32_t kMaxIdlePerServer = 65536;
 constexpr uint32_t kMaxH2Connections = 64;
@@ -186,7 +186,8 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
       table, errors, "gw7",
       {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout", "batch_wait_us",
        "limits", "internal_headers", "max_connections", "escaped_slashes", "merge_slashes",
-       "path_parameters", "drain_delay", "access_log", "http2", "keep_method_override"});
+       "path_parameters", "drain_delay", "access_log", "http2", "keep_method_override",
+       "admin_token_file"});
   if (r.Require("listen")) r.ReadAddress("listen", &config->listen);
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
@@ -195,6 +196,14 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
               absl::StrFormat("address %s is already used by gw7.listen", admin.ToString()));
     } else {
       config->admin = admin;
+    }
+  }
+  if (r.ReadString("admin_token_file", &config->admin_token_file)) {
+    absl::StatusOr<std::string> token = admin::LoadAdminToken(config->admin_token_file);
+    if (token.ok()) {
+      config->admin_token = *std::move(token);
+    } else {
+      r.Error("admin_token_file", std::string(token.status().message()));
     }
   }
   ReadProxyProtocol(r, &config->proxy_protocol);
@@ -340,7 +349,7 @@ void ReadServers(TableReader& r, UpstreamConfig* upstream) {
         if (!st.Require("address") || !st.ReadString("address", &text)) continue;
         address_node = st.Get("address");
       }
-      if (st.Has("weight") && !st.ReadInt("weight", &weight, 1u, kMaxWeight)) continue;
+      if (st.Has("weight") && !st.ReadInt("weight", &weight, 1u, kMaxServerWeight)) continue;
     } else {
       r.errors().Add(element, r.context(), key,
                      absl::StrFormat("expected \"host:port\" or { address = \"host:port\", weight "

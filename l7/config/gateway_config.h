@@ -171,10 +171,17 @@ struct Http2Config {
 //   kRequired: every connection must begin with one, from a peer in trusted_proxies.
 enum class ProxyProtocolPolicy { kOff, kOptional, kRequired };
 
+inline constexpr uint32_t kMaxServerWeight = 10000;  // upstream servers' weights: 1..10000
+
 struct GatewayConfig {
   std::string path;  // file it came from
   net::SocketAddress listen;
   std::optional<net::SocketAddress> admin;
+  // [gw7] admin_token_file: the token that runtime control (POST /upstreams/...) requires
+  // (common/admin/admin_token.h), read when the config is loaded (start, --check, SIGHUP).
+  // Empty / nullopt: no token, control from loopback only.
+  std::string admin_token_file;
+  std::optional<std::string> admin_token;
   ProxyProtocolPolicy proxy_protocol = ProxyProtocolPolicy::kOff;
   std::vector<net::Cidr> trusted_proxies;
   // Request fields clients must never set, stripped like X-Consumer (any case, '_' for '-').

@@ -1,7 +1,9 @@
 // gw7's admin views: /metrics (Prometheus text) and /status (JSON), rendered on the loop thread
-// from GatewayStats and the current generation (see cli.cc for the endpoint).
+// from GatewayStats and the current generation, and runtime control of upstream servers (see
+// cli.cc for the endpoint).
 #include "absl/strings/str_format.h"
 #include "common/dns/dns_stats.h"
+#include "common/log.h"
 #include "common/metrics/prometheus.h"
 #include "l7/server/gateway_server.h"
 
@@ -62,6 +64,23 @@ std::string GatewayServer::RenderMetrics() {
     for (const auto& s : up->servers) {
       t.Sample("gw7_upstream_server_up", {{"upstream", up->config->name}, {"server", s->key}},
                s->Healthy(now) ? 1 : 0);
+    }
+  }
+  t.Family("gw7_upstream_server_admin_drained", "gauge",
+           "1 while runtime control drains the server (POST /upstreams/{upstream}/{server}/drain): "
+           "no new requests, those in flight finish.");
+  for (const auto& up : runtime_->upstreams) {
+    for (const auto& s : up->servers) {
+      t.Sample("gw7_upstream_server_admin_drained",
+               {{"upstream", up->config->name}, {"server", s->key}}, s->admin_drained ? 1 : 0);
+    }
+  }
+  t.Family("gw7_upstream_server_weight", "gauge",
+           "The server's weight in force: the config's, or one set by runtime control.");
+  for (const auto& up : runtime_->upstreams) {
+    for (const auto& s : up->servers) {
+      t.Sample("gw7_upstream_server_weight", {{"upstream", up->config->name}, {"server", s->key}},
+               static_cast<double>(s->weight()));
     }
   }
   t.Family("gw7_upstream_panic", "gauge",
@@ -152,11 +171,13 @@ std::string GatewayServer::RenderStatus() {
     for (const auto& s : up->servers) {
       absl::StrAppendFormat(
           &j,
-          "%s{\"address\":\"%s\",\"available\":%s,\"check\":\"%s\",\"ejected\":%s,"
+          "%s{\"address\":\"%s\",\"admin_state\":\"%s\",\"weight\":%d,\"config_weight\":%d,"
+          "\"available\":%s,\"check\":\"%s\",\"ejected\":%s,"
           "\"consecutive_failures\":%d,\"ejections\":%d,\"active\":%d,\"requests\":%d,"
           "\"failures\":%d,\"idle_connections\":%d,\"checks\":{\"ok\":%d,\"fail\":%d},"
           "\"last_check\":\"%s\"}",
-          first_server ? "" : ",", s->key, s->Healthy(now) ? "true" : "false",
+          first_server ? "" : ",", s->key, s->admin_drained ? "drain" : "ready", s->weight(),
+          s->config_weight, s->Healthy(now) ? "true" : "false",
           !up->config->health.enabled ? "none" : (s->check.up() ? "up" : "down"),
           s->passive.ejected(now) ? "true" : "false", s->passive.consecutive_failures(),
           s->passive.ejections(), s->active, s->requests, s->failures,
@@ -168,6 +189,64 @@ std::string GatewayServer::RenderStatus() {
   }
   j += "]}\n";
   return j;
+}
+
+admin::AdminResponse GatewayServer::Control(const admin::ControlCommand& command,
+                                            const net::SocketAddress& peer) {
+  const std::string who = peer.valid() ? peer.ToString() : "unknown peer";
+  UpstreamRuntime* up = nullptr;
+  for (const auto& candidate : runtime_->upstreams) {
+    if (candidate->config->name == command.group) up = candidate.get();
+  }
+  UpstreamServer* server = nullptr;
+  if (up != nullptr) {
+    for (const auto& s : up->servers) {
+      if (s->key == command.server) server = s.get();
+    }
+  }
+  if (server == nullptr) {
+    const std::string message = up == nullptr ? absl::StrFormat("no upstream \"%s\"", command.group)
+                                              : absl::StrFormat("upstream \"%s\" has no server %s",
+                                                                command.group, command.server);
+    LOG_WARN("admin: 404 for %s %s/%s from %s: %s", admin::ControlActionName(command.action),
+             command.group, command.server, who, message);
+    return admin::JsonError(404, message);
+  }
+  const bool was_drained = server->admin_drained;
+  const uint32_t was_weight = server->weight();
+  switch (command.action) {
+    case admin::ControlAction::kDrain:
+      server->admin_drained = true;
+      break;
+    case admin::ControlAction::kEnable:
+      server->admin_drained = false;
+      break;
+    case admin::ControlAction::kWeight:
+      // Back to the config's weight is no override: a later reload treats it as any other.
+      server->admin_weight = command.weight == server->config_weight ? 0 : command.weight;
+      if (server->weight() != was_weight) up->ApplyWeights();
+      break;
+  }
+  LOG_INFO(
+      "admin: %s set upstream \"%s\" server %s %s: state %s -> %s, weight %d -> %d "
+      "(config %d), %d requests in flight",
+      who, command.group, server->key,
+      command.action == admin::ControlAction::kWeight
+          ? absl::StrFormat("weight %d", command.weight)
+          : std::string(admin::ControlActionName(command.action)),
+      was_drained ? "drain" : "ready", server->admin_drained ? "drain" : "ready", was_weight,
+      server->weight(), server->config_weight, server->active);
+  const int64_t now = loop_->now_ns();
+  admin::AdminResponse r;
+  r.content_type = "application/json";
+  r.body = absl::StrFormat(
+      "{\"upstream\":\"%s\",\"server\":\"%s\",\"action\":\"%s\",\"admin_state\":\"%s\","
+      "\"weight\":%d,\"config_weight\":%d,\"healthy\":%s,\"active\":%d}\n",
+      metrics::JsonEscape(command.group), metrics::JsonEscape(server->key),
+      admin::ControlActionName(command.action), server->admin_drained ? "drain" : "ready",
+      server->weight(), server->config_weight, server->Healthy(now) ? "true" : "false",
+      server->active);
+  return r;
 }
 
 }  // namespace edge::l7

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "common/admin/admin_server.h"
 #include "common/admin/dashboard.h"
+#include "common/admin/runtime_control.h"
 #include "common/command_line.h"
 #include "common/dns/resolve_now.h"
 #include "common/log.h"
@@ -87,6 +88,21 @@ absl::StatusOr<GatewayConfig> Load(const Flags& flags) {
   return config;
 }
 
+// Runtime control: the command runs on the loop (which owns the generation); the answer comes
+// back through shared state, so a loop that answers late never writes to a finished call.
+admin::AdminResponse ApplyControl(GatewayServer* server, const admin::ControlCommand& command,
+                                  const admin::AdminRequest& request) {
+  auto answer = std::make_shared<admin::AdminResponse>();
+  const net::SocketAddress peer = request.peer;
+  if (!server->RunOnLoop(
+          [answer, server, command, peer] { *answer = server->Control(command, peer); }, 2000)) {
+    return admin::JsonError(503,
+                            "the gateway loop did not answer in time; the change may "
+                            "still apply: check /status");
+  }
+  return *answer;
+}
+
 admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
   admin::AdminResponse r;
   if (path == "/healthz") {
@@ -118,22 +134,18 @@ admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
     return r;
   }
   r.status = 404;
-  r.body = "not found: try /healthz, /metrics, /status, /usage, /dashboard\n";
+  r.body =
+      "not found: try /healthz, /metrics, /status, /usage, /dashboard, "
+      "POST /upstreams/{upstream}/{server}/drain|enable|weight?value=N\n";
   return r;
 }
 
-// Admin requests that change something: today only the cache purge (cache_purge.h), which
-// authorizes itself and runs on the loop (the caches are the loop's).
-admin::AdminResponse HandleAdminControl(GatewayServer* server,
-                                        const admin::AdminControlRequest& request) {
+// POST /cache/NAME/purge (cache_purge.h): authorized by the cache's own purge token, run on the
+// loop (the caches are the loop's).
+admin::AdminResponse HandleCachePurgeRequest(GatewayServer* server,
+                                             const admin::AdminRequest& request) {
   admin::AdminResponse r;
   r.content_type = "application/json";
-  if (!IsCachePurgePath(request.path)) {
-    r.status = 405;  // as before there were control requests: the other endpoints are read-only
-    r.body =
-        "{\"error\":\"read-only endpoint (the only control request: POST /cache/NAME/purge)\"}\n";
-    return r;
-  }
   PurgeAnswer answer;
   if (!server->RunOnLoop(
           [&] {
@@ -300,10 +312,25 @@ int Gw7Main(int argc, char** argv) {
 
   std::unique_ptr<admin::AdminServer> admin_server;
   if (admin_address) {
+    admin::ControlEndpoint control;
+    control.prefix = "/upstreams";
+    control.max_weight = kMaxServerWeight;
+    control.program = "gw7";
+    control.token = [gateway] { return gateway->admin_token(); };
+    control.apply = [gateway](const admin::ControlCommand& command,
+                              const admin::AdminRequest& request) {
+      return ApplyControl(gateway, command, request);
+    };
     auto started = admin::AdminServer::Start(
-        *admin_address, [gateway](std::string_view path) { return HandleAdmin(gateway, path); },
-        [gateway](const admin::AdminControlRequest& request) {
-          return HandleAdminControl(gateway, request);
+        *admin_address,
+        [gateway, control = std::move(control)](const admin::AdminRequest& request) {
+          if (IsCachePurgePath(request.path) && request.method != "GET" &&
+              request.method != "HEAD") {
+            return HandleCachePurgeRequest(gateway, request);
+          }
+          return admin::ServeAdminRequest(request, control, [gateway](std::string_view path) {
+            return HandleAdmin(gateway, path);
+          });
         });
     if (!started.ok()) {
       LOG_ERROR("admin: %s", started.status().message());
@@ -313,7 +340,8 @@ int Gw7Main(int argc, char** argv) {
       return 1;
     }
     admin_server = std::move(*started);
-    LOG_INFO("admin on %s", admin_server->address().ToString());
+    LOG_INFO("admin on %s (POST /upstreams/... %s)", admin_server->address().ToString(),
+             gateway->admin_token().has_value() ? "with the admin token" : "from loopback only");
   }
 
   systemd::NotifyReady("serving on " + gateway->listen_address().ToString());

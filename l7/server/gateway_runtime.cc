@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "common/log.h"
 #include "l7/filters/auth/auth_filter_factory.h"
 #include "l7/filters/proxy/proxy_filter.h"
 
@@ -14,6 +15,13 @@ UpstreamServer::UpstreamServer(const net::SocketAddress& a, const UpstreamConfig
       passive(config.passive_failures, absl::ToInt64Nanoseconds(config.ejection_time),
               absl::ToInt64Nanoseconds(config.max_ejection_time)),
       check(config.health.rise, config.health.fall) {}
+
+void UpstreamRuntime::ApplyWeights() {
+  std::vector<uint32_t> weights;
+  weights.reserve(servers.size());
+  for (const auto& s : servers) weights.push_back(s->weight());
+  balancer->SetWeights(weights);
+}
 
 absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
     GatewayConfig config, const FilterEnvironment& env, const GatewayRuntime* previous) {
@@ -39,11 +47,31 @@ absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
       }
     }
     std::vector<UpstreamServer*> members;
-    for (const net::SocketAddress& a : u.servers) {
+    bool weights_set = false;
+    for (size_t i = 0; i < u.servers.size(); ++i) {
+      const net::SocketAddress& a = u.servers[i];
       auto server = std::make_unique<UpstreamServer>(a, u);
+      server->config_weight = i < u.weights.size() ? u.weights[i] : 1;
       if (old_up != nullptr) {
         for (const auto& old : old_up->servers) {
           if (old->key != server->key) continue;
+          // Runtime control outlives a reload unless the config changed this server.
+          if (old->admin_drained || old->admin_weight != 0) {
+            if (old->config_weight == server->config_weight) {
+              server->admin_drained = old->admin_drained;
+              server->admin_weight = old->admin_weight;
+              weights_set |= server->admin_weight != 0;
+              LOG_INFO(
+                  "upstream \"%s\" server %s keeps its runtime state across the reload "
+                  "(%s, weight %d)",
+                  u.name, server->key, server->admin_drained ? "drain" : "ready", server->weight());
+            } else {
+              LOG_INFO(
+                  "upstream \"%s\" server %s: runtime drain and weight cleared: the "
+                  "config changed it",
+                  u.name, server->key);
+            }
+          }
           if (u.health.enabled && old_up->config->health.enabled) {
             server->check = old->check;  // state and streaks, under the new thresholds
             server->check.SetThresholds(u.health.rise, u.health.fall);
@@ -62,6 +90,7 @@ absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
       members.push_back(server.get());
       up->servers.push_back(std::move(server));
     }
+    if (weights_set) up->ApplyWeights();
     up->health = std::make_unique<UpstreamHealth>(u, std::move(members));
     if (old_up != nullptr) up->health->InheritCounters(*old_up->health);
     for (auto& server : up->servers) {

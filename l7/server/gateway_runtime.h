@@ -44,11 +44,20 @@ struct UpstreamServer {
   uint64_t requests = 0, failures = 0;
   int64_t active = 0;
   UpstreamHealth* group = nullptr;  // its upstream's; set once the upstream is built
+  // Runtime control (POST /upstreams/{upstream}/{server}/...; GatewayServer::Control). A
+  // drained server gets no new requests, even in panic; requests in flight finish. A reload
+  // keeps both unless the config changed this server (its weight) or dropped it.
+  bool admin_drained = false;
+  uint32_t config_weight = 1;  // the config's
+  uint32_t admin_weight = 0;   // set at run time; 0: none
+  uint32_t weight() const { return admin_weight != 0 ? admin_weight : config_weight; }
 
   // Healthy: active checks up and not ejected.
   bool Healthy(int64_t now_ns) const { return check.up() && !passive.ejected(now_ns); }
-  // May the request path pick it: healthy, or its upstream is in panic (UpstreamHealth).
+  // May the request path pick it: not drained, and healthy or its upstream is in panic
+  // (UpstreamHealth).
   bool Available(int64_t now_ns) const {
+    if (admin_drained) return false;
     const bool panic = group != nullptr && group->InPanic(now_ns);  // evaluated every time
     return panic || Healthy(now_ns);
   }
@@ -61,6 +70,8 @@ struct UpstreamRuntime {
   std::unique_ptr<UpstreamHealth> health;  // over `servers`: ejection cap, panic
   // protocol = "h2": TLS with ALPN h2 over each new connection's TCP link (null for h2c).
   H2ConnectionPool::LinkOpener link_opener;
+  // The weights in force (UpstreamServer::weight), one per server, into the balancer.
+  void ApplyWeights();
 };
 
 struct RouteRuntime {

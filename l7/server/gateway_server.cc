@@ -35,6 +35,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Create(GatewayConf
   auto runtime = BuildGatewayRuntime(std::move(config), env, nullptr);
   if (!runtime.ok()) return runtime.status();
   server->runtime_ = std::move(*runtime);
+  server->SetAdminToken(server->runtime_->config.admin_token);
   server->StartHealthProbes();
   rlimit nofile{};
   const rlim_t files = getrlimit(RLIMIT_NOFILE, &nofile) == 0 ? nofile.rlim_cur : 1024;
@@ -120,6 +121,16 @@ void GatewayServer::OnConnectionClosed(ClientConnection* c) {
     if (c->refused()) --refusing_;
   }
   if (draining_.load()) MaybeFinishDrain();
+}
+
+void GatewayServer::SetAdminToken(const std::optional<std::string>& token) {
+  std::lock_guard<std::mutex> lock(admin_token_mu_);
+  admin_token_ = token;
+}
+
+std::optional<std::string> GatewayServer::admin_token() const {
+  std::lock_guard<std::mutex> lock(admin_token_mu_);
+  return admin_token_;
 }
 
 bool GatewayServer::RunOnLoop(std::function<void()> fn, int timeout_ms) {
@@ -281,6 +292,7 @@ bool GatewayServer::ApplyGeneration(GatewayConfig config, bool keep_idle_connect
   }
   probes_.clear();
   runtime_ = std::move(*runtime);
+  SetAdminToken(runtime_->config.admin_token);
   observer_->Reconfigure(runtime_->config);
   StartHealthProbes();
   if (!keep_idle_connections) ++stats_.reloads_ok;

@@ -16,10 +16,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
 
 #include "absl/status/statusor.h"
+#include "common/admin/runtime_control.h"
 #include "common/uring/event_loop.h"
 #include "common/uring/timer_wheel.h"
 #include "l7/config/gateway_config.h"
@@ -57,6 +60,8 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   bool RunOnLoop(std::function<void()> fn, int timeout_ms);
   bool draining() const override { return draining_.load(); }
   RequestObserver* request_observer() override { return observer_.get(); }
+  // The admin token of the config in force (nullopt: none), for the admin thread's checks.
+  std::optional<std::string> admin_token() const;
 
   // ---- loop thread ----
   // Keeps the servers given by name in `named` (the config as written; the server runs it
@@ -86,6 +91,13 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   std::string RenderMetrics();  // Prometheus text
   std::string RenderStatus();   // JSON
   std::string RenderUsage();    // JSON: per-consumer and per-route usage windows (GET /usage)
+  // Runtime control (POST /upstreams/{upstream}/{server}/drain|enable|weight, see
+  // common/admin/runtime_control.h) on the current generation: drain and enable flip the
+  // server's admin_drained (the proxy filter's Available() skips it from the next attempt on),
+  // weight gives the upstream's balancer new weights. Logged with `peer`. 200 with the server's
+  // JSON state, or 404 for an unknown upstream or server.
+  admin::AdminResponse Control(const admin::ControlCommand& command,
+                               const net::SocketAddress& peer);
 
  private:
   GatewayServer();
@@ -101,6 +113,7 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   // connections to the new generation. False (logged, counted) when it does not build.
   bool ApplyGeneration(GatewayConfig config, bool keep_idle_connections);
   void Refuse(ClientConnection* c);  // over max_connections
+  void SetAdminToken(const std::optional<std::string>& token);
 
   std::unique_ptr<uring::EventLoop> loop_;
   std::unique_ptr<GatewayListener> listener_;
@@ -118,8 +131,10 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   RequestIdGenerator request_ids_;
   std::unique_ptr<RequestObserver> observer_;
   std::atomic<bool> draining_{false};
-  bool drain_started_ = false;   // BeginDrain's work ran on the loop
-  bool in_drain_delay_ = false;  // still accepting, until drain_timer_ fires
+  mutable std::mutex admin_token_mu_;
+  std::optional<std::string> admin_token_;  // guarded by admin_token_mu_
+  bool drain_started_ = false;              // BeginDrain's work ran on the loop
+  bool in_drain_delay_ = false;             // still accepting, until drain_timer_ fires
   bool drain_forced_ = false;
   int64_t drain_deadline_ns_ = 0;
   uring::Timer drain_timer_;  // the end of drain_delay, then of drain_timeout

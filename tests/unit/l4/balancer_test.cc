@@ -105,6 +105,21 @@ TEST_P(EveryBalancer, SkipsUnhealthyAndTried) {
   EXPECT_GT(counts.at(4), 0);
 }
 
+TEST_P(EveryBalancer, SkipsDrainedBackendsWhateverTheirHealth) {
+  auto pool = MakePool(4);
+  auto b = Make(GetParam(), pool);
+  pool[0]->admin_drained = true;
+  pool[2]->admin_drained = true;
+  const auto counts = CountPicks(*b, 3000);
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_GT(counts.at(1), 0);
+  EXPECT_GT(counts.at(3), 0);
+  for (auto& backend : pool) backend->admin_drained = true;
+  EXPECT_EQ(b->Pick(Client(7), {}), -1);
+  pool[2]->admin_drained = false;  // enable
+  EXPECT_EQ(b->Pick(Client(7), {}), 2);
+}
+
 TEST_P(EveryBalancer, NothingEligibleIsMinusOne) {
   auto pool = MakePool(4);
   auto b = Make(GetParam(), pool);
@@ -229,6 +244,21 @@ TEST(MaglevBalancer, UnhealthyBackendMovesOnlyItsClients) {
   EXPECT_GT(new_homes.size(), 5u);  // spread, not all on one neighbour
   pool[6]->healthy = true;
   for (int i = 0; i < 5000; ++i) EXPECT_EQ(b->Pick(Client(i), {}), before[i]);
+}
+
+TEST(MaglevBalancer, DrainMovesOnlyTheDrainedBackendsClients) {
+  auto pool = MakePool(4);
+  auto b = Make(BalanceKind::kMaglev, pool);
+  std::vector<int> before;
+  for (int i = 0; i < 2000; ++i) before.push_back(b->Pick(Client(i), {}));
+  pool[1]->admin_drained = true;
+  for (int i = 0; i < 2000; ++i) {
+    const int now = b->Pick(Client(i), {});
+    EXPECT_NE(now, 1);
+    if (before[static_cast<size_t>(i)] != 1) EXPECT_EQ(now, before[static_cast<size_t>(i)]) << i;
+  }
+  pool[1]->admin_drained = false;
+  for (int i = 0; i < 2000; ++i) EXPECT_EQ(b->Pick(Client(i), {}), before[static_cast<size_t>(i)]);
 }
 
 TEST(MaglevBalancer, RetryIsDeterministicAndSkipsTried) {

@@ -61,6 +61,13 @@ TEST(RoundRobin, SkipsExcludedAndKeepsProportionsOfTheRest) {
   EXPECT_EQ(Sequence(b, 3, {true, false, true}), "bbb");
 }
 
+TEST(RoundRobin, SetWeightsChangesTheShares) {
+  RoundRobinBalancer b({1, 1, 1});
+  EXPECT_THAT(Counts(b, 3, 300), ElementsAre(100, 100, 100));
+  b.SetWeights({3, 1, 0});  // 0 is read as 1
+  EXPECT_THAT(Counts(b, 3, 500), ElementsAre(300, 100, 100));
+}
+
 TEST(RoundRobin, AllExcludedOrEmpty) {
   RoundRobinBalancer b({1, 1});
   EXPECT_EQ(b.Pick("", {true, true}), -1);
@@ -102,6 +109,17 @@ TEST(LeastRequest, WeightsScaleCapacity) {
   }
   EXPECT_EQ(counts[0], 100);
   EXPECT_EQ(counts[1], 300);
+}
+
+TEST(LeastRequest, SetWeightsKeepsTheInFlightCounts) {
+  LeastRequestBalancer b({1, 1});
+  b.OnRequestStart(0);
+  b.OnRequestStart(0);
+  b.OnRequestStart(1);
+  EXPECT_EQ(b.Pick("", {}), 1);  // 2/1 against 1/1
+  b.SetWeights({4, 1});
+  EXPECT_EQ(b.in_flight(0), 2);
+  EXPECT_EQ(b.Pick("", {}), 0);  // 2/4 against 1/1
 }
 
 TEST(LeastRequest, SkipsExcluded) {
@@ -303,6 +321,23 @@ TEST(Maglev, SameKeySameServer) {
     ASSERT_GE(first, 0);
     for (int j = 0; j < 3; ++j) EXPECT_EQ((*b)->Pick(key, {}), first);
   }
+}
+
+TEST(Maglev, SetWeightsShiftsKeysTowardTheHeavierServer) {
+  auto b = MaglevBalancer::Create(Servers(2), {1, 1}, 65537);
+  ASSERT_TRUE(b.ok());
+  auto count_first = [&] {
+    int n = 0;
+    for (int i = 0; i < 4000; ++i) n += (*b)->Pick("k" + std::to_string(i), {}) == 0 ? 1 : 0;
+    return n;
+  };
+  const int even = count_first();
+  EXPECT_GT(even, 1600);
+  EXPECT_LT(even, 2400);
+  (*b)->SetWeights({9, 1});
+  EXPECT_GT(count_first(), 3300);
+  (*b)->SetWeights({1, 1});
+  EXPECT_EQ(count_first(), even);
 }
 
 TEST(Maglev, StableAcrossInstancesAndServerOrder) {

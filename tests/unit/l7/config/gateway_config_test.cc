@@ -404,7 +404,7 @@ const BadCase kBadCases[] = {
      "gateway.toml:3:1: gw7: lisen: unknown key; did you mean \"listen\"? (allowed: listen, admin, "
      "proxy_protocol, trusted_proxies, drain_timeout, batch_wait_us, limits, internal_headers, "
      "max_connections, escaped_slashes, merge_slashes, path_parameters, drain_delay, access_log, "
-     "http2, keep_method_override)"},
+     "http2, keep_method_override, admin_token_file)"},
     {"Http2StreamsZero",
      "![gw7]\nlisten = \"127.0.0.1:8001\"\n[gw7.http2]\nmax_concurrent_streams = 0\n",
      "gateway.toml:4:26: gw7: http2.max_concurrent_streams: must be between 1 and 10000, got 0"},
