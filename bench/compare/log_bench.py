@@ -42,7 +42,10 @@ class SyslogFileReceiver:
         self.path = os.path.join(directory, "syslog.sock")
         self.out = open(os.path.join(directory, "haproxy-access.log"), "ab", buffering=1 << 20)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        try:  # root may exceed net.core.rmem_max: room for bursts, so that HAProxy drops no line
+            self.sock.setsockopt(socket.SOL_SOCKET, 33, 32 << 20)  # SO_RCVBUFFORCE
+        except OSError:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 20)
         self.sock.bind(self.path)
         threading.Thread(target=self._run, daemon=True).start()
 

@@ -246,6 +246,9 @@ def sockstat():
 SYSCTLS = {
     "net.ipv4.tcp_tw_reuse": "1",
     "net.ipv4.ip_local_port_range": "1024 65535",
+    # haproxy-log: HAProxy's syslog datagrams wait in the receiver's queue instead of being
+    # dropped once 10 (the default) are queued.
+    "net.unix.max_dgram_qlen": "4096",
 }
 
 

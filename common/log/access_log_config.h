@@ -2,10 +2,12 @@
 // The `access_log` table shared by gw7 ([gw7.access_log]: one JSON line per request) and lb4
 // ([lb4.access_log]: one JSON line per connection):
 //
-//   path = "/var/log/edge/gw7-access.log"   # a file (appended to; SIGUSR1 reopens it), "stdout",
-//   "off" sample = 1.0                            # fraction of lines kept, 0..1 redact =
-//   ["api_key", "token"]           # gw7 only: query parameters whose values are replaced queue =
-//   "8MiB"                          # bytes waiting for the writer thread; beyond: dropped
+// clang-format off
+//   path = "/var/log/edge/gw7-access.log"   # a file (appended to; SIGUSR1 reopens it), "stdout", "off"
+//   sample = 1.0                            # fraction of lines kept, 0..1
+//   redact = ["api_key", "token"]           # gw7 only: query parameters whose values are replaced
+//   queue = "8MiB"                          # bytes waiting for the writer thread; beyond: dropped
+// clang-format on
 //
 // Absent table: "off".
 

@@ -18,6 +18,8 @@ void AppendJsonEscaped(std::string* out, std::string_view s);
 class JsonLine {
  public:
   explicit JsonLine(std::string* out) : out_(out) { out_->push_back('{'); }
+  // Continues an object the caller has begun in *out (its '{' written; `first`: no field yet).
+  JsonLine(std::string* out, bool first) : out_(out), first_(first) {}
 
   JsonLine& String(std::string_view key, std::string_view value);
   // An empty value is written as null: "no consumer", "no upstream".

@@ -6,6 +6,7 @@
 #include "common/net/proxy_protocol.h"
 #include "l7/server/http_limits.h"
 #include "l7/server/request_id.h"
+#include "l7/stream/request_stream.h"
 
 namespace edge::l7 {
 
@@ -411,6 +412,12 @@ void Http1Codec::SendConnectionResponse(
     const std::vector<std::pair<std::string, std::string>>* extra) {
   if (state_ == State::kClosed || state_ == State::kFinished) return;
   callbacks_->OnHeadEnded();
+  // Every answer carries a request id, as the client's error report and the log line's key.
+  std::string assigned;
+  if (request_id.empty()) {
+    services_->request_ids().AssignNext(&assigned);
+    request_id = assigned;
+  }
   std::vector<http::HttpHeader> fields;
   fields.push_back({"Content-Type", "application/json"});
   if (!request_id.empty()) fields.push_back({"X-Request-Id", request_id});
@@ -429,6 +436,11 @@ void Http1Codec::SendConnectionResponse(
   }
   callbacks_->Write(text);
   services_->stats().CountResponse("", status);
+  const RequestEnd end = status == 408   ? RequestEnd::kTimeout
+                         : status == 503 ? RequestEnd::kRefused
+                                         : RequestEnd::kClientError;
+  ReportConnectionResponse(services_, info_.client, status, end, request_id, in_.size(),
+                           text.size());
   state_ = State::kFinished;
   callbacks_->CloseAfterFlush();
 }

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "l7/codec/http1_response_writer.h"
 #include "l7/server/request_id.h"
+#include "l7/stream/request_stream.h"
 
 namespace edge::l7 {
 
@@ -430,8 +431,12 @@ void Http2Codec::Stream::RefuseHead(int status, std::string_view message) {
   codec_->services_->request_ids().AssignNext(&request_id);
   const std::vector<http::HttpHeader> fields = {{"content-type", "application/json"},
                                                 {"x-request-id", request_id}};
-  EncodeLocal(status, fields, ErrorBodyWithRequestId(status, message, request_id), false);
+  const std::string body = ErrorBodyWithRequestId(status, message, request_id);
+  EncodeLocal(status, fields, body, false);
   codec_->services_->stats().CountResponse("", status);
+  // No request stream saw it: logged as an answer to no request (the bytes: the bodies).
+  ReportConnectionResponse(codec_->services_, codec_->info_.client, status,
+                           RequestEnd::kClientError, request_id, 0, body.size());
 }
 
 // ---- the response ----

@@ -30,6 +30,10 @@ namespace edge::l7 {
 
 // The record as one JSON line (without the newline), its target redacted.
 std::string FormatAccessRecord(const AccessRecord& record, const QueryRedactor& redactor);
+// The same into *out (cleared first): the request path reuses one buffer, so formatting a line
+// allocates nothing in the common case (no query to redact).
+void FormatAccessRecordTo(const AccessRecord& record, const QueryRedactor& redactor,
+                          std::string* out);
 
 class AccessLog {
  public:
@@ -60,6 +64,7 @@ class AccessLog {
   std::unique_ptr<log::LineSink> sink_;
   log::Sampler sampler_;  // when a record has no trace id
   uint64_t sampled_out_ = 0;
+  std::string line_;  // the line being formatted, kept for its capacity
 };
 
 }  // namespace edge::l7

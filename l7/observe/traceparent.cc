@@ -83,15 +83,20 @@ IdGenerator& Generator() {
 
 std::string TraceContext::Format() const {
   std::string out;
-  out.reserve(kVersion00Length);
-  out.append("00-");
-  AppendHex(&out, trace_id);
-  out.push_back('-');
-  AppendHex(&out, parent_id);
-  out.push_back('-');
-  out.push_back(kHex[flags >> 4]);
-  out.push_back(kHex[flags & 0xF]);
+  FormatTo(&out);
   return out;
+}
+
+void TraceContext::FormatTo(std::string* out) const {
+  out->clear();
+  out->reserve(kVersion00Length);
+  out->append("00-");
+  AppendHex(out, trace_id);
+  out->push_back('-');
+  AppendHex(out, parent_id);
+  out->push_back('-');
+  out->push_back(kHex[flags >> 4]);
+  out->push_back(kHex[flags & 0xF]);
 }
 
 std::string TraceContext::TraceIdHex() const {

@@ -17,6 +17,22 @@
 
 namespace edge::l7 {
 
+void ReportConnectionResponse(StreamServices* services, const net::SocketAddress& client,
+                              int status, RequestEnd end, std::string_view request_id,
+                              uint64_t bytes_in, uint64_t bytes_out) {
+  RequestObserver* observer = services->request_observer();
+  if (observer == nullptr) return;
+  AccessRecord r;
+  r.start_unix_ns = absl::GetCurrentTimeNanos();
+  r.request_id = request_id;
+  r.client = client;
+  r.status = status;
+  r.bytes_in = bytes_in;
+  r.bytes_out = bytes_out;
+  r.end = end;
+  observer->OnRequestEnd(r);
+}
+
 RequestStream::RequestStream(StreamServices* services, StreamOwner* owner)
     : services_(services), owner_(owner) {}
 

@@ -173,4 +173,11 @@ class RequestStream final : public StreamDecoder,
   std::string upstream_server_text_;
 };
 
+// A response to no request (Http1Codec::SendConnectionResponse: over max_connections,
+// header_timeout, a head that does not parse; Http2Codec's heads refused before a stream):
+// reported to the access log like a request, with what is known (no method, no route).
+void ReportConnectionResponse(StreamServices* services, const net::SocketAddress& client,
+                              int status, RequestEnd end, std::string_view request_id,
+                              uint64_t bytes_in, uint64_t bytes_out);
+
 }  // namespace edge::l7

@@ -217,3 +217,77 @@ def test_http2_requests_are_logged_as_http2(gw, tmp_path):
     assert r.returncode == 0, r.stderr
     [line] = lines(log, 1)
     assert line["protocol"] == "HTTP/2" and line["status"] == 200
+
+
+def test_a_head_gw7_cannot_parse_is_logged_as_a_client_error(gw, tmp_path):
+    """No request stream ever exists for it: the codec's own 400 is still one line."""
+    _, g, log = logged_gw(gw, tmp_path)
+    reply, closed = h.raw(g.addr, b"GET /x HTTP/1.1\r\nHost: example.com\r\nBad Header\r\n\r\n")
+    assert reply.status == 400 and closed
+    (line,) = lines(log, 1)
+    assert (line["status"], line["end"], line["route"]) == (400, "client_error", None)
+    assert line["client"].startswith("127.0.0.1:") and line["request_id"]
+
+
+def test_an_http2_head_refused_before_a_stream_is_logged_once(gw, tmp_path):
+    """A head over the header list limit gets 431 from the HTTP/2 codec, before any request
+    stream: logged once, as a client error."""
+    import test_gw7_http2 as h2
+    _, g, log = logged_gw(gw, tmp_path, gw7={"http2": True})
+    c = h2.RawH2(g.addr)
+    fields = [("x-big-%03d" % i, "v" * 120) for i in range(140)]
+    block = h2.request_block("/big", extra=fields)
+    half = len(block) // 2
+    c.send(h2.frame(h2.HEADERS, h2.END_STREAM, 1, block[:half]) +
+           h2.frame(h2.CONTINUATION, h2.END_HEADERS, 1, block[half:]))
+    c.frames_until(lambda f: f[2] == 1 and f[1] & h2.END_STREAM, limit=20)
+    c.close()
+    h.wait_until(lambda: h.metric(g.metrics(), "gw7_access_log_lines_total",
+                                  result="written") >= 1, 10, "a line written")
+    got = lines(log, 1)
+    assert len(got) == 1, got
+    assert (got[0]["status"], got[0]["end"]) == (431, "client_error")
+
+
+def test_a_full_queue_drops_lines_and_counts_them_without_blocking(gw, tmp_path):
+    """The log is a FIFO nobody reads until the requests are done: the writer thread blocks, the
+    64 KiB queue fills, and lines are dropped and counted while every request is still served."""
+    import threading
+    fifo = str(tmp_path / "access.fifo")
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    drain, stop = threading.Event(), threading.Event()
+
+    def read_later():
+        drain.wait()
+        while not stop.is_set():
+            try:
+                if not os.read(reader, 1 << 16):
+                    stop.wait(0.01)
+            except BlockingIOError:
+                stop.wait(0.01)
+
+    t = threading.Thread(target=read_later, daemon=True)
+    t.start()
+    try:
+        o = gw.origin("a")
+        text = h.simple_config(o, ["a"]).replace(
+            "\n[[upstream]]", '\n[gw7.access_log]\npath = "%s"\nqueue = "64KiB"\n\n[[upstream]]'
+            % fifo, 1)
+        g = gw.gw7(text)
+        c = h.Client(g.addr)
+        for i in range(800):
+            c.send(h.request_bytes("GET", "/q/%d?%s" % (i, "p" * 200)))
+            assert c.read_response().status == 200
+        c.close()
+        m = g.metrics()
+        dropped = h.metric(m, "gw7_access_log_lines_total", result="dropped")
+        written = h.metric(m, "gw7_access_log_lines_total", result="written")
+        assert dropped > 0 and written < 800, (dropped, written)
+        drain.set()
+        g.stop()
+    finally:
+        drain.set()
+        stop.set()
+        t.join(5)
+        os.close(reader)

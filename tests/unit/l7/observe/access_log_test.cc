@@ -79,6 +79,25 @@ TEST(AccessLogTest, ClientBytesCannotBreakTheLine) {
   EXPECT_THAT(line, testing::HasSubstr(R"("consumer":"a\\b")"));
 }
 
+TEST(AccessLogTest, ReusedBufferCachedSecondsAndIpv6) {
+  // The loop thread formats every line into one buffer and keeps the time's text per second:
+  // each line must still be whole and exact, whatever came before.
+  std::string line = "left over";
+  AccessRecord r = FullRecord();
+  r.client = *net::SocketAddress::Parse("[2001:db8::1]:443");
+  r.target = "/a;token=x/b?q=1";
+  const QueryRedactor redactor({"token"});
+  FormatAccessRecordTo(r, redactor, &line);
+  EXPECT_THAT(line, testing::StartsWith(R"({"time":"2026-12-02T17:02:44.123456Z","request_id")"));
+  EXPECT_THAT(line, testing::HasSubstr(R"("client":"[2001:db8::1]:443")"));
+  EXPECT_THAT(line, testing::HasSubstr(R"("path":"/a;token=REDACTED/b?q=1")"));
+  r.start_unix_ns += 1'000'000'000 + 7'000;  // the next second, 7 us later
+  FormatAccessRecordTo(r, redactor, &line);
+  EXPECT_THAT(line, testing::StartsWith(R"({"time":"2026-12-02T17:02:45.123463Z","request_id")"));
+  EXPECT_EQ(line, FormatAccessRecord(r, redactor));
+  EXPECT_EQ(line.find("left over"), std::string::npos);
+}
+
 TEST(AccessLogTest, EndNames) {
   EXPECT_EQ(RequestEndName(RequestEnd::kClientGone), "client_gone");
   EXPECT_EQ(RequestEndName(RequestEnd::kRefused), "refused");
