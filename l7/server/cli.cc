@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "common/admin/admin_server.h"
 #include "common/admin/dashboard.h"
+#include "common/admin/admin_token.h"
 #include "common/admin/runtime_control.h"
 #include "common/command_line.h"
 #include "common/dns/resolve_now.h"
@@ -140,18 +141,24 @@ admin::AdminResponse HandleAdmin(GatewayServer* server, std::string_view path) {
   return r;
 }
 
-// POST /cache/NAME/purge (cache_purge.h): authorized by the cache's own purge token, run on the
-// loop (the caches are the loop's).
+// POST /cache/NAME/purge (cache_purge.h): authorized by gw7's admin token or the cache's own
+// purge token, run on the loop (the caches are the loop's).
 admin::AdminResponse HandleCachePurgeRequest(GatewayServer* server,
                                              const admin::AdminRequest& request) {
   admin::AdminResponse r;
   r.content_type = "application/json";
+  // Only a configured admin token counts here: loopback alone never purges.
+  const std::optional<std::string> admin_token = server->admin_token();
+  const bool admin_authorized =
+      admin_token.has_value() &&
+      admin::CheckControlAccess(admin_token, request.authorization, request.peer) ==
+          admin::ControlAccess::kAllowed;
   PurgeAnswer answer;
   if (!server->RunOnLoop(
           [&] {
             auto registry = CurrentCacheRegistry();
             answer = HandleCachePurge(registry.get(), request.method, request.path, request.query,
-                                      request.authorization);
+                                      request.authorization, admin_authorized);
           },
           2000)) {
     r.status = 503;

@@ -529,3 +529,26 @@ def test_http2_clients_share_entries_with_http1(gw, origin):
     assert status.startswith("HTTP/2 200") and fields["cache-status"].startswith("gw7; hit")
     assert fields["content-length"] == "3"
     assert len(origin.requests("/c/h1first")) == 1 and len(origin.requests("/c/h2first")) == 1
+
+
+def test_the_gw7_admin_token_purges_any_cache(gw, origin, tmp_path):
+    """admin_token_file's token may purge a cache without its own purge_token_file; loopback
+    alone (no token) never purges."""
+    admin = "admin-token-0123456789abcdef"
+    path = tmp_path / "admin.token"
+    path.write_text(admin + "\n")
+    os.chmod(path, 0o600)
+    g = start_scripted(gw, origin, gw7={"admin_token_file": str(path)})
+    origin.set("/c/a", cc="max-age=60", body=b"a")
+    get(g, "/c/a")
+    assert get(g, "/c/a").header("cache-status").startswith("gw7; hit")
+
+    def purge(auth=None):
+        headers = [("Authorization", auth)] if auth else []
+        return h.request(g.admin, "POST", "/cache/hot/purge?path=/c/a", headers)
+
+    assert purge().status == 403  # no purge_token_file and no admin token: not enabled
+    assert purge("Bearer wrong-token-0123456789abcd").status == 403
+    r = purge("Bearer " + admin)
+    assert r.status == 200 and r.json() == {"cache": "hot", "purged": 1}
+    assert "fwd=miss" in get(g, "/c/a").header("cache-status")

@@ -95,7 +95,8 @@ bool CacheKeyMatches(std::string_view key, std::string_view host, std::string_vi
 
 PurgeAnswer HandleCachePurge(const CacheRegistry* registry, std::string_view method,
                              std::string_view path, std::string_view query,
-                             std::optional<std::string_view> authorization) {
+                             std::optional<std::string_view> authorization,
+                             bool admin_authorized) {
   // /cache/NAME/purge (POST) or /cache/NAME (PURGE).
   std::string_view rest = path.substr(std::string_view("/cache/").size());
   std::string_view name = rest.substr(0, rest.find('/'));
@@ -112,7 +113,7 @@ PurgeAnswer HandleCachePurge(const CacheRegistry* registry, std::string_view met
     if (it != registry->caches.end()) cache = it->second.get();
   }
   if (cache == nullptr) return Error(404, absl::StrFormat("no cache named \"%s\"", name));
-  if (int refused = PurgeAuthorized(*cache, authorization); refused != 0) {
+  if (int refused = admin_authorized ? 0 : PurgeAuthorized(*cache, authorization); refused != 0) {
     return Error(refused, refused == 403 ? "purging this cache is not enabled (purge_token_file)"
                                          : "a valid Authorization: Bearer token is required");
   }

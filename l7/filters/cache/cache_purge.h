@@ -34,10 +34,13 @@ int PurgeAuthorized(const Cache& cache, std::optional<std::string_view> authoriz
 bool IsCachePurgePath(std::string_view path);
 
 // Answers one admin purge request. `method` POST (or PURGE), `path` /cache/NAME/purge (or
-// /cache/NAME for PURGE), `query` without '?'.
+// /cache/NAME for PURGE), `query` without '?'. `admin_authorized`: the request carried gw7's own
+// admin token (admin_token_file), which may purge any cache; otherwise the cache's
+// purge_token_file decides.
 PurgeAnswer HandleCachePurge(const CacheRegistry* registry, std::string_view method,
                              std::string_view path, std::string_view query,
-                             std::optional<std::string_view> authorization);
+                             std::optional<std::string_view> authorization,
+                             bool admin_authorized = false);
 
 // Whether a cache key (cache_key.h) is for `path` (or, with `prefix`, a path starting with it) on
 // `host` (empty: any). Exposed for tests.
