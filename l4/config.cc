@@ -137,14 +137,7 @@ void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* c
     config->admin = admin;
     *admin_at = PositionOf(r, "admin");
   }
-  if (r.ReadString("admin_token_file", &config->admin_token_file)) {
-    absl::StatusOr<std::string> token = admin::LoadAdminToken(config->admin_token_file);
-    if (token.ok()) {
-      config->admin_token = *std::move(token);
-    } else {
-      r.Error("admin_token_file", std::string(token.status().message()));
-    }
-  }
+  admin::ReadAdminTokenFile(r, &config->admin_token_file, &config->admin_token);
   r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
   r.ReadInt("batch_wait_us", &config->batch_wait_us, 0u, 1000u);
   log::ReadAccessLogConfig(r, "access_log", /*allow_redact=*/false, &config->access_log);

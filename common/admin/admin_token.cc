@@ -79,6 +79,17 @@ absl::StatusOr<std::string> LoadAdminToken(const std::string& path) {
   return text;
 }
 
+void ReadAdminTokenFile(config::TableReader& r, std::string* file,
+                        std::optional<std::string>* token) {
+  if (!r.ReadString("admin_token_file", file)) return;
+  absl::StatusOr<std::string> loaded = LoadAdminToken(*file);
+  if (loaded.ok()) {
+    *token = *std::move(loaded);
+  } else {
+    r.Error("admin_token_file", std::string(loaded.status().message()));
+  }
+}
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   unsigned char da[SHA256_DIGEST_LENGTH];
   unsigned char db[SHA256_DIGEST_LENGTH];

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "common/config/table_reader.h"
 #include "common/net/address.h"
 
 namespace edge::admin {
@@ -30,6 +31,11 @@ inline constexpr size_t kMaxAdminTokenLength = 4096;
 // Reads and checks the token file (see above). InvalidArgument with a message that names the
 // problem (not the token) when it fails.
 absl::StatusOr<std::string> LoadAdminToken(const std::string& path);
+
+// The `admin_token_file` key of [lb4] or [gw7]: when present, its path into *file and the token
+// read from it into *token; a bad file is an error on that key.
+void ReadAdminTokenFile(config::TableReader& r, std::string* file,
+                        std::optional<std::string>* token);
 
 // Equality in time independent of where the inputs differ and of their lengths (both sides are
 // hashed first, then the digests compared with CRYPTO_memcmp).

@@ -4,19 +4,13 @@
 
 #include "absl/strings/str_format.h"
 #include "common/admin/admin_token.h"
+#include "common/http/percent.h"
 #include "common/http/response_writer.h"
 #include "common/log.h"
 
 namespace edge::admin {
 
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Percent-decodes one path segment; false on a bad escape or a decoded NUL or control byte.
 bool DecodeSegment(std::string_view in, std::string* out) {
@@ -25,8 +19,8 @@ bool DecodeSegment(std::string_view in, std::string* out) {
     char c = in[i];
     if (c == '%') {
       if (i + 2 >= in.size()) return false;
-      const int hi = HexValue(in[i + 1]);
-      const int lo = HexValue(in[i + 2]);
+      const int hi = http::HexDigitValue(in[i + 1]);
+      const int lo = http::HexDigitValue(in[i + 2]);
       if (hi < 0 || lo < 0) return false;
       c = static_cast<char>(hi * 16 + lo);
       i += 2;

@@ -182,12 +182,11 @@ void ReadInternalHeaders(TableReader& r, std::vector<std::string>* out) {
 }
 
 void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfig* config) {
-  TableReader r(
-      table, errors, "gw7",
-      {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout", "batch_wait_us",
-       "limits", "internal_headers", "max_connections", "escaped_slashes", "merge_slashes",
-       "path_parameters", "drain_delay", "access_log", "http2", "keep_method_override",
-       "admin_token_file"});
+  TableReader r(table, errors, "gw7",
+                {"listen", "admin", "proxy_protocol", "trusted_proxies", "drain_timeout",
+                 "batch_wait_us", "limits", "internal_headers", "max_connections",
+                 "escaped_slashes", "merge_slashes", "path_parameters", "drain_delay", "access_log",
+                 "http2", "keep_method_override", "admin_token_file"});
   if (r.Require("listen")) r.ReadAddress("listen", &config->listen);
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
@@ -198,14 +197,7 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
       config->admin = admin;
     }
   }
-  if (r.ReadString("admin_token_file", &config->admin_token_file)) {
-    absl::StatusOr<std::string> token = admin::LoadAdminToken(config->admin_token_file);
-    if (token.ok()) {
-      config->admin_token = *std::move(token);
-    } else {
-      r.Error("admin_token_file", std::string(token.status().message()));
-    }
-  }
+  admin::ReadAdminTokenFile(r, &config->admin_token_file, &config->admin_token);
   ReadProxyProtocol(r, &config->proxy_protocol);
   std::vector<std::string> proxies;
   if (r.ReadStringArray("trusted_proxies", &proxies)) {

@@ -2,15 +2,10 @@
 
 #include <algorithm>
 
+#include "common/http/percent.h"
+
 namespace edge::l7 {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // One round of percent-decoding ('+' is a space); broken escapes stay as they are.
 std::string DecodeOnce(std::string_view s) {
@@ -18,7 +13,7 @@ std::string DecodeOnce(std::string_view s) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
+      int hi = http::HexDigitValue(s[i + 1]), lo = http::HexDigitValue(s[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out.push_back(static_cast<char>(hi << 4 | lo));
         i += 2;

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "common/http/percent.h"
+
 namespace edge::l7 {
 namespace {
 
@@ -26,13 +28,6 @@ constexpr std::array<bool, 256> MakePlainTable() {
   return table;
 }
 constexpr std::array<bool, 256> kPlain = MakePlainTable();
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool IsDotSegment(std::string_view segment) { return segment == "." || segment == ".."; }
 
@@ -61,8 +56,8 @@ PathRefusal Decode(std::string_view path, const PathNormalization& options, std:
   for (size_t i = 0; i < path.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(path[i]);
     if (c == '%') {
-      const int hi = i + 2 < path.size() ? HexValue(path[i + 1]) : -1;
-      const int lo = hi >= 0 ? HexValue(path[i + 2]) : -1;
+      const int hi = i + 2 < path.size() ? http::HexDigitValue(path[i + 1]) : -1;
+      const int lo = hi >= 0 ? http::HexDigitValue(path[i + 2]) : -1;
       if (lo < 0) return PathRefusal::kBadPath;
       i += 2;
       const unsigned char v = static_cast<unsigned char>(hi * 16 + lo);

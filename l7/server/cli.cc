@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_format.h"
 #include "common/admin/admin_server.h"
-#include "common/admin/dashboard.h"
 #include "common/admin/admin_token.h"
+#include "common/admin/dashboard.h"
 #include "common/admin/runtime_control.h"
 #include "common/command_line.h"
 #include "common/dns/resolve_now.h"

@@ -4,16 +4,10 @@
 #include <openssl/sha.h>
 
 #include "absl/strings/str_format.h"
+#include "common/http/percent.h"
 
 namespace edge::l7 {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Calls fn(pair, name_matches) for each '&'-separated pair of `query`; stops when fn returns
 // false.
@@ -26,7 +20,7 @@ void ForEachPair(std::string_view query, std::string_view name, Fn fn) {
     std::string_view key = pair.substr(0, pair.find('='));
     bool matches = key == name;
     if (!matches && key.find_first_of("%+") != std::string_view::npos) {
-      std::optional<std::string> decoded = PercentDecode(key);
+      std::optional<std::string> decoded = http::DecodeQueryComponent(key);
       matches = decoded.has_value() && *decoded == name;
     }
     if (!fn(pair, matches)) return;
@@ -34,27 +28,6 @@ void ForEachPair(std::string_view query, std::string_view name, Fn fn) {
 }
 
 }  // namespace
-
-std::optional<std::string> PercentDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      int hi = HexValue(text[i + 1]);
-      int lo = HexValue(text[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 Sha256Digest Sha256(std::string_view bytes) {
   Sha256Digest digest;
@@ -66,8 +39,8 @@ std::optional<Sha256Digest> ParseSha256Hex(std::string_view hex) {
   if (hex.size() != 64) return std::nullopt;
   Sha256Digest digest;
   for (size_t i = 0; i < 32; ++i) {
-    int hi = HexValue(hex[2 * i]);
-    int lo = HexValue(hex[2 * i + 1]);
+    int hi = http::HexDigitValue(hex[2 * i]);
+    int lo = http::HexDigitValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     digest[i] = static_cast<uint8_t>(hi * 16 + lo);
   }
@@ -108,7 +81,7 @@ std::optional<std::string> QueryParameter(std::string_view query, std::string_vi
     if (!matches) return true;
     size_t eq = pair.find('=');
     value = eq == std::string_view::npos ? std::optional<std::string>(std::string())
-                                         : PercentDecode(pair.substr(eq + 1));
+                                         : http::DecodeQueryComponent(pair.substr(eq + 1));
     return false;
   });
   return value;

@@ -73,7 +73,4 @@ size_t CountQueryParameter(std::string_view query, std::string_view name);
 // pairs unchanged, in order.
 std::string QueryWithout(std::string_view query, std::string_view name);
 
-// Percent-decodes `text` ('+' is a space); nullopt on a malformed %-escape.
-std::optional<std::string> PercentDecode(std::string_view text);
-
 }  // namespace edge::l7

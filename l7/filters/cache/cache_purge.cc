@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/http/message.h"
+#include "common/http/percent.h"
 #include "common/metrics/prometheus.h"
 
 namespace edge::l7 {
@@ -22,30 +23,6 @@ std::optional<std::string_view> NextPart(std::string_view* key) {
   std::string_view part = key->substr(colon + 1, len);
   key->remove_prefix(colon + 1 + len);
   return part;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes a query value; nullopt for a broken escape.
-std::optional<std::string> Decode(std::string_view v) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (v[i] == '%') {
-      if (i + 2 >= v.size()) return std::nullopt;
-      int hi = HexValue(v[i + 1]), lo = HexValue(v[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(v[i] == '+' ? ' ' : v[i]);
-    }
-  }
-  return out;
 }
 
 PurgeAnswer Error(int status, std::string_view message) {
@@ -95,8 +72,7 @@ bool CacheKeyMatches(std::string_view key, std::string_view host, std::string_vi
 
 PurgeAnswer HandleCachePurge(const CacheRegistry* registry, std::string_view method,
                              std::string_view path, std::string_view query,
-                             std::optional<std::string_view> authorization,
-                             bool admin_authorized) {
+                             std::optional<std::string_view> authorization, bool admin_authorized) {
   // /cache/NAME/purge (POST) or /cache/NAME (PURGE).
   std::string_view rest = path.substr(std::string_view("/cache/").size());
   std::string_view name = rest.substr(0, rest.find('/'));
@@ -124,7 +100,7 @@ PurgeAnswer HandleCachePurge(const CacheRegistry* registry, std::string_view met
     query.remove_prefix(std::min(query.size(), item.size() + 1));
     std::string_view key = item.substr(0, item.find('='));
     std::string_view raw = item.size() > key.size() ? item.substr(key.size() + 1) : "";
-    std::optional<std::string> value = Decode(raw);
+    std::optional<std::string> value = http::DecodeQueryComponent(raw);
     if (!value) return Error(400, "a broken percent-escape in the query");
     if (key == "host") {
       host = std::move(value);

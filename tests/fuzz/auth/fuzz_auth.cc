@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/http/percent.h"
 #include "l7/filters/auth/api_key.h"
 #include "l7/filters/auth/auth_filter.h"
 #include "l7/filters/auth/auth_provider.h"
@@ -90,10 +91,10 @@ void CheckPercentRoundTrip(std::string_view a) {
     encoded.push_back(kHex[u >> 4]);
     encoded.push_back(kHex[u & 15]);
   }
-  auto decoded = edge::l7::PercentDecode(encoded);
+  auto decoded = edge::http::DecodeQueryComponent(encoded);
   Check(decoded.has_value() && *decoded == a);
   // Text without '%' or '+' decodes to itself; any decoding never grows.
-  auto plain = edge::l7::PercentDecode(a);
+  auto plain = edge::http::DecodeQueryComponent(a);
   if (a.find_first_of("%+") == std::string_view::npos) Check(plain.has_value() && *plain == a);
   if (plain) Check(plain->size() <= a.size());
 }
