@@ -22,6 +22,7 @@ class LineWriter {
   size_t size() const { return static_cast<size_t>(p_ - begin_); }
 
   void Raw(std::string_view s) {
+    if (s.empty()) return;  // an empty view's data() may be null, which memcpy may not take
     std::memcpy(p_, s.data(), s.size());
     p_ += s.size();
   }
