@@ -9,7 +9,10 @@ each gw7 adds `X-Via-Gw7: NAME`, so a response names the gw7 it passed through.
   burst --vip HOST:PORT --sources A.B.C.D/N --count N [--threads T] [--limit S]
       N new connections (Connection: close), source addresses taken in turn from the prefix
       (which the namespace must hold, e.g. `ip route add local PREFIX dev lo`), ports chosen by
-      the kernel. Prints one JSON list: [source, port, gw7 or null, error or null] per connection.
+      the kernel. Prints one JSON list: [source, port, gw7 or null, error or null, start] per
+      connection, start being time.monotonic() (CLOCK_MONOTONIC, the same clock in every process
+      and namespace) just before the connect. With --duration S: as many connections as fit in S
+      seconds (--count is then an upper bound).
 
   hold --vip HOST:PORT --sources A.B.C.D/N --count N
       N keep-alive connections, one request each, then one line of JSON as above; then for every
@@ -82,6 +85,7 @@ def burst(args):
     srcs = sources(args.sources)
     results = [None] * args.count
     deadline = time.monotonic() + args.limit
+    end = time.monotonic() + args.duration
     lock = threading.Lock()
     next_index = [0]
 
@@ -93,15 +97,19 @@ def burst(args):
             if i >= args.count:
                 return
             src = srcs[i % len(srcs)]
-            if time.monotonic() > deadline:
-                results[i] = [src, None, None, "time limit"]
+            now = time.monotonic()
+            if args.duration and now > end:
+                return
+            if now > deadline:
+                results[i] = [src, None, None, "time limit", now]
                 continue
             c = None
             try:
                 c = Conn(vip, src, args.timeout)
-                results[i] = [src, c.port, c.request(args.target, True), None]
+                results[i] = [src, c.port, c.request(args.target, True), None, now]
             except (OSError, EOFError, ValueError) as e:
-                results[i] = [src, c.port if c else None, None, "%s: %s" % (type(e).__name__, e)]
+                results[i] = [src, c.port if c else None, None, "%s: %s" % (type(e).__name__, e),
+                              now]
             finally:
                 if c is not None:
                     c.close()
@@ -111,7 +119,7 @@ def burst(args):
         t.start()
     for t in threads:
         t.join()
-    json.dump(results, sys.stdout)
+    json.dump([r for r in results if r is not None], sys.stdout)
     sys.stdout.write("\n")
 
 
@@ -166,6 +174,7 @@ def main():
     p.add_argument("--threads", type=int, default=16)
     p.add_argument("--limit", type=float, default=120.0)
     p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--duration", type=float, default=0.0)
     p.add_argument("--target", default="/ecmp")
     args = p.parse_args()
     burst(args) if args.mode == "burst" else hold(args)

@@ -36,6 +36,8 @@ GW7_PORT = 80
 GW7_ADMIN_PORT = 9911
 LB4_ADMIN = "127.0.0.1:9900"
 ORIGIN_PORT = 8000
+ANNOUNCE_TABLE = 100  # the kernel table where each lb4 puts the VIP for its bird2
+BIRD = "/usr/sbin/bird"
 
 # lb4's checks of gw7 (on gw7's admin /healthz); gw7's drain_delay is longer than fall x interval.
 HEALTH = {"check": "http", "path": "/healthz", "interval": "200ms", "timeout": "150ms",
@@ -229,9 +231,9 @@ class NetnsTier:
     def gw7_of_key(self, key):
         return {self.backend_key(n): n for n in self.gw7_names}[key]
 
-    def write_lb4_config(self, extra_lb4=None, extra_text=""):
+    def write_lb4_config(self, extra_lb4=None, extra_text="", announce=None):
         """One config for every lb4 (byte for byte): connection log to stdout, which each lb4's
-        Process keeps in its own file."""
+        Process keeps in its own file; `announce`: an [lb4.announce] table."""
         section = {"workers": 1, "drain_timeout": "5s", "admin": LB4_ADMIN}
         section.update(extra_lb4 or {})
         pool = {"name": "gw7", "balance": "maglev", "hash": "source_ip", "table_size": 65537,
@@ -242,7 +244,11 @@ class NetnsTier:
         listener = {"name": "web", "bind": "%s:%d" % (VIP, VIP_PORT), "mode": "tcp",
                     "pool": "gw7", "proxy_protocol": "v2"}
         text = h.render_config(section, [listener], [pool])
-        text = text.replace("[[listener]]", '[lb4.access_log]\npath = "stdout"\n\n[[listener]]', 1)
+        tables = '[lb4.access_log]\npath = "stdout"\n\n'
+        if announce:
+            tables += "[lb4.announce]\n" + "".join(
+                "%s = %s\n" % (k, g.toml_value(v)) for k, v in announce.items()) + "\n"
+        text = text.replace("[[listener]]", tables + "[[listener]]", 1)
         with open(self.lb4_config, "w") as f:
             f.write(text + extra_text)
 
@@ -269,15 +275,70 @@ class NetnsTier:
             h.wait_until(lambda: all(self.lb4_status(k).get(n) == s for n, s in want.items()),
                          timeout * h.SLOW, "lb%d to see %r" % (k, want))
 
-    def start_all(self):
+    def start_all(self, bgp=False, drain_delay="3s"):
+        """Origin, gw7s, lb4s. Without bgp: a static multipath route over every lb4. With bgp:
+        bird2 in the client namespace (the router) and in each lb4 namespace; each lb4 keeps the
+        VIP in kernel table ANNOUNCE_TABLE while it can serve ([lb4.announce])."""
         self.start_origin()
         for n in self.gw7_names:
             self.start_gw7(n)
-        self.write_lb4_config()
+        announce = None
+        if bgp:
+            announce = {"vips": [VIP], "table": ANNOUNCE_TABLE, "drain_delay": drain_delay}
+            self.start_birds()
+        self.write_lb4_config(announce=announce)
         for k in range(len(self.lbs)):
             self.start_lb4(k)
         self.wait_states({n: "up" for n in self.gw7_names})
-        self.set_vip_route(range(len(self.lbs)))
+        if not bgp:
+            self.set_vip_route(range(len(self.lbs)))
+
+    # ------------------------------------------------------------ BGP (bird2)
+
+    def start_bird(self, ns, name, config_text):
+        conf = os.path.join(self.dir, "bird-%s.conf" % name)
+        with open(conf, "w") as f:
+            f.write(config_text)
+        p = Process(ns, "bird-%s" % name,
+                    [BIRD, "-f", "-c", conf, "-s", os.path.join(self.dir, "bird-%s.ctl" % name),
+                     "-P", os.path.join(self.dir, "bird-%s.pid" % name)], self.dir)
+        self.processes.append(p)
+        return p
+
+    def start_birds(self):
+        """The router (client namespace, AS 65000) peers with each lb4 namespace's bird (all in
+        AS 65001, so their paths are equal and merge into one multipath route). Each lb4's bird
+        learns the VIP from kernel table ANNOUNCE_TABLE (where lb4 puts it) and exports it."""
+        timers = "hold time 3; keepalive time 1; connect retry time 1;"
+        router = ["router id 10.1.0.1;", "log stderr { info, remote, warning, error, fatal };",
+                  "protocol device { }",
+                  "protocol kernel { merge paths on; ipv4 { import none; export all; }; }"]
+        for k in range(len(self.lbs)):
+            router.append("protocol bgp lb%d { local 10.1.%d.1 as 65000; neighbor 10.1.%d.2 "
+                          "as 65001; %s ipv4 { import all; export none; }; }"
+                          % (k, k, k, timers))
+        self.start_bird(self.client, "router", "\n".join(router) + "\n")
+        for k, lb in enumerate(self.lbs):
+            self.start_bird(lb, "lb%d" % k, "\n".join([
+                "router id 10.1.%d.2;" % k,
+                "log stderr { info, remote, warning, error, fatal };",
+                "protocol device { }",
+                "protocol kernel { kernel table %d; learn; scan time 1; "
+                "ipv4 { import all; export none; }; }" % ANNOUNCE_TABLE,
+                "protocol bgp uplink { local 10.1.%d.2 as 65001; neighbor 10.1.%d.1 as 65000; "
+                "%s ipv4 { import none; export where net = %s/32; }; }" % (k, k, timers, VIP),
+            ]) + "\n")
+
+    def router_nexthops(self):
+        """The lb4s (indexes) in the router's route to the VIP, as bird2 installed it."""
+        r = self.ip(self.client, "route", "show", VIP + "/32")
+        return {int(gw.split(".")[2]) for gw in
+                (w for i, w in enumerate(r.stdout.split()) if i > 0 and
+                 r.stdout.split()[i - 1] == "via")}
+
+    def wait_nexthops(self, want, timeout=30):
+        h.wait_until(lambda: self.router_nexthops() == set(want), timeout * h.SLOW,
+                     "the router's VIP route over lb4s %r" % (sorted(want),), interval=0.02)
 
     # ------------------------------------------------------------ observing
 
@@ -297,13 +358,24 @@ class NetnsTier:
                 out[ip] = gw
         return out
 
+    def burst_args(self, count, threads, limit, sources, duration=0):
+        return [PYTHON, ECMP_CLIENT, "burst", "--vip", "%s:%d" % (VIP, VIP_PORT),
+                "--sources", sources, "--count", str(count), "--threads", str(threads),
+                "--limit", str(limit), "--duration", str(duration)]
+
     def burst(self, count, threads=16, limit=120, sources=CLIENTS):
-        """`count` new connections from the client namespace: [(source, port, gw7, error)]."""
-        r = self.exec(self.client, PYTHON, ECMP_CLIENT, "burst",
-                      "--vip", "%s:%d" % (VIP, VIP_PORT), "--sources", sources,
-                      "--count", str(count), "--threads", str(threads), "--limit", str(limit),
+        """`count` new connections from the client namespace:
+        [(source, port, gw7, error, start)]."""
+        r = self.exec(self.client, *self.burst_args(count, threads, limit, sources),
                       timeout=limit + 60)
         return [tuple(x) for x in json.loads(r.stdout)]
+
+    def steady_load(self, seconds, threads=4, sources=CLIENTS):
+        """New connections for `seconds` in the background; .results() waits for them."""
+        p = Process(self.client, "load-%d" % len(self.processes),
+                    self.burst_args(10 ** 6, threads, seconds + 30, sources, seconds), self.dir)
+        self.processes.append(p)
+        return Load(p, seconds)
 
     def hold(self, count, sources=CLIENTS):
         """A `hold` client: keep-alive connections that answer probe() with one request each."""
@@ -365,6 +437,16 @@ class NetnsTier:
     def dump_logs(self):
         for p in self.processes:
             sys.stderr.write("---- %s stderr ----\n%s\n" % (p.name, p.text()[-3000:]))
+
+
+class Load:
+    def __init__(self, process, seconds):
+        self.p = process
+        self.seconds = seconds
+
+    def results(self):
+        self.p.proc.wait(self.seconds + 60)
+        return [tuple(x) for x in json.loads(self.p.text("out"))]
 
 
 class Holder:
