@@ -77,7 +77,7 @@ absl::StatusOr<std::unique_ptr<VipAnnouncer>> VipAnnouncer::Start(const Announce
     error = a->Apply(want);
   }
   if (!error.empty()) return absl::FailedPreconditionError(error);
-  LOG_INFO("announce: %s %s%s", Describe(config),
+  LOG_INFO("announce: %s, through device %s: %s%s", Describe(config), a->routes_.device(),
            want ? "announced" : "not announced: ", a->last_reason_);
   a->thread_ = std::thread([p = a.get()] { p->Run(); });
   return a;

@@ -77,6 +77,17 @@ def test_the_router_lists_exactly_the_lb4s_with_a_healthy_gw7(tier):
     tier.wait_states({g: "up" for g in tier.gw7_names}, lb_indexes=[1])
     tier.wait_nexthops({0, 1, 2})
 
+    # lb2 is killed (no withdrawal of its own): its routes went through its TUN device, which
+    # the kernel removes with the process, and the routes with it.
+    assert "lb4-" in table_routes(tier, 2)
+    tier.lb4s[tier.lbs[2]].kill()
+    tier.wait_nexthops({0, 1})
+    assert table_routes(tier, 2).strip() == ""
+    tier.start_lb4(2)
+    tier.wait_nexthops({0, 1, 2})
+    results = tier.burst(600)
+    assert not [r for r in results if r[3] is not None]
+
 
 def test_a_draining_lb4_is_withdrawn_before_it_stops_accepting(tier):
     """SIGTERM to lb1 under steady load of new connections: the router drops lb1's path while
