@@ -128,7 +128,7 @@ def test_a_gw7_out_of_health_moves_only_its_clients_the_same_way_on_every_lb4(ti
     errors = [r for r in during if r[3] is not None]
     assert not errors, errors[:5]
     moved_to = collections.defaultdict(set)
-    for src, _, gw, _ in during:
+    for src, _, gw, *_ in during:
         moved_to[src].add(gw)
     # One gw7 per client whichever lb4 took each of its ~12 connections: the lb4s agree.
     split = {s: g for s, g in moved_to.items() if len(g) != 1}
