@@ -126,7 +126,7 @@ int ServeUntilSignal(Lb4Server& server, BackendDiscovery& discovery, const std::
     if (services.announcer && sig != SIGUSR2) {
       // Routers first: withdraw the VIPs, keep accepting while the routing daemon tells its
       // peers and they move the flows to the other lb4s, then stop accepting.
-      const absl::Duration delay = server.runtime()->config.announce.drain_delay;
+      const absl::Duration delay = services.announcer->drain_delay();
       services.announcer->Withdraw();
       LOG_INFO("%s: VIPs withdrawn, still accepting for drain_delay %s", strsignal(sig),
                absl::FormatDuration(delay));

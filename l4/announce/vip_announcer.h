@@ -55,6 +55,8 @@ class VipAnnouncer {
   void Release();
 
   bool announced() const { return announced_.load(); }
+  // How long lb4 keeps accepting after Withdraw() on SIGTERM (the config lb4 started with).
+  absl::Duration drain_delay() const { return config_.drain_delay; }
 
  private:
   VipAnnouncer(const AnnounceConfig& config, KernelRoutes routes, Readiness readiness)
