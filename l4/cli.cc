@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/systemd_notify.h"
 #include "l4/admin.h"
+#include "l4/announce/vip_announcer.h"
 #include "l4/backend_discovery.h"
 #include "l4/config.h"
 #include "l4/handover.h"
@@ -52,6 +53,7 @@ struct Flags {
 struct Services {
   std::unique_ptr<admin::AdminServer> admin;
   std::unique_ptr<HandoverServer> handover;
+  std::unique_ptr<VipAnnouncer> announcer;  // [lb4.announce]
 };
 
 // Returns -1 to go on, or an exit code.
@@ -116,7 +118,20 @@ int ServeUntilSignal(Lb4Server& server, BackendDiscovery& discovery, const std::
       log::ReopenAllLineSinks();
       continue;
     }
-    if (sig == SIGUSR2) services.handover.reset();  // done: its thread asked for this drain
+    if (sig == SIGUSR2) {
+      services.handover.reset();  // done: its thread asked for this drain
+      // The new lb4 announces the same routes now: they are its, not ours to delete.
+      if (services.announcer) services.announcer->Release();
+    }
+    if (services.announcer && sig != SIGUSR2) {
+      // Routers first: withdraw the VIPs, keep accepting while the routing daemon tells its
+      // peers and they move the flows to the other lb4s, then stop accepting.
+      const absl::Duration delay = services.announcer->drain_delay();
+      services.announcer->Withdraw();
+      LOG_INFO("%s: VIPs withdrawn, still accepting for drain_delay %s", strsignal(sig),
+               absl::FormatDuration(delay));
+      absl::SleepFor(delay);
+    }
     absl::Duration drain_timeout = server.runtime()->config.drain_timeout;
     LOG_INFO("%s: draining %d connections (drain_timeout %s)", strsignal(sig),
              static_cast<int>(server.active_connections()), absl::FormatDuration(drain_timeout));
@@ -127,6 +142,7 @@ int ServeUntilSignal(Lb4Server& server, BackendDiscovery& discovery, const std::
     LOG_INFO("drain %s; exiting", drained ? "complete" : "timed out, closing the rest");
     services.handover.reset();
     services.admin.reset();
+    services.announcer.reset();
     discovery.Stop();
     server.Stop();
     return 0;
@@ -219,6 +235,18 @@ int Lb4Main(int argc, char** argv) {
       return 1;
     }
     services.handover = std::move(*hs);
+  }
+  if (config->announce.enabled()) {
+    Lb4Server* serving = server->get();
+    auto announcer =
+        VipAnnouncer::Start(config->announce, [serving, pools = config->announce.pools] {
+          return WhyNotServing(*serving->runtime(), pools);
+        });
+    if (!announcer.ok()) {
+      LOG_ERROR("%s", announcer.status().message());
+      return 1;
+    }
+    services.announcer = std::move(*announcer);
   }
   if (absl::Status dns = discovery.Start(server->get()); !dns.ok()) {
     LOG_ERROR("dns: %s", dns.message());

@@ -125,11 +125,52 @@ bool ReadName(TableReader& reader, std::string* name, Origin* origin) {
   return true;
 }
 
+// [lb4.announce]; its pools are checked against the pools in CrossCheck (pools_at: where).
+void ReadAnnounce(TableReader& lb4, AnnounceConfig* out, toml::source_position* pools_at) {
+  const toml::table* table = lb4.ReadTable("announce");
+  if (table == nullptr) return;
+  TableReader r(*table, lb4.errors(), lb4.context(), {"vips", "table", "pools", "drain_delay"},
+                "announce.");
+  std::vector<std::string> vips;
+  if (r.Require("vips") && r.ReadStringArray("vips", &vips)) {
+    if (vips.empty()) r.Error("vips", "must name at least one IP address");
+    for (const std::string& text : vips) {
+      auto vip = net::SocketAddress::ParseIp(text, 0);
+      if (!vip.ok()) {
+        r.Error("vips", absl::StrFormat("not an IP address: %s", Quote(text)));
+        continue;
+      }
+      if (std::find(out->vips.begin(), out->vips.end(), *vip) != out->vips.end()) {
+        r.Error("vips", absl::StrFormat("%s is listed twice", Quote(text)));
+        continue;
+      }
+      out->vips.push_back(*vip);
+    }
+  }
+  uint32_t number = 0;
+  if (r.Require("table") && r.ReadInt("table", &number, 1u, 0xffffffffu)) {
+    if (number >= 253 && number <= 255) {
+      r.Error("table",
+              absl::StrFormat("%d is the kernel's %s table: use a table of its own", number,
+                              number == 253   ? "default"
+                              : number == 254 ? "main"
+                                              : "local"));
+    } else {
+      out->table = number;
+    }
+  }
+  if (r.ReadStringArray("pools", &out->pools)) *pools_at = PositionOf(r, "pools");
+  r.ReadDuration("drain_delay", &out->drain_delay, absl::ZeroDuration(), absl::Minutes(10));
+  if (!out->vips.empty() && out->table == 0) out->vips.clear();  // an error is recorded
+}
+
 void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* config,
-                    toml::source_position* admin_at) {
-  TableReader r(table, errors, "lb4",
-                {"workers", "max_connections", "admin", "drain_timeout", "buffer_size",
-                 "buffers_per_worker", "batch_wait_us", "access_log", "admin_token_file"});
+                    toml::source_position* admin_at, toml::source_position* announce_pools_at) {
+  TableReader r(
+      table, errors, "lb4",
+      {"workers", "max_connections", "admin", "drain_timeout", "buffer_size", "buffers_per_worker",
+       "batch_wait_us", "access_log", "admin_token_file", "announce"});
+  ReadAnnounce(r, &config->announce, announce_pools_at);
   r.ReadInt("workers", &config->workers, 0, kMaxWorkers);
   r.ReadInt("max_connections", &config->max_connections, uint64_t{1});
   net::SocketAddress admin;
@@ -662,8 +703,9 @@ absl::StatusOr<Lb4Config> ParseLb4Config(std::string_view toml_text, std::string
 
   TableReader top(root, errors, "", {"lb4", "listener", "pool", "dns"});
   toml::source_position admin_at{};
+  toml::source_position announce_pools_at{};
   if (const toml::table* lb4 = top.ReadTable("lb4")) {
-    ReadLb4Section(*lb4, errors, &config, &admin_at);
+    ReadLb4Section(*lb4, errors, &config, &admin_at, &announce_pools_at);
   }
 
   if (const toml::table* dns = top.ReadTable("dns")) dns::ReadDnsConfig(*dns, errors, &config.dns);
@@ -684,6 +726,13 @@ absl::StatusOr<Lb4Config> ParseLb4Config(std::string_view toml_text, std::string
   }
 
   CrossCheck(config, pool_origins, listener_origins, admin_at, errors);
+  for (const std::string& pool : config.announce.pools) {
+    if (config.FindPool(pool) == nullptr) {
+      errors.Add(
+          announce_pools_at, "lb4", "announce.pools",
+          absl::StrFormat("unknown pool %s (defined: %s)", Quote(pool), ListNames(config.pools)));
+    }
+  }
   RETURN_IF_ERROR(errors.ToStatus());
   return config;
 }

@@ -157,6 +157,22 @@ struct ListenerConfig {
   bool has_protection() const { return !allow.empty() || !deny.empty() || has_per_source_limits(); }
 };
 
+// [lb4.announce]: several lb4 machines behind routers that spread a VIP over them by ECMP
+// (DESIGN.md "Why this shape"). lb4 keeps a host route (/32, /128 via `lo`) for each VIP in a
+// kernel routing table that the machine's routing daemon exports to its peers (bird2: `protocol
+// kernel { kernel table N; learn; }` and a BGP export of those routes; see README "ECMP and BGP").
+// The routes are present while lb4 serves and every pool in `pools` has a healthy backend, and are
+// withdrawn on SIGTERM `drain_delay` before lb4 stops accepting, so routers stop sending first
+// (l4/announce/vip_announcer.h).
+struct AnnounceConfig {
+  std::vector<net::SocketAddress> vips;  // empty: announcing is off; port 0
+  uint32_t table = 0;                    // 1..2^32-1, not 253 (default), 254 (main), 255 (local)
+  std::vector<std::string> pools;        // empty: every pool a listener (or SNI route) uses
+  absl::Duration drain_delay = absl::Seconds(2);
+
+  bool enabled() const { return !vips.empty(); }
+};
+
 struct Lb4Config {
   int workers = 0;                          // 0..1024; 0 = one per CPU
   uint64_t max_connections = 100000;        // >= 1
@@ -175,6 +191,7 @@ struct Lb4Config {
   uint32_t batch_wait_us = 20;  // 0..1000
   // [lb4.access_log]: one JSON line per connection (l4/connection_log.h); off when absent.
   log::AccessLogConfig access_log;
+  AnnounceConfig announce;                // [lb4.announce]
   std::vector<ListenerConfig> listeners;  // at least one, in config order
   std::vector<PoolConfig> pools;          // in config order
   dns::DnsConfig dns;                     // [dns]: resolving named backends

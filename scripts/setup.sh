@@ -21,6 +21,7 @@ packages=(
   chromium chromium-driver python3-selenium   # the dashboard's browser test
   systemd                                # systemd-analyze verify for conf/systemd units
   ccache                                 # rebuilds of clones and worktrees reuse objects
+  bird2 iproute2                         # ECMP/BGP tests: lb4s announce the VIP (own bird processes)
 )
 missing=()
 for p in "${packages[@]}"; do

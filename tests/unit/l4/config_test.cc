@@ -319,7 +319,7 @@ const ErrorCase kErrorCases[] = {
      "edge.toml:2:1: lb4: worker: unknown key; did you mean \"workers\"? (allowed: workers, "
      "max_connections, admin, drain_timeout, buffer_size, buffers_per_worker, batch_wait_us, "
      "access_log, "
-     "admin_token_file)"},
+     "admin_token_file, announce)"},
     {"UnknownKeyInBackend",
      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\", wieght = 2 }]\n",
