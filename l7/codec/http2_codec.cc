@@ -79,28 +79,37 @@ struct FieldBlock {
 // The response's fields for nghttp2: names lower-cased (HTTP/2 requires it), bytes kept in
 // `bytes` and pointed to by `nva` once complete.
 struct OutFields {
+  struct Span {
+    uint32_t at, name_len, value_len;
+    uint8_t flags;
+  };
   std::string bytes;
-  std::vector<std::pair<uint32_t, uint32_t>> name_spans, value_spans;
+  std::vector<Span> spans;
   std::vector<nghttp2_nv> nva;
 
   void Clear() {
     bytes.clear();
-    name_spans.clear();
-    value_spans.clear();
+    spans.clear();
     nva.clear();
   }
-  void Add(std::string_view name, std::string_view value) {
-    name_spans.emplace_back(bytes.size(), name.size());
-    for (char c : name) bytes.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
-    value_spans.emplace_back(bytes.size(), value.size());
-    bytes.append(value);
+  // `flags`: NGHTTP2_NV_FLAG_NO_INDEX for a value unique to one response (X-Request-Id): indexed
+  // in the HPACK table it would only evict useful entries, and each later field of that name
+  // would walk all of them in nghttp2's encoder (one hash chain per name).
+  void Add(std::string_view name, std::string_view value, uint8_t flags = NGHTTP2_NV_FLAG_NONE) {
+    const size_t at = bytes.size();
+    bytes.resize(at + name.size() + value.size());
+    char* p = bytes.data() + at;
+    for (char c : name) *p++ = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+    if (!value.empty()) std::memcpy(p, value.data(), value.size());
+    spans.push_back({static_cast<uint32_t>(at), static_cast<uint32_t>(name.size()),
+                     static_cast<uint32_t>(value.size()), flags});
   }
+  bool empty() const { return spans.empty(); }
   const nghttp2_nv* Build() {
     nva.clear();
-    for (size_t i = 0; i < name_spans.size(); ++i) {
-      nva.push_back({reinterpret_cast<uint8_t*>(bytes.data() + name_spans[i].first),
-                     reinterpret_cast<uint8_t*>(bytes.data() + value_spans[i].first),
-                     name_spans[i].second, value_spans[i].second, NGHTTP2_NV_FLAG_NONE});
+    uint8_t* base = reinterpret_cast<uint8_t*>(bytes.data());
+    for (const Span& s : spans) {
+      nva.push_back({base + s.at, base + s.at + s.name_len, s.name_len, s.value_len, s.flags});
     }
     return nva.data();
   }
@@ -502,7 +511,9 @@ void Http2Codec::Stream::EncodeHead(
       if (IsSafeExtraField(name, value)) response_fields_.Add(name, value);
     }
   }
-  if (!request_id.empty()) response_fields_.Add("x-request-id", request_id);
+  if (!request_id.empty()) {
+    response_fields_.Add("x-request-id", request_id, NGHTTP2_NV_FLAG_NO_INDEX);
+  }
   if (head.body.kind == http::BodyKind::kNone) {
     // A head that says no body comes (an HTTP/2 upstream's HEADERS with END_STREAM, a 204): it
     // waits for the end (or unexpected data), so that it can end the stream itself, as a gRPC
@@ -534,7 +545,7 @@ void Http2Codec::Stream::EncodeEnd(const http::HttpHeaders* trailers) {
       if (IsConnectionSpecific(t.name) || http::IsForbiddenTrailerField(t.name)) continue;
       response_trailers_.Add(t.name, t.value);
     }
-    has_response_trailers_ = !response_trailers_.name_spans.empty();
+    has_response_trailers_ = !response_trailers_.empty();
   }
   out_end_ = true;
   if (head_deferred_) {
@@ -556,7 +567,10 @@ void Http2Codec::Stream::EncodeLocal(int status, const std::vector<http::HttpHea
   char text[3];
   response_fields_.Add(":status", StatusText(status, text));
   for (const http::HttpHeader& f : fields) {
-    if (!IsConnectionSpecific(f.name)) response_fields_.Add(f.name, f.value);
+    if (IsConnectionSpecific(f.name)) continue;
+    response_fields_.Add(f.name, f.value,
+                         http::EqualsIgnoreCase(f.name, "x-request-id") ? NGHTTP2_NV_FLAG_NO_INDEX
+                                                                        : NGHTTP2_NV_FLAG_NONE);
   }
   response_fields_.Add("content-length", std::to_string(body.size()));
   if (!head_request_) out_.assign(body);
