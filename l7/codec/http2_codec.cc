@@ -168,15 +168,15 @@ class Http2Codec::Stream final : public CodecStream {
   void AcceptBody() override { body_accepted_ = true; }
   void ReadBody() override {
     Deliver();
-    codec_->Flush();
+    codec_->FlushSoon();
     codec_->callbacks_->ReadMore();
   }
   bool body_complete() const override { return remote_ended_ && pending_in_.empty(); }
   size_t output_queued() const override {
     return (out_.size() - out_at_) + codec_->callbacks_->output_queued();
   }
-  void BeginBatch() override { codec_->callbacks_->BeginBatch(); }
-  void EndBatch() override { codec_->callbacks_->EndBatch(); }
+  void BeginBatch() override { codec_->BeginBatch(); }
+  void EndBatch() override { codec_->EndBatch(); }
 
   // Codec side.
   void OnHeader(std::string_view name, std::string_view value);
@@ -489,7 +489,7 @@ void Http2Codec::Stream::CheckSendProgress() {
             codec_->info_.client.ToString(), id_, static_cast<int>(out_.size() - out_at_));
   nghttp2_submit_rst_stream(codec_->session_, NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
   OnClosed();  // the request stream ends now: its upstream connection is released
-  codec_->Flush();
+  codec_->FlushSoon();
 }
 
 void Http2Codec::Stream::EncodeHead(
@@ -523,7 +523,7 @@ void Http2Codec::Stream::EncodeHead(
     return;
   }
   Submit(response_fields_, true);
-  codec_->Flush();
+  codec_->FlushSoon();
 }
 
 void Http2Codec::Stream::EncodeData(std::string_view data) {
@@ -534,7 +534,7 @@ void Http2Codec::Stream::EncodeData(std::string_view data) {
   if (decoder_ == nullptr || !response_submitted_ || head_request_ || data.empty()) return;
   out_.append(data);
   nghttp2_session_resume_data(codec_->session_, id_);
-  codec_->Flush();
+  codec_->FlushSoon();
 }
 
 void Http2Codec::Stream::EncodeEnd(const http::HttpHeaders* trailers) {
@@ -555,7 +555,7 @@ void Http2Codec::Stream::EncodeEnd(const http::HttpHeaders* trailers) {
     nghttp2_session_resume_data(codec_->session_, id_);
   }
   Complete(status_);
-  codec_->Flush();
+  codec_->FlushSoon();
 }
 
 void Http2Codec::Stream::EncodeLocal(int status, const std::vector<http::HttpHeader>& fields,
@@ -577,13 +577,13 @@ void Http2Codec::Stream::EncodeLocal(int status, const std::vector<http::HttpHea
   out_end_ = true;
   Submit(response_fields_, !out_.empty());
   Complete(status);
-  codec_->Flush();
+  codec_->FlushSoon();
 }
 
 void Http2Codec::Stream::Reset() {
   nghttp2_submit_rst_stream(codec_->session_, NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
   OnClosed();
-  codec_->Flush();
+  codec_->FlushSoon();
 }
 
 void Http2Codec::Stream::Complete(int status) {
@@ -680,8 +680,11 @@ void Http2Codec::Start(std::string_view input, bool draining) {
 
 void Http2Codec::OnData(std::string_view data) {
   if (closed_) return;
+  // What the callbacks answer at once (a local response, a window update) is framed once, below.
+  ++batch_depth_;
   const ssize_t n = nghttp2_session_mem_recv(
       session_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+  --batch_depth_;
   if (n < 0) {
     // Fatal errors that nghttp2 answers with no GOAWAY of its own (a bad preface, ...).
     if (n == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
@@ -801,7 +804,26 @@ bool Http2Codec::CountReset() {
   return false;
 }
 
+void Http2Codec::BeginBatch() {
+  ++batch_depth_;
+  callbacks_->BeginBatch();
+}
+
+void Http2Codec::EndBatch() {
+  if (--batch_depth_ == 0 && flush_wanted_) Flush();
+  callbacks_->EndBatch();
+}
+
+void Http2Codec::FlushSoon() {
+  if (batch_depth_ > 0) {
+    flush_wanted_ = true;
+  } else {
+    Flush();
+  }
+}
+
 void Http2Codec::Flush() {
+  flush_wanted_ = false;
   if (in_flush_ || closed_) return;
   in_flush_ = true;
   callbacks_->BeginBatch();

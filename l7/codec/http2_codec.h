@@ -111,6 +111,12 @@ class Http2Codec final : public ServerCodec {
   // Frames what nghttp2 has queued while the connection's output is below kHighWater; closes the
   // connection when the session is over (GOAWAY sent, or the peer's).
   void Flush();
+  // Flush now, or at the end of the current batch (a stream's Begin/EndBatch, or the callbacks of
+  // one OnData): a response's head, body and end produced together leave as HEADERS and one DATA
+  // frame with END_STREAM (not a third, empty one), framed by one pass over nghttp2's queue.
+  void FlushSoon();
+  void BeginBatch();
+  void EndBatch();
   void Fail(std::string_view kind);  // a fatal session error: counted, connection closed
 
   StreamServices* services_;
@@ -119,6 +125,8 @@ class Http2Codec final : public ServerCodec {
   nghttp2_session* session_ = nullptr;
   bool closed_ = false;
   bool in_flush_ = false;
+  int batch_depth_ = 0;
+  bool flush_wanted_ = false;  // a FlushSoon inside the batch
   bool draining_ = false;
   size_t open_streams_ = 0;
   std::vector<std::unique_ptr<Stream>> free_streams_;  // reused for later streams
