@@ -76,6 +76,26 @@ struct FieldBlock {
   std::string_view value(const Span& s) const { return {bytes.data() + s.value_at, s.value_len}; }
 };
 
+// ASCII upper-case letters to lower case, eight bytes at a time (other bytes unchanged): the
+// names of every relayed response field (an HTTP/1 origin's are capitalised).
+void LowerAscii(char* p, size_t n) {
+  constexpr uint64_t kOnes = 0x0101010101010101;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    const uint64_t low7 = w & (kOnes * 0x7f);
+    const uint64_t at_least_a = low7 + kOnes * (0x80 - 'A');              // bit 7: byte >= 'A'
+    const uint64_t above_z = low7 + kOnes * (0x7f - 'Z');                 // bit 7: byte > 'Z'
+    const uint64_t upper = (at_least_a ^ above_z) & ~w & (kOnes * 0x80);  // and ASCII
+    w |= upper >> 2;                                                      // 0x80 >> 2 = 0x20
+    std::memcpy(p + i, &w, 8);
+  }
+  for (; i < n; ++i) {
+    if (p[i] >= 'A' && p[i] <= 'Z') p[i] = static_cast<char>(p[i] + 32);
+  }
+}
+
 // The response's fields for nghttp2: names lower-cased (HTTP/2 requires it), bytes kept in
 // `bytes` and pointed to by `nva` once complete.
 struct OutFields {
@@ -97,19 +117,20 @@ struct OutFields {
   // would walk all of them in nghttp2's encoder (one hash chain per name).
   void Add(std::string_view name, std::string_view value, uint8_t flags = NGHTTP2_NV_FLAG_NONE) {
     const size_t at = bytes.size();
-    bytes.resize(at + name.size() + value.size());
-    char* p = bytes.data() + at;
-    for (char c : name) *p++ = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-    if (!value.empty()) std::memcpy(p, value.data(), value.size());
+    bytes.append(name);
+    bytes.append(value);
+    LowerAscii(bytes.data() + at, name.size());
     spans.push_back({static_cast<uint32_t>(at), static_cast<uint32_t>(name.size()),
                      static_cast<uint32_t>(value.size()), flags});
   }
   bool empty() const { return spans.empty(); }
-  const nghttp2_nv* Build() {
+  // `flags` are added to every field's.
+  const nghttp2_nv* Build(uint8_t flags = NGHTTP2_NV_FLAG_NONE) {
     nva.clear();
     uint8_t* base = reinterpret_cast<uint8_t*>(bytes.data());
     for (const Span& s : spans) {
-      nva.push_back({base + s.at, base + s.at + s.name_len, s.name_len, s.value_len, s.flags});
+      nva.push_back({base + s.at, base + s.at + s.name_len, s.name_len, s.value_len,
+                     static_cast<uint8_t>(s.flags | flags)});
     }
     return nva.data();
   }
@@ -167,8 +188,9 @@ class Http2Codec::Stream final : public CodecStream {
   void Reset() override;
   void AcceptBody() override { body_accepted_ = true; }
   void ReadBody() override {
-    Deliver();
-    codec_->FlushSoon();
+    // Only a reopened window has to be framed (a body-less request comes here too, once per
+    // upstream send that drains).
+    if (Deliver()) codec_->FlushSoon();
     codec_->callbacks_->ReadMore();
   }
   bool body_complete() const override { return remote_ended_ && pending_in_.empty(); }
@@ -186,8 +208,8 @@ class Http2Codec::Stream final : public CodecStream {
   void OnData(std::string_view data);
   void OnRemoteEnd();
   // Passes buffered body bytes to the request stream as far as it takes them now, reopening the
-  // flow-control windows by as much.
-  void Deliver();
+  // flow-control windows by as much (returns whether it did: a WINDOW_UPDATE may be due).
+  bool Deliver();
   // The client reset the stream or the connection is gone.
   void OnClosed();
   void BeginTrailers() { in_trailers_ = true; }
@@ -399,16 +421,18 @@ void Http2Codec::Stream::OnRemoteEnd() {
   Deliver();
 }
 
-void Http2Codec::Stream::Deliver() {
-  if (decoder_ == nullptr || body_failed_) return;
+bool Http2Codec::Stream::Deliver() {
+  if (decoder_ == nullptr || body_failed_) return false;
+  bool consumed = false;
   if (!pending_in_.empty() && body_accepted_ && decoder_->WantsData()) {
     std::string chunk;
     chunk.swap(pending_in_);
     StreamDecoder* d = decoder_;
     d->DecodeData(chunk);
     nghttp2_session_consume(codec_->session_, id_, chunk.size());
-    if (decoder_ != d) return;  // the request ended meanwhile
-    if (pending_in_.empty()) {  // keep the buffer's capacity for the next bytes
+    consumed = true;
+    if (decoder_ != d) return true;  // the request ended meanwhile
+    if (pending_in_.empty()) {       // keep the buffer's capacity for the next bytes
       chunk.clear();
       pending_in_.swap(chunk);
     }
@@ -417,6 +441,7 @@ void Http2Codec::Stream::Deliver() {
     end_delivered_ = true;
     decoder_->DecodeEnd(trailer_block_.spans.empty() ? nullptr : &trailers_);
   }
+  return consumed;
 }
 
 void Http2Codec::Stream::OnClosed() {
@@ -446,7 +471,11 @@ void Http2Codec::Stream::RefuseHead(int status, std::string_view message) {
 // ---- the response ----
 
 void Http2Codec::Stream::Submit(OutFields& fields, bool with_body) {
-  const nghttp2_nv* nva = fields.Build();
+  // nghttp2 points into `fields` instead of copying them: they stay as they are until the stream
+  // ends (EncodeHead and EncodeLocal submit once per stream; the object is reused only after the
+  // stream is closed, and a HEADERS frame of a closed stream is dropped unread).
+  const nghttp2_nv* nva =
+      fields.Build(NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE);
   const size_t n = fields.nva.size();
   nghttp2_data_provider provider;
   provider.source.ptr = this;
