@@ -541,7 +541,7 @@ void Http2Codec::Stream::EncodeHead(
     }
   }
   if (!request_id.empty()) {
-    response_fields_.Add("x-request-id", request_id, NGHTTP2_NV_FLAG_NO_INDEX);
+    response_fields_.Add("x-request-id", request_id, codec_->RequestIdFlags());
   }
   if (head.body.kind == http::BodyKind::kNone) {
     // A head that says no body comes (an HTTP/2 upstream's HEADERS with END_STREAM, a 204): it
@@ -598,7 +598,7 @@ void Http2Codec::Stream::EncodeLocal(int status, const std::vector<http::HttpHea
   for (const http::HttpHeader& f : fields) {
     if (IsConnectionSpecific(f.name)) continue;
     response_fields_.Add(f.name, f.value,
-                         http::EqualsIgnoreCase(f.name, "x-request-id") ? NGHTTP2_NV_FLAG_NO_INDEX
+                         http::EqualsIgnoreCase(f.name, "x-request-id") ? codec_->RequestIdFlags()
                                                                         : NGHTTP2_NV_FLAG_NONE);
   }
   response_fields_.Add("content-length", std::to_string(body.size()));
@@ -799,6 +799,13 @@ void Http2Codec::ReleaseStream(Stream* s) {
   s->in_use_ = false;
   --open_streams_;
   if (open_streams_ == 0 && !closed_) callbacks_->OnIdle();
+}
+
+uint8_t Http2Codec::RequestIdFlags() {
+  // Unindexed (its value is unique): nghttp2 then looks the name up alone, and finds the newest
+  // x-request-id entry of the table, so the name goes as an index. The first response and every
+  // 256th put one entry in (each such lookup walks all x-request-id entries, hence not more often).
+  return request_ids_sent_++ % 256 == 0 ? NGHTTP2_NV_FLAG_NONE : NGHTTP2_NV_FLAG_NO_INDEX;
 }
 
 bool Http2Codec::CountControlFrame() {

@@ -106,6 +106,8 @@ class Http2Codec final : public ServerCodec {
   void ReleaseStream(Stream* s);
   // A frame that asks for work but carries no request: counted against the flood limit.
   bool CountControlFrame();
+  // nghttp2 flags for the X-Request-Id field of the next response.
+  uint8_t RequestIdFlags();
   // A stream the client reset: counted against the rapid-reset bucket.
   bool CountReset();
   // Frames what nghttp2 has queued while the connection's output is below kHighWater; closes the
@@ -130,6 +132,7 @@ class Http2Codec final : public ServerCodec {
   bool draining_ = false;
   size_t open_streams_ = 0;
   std::vector<std::unique_ptr<Stream>> free_streams_;  // reused for later streams
+  uint32_t request_ids_sent_ = 0;
   int64_t flood_window_start_ns_ = 0;
   uint32_t flood_count_ = 0;
   bool flooded_ = false;  // the flood is reported: a slow read spanning two windows counts once
