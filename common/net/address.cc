@@ -140,17 +140,45 @@ std::string_view SocketAddress::IpBytes() const {
   return {};
 }
 
+namespace {
+
+// Dotted quad of a v4 address into `out` (at least 15 bytes); returns the end. inet_ntop goes
+// through sprintf, which cost more than the rest of a proxied request's header work: the client
+// address is written several times per request (X-Forwarded-For, Forwarded, the access record).
+char* FormatV4(const uint8_t* b, char* out) {
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) *out++ = '.';
+    const unsigned v = b[i];
+    if (v >= 100) *out++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *out++ = static_cast<char>('0' + v / 10 % 10);
+    *out++ = static_cast<char>('0' + v % 10);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string SocketAddress::IpString() const {
-  char buf[INET6_ADDRSTRLEN] = {0};
   std::string_view bytes = IpBytes();
   if (bytes.empty()) return "unspec";
+  if (is_v4()) {
+    char buf[16];
+    return std::string(buf, FormatV4(reinterpret_cast<const uint8_t*>(bytes.data()), buf));
+  }
+  char buf[INET6_ADDRSTRLEN] = {0};
   inet_ntop(storage_.ss_family, bytes.data(), buf, sizeof(buf));
   return buf;
 }
 
 std::string SocketAddress::ToString() const {
   if (!valid()) return "unspec";
-  if (is_v4()) return absl::StrCat(IpString(), ":", port());
+  if (is_v4()) {
+    char buf[32];
+    char* end = FormatV4(reinterpret_cast<const uint8_t*>(IpBytes().data()), buf);
+    *end++ = ':';
+    end = absl::numbers_internal::FastIntToBuffer(static_cast<uint32_t>(port()), end);
+    return std::string(buf, end);
+  }
   return absl::StrCat("[", IpString(), "]:", port());
 }
 

@@ -106,11 +106,19 @@ class Http2Codec final : public ServerCodec {
   void ReleaseStream(Stream* s);
   // A frame that asks for work but carries no request: counted against the flood limit.
   bool CountControlFrame();
+  // nghttp2 flags for the X-Request-Id field of the next response.
+  uint8_t RequestIdFlags();
   // A stream the client reset: counted against the rapid-reset bucket.
   bool CountReset();
   // Frames what nghttp2 has queued while the connection's output is below kHighWater; closes the
   // connection when the session is over (GOAWAY sent, or the peer's).
   void Flush();
+  // Flush now, or at the end of the current batch (a stream's Begin/EndBatch, or the callbacks of
+  // one OnData): a response's head, body and end produced together leave as HEADERS and one DATA
+  // frame with END_STREAM (not a third, empty one), framed by one pass over nghttp2's queue.
+  void FlushSoon();
+  void BeginBatch();
+  void EndBatch();
   void Fail(std::string_view kind);  // a fatal session error: counted, connection closed
 
   StreamServices* services_;
@@ -119,9 +127,12 @@ class Http2Codec final : public ServerCodec {
   nghttp2_session* session_ = nullptr;
   bool closed_ = false;
   bool in_flush_ = false;
+  int batch_depth_ = 0;
+  bool flush_wanted_ = false;  // a FlushSoon inside the batch
   bool draining_ = false;
   size_t open_streams_ = 0;
   std::vector<std::unique_ptr<Stream>> free_streams_;  // reused for later streams
+  uint32_t request_ids_sent_ = 0;
   int64_t flood_window_start_ns_ = 0;
   uint32_t flood_count_ = 0;
   bool flooded_ = false;  // the flood is reported: a slow read spanning two windows counts once

@@ -37,11 +37,19 @@ bool AllZero(const std::array<uint8_t, N>& a) {
 }
 
 template <size_t N>
-void AppendHex(std::string* out, const std::array<uint8_t, N>& a) {
+char* WriteHex(char* out, const std::array<uint8_t, N>& a) {
   for (uint8_t b : a) {
-    out->push_back(kHex[b >> 4]);
-    out->push_back(kHex[b & 0xF]);
+    *out++ = kHex[b >> 4];
+    *out++ = kHex[b & 0xF];
   }
+  return out;
+}
+
+template <size_t N>
+void AppendHex(std::string* out, const std::array<uint8_t, N>& a) {
+  const size_t at = out->size();
+  out->resize(at + 2 * N);
+  WriteHex(out->data() + at, a);
 }
 
 // xoshiro256** seeded once per thread from the kernel: ids must be unpredictable enough not to
@@ -88,15 +96,17 @@ std::string TraceContext::Format() const {
 }
 
 void TraceContext::FormatTo(std::string* out) const {
-  out->clear();
-  out->reserve(kVersion00Length);
-  out->append("00-");
-  AppendHex(out, trace_id);
-  out->push_back('-');
-  AppendHex(out, parent_id);
-  out->push_back('-');
-  out->push_back(kHex[flags >> 4]);
-  out->push_back(kHex[flags & 0xF]);
+  out->resize(kVersion00Length);  // keeps the capacity of a string used before
+  char* p = out->data();
+  *p++ = '0';
+  *p++ = '0';
+  *p++ = '-';
+  p = WriteHex(p, trace_id);
+  *p++ = '-';
+  p = WriteHex(p, parent_id);
+  *p++ = '-';
+  *p++ = kHex[flags >> 4];
+  *p = kHex[flags & 0xF];
 }
 
 std::string TraceContext::TraceIdHex() const {

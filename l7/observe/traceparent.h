@@ -34,8 +34,12 @@ struct TraceContext {
   bool sampled() const { return (flags & kSampled) != 0; }
   // "00-<trace>-<parent>-<flags>", 55 characters.
   std::string Format() const;
-  // The same into *out, reusing its capacity (the request path keeps one string per stream).
+  // The same into *out, replacing what it held and reusing its capacity (the request path keeps
+  // one string per stream).
   void FormatTo(std::string* out) const;
+  // Where the ids sit in Format()'s text.
+  static constexpr size_t kTraceIdAt = 3, kTraceIdLength = 32;
+  static constexpr size_t kParentIdAt = 36, kParentIdLength = 16;
   std::string TraceIdHex() const;   // 32 lower-case hex digits
   std::string ParentIdHex() const;  // 16
   // The trace id's first 8 bytes as a number: a uniformly random key for sampling decisions.

@@ -171,9 +171,10 @@ void RequestStream::DecideTraceContext() {
   }
   const TraceDecision d =
       DecideTrace(std::span<const std::string_view>(fields, n), /*sample_new=*/false);
-  trace_id_ = d.outgoing.TraceIdHex();
-  span_id_ = d.outgoing.ParentIdHex();
-  traceparent_out_ = d.outgoing.Format();
+  // One formatting; the ids are parts of it (the strings keep their capacity across requests).
+  d.outgoing.FormatTo(&traceparent_out_);
+  trace_id_.assign(traceparent_out_, TraceContext::kTraceIdAt, TraceContext::kTraceIdLength);
+  span_id_.assign(traceparent_out_, TraceContext::kParentIdAt, TraceContext::kParentIdLength);
 }
 
 void RequestStream::RunFilters(size_t from) {

@@ -20,6 +20,19 @@ TEST(SocketAddress, ParsesIpv4AndIpv6) {
   EXPECT_EQ(v6->IpBytes().size(), 16u);
 }
 
+TEST(SocketAddress, FormatsEveryV4OctetWidthAndPort) {
+  for (const char* text : {"0.9.10.99:0", "100.199.200.255:65535", "255.255.255.255:1",
+                           "1.2.3.4:80", "10.0.100.7:12345"}) {
+    auto a = SocketAddress::Parse(text);
+    ASSERT_TRUE(a.ok()) << text;
+    EXPECT_EQ(a->ToString(), text);
+    const std::string_view t(text);
+    EXPECT_EQ(a->IpString(), t.substr(0, t.rfind(':')));
+  }
+  EXPECT_EQ(SocketAddress().IpString(), "unspec");
+  EXPECT_EQ(SocketAddress().ToString(), "unspec");
+}
+
 TEST(SocketAddress, RefusesMalformed) {
   for (const char* bad :
        {"", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:-1", "::1:80", "[::1]", "[::1]80",

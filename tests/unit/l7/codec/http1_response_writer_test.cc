@@ -119,4 +119,24 @@ TEST(ClientResponseTest, LastChunkForwardsOnlyAllowedTrailers) {
 }
 
 }  // namespace
+TEST(IsSafeExtraField, RefusesControlBytesWhereverTheySit) {
+  EXPECT_FALSE(IsSafeExtraField("", "v"));
+  EXPECT_FALSE(IsSafeExtraField("bad name", "v"));
+  EXPECT_TRUE(IsSafeExtraField("X-Ok", ""));
+  const std::string good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 \t~";
+  EXPECT_TRUE(IsSafeExtraField("traceparent", good));
+  EXPECT_TRUE(IsSafeExtraField("x", "caf\xc3\xa9 \x80\xff obs-text is allowed"));
+  // Each position of the first word, of a later word and of the tail (which is not a whole word).
+  for (size_t at = 0; at < good.size(); ++at) {
+    for (char bad : {'\0', '\r', '\n', '\x1f', '\x7f'}) {
+      std::string v = good;
+      v[at] = bad;
+      EXPECT_FALSE(IsSafeExtraField("x", v)) << "byte " << int(bad) << " at " << at;
+    }
+    std::string tab = good;
+    tab[at] = '\t';
+    EXPECT_TRUE(IsSafeExtraField("x", tab)) << "tab at " << at;
+  }
+}
+
 }  // namespace edge::l7

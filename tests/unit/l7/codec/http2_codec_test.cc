@@ -236,6 +236,31 @@ TEST_F(Http2CodecTest, MapsPseudoHeadersAndAnswersWithHeadBodyAndTrailers) {
   EXPECT_EQ(r.error, 0u);
 }
 
+TEST_F(Http2CodecTest, LowerCasesEveryResponseFieldName) {
+  const int32_t id = client_.Request(
+      {{":method", "GET"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}});
+  Pump();
+  ASSERT_EQ(connection_.streams.size(), 1u);
+  FakeStream& s = *connection_.streams[0];
+  http::HttpResponse head;
+  head.status = 200;
+  head.body = {http::BodyKind::kContentLength, 2};
+  // Every tchar, the letters next to the ends of A-Z, names shorter and longer than 8 bytes.
+  head.headers.Add("X-Mixed_Case.Name~With^Edges`|AZaz09!#$%&'*+", "1");
+  head.headers.Add("ETag", "2");
+  head.headers.Add("SERVER", "3");
+  s.codec_->EncodeHead(head, nullptr, "rid");
+  s.codec_->EncodeData("ok");
+  s.codec_->EncodeEnd(nullptr);
+  Pump();
+  Client::Response& r = client_.responses[id];
+  EXPECT_EQ(r.fields["x-mixed_case.name~with^edges`|azaz09!#$%&'*+"], "1");
+  EXPECT_EQ(r.fields["etag"], "2");
+  EXPECT_EQ(r.fields["server"], "3");
+  EXPECT_EQ(r.body, "ok");
+  EXPECT_EQ(r.error, 0u);
+}
+
 TEST_F(Http2CodecTest, RequestBodyArrivesWithItsEnd) {
   const std::string body(100000, 'b');  // beyond one window: WINDOW_UPDATEs must follow
   const int32_t id = client_.Request(

@@ -19,6 +19,19 @@ TEST(TraceparentTest, ParsesTheSpecExample) {
   EXPECT_EQ(c->TraceKey(), 0x4bf92f3577b34da6ULL);
 }
 
+TEST(TraceparentTest, FormatToReplacesAndIdsSitWhereDeclared) {
+  auto c = ParseTraceparent(kValid);
+  ASSERT_TRUE(c);
+  std::string out = "an older, longer value that FormatTo must replace entirely: 0123456789";
+  c->FormatTo(&out);
+  EXPECT_EQ(out, kValid);
+  EXPECT_EQ(out.substr(TraceContext::kTraceIdAt, TraceContext::kTraceIdLength), c->TraceIdHex());
+  EXPECT_EQ(out.substr(TraceContext::kParentIdAt, TraceContext::kParentIdLength), c->ParentIdHex());
+  std::string empty;
+  c->FormatTo(&empty);
+  EXPECT_EQ(empty, kValid);
+}
+
 TEST(TraceparentTest, RefusesWhatVersion00Forbids) {
   const char* bad[] = {
       "",
