@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -16,6 +17,7 @@ namespace edge::l7 {
 namespace {
 
 constexpr size_t kRecvBufferBytes = 16384;
+std::atomic<size_t> live_clients{0};
 
 RedisReply Convert(const redisReply* r) {
   RedisReply out;
@@ -70,9 +72,14 @@ RedisClient::RedisClient(uring::EventLoop* loop, Options options)
       options_(std::move(options)),
       request_timer_(&RequestTimerThunk, this),
       connect_timer_(&ConnectTimerThunk, this),
-      stats_(options_.stats != nullptr ? options_.stats : std::make_shared<RedisClientStats>()) {}
+      stats_(options_.stats != nullptr ? options_.stats : std::make_shared<RedisClientStats>()) {
+  live_clients.fetch_add(1, std::memory_order_relaxed);
+}
+
+size_t RedisClient::live_count() { return live_clients.load(std::memory_order_relaxed); }
 
 RedisClient::~RedisClient() {
+  live_clients.fetch_sub(1, std::memory_order_relaxed);
   loop_->timers().Cancel(&request_timer_);
   loop_->timers().Cancel(&connect_timer_);
   if (fd_ >= 0) close(fd_);

@@ -106,6 +106,9 @@ class RedisClient final : public uring::IoHandler,
   const net::SocketAddress& address() const { return options_.address; }
   // No operation in flight (tests wait for this before destroying the loop).
   bool idle() const { return pending_ops_ == 0; }
+  // RedisClient objects alive in the process (tests wait for 0 before destroying a loop whose
+  // clients they cannot reach, e.g. those a RedisSentinel made).
+  static size_t live_count();
 
   void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
 
