@@ -24,7 +24,7 @@ from gw7_harness import gw  # noqa: E402,F401
 from redis_server import _encode, _Reader  # noqa: E402
 
 MASTER = "edge-rl"
-pytestmark = pytest.mark.skipif(
+needs_sentinel = pytest.mark.skipif(
     shutil.which("redis-sentinel") is None or shutil.which("redis-server") is None,
     reason="redis-sentinel / redis-server not installed (apt-get install redis-sentinel)")
 
@@ -143,6 +143,33 @@ def load(addr, stop, out):
         c.close()
 
 
+def test_check_refuses_address_and_sentinels_together(tmp_path):
+    policy = ('[[rate_limit]]\nname = "g"\nkey = "route"\nlimit = 1\nper = "1s"\n'
+              'store = "redis"\n')
+    cases = [
+        ('[redis]\naddress = "127.0.0.1:6379"\nsentinels = ["127.0.0.1:26379"]\n'
+         'master = "m"\n',
+         ':12:13: redis: sentinels: give either address (one server) or sentinels + master'),
+        ('[redis]\nsentinels = ["127.0.0.1:26379"]\n', 'redis: sentinels: needs master = "NAME"'),
+        ('[redis]\nsentinels = ["127.0.0.1:26379", "127.0.0.1:26379"]\nmaster = "m"\n',
+         'listed twice'),
+    ]
+    for i, (redis, expected) in enumerate(cases):
+        path = os.path.join(str(tmp_path), "bad-%d.toml" % i)
+        with open(path, "w") as f:
+            f.write('[gw7]\nlisten = "127.0.0.1:0"\n\n' + policy + redis)
+        r = subprocess.run([h.GW7, "--check", "-c", path], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 2 and expected in r.stderr, (redis, r.stderr)
+    path = os.path.join(str(tmp_path), "good.toml")
+    with open(path, "w") as f:
+        f.write('[gw7]\nlisten = "127.0.0.1:0"\n\n' + policy +
+                '[redis]\nsentinels = ["127.0.0.1:26379", "[::1]:26379"]\nmaster = "m"\n')
+    r = subprocess.run([h.GW7, "--check", "-c", path], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+
+
+@needs_sentinel
 @pytest.mark.parametrize("failure", ["open", "closed"])
 def test_gw7_follows_a_sentinel_failover(gw, cluster, failure):
     o = gw.origin("a")
