@@ -14,7 +14,7 @@ packages=(
   python3 python3-pytest curl openssl    # integration tests and their peers
   haproxy nginx-light libnginx-mod-stream wrk   # bench/compare
   varnish                                # bench/compare l7-cache-hit (run by the bench only)
-  redis-server                           # gw7's global rate limit tests
+  redis-server redis-sentinel            # gw7's global rate limit tests (and its failover)
   libnghttp2-dev nghttp2-client          # gw7 HTTP/2; h2load and nghttp as test peers
   nghttp2-server python3-grpcio          # h2c and gRPC upstreams in test_gw7_grpc.py
   libc-ares-dev dnsmasq                  # DNS discovery and its test server

@@ -55,6 +55,54 @@ void ReadKey(TableReader& r, RateLimitPolicyConfig* policy) {
   }
 }
 
+// `address`, or `sentinels` + `master`: exactly one way to find the server.
+void ReadRedisServer(TableReader& r, RedisConfig* redis) {
+  const bool has_address = r.Has("address");
+  const bool has_sentinels = r.Has("sentinels");
+  if (has_address && has_sentinels) {
+    r.Error("sentinels",
+            "give either address (one server) or sentinels + master (Redis Sentinel), not both");
+    return;
+  }
+  if (!has_address && !has_sentinels) {
+    r.Error("address", "required: the server's address, or sentinels = [...] and master = \"...\"");
+    return;
+  }
+  if (has_address) {
+    if (r.Has("master")) r.Error("master", "only applies with sentinels = [...]");
+    if (r.ReadAddress("address", &redis->address) && redis->address.port() == 0) {
+      r.Error("address", "needs a port");
+    }
+    return;
+  }
+  std::vector<std::string> sentinels;
+  if (r.ReadStringArray("sentinels", &sentinels)) {
+    if (sentinels.empty()) r.Error("sentinels", "needs at least one \"host:port\"");
+    if (sentinels.size() > 32) r.Error("sentinels", "at most 32 sentinels");
+    for (const std::string& text : sentinels) {
+      auto address = net::SocketAddress::Parse(text);
+      if (!address.ok()) {
+        r.Error("sentinels", absl::StrFormat("%s: %s", Quote(text), address.status().message()));
+      } else if (address->port() == 0) {
+        r.Error("sentinels", absl::StrFormat("%s: needs a port", Quote(text)));
+      } else if (std::find(redis->sentinels.begin(), redis->sentinels.end(), *address) !=
+                 redis->sentinels.end()) {
+        r.Error("sentinels", absl::StrFormat("%s is listed twice", Quote(text)));
+      } else {
+        redis->sentinels.push_back(*address);
+      }
+    }
+  }
+  if (!r.Has("master")) {
+    r.Error("sentinels", "needs master = \"NAME\": the name the sentinels monitor");
+  } else if (r.ReadString("master", &redis->master) &&
+             (redis->master.empty() || redis->master.size() > 128 ||
+              redis->master.find_first_of(" \t\r\n") != std::string::npos)) {
+    r.Error("master", absl::StrFormat("must be 1-128 characters without spaces, got %s",
+                                      Quote(redis->master)));
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<RateLimitConfigs> ParseRateLimitConfigs(const toml::table& document,
@@ -103,12 +151,9 @@ absl::StatusOr<RateLimitConfigs> ParseRateLimitConfigs(const toml::table& docume
   if (const toml::node* node = document.get("redis")) {
     if (const toml::table* table = node->as_table()) {
       TableReader r(*table, errors, "redis",
-                    {"address", "timeout", "connect_timeout", "key_prefix"});
+                    {"address", "sentinels", "master", "timeout", "connect_timeout", "key_prefix"});
       RedisConfig redis;
-      if (r.Require("address") && r.ReadAddress("address", &redis.address) &&
-          redis.address.port() == 0) {
-        r.Error("address", "needs a port");
-      }
+      ReadRedisServer(r, &redis);
       r.ReadDuration("timeout", &redis.timeout, absl::Milliseconds(1), absl::Seconds(10));
       r.ReadDuration("connect_timeout", &redis.connect_timeout, absl::Milliseconds(1),
                      absl::Seconds(60));

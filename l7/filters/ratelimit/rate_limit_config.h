@@ -12,7 +12,9 @@
 //   max_keys = 100000         # local: keys kept at most (idle keys expire anyway)
 //
 //   [redis]                   # required when a policy has store = "redis"
-//   address = "127.0.0.1:6379"
+//   address = "127.0.0.1:6379"   # one server; or, for a primary that fails over (Redis Sentinel):
+//   sentinels = ["10.0.0.5:26379", "10.0.0.6:26379", "10.0.0.7:26379"]
+//   master = "edge"             # the name the sentinels monitor (required with sentinels)
 //   timeout = "50ms"          # per request; beyond it the failure policy decides
 //   connect_timeout = "1s"
 //   key_prefix = "gw7:rl:"
@@ -49,7 +51,9 @@ struct RateLimitPolicyConfig {
 };
 
 struct RedisConfig {
-  net::SocketAddress address;
+  net::SocketAddress address;                 // when sentinels is empty
+  std::vector<net::SocketAddress> sentinels;  // when not empty: the primary comes from them
+  std::string master;                         // with sentinels
   absl::Duration timeout = absl::Milliseconds(50);
   absl::Duration connect_timeout = absl::Seconds(1);
   std::string key_prefix = "gw7:rl:";

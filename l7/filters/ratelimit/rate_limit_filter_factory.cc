@@ -37,12 +37,22 @@ absl::StatusOr<std::shared_ptr<RateLimitRegistry>> BuildRateLimitRegistry(
   for (RateLimitPolicyConfig& config : configs.policies) {
     if (config.store == RateLimitStoreKind::kRedis && loop != nullptr &&
         registry->redis == nullptr) {
-      RedisClient::Options options;
-      options.address = configs.redis->address;
-      options.timeout = configs.redis->timeout;
-      options.connect_timeout = configs.redis->connect_timeout;
-      registry->redis = std::make_shared<RedisRateLimiter>(RedisClient::Create(loop, options),
-                                                           configs.redis->key_prefix);
+      const RedisConfig& redis = *configs.redis;
+      if (!redis.sentinels.empty()) {
+        RedisSentinel::Options options;
+        options.sentinels = redis.sentinels;
+        options.master = redis.master;
+        options.timeout = redis.timeout;
+        options.connect_timeout = redis.connect_timeout;
+        registry->redis = std::make_shared<RedisRateLimiter>(loop, options, redis.key_prefix);
+      } else {
+        RedisClient::Options options;
+        options.address = redis.address;
+        options.timeout = redis.timeout;
+        options.connect_timeout = redis.connect_timeout;
+        registry->redis = std::make_shared<RedisRateLimiter>(RedisClient::Create(loop, options),
+                                                             redis.key_prefix);
+      }
     }
     auto policy = std::make_shared<RateLimitPolicy>();
     policy->gcra = GcraPolicy::Make(config.limit, config.per, config.burst);
@@ -146,7 +156,7 @@ void WriteRateLimitMetrics(const RateLimitRegistry& registry, metrics::Prometheu
     }
   }
   if (registry.redis != nullptr) {
-    const RedisClientStats& s = registry.redis->client().stats();
+    const RedisClientStats& s = registry.redis->stats();
     out->Family("gw7_redis_events_total", "counter", "Rate-limit Redis client events.");
     const std::pair<const char*, uint64_t> events[] = {
         {"command", s.commands}, {"reply", s.replies},    {"timeout", s.timeouts},
@@ -156,7 +166,29 @@ void WriteRateLimitMetrics(const RateLimitRegistry& registry, metrics::Prometheu
       out->Sample("gw7_redis_events_total", {{"event", event}}, static_cast<double>(value));
     }
     out->Family("gw7_redis_connected", "gauge", "1 while the rate-limit Redis connection is up.");
-    out->Sample("gw7_redis_connected", {}, registry.redis->client().connected() ? 1 : 0);
+    out->Sample("gw7_redis_connected", {}, registry.redis->connected() ? 1 : 0);
+    if (const RedisSentinel* sentinel = registry.redis->sentinel()) {
+      const RedisSentinelStats& st = sentinel->stats();
+      const std::string primary = sentinel->primary_address();
+      out->Family("gw7_redis_primary", "gauge",
+                  "1 with the verified Redis primary in use (from the sentinels); no sample "
+                  "while none is known.");
+      if (!primary.empty()) {
+        out->Sample("gw7_redis_primary", {{"master", sentinel->master()}, {"address", primary}}, 1);
+      }
+      out->Family("gw7_redis_failovers_total", "counter",
+                  "Times the verified Redis primary changed address.");
+      out->Sample("gw7_redis_failovers_total", {{"master", sentinel->master()}},
+                  static_cast<double>(st.failovers));
+      out->Family("gw7_redis_sentinel_errors_total", "counter",
+                  "Sentinels that refused, timed out, erred or did not know the master.");
+      out->Sample("gw7_redis_sentinel_errors_total", {{"master", sentinel->master()}},
+                  static_cast<double>(st.sentinel_errors));
+      out->Family("gw7_redis_switch_messages_total", "counter",
+                  "+switch-master messages received about the master (one per sentinel).");
+      out->Sample("gw7_redis_switch_messages_total", {{"master", sentinel->master()}},
+                  static_cast<double>(st.switch_messages));
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -16,6 +17,7 @@ namespace edge::l7 {
 namespace {
 
 constexpr size_t kRecvBufferBytes = 16384;
+std::atomic<size_t> live_clients{0};
 
 RedisReply Convert(const redisReply* r) {
   RedisReply out;
@@ -69,9 +71,15 @@ RedisClient::RedisClient(uring::EventLoop* loop, Options options)
     : loop_(loop),
       options_(std::move(options)),
       request_timer_(&RequestTimerThunk, this),
-      connect_timer_(&ConnectTimerThunk, this) {}
+      connect_timer_(&ConnectTimerThunk, this),
+      stats_(options_.stats != nullptr ? options_.stats : std::make_shared<RedisClientStats>()) {
+  live_clients.fetch_add(1, std::memory_order_relaxed);
+}
+
+size_t RedisClient::live_count() { return live_clients.load(std::memory_order_relaxed); }
 
 RedisClient::~RedisClient() {
+  live_clients.fetch_sub(1, std::memory_order_relaxed);
   loop_->timers().Cancel(&request_timer_);
   loop_->timers().Cancel(&connect_timer_);
   if (fd_ >= 0) close(fd_);
@@ -85,10 +93,10 @@ bool RedisClient::accepting() const {
 
 bool RedisClient::Command(std::vector<std::string> args, Callback callback) {
   if (!accepting()) {
-    ++stats_.refused;
+    ++stats_->refused;
     return false;
   }
-  ++stats_.commands;
+  ++stats_->commands;
   AppendRespCommand(args, &out_);
   pending_.push_back(Pending{std::move(callback),
                              loop_->now_ns() + absl::ToInt64Nanoseconds(options_.timeout), false});
@@ -150,7 +158,7 @@ void RedisClient::OnConnect(int32_t res) {
     return;
   }
   state_ = State::kConnected;
-  ++stats_.connects;
+  ++stats_->connects;
   if (backoff_ns_ != 0) LOG_INFO("redis %s: connected", options_.address.ToString());
   backoff_ns_ = 0;
   ArmRecv();
@@ -235,12 +243,16 @@ void RedisClient::OnRecv(int32_t res) {
 
 void RedisClient::Deliver(RedisReply reply) {
   if (pending_.empty()) {
+    if (push_handler_) {
+      push_handler_(*this, std::move(reply));
+      return;
+    }
     Fail("a reply nobody asked for");
     return;
   }
   Pending p = std::move(pending_.front());
   pending_.pop_front();
-  ++stats_.replies;
+  ++stats_->replies;
   if (!p.done) p.callback(std::move(reply));
   ScheduleRequestTimer();
 }
@@ -273,7 +285,7 @@ void RedisClient::OnRequestTimer() {
     if (p.done) continue;
     if (p.deadline_ns > now) break;
     p.done = true;
-    ++stats_.timeouts;
+    ++stats_->timeouts;
     Callback callback = std::move(p.callback);
     p.callback = nullptr;
     callback(absl::DeadlineExceededError("redis did not answer in time"));
@@ -292,9 +304,11 @@ void RedisClient::OnConnectTimer() {
 
 void RedisClient::Fail(const std::string& reason) {
   if (state_ != State::kConnected && state_ != State::kConnecting) return;
-  ++stats_.disconnects;
+  ++stats_->disconnects;
   // One line per lost connection or failed attempt (at most one per back-off period).
-  if (!shutting_down_) LOG_WARN("redis %s: %s", options_.address.ToString(), reason);
+  if (!shutting_down_ && options_.log_failures) {
+    LOG_WARN("redis %s: %s", options_.address.ToString(), reason);
+  }
   state_ = State::kClosing;
   loop_->timers().Cancel(&request_timer_);
   loop_->timers().Cancel(&connect_timer_);
@@ -313,6 +327,7 @@ void RedisClient::Fail(const std::string& reason) {
     if (!p.done) p.callback(absl::UnavailableError("redis: " + reason));
   }
   MaybeFinishClose();
+  if (!shutting_down_ && close_hook_) close_hook_(*this, reason);
 }
 
 void RedisClient::MaybeFinishClose() {
@@ -326,7 +341,9 @@ void RedisClient::MaybeFinishClose() {
     redisReaderFree(reader_);
     reader_ = nullptr;
   }
-  if (state_ == State::kClosing) {
+  if (state_ == State::kClosing && !options_.reconnect) {
+    state_ = State::kShutdown;
+  } else if (state_ == State::kClosing) {
     state_ = State::kBackoff;
     const int64_t min = absl::ToInt64Nanoseconds(options_.min_backoff);
     const int64_t max = absl::ToInt64Nanoseconds(options_.max_backoff);
@@ -339,7 +356,7 @@ void RedisClient::Shutdown() {
   if (state_ == State::kShutdown) return;
   if (state_ == State::kConnected || state_ == State::kConnecting) {
     shutting_down_ = true;
-    --stats_.disconnects;  // not a failure
+    --stats_->disconnects;  // not a failure
     Fail("shut down");
   }
   state_ = State::kShutdown;

@@ -66,10 +66,22 @@ class RedisClient final : public uring::IoHandler,
     size_t max_pending = 4096;
     absl::Duration min_backoff = absl::Milliseconds(100);
     absl::Duration max_backoff = absl::Seconds(2);
+    // False: a lost connection or failed attempt is final (no back-off, no reconnect); the close
+    // hook tells the owner, which decides where to connect next (RedisSentinel).
+    bool reconnect = true;
+    // False: failures are not logged here (the owner logs once per outage instead of per attempt).
+    bool log_failures = true;
+    // Shared by successive clients of one owner, so that counters survive a switch of server.
+    std::shared_ptr<RedisClientStats> stats;
   };
   using Callback = std::function<void(absl::StatusOr<RedisReply>)>;
   // Runs after each successful connect, before queued commands are sent (e.g. SCRIPT LOAD).
   using ConnectHook = std::function<void(RedisClient&)>;
+  // Runs once a connection is lost or an attempt failed (not on Shutdown), after the waiting
+  // commands have failed. It must not destroy the client (defer that to a timer).
+  using CloseHook = std::function<void(RedisClient&, const std::string& reason)>;
+  // Replies that answer no command: pub/sub messages on a SUBSCRIBEd connection.
+  using PushHandler = std::function<void(RedisClient&, RedisReply)>;
 
   // Starts connecting at once.
   static std::shared_ptr<RedisClient> Create(uring::EventLoop* loop, Options options);
@@ -79,6 +91,9 @@ class RedisClient final : public uring::IoHandler,
   // waiting): the callback is then never called. Otherwise the callback runs exactly once, later.
   bool Command(std::vector<std::string> args, Callback callback);
   void set_connect_hook(ConnectHook hook) { connect_hook_ = std::move(hook); }
+  void set_close_hook(CloseHook hook) { close_hook_ = std::move(hook); }
+  // Without a push handler, an unrequested reply is a protocol error that closes the connection.
+  void set_push_handler(PushHandler handler) { push_handler_ = std::move(handler); }
 
   // Closes the connection for good: waiting commands fail, no reconnect. The object stays alive
   // (it holds a reference to itself) until its last io_uring operation has completed.
@@ -87,9 +102,13 @@ class RedisClient final : public uring::IoHandler,
   bool connected() const { return state_ == State::kConnected; }
   // Whether Command() would take a command now.
   bool accepting() const;
-  const RedisClientStats& stats() const { return stats_; }
+  const RedisClientStats& stats() const { return *stats_; }
+  const net::SocketAddress& address() const { return options_.address; }
   // No operation in flight (tests wait for this before destroying the loop).
   bool idle() const { return pending_ops_ == 0; }
+  // RedisClient objects alive in the process (tests wait for 0 before destroying a loop whose
+  // clients they cannot reach, e.g. those a RedisSentinel made).
+  static size_t live_count();
 
   void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
 
@@ -137,8 +156,10 @@ class RedisClient final : public uring::IoHandler,
   uring::Timer request_timer_;
   uring::Timer connect_timer_;
   ConnectHook connect_hook_;
+  CloseHook close_hook_;
+  PushHandler push_handler_;
   std::shared_ptr<RedisClient> self_;  // held while operations are in flight
-  RedisClientStats stats_;
+  std::shared_ptr<RedisClientStats> stats_;
 };
 
 // RESP encoding of a command: *N\r\n then $len\r\narg\r\n per argument.

@@ -66,20 +66,44 @@ const std::string& RedisRateLimiter::ScriptSha1() {
 }
 
 RedisRateLimiter::RedisRateLimiter(std::shared_ptr<RedisClient> client, std::string key_prefix)
-    : client_(std::move(client)), key_prefix_(std::move(key_prefix)) {
-  client_->set_connect_hook([](RedisClient& c) {
-    c.Command({"SCRIPT", "LOAD", Script()}, [](absl::StatusOr<RedisReply> reply) {
-      if (!reply.ok()) return;  // the connection's own failure is logged by the client
-      if (reply->type != RedisReply::Type::kString || reply->str != ScriptSha1()) {
-        LOG_WARN("redis: SCRIPT LOAD of the rate-limit script failed: %s", reply->str);
-      }
-    });
+    : client_(std::move(client)),
+      stats_(std::shared_ptr<RedisClientStats>(client_,
+                                               const_cast<RedisClientStats*>(&client_->stats()))),
+      key_prefix_(std::move(key_prefix)) {
+  client_->set_connect_hook([](RedisClient& c) { LoadScript(c); });
+}
+
+RedisRateLimiter::RedisRateLimiter(uring::EventLoop* loop, RedisSentinel::Options sentinel,
+                                   std::string key_prefix)
+    : stats_(std::make_shared<RedisClientStats>()), key_prefix_(std::move(key_prefix)) {
+  sentinel.primary_stats = stats_;
+  sentinel_ = std::make_unique<RedisSentinel>(
+      loop, std::move(sentinel),
+      [this](std::shared_ptr<RedisClient> client) { SetClient(std::move(client)); });
+}
+
+RedisRateLimiter::~RedisRateLimiter() {
+  sentinel_.reset();  // shuts down its primary too
+  if (client_ != nullptr) client_->Shutdown();
+}
+
+void RedisRateLimiter::LoadScript(RedisClient& c) {
+  c.Command({"SCRIPT", "LOAD", Script()}, [](absl::StatusOr<RedisReply> reply) {
+    if (!reply.ok()) return;  // the connection's own failure is logged by the client
+    if (reply->type != RedisReply::Type::kString || reply->str != ScriptSha1()) {
+      LOG_WARN("redis: SCRIPT LOAD of the rate-limit script failed: %s", reply->str);
+    }
   });
 }
 
-RedisRateLimiter::~RedisRateLimiter() { client_->Shutdown(); }
+void RedisRateLimiter::SetClient(std::shared_ptr<RedisClient> client) {
+  client_ = std::move(client);
+  // A verified primary is connected already: load the script before the first check.
+  if (client_ != nullptr && client_->connected()) LoadScript(*client_);
+}
 
 bool RedisRateLimiter::Check(const GcraPolicy& policy, const std::string& key, Callback callback) {
+  if (client_ == nullptr || !client_->accepting()) return false;
   const int64_t emission_us = std::max<int64_t>(1, policy.emission_ns / 1000);
   std::vector<std::string> args = {"EVALSHA",
                                    ScriptSha1(),
@@ -87,19 +111,20 @@ bool RedisRateLimiter::Check(const GcraPolicy& policy, const std::string& key, C
                                    key_prefix_ + key,
                                    absl::StrFormat("%d", emission_us),
                                    absl::StrFormat("%d", policy.capacity)};
-  if (!client_->accepting()) return false;
-  Run(std::move(args), true, std::move(callback));
+  Run(client_, std::move(args), true, std::move(callback));
   return true;
 }
 
-void RedisRateLimiter::Run(std::vector<std::string> args, bool by_sha, Callback callback) {
+void RedisRateLimiter::Run(std::shared_ptr<RedisClient> client, std::vector<std::string> args,
+                           bool by_sha, Callback callback) {
   std::vector<std::string> retry;
   if (by_sha) {
     retry = args;
     retry[0] = "EVAL";
     retry[1] = Script();
   }
-  auto on_reply = [this, retry = std::move(retry),
+  RedisClient* target = client.get();
+  auto on_reply = [this, client, retry = std::move(retry),
                    callback](absl::StatusOr<RedisReply> reply) mutable {
     if (!reply.ok()) {
       callback(reply.status());
@@ -107,16 +132,21 @@ void RedisRateLimiter::Run(std::vector<std::string> args, bool by_sha, Callback 
     }
     if (reply->type == RedisReply::Type::kError && reply->str.rfind("NOSCRIPT", 0) == 0 &&
         !retry.empty()) {
-      if (client_->accepting()) {
-        Run(std::move(retry), false, std::move(callback));
+      if (client->accepting()) {
+        Run(client, std::move(retry), false, std::move(callback));
       } else {
         callback(absl::UnavailableError("redis: cannot load the rate-limit script"));
       }
       return;
     }
+    // A replica refuses writes: the node we hold was demoted (a failover we have not heard of).
+    if (reply->type == RedisReply::Type::kError &&
+        reply->str.find("READONLY") != std::string::npos && sentinel_ != nullptr) {
+      sentinel_->OnDemoted(client.get());
+    }
     callback(Decode(*reply));
   };
-  if (!client_->Command(std::move(args), std::move(on_reply))) {
+  if (!target->Command(std::move(args), std::move(on_reply))) {
     // Only reachable from a NOSCRIPT retry racing a disconnect (Check tested accepting()).
     callback(absl::UnavailableError("redis: not connected"));
   }
