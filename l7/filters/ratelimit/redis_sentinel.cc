@@ -109,6 +109,16 @@ void RedisSentinel::OnTimer() {
     primary_lost_ = false;
     LosePrimary("connection lost");
   }
+  if (primary_ != nullptr) {
+    // The periodic re-check also proves each subscription alive: a sentinel that stopped
+    // answering (no RST, e.g. a partition) is closed by the client's stall detection and
+    // subscribed again, instead of silently missing the next +switch-master.
+    for (auto& subscription : subscriptions_) {
+      if (subscription->connected()) {
+        subscription->Command({"PING"}, [](absl::StatusOr<RedisReply>) {});
+      }
+    }
+  }
   Ask();
 }
 

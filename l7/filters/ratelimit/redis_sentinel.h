@@ -19,6 +19,7 @@
 //    well. It only catches a switch whose message was missed while every subscription was
 //    reconnecting, so it can be slow: at 5 s, 1,000 gw7 processes cost the sentinels 200 cheap
 //    questions a second, where 1 s would cost 1,000 and gain nothing the subscriptions do not.
+//    Each re-check also PINGs the subscriptions, so a sentinel gone silent is reconnected.
 // While no primary is known (between losing one and verifying the next) on_primary(nullptr) has
 // been called and the owner applies its failure policy. Questions and candidates that fail are
 // retried every retry_interval until one succeeds.

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <memory>
@@ -55,10 +56,15 @@ inline int ConnectLoopback(int port) {
 
 class RedisServer {
  public:
-  RedisServer() : port_(FreeLoopbackPort()) {}
+  RedisServer() : port_(FreeLoopbackPort()) {
+    // Its own directory: a replica (REPLICAOF) writes the RDB it receives there, not in the cwd.
+    char dir[] = "/tmp/edge-redis-XXXXXX";
+    if (mkdtemp(dir) != nullptr) dir_ = dir;
+  }
   ~RedisServer() {
     Stop();
     for (int fd : side_fds_) close(fd);
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
   int port() const { return port_; }
@@ -73,7 +79,7 @@ class RedisServer {
       dup2(null, 1);
       execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--enable-debug-command", "yes", "--loglevel",
-             "warning", static_cast<char*>(nullptr));
+             "warning", "--dir", dir_.empty() ? "/tmp" : dir_.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     for (int i = 0; i < 500; ++i) {
@@ -133,6 +139,7 @@ class RedisServer {
 
  private:
   int port_;
+  std::string dir_;
   pid_t pid_ = -1;
   std::vector<int> side_fds_;
 };
