@@ -1,0 +1,65 @@
+#include "l7/filters/transform/compression_filter.h"
+
+#include "l7/filters/transform/accept_encoding.h"
+#include "l7/filters/transform/body_encoders.h"
+#include "l7/filters/transform/field_list.h"
+
+namespace edge::l7 {
+namespace {
+
+// Whether a comma-separated list field of `headers` named `name` has the element `element`
+// (case-insensitive; parameters after '=' are part of an element, so "no-transform" is exact).
+bool ListHas(const http::HttpHeaders& headers, std::string_view name, std::string_view element) {
+  for (const http::HttpHeader& h : headers) {
+    if (!http::EqualsIgnoreCase(h.name, name)) continue;
+    for (std::string_view e : SplitList(h.value, ',')) {
+      if (http::EqualsIgnoreCase(TrimOws(e), element)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void CompressionFilter::OnResponseHead(FilterContext& ctx, const http::HttpResponse& head) {
+  if (ctx.response_encoder != nullptr) return;
+  if (head.status < 200 || head.status == 204 || head.status == 304 || head.status == 206) return;
+  const http::HttpHeader* type = head.headers.Find("content-type");
+  if (type == nullptr || !config_.Compressible(type->value)) return;
+  if (head.headers.Find("content-encoding") != nullptr) return;
+  if (head.headers.Find("content-range") != nullptr) return;
+  if (ListHas(head.headers, "cache-control", "no-transform")) return;
+  if (!ListHas(head.headers, "vary", "accept-encoding") && !ListHas(head.headers, "vary", "*")) {
+    ctx.response_headers.emplace_back("Vary", "Accept-Encoding");
+  }
+  if (head.body.kind == http::BodyKind::kNone || ctx.request.method() == "HEAD") return;
+  if (head.body.kind == http::BodyKind::kContentLength && head.body.length < config_.min_bytes) {
+    return;
+  }
+  // Every Accept-Encoding field: one list split over several lines is still one list.
+  std::string accept;
+  if (ctx.stream != nullptr) {
+    for (const http::HttpHeader& h : ctx.stream->http_request().headers) {
+      if (!http::EqualsIgnoreCase(h.name, "accept-encoding")) continue;
+      if (!accept.empty()) accept.push_back(',');
+      accept.append(h.value);
+    }
+  } else if (auto v = ctx.request.header("accept-encoding")) {
+    accept.assign(*v);
+  }
+  const ContentCoding coding = ChooseContentCoding(accept, config_.brotli);
+  if (coding == ContentCoding::kIdentity) return;
+  std::unique_ptr<ResponseBodyEncoder> encoder =
+      coding == ContentCoding::kBrotli ? MakeBrotliEncoder() : MakeGzipEncoder();
+  if (encoder == nullptr) return;  // no memory for the compressor: identity is still right
+  ctx.response_headers.emplace_back("Content-Encoding",
+                                    coding == ContentCoding::kBrotli ? "br" : "gzip");
+  if (const http::HttpHeader* etag = head.headers.Find("etag");
+      etag != nullptr && !etag->value.starts_with("W/")) {
+    ctx.response_remove_headers.emplace_back("ETag");
+    ctx.response_headers.emplace_back("ETag", "W/" + std::string(etag->value));
+  }
+  ctx.response_encoder = std::move(encoder);
+}
+
+}  // namespace edge::l7
