@@ -532,3 +532,97 @@ def test_the_example_gateway_config_checks(tmp_path):
     r = subprocess.run([h.GW7, "--check", "-c", os.path.join(root, "conf", "gateway.toml")],
                        capture_output=True, text=True, timeout=20, cwd=root)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+# ---- a real browser ----
+
+PAGE = b"<!doctype html><html><head><title>page</title></head><body>page</body></html>"
+
+
+class _Page:
+    """A page server on 127.0.0.1 (a browser origin http://127.0.0.1:PORT)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(PAGE)))
+                self.end_headers()
+                self.wfile.write(PAGE)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+    if not os.path.exists("/usr/bin/chromium") or not os.path.exists("/usr/bin/chromedriver"):
+        pytest.skip("chromium or chromedriver not installed")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-extensions"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+FETCH = """
+const [url, key, done] = arguments;
+fetch(url, {method: "PUT", credentials: "include", body: "{}",
+            headers: {"X-API-Key": key, "Content-Type": "application/json"}})
+  .then(r => r.text().then(t => done({ok: true, status: r.status, body: t,
+                                     exposed: r.headers.get("X-Origin")})))
+  .catch(e => done({ok: false, error: String(e)}));
+"""
+
+
+def test_chromium_accepts_an_allowed_origin_and_blocks_another(gw, browser):
+    allowed, other = _Page(), _Page()
+    try:
+        cors = {"origins": [allowed.origin], "methods": ["GET", "PUT"],
+                "headers": ["X-API-Key", "Content-Type"], "expose_headers": ["X-Origin"],
+                "credentials": True, "max_age": "0s"}
+        o, g = start(gw, {"cors": cors, "auth": "partners"}, extra=AUTH)
+        url = "http://127.0.0.1:%d/t/browser" % g.addr[1]
+
+        browser.get(allowed.origin + "/")
+        r = browser.execute_async_script(FETCH, url, KEY)
+        assert r["ok"] and r["status"] == 200, r
+        assert '"method": "PUT"' in r["body"]
+        assert r["exposed"] == "a"  # X-Origin, readable because it is exposed
+        o.sync(g.addr)
+        assert len([e for e in o.requests() if e["target"] == "/t/browser"]) == 1
+        assert not [e for e in o.requests() if e["method"] == "OPTIONS"]  # gw7 answered it
+
+        browser.get(other.origin + "/")
+        r = browser.execute_async_script(FETCH, url, KEY)
+        assert not r["ok"], r  # the preflight was refused: the PUT never left the browser
+        assert "Failed to fetch" in r["error"], r
+        # Blocked by gw7's answer to its preflight, not by anything else.
+        assert h.metric(g.metrics(), "gw7_errors_total", kind="cors_denied") == 1
+        o.sync(g.addr)
+        assert len([e for e in o.requests() if e["target"] == "/t/browser"]) == 1
+    finally:
+        allowed.close()
+        other.close()
