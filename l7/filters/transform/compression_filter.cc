@@ -26,6 +26,12 @@ void CompressionFilter::OnResponseHead(FilterContext& ctx, const http::HttpRespo
   if (head.status < 200 || head.status == 204 || head.status == 304 || head.status == 206) return;
   const http::HttpHeader* type = head.headers.Find("content-type");
   if (type == nullptr || !config_.Compressible(type->value)) return;
+  // gRPC compresses its messages itself and its clients do not undo a Content-Encoding, whatever
+  // "application/*" says.
+  if (type->value.size() >= 16 &&
+      http::EqualsIgnoreCase(type->value.substr(0, 16), "application/grpc")) {
+    return;
+  }
   if (head.headers.Find("content-encoding") != nullptr) return;
   if (head.headers.Find("content-range") != nullptr) return;
   if (ListHas(head.headers, "cache-control", "no-transform")) return;
@@ -33,7 +39,8 @@ void CompressionFilter::OnResponseHead(FilterContext& ctx, const http::HttpRespo
     ctx.response_headers.emplace_back("Vary", "Accept-Encoding");
   }
   if (head.body.kind == http::BodyKind::kNone || ctx.request.method() == "HEAD") return;
-  if (head.body.kind == http::BodyKind::kContentLength && head.body.length < config_.min_bytes) {
+  if (head.body.kind == http::BodyKind::kContentLength &&
+      (head.body.length == 0 || head.body.length < config_.min_bytes)) {
     return;
   }
   // Every Accept-Encoding field: one list split over several lines is still one list.

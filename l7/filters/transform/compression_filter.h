@@ -5,12 +5,12 @@
 //
 // On the response head, a body is compressed (gzip, or br when offered and preferred) when all of
 // these hold: the Content-Type is one of the route's types; the response has a body (not 1xx, 204,
-// 304, not to a HEAD); it is no range (206 or Content-Range); it has no Content-Encoding (never
-// encoded twice); Cache-Control has no no-transform; a Content-Length, when given, is at least
-// compress_min_bytes; and the client's Accept-Encoding (accept_encoding.h) accepts the coding.
-// Whenever the type qualifies, `Vary: Accept-Encoding` is added (unless the upstream's Vary has
-// it or "*"), also when this client gets identity, so that a shared cache keeps the variants
-// apart.
+// 304, not to a HEAD, not empty, not gRPC); it is no range (206 or Content-Range); it has no
+// Content-Encoding (never encoded twice); Cache-Control has no no-transform; a Content-Length, when
+// given, is at least compress_min_bytes; and the client's Accept-Encoding (accept_encoding.h)
+// accepts the coding. Whenever the type qualifies, `Vary: Accept-Encoding` is added (unless the
+// upstream's Vary has it or "*"), also when this client gets identity, so that a shared cache keeps
+// the variants apart.
 //
 // Compressing: Content-Encoding is added, Content-Length dropped (the codec frames: chunked on
 // HTTP/1.1, DATA frames on HTTP/2), the body streamed through a ResponseBodyEncoder. A strong ETag

@@ -116,7 +116,8 @@ const http::BodyFraming kLength5000{http::BodyKind::kContentLength, 5000};
 
 std::string Decide(const Head& h, std::string accept, std::string method = "GET") {
   CompressionConfig c;
-  c.types = {"application/json"};
+  c.types = {"application/*"};
+  c.min_bytes = 1000;
   CompressionFilter f(c);
   FakeRequest r;
   r.Method(method);
@@ -150,6 +151,10 @@ TEST(CompressionFilter, Decisions) {
       "identity");
   EXPECT_EQ(Decide(Head(304, {json}, {}), "gzip"), "identity");
   EXPECT_EQ(Decide(Head(204, {json}, {}), "gzip"), "identity");
+  EXPECT_EQ(Decide(Head(200, {{"Content-Type", "application/grpc+proto"}}, kLength5000), "gzip"),
+            "identity");
+  EXPECT_EQ(Decide(Head(200, {json}, {http::BodyKind::kContentLength, 0}), "gzip"),
+            "identity+vary");
   // The upstream already varies on Accept-Encoding: no second Vary.
   EXPECT_EQ(Decide(Head(200, {json, {"Vary", "accept-encoding"}}, kLength5000), "gzip"), "gzip");
 }
