@@ -424,7 +424,7 @@ def test_gzip_keeps_streaming_pieces(gw):
     (",,gzip,,", "gzip"),
 ])
 def test_accept_encoding_negotiation(gw, accept, coding):
-    o, g = start(gw, {"compress": ["text/plain"]})
+    o, g = start(gw, {"compress": ["text/plain"], "compress_brotli": True})
     headers = [] if accept is None else [("Accept-Encoding", accept)]
     r = get(g, target("/t/n", TEXT, size="5000"), headers)
     assert r.status == 200
@@ -434,6 +434,13 @@ def test_accept_encoding_negotiation(gw, accept, coding):
         assert r.header("content-length") == "5000" and len(r.body) == 5000
     elif coding == "gzip":
         assert len(gunzip(r.body)) == 5000
+
+
+def test_br_only_when_the_route_offers_it(gw):
+    o, g = start(gw, {"compress": ["text/plain"]})
+    for accept, coding in (("br", None), ("gzip, br", "gzip"), ("*", "gzip")):
+        r = get(g, target("/t/n", TEXT, size="5000"), [("Accept-Encoding", accept)])
+        assert r.header("content-encoding") == coding, accept
 
 
 @pytest.mark.parametrize("name,path_opts,headers,method", [
@@ -493,7 +500,7 @@ def test_http10_client_gets_the_body_until_close(gw):
 
 @needs_curl
 def test_gzip_and_br_over_http2_and_curl(gw, tmp_path):
-    o, g = start(gw, {"compress": ["text/plain"]}, http2=True)
+    o, g = start(gw, {"compress": ["text/plain"], "compress_brotli": True}, http2=True)
     n = 5 * 1024 * 1024
     t = target("/t/big", TEXT, size=str(n))
     expected = h.pattern_sha256(n) if hasattr(h, "pattern_sha256") else None

@@ -3,6 +3,7 @@
 #include <brotli/encode.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace edge::l7 {
@@ -10,12 +11,24 @@ namespace {
 
 constexpr size_t kOutStep = 16 * 1024;
 
+// The smallest power-of-two exponent in [lo, hi] whose window holds `size` bytes (hi when the
+// size is unknown).
+int WindowBits(uint64_t size, int lo, int hi) {
+  if (size == 0) return hi;
+  int bits = lo;
+  while (bits < hi && (uint64_t{1} << bits) < size) ++bits;
+  return bits;
+}
+
 class GzipEncoder final : public ResponseBodyEncoder {
  public:
-  bool Init(int level) {
+  bool Init(int level, uint64_t size_hint) {
     std::memset(&z_, 0, sizeof(z_));
-    // windowBits 15 + 16: a gzip wrapper (header and CRC-32 trailer), not raw zlib.
-    ok_ = deflateInit2(&z_, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    // windowBits + 16: a gzip wrapper (header and CRC-32 trailer), not raw zlib. zlib's state is
+    // about 2^(windowBits+2) + 2^(memLevel+9) bytes: both shrink for a small body.
+    const int bits = WindowBits(size_hint, 9, 15);
+    const int mem_level = std::max(1, bits - 7);
+    ok_ = deflateInit2(&z_, level, Z_DEFLATED, bits + 16, mem_level, Z_DEFAULT_STRATEGY) == Z_OK;
     return ok_;
   }
   ~GzipEncoder() override {
@@ -50,11 +63,15 @@ class GzipEncoder final : public ResponseBodyEncoder {
 
 class BrotliEncoder final : public ResponseBodyEncoder {
  public:
-  bool Init(int quality) {
+  bool Init(int quality, uint64_t size_hint) {
     state_ = BrotliEncoderCreateInstance(nullptr, nullptr, nullptr);
     if (state_ == nullptr) return false;
     BrotliEncoderSetParameter(state_, BROTLI_PARAM_QUALITY, static_cast<uint32_t>(quality));
-    BrotliEncoderSetParameter(state_, BROTLI_PARAM_LGWIN, 18);
+    BrotliEncoderSetParameter(state_, BROTLI_PARAM_LGWIN,
+                              static_cast<uint32_t>(WindowBits(size_hint, 10, 16)));
+    if (size_hint > 0 && size_hint < (uint64_t{1} << 30)) {
+      BrotliEncoderSetParameter(state_, BROTLI_PARAM_SIZE_HINT, static_cast<uint32_t>(size_hint));
+    }
     return true;
   }
   ~BrotliEncoder() override {
@@ -91,15 +108,15 @@ class BrotliEncoder final : public ResponseBodyEncoder {
 
 }  // namespace
 
-std::unique_ptr<ResponseBodyEncoder> MakeGzipEncoder(int level) {
+std::unique_ptr<ResponseBodyEncoder> MakeGzipEncoder(int level, uint64_t size_hint) {
   auto e = std::make_unique<GzipEncoder>();
-  if (!e->Init(level)) return nullptr;
+  if (!e->Init(level, size_hint)) return nullptr;
   return e;
 }
 
-std::unique_ptr<ResponseBodyEncoder> MakeBrotliEncoder(int quality) {
+std::unique_ptr<ResponseBodyEncoder> MakeBrotliEncoder(int quality, uint64_t size_hint) {
   auto e = std::make_unique<BrotliEncoder>();
-  if (!e->Init(quality)) return nullptr;
+  if (!e->Init(quality, size_hint)) return nullptr;
   return e;
 }
 

@@ -55,9 +55,12 @@ void CompressionFilter::OnResponseHead(FilterContext& ctx, const http::HttpRespo
     accept.assign(*v);
   }
   const ContentCoding coding = ChooseContentCoding(accept, config_.brotli);
+  const uint64_t size_hint =
+      head.body.kind == http::BodyKind::kContentLength ? head.body.length : 0;
   if (coding == ContentCoding::kIdentity) return;
-  std::unique_ptr<ResponseBodyEncoder> encoder =
-      coding == ContentCoding::kBrotli ? MakeBrotliEncoder() : MakeGzipEncoder();
+  std::unique_ptr<ResponseBodyEncoder> encoder = coding == ContentCoding::kBrotli
+                                                     ? MakeBrotliEncoder(5, size_hint)
+                                                     : MakeGzipEncoder(6, size_hint);
   if (encoder == nullptr) return;  // no memory for the compressor: identity is still right
   ctx.response_headers.emplace_back("Content-Encoding",
                                     coding == ContentCoding::kBrotli ? "br" : "gzip");

@@ -118,6 +118,7 @@ std::string Decide(const Head& h, std::string accept, std::string method = "GET"
   CompressionConfig c;
   c.types = {"application/*"};
   c.min_bytes = 1000;
+  c.brotli = true;
   CompressionFilter f(c);
   FakeRequest r;
   r.Method(method);
