@@ -9,7 +9,9 @@
 // cache hit, an aggregation, a translation) returns kRespond and answers through
 // ctx.stream->response: head, body streamed, end, at once or later. The response passes back
 // through the filters before it (OnResponseHead / OnResponseData / OnResponseEnd, in reverse
-// order), which may add fields (ctx.response_headers) or keep a copy (a cache store).
+// order), which may add fields (ctx.response_headers), drop the responder's fields
+// (ctx.response_remove_headers), encode the body (ctx.response_encoder: compression) or keep a
+// copy (a cache store).
 //
 // Threading: gw7 is one io_uring loop per process. Filters run on it and must not block; a filter
 // that waits for something (a Redis reply) returns kSuspend and resumes the request later from the

@@ -380,6 +380,10 @@ def test_gzip_of_a_5mib_body_streamed_and_equal_after_decompression(gw):
         assert len(plain) == n
         assert hashlib.sha256(plain).hexdigest() == r.header("x-body-sha256")
         assert len(r.body) < n // 10
+    m = g.metrics()
+    assert h.metric(m, "gw7_compressed_responses_total", coding="gzip") == 2
+    assert h.metric(m, "gw7_compression_input_bytes_total") == 2 * n
+    assert h.metric(m, "gw7_compression_output_bytes_total") < 2 * n // 10
     # The same through Python's gzip module (a whole gzip member, trailer and all).
     r = get(g, target("/t/small", TEXT, size="4000"), [("Accept-Encoding", "gzip")])
     assert gzip.decompress(r.body) == bytes(range(256)) * 15 + bytes(range(160))

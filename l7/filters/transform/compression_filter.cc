@@ -3,9 +3,34 @@
 #include "l7/filters/transform/accept_encoding.h"
 #include "l7/filters/transform/body_encoders.h"
 #include "l7/filters/transform/field_list.h"
+#include "l7/server/gateway_stats.h"
+#include "l7/stream/stream_services.h"
 
 namespace edge::l7 {
 namespace {
+
+// Counts what passes through an encoder into the gateway's counters (which outlive every
+// request: they belong to the server).
+class CountingEncoder final : public ResponseBodyEncoder {
+ public:
+  CountingEncoder(std::unique_ptr<ResponseBodyEncoder> inner, GatewayStats* stats)
+      : inner_(std::move(inner)), stats_(stats) {}
+  void Encode(std::string_view data, std::string* out) override {
+    const size_t before = out->size();
+    inner_->Encode(data, out);
+    stats_->compression_bytes_in += data.size();
+    stats_->compression_bytes_out += out->size() - before;
+  }
+  void Finish(std::string* out) override {
+    const size_t before = out->size();
+    inner_->Finish(out);
+    stats_->compression_bytes_out += out->size() - before;
+  }
+
+ private:
+  std::unique_ptr<ResponseBodyEncoder> inner_;
+  GatewayStats* stats_;
+};
 
 // Whether a comma-separated list field of `headers` named `name` has the element `element`
 // (case-insensitive; parameters after '=' are part of an element, so "no-transform" is exact).
@@ -68,6 +93,11 @@ void CompressionFilter::OnResponseHead(FilterContext& ctx, const http::HttpRespo
       etag != nullptr && !etag->value.starts_with("W/")) {
     ctx.response_remove_headers.emplace_back("ETag");
     ctx.response_headers.emplace_back("ETag", "W/" + std::string(etag->value));
+  }
+  if (ctx.stream != nullptr) {
+    GatewayStats& stats = ctx.stream->services().stats();
+    ++(coding == ContentCoding::kBrotli ? stats.compressed_br : stats.compressed_gzip);
+    encoder = std::make_unique<CountingEncoder>(std::move(encoder), &stats);
   }
   ctx.response_encoder = std::move(encoder);
 }
