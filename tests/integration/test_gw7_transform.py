@@ -406,6 +406,20 @@ def test_gzip_keeps_streaming_pieces(gw):
     assert gunzip(b"".join(pieces)) == bytes(range(256)) * 16
 
 
+def test_client_gone_mid_compressed_body(gw):
+    """A client that leaves halfway through a compressed body frees it; gw7 goes on serving."""
+    o, g = start(gw, {"compress": ["text/plain"]})
+    for _ in range(3):
+        c = h.Client(g.addr)
+        c.send(h.request_bytes("GET", target("/t/big", TEXT, size=str(8 << 20)),
+                               [("Accept-Encoding", "gzip")]))
+        c._line()  # the status line: the response has begun
+        c.close()
+    r = get(g, target("/t/after", TEXT, size="5000"), [("Accept-Encoding", "gzip")])
+    assert r.status == 200 and len(gunzip(r.body)) == 5000
+    assert g.proc.poll() is None
+
+
 @pytest.mark.parametrize("accept,coding", [
     (None, None),
     ("", None),
