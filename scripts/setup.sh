@@ -10,6 +10,7 @@ packages=(
   liburing-dev libssl-dev libabsl-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libre2-dev libhiredis-dev rapidjson-dev   # gw7: regex routes, Redis replies, JSON
+  zlib1g-dev libbrotli-dev               # gw7 response compression (gzip, br)
   clang libclang-rt-14-dev               # libFuzzer builds (-Dfuzz=true)
   python3 python3-pytest curl openssl    # integration tests and their peers
   haproxy nginx-light libnginx-mod-stream wrk   # bench/compare

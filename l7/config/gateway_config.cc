@@ -648,7 +648,13 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
                  "case_insensitive",
                  "access_log_sample",
                  "cache",
-                 "cache_set_cookie"});
+                 "cache_set_cookie",
+                 "request_headers",
+                 "response_headers",
+                 "cors",
+                 "compress",
+                 "compress_min_bytes",
+                 "compress_brotli"});
   ReadName(r, &route->name, origin);
   std::string host;
   if (r.ReadString("host", &host)) {
@@ -687,6 +693,12 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
     r.Error("cache_set_cookie", "needs cache (it says which responses a [[cache]] may store)");
   }
   ReadStringPairs(r, "add_request_headers", true, &route->add_request_headers);
+  ReadHeaderEdits(r, "request_headers", HeaderDirection::kRequest, &route->request_headers);
+  ReadHeaderEdits(r, "response_headers", HeaderDirection::kResponse, &route->response_headers);
+  if (CorsConfig cors; ReadCorsConfig(r, &cors)) route->cors = std::move(cors);
+  if (CompressionConfig compress; ReadCompressionConfig(r, &compress)) {
+    route->compress = std::move(compress);
+  }
   r.ReadBool("allow_h2c_upgrade", &route->allow_h2c_upgrade);
   r.ReadBool("case_insensitive", &route->case_insensitive);
   if (double rate; log::ReadSampleRate(r, "access_log_sample", &rate)) {

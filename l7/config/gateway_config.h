@@ -30,6 +30,9 @@
 #include "common/log/access_log_config.h"
 #include "common/net/address.h"
 #include "common/net/cidr.h"
+#include "l7/filters/transform/compression_config.h"
+#include "l7/filters/transform/cors_config.h"
+#include "l7/filters/transform/header_transform_config.h"
 
 namespace edge::l7 {
 
@@ -126,7 +129,13 @@ struct RouteConfig {
   std::string concurrency_limit;  // a [[concurrency_limit]]
   std::string cache;              // a [[cache]]
   bool cache_set_cookie = false;  // with cache: responses with Set-Cookie may be stored
+  // The older key: fields appended to the request upstream (request_headers.add does the same).
   std::vector<std::pair<std::string, std::string>> add_request_headers;
+  // request_headers / response_headers, cors, compress (l7/filters/transform/).
+  HeaderEdits request_headers;
+  HeaderEdits response_headers;
+  std::optional<CorsConfig> cors;
+  std::optional<CompressionConfig> compress;
   // Forward a client's "Upgrade: h2c" and HTTP2-Settings (otherwise removed: an h2c tunnel would
   // carry requests past routing, auth and limits).
   bool allow_h2c_upgrade = false;

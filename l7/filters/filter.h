@@ -9,7 +9,9 @@
 // cache hit, an aggregation, a translation) returns kRespond and answers through
 // ctx.stream->response: head, body streamed, end, at once or later. The response passes back
 // through the filters before it (OnResponseHead / OnResponseData / OnResponseEnd, in reverse
-// order), which may add fields (ctx.response_headers) or keep a copy (a cache store).
+// order), which may add fields (ctx.response_headers), drop the responder's fields
+// (ctx.response_remove_headers), encode the body (ctx.response_encoder: compression) or keep a
+// copy (a cache store).
 //
 // Threading: gw7 is one io_uring loop per process. Filters run on it and must not block; a filter
 // that waits for something (a Redis reply) returns kSuspend and resumes the request later from the
@@ -85,6 +87,20 @@ struct RequestReport {
   int retries = 0;
 };
 
+// Rewrites a response body on its way to the client (compression). A filter installs one in
+// ctx.response_encoder from OnResponseHead; the stream then drops the head's Content-Length (the
+// codec frames the body itself: chunked on HTTP/1.1), passes every body piece through it, and the
+// filters before the installing one, and the client, see the rewritten bytes.
+class ResponseBodyEncoder {
+ public:
+  virtual ~ResponseBodyEncoder() = default;
+  // Appends the encoding of `data` to `out`. What it keeps back between calls is bounded (a
+  // compressor's window), never the body.
+  virtual void Encode(std::string_view data, std::string* out) = 0;
+  // The body is complete: appends the rest.
+  virtual void Finish(std::string* out) = 0;
+};
+
 // Per-request state the filters share with each other and with the server.
 struct FilterContext {
   explicit FilterContext(const RequestView& r, FilterStream* s = nullptr) : request(r), stream(s) {}
@@ -100,6 +116,12 @@ struct FilterContext {
   std::optional<std::string> upstream_query;
   // Headers added to whatever response goes back to the client (upstream's or a filter's).
   std::vector<std::pair<std::string, std::string>> response_headers;
+  // Fields of the responding filter's head (the upstream's) the client does not get, by name in
+  // any case: removed before the codec encodes the head (HTTP/1 and HTTP/2 alike). Fields in
+  // response_headers are not affected (a filter edits that list itself).
+  std::vector<std::string> response_remove_headers;
+  // Set by at most one filter's OnResponseHead (see ResponseBodyEncoder).
+  std::unique_ptr<ResponseBodyEncoder> response_encoder;
   // Set by a filter that returns kStop: the response the client gets instead of the upstream's.
   int stop_status = 0;
   std::string stop_content_type = "application/json";

@@ -137,6 +137,9 @@ bool HeadersMatch(const RouteConfig& route,
 
 bool MethodMatches(const RouteConfig& route, std::string_view method) {
   if (route.methods.empty()) return true;
+  // A route with a CORS policy takes OPTIONS: its CorsFilter answers preflights and refuses any
+  // other OPTIONS the route's methods do not allow.
+  if (route.cors && method == "OPTIONS") return true;
   for (const std::string& m : route.methods) {
     if (m == method) return true;
     // HEAD is GET without the body (RFC 9110 9.3.2): a route that serves GET serves HEAD.

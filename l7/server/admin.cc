@@ -54,6 +54,18 @@ std::string GatewayServer::RenderMetrics() {
            "Client request fields and trailers that gw7 owns (identity, forwarding, internal), "
            "removed before forwarding.");
   t.Sample("gw7_stripped_headers_total", {}, static_cast<double>(stats_.stripped_headers));
+  t.Family("gw7_compressed_responses_total", "counter",
+           "Responses whose body gw7 compressed (route compress), by coding.");
+  t.Sample("gw7_compressed_responses_total", {{"coding", "gzip"}},
+           static_cast<double>(stats_.compressed_gzip));
+  t.Sample("gw7_compressed_responses_total", {{"coding", "br"}},
+           static_cast<double>(stats_.compressed_br));
+  t.Family("gw7_compression_input_bytes_total", "counter", "Body bytes gw7 compressed.");
+  t.Sample("gw7_compression_input_bytes_total", {},
+           static_cast<double>(stats_.compression_bytes_in));
+  t.Family("gw7_compression_output_bytes_total", "counter", "Body bytes compression produced.");
+  t.Sample("gw7_compression_output_bytes_total", {},
+           static_cast<double>(stats_.compression_bytes_out));
   t.Family("gw7_reloads_total", "counter", "Config reloads by result.");
   t.Sample("gw7_reloads_total", {{"result", "ok"}}, static_cast<double>(stats_.reloads_ok));
   t.Sample("gw7_reloads_total", {{"result", "failed"}}, static_cast<double>(stats_.reloads_failed));

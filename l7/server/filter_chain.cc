@@ -16,6 +16,7 @@
 #endif
 #include "l7/filters/cache/cache_filter_factory.h"
 #include "l7/filters/concurrency/concurrency_filter_factory.h"
+#include "l7/filters/transform/transform_filter_factory.h"
 
 namespace edge::l7 {
 
@@ -24,6 +25,8 @@ absl::StatusOr<std::vector<std::unique_ptr<Filter>>> BuildRouteFilters(
   std::vector<std::unique_ptr<Filter>> chain;
   (void)config;
   (void)env;
+  // Header edits, CORS and compression first (transform_filter_factory.h says why).
+  for (auto& f : BuildTransformFilters(route)) chain.push_back(std::move(f));
   if (!route.auth.empty() || !route.require_scopes.empty() || !route.require_claims.empty()) {
 #ifdef EDGE_L7_HAVE_AUTH_FACTORY
     auto filters = BuildAuthFilters(config, route, env.loop);

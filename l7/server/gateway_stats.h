@@ -23,6 +23,10 @@ struct GatewayStats {
   uint64_t retries = 0;
   uint64_t stripped_headers = 0;  // client fields (and trailers) gw7 owns, removed (SPEC-11)
   uint64_t reloads_ok = 0, reloads_failed = 0;
+  // Response compression (l7/filters/transform): responses compressed, by coding, and their body
+  // bytes before and after (the ratio operators watch).
+  uint64_t compressed_gzip = 0, compressed_br = 0;
+  uint64_t compression_bytes_in = 0, compression_bytes_out = 0;
   // Requests by route ("" for no route) and status class: index 1..5 for 1xx..5xx.
   std::map<std::string, std::array<uint64_t, 6>, std::less<>> requests_by_route;
   // Errors by kind: "bad_request", "header_timeout", "connect_failed", "bad_response", ...

@@ -73,6 +73,7 @@ void RequestStream::DecodeHead(StreamId /*id*/, const http::HttpRequest& request
   responder_ = nullptr;
   responder_index_ = 0;
   replacer_index_ = kNoReplacer;
+  encoder_index_ = kNoEncoder;
   runtime_ = services_->runtime();
   start_ns_ = services_->now_ns();
   start_unix_ns_ = absl::GetCurrentTimeNanos();
@@ -299,20 +300,82 @@ void RequestStream::SendHead(const http::HttpResponse& head) {
   if (TakenOver(head)) return;  // dropped: see Filter::TakeOverResponse
   response_started_ = true;
   status_sent_ = head.status;
-  ForEachResponseFilter([&](Filter& f) { f.OnResponseHead(*ctx_, head); });
-  codec_->EncodeHead(head, &ctx_->response_headers, request_id_);
+  encoder_index_ = kNoEncoder;
+  for (size_t i = responder_index_; i-- > 0;) {
+    route_->filters[i]->OnResponseHead(*ctx_, head);
+    if (encoder_index_ == kNoEncoder && ctx_->response_encoder != nullptr) encoder_index_ = i;
+  }
+  if (ctx_->response_remove_headers.empty() && encoder_index_ == kNoEncoder) {
+    codec_->EncodeHead(head, &ctx_->response_headers, request_id_);
+    return;
+  }
+  codec_->EncodeHead(EditedHead(head), &ctx_->response_headers, request_id_);
+}
+
+const http::HttpResponse& RequestStream::EditedHead(const http::HttpResponse& head) {
+  // A copy of the head without the removed fields; its views still point where the producer's
+  // do, which stay valid until SendEnd / Reset (FilterStream::SendHead), as long as this copy is
+  // used.
+  const bool encoded = encoder_index_ != kNoEncoder;
+  edited_head_.Clear();
+  edited_head_.version = head.version;
+  edited_head_.status = head.status;
+  edited_head_.reason = head.reason;
+  edited_head_.keep_alive = head.keep_alive;
+  edited_head_.body = head.body;
+  if (encoded && head.body.kind == http::BodyKind::kContentLength) {
+    // The encoded length is unknown until the end: the codec frames the body (HTTP/1.1 chunked,
+    // HTTP/1.0 until close, HTTP/2 DATA frames).
+    edited_head_.body = http::BodyFraming{http::BodyKind::kChunked, 0};
+  }
+  for (const http::HttpHeader& h : head.headers) {
+    if (encoded && http::EqualsIgnoreCase(h.name, "content-length")) continue;
+    bool removed = false;
+    for (const std::string& name : ctx_->response_remove_headers) {
+      if (http::EqualsIgnoreCase(h.name, name)) {
+        removed = true;
+        break;
+      }
+    }
+    if (!removed) edited_head_.headers.Add(h.name, h.value);
+  }
+  return edited_head_;
 }
 
 void RequestStream::SendData(std::string_view data) {
   if (replacer_index_ != kNoReplacer) return;
-  bytes_out_ += data.size();
-  ForEachResponseFilter([&](Filter& f) { f.OnResponseData(*ctx_, data); });
-  codec_->EncodeData(data);
+  if (encoder_index_ == kNoEncoder) {
+    bytes_out_ += data.size();
+    ForEachResponseFilter([&](Filter& f) { f.OnResponseData(*ctx_, data); });
+    codec_->EncodeData(data);
+    return;
+  }
+  // The filters after the encoding one (nearer the responder) see the body as produced; the
+  // encoder's own filter too; those before it and the client see it encoded.
+  for (size_t i = responder_index_; i-- > encoder_index_;) {
+    route_->filters[i]->OnResponseData(*ctx_, data);
+  }
+  encoded_.clear();
+  ctx_->response_encoder->Encode(data, &encoded_);
+  SendEncoded();
+}
+
+void RequestStream::SendEncoded() {
+  if (encoded_.empty()) return;
+  bytes_out_ += encoded_.size();
+  for (size_t i = encoder_index_; i-- > 0;) route_->filters[i]->OnResponseData(*ctx_, encoded_);
+  codec_->EncodeData(encoded_);
 }
 
 void RequestStream::SendEnd(const http::HttpHeaders* trailers) {
   if (replacer_index_ != kNoReplacer) return Replace();
   responder_ = nullptr;
+  if (encoder_index_ != kNoEncoder) {
+    encoded_.clear();
+    ctx_->response_encoder->Finish(&encoded_);
+    SendEncoded();
+    encoder_index_ = kNoEncoder;
+  }
   ForEachResponseFilter([&](Filter& f) { f.OnResponseEnd(*ctx_, trailers); });
   codec_->EncodeEnd(trailers);
 }
@@ -354,6 +417,9 @@ void RequestStream::LocalResponse(int status, std::string_view message, bool clo
     http::HttpResponse head;
     head.status = static_cast<uint16_t>(status);
     ForEachResponseFilter([&](Filter& f) { f.OnResponseHead(*ctx_, head); });
+    // gw7's own answers are small and written whole: never encoded.
+    ctx_->response_encoder.reset();
+    encoder_index_ = kNoEncoder;
   }
   if (request_ != nullptr && IsGrpcRequest(request_->headers)) {
     GrpcLocalResponse(status, message, close_connection, extra);

@@ -122,7 +122,12 @@ class RequestStream final : public StreamDecoder,
   // Filter::TakeOverResponse. Then Replace, once that response is over, lets it answer.
   bool TakenOver(const http::HttpResponse& head);
   void Replace();
-  void EndFilters();  // every filter's OnEnd, then the context goes
+  // The head the codec gets when filters removed fields (ctx.response_remove_headers) or encode
+  // the body (ctx.response_encoder): a copy in edited_head_ without those fields and, when
+  // encoded, without Content-Length.
+  const http::HttpResponse& EditedHead(const http::HttpResponse& head);
+  void SendEncoded();  // encoded_ to the filters before the encoder and to the codec
+  void EndFilters();   // every filter's OnEnd, then the context goes
   // The request's traceparent (l7/observe/traceparent.h): kept or created, logged, and sent
   // upstream with gw7's span as the parent.
   void DecideTraceContext();
@@ -157,6 +162,11 @@ class RequestStream final : public StreamDecoder,
   size_t replacer_index_ = kNoReplacer;
   Responder* responder_ = nullptr;
   std::unique_ptr<ResponderState> responder_state_;
+  // The filter whose OnResponseHead installed ctx.response_encoder (ResponseBodyEncoder), if any.
+  static constexpr size_t kNoEncoder = static_cast<size_t>(-1);
+  size_t encoder_index_ = kNoEncoder;
+  http::HttpResponse edited_head_;  // see EditedHead (capacity kept from request to request)
+  std::string encoded_;             // one piece of an encoded body
 
   // For the access record (strings keep their capacity from request to request).
   int64_t start_ns_ = 0;                          // the loop's clock when the head was complete

@@ -600,7 +600,9 @@ const BadCase kBadCases[] = {
      "(allowed: name, host, path, path_prefix, path_template, path_regex, methods, headers, "
      "upstream, strip_prefix, prefix_rewrite, auth, require_scopes, require_claims, rate_limit, "
      "concurrency_limit, add_request_headers, allow_h2c_upgrade, case_insensitive, "
-     "access_log_sample, cache, cache_set_cookie)"},
+     "access_log_sample, cache, cache_set_cookie, request_headers, response_headers, cors, "
+     "compress, "
+     "compress_min_bytes, compress_brotli)"},
     {"TwoPathKinds",
      "[[route]]\nname = \"r\"\nupstream = \"api\"\npath = \"/a\"\npath_prefix = \"/b\"\n",
      "gateway.toml:15:15: route \"r\": path_prefix: conflicts with path: a route has at most one "

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -44,6 +45,9 @@ class FakeCodec final : public CodecStream {
                   const std::vector<std::pair<std::string, std::string>>* extra,
                   std::string_view request_id) override {
     head_status = head.status;
+    head_body = head.body.kind;
+    head_fields.clear();
+    for (const auto& f : head.headers) head_fields.emplace_back(f.name, f.value);
     extra_fields = extra != nullptr ? *extra : extra_fields;
     id = std::string(request_id);
   }
@@ -91,6 +95,8 @@ class FakeCodec final : public CodecStream {
   std::string id;
   std::vector<std::pair<std::string, std::string>> extra_fields;
   std::vector<std::pair<std::string, std::string>> local_fields;
+  std::vector<std::pair<std::string, std::string>> head_fields;  // the head as encoded
+  http::BodyKind head_body = http::BodyKind::kNone;
 
  private:
   StreamDecoder* stream_;
@@ -211,6 +217,30 @@ class RerunFilter final : public Filter {
   Resumer* resumer_ = nullptr;
   int runs = 0;
   int ends = 0;
+};
+
+// Upper-cases the body and ends it with "!" (a stand-in for a compressor), and drops the
+// upstream's Server field: the seams a transform filter uses (ctx.response_encoder,
+// ctx.response_remove_headers).
+class UpperCaseEncoder final : public ResponseBodyEncoder {
+ public:
+  void Encode(std::string_view data, std::string* out) override {
+    for (char c : data)
+      out->push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  void Finish(std::string* out) override { out->push_back('!'); }
+};
+
+class EncodingFilter final : public Filter {
+ public:
+  std::string_view name() const override { return "encoding"; }
+  FilterStatus OnRequest(FilterContext&, Resumer*) override { return FilterStatus::kContinue; }
+  void OnResponseHead(FilterContext& ctx, const http::HttpResponse&) override {
+    ctx.response_remove_headers.emplace_back("server");
+    ctx.response_encoder = std::make_unique<UpperCaseEncoder>();
+  }
+  void OnResponseData(FilterContext&, std::string_view data) override { seen_body.append(data); }
+  std::string seen_body;
 };
 
 class RequestStreamTest : public ::testing::Test {
@@ -587,6 +617,30 @@ TEST_F(RequestStreamTest, AnInternalRequestStartsAtItsFilterAndDiscardsTheRespon
   EXPECT_FALSE(internal.active());
   EXPECT_EQ(auth->ends, 1);  // every filter of the chain still ends once
   EXPECT_EQ(cache->ends, 1);
+}
+
+TEST_F(RequestStreamTest, AFilterRemovesHeadFieldsAndEncodesTheBodyForTheFiltersBeforeIt) {
+  ScriptedFilter* outer = AddFilter(FilterStatus::kContinue);
+  EncodingFilter* encoder = Add<EncodingFilter>();
+  ScriptedFilter* inner = AddFilter(FilterStatus::kContinue);
+  Request("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  link(0)->Connected();
+  link(0)->Respond("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nSERVER: s\r\nX-Keep: y\r\n\r\nbody");
+  // No Server (any case), no Content-Length: the codec frames the encoded body itself.
+  ASSERT_EQ(codec_.head_fields.size(), 1u);
+  EXPECT_EQ(codec_.head_fields[0].first, "X-Keep");
+  EXPECT_EQ(codec_.head_body, http::BodyKind::kChunked);
+  link(0)->Respond("more");
+  EXPECT_TRUE(codec_.ended);
+  EXPECT_EQ(codec_.body, "BODYMORE!");
+  EXPECT_EQ(outer->seen_body, "BODYMORE!");  // before the encoder: what the client gets
+  EXPECT_EQ(encoder->seen_body,
+            "bodymore");  // the encoder's own filter and those after it: as sent
+  EXPECT_EQ(inner->seen_body, "bodymore");
+  EXPECT_EQ(outer->seen_ends, 1);
+  // The next request on the connection starts clean.
+  Request("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(outer->requests, 2);
 }
 
 }  // namespace

@@ -43,6 +43,10 @@ class FakeRequest : public RequestView {
     headers_.emplace_back(std::move(name), std::move(value));
     return *this;
   }
+  FakeRequest& Method(std::string m) {
+    method_ = std::move(m);
+    return *this;
+  }
   FakeRequest& Query(std::string q) {
     query_ = std::move(q);
     return *this;
