@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libre2-dev libhiredis-dev rapidjson-dev   # gw7: regex routes, Redis replies, JSON
   zlib1g-dev libbrotli-dev               # gw7 response compression (gzip, br)
+  libpugixml-dev python3-spyne python3-zeep   # gw7 REST to SOAP; a real SOAP service and client in tests
   clang libclang-rt-14-dev               # libFuzzer builds (-Dfuzz=true)
   python3 python3-pytest curl openssl    # integration tests and their peers
   haproxy nginx-light libnginx-mod-stream wrk   # bench/compare
