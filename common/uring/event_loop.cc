@@ -69,6 +69,11 @@ void EventLoop::RunPosted() {
   for (auto& task : tasks) task();
 }
 
+void EventLoop::RunAtEndOfPass(EndOfPassTask* task) {
+  end_of_pass_.Schedule(task);
+  if (!in_pass_) end_of_pass_.RunAll();
+}
+
 absl::Status EventLoop::Run() {
   io_uring* raw = ring_->raw();
   while (!stop_.load(std::memory_order_relaxed)) {
@@ -78,6 +83,7 @@ absl::Status EventLoop::Run() {
       return absl::InternalError(absl::StrFormat("io_uring_enter: %s", strerror(-ret)));
     }
     now_ns_ = MonotonicNowNs();
+    in_pass_ = true;
     unsigned head;
     unsigned seen = 0;
     io_uring_cqe* cqe;
@@ -90,8 +96,13 @@ absl::Status EventLoop::Run() {
     io_uring_cq_advance(raw, seen);
     timers_.Advance(now_ns_);
     if (has_posted_.load(std::memory_order_acquire)) RunPosted();
+    end_of_pass_.RunAll();
+    in_pass_ = false;
   }
+  in_pass_ = true;
   if (has_posted_.load(std::memory_order_acquire)) RunPosted();
+  end_of_pass_.RunAll();
+  in_pass_ = false;
   // Whatever the last handlers queued (closes, cancels) still reaches the kernel.
   ring_->Submit();
   return absl::OkStatus();

@@ -3,7 +3,8 @@
 // IoHandlers (see completion.h) and runs closures posted from other threads.
 //
 // Loop iteration: submit everything queued and wait for >= 1 CQE or the next timer tick, drain all
-// CQEs in one batch and advance the CQ once, fire due timers, run posted closures.
+// CQEs in one batch and advance the CQ once, fire due timers, run posted closures, then the
+// end-of-pass tasks (end_of_pass.h).
 
 #include <atomic>
 #include <functional>
@@ -13,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/uring/completion.h"
+#include "common/uring/end_of_pass.h"
 #include "common/uring/ring.h"
 #include "common/uring/timer_wheel.h"
 
@@ -35,6 +37,9 @@ class EventLoop : private IoHandler {
   void Stop();
   // Thread-safe: runs `task` on the loop's thread soon.
   void Post(std::function<void()> task);
+  // Loop thread only: runs `task` once at the end of this pass (at once if the loop is not
+  // running, e.g. in unit tests that drive handlers by hand, so nothing is left unsent).
+  void RunAtEndOfPass(EndOfPassTask* task);
 
  private:
   EventLoop() = default;
@@ -51,6 +56,8 @@ class EventLoop : private IoHandler {
   std::mutex posted_mu_;
   std::vector<std::function<void()>> posted_;
   std::atomic<bool> has_posted_{false};
+  EndOfPassQueue end_of_pass_;
+  bool in_pass_ = false;  // Run() is handling a pass: end-of-pass tasks wait for its end
 };
 
 }  // namespace edge::uring

@@ -130,11 +130,15 @@ void ClientConnection::ArmRecv() {
 void ClientConnection::Write(std::string_view data) {
   if (state_ == State::kClosed || state_ == State::kLinger) return;
   out_.append(data);
-  if (batch_depth_ == 0) FlushOut();
+  if (batch_depth_ == 0) FlushAtEndOfPass();
 }
 
 void ClientConnection::EndBatch() {
-  if (--batch_depth_ == 0) FlushOut();
+  if (--batch_depth_ == 0) FlushAtEndOfPass();
+}
+
+void ClientConnection::FlushAtEndOfPass() {
+  if (!send_armed_ && state_ != State::kClosed) server_->loop().RunAtEndOfPass(&flush_task_);
 }
 
 void ClientConnection::FlushOut() {
@@ -240,7 +244,7 @@ void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
       if (state_ == State::kClosed) break;
       if (res < 0) {
         if (res == -EINTR || res == -EAGAIN) {
-          FlushOut();
+          FlushAtEndOfPass();
         } else {
           Close();
         }
@@ -248,7 +252,7 @@ void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
       }
       sent_ += static_cast<size_t>(res);
       if (res > 0) send_progress_ns_ = server_->loop().now_ns();
-      FlushOut();
+      FlushAtEndOfPass();
       if (output_queued() == 0) server_->loop().timers().Cancel(&send_timer_);
       if (state_ == State::kTunnel) {
         if (tunnel_ != nullptr && output_queued() <= kLowWater) tunnel_->ResumeRead();

@@ -34,6 +34,7 @@
 
 #include "common/net/address.h"
 #include "common/uring/completion.h"
+#include "common/uring/end_of_pass.h"
 #include "common/uring/timer_wheel.h"
 #include "l7/codec/http1_codec.h"
 #include "l7/codec/http2_codec.h"
@@ -107,11 +108,15 @@ class ClientConnection final : public uring::IoHandler,
   void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
   static void TimerThunk(void* self) { static_cast<ClientConnection*>(self)->OnTimer(); }
   static void SendTimerThunk(void* self) { static_cast<ClientConnection*>(self)->OnSendTimeout(); }
+  static void FlushThunk(void* self) { static_cast<ClientConnection*>(self)->FlushOut(); }
   void OnTimer();
   void OnSendTimeout();
 
   void ArmRecv();
   bool WantRead() const;
+  // Sends at the end of the loop's pass (end_of_pass.h): what every completion of the pass wrote
+  // (HTTP/2: many streams' responses) leaves in one send.
+  void FlushAtEndOfPass();
   void FlushOut();
   void Close();
   void MaybeDestroy();
@@ -144,6 +149,7 @@ class ClientConnection final : public uring::IoHandler,
   bool refused_ = false;  // Refuse(): over max_connections
   State state_ = State::kOpen;
   uring::Timer timer_;  // idle, header, linger, tunnel
+  uring::EndOfPassTask flush_task_{&FlushThunk, this};
   enum class TimerKind : uint8_t {
     kNone,
     kIdle,
