@@ -65,8 +65,8 @@ TEST(EndOfPassQueue, TaskMayRescheduleItselfAndDeleteOthers) {
     static void Run(void* p) {
       auto* s = static_cast<Self*>(p);
       *s->log += "s";
-      s->victim.reset();                                   // deleting a scheduled task is safe
-      if (++s->runs < 3) s->queue->Schedule(&s->task);     // runs again within this RunAll
+      s->victim.reset();                                // deleting a scheduled task is safe
+      if (++s->runs < 3) s->queue->Schedule(&s->task);  // runs again within this RunAll
     }
   };
   EndOfPassQueue queue;
