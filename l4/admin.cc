@@ -83,7 +83,7 @@ void AppendHealth(std::string* json, const Backend& b, bool checked) {
 
 }  // namespace
 
-std::string RenderMetrics(const Lb4Server& server) {
+std::string RenderMetrics(const Lb4Server& server, const AnnounceState* announce) {
   metrics::PrometheusText out;
   out.Family("lb4_connections_active", "gauge", "Relayed connections open now.");
   out.Sample("lb4_connections_active", {}, static_cast<double>(server.active_connections()));
@@ -281,18 +281,51 @@ std::string RenderMetrics(const Lb4Server& server) {
   }
   out.Family("lb4_draining", "gauge", "1 after SIGTERM: no new connections are accepted.");
   out.Sample("lb4_draining", {}, server.draining() ? 1 : 0);
+  out.Family("lb4_stopping", "gauge",
+             "1 from SIGTERM on: /healthz answers 503 (during drain_delay lb4 still accepts).");
+  out.Sample("lb4_stopping", {}, server.stopping() ? 1 : 0);
+  if (announce != nullptr) {
+    const AnnounceState::View a = announce->Get();
+    if (a.enabled) {
+      out.Family("lb4_announced", "gauge",
+                 "1 while the VIP's host route is in the [lb4.announce] table (the routing "
+                 "daemon announces it), 0 while withdrawn.");
+      for (const std::string& vip : a.vips) {
+        out.Sample("lb4_announced", {{"vip", vip}, {"table", absl::StrCat(a.table)}},
+                   a.announced ? 1 : 0);
+      }
+    }
+    out.Family("lb4_announce_changes_total", "counter",
+               "Announcements and withdrawals written to the kernel routing table.");
+    out.Sample("lb4_announce_changes_total", {}, static_cast<double>(a.changes));
+    out.Family("lb4_announce_errors_total", "counter",
+               "Route writes the kernel refused (e.g. no CAP_NET_ADMIN); retried.");
+    out.Sample("lb4_announce_errors_total", {}, static_cast<double>(a.errors));
+  }
   dns::ProcessDnsStats().Render(&out, "lb4");  // named backends ([dns])
   return out.text();
 }
 
-std::string RenderStatus(const Lb4Server& server) {
+std::string RenderStatus(const Lb4Server& server, const AnnounceState* announce) {
   using metrics::JsonEscape;
   std::shared_ptr<const Runtime> snapshot = server.runtime();
   const Runtime& runtime = *snapshot;
   std::string json = absl::StrFormat(
-      "{\"draining\":%s,\"workers\":%d,\"active_connections\":%d,\"listeners\":[",
-      server.draining() ? "true" : "false", static_cast<int>(server.workers().size()),
-      static_cast<int64_t>(server.active_connections()));
+      "{\"draining\":%s,\"stopping\":%s,\"workers\":%d,\"active_connections\":%d,",
+      server.draining() ? "true" : "false", server.stopping() ? "true" : "false",
+      static_cast<int>(server.workers().size()), static_cast<int64_t>(server.active_connections()));
+  if (announce != nullptr && announce->Get().enabled) {
+    const AnnounceState::View a = announce->Get();
+    json += "\"announce\":{\"vips\":[";
+    for (size_t i = 0; i < a.vips.size(); ++i) {
+      absl::StrAppendFormat(&json, "%s\"%s\"", i ? "," : "", JsonEscape(a.vips[i]));
+    }
+    absl::StrAppendFormat(&json, "],\"table\":%d,\"announced\":%s,\"reason\":\"%s\"},", a.table,
+                          a.announced ? "true" : "false", JsonEscape(a.reason));
+  } else {
+    json += "\"announce\":null,";
+  }
+  json += "\"listeners\":[";
   for (size_t i = 0; i < runtime.listeners.size(); ++i) {
     const ListenerConfig& l = runtime.listeners[i]->config;
     absl::StrAppendFormat(
@@ -377,7 +410,7 @@ admin::AdminResponse ApplyControl(Lb4Server* server, const admin::ControlCommand
 
 }  // namespace
 
-admin::AdminRequestHandler MakeAdminHandler(Lb4Server* server) {
+admin::AdminRequestHandler MakeAdminHandler(Lb4Server* server, const AnnounceState* announce) {
   admin::ControlEndpoint control;
   control.prefix = "/backends";
   control.max_weight = kMaxBackendWeight;
@@ -387,17 +420,17 @@ admin::AdminRequestHandler MakeAdminHandler(Lb4Server* server) {
                            const admin::AdminRequest& request) {
     return ApplyControl(server, command, request);
   };
-  admin::AdminHandler read = [server](std::string_view path) {
+  admin::AdminHandler read = [server, announce](std::string_view path) {
     admin::AdminResponse r;
     if (path == "/healthz") {
-      r.status = server->draining() ? 503 : 200;
-      r.body = server->draining() ? "draining\n" : "ok\n";
+      r.status = server->stopping() ? 503 : 200;
+      r.body = server->stopping() ? "draining\n" : "ok\n";
     } else if (path == "/metrics") {
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      r.body = RenderMetrics(*server);
+      r.body = RenderMetrics(*server, announce);
     } else if (path == "/status") {
       r.content_type = "application/json";
-      r.body = RenderStatus(*server);
+      r.body = RenderStatus(*server, announce);
     } else if (path == "/dashboard") {
       r.content_type = "text/html; charset=utf-8";
       r.body = std::string(admin::DashboardHtml());

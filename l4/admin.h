@@ -7,12 +7,16 @@
 #include <string>
 
 #include "common/admin/admin_server.h"
+#include "l4/announce/vip_announcer.h"
 #include "l4/server.h"
 
 namespace edge::l4 {
 
-std::string RenderMetrics(const Lb4Server& server);
-std::string RenderStatus(const Lb4Server& server);
-admin::AdminRequestHandler MakeAdminHandler(Lb4Server* server);
+// `announce` (may be null: no [lb4.announce] support in the caller) adds lb4_announced and
+// /status "announce".
+std::string RenderMetrics(const Lb4Server& server, const AnnounceState* announce = nullptr);
+std::string RenderStatus(const Lb4Server& server, const AnnounceState* announce = nullptr);
+admin::AdminRequestHandler MakeAdminHandler(Lb4Server* server,
+                                            const AnnounceState* announce = nullptr);
 
 }  // namespace edge::l4

@@ -51,10 +51,40 @@ struct Flags {
 
 // Threads that read the server: stopped before the server's workers go.
 struct Services {
+  AnnounceState announce_state;  // first: the admin server and the announcer use it to the end
   std::unique_ptr<admin::AdminServer> admin;
   std::unique_ptr<HandoverServer> handover;
-  std::unique_ptr<VipAnnouncer> announcer;  // [lb4.announce]
+  std::unique_ptr<VipAnnouncer> announcer;  // [lb4.announce]; null while it is off
 };
+
+// [lb4.announce] as `config` has it, for lb4 serving `server`: started, changed in place or
+// stopped. False when announcing should be on but could not start (said in the log).
+bool ApplyAnnounce(const AnnounceConfig& config, Lb4Server* server, Services& services) {
+  if (!config.enabled()) {
+    if (services.announcer) {
+      services.announcer->Withdraw();
+      services.announcer.reset();
+    }
+    services.announce_state.Disable();
+    return true;
+  }
+  if (services.announcer) {
+    services.announcer->Reconfigure(config);
+    return true;
+  }
+  auto announcer = VipAnnouncer::Start(
+      config,
+      [server](const std::vector<std::string>& pools) {
+        return WhyNotServing(*server->runtime(), pools);
+      },
+      &services.announce_state);
+  if (!announcer.ok()) {
+    LOG_ERROR("%s", announcer.status().message());
+    return false;
+  }
+  services.announcer = std::move(*announcer);
+  return true;
+}
 
 // Returns -1 to go on, or an exit code.
 int ParseFlags(int argc, char** argv, Flags* flags) {
@@ -83,7 +113,8 @@ int PrintWhich(const Runtime& runtime, const std::string& ip) {
 
 // Waits for SIGTERM/SIGINT, then drains. SIGHUP is acknowledged (reload arrives with issue 3).
 // SIGHUP: a config that does not load or apply is reported and the running one stays in force.
-void Reload(Lb4Server& server, BackendDiscovery& discovery, const std::string& path) {
+void Reload(Lb4Server& server, BackendDiscovery& discovery, const std::string& path,
+            Services& services) {
   auto config = LoadLb4Config(path);
   absl::Status status = config.ok() ? discovery.Reload(*config) : config.status();
   if (!config.ok()) server.CountFailedReload();
@@ -92,6 +123,8 @@ void Reload(Lb4Server& server, BackendDiscovery& discovery, const std::string& p
     return;
   }
   auto runtime = server.runtime();
+  // After the pools: a VIP gated on a pool the reload added is judged on the new pools.
+  ApplyAnnounce(runtime->config.announce, &server, services);
   LOG_INFO("reload ok: %s (%d listeners, %d pools)", path,
            static_cast<int>(runtime->listeners.size()), static_cast<int>(runtime->pools.size()));
 }
@@ -110,7 +143,7 @@ int ServeUntilSignal(Lb4Server& server, BackendDiscovery& discovery, const std::
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       systemd::NotifyReloading("reloading " + config_path);
-      Reload(server, discovery, config_path);
+      Reload(server, discovery, config_path, services);
       systemd::NotifyReady(ReadyStatus(server));
       continue;
     }
@@ -123,6 +156,7 @@ int ServeUntilSignal(Lb4Server& server, BackendDiscovery& discovery, const std::
       // The new lb4 announces the same routes now: they are its, not ours to delete.
       if (services.announcer) services.announcer->Release();
     }
+    if (sig != SIGUSR2) server.MarkStopping();  // /healthz: 503 from now on
     if (services.announcer && sig != SIGUSR2) {
       // Routers first: withdraw the VIPs, keep accepting while the routing daemon tells its
       // peers and they move the flows to the other lb4s, then stop accepting.
@@ -217,7 +251,8 @@ int Lb4Main(int argc, char** argv) {
   }
   Services services;
   if (config->admin.has_value()) {
-    auto started = admin::AdminServer::Start(*config->admin, MakeAdminHandler(server->get()));
+    auto started = admin::AdminServer::Start(
+        *config->admin, MakeAdminHandler(server->get(), &services.announce_state));
     if (!started.ok()) {
       LOG_ERROR("%s", started.status().message());
       return 1;
@@ -236,18 +271,7 @@ int Lb4Main(int argc, char** argv) {
     }
     services.handover = std::move(*hs);
   }
-  if (config->announce.enabled()) {
-    Lb4Server* serving = server->get();
-    auto announcer =
-        VipAnnouncer::Start(config->announce, [serving, pools = config->announce.pools] {
-          return WhyNotServing(*serving->runtime(), pools);
-        });
-    if (!announcer.ok()) {
-      LOG_ERROR("%s", announcer.status().message());
-      return 1;
-    }
-    services.announcer = std::move(*announcer);
-  }
+  if (!ApplyAnnounce(config->announce, server->get(), services)) return 1;
   if (absl::Status dns = discovery.Start(server->get()); !dns.ok()) {
     LOG_ERROR("dns: %s", dns.message());
     return 1;

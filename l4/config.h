@@ -171,6 +171,7 @@ struct AnnounceConfig {
   absl::Duration drain_delay = absl::Seconds(2);
 
   bool enabled() const { return !vips.empty(); }
+  bool operator==(const AnnounceConfig&) const = default;
 };
 
 struct Lb4Config {

@@ -59,6 +59,10 @@ class Lb4Server {
 
   int64_t active_connections() const { return shared_.active.load(); }
   bool draining() const { return draining_.load(); }
+  // SIGTERM was taken: /healthz answers 503 from now on, so whatever checks lb4 (a router's
+  // probe, an orchestrator) moves away while lb4 still accepts for [lb4.announce] drain_delay.
+  void MarkStopping() { stopping_.store(true); }
+  bool stopping() const { return stopping_.load() || draining_.load(); }
   // The config in force (a snapshot: a reload may replace it at any time).
   std::shared_ptr<const Runtime> runtime() const;
   uint64_t reloads_ok() const { return reloads_ok_.load(); }
@@ -82,6 +86,7 @@ class Lb4Server {
   std::atomic<uint64_t> reloads_failed_{0};
   SharedCounters shared_;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> stopping_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<HealthChecker> health_;  // active checks and passive ejection of every pool
   // [lb4.access_log] sinks: the one in force (shared_.connection_log) is the last; earlier ones

@@ -43,6 +43,9 @@ class KernelRoutes {
   absl::Status Delete(const net::SocketAddress& address);
 
   uint32_t table() const { return table_; }
+  // Later Add/Delete go to `table` (a reload changed [lb4.announce] table): the socket and the
+  // device stay; the caller deletes what it had in the old table first.
+  void set_table(uint32_t table) { table_ = table; }
   // The device the routes go through: "lb4-PID", or "lo" without TUN.
   const std::string& device() const { return device_; }
 

@@ -19,6 +19,7 @@ import gw7_harness as g
 import lb4_harness as h
 
 SYSTEMD_DIR = os.path.join(h.SOURCE_ROOT, "conf", "systemd")
+ANNOUNCE_DROPIN = os.path.join("lb4.service.d", "announce.conf")  # for [lb4.announce]
 LB4 = h.LB4
 GW7 = g.GW7
 
@@ -129,11 +130,15 @@ def systemd_analyze_or_skip():
     return exe
 
 
-@pytest.mark.parametrize("unit,instance", [("lb4.service", "lb4.service"),
-                                           ("gw7@.service", "gw7@8001.service")])
-def test_units_pass_systemd_analyze_verify(tmp_path, unit, instance):
+@pytest.mark.parametrize("unit,instance,dropin", [("lb4.service", "lb4.service", None),
+                                                  ("lb4.service", "lb4.service", ANNOUNCE_DROPIN),
+                                                  ("gw7@.service", "gw7@8001.service", None)])
+def test_units_pass_systemd_analyze_verify(tmp_path, unit, instance, dropin):
     exe = systemd_analyze_or_skip()
     installed_copy(tmp_path, unit)
+    if dropin:  # verify reads drop-ins beside the unit (a misspelt key there is reported)
+        os.makedirs(os.path.join(str(tmp_path), unit + ".d"))
+        shutil.copy(os.path.join(SYSTEMD_DIR, dropin), os.path.join(str(tmp_path), dropin))
     for conf in ("edge.toml", "gateway.toml"):
         shutil.copy(os.path.join(g.SOURCE_ROOT, "conf", conf), str(tmp_path))
     shutil.copy(os.path.join(SYSTEMD_DIR, "gw7-8001.env"), str(tmp_path))
@@ -171,6 +176,18 @@ def test_units_are_notify_services_with_a_sandbox(unit):
     assert "/var/log/edge" in " ".join(svc("ReadWritePaths"))
     # SIGKILL only after the drain had its time: drain_timeout (30s) and gw7's drain_delay (5s).
     assert int(svc("TimeoutStopSec")[0].rstrip("s")) > 30 + (5 if unit.startswith("gw7") else 0)
+
+
+def test_the_announce_dropin_adds_exactly_what_announcing_needs():
+    """[lb4.announce] writes routes (CAP_NET_ADMIN) through a TUN device (/dev/net/tun): the
+    drop-in adds those two and nothing else; the sandbox of lb4.service stays."""
+    d = unit_settings(os.path.join(SYSTEMD_DIR, ANNOUNCE_DROPIN))
+    assert set(d) == {("Service", k) for k in ("CapabilityBoundingSet", "AmbientCapabilities",
+                                               "PrivateDevices", "DeviceAllow")}, d
+    assert d[("Service", "CapabilityBoundingSet")] == ["CAP_NET_ADMIN"]
+    assert d[("Service", "AmbientCapabilities")] == ["CAP_NET_ADMIN"]
+    assert d[("Service", "DeviceAllow")] == ["/dev/net/tun rw"]
+    assert d[("Service", "PrivateDevices")] == ["no"]
 
 
 # ---------------------------------------------------------------- notify messages
