@@ -1,82 +1,19 @@
 #include "common/admin/admin_token.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "common/config/secret_file.h"
 
 namespace edge::admin {
 
 absl::StatusOr<std::string> LoadAdminToken(const std::string& path) {
-  if (path.empty()) return absl::InvalidArgumentError("empty file name");
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("cannot read %s: %s", path, std::strerror(errno)));
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    const int e = errno;
-    close(fd);
-    return absl::InvalidArgumentError(absl::StrFormat("cannot stat %s: %s", path, strerror(e)));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return absl::InvalidArgumentError(absl::StrFormat("%s is not a regular file", path));
-  }
-  if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
-    close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s is %s by others (mode %04o): a secret must not be (chmod o-rw)", path,
-                        (st.st_mode & S_IROTH) != 0 ? "readable" : "writable", st.st_mode & 07777));
-  }
-  // One token and a line end at most; a larger file is not a token file.
-  std::string text;
-  char buffer[1024];
-  for (;;) {
-    ssize_t n = read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int e = errno;
-      close(fd);
-      return absl::InvalidArgumentError(absl::StrFormat("cannot read %s: %s", path, strerror(e)));
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-    if (text.size() > kMaxAdminTokenLength + 2) break;
-  }
-  close(fd);
-  if (text.ends_with("\r\n")) {
-    text.resize(text.size() - 2);
-  } else if (text.ends_with("\n")) {
-    text.pop_back();
-  }
-  if (text.empty()) return absl::InvalidArgumentError(absl::StrFormat("%s is empty", path));
-  if (text.size() > kMaxAdminTokenLength) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: the token is longer than %d characters", path, kMaxAdminTokenLength));
-  }
-  for (size_t i = 0; i < text.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x21 || c > 0x7e) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: the token must be one line of visible ASCII characters without spaces "
-          "(byte %d is 0x%02x)",
-          path, i + 1, c));
-    }
-  }
-  if (text.size() < kMinAdminTokenLength) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: the token has %d characters, at least %d are needed", path,
-                        text.size(), kMinAdminTokenLength));
-  }
-  return text;
+  return config::LoadSecretFile(
+      path,
+      {.what = "token", .min_length = kMinAdminTokenLength, .max_length = kMaxAdminTokenLength});
 }
 
 void ReadAdminTokenFile(config::TableReader& r, std::string* file,

@@ -29,16 +29,20 @@ needs_sentinel = pytest.mark.skipif(
     reason="redis-sentinel / redis-server not installed (apt-get install redis-sentinel)")
 
 
-def command(port, *args, timeout=5):
+def command(port, *args, timeout=5, password=None):
     import socket
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        reader = _Reader(s)
+        if password:
+            s.sendall(_encode(("AUTH", password)))
+            reader.reply()
         s.sendall(_encode(args))
-        return _Reader(s).reply()
+        return reader.reply()
 
 
-def try_command(port, *args):
+def try_command(port, *args, password=None):
     try:
-        return command(port, *args, timeout=2)
+        return command(port, *args, timeout=2, password=password)
     except (OSError, EOFError, RuntimeError):
         return None
 
@@ -46,8 +50,10 @@ def try_command(port, *args):
 class Cluster:
     """redis-server primary + replica and three redis-sentinel processes, all killed on close."""
 
-    def __init__(self, work_dir):
+    def __init__(self, work_dir, password=None, sentinel_password=None):
         self.dir = work_dir
+        self.password = password  # requirepass of the Redis servers (masterauth, auth-pass)
+        self.sentinel_password = sentinel_password  # requirepass of the sentinels
         self.procs = {}
         self.primary = h.closed_port()
         self.replica = h.closed_port()
@@ -59,19 +65,27 @@ class Cluster:
                                             cwd=self.dir)
         log.close()
 
+    def ask(self, port, *args):
+        """try_command with the password of that server or sentinel."""
+        sentinel = port in self.sentinels
+        return try_command(port, *args,
+                           password=self.sentinel_password if sentinel else self.password)
+
     def _wait_ping(self, port, name):
-        h.wait_until(lambda: try_command(port, "PING") == "PONG", 10, name + " answers PING")
+        h.wait_until(lambda: self.ask(port, "PING") == "PONG", 10, name + " answers PING")
 
     def start(self):
         common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.dir,
                   "--loglevel", "warning"]
+        if self.password:
+            common += ["--requirepass", self.password, "--masterauth", self.password]
         self._spawn("primary", ["redis-server", "--port", str(self.primary)] + common)
         self._wait_ping(self.primary, "primary")
         self._spawn("replica", ["redis-server", "--port", str(self.replica),
                                 "--replicaof", "127.0.0.1", str(self.primary)] + common)
         self._wait_ping(self.replica, "replica")
-        h.wait_until(lambda: "master_link_status:up" in (try_command(self.replica, "INFO",
-                                                                     "replication") or ""),
+        h.wait_until(lambda: "master_link_status:up" in (self.ask(self.replica, "INFO",
+                                                                  "replication") or ""),
                      15, "the replica in sync")
         for i, port in enumerate(self.sentinels):
             path = os.path.join(self.dir, "sentinel-%d.conf" % i)
@@ -82,19 +96,24 @@ class Cluster:
                         "sentinel failover-timeout %s 3000\n"
                         "sentinel parallel-syncs %s 1\n"
                         % (port, self.dir, MASTER, self.primary, MASTER, MASTER, MASTER))
+                if self.password:
+                    f.write("sentinel auth-pass %s %s\n" % (MASTER, self.password))
+                if self.sentinel_password:
+                    f.write("requirepass %s\nsentinel sentinel-pass %s\n"
+                            % (self.sentinel_password, self.sentinel_password))
             self._spawn("sentinel-%d" % i, ["redis-sentinel", path])
         for port in self.sentinels:
             self._wait_ping(port, "sentinel %d" % port)
         # A failover needs each sentinel to know the replica and the two other sentinels
         # (hello messages every 2 s through the primary).
         for port in self.sentinels:
-            h.wait_until(lambda: len(try_command(port, "SENTINEL", "sentinels", MASTER) or [])
-                         == 2 and len(try_command(port, "SENTINEL", "replicas", MASTER) or [])
+            h.wait_until(lambda: len(self.ask(port, "SENTINEL", "sentinels", MASTER) or [])
+                         == 2 and len(self.ask(port, "SENTINEL", "replicas", MASTER) or [])
                          == 1, 30, "sentinel %d sees the replica and its 2 peers" % port)
         return self
 
     def master_port(self, sentinel):
-        reply = try_command(sentinel, "SENTINEL", "get-master-addr-by-name", MASTER)
+        reply = self.ask(sentinel, "SENTINEL", "get-master-addr-by-name", MASTER)
         return int(reply[1]) if reply else None
 
     def kill(self, name):
@@ -266,3 +285,54 @@ def test_gw7_follows_a_sentinel_failover(gw, cluster, failure):
         assert over == 0, (passed, ceiling)
     else:
         assert refused == 0
+
+
+def secret_file(tmp_path, name, text):
+    path = os.path.join(str(tmp_path), name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+    return path
+
+
+@needs_sentinel
+def test_sentinels_and_servers_that_require_auth(gw, tmp_path):
+    """Servers with requirepass and sentinels with their own: gw7 authenticates to both
+    (password_file, sentinel_password_file), finds the primary and limits through it; with a
+    wrong sentinel password it finds none, says why, and the failure policy answers."""
+    cluster = Cluster(str(tmp_path), password="server-pw-1", sentinel_password="sentinel-pw-2")
+    try:
+        cluster.start()
+        o = gw.origin("a")
+
+        def config(sentinel_pw):
+            return h.render_config(
+                upstreams=[{"name": "app", "servers": [o.address("a")]}],
+                routes=[{"name": "r", "path_prefix": "/r", "upstream": "app",
+                         "rate_limit": "g"}],
+                extra=("\n[[rate_limit]]\nname = \"g\"\nkey = \"route\"\nlimit = 3\n"
+                       "per = \"1h\"\nstore = \"redis\"\nfailure = \"closed\"\n"
+                       "\n[redis]\nsentinels = [%s]\nmaster = \"%s\"\ntimeout = \"200ms\"\n"
+                       "password_file = \"%s\"\nsentinel_password_file = \"%s\"\n"
+                       % (", ".join('"127.0.0.1:%d"' % p for p in cluster.sentinels), MASTER,
+                          secret_file(tmp_path, "server.pass", "server-pw-1"),
+                          secret_file(tmp_path, "sentinel.pass", sentinel_pw))))
+
+        g = gw.gw7(config("sentinel-pw-2"))
+        primary = "127.0.0.1:%d" % cluster.primary
+        h.wait_until(lambda: h.metric(g.metrics(), "gw7_redis_primary", address=primary) == 1,
+                     15, "gw7 verified the primary through sentinels that require AUTH")
+        statuses = [h.request(g.addr, "GET", "/r/%d" % i).status for i in range(4)]
+        assert statuses == [200, 200, 200, 429], statuses
+        assert cluster.ask(cluster.primary, "EXISTS", "gw7:rl:r:r") == 1
+        g.stop()
+
+        bad = gw.gw7(config("wrong-sentinel-pw"))
+        h.wait_until(lambda: "no sentinel named the primary" in bad.stderr(), 15,
+                     "gw7 gives up on sentinels that refuse its AUTH")
+        assert "WRONGPASS" in bad.stderr(), bad.stderr()[-2000:]
+        assert "wrong-sentinel-pw" not in bad.stderr()
+        r = h.request(bad.addr, "GET", "/r/x")
+        assert r.status == 503 and r.json()["error"] == "rate_limit_unavailable", r
+    finally:
+        cluster.close()

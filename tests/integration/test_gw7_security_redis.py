@@ -6,6 +6,7 @@ answered by EVAL)."""
 
 import math
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -30,14 +31,15 @@ def redis(tmp_path):
         r.stop()
 
 
-def redis_config(origin, redis, policies, routes, timeout="500ms"):
-    """One upstream "app" over the origin's listener "a"; `policies`: [[rate_limit]] dicts."""
+def redis_config(origin, redis, policies, routes, timeout="500ms", redis_extra=""):
+    """One upstream "app" over the origin's listener "a"; `policies`: [[rate_limit]] dicts;
+    `redis_extra`: more lines of [redis]."""
     extra = ""
     for p in policies:
         extra += "\n[[rate_limit]]\n" + "".join(
             "%s = %s\n" % (k, h.toml_value(v)) for k, v in p.items())
-    extra += '\n[redis]\naddress = "%s"\ntimeout = "%s"\nconnect_timeout = "500ms"\n' % (
-        redis.address, timeout)
+    extra += '\n[redis]\naddress = "%s"\ntimeout = "%s"\nconnect_timeout = "500ms"\n%s' % (
+        redis.address, timeout, redis_extra)
     return h.render_config(upstreams=[{"name": "app", "servers": [origin.address("a")]}],
                            routes=routes, extra=extra)
 
@@ -158,3 +160,85 @@ def test_redis_down_follows_the_failure_policy_and_limiting_resumes(gw, redis):
     assert statuses == [200, 200, 200, 429], statuses
     # The EVAL put the script back in Redis's cache, so later checks go by EVALSHA again.
     assert "number_of_cached_scripts:1" in redis.command("INFO", "memory")
+
+
+def secret_file(tmp_path, name, text, mode=0o600):
+    path = os.path.join(str(tmp_path), name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+    os.chmod(path, mode)
+    return path
+
+
+def test_redis_auth_with_a_password_or_an_acl_user(gw, tmp_path):
+    """[redis] password_file (requirepass) and username + password_file (an ACL user limited to
+    gw7's keys): limits are shared as without AUTH. A wrong password is refused by Redis: the
+    failure policy answers, the log says why (never the password), auth_failure is counted."""
+    redis = RedisServer(str(tmp_path), password="default-pw-1",
+                        args=["--user", "gw7", "on", ">acl-pw-2", "~gw7:*", "+@all"]).start()
+    try:
+        o = gw.origin("a")
+        policies = [{"name": "shared", "key": "route", "limit": 3, "per": "1h", "store": "redis",
+                     "failure": "closed"}]
+        routes = [{"name": "r", "path_prefix": "/r", "upstream": "app", "rate_limit": "shared"}]
+        good = secret_file(tmp_path, "default.pass", "default-pw-1")
+        acl = secret_file(tmp_path, "acl.pass", "acl-pw-2")
+        wrong = secret_file(tmp_path, "wrong.pass", "not-the-password")
+        cases = [("default user", 'password_file = "%s"\n' % good, True),
+                 ("ACL user", 'username = "gw7"\npassword_file = "%s"\n' % acl, True),
+                 ("wrong password", 'password_file = "%s"\n' % wrong, False),
+                 ("no password", "", False)]
+        for i, (what, lines, works) in enumerate(cases):
+            key = "gw7:rl:r:r"
+            redis.command("DEL", key)
+            g = gw.gw7(redis_config(o, redis, policies, routes, redis_extra=lines))
+            try:
+                if works:
+                    h.wait_until(lambda: h.metric(g.metrics(), "gw7_redis_connected") == 1, 10,
+                                 "%s: connected" % what)
+                    statuses = [h.request(g.addr, "GET", "/r/%d" % n).status for n in range(4)]
+                    assert statuses == [200, 200, 200, 429], (what, statuses)
+                    assert redis.command("EXISTS", key) == 1, what
+                    assert h.metric(g.metrics(), "gw7_redis_events_total",
+                                    event="auth_failure") == 0, what
+                else:
+                    h.wait_until(lambda: "AUTH refused" in g.stderr() or
+                                 "NOAUTH" in g.stderr(), 10, "%s: refused" % what)
+                    r = h.request(g.addr, "GET", "/r/x")
+                    assert r.status == 503 and r.json()["error"] == "rate_limit_unavailable", r
+                    assert redis.command("EXISTS", key) == 0, what
+                    assert "not-the-password" not in g.stderr()
+                    if what == "wrong password":
+                        assert "WRONGPASS" in g.stderr(), g.stderr()[-2000:]
+                        assert h.metric(g.metrics(), "gw7_redis_events_total",
+                                        event="auth_failure") >= 1
+            finally:
+                g.stop()
+    finally:
+        redis.stop()
+
+
+def test_check_refuses_bad_redis_credentials(tmp_path):
+    policy = ('[[rate_limit]]\nname = "g"\nkey = "route"\nlimit = 1\nper = "1s"\n'
+              'store = "redis"\n')
+    readable = secret_file(tmp_path, "readable.pass", "pw", mode=0o644)
+    empty = secret_file(tmp_path, "empty.pass", "")
+    good = secret_file(tmp_path, "good.pass", "pw")
+    cases = [
+        ('username = "gw7"\n', "username: needs password_file"),
+        ('password_file = "%s"\n' % readable, "readable by others"),
+        ('password_file = "%s"\n' % empty, "empty.pass is empty"),
+        ('password_file = "%s/missing"\n' % tmp_path, "cannot read"),
+        ('username = "a b"\npassword_file = "%s"\n' % good, "visible ASCII"),
+        ('sentinel_password_file = "%s"\n' % good, "only applies with sentinels"),
+    ]
+    for i, (lines, expected) in enumerate(cases):
+        path = os.path.join(str(tmp_path), "bad-%d.toml" % i)
+        with open(path, "w") as f:
+            f.write('[gw7]\nlisten = "127.0.0.1:0"\n\n' + policy +
+                    '[redis]\naddress = "127.0.0.1:6379"\n' + lines)
+        r = subprocess.run([h.GW7, "--check", "-c", path], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 2 and expected in r.stderr, (lines, r.stderr)
+        assert "pw\n" not in r.stderr

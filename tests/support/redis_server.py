@@ -5,6 +5,8 @@ store = "redis"), with a tiny RESP client (no redis-py on the test machines).
     r.address          # "127.0.0.1:PORT" for [redis] address
     r.command("DBSIZE")
     r.stop(); r.start()   # the same port: a Redis that went away and came back, empty
+    RedisServer(work_dir, password="pw", args=["--user", "gw7", "on", ">pw2", "~*", "+@all"])
+                          # requirepass (command() authenticates with it) and more config
 """
 
 import os
@@ -65,8 +67,10 @@ class _Reader:
 
 
 class RedisServer:
-    def __init__(self, work_dir, port=None):
+    def __init__(self, work_dir, port=None, password=None, args=()):
         self.port = port or free_port()
+        self.password = password
+        self.args = list(args) + (["--requirepass", password] if password else [])
         self.address = "127.0.0.1:%d" % self.port
         self.log_path = os.path.join(work_dir, "redis-%d.log" % self.port)
         self.proc = None
@@ -75,7 +79,8 @@ class RedisServer:
         """Starts redis-server (no persistence) and waits, bounded, until it answers PING."""
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--loglevel", "warning", "--logfile", self.log_path],
+             "--appendonly", "no", "--loglevel", "warning", "--logfile", self.log_path] +
+            self.args,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         end = time.monotonic() + timeout
         while True:
@@ -99,5 +104,9 @@ class RedisServer:
 
     def command(self, *args, timeout=5):
         with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            reader = _Reader(s)
+            if self.password:
+                s.sendall(_encode(("AUTH", self.password)))
+                reader.reply()
             s.sendall(_encode(args))
-            return _Reader(s).reply()
+            return reader.reply()

@@ -5,6 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "common/config/errors.h"
 #include "common/config/named_tables.h"
+#include "common/config/secret_file.h"
 #include "common/config/table_reader.h"
 
 namespace edge::l7 {
@@ -103,6 +104,34 @@ void ReadRedisServer(TableReader& r, RedisConfig* redis) {
   }
 }
 
+// `user_key` + `password_key` (a secret file): the AUTH a connection sends, or none. A username
+// without a password is an error (AUTH needs one).
+std::optional<RedisCredentials> ReadCredentials(TableReader& r, const char* user_key,
+                                                const char* password_key) {
+  RedisCredentials c;
+  const bool has_user = r.ReadString(user_key, &c.username);
+  if (has_user && (c.username.empty() || c.username.size() > 128 ||
+                   std::any_of(c.username.begin(), c.username.end(),
+                               [](char ch) { return ch <= ' ' || ch > '~'; }))) {
+    r.Error(user_key,
+            absl::StrFormat("must be 1-128 visible ASCII characters, got %s", Quote(c.username)));
+  }
+  std::string file;
+  if (!r.ReadString(password_key, &file)) {
+    if (has_user)
+      r.Error(user_key, absl::StrFormat("needs %s: AUTH takes a password", password_key));
+    return std::nullopt;
+  }
+  absl::StatusOr<std::string> password =
+      config::LoadSecretFile(file, {.what = "password", .min_length = 1, .max_length = 512});
+  if (!password.ok()) {
+    r.Error(password_key, std::string(password.status().message()));
+    return std::nullopt;
+  }
+  c.password = *std::move(password);
+  return c;
+}
+
 }  // namespace
 
 absl::StatusOr<RateLimitConfigs> ParseRateLimitConfigs(const toml::table& document,
@@ -151,7 +180,8 @@ absl::StatusOr<RateLimitConfigs> ParseRateLimitConfigs(const toml::table& docume
   if (const toml::node* node = document.get("redis")) {
     if (const toml::table* table = node->as_table()) {
       TableReader r(*table, errors, "redis",
-                    {"address", "sentinels", "master", "timeout", "connect_timeout", "key_prefix"});
+                    {"address", "sentinels", "master", "timeout", "connect_timeout", "key_prefix",
+                     "username", "password_file", "sentinel_username", "sentinel_password_file"});
       RedisConfig redis;
       ReadRedisServer(r, &redis);
       r.ReadDuration("timeout", &redis.timeout, absl::Milliseconds(1), absl::Seconds(10));
@@ -159,6 +189,15 @@ absl::StatusOr<RateLimitConfigs> ParseRateLimitConfigs(const toml::table& docume
                      absl::Seconds(60));
       if (r.ReadString("key_prefix", &redis.key_prefix) && redis.key_prefix.size() > 128) {
         r.Error("key_prefix", "at most 128 bytes");
+      }
+      redis.credentials = ReadCredentials(r, "username", "password_file");
+      if (!redis.sentinels.empty()) {
+        redis.sentinel_credentials =
+            ReadCredentials(r, "sentinel_username", "sentinel_password_file");
+      } else {
+        for (const char* key : {"sentinel_username", "sentinel_password_file"}) {
+          if (r.Has(key)) r.Error(key, "only applies with sentinels = [...]");
+        }
       }
       out.redis = redis;
     } else {

@@ -18,6 +18,10 @@
 //   timeout = "50ms"          # per request; beyond it the failure policy decides
 //   connect_timeout = "1s"
 //   key_prefix = "gw7:rl:"
+//   username = "gw7"          # AUTH: an ACL user (optional; without it, the default user) ...
+//   password_file = "/etc/edge/redis.pass"    # ... and its password (one line, mode o-rwx)
+//   sentinel_username = "gw7"                 # AUTH on the sentinels, when they require it
+//   sentinel_password_file = "/etc/edge/sentinel.pass"
 //
 // key = "consumer" uses the authenticated consumer; a request without one (no auth on the route)
 // is keyed by its client address, and key = "header:NAME" without that header likewise, so an
@@ -31,6 +35,7 @@
 #include "absl/time/time.h"
 #include "common/config/toml.h"
 #include "common/net/address.h"
+#include "l7/filters/ratelimit/redis_credentials.h"
 
 namespace edge::l7 {
 
@@ -57,6 +62,10 @@ struct RedisConfig {
   absl::Duration timeout = absl::Milliseconds(50);
   absl::Duration connect_timeout = absl::Seconds(1);
   std::string key_prefix = "gw7:rl:";
+  // username + password_file: AUTH on the Redis servers; sentinel_username +
+  // sentinel_password_file: AUTH on the sentinels (their own requirepass or ACL user).
+  std::optional<RedisCredentials> credentials;
+  std::optional<RedisCredentials> sentinel_credentials;
 };
 
 struct RateLimitConfigs {

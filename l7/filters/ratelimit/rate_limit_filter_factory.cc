@@ -44,12 +44,15 @@ absl::StatusOr<std::shared_ptr<RateLimitRegistry>> BuildRateLimitRegistry(
         options.master = redis.master;
         options.timeout = redis.timeout;
         options.connect_timeout = redis.connect_timeout;
+        options.primary_credentials = redis.credentials;
+        options.sentinel_credentials = redis.sentinel_credentials;
         registry->redis = std::make_shared<RedisRateLimiter>(loop, options, redis.key_prefix);
       } else {
         RedisClient::Options options;
         options.address = redis.address;
         options.timeout = redis.timeout;
         options.connect_timeout = redis.connect_timeout;
+        options.credentials = redis.credentials;
         registry->redis = std::make_shared<RedisRateLimiter>(RedisClient::Create(loop, options),
                                                              redis.key_prefix);
       }
@@ -159,8 +162,10 @@ void WriteRateLimitMetrics(const RateLimitRegistry& registry, metrics::Prometheu
     const RedisClientStats& s = registry.redis->stats();
     out->Family("gw7_redis_events_total", "counter", "Rate-limit Redis client events.");
     const std::pair<const char*, uint64_t> events[] = {
-        {"command", s.commands}, {"reply", s.replies},    {"timeout", s.timeouts},
-        {"refused", s.refused},  {"connect", s.connects}, {"disconnect", s.disconnects},
+        {"command", s.commands},           {"reply", s.replies},
+        {"timeout", s.timeouts},           {"refused", s.refused},
+        {"connect", s.connects},           {"disconnect", s.disconnects},
+        {"auth_failure", s.auth_failures},
     };
     for (const auto& [event, value] : events) {
       out->Sample("gw7_redis_events_total", {{"event", event}}, static_cast<double>(value));

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -162,8 +163,32 @@ void RedisClient::OnConnect(int32_t res) {
   if (backoff_ns_ != 0) LOG_INFO("redis %s: connected", options_.address.ToString());
   backoff_ns_ = 0;
   ArmRecv();
+  if (options_.credentials.has_value()) Authenticate();
   if (connect_hook_) connect_hook_(*this);
   MaybeSend();
+}
+
+void RedisClient::Authenticate() {
+  const RedisCredentials& c = *options_.credentials;
+  std::vector<std::string> args = {"AUTH"};
+  if (!c.username.empty()) args.push_back(c.username);
+  args.push_back(c.password);
+  std::string auth;
+  AppendRespCommand(args, &auth);
+  out_.insert(0, auth);
+  // Deadlines stay in queue order (the request timer relies on it).
+  int64_t deadline = loop_->now_ns() + absl::ToInt64Nanoseconds(options_.timeout);
+  if (!pending_.empty()) deadline = std::min(deadline, pending_.front().deadline_ns);
+  ++stats_->commands;
+  pending_.push_front(Pending{[this](absl::StatusOr<RedisReply> reply) {
+                                if (!reply.ok()) return;  // no answer: the stall check closes
+                                if (reply->type == RedisReply::Type::kError) {
+                                  ++stats_->auth_failures;
+                                  Fail("AUTH refused: " + reply->str);
+                                }
+                              },
+                              deadline, false});
+  ScheduleRequestTimer();
 }
 
 void RedisClient::ArmRecv() {

@@ -22,6 +22,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,7 @@
 #include "common/uring/completion.h"
 #include "common/uring/event_loop.h"
 #include "common/uring/timer_wheel.h"
+#include "l7/filters/ratelimit/redis_credentials.h"
 
 struct redisReader;
 
@@ -50,9 +52,10 @@ struct RedisClientStats {
   uint64_t commands = 0;
   uint64_t replies = 0;
   uint64_t timeouts = 0;
-  uint64_t refused = 0;      // Command() returned false (not connected, queue full)
-  uint64_t connects = 0;     // successful connections
-  uint64_t disconnects = 0;  // connections lost or failed attempts
+  uint64_t refused = 0;        // Command() returned false (not connected, queue full)
+  uint64_t connects = 0;       // successful connections
+  uint64_t disconnects = 0;    // connections lost or failed attempts
+  uint64_t auth_failures = 0;  // AUTH refused (each also counts as a disconnect)
 };
 
 class RedisClient final : public uring::IoHandler,
@@ -73,6 +76,9 @@ class RedisClient final : public uring::IoHandler,
     bool log_failures = true;
     // Shared by successive clients of one owner, so that counters survive a switch of server.
     std::shared_ptr<RedisClientStats> stats;
+    // Sent as the connection's first command, before the connect hook's and queued ones. A
+    // refusal (WRONGPASS, a server without a password) closes the connection like any failure.
+    std::optional<RedisCredentials> credentials;
   };
   using Callback = std::function<void(absl::StatusOr<RedisReply>)>;
   // Runs after each successful connect, before queued commands are sent (e.g. SCRIPT LOAD).
@@ -134,6 +140,8 @@ class RedisClient final : public uring::IoHandler,
   void OnConnectTimer();
   void ScheduleRequestTimer();
   void Deliver(RedisReply reply);
+  // Puts AUTH in front of whatever was queued while connecting.
+  void Authenticate();
   static void RequestTimerThunk(void* self) { static_cast<RedisClient*>(self)->OnRequestTimer(); }
   static void ConnectTimerThunk(void* self) { static_cast<RedisClient*>(self)->OnConnectTimer(); }
 

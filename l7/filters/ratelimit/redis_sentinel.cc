@@ -93,6 +93,7 @@ std::string RedisSentinel::primary_address() const {
 RedisClient::Options RedisSentinel::ClientOptions(const net::SocketAddress& address) const {
   RedisClient::Options o;
   o.address = address;
+  o.credentials = options_.sentinel_credentials;
   o.timeout = options_.timeout;
   o.connect_timeout = options_.connect_timeout;
   o.reconnect = false;
@@ -190,6 +191,7 @@ void RedisSentinel::TryCandidate(const net::SocketAddress& address) {
   }
   RedisClient::Options o = ClientOptions(address);
   o.stats = options_.primary_stats;
+  o.credentials = options_.primary_credentials;
   candidate_ = RedisClient::Create(loop_, o);
   if (!candidate_->accepting()) {  // no socket at all: try again later
     candidate_.reset();
@@ -212,8 +214,13 @@ void RedisSentinel::TryCandidate(const net::SocketAddress& address) {
       primary_lost_ = true;
       ScheduleAfter(absl::ZeroDuration());
     } else if (&client == candidate_.get()) {
-      LOG_DEBUG("redis sentinel %s: candidate %s: %s", options_.master, client.address().ToString(),
-                reason);
+      // Retried every retry_interval: a lasting cause (AUTH refused: a wrong password_file) is
+      // logged once, not at every try.
+      if (reason != candidate_error_) {
+        LOG_WARN("redis sentinel %s: candidate %s: %s", options_.master,
+                 client.address().ToString(), reason);
+        candidate_error_ = reason;
+      }
       candidate_.reset();  // alive until its I/O completes
       ScheduleAfter(options_.retry_interval);
     }
@@ -237,6 +244,7 @@ void RedisSentinel::OnRole(RedisClient* client, absl::StatusOr<RedisReply> reply
   if (old != nullptr) old->Shutdown();
   primary_ = std::move(candidate_);
   primary_lost_ = false;
+  candidate_error_.clear();
   const net::SocketAddress& address = primary_->address();
   if (last_primary_.has_value() && !(*last_primary_ == address)) {
     ++stats_.failovers;

@@ -74,7 +74,9 @@ class RedisSentinel {
     absl::Duration connect_timeout = absl::Seconds(1);
     absl::Duration recheck_interval = absl::Seconds(5);
     absl::Duration retry_interval = absl::Milliseconds(200);
-    std::shared_ptr<RedisClientStats> primary_stats;  // shared by every primary connection
+    std::shared_ptr<RedisClientStats> primary_stats;       // shared by every primary connection
+    std::optional<RedisCredentials> primary_credentials;   // AUTH on the Redis servers
+    std::optional<RedisCredentials> sentinel_credentials;  // AUTH on the sentinels
   };
   // The verified primary's client (connected, ROLE master), or null: no primary is known now.
   using PrimaryCallback = std::function<void(std::shared_ptr<RedisClient>)>;
@@ -122,6 +124,7 @@ class RedisSentinel {
   bool primary_lost_ = false;   // the primary's connection closed: let it go on the timer
   bool outage_logged_ = false;  // "no sentinel answered" once per outage
   std::string last_error_;
+  std::string candidate_error_;  // the last candidate failure logged (cleared by a verified one)
   uring::Timer timer_;
   RedisSentinelStats stats_;
 };
