@@ -293,9 +293,6 @@ void ReadUpstreamTls(TableReader& r, const toml::table& table, UpstreamConfig* u
   if (upstream->tls.verify && upstream->tls.ca_file.empty()) {
     t.Error("ca_file", "is required when verify is true (the CA that signed the servers)");
   }
-  // The TLS link under an HTTP/2 upstream connection is not built yet (H2ConnectionPool's
-  // LinkOpener): refused here rather than spoken in plaintext to a TLS server.
-  r.Error("protocol", "\"h2\" (TLS to the servers) is not supported yet; use \"h2c\"");
 }
 
 // servers = ["127.0.0.1:9101", { address = "127.0.0.1:9102", weight = 3 }]
@@ -441,6 +438,14 @@ void ReadUpstream(const toml::table& table, size_t index, ConfigErrors& errors,
   }
   r.ReadInt("h2_max_connections", &upstream->h2_max_connections, 1u, kMaxH2Connections);
   ReadUpstreamTls(r, table, upstream);
+  // Active checks speak plain HTTP/1.1 or just connect: against a TLS port an http check could
+  // never pass, and every server would be down.
+  if (upstream->protocol == UpstreamProtocol::kH2 && upstream->health.enabled &&
+      upstream->health.check == UpstreamHealthConfig::Check::kHttp && upstream->health.port == 0) {
+    r.Error("health",
+            "an http check of a TLS (protocol = \"h2\") server needs port = N (a plain "
+            "HTTP health port), or check = \"tcp\"");
+  }
 }
 
 // Reads exactly one of path | path_prefix | path_template | path_regex.

@@ -40,9 +40,8 @@ enum class UpstreamBalance { kRoundRobin, kLeastRequest, kP2cEwma, kMaglev };
 
 // [[upstream]] protocol: what gw7 speaks to the servers. http1: HTTP/1.1 keep-alive connections,
 // one request each at a time (l7/upstream/connection_pool.h); h2c: HTTP/2 over TCP with prior
-// knowledge, h2: HTTP/2 over TLS with ALPN "h2" (`tls`; read and checked, but refused for now:
-// the TLS link under H2ConnectionPool is still to come); an HTTP/2 connection carries many
-// requests at once (l7/upstream/h2_connection_pool.h).
+// knowledge, h2: HTTP/2 over TLS with ALPN "h2" (`tls`; l7/upstream/tls_upstream_link.h); an
+// HTTP/2 connection carries many requests at once (l7/upstream/h2_connection_pool.h).
 enum class UpstreamProtocol { kHttp1, kH2c, kH2 };
 
 // [[upstream]] tls = { ... } (protocol = "h2"): how gw7 checks the servers' certificates.

@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "l7/filters/auth/auth_filter_factory.h"
 #include "l7/filters/proxy/proxy_filter.h"
+#include "l7/upstream/tls_upstream_link.h"
 
 namespace edge::l7 {
 
@@ -39,6 +40,23 @@ absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
     if (up->balancer == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrFormat("upstream \"%s\": no balancer for this balance kind", u.name));
+    }
+    if (u.protocol == UpstreamProtocol::kH2) {
+      // One context per upstream and generation: its session cache makes a new connection to a
+      // server an abbreviated handshake; a reload rereads the CA file.
+      auto context = tls::ClientContext::Create({.verify = u.tls.verify,
+                                                 .ca_file = u.tls.ca_file,
+                                                 .server_name = u.tls.server_name,
+                                                 .alpn = {"h2"}});
+      if (!context.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("upstream \"%s\": tls: %s", u.name, context.status().message()));
+      }
+      up->link_opener = [context = std::shared_ptr<const tls::ClientContext>(*std::move(context))](
+                            UpstreamConnector& connector, const net::SocketAddress& server,
+                            UpstreamLink::Owner* owner) {
+        return TlsUpstreamLink::Connect(context, connector, server, owner);
+      };
     }
     const UpstreamRuntime* old_up = nullptr;
     if (previous != nullptr) {

@@ -4,7 +4,7 @@ speaking h2c with prior knowledge to gw7 ([gw7] http2 = true). Unary, server str
 streaming and bidirectional calls with their trailers; grpc-timeout bounding the upstream request;
 gw7's own refusals as trailers-only gRPC responses; HTTP/2 upstream connections shared by many
 streams within the server's SETTINGS_MAX_CONCURRENT_STREAMS, and an h2c origin that is not gRPC
-(nghttpd)."""
+(nghttpd); and protocol = "h2": the same over TLS, the server's certificate verified."""
 
 import hashlib
 import os
@@ -20,6 +20,7 @@ from concurrent import futures
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 
 import gw7_harness as h  # noqa: E402
+import tls_support as t  # noqa: E402
 from gw7_harness import gw  # noqa: E402,F401
 import pytest  # noqa: E402
 
@@ -173,14 +174,20 @@ class Service(grpc.GenericRpcHandler):
 
 
 class GrpcOrigin:
-    def __init__(self, max_concurrent_streams=None):
+    def __init__(self, max_concurrent_streams=None, tls=None):
+        """tls: (cert path, key path): gRPC over TLS (ALPN h2) instead of h2c."""
         opts = []
         if max_concurrent_streams is not None:
             opts.append(("grpc.max_concurrent_streams", max_concurrent_streams))
         self.svc = Service()
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=64), options=opts,
                                   handlers=[self.svc], maximum_concurrent_rpcs=None)
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        if tls is None:
+            self.port = self.server.add_insecure_port("127.0.0.1:0")
+        else:
+            with open(tls[0], "rb") as c, open(tls[1], "rb") as k:
+                creds = grpc.ssl_server_credentials([(k.read(), c.read())])
+            self.port = self.server.add_secure_port("127.0.0.1:0", creds)
         self.server.start()
         self.relay = CountingRelay(("127.0.0.1", self.port))
 
@@ -216,7 +223,8 @@ AUTH = ('\n[[auth]]\nname = "partners"\ntype = "api_key"\nheader = "X-API-Key"\n
 
 
 def grpc_gw(gw, origin, upstream_extra=None, extra_routes=(), http1_origin=None):
-    u = {"name": "grpc", "servers": [origin.address], "protocol": "h2c", "retries": 0}
+    u = {"name": "grpc", "servers": [origin.address] if origin else [], "protocol": "h2c",
+         "retries": 0}
     u.update(upstream_extra or {})
     upstreams = [u]
     routes = [{"name": "secure", "path_prefix": "/secure.Svc/", "upstream": "grpc",
@@ -443,3 +451,134 @@ def _connects(port):
         return True
     except OSError:
         return False
+
+
+# ---------------------------------------------------------------- protocol = "h2" (TLS)
+
+
+@pytest.fixture
+def pki(tmp_path):
+    ca = t.Ca(str(tmp_path), "Upstream CA")
+    other = t.Ca(str(tmp_path), "Other CA")
+    cert, key = ca.issue("grpc.internal", sans=["grpc.internal"])
+    return {"ca": ca.cert, "other_ca": other.cert, "cert": cert, "key": key}
+
+
+def tls_upstream(ca_file, server_name="grpc.internal", verify=True):
+    return {"protocol": "h2", "tls": {"ca_file": ca_file, "server_name": server_name,
+                                      "verify": verify}}
+
+
+def test_h2_upstream_over_tls_verified(gw, grpc_origin, pki):
+    """gRPC over TLS: the server's chain and name checked, ALPN h2; calls of every kind share
+    one TLS connection, and trailers come through."""
+    o = grpc_origin(tls=(pki["cert"], pki["key"]))
+    g = grpc_gw(gw, o, upstream_extra=tls_upstream(pki["ca"]))
+    with channel(g) as ch:
+        resp, call = unary(ch, "/test.Svc/Unary").with_call(b"hi", metadata=(("x-tag", "9"),),
+                                                            timeout=10)
+        assert resp == b"echo:hi" and ("x-echo-trailer", "t-9") in call.trailing_metadata()
+        for i in range(20):
+            assert unary(ch, "/test.Svc/Unary")(b"%d" % i, timeout=10) == b"echo:%d" % i
+        stream = ch.unary_stream("/test.Svc/ServerStream", request_serializer=ident,
+                                 response_deserializer=ident)(b"40", timeout=20)
+        parts = list(stream)
+        assert len(parts) == 40 and parts[39] == b"part-39-" + b"x" * 39000
+        assert stream.code() == grpc.StatusCode.OK
+    assert o.relay.accepted == 1  # one TLS connection carried every call
+    # HTTP/1.1 clients too: gw7 translates to HTTP/2 over the TLS connection.
+    r = h.request(g.addr, "POST", "/test.Svc/Unary", body=b"\x00\x00\x00\x00\x02hi",
+                  headers=[("Content-Type", "application/grpc"), ("TE", "trailers")])
+    assert r.status == 200, r
+
+
+@pytest.mark.parametrize("case", ["unknown_ca", "wrong_name", "no_h2_alpn"])
+def test_h2_upstream_refuses_a_server_it_cannot_trust(gw, grpc_origin, pki, case):
+    """A chain from another CA, a certificate for another name, a TLS server that does not
+    agree on h2: each is a failed connect (502 / UNAVAILABLE), with the reason in the log."""
+    if case == "no_h2_alpn":
+        origin = t.TlsOrigin("plain", pki["cert"], pki["key"], alpn=("http/1.1",))
+        address = origin.address()
+        upstream = tls_upstream(pki["ca"])
+        expected = 'did not agree on ALPN "h2"'
+    else:
+        o = grpc_origin(tls=(pki["cert"], pki["key"]))
+        address = o.address
+        if case == "unknown_ca":
+            upstream, expected = tls_upstream(pki["other_ca"]), "TLS handshake failed"
+        else:
+            upstream, expected = (tls_upstream(pki["ca"], server_name="billing.internal"),
+                                  "TLS handshake failed: hostname mismatch")
+    g = grpc_gw(gw, None, upstream_extra=dict(upstream, servers=[address]))
+    with channel(g) as ch:
+        with pytest.raises(grpc.RpcError) as e:
+            unary(ch, "/test.Svc/Unary")(b"x", timeout=10)
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+    r = h.request(g.addr, "GET", "/test.Svc/Unary")
+    assert r.status == 502, r
+    assert expected in g.stderr(), g.stderr()[-3000:]
+    if case == "no_h2_alpn":
+        origin.close()
+
+
+def test_h2_upstream_verify_false_accepts_any_certificate(gw, grpc_origin, pki):
+    o = grpc_origin(tls=(pki["cert"], pki["key"]))
+    g = grpc_gw(gw, o, upstream_extra={"protocol": "h2", "tls": {"verify": False}})
+    with channel(g) as ch:
+        assert unary(ch, "/test.Svc/Unary")(b"v", timeout=10) == b"echo:v"
+
+
+@needs_nghttpd
+def test_h2_upstream_nghttpd_over_tls(gw, tmp_path, pki):
+    """nghttpd (nghttp2's server, not gRPC) serving files over TLS: a 300 kB body to HTTP/1.1
+    and HTTP/2 clients of gw7."""
+    docroot = tmp_path / "www"
+    docroot.mkdir()
+    payload = os.urandom(300_000)
+    (docroot / "blob").write_bytes(payload)
+    port = h.closed_port()
+    p = subprocess.Popen(["nghttpd", "-d", str(docroot), "-a", "127.0.0.1", str(port),
+                          pki["key"], pki["cert"]],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        h.wait_until(lambda: _connects(port), 10, "nghttpd listening")
+        cfg = h.render_config(gw7={"http2": True},
+                              upstreams=[dict(tls_upstream(pki["ca"]), name="files",
+                                              servers=["127.0.0.1:%d" % port])],
+                              routes=[{"name": "all", "path_prefix": "/", "upstream": "files"}])
+        g = gw.gw7(cfg)
+        r = h.request(g.addr, "GET", "/blob")
+        assert r.status == 200 and r.body == payload
+        assert h.request(g.addr, "GET", "/missing").status == 404
+        out = subprocess.run(["nghttp", "-n", "-s", "-m", "8",
+                              "http://127.0.0.1:%d/blob" % g.addr[1]],
+                             capture_output=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+    finally:
+        p.terminate()
+        p.wait(5)
+
+
+def test_check_h2_upstream_tls_settings(tmp_path, pki):
+    base = ('[gw7]\nlisten = "127.0.0.1:0"\n\n[[upstream]]\nname = "u"\n'
+            'servers = ["127.0.0.1:9443"]\nprotocol = "h2"\n')
+    route = '\n[[route]]\nname = "r"\npath_prefix = "/"\nupstream = "u"\n'
+    cases = [
+        ("", 'needs tls = { ca_file'),
+        ('tls = { ca_file = "%s/missing.pem" }\n' % tmp_path, "missing.pem"),
+        ('tls = { ca_file = "%s" }\nhealth = { check = "http" }\n' % pki["ca"],
+         "needs port = N"),
+    ]
+    for i, (extra, expected) in enumerate(cases):
+        path = os.path.join(str(tmp_path), "c%d.toml" % i)
+        with open(path, "w") as f:
+            f.write(base + extra + route)
+        r = subprocess.run([h.GW7, "--check", "-c", path], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 2 and expected in r.stderr, (extra, r.stderr)
+    path = os.path.join(str(tmp_path), "good.toml")
+    with open(path, "w") as f:
+        f.write(base + 'tls = { ca_file = "%s", server_name = "grpc.internal" }\n'
+                'health = { check = "tcp" }\n' % pki["ca"] + route)
+    r = subprocess.run([h.GW7, "--check", "-c", path], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
