@@ -414,22 +414,23 @@ def test_many_streams_share_few_connections_within_max_concurrent_streams(gw, gr
     assert o.relay.accepted == 2
 
 
-@needs_nghttpd
-@needs_nghttp
-def test_h2c_upstream_non_grpc_origin(gw, tmp_path):
-    # nghttpd serves files over h2c; gw7 relays to it with HTTP/1.1 and HTTP/2 clients.
+def serve_files_through_nghttpd(gw, tmp_path, upstream, tls_files=()):
+    """nghttpd (nghttp2's server, not gRPC) serving a 300 kB file, h2c or over TLS with
+    `tls_files` (key, cert); gw7 relays to it (`upstream`: protocol and tls keys) for HTTP/1.1
+    and HTTP/2 clients."""
     docroot = tmp_path / "www"
     docroot.mkdir()
     payload = os.urandom(300_000)
     (docroot / "blob").write_bytes(payload)
     port = h.closed_port()
-    p = subprocess.Popen(["nghttpd", "--no-tls", "-d", str(docroot), "-a", "127.0.0.1",
-                          str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(["nghttpd"] + ([] if tls_files else ["--no-tls"]) +
+                         ["-d", str(docroot), "-a", "127.0.0.1", str(port)] + list(tls_files),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         h.wait_until(lambda: _connects(port), 10, "nghttpd listening")
         cfg = h.render_config(gw7={"http2": True},
-                              upstreams=[{"name": "files", "protocol": "h2c",
-                                          "servers": ["127.0.0.1:%d" % port]}],
+                              upstreams=[dict(upstream, name="files",
+                                              servers=["127.0.0.1:%d" % port])],
                               routes=[{"name": "all", "path_prefix": "/", "upstream": "files"}])
         g = gw.gw7(cfg)
         r = h.request(g.addr, "GET", "/blob")
@@ -443,6 +444,12 @@ def test_h2c_upstream_non_grpc_origin(gw, tmp_path):
     finally:
         p.terminate()
         p.wait(5)
+
+
+@needs_nghttp
+@needs_nghttpd
+def test_h2c_upstream_non_grpc_origin(gw, tmp_path):
+    serve_files_through_nghttpd(gw, tmp_path, {"protocol": "h2c"})
 
 
 def _connects(port):
@@ -528,35 +535,10 @@ def test_h2_upstream_verify_false_accepts_any_certificate(gw, grpc_origin, pki):
         assert unary(ch, "/test.Svc/Unary")(b"v", timeout=10) == b"echo:v"
 
 
+@needs_nghttp
 @needs_nghttpd
 def test_h2_upstream_nghttpd_over_tls(gw, tmp_path, pki):
-    """nghttpd (nghttp2's server, not gRPC) serving files over TLS: a 300 kB body to HTTP/1.1
-    and HTTP/2 clients of gw7."""
-    docroot = tmp_path / "www"
-    docroot.mkdir()
-    payload = os.urandom(300_000)
-    (docroot / "blob").write_bytes(payload)
-    port = h.closed_port()
-    p = subprocess.Popen(["nghttpd", "-d", str(docroot), "-a", "127.0.0.1", str(port),
-                          pki["key"], pki["cert"]],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        h.wait_until(lambda: _connects(port), 10, "nghttpd listening")
-        cfg = h.render_config(gw7={"http2": True},
-                              upstreams=[dict(tls_upstream(pki["ca"]), name="files",
-                                              servers=["127.0.0.1:%d" % port])],
-                              routes=[{"name": "all", "path_prefix": "/", "upstream": "files"}])
-        g = gw.gw7(cfg)
-        r = h.request(g.addr, "GET", "/blob")
-        assert r.status == 200 and r.body == payload
-        assert h.request(g.addr, "GET", "/missing").status == 404
-        out = subprocess.run(["nghttp", "-n", "-s", "-m", "8",
-                              "http://127.0.0.1:%d/blob" % g.addr[1]],
-                             capture_output=True, timeout=30)
-        assert out.returncode == 0, out.stderr
-    finally:
-        p.terminate()
-        p.wait(5)
+    serve_files_through_nghttpd(gw, tmp_path, tls_upstream(pki["ca"]), (pki["key"], pki["cert"]))
 
 
 def test_check_h2_upstream_tls_settings(tmp_path, pki):
