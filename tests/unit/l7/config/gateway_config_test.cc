@@ -527,15 +527,13 @@ const BadCase kBadCases[] = {
     {"H2TlsWithoutCa",
      "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nprotocol = \"h2\"\n"
      "tls = { server_name = \"a\" }\n",
-     "gateway.toml:14:12: upstream \"b\": protocol: \"h2\" (TLS to the servers) is not supported "
-     "yet; use \"h2c\"\n"
      "gateway.toml:15:7: upstream \"b\": tls.ca_file: is required when verify is true (the CA "
      "that signed the servers)"},
-    {"H2NotYetSupported",
+    {"H2HttpCheckOfTheTlsPort",
      "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nprotocol = \"h2\"\n"
-     "tls = { ca_file = \"ca.pem\" }\n",
-     "gateway.toml:14:12: upstream \"b\": protocol: \"h2\" (TLS to the servers) is not supported "
-     "yet; use \"h2c\""},
+     "tls = { ca_file = \"ca.pem\" }\nhealth = { check = \"http\" }\n",
+     "gateway.toml:16:10: upstream \"b\": health: an http check of a TLS (protocol = \"h2\") "
+     "server needs port = N (a plain HTTP health port), or check = \"tcp\""},
     {"TlsWithH2c",
      "[[upstream]]\nname = \"b\"\nservers = [\"127.0.0.1:1\"]\nprotocol = \"h2c\"\n"
      "tls = { verify = false }\n",
