@@ -40,6 +40,18 @@ class Gw7H2(l7_bench.Gw7):
 
 
 @proxies.register
+class Gw7H2Baseline(Gw7H2):
+    """gw7-baseline with the h2c listener: another build (GW7_BASELINE=path) under the same load
+    in the same run, for A/B figures of a change. Not run unless named in --proxies."""
+    name = "gw7-h2-baseline"
+    title = "gw7 baseline build (GW7_BASELINE), h2c listener"
+    default = False
+
+    def binary(self):
+        return l7_bench.Gw7Baseline.binary(self)
+
+
+@proxies.register
 class HAProxyH2(l7_bench.HAProxyHttp):
     name = "haproxy-h2"
     title = "HAProxy (mode http, nbthread 1, http-reuse always), bind proto h2"

@@ -14,6 +14,16 @@
 #include "l7/upstream/upstream_connection.h"
 
 namespace edge::l7 {
+namespace {
+
+// The upstream connections' receive buffers: 16 KiB each (a TLS record, a typical response),
+// up to 4096 (64 MiB reserved, touched only as the load needs them).
+constexpr int kUpstreamBufferGroup = 7;
+constexpr unsigned kUpstreamBuffers = 4096;
+constexpr uint32_t kUpstreamBufferSize = 16 * 1024;
+constexpr unsigned kUpstreamBuffersAtFirst = 64;  // 1 MiB resident at first
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Create(GatewayConfig config) {
   std::unique_ptr<GatewayServer> server(new GatewayServer());
@@ -22,6 +32,15 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Create(GatewayConf
   auto loop = uring::EventLoop::Create(ring_options);
   if (!loop.ok()) return loop.status();
   server->loop_ = std::move(*loop);
+  auto buffers = uring::ProvidedBufferRing::Create(&server->loop_->ring(), kUpstreamBufferGroup,
+                                                   kUpstreamBuffers, kUpstreamBufferSize,
+                                                   kUpstreamBuffersAtFirst);
+  if (buffers.ok()) {
+    server->upstream_buffers_ = std::move(*buffers);
+  } else {
+    LOG_WARN("upstream receives without a provided buffer ring (%s): one buffer per connection",
+             buffers.status().message());
+  }
   net::ListenOptions listen_options;
   listen_options.reuse_port = false;  // one gw7 per address: a second one must fail loudly
   auto fd = net::ListenTcp(config.listen, listen_options);
@@ -107,7 +126,7 @@ void GatewayServer::Refuse(ClientConnection* c) {
 
 absl::StatusOr<UpstreamLink*> GatewayServer::Connect(const net::SocketAddress& server,
                                                      UpstreamLink::Owner* owner) {
-  auto c = UpstreamConnection::Connect(loop_.get(), server, owner);
+  auto c = UpstreamConnection::Connect(loop_.get(), server, owner, upstream_buffers_.get());
   if (!c.ok()) return c.status();
   return static_cast<UpstreamLink*>(*c);
 }

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/admin/runtime_control.h"
+#include "common/uring/buffer_ring.h"
 #include "common/uring/event_loop.h"
 #include "common/uring/timer_wheel.h"
 #include "l7/config/gateway_config.h"
@@ -116,6 +117,9 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   void SetAdminToken(const std::optional<std::string>& token);
 
   std::unique_ptr<uring::EventLoop> loop_;
+  // Receive buffers of the upstream connections (multishot recv; upstream_connection.h). After
+  // loop_, so it goes first; null where the kernel has no provided buffer rings.
+  std::unique_ptr<uring::ProvidedBufferRing> upstream_buffers_;
   std::unique_ptr<GatewayListener> listener_;
   net::SocketAddress listen_address_;
   std::shared_ptr<GatewayRuntime> runtime_;

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "common/net/socket.h"
+#include "common/uring/compat.h"
 
 namespace edge::l7 {
 namespace {
@@ -26,12 +27,12 @@ void UpstreamConnection::LoopStopped() {
   delete doomed;
 }
 
-absl::StatusOr<UpstreamConnection*> UpstreamConnection::Connect(uring::EventLoop* loop,
-                                                                const net::SocketAddress& server,
-                                                                Owner* owner) {
+absl::StatusOr<UpstreamConnection*> UpstreamConnection::Connect(
+    uring::EventLoop* loop, const net::SocketAddress& server, Owner* owner,
+    uring::ProvidedBufferRing* buffers) {
   auto fd = net::NewTcpSocket(server);
   if (!fd.ok()) return fd.status();
-  auto* c = new UpstreamConnection(loop, *fd, server, owner);
+  auto* c = new UpstreamConnection(loop, *fd, server, owner, buffers);
   io_uring_sqe* sqe = loop->ring().GetSqe();
   io_uring_prep_connect(sqe, c->fd_, c->server_.sockaddr_ptr(), c->server_.length());
   io_uring_sqe_set_data64(sqe, uring::UserData(c, kOpConnect));
@@ -40,12 +41,9 @@ absl::StatusOr<UpstreamConnection*> UpstreamConnection::Connect(uring::EventLoop
 }
 
 UpstreamConnection::UpstreamConnection(uring::EventLoop* loop, int fd,
-                                       const net::SocketAddress& server, Owner* owner)
-    : loop_(loop),
-      fd_(fd),
-      server_(server),
-      owner_(owner),
-      recv_buffer_(new char[kRecvBufferSize]) {}
+                                       const net::SocketAddress& server, Owner* owner,
+                                       uring::ProvidedBufferRing* buffers)
+    : loop_(loop), fd_(fd), server_(server), owner_(owner), buffers_(buffers) {}
 
 UpstreamConnection::~UpstreamConnection() {
   if (closing_set != nullptr) closing_set->erase(this);
@@ -92,7 +90,19 @@ void UpstreamConnection::FlushSend() {
 void UpstreamConnection::ArmRecv() {
   if (recv_armed_ || closing_ || read_paused_ || !connected_) return;
   io_uring_sqe* sqe = loop_->ring().GetSqe();
-  io_uring_prep_recv(sqe, fd_, recv_buffer_.get(), kRecvBufferSize, 0);
+  multishot_ = buffers_ != nullptr && !ring_empty_;
+  if (multishot_) {
+    // Capped: one arming takes at most kMultishotCap from the ring, so what arrives between a
+    // PauseRead and its cancel (held) stays small however much the socket holds.
+    multishot_capped_ = uring::RecvCapSupported();
+    uring::PrepRecvMultishotCapped(sqe, fd_, kMultishotCap);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = static_cast<uint16_t>(buffers_->group_id());
+  } else {
+    if (recv_buffer_ == nullptr) recv_buffer_.reset(new char[kRecvBufferSize]);
+    io_uring_prep_recv(sqe, fd_, recv_buffer_.get(), kRecvBufferSize, 0);
+  }
+  ring_empty_ = false;
   // Unless the last receive filled the buffer, the answer is still to come: wait for data
   // before trying, instead of a receive that fails with EAGAIN and then waits.
   if (!last_recv_full_) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
@@ -101,11 +111,30 @@ void UpstreamConnection::ArmRecv() {
   ++inflight_;
 }
 
-void UpstreamConnection::PauseRead() { read_paused_ = true; }
+void UpstreamConnection::PauseRead() {
+  if (read_paused_) return;
+  read_paused_ = true;
+  if (recv_armed_ && multishot_) {
+    // Ends the multishot recv (its last completion says -ECANCELED); what arrives before that
+    // is held.
+    io_uring_sqe* sqe = loop_->ring().GetSqe();
+    io_uring_prep_cancel64(sqe, uring::UserData(this, kOpRecv), 0);
+    io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+  }
+}
 
 void UpstreamConnection::ResumeRead() {
   if (!read_paused_) return;
   read_paused_ = false;
+  if (!held_.empty() && !held_posted_ && !closing_) {
+    // Handed over from the loop, not from inside the owner's call.
+    io_uring_sqe* sqe = loop_->ring().GetSqe();
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpHeld));
+    held_posted_ = true;
+    ++inflight_;
+    return;
+  }
   ArmRecv();
 }
 
@@ -135,8 +164,55 @@ void UpstreamConnection::Fail(int error) {
   if (owner != nullptr) owner->OnUpstreamClosed(this, error);
 }
 
-void UpstreamConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
-  --inflight_;
+void UpstreamConnection::Deliver(std::string_view data) {
+  if (owner_ == nullptr) {
+    Fail(0);  // unexpected bytes on an idle pooled connection: it is no longer usable
+  } else if (read_paused_) {
+    held_.append(data);
+  } else {
+    owner_->OnUpstreamData(this, data);
+  }
+}
+
+void UpstreamConnection::OnRecv(int32_t res, uint32_t flags) {
+  const bool more = multishot_ && (flags & IORING_CQE_F_MORE) != 0;
+  if (!more) recv_armed_ = false;
+  const bool buffer = (flags & IORING_CQE_F_BUFFER) != 0;
+  const uint16_t bid = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+  if (buffer) buffers_->Taken();
+  if (res > 0) {
+    const char* data = buffer ? buffers_->Data(bid) : recv_buffer_.get();
+    last_recv_full_ = !buffer && res == static_cast<int32_t>(kRecvBufferSize);
+    if (!closing_) Deliver(std::string_view(data, static_cast<size_t>(res)));
+    if (buffer) buffers_->Recycle(bid);                        // the owner copied what it keeps
+    if (!buffer && buffers_ != nullptr) recv_buffer_.reset();  // a fallback's: not kept idle
+    if (!closing_ && !more) ArmRecv();
+    return;
+  }
+  if (buffer) buffers_->Recycle(bid);
+  if (!buffer && buffers_ != nullptr) recv_buffer_.reset();
+  if (closing_) return;
+  if (res == 0 && !held_.empty()) {
+    // The server finished while we held its last bytes (paused): they go first, the end after.
+    eof_held_ = true;
+    return;
+  }
+  if (res == -EINVAL && multishot_ && multishot_capped_) {
+    uring::RecvCapRefused();  // a kernel older than 6.17: arm again without the cap
+    ArmRecv();
+  } else if (res == -ENOBUFS) {
+    ring_empty_ = true;  // every ring buffer is out: one recv into our own, then the ring again
+    ArmRecv();
+  } else if (res == -EINTR || res == -EAGAIN || res == -ECANCELED) {
+    ArmRecv();  // -ECANCELED: PauseRead's cancel; ArmRecv waits for ResumeRead
+  } else {
+    Fail(res);  // EOF (0) or an error
+  }
+}
+
+void UpstreamConnection::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
+  // A multishot recv stays in flight until a completion without IORING_CQE_F_MORE.
+  if (!(op == kOpRecv && multishot_ && (flags & IORING_CQE_F_MORE) != 0)) --inflight_;
   switch (op) {
     case kOpConnect:
       if (closing_) break;
@@ -154,17 +230,21 @@ void UpstreamConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
       }
       break;
     case kOpRecv:
-      recv_armed_ = false;
-      last_recv_full_ = res == static_cast<int32_t>(kRecvBufferSize);
+      OnRecv(res, flags);
+      break;
+    case kOpHeld:
+      held_posted_ = false;
       if (closing_) break;
-      if (res > 0 && owner_ != nullptr) {
-        owner_->OnUpstreamData(this, std::string_view(recv_buffer_.get(), res));
-        ArmRecv();
-      } else if (res == -EINTR || res == -EAGAIN) {
-        ArmRecv();
+      if (!held_.empty() && !read_paused_) {
+        std::string held;
+        held.swap(held_);
+        Deliver(held);
+      }
+      if (closing_) break;
+      if (eof_held_ && held_.empty()) {
+        Fail(0);  // the server's end, after its last bytes
       } else {
-        // EOF or an error; while idle in a pool, unexpected bytes also end the connection.
-        Fail(res > 0 ? 0 : res);
+        ArmRecv();
       }
       break;
     case kOpSend:
