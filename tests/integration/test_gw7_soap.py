@@ -12,6 +12,7 @@ import http.server
 import json
 import logging
 import os
+import shutil
 import socketserver
 import subprocess
 import sys
@@ -194,11 +195,11 @@ def soap_routes(version, wss=None):
     ]
 
 
-def start_gw7(gw, bank, wss=None, extra_upstreams=(), extra_routes=()):
+def start_gw7(gw, bank, wss=None, extra_upstreams=(), extra_routes=(), gw7=None):
     upstreams = [{"name": "bank" + v.replace(".", ""), "servers": [s.address]}
                  for v, s in bank.servers.items()]
     routes = soap_routes("1.1", wss) + soap_routes("1.2", wss)
-    cfg = h.render_config(upstreams=upstreams + list(extra_upstreams),
+    cfg = h.render_config(gw7=gw7, upstreams=upstreams + list(extra_upstreams),
                           routes=routes + list(extra_routes))
     return gw.gw7(cfg)
 
@@ -313,6 +314,27 @@ def test_ws_security_username_token(gw, bank):
         password = token.find(WSSE + "Password")
         assert password.text == "pa<ss&word"
         assert password.get("Type").endswith("#PasswordText")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_http2_client(gw, bank):
+    """The translation is a filter on the request stream: an HTTP/2 client gets it too, body and
+    all."""
+    g = start_gw7(gw, bank, gw7={"http2": True})
+    base = "http://127.0.0.1:%d" % g.addr[1]
+    curl = ["curl", "-sS", "--http2-prior-knowledge", "-w", "\n%{http_version} %{http_code}"]
+    r = subprocess.run(curl + [base + "/v12/accounts/A1/balance"], capture_output=True, text=True,
+                       timeout=30)
+    body, _, status = r.stdout.rpartition("\n")
+    assert status == "2 200", r.stdout + r.stderr
+    assert json.loads(body) == {"balance": "100.50", "currency": "EUR"}
+    r = subprocess.run(curl + ["-H", "Content-Type: application/json", "--data",
+                               '{"from": "A1", "to": "B2", "amount": "0.50"}',
+                               base + "/v11/transfers"], capture_output=True, text=True, timeout=30)
+    body, _, status = r.stdout.rpartition("\n")
+    assert status == "2 200", r.stdout + r.stderr
+    assert json.loads(body) == {"TransferResponse": {"TransferId": "T-2"}}
+    assert bank.accounts["A1"] == Decimal("100.00")
 
 
 def wsdl_schema(url):
