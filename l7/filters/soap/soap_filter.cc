@@ -134,23 +134,17 @@ void SoapFilter::ReplaceResponse(FilterContext& ctx) {
     ctx.stream->SendLocal(502, "the SOAP service's answer could not be used");
     return;
   }
-  SoapAnswer answer;
-  if (it->second.too_large) {
-    answer.outcome = SoapOutcome::kTooLarge;
-    answer.detail =
-        absl::StrFormat("body over the limit of %d bytes", config_->response.limits.max_bytes);
-  } else {
-    answer = TranslateSoapResponse(it->second.status, it->second.body, config_->response);
-  }
+  SoapAnswer answer =
+      it->second.too_large
+          ? UnusableAnswer(SoapOutcome::kTooLarge,
+                           absl::StrFormat("body over the limit of %d bytes",
+                                           config_->response.limits.max_bytes))
+          : TranslateSoapResponse(it->second.status, it->second.body, config_->response);
   pending_.erase(it);
   Count(ctx, answer.outcome);
   if (answer.outcome != SoapOutcome::kOk) {
     LOG_INFO("request %s: route \"%s\": SOAP answer %s: %s", RequestId(ctx),
              ctx.request.route_name(), SoapOutcomeName(answer.outcome), answer.detail);
-  }
-  if (answer.outcome == SoapOutcome::kTooLarge) {
-    ctx.stream->SendLocal(502, "the SOAP service's answer is too large");
-    return;
   }
   // Kept here: SendEnd may end the request, and the next one may run in this context's place.
   const std::string json = std::move(answer.json);

@@ -39,17 +39,6 @@ pugi::xml_node FirstDescendant(pugi::xml_node root, std::string_view name) {
   return {};
 }
 
-SoapAnswer Failed(SoapOutcome outcome, std::string detail) {
-  SoapAnswer a;
-  a.outcome = outcome;
-  a.status = 502;
-  a.json =
-      "{\"error\":\"bad_upstream_response\",\"message\":\"the SOAP service's answer could "
-      "not be used\"}\n";
-  a.detail = std::move(detail);
-  return a;
-}
-
 std::string MappedJson(pugi::xml_node body, const std::vector<ResponseField>& fields) {
   std::string json = "{";
   for (const ResponseField& f : fields) {
@@ -68,6 +57,17 @@ std::string MappedJson(pugi::xml_node body, const std::vector<ResponseField>& fi
 }
 
 }  // namespace
+
+SoapAnswer UnusableAnswer(SoapOutcome outcome, std::string detail) {
+  SoapAnswer a;
+  a.outcome = outcome;
+  a.status = 502;
+  a.json =
+      "{\"error\":\"bad_upstream_response\",\"message\":\"the SOAP service's answer could "
+      "not be used\"}\n";
+  a.detail = std::move(detail);
+  return a;
+}
 
 std::string_view SoapOutcomeName(SoapOutcome outcome) {
   switch (outcome) {
@@ -108,16 +108,16 @@ SoapAnswer TranslateSoapResponse(int upstream_status, std::string_view body,
     case XmlRefusal::kNone:
       break;
     case XmlRefusal::kTooLarge:
-      return Failed(SoapOutcome::kTooLarge, std::move(detail));
+      return UnusableAnswer(SoapOutcome::kTooLarge, std::move(detail));
     default:
-      return Failed(SoapOutcome::kBadXml, std::move(detail));
+      return UnusableAnswer(SoapOutcome::kBadXml, std::move(detail));
   }
   pugi::xml_node envelope = FirstChildElement(doc, "");
   if (LocalName(envelope.name()) != "Envelope") {
-    return Failed(SoapOutcome::kBadXml, "not a SOAP Envelope");
+    return UnusableAnswer(SoapOutcome::kBadXml, "not a SOAP Envelope");
   }
   pugi::xml_node soap_body = FirstChildElement(envelope, "Body");
-  if (!soap_body) return Failed(SoapOutcome::kBadXml, "a SOAP Envelope without a Body");
+  if (!soap_body) return UnusableAnswer(SoapOutcome::kBadXml, "a SOAP Envelope without a Body");
   if (pugi::xml_node fault = FirstChildElement(soap_body, "Fault")) {
     const SoapFault f = ReadSoapFault(fault);
     SoapAnswer a;
@@ -128,8 +128,8 @@ SoapAnswer TranslateSoapResponse(int upstream_status, std::string_view body,
     return a;
   }
   if (upstream_status < 200 || upstream_status > 299) {
-    return Failed(SoapOutcome::kBadXml,
-                  absl::StrFormat("status %d without a SOAP Fault", upstream_status));
+    return UnusableAnswer(SoapOutcome::kBadXml,
+                          absl::StrFormat("status %d without a SOAP Fault", upstream_status));
   }
   SoapAnswer a;
   if (rules.fields.empty()) {

@@ -44,6 +44,10 @@ struct SoapAnswer {
   std::string detail;  // why, for the log (never sent to the client)
 };
 
+// The 502 for a response that cannot be used (`outcome` bad_xml or too_large): a generic JSON
+// error for the client, `detail` for the log.
+SoapAnswer UnusableAnswer(SoapOutcome outcome, std::string detail);
+
 SoapAnswer TranslateSoapResponse(int upstream_status, std::string_view body,
                                  const SoapResponseRules& rules);
 
