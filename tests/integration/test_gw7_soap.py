@@ -303,6 +303,30 @@ def test_client_mistakes_are_400_and_hostile_values_arrive_intact(gw, bank):
     assert bank.accounts["A1"] == Decimal("99.00")
 
 
+def test_keep_alive_pipelined_and_chunked_requests(gw, bank):
+    """Translated requests on one keep-alive connection, pipelined, a chunked JSON body among
+    them (the proxy reads each body whole before the next request starts)."""
+    g = start_gw7(gw, bank)
+    c = h.Client(g.addr)
+    try:
+        transfer = json.dumps({"from": "A1", "to": "B2", "amount": "0.25"}).encode()
+        chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(transfer), transfer)
+        c.send(h.request_bytes("POST", "/v11/transfers", [("Content-Type", "application/json")],
+                               transfer)
+               + h.request_bytes("GET", "/v12/accounts/B2/balance")
+               + h.request_bytes("POST", "/v12/transfers", [("Transfer-Encoding", "chunked")],
+                                 chunked)
+               + h.request_bytes("GET", "/v11/accounts/A1/balance"))
+        answers = [c.read_response("POST"), c.read_response("GET"), c.read_response("POST"),
+                   c.read_response("GET")]
+    finally:
+        c.close()
+    assert [a.status for a in answers] == [200, 200, 200, 200], [a.body for a in answers]
+    assert answers[1].json() == {"balance": "5.25", "currency": "EUR"}
+    assert answers[2].json() == {"TransferResponse": {"TransferId": "T-2"}}
+    assert answers[3].json() == {"balance": "100.00", "currency": "EUR"}
+
+
 def test_ws_security_username_token(gw, bank):
     g = start_gw7(gw, bank, wss={"username": "gw7-core", "password_file": password_file(gw)})
     for tag, version in (("11", "1.1"), ("12", "1.2")):
@@ -411,6 +435,20 @@ def test_hostile_xml_is_refused_and_gw7_goes_on(gw, bank, hostile):
     assert "SOAP answer too_large" in text
     # Still serving, SOAP and all.
     assert get(g, "/v11/accounts/A1/balance").json() == {"balance": "100.50", "currency": "EUR"}
+
+
+def test_gateway_answers_for_a_failed_upstream_are_not_translated(gw, bank):
+    soap = {"action": "GetBalance", "path": "/bank",
+            "template": os.path.join(TEMPLATES, "get_balance.xml")}
+    g = start_gw7(gw, bank, extra_upstreams=[{"name": "down", "servers": ["127.0.0.1:%d" % h.closed_port()]}],
+                  extra_routes=[{"name": "down", "path_template": "/down/{id}",
+                                 "upstream": "down", "soap": soap}])
+    r = get(g, "/down/A1")
+    assert r.status in (502, 503), r.body
+    assert r.json()["error"]["message"] in ("the upstream service failed to answer",
+                                            "no upstream server is available")
+    assert sum(translations(g, "down", o)
+               for o in ("ok", "fault", "bad_xml", "too_large", "bad_request")) == 0
 
 
 def check(tmp_path, soap, path_template="/accounts/{id}/balance"):
