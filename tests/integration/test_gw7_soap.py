@@ -99,6 +99,7 @@ class SoapServer:
                 body = environ["wsgi.input"].read(n)
                 self.requests.append({"content_type": environ.get("CONTENT_TYPE", ""),
                                       "soapaction": environ.get("HTTP_SOAPACTION"),
+                                      "upgrade": environ.get("HTTP_UPGRADE"),
                                       "path": environ.get("PATH_INFO"), "body": body})
                 import io
                 environ["wsgi.input"] = io.BytesIO(body)
@@ -325,6 +326,17 @@ def test_keep_alive_pipelined_and_chunked_requests(gw, bank):
     assert answers[1].json() == {"balance": "5.25", "currency": "EUR"}
     assert answers[2].json() == {"TransferResponse": {"TransferId": "T-2"}}
     assert answers[3].json() == {"balance": "100.00", "currency": "EUR"}
+
+
+def test_an_upgrade_request_is_translated_not_tunnelled(gw, bank):
+    g = start_gw7(gw, bank)
+    r = h.request(g.addr, "GET", "/v11/accounts/A1/balance",
+                  [("Connection", "Upgrade"), ("Upgrade", "websocket"),
+                   ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                   ("Sec-WebSocket-Version", "13")])
+    assert r.status == 200, r.body
+    assert r.json() == {"balance": "100.50", "currency": "EUR"}
+    assert bank.servers["1.1"].requests[-1]["upgrade"] is None
 
 
 def test_ws_security_username_token(gw, bank):

@@ -148,7 +148,7 @@ void ProxyExchange::Launch(FilterContext& ctx, const UpstreamRewrite* rewrite) {
                      ? http::BodyFraming{http::BodyKind::kContentLength, rewrite->body.size()}
                      : request.body;
   const RouteConfig& route = *filter->route().config;
-  upgrade_ = stream_->upgrade_requested();
+  upgrade_ = rewrite == nullptr && stream_->upgrade_requested();  // a translation is no tunnel
   // An Upgrade offering only h2c is no upgrade at all where h2c is not allowed.
   if (upgrade_ && !route.allow_h2c_upgrade && !OffersUpgradeOtherThanH2c(request.headers)) {
     upgrade_ = false;
