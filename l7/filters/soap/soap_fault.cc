@@ -19,6 +19,11 @@ std::string TrimmedText(pugi::xml_node element) {
   return std::string(absl::StripAsciiWhitespace(ElementText(element)));
 }
 
+// A QName's prefix names the namespace, which the status does not depend on.
+void StripPrefix(std::string* qname) {
+  if (size_t colon = qname->find(':'); colon != std::string::npos) qname->erase(0, colon + 1);
+}
+
 }  // namespace
 
 SoapFault ReadSoapFault(pugi::xml_node fault_element) {
@@ -26,12 +31,18 @@ SoapFault ReadSoapFault(pugi::xml_node fault_element) {
   if (pugi::xml_node code = ChildByLocalName(fault_element, "faultcode")) {
     f.code = TrimmedText(code);
     f.message = TrimmedText(ChildByLocalName(fault_element, "faultstring"));
+    StripPrefix(&f.code);
   } else {
-    f.code = TrimmedText(ChildByLocalName(ChildByLocalName(fault_element, "Code"), "Value"));
+    // Code/Value, then each nested Subcode/Value, joined with dots like a 1.1 faultcode.
+    for (pugi::xml_node code = ChildByLocalName(fault_element, "Code"); code;
+         code = ChildByLocalName(code, "Subcode")) {
+      std::string value = TrimmedText(ChildByLocalName(code, "Value"));
+      StripPrefix(&value);
+      if (!f.code.empty()) f.code.push_back('.');
+      f.code += value;
+    }
     f.message = TrimmedText(ChildByLocalName(ChildByLocalName(fault_element, "Reason"), "Text"));
   }
-  // A QName's prefix names the namespace, which the status does not depend on.
-  if (size_t colon = f.code.find(':'); colon != std::string::npos) f.code.erase(0, colon + 1);
   return f;
 }
 

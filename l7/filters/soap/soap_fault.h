@@ -4,8 +4,10 @@
 //   1.2: <Fault><Code><Value>soap:Sender</Value></Code><Reason><Text>...</Text></Reason>
 // Both forms are read whatever the route's version (a service may answer either way).
 //
-// The code is the faultcode's (Code/Value's) local name: "soap:Client.UnknownAccount" ->
-// "Client.UnknownAccount". Its status: the route's `faults` entry for the whole code, else for its
+// The code is the faultcode's local name ("soap:Client.UnknownAccount" ->
+// "Client.UnknownAccount"); in 1.2, Code/Value's local name followed by each nested
+// Subcode/Value's, joined with dots (Sender with Subcode tns:UnknownAccount ->
+// "Sender.UnknownAccount"). Its status: the route's `faults` entry for the whole code, else for its
 // class (the code up to the first dot: "Client"), else the defaults: Client and Sender 400, Server
 // and Receiver 502, anything else (VersionMismatch, MustUnderstand) 502.
 
@@ -18,7 +20,7 @@
 namespace edge::l7 {
 
 struct SoapFault {
-  std::string code;     // local name, e.g. "Client.UnknownAccount"
+  std::string code;     // e.g. "Client.UnknownAccount", "Sender.UnknownAccount"
   std::string message;  // faultstring / Reason Text, trimmed
 };
 

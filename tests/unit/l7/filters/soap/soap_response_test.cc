@@ -130,12 +130,23 @@ TEST(SoapFaults, Soap12SenderAndReceiver) {
   SoapAnswer a = Translate(sender, {}, 500);
   EXPECT_EQ(a.outcome, SoapOutcome::kFault);
   EXPECT_EQ(a.status, 400);
-  EXPECT_EQ(a.json, "{\"error\":\"soap_fault\",\"code\":\"Sender\",\"message\":\"bad account\"}\n");
+  EXPECT_EQ(a.json,
+            "{\"error\":\"soap_fault\",\"code\":\"Sender.Bad\",\"message\":\"bad account\"}\n");
   a = Translate(Envelope("<s:Fault><s:Code><s:Value>s:Receiver</s:Value></s:Code><s:Reason>"
                          "<s:Text>later</s:Text></s:Reason></s:Fault>",
                          kSoap12),
                 {}, 500);
   EXPECT_EQ(a.status, 502);
+  // Nested subcodes join the code; a configured status for the whole code wins.
+  SoapResponseRules rules;
+  rules.faults = {{"Sender.Locked.Frozen", 423}};
+  a = Translate(Envelope("<s:Fault><s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>"
+                         "t:Locked</s:Value><s:Subcode><s:Value>t:Frozen</s:Value></s:Subcode>"
+                         "</s:Subcode></s:Code><s:Reason><s:Text>no</s:Text></s:Reason></s:Fault>",
+                         kSoap12),
+                rules, 500);
+  EXPECT_EQ(a.status, 423);
+  EXPECT_THAT(a.json, HasSubstr("\"code\":\"Sender.Locked.Frozen\""));
   a = Translate(Envelope("<s:Fault><s:Code><s:Value>s:VersionMismatch</s:Value></s:Code>"
                          "</s:Fault>",
                          kSoap12),
