@@ -1,7 +1,7 @@
 """Origin servers behind the proxies under test.
 
 NginxOrigin: one nginx http worker (pinned to the load CPU) serving fixed bodies:
-  /small  SMALL_BODY_SIZE bytes      /1m  1 MiB
+  /small  SMALL_BODY_SIZE bytes      /1m  1 MiB      /soap  SOAP_BALANCE (text/xml, any method)
 Keep-alive is effectively unlimited (requests and time) so that only the load decides when a
 connection closes, and worker_connections is large enough for the idle-connection scenario.
 """
@@ -17,6 +17,15 @@ LARGE_BODY_SIZE = 1 << 20
 # path -> body size; scenarios refer to these paths.
 # /cached: the /small body with "Cache-Control: max-age=3600" (and Expires), for the cache scenario.
 PATHS = {"/small": SMALL_BODY_SIZE, "/1m": LARGE_BODY_SIZE, "/cached": SMALL_BODY_SIZE}
+
+# /soap: a fixed SOAP 1.1 GetBalance answer (what spyne sends for it), the SOAP service of the
+# l7-soap scenario; nginx answers it to a POST without reading the envelope. No single quote: it
+# is written inside one in nginx.conf.
+SOAP_BALANCE = ('<?xml version="1.0" encoding="UTF-8"?><soap11env:Envelope '
+                'xmlns:soap11env="http://schemas.xmlsoap.org/soap/envelope/" xmlns:tns="urn:bank">'
+                '<soap11env:Body><tns:GetBalanceResponse><tns:Balance>100.50</tns:Balance>'
+                '<tns:Currency>EUR</tns:Currency></tns:GetBalanceResponse></soap11env:Body>'
+                '</soap11env:Envelope>')
 
 
 class NginxOrigin:
@@ -74,6 +83,7 @@ http {{
         location = /small {{ }}
         location = /1m {{ }}
         location = /cached {{ try_files /small =404; expires 1h; }}
+        location = /soap {{ default_type text/xml; return 200 '{SOAP_BALANCE}'; }}
         location / {{ return 404; }}
     }}
 }}

@@ -82,6 +82,10 @@ class WrkScenario(Scenario):
     ]
     ratios = [Ratio("cpu_us_per_req", "CPU/req", "lower"), Ratio("rps", "req/s", "higher")]
 
+    def expected_body_bytes(self):
+        """The size of the body each response should carry (checked against what wrk read)."""
+        return origins.PATHS[self.path]
+
     def run(self, ctx, proxy):
         host, port = proxy.address
         url = f"{self.scheme}://{host}:{port}{self.path}"
@@ -98,7 +102,7 @@ class WrkScenario(Scenario):
         if r["requests"] == 0:
             raise util.BenchError(f"no request completed through {proxy.name}: errors {r['errors']}")
         cpu = cpu1 - cpu0
-        expected = origins.PATHS[self.path]
+        expected = self.expected_body_bytes()
         bytes_per_req = r["bytes"] / r["requests"]
         notes = []
         if bytes_per_req < expected:
@@ -232,3 +236,4 @@ import l7_bench  # noqa: E402,F401  (registers the L7 proxies and scenarios: gw7
 import h2_bench  # noqa: E402,F401  (registers the HTTP/2 proxies and scenario: gw7, HAProxy, NGINX h2c)
 import log_bench  # noqa: E402,F401  (registers gw7 and HAProxy with access logs: the cost of logging)
 import cache_bench  # noqa: E402,F401  (l7-cache-hit: gw7's cache, NGINX proxy_cache, Varnish)
+import soap_bench  # noqa: E402,F401  (l7-soap: gw7's REST to SOAP translation against plain proxying)

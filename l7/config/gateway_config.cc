@@ -659,7 +659,8 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
                  "cors",
                  "compress",
                  "compress_min_bytes",
-                 "compress_brotli"});
+                 "compress_brotli",
+                 "soap"});
   ReadName(r, &route->name, origin);
   std::string host;
   if (r.ReadString("host", &host)) {
@@ -704,6 +705,8 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
   if (CompressionConfig compress; ReadCompressionConfig(r, &compress)) {
     route->compress = std::move(compress);
   }
+  route->soap = ReadSoapConfig(
+      r, route->path_kind == PathMatch::kTemplate ? std::string_view(route->path) : "");
   r.ReadBool("allow_h2c_upgrade", &route->allow_h2c_upgrade);
   r.ReadBool("case_insensitive", &route->case_insensitive);
   if (double rate; log::ReadSampleRate(r, "access_log_sample", &rate)) {

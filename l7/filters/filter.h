@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "common/http/message.h"
 #include "common/http/request_parser.h"
 #include "common/http/response_parser.h"
@@ -101,6 +102,29 @@ class ResponseBodyEncoder {
   virtual void Finish(std::string* out) = 0;
 };
 
+struct FilterContext;
+
+// What goes upstream instead of the client's request when a filter translates it (REST -> SOAP):
+// a POST to another path and query, with a body gw7 wrote (sent with Content-Length). The client's
+// fields still go, less ctx.upstream_remove_headers and plus ctx.upstream_add_headers.
+struct UpstreamRewrite {
+  std::string path;
+  std::string query;  // empty: none
+  std::string body;
+};
+
+// Installed in ctx.upstream_rewriter by a translating filter's OnRequest (the filter outlives the
+// request). The proxy then reads the client's whole body before it sends anything (bounded by
+// [gw7.limits] max_body_bytes, which the codec enforces) and asks for the request to send. An
+// error status is the client's: the proxy answers 400 with its message (which must name nothing
+// internal); the rewriter has counted and logged it.
+class UpstreamRewriter {
+ public:
+  virtual ~UpstreamRewriter() = default;
+  virtual absl::Status Rewrite(FilterContext& ctx, std::string_view client_body,
+                               UpstreamRewrite* out) const = 0;
+};
+
 // Per-request state the filters share with each other and with the server.
 struct FilterContext {
   explicit FilterContext(const RequestView& r, FilterStream* s = nullptr) : request(r), stream(s) {}
@@ -114,6 +138,8 @@ struct FilterContext {
   std::vector<std::pair<std::string, std::string>> upstream_add_headers;
   // Replaces the client's query in what goes upstream (a filter removed a parameter from it).
   std::optional<std::string> upstream_query;
+  // Replaces the whole request sent upstream (see UpstreamRewriter).
+  const UpstreamRewriter* upstream_rewriter = nullptr;
   // Headers added to whatever response goes back to the client (upstream's or a filter's).
   std::vector<std::pair<std::string, std::string>> response_headers;
   // Fields of the responding filter's head (the upstream's) the client does not get, by name in
@@ -244,14 +270,19 @@ class Filter {
   // first, for a later filter's response or gw7's own answer on its behalf (a 502/503/504 for an
   // upstream failure: `head` then has only the status). The first filter that returns true owns
   // the answer: the stream drops that response (its head, body and end reach neither the client
-  // nor any filter) and, once it is over (its end, a broken-off body, or at once for gw7's own
-  // answer), calls that filter's ReplaceResponse. There the filter answers through ctx.stream
-  // exactly as a responding filter does (SendHead/SendData/SendEnd or SendLocal, now or later),
-  // and the filters before it see that answer. For a cache that revalidated a stored response (an
-  // upstream 304 becomes the stored 200) or serves a stale one when the upstream fails.
+  // nor any other filter; its body goes to the taker's OnTakenOverData) and, once it is over (its
+  // end, a broken-off body, or at once for gw7's own answer), calls that filter's ReplaceResponse.
+  // There the filter answers through ctx.stream exactly as a responding filter does
+  // (SendHead/SendData/SendEnd or SendLocal, now or later), and the filters before it see that
+  // answer. For a cache that revalidated a stored response (an upstream 304 becomes the stored 200)
+  // or serves a stale one when the upstream fails; for a translation (REST -> SOAP) that answers
+  // with the response's body in another form.
   virtual bool TakeOverResponse(FilterContext& /*ctx*/, const http::HttpResponse& /*head*/) {
     return false;
   }
+  // The body of the response this filter took over, as it comes (before ReplaceResponse), for a
+  // filter that answers with a translation of it. Only the taking filter sees it.
+  virtual void OnTakenOverData(FilterContext& /*ctx*/, std::string_view /*data*/) {}
   virtual void ReplaceResponse(FilterContext& /*ctx*/) {}
   // Called exactly once per request that entered the chain, for every filter of the chain (also
   // those whose OnRequest did not run), when the request ends however it ends: response complete,

@@ -18,6 +18,7 @@
 #endif
 #include "l7/filters/cache/cache_filter_factory.h"
 #include "l7/filters/concurrency/concurrency_filter_factory.h"
+#include "l7/filters/soap/soap_response.h"
 
 namespace edge::l7 {
 
@@ -42,6 +43,15 @@ std::string GatewayServer::RenderMetrics() {
       t.Sample("gw7_requests_total",
                {{"route", route.empty() ? "-" : route}, {"class", kClasses[c]}},
                static_cast<double>(counts[c]));
+    }
+  }
+  t.Family("gw7_soap_translations_total", "counter",
+           "REST to SOAP translations by route and outcome.");
+  for (const auto& [route, counts] : stats_.soap_translations) {
+    for (size_t o = 0; o < counts.size(); ++o) {
+      t.Sample("gw7_soap_translations_total",
+               {{"route", route}, {"outcome", SoapOutcomeName(static_cast<SoapOutcome>(o))}},
+               static_cast<double>(counts[o]));
     }
   }
   t.Family("gw7_errors_total", "counter", "Errors by kind.");

@@ -16,6 +16,7 @@
 #endif
 #include "l7/filters/cache/cache_filter_factory.h"
 #include "l7/filters/concurrency/concurrency_filter_factory.h"
+#include "l7/filters/soap/soap_filter_factory.h"
 #include "l7/filters/transform/transform_filter_factory.h"
 
 namespace edge::l7 {
@@ -60,6 +61,8 @@ absl::StatusOr<std::vector<std::unique_ptr<Filter>>> BuildRouteFilters(
     if (!filters.ok()) return filters.status();
     for (auto& f : *filters) chain.push_back(std::move(f));
   }
+  // The translation is the last step before the proxy, whose request and response it rewrites.
+  for (auto& f : BuildSoapFilters(route)) chain.push_back(std::move(f));
   return chain;
 }
 

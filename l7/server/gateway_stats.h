@@ -27,6 +27,9 @@ struct GatewayStats {
   // bytes before and after (the ratio operators watch).
   uint64_t compressed_gzip = 0, compressed_br = 0;
   uint64_t compression_bytes_in = 0, compression_bytes_out = 0;
+  // REST -> SOAP translations (l7/filters/soap) by route and outcome: the index is SoapOutcome
+  // (ok, fault, bad_xml, too_large, bad_request).
+  std::map<std::string, std::array<uint64_t, 5>, std::less<>> soap_translations;
   // Requests by route ("" for no route) and status class: index 1..5 for 1xx..5xx.
   std::map<std::string, std::array<uint64_t, 6>, std::less<>> requests_by_route;
   // Errors by kind: "bad_request", "header_timeout", "connect_failed", "bad_response", ...
@@ -41,6 +44,12 @@ struct GatewayStats {
       it = requests_by_route.emplace(route, std::array<uint64_t, 6>{}).first;
     int cls = status / 100;
     if (cls >= 1 && cls <= 5) ++it->second[static_cast<size_t>(cls)];
+  }
+  void CountSoapTranslation(std::string_view route, size_t outcome) {
+    auto it = soap_translations.find(route);
+    if (it == soap_translations.end())
+      it = soap_translations.emplace(route, std::array<uint64_t, 5>{}).first;
+    if (outcome < it->second.size()) ++it->second[outcome];
   }
   void CountError(std::string_view kind) {
     auto it = errors.find(kind);

@@ -343,7 +343,10 @@ const http::HttpResponse& RequestStream::EditedHead(const http::HttpResponse& he
 }
 
 void RequestStream::SendData(std::string_view data) {
-  if (replacer_index_ != kNoReplacer) return;
+  if (replacer_index_ != kNoReplacer) {
+    route_->filters[replacer_index_]->OnTakenOverData(*ctx_, data);
+    return;
+  }
   if (encoder_index_ == kNoEncoder) {
     bytes_out_ += data.size();
     ForEachResponseFilter([&](Filter& f) { f.OnResponseData(*ctx_, data); });

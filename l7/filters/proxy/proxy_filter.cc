@@ -87,8 +87,43 @@ void ProxyExchange::Start(const ProxyFilter* filter, FilterContext& ctx) {
   pool_server_ = nullptr;
   server_state_ = nullptr;
   stream_->SetResponder(this);
+  rewriter_ = ctx.upstream_rewriter;
+  rewrite_ctx_ = &ctx;
+  rewritten_ = false;
+  awaiting_body_ = false;
+  if (rewriter_ == nullptr) return Launch(ctx, nullptr);
+  client_body_.clear();
+  stream_->AcceptRequestBody();
+  if (stream_->request_body_complete()) return SendRewritten();
+  awaiting_body_ = true;
+  stream_->ReadRequestBody();  // OnRequestEnd goes on
+}
 
-  UpstreamRuntime& up = filter->upstream();
+void ProxyExchange::OnRequestData(std::string_view data) {
+  if (awaiting_body_) {
+    client_body_.append(data);
+  } else if (!rewritten_) {
+    SendBody(data);
+  }
+}
+
+void ProxyExchange::SendRewritten() {
+  awaiting_body_ = false;
+  UpstreamRewrite rewrite;
+  const absl::Status refused = rewriter_->Rewrite(*rewrite_ctx_, client_body_, &rewrite);
+  client_body_.clear();
+  if (!refused.ok()) {
+    active_ = false;
+    stream_->SendLocal(400, std::string(refused.message()));
+    return;
+  }
+  rewritten_ = true;
+  Launch(*rewrite_ctx_, &rewrite);
+}
+
+void ProxyExchange::Launch(FilterContext& ctx, const UpstreamRewrite* rewrite) {
+  UpstreamRuntime& up = filter_->upstream();
+  const ProxyFilter* filter = filter_;
   const http::HttpRequest& request = stream_->http_request();
   tried_.assign(up.servers.size(), false);
   attempts_ = 0;
@@ -96,6 +131,12 @@ void ProxyExchange::Start(const ProxyFilter* filter, FilterContext& ctx) {
   retry_copy_.clear();
   UpstreamRequestOptions options;
   options.path = stream_->upstream_path();
+  if (rewrite != nullptr) {
+    options.method = "POST";
+    options.path = rewrite->path;
+    options.query = &rewrite->query;
+    if (rewrite->body.size() > kRetryBufferLimit) retryable_ = false;
+  }
   options.client = &ctx.request.client_address();
   options.proto = stream_->client_tls() ? "https" : "http";
   options.request_id = stream_->request_id();
@@ -103,9 +144,11 @@ void ProxyExchange::Start(const ProxyFilter* filter, FilterContext& ctx) {
   options.remove_headers = &ctx.upstream_remove_headers;
   options.add_headers = &ctx.upstream_add_headers;
   options.route_headers = &filter->route().config->add_request_headers;
-  options.body = request.body;
+  options.body = rewrite != nullptr
+                     ? http::BodyFraming{http::BodyKind::kContentLength, rewrite->body.size()}
+                     : request.body;
   const RouteConfig& route = *filter->route().config;
-  upgrade_ = stream_->upgrade_requested();
+  upgrade_ = rewrite == nullptr && stream_->upgrade_requested();  // a translation is no tunnel
   // An Upgrade offering only h2c is no upgrade at all where h2c is not allowed.
   if (upgrade_ && !route.allow_h2c_upgrade && !OffersUpgradeOtherThanH2c(request.headers)) {
     upgrade_ = false;
@@ -118,13 +161,13 @@ void ProxyExchange::Start(const ProxyFilter* filter, FilterContext& ctx) {
               stream_->request_id());
   }
   options.allow_h2c = route.allow_h2c_upgrade;
-  if (ctx.upstream_query) options.query = &*ctx.upstream_query;
+  if (ctx.upstream_query && rewrite == nullptr) options.query = &*ctx.upstream_query;
   const GatewayRuntime& runtime = filter->runtime();
   options.strip = &runtime.stripped_fields;
   options.trusted_client =
       net::AnyContains(runtime.config.trusted_proxies, ctx.request.client_address());
   h2_mode_ = up.config->protocol != UpstreamProtocol::kHttp1;
-  request_ended_ = false;
+  request_ended_ = rewrite != nullptr;  // the rewritten body is all there is
   if (h2_mode_) {
     // HTTP/2 frames the body itself: the head says only what it knows (a Content-Length).
     options.upgrade = upgrade_ = false;
@@ -145,6 +188,7 @@ void ProxyExchange::Start(const ProxyFilter* filter, FilterContext& ctx) {
     H2FieldsFromHttp1Head(retry_copy_, options.proto, te_trailers, &h2_fields_);
     retry_copy_.clear();  // from here on the body bytes only
   }
+  if (rewrite != nullptr) retry_copy_.append(rewrite->body);
   grpc_deadline_ns_ = 0;
   if (IsGrpcRequest(request.headers)) {
     if (const http::HttpHeader* t = request.headers.Find("grpc-timeout")) {
@@ -154,7 +198,7 @@ void ProxyExchange::Start(const ProxyFilter* filter, FilterContext& ctx) {
       }
     }
   }
-  stream_->AcceptRequestBody();
+  if (rewrite == nullptr) stream_->AcceptRequestBody();
   if (!StartAttempt()) {
     services_->stats().CountError("no_healthy_server");
     LOG_DEBUG("request %s: no healthy server in upstream \"%s\"", stream_->request_id(),
@@ -164,14 +208,16 @@ void ProxyExchange::Start(const ProxyFilter* filter, FilterContext& ctx) {
     return;
   }
   // The body bytes that have arrived leave with the head; what may follow in this call belongs
-  // to a later request only if this one ended, and then upstream_ is that one's.
-  stream_->ReadRequestBody();
+  // to a later request only if this one ended, and then upstream_ is that one's. A rewritten
+  // request's body went with the head (the client's was read whole).
+  if (rewrite == nullptr) stream_->ReadRequestBody();
   if (upstream_ != nullptr) upstream_->Uncork();
 }
 
 bool ProxyExchange::StartH2Attempt() {
   UpstreamRuntime& up = filter_->upstream();
-  const bool no_body = stream_->http_request().body.kind == http::BodyKind::kNone;
+  const bool no_body =
+      rewritten_ ? retry_copy_.empty() : stream_->http_request().body.kind == http::BodyKind::kNone;
   auto opened = server_state_->h2->Open(services_->upstream_connector(), h2_fields_, no_body, this);
   if (!opened.ok()) {
     AttemptFailed(
@@ -269,6 +315,8 @@ void ProxyExchange::SendBody(std::string_view data) {
 }
 
 void ProxyExchange::OnRequestEnd(const http::HttpHeaders* trailers) {
+  if (awaiting_body_) return SendRewritten();
+  if (rewritten_) return;  // the client's trailers have no place in a rewritten request
   const http::HttpRequest& request = stream_->http_request();
   if (h2_mode_) {
     request_ended_ = true;
@@ -302,6 +350,7 @@ void ProxyExchange::OnRequestError() {
   services_->timers().Cancel(&request_timer_);
   services_->timers().Cancel(&connect_timer_);
   active_ = false;
+  awaiting_body_ = false;
 }
 
 void ProxyExchange::OnResponseDrained() {
@@ -324,6 +373,8 @@ void ProxyExchange::Release() {
   CancelUpstream();
   pool_server_ = nullptr;
   active_ = false;
+  awaiting_body_ = false;
+  rewrite_ctx_ = nullptr;
 }
 
 void ProxyExchange::RescheduleRequestTimer() {
@@ -419,8 +470,8 @@ void ProxyExchange::OnUpstreamClosed(UpstreamLink* c, int error) {
 
 void ProxyExchange::ProcessResponse() {
   while (!response_head_done_) {
-    http::ParseResult r =
-        response_parser_.Parse(up_in_, stream_->http_request().method, &response_);
+    http::ParseResult r = response_parser_.Parse(
+        up_in_, rewritten_ ? http::Method::kPost : stream_->http_request().method, &response_);
     if (r.need_more()) return;
     if (r.error_status()) {
       AttemptFailed("bad_response", 502,

@@ -17,6 +17,9 @@
 //  - an HTTP/2 upstream (protocol h2c / h2) instead gives the request a stream on a connection
 //    shared with others (H2ConnectionPool): the same server choice, retries, timeouts and health
 //    outcomes, with the response already parsed (H2StreamOwner);
+//  - a translated request (ctx.upstream_rewriter, filter.h) waits for the client's whole body,
+//    which the rewriter turns into the POST that goes upstream instead (retried like the client's
+//    method when it fits kRetryBufferLimit);
 //  - a gRPC request's grpc-timeout bounds it: when it fires, grpc-status 4 (trailers-only, or as
 //    trailers after what was relayed).
 // Balancer and passive-health bookkeeping is exactly once per attempt (EndAttempt).
@@ -76,10 +79,11 @@ class ProxyExchange final : public ResponderState,
   void Start(const ProxyFilter* filter, FilterContext& ctx);
 
   // Responder
-  void OnRequestData(std::string_view data) override { SendBody(data); }
+  void OnRequestData(std::string_view data) override;
   void OnRequestEnd(const http::HttpHeaders* trailers) override;
   void OnRequestError() override;
   bool WantsRequestData() const override {
+    if (awaiting_body_) return true;  // the client's body is collected whole (bounded by the codec)
     if (h2_ != nullptr) return h2_->queued() < kHighWater;
     return upstream_ == nullptr || upstream_->queued() < kHighWater;
   }
@@ -108,6 +112,10 @@ class ProxyExchange final : public ResponderState,
   }
   void OnRequestTimeout();
   void OnConnectTimeout();
+  // The request head (the client's, or `rewrite`'s) and the first attempt.
+  void Launch(FilterContext& ctx, const UpstreamRewrite* rewrite);
+  // The client's body is whole: the rewriter's request goes, or its refusal (400) is answered.
+  void SendRewritten();
   bool StartAttempt();                   // false: no server to try
   void SendBody(std::string_view data);  // framed as the request says
   void ProcessResponse();
@@ -140,6 +148,13 @@ class ProxyExchange final : public ResponderState,
   RequestReport* report_ = nullptr;  // the request's, for the access log; null once it is gone
   bool active_ = false;              // between Start and the end of the request
   bool upgrade_ = false;
+  // A translated request: the rewriter and the context, while the client's body is collected in
+  // client_body_ (awaiting_body_); rewritten_ once the rewrite is what goes upstream.
+  const UpstreamRewriter* rewriter_ = nullptr;
+  FilterContext* rewrite_ctx_ = nullptr;
+  bool awaiting_body_ = false;
+  bool rewritten_ = false;
+  std::string client_body_;
   uring::Timer request_timer_;
   uring::Timer connect_timer_;
   UpstreamLink* upstream_ = nullptr;

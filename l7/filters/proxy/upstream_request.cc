@@ -66,7 +66,7 @@ UpstreamHeadReport AppendUpstreamRequestHead(const http::HttpRequest& request,
                                              const UpstreamRequestOptions& options,
                                              std::string* out) {
   UpstreamHeadReport report;
-  out->append(request.method_name);
+  out->append(options.method.empty() ? request.method_name : options.method);
   out->push_back(' ');
   if (request.target_form == http::TargetForm::kAsterisk) {
     out->push_back('*');

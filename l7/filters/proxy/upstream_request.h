@@ -36,7 +36,8 @@
 namespace edge::l7 {
 
 struct UpstreamRequestOptions {
-  std::string_view path;  // the routed path (no query)
+  std::string_view method;  // instead of the client's (a translated request's POST); empty: its
+  std::string_view path;    // the routed path (no query)
   // The query sent upstream instead of the client's (a filter removed a credential), or null.
   const std::string* query = nullptr;
   const net::SocketAddress* client = nullptr;

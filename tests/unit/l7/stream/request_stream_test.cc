@@ -188,9 +188,11 @@ class ReplacingFilter final : public Filter {
   void OnResponseHead(FilterContext&, const http::HttpResponse& head) override {
     seen_heads.push_back(head.status);
   }
+  void OnTakenOverData(FilterContext&, std::string_view data) override { taken_body.append(data); }
   void OnEnd(FilterContext&) override { ++ends; }
 
   std::vector<int> offered;
+  std::string taken_body;  // what the dropped response's body said
   std::vector<int> seen_heads;
   int replacements = 0;
   int ends = 0;
@@ -199,6 +201,24 @@ class ReplacingFilter final : public Filter {
 
  private:
   std::vector<int> statuses_;
+};
+
+// A translating filter (as REST -> SOAP): the proxy sends its POST instead of the client's
+// request, made from the client's whole body; an empty body is refused.
+class RewritingFilter final : public Filter, public UpstreamRewriter {
+ public:
+  std::string_view name() const override { return "rewriting"; }
+  FilterStatus OnRequest(FilterContext& ctx, Resumer*) override {
+    ctx.upstream_rewriter = this;
+    return FilterStatus::kContinue;
+  }
+  absl::Status Rewrite(FilterContext&, std::string_view client_body,
+                       UpstreamRewrite* out) const override {
+    if (client_body.empty()) return absl::InvalidArgumentError("a body is required");
+    out->path = "/soap";
+    out->body = "<env>" + std::string(client_body) + "</env>";
+    return absl::OkStatus();
+  }
 };
 
 // Runs OnRequest twice: suspends the first time, answers the second (Resume(kRespond)).
@@ -509,11 +529,41 @@ TEST_F(RequestStreamTest, ATakenOverBodyIsDroppedAndTheAnswerMayComeLater) {
   EXPECT_EQ(replacing->replacements, 1);
   EXPECT_EQ(codec_.body, "");
   EXPECT_TRUE(first->seen_body.empty());
+  EXPECT_EQ(replacing->taken_body, "broken");  // only the taking filter reads it
   ASSERT_NE(replacing->deferred, nullptr);
   ReplacingFilter::Answer(*replacing->deferred);
   EXPECT_EQ(codec_.head_status, 200);
   EXPECT_EQ(codec_.body, "replaced");
   EXPECT_EQ(first->ends, 1);
+}
+
+TEST_F(RequestStreamTest, ARewrittenRequestWaitsForTheWholeBodyThenGoesAsItsPost) {
+  Add<RewritingFilter>();
+  codec_.body_done = false;
+  Request("PUT /v?q=1 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+  EXPECT_TRUE(codec_.body_accepted);
+  stream_.DecodeData("{\"a\":");
+  EXPECT_EQ(link(0), nullptr);  // nothing goes before the body is whole
+  stream_.DecodeData("1}");
+  codec_.body_done = true;
+  stream_.DecodeEnd(nullptr);
+  ASSERT_NE(link(0), nullptr);
+  const std::string& sent = link(0)->sent;
+  EXPECT_TRUE(sent.starts_with("POST /soap HTTP/1.1\r\n")) << sent;
+  EXPECT_EQ(sent.find("chunked"), std::string::npos) << sent;
+  EXPECT_TRUE(sent.ends_with("Content-Length: 18\r\n\r\n<env>{\"a\":1}</env>")) << sent;
+  link(0)->Connected();
+  link(0)->Respond("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_EQ(codec_.body, "ok");
+  EXPECT_TRUE(codec_.ended);
+}
+
+TEST_F(RequestStreamTest, ARewriterRefusalIsA400AndNothingGoesUpstream) {
+  Add<RewritingFilter>();
+  Request("GET /v HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(link(0), nullptr);
+  EXPECT_EQ(codec_.local_status, 400);
+  EXPECT_FALSE(stream_.active());
 }
 
 TEST_F(RequestStreamTest, AFilterTakesOverGw7sOwnAnswerForAnUnreachableUpstream) {

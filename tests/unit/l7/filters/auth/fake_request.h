@@ -47,6 +47,10 @@ class FakeRequest : public RequestView {
     method_ = std::move(m);
     return *this;
   }
+  FakeRequest& Path(std::string p) {
+    path_ = std::move(p);
+    return *this;
+  }
   FakeRequest& Query(std::string q) {
     query_ = std::move(q);
     return *this;

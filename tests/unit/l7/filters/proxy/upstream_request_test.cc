@@ -45,6 +45,45 @@ TEST(UpstreamRequestTest, RewritesPathKeepsQueryAndAddsForwardingFields) {
             "\r\n");
 }
 
+TEST(UpstreamRequestTest, ATranslatedRequestIsAPostWithItsOwnPathQueryAndBody) {
+  // What the proxy sends for a rewriter (a SOAP translation): another method, path, no query,
+  // the client's Content-Type removed and the translation's fields and Content-Length instead.
+  const std::string head =
+      "GET /accounts/7/balance?x=1 HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
+      "Accept: */*\r\n\r\n";
+  http::HttpRequest request;
+  http::HttpLimits limits;
+  ASSERT_TRUE(http::ParseRequestHead(head, limits, &request).complete());
+  const net::SocketAddress client = Addr("192.0.2.1:5000");
+  const std::string empty_query;
+  const std::vector<std::string> remove = {"content-type"};
+  const std::vector<std::pair<std::string, std::string>> add = {
+      {"Content-Type", "text/xml; charset=utf-8"}, {"SOAPAction", "\"GetBalance\""}};
+  UpstreamRequestOptions o;
+  o.method = "POST";
+  o.path = "/bank";
+  o.query = &empty_query;
+  o.client = &client;
+  o.request_id = "r";
+  o.remove_headers = &remove;
+  o.add_headers = &add;
+  o.body = {http::BodyKind::kContentLength, 321};
+  std::string out;
+  AppendUpstreamRequestHead(request, o, &out);
+  EXPECT_EQ(out,
+            "POST /bank HTTP/1.1\r\n"
+            "Host: h\r\n"
+            "Accept: */*\r\n"
+            "X-Forwarded-For: 192.0.2.1\r\n"
+            "Forwarded: for=192.0.2.1;proto=http\r\n"
+            "X-Forwarded-Proto: http\r\n"
+            "X-Request-Id: r\r\n"
+            "Content-Type: text/xml; charset=utf-8\r\n"
+            "SOAPAction: \"GetBalance\"\r\n"
+            "Content-Length: 321\r\n"
+            "\r\n");
+}
+
 TEST(UpstreamRequestTest, AppendsToExistingForwardingChainsOfATrustedClient) {
   UpstreamRequestOptions o;
   o.request_id = "r";
