@@ -390,8 +390,9 @@ void Http2Codec::Stream::EncodeLocal(int status, const std::vector<http::HttpHea
   for (const http::HttpHeader& f : fields) {
     if (IsConnectionSpecific(f.name)) continue;
     response_fields_.Add(f.name, f.value,
-                         http::EqualsIgnoreCase(f.name, "x-request-id") ? codec_->RequestIdFlags()
-                                                                        : NGHTTP2_NV_FLAG_NONE);
+                         http::EqualsIgnoreCase(f.name, "x-request-id")
+                             ? codec_->RequestIdFlags()
+                             : static_cast<uint8_t>(NGHTTP2_NV_FLAG_NONE));
   }
   response_fields_.Add("content-length", std::to_string(body.size()));
   if (!head_request_) out_.assign(body);
