@@ -30,6 +30,7 @@
 #include "common/log/access_log_config.h"
 #include "common/net/address.h"
 #include "common/net/cidr.h"
+#include "l7/filters/aggregate/aggregate_config.h"
 #include "l7/filters/transform/compression_config.h"
 #include "l7/filters/transform/cors_config.h"
 #include "l7/filters/transform/header_transform_config.h"
@@ -136,6 +137,8 @@ struct RouteConfig {
   HeaderEdits response_headers;
   std::optional<CorsConfig> cors;
   std::optional<CompressionConfig> compress;
+  // Request aggregation (l7/filters/aggregate/): the route answers from its parts, has no upstream.
+  std::optional<AggregateConfig> aggregate;
   // Forward a client's "Upgrade: h2c" and HTTP2-Settings (otherwise removed: an h2c tunnel would
   // carry requests past routing, auth and limits).
   bool allow_h2c_upgrade = false;
