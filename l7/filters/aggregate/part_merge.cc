@@ -75,6 +75,8 @@ std::string_view PartOutcomeName(PartOutcome outcome) {
       return "not_json";
     case PartOutcome::kNotObject:
       return "not_object";
+    case PartOutcome::kCancelled:
+      return "cancelled";
   }
   return "error";
 }

@@ -26,8 +26,9 @@ enum class PartOutcome {
   kTooLarge,   // body over max_part_bytes
   kNotJson,    // the body does not parse as JSON
   kNotObject,  // flat merge: the JSON is not an object
+  kCancelled,  // not waited for: a required part failed first, or the client went away
 };
-inline constexpr size_t kPartOutcomeCount = 6;
+inline constexpr size_t kPartOutcomeCount = 7;
 std::string_view PartOutcomeName(PartOutcome outcome);
 
 struct PartResult {
@@ -40,7 +41,8 @@ struct MergedAnswer {
   std::string body;  // JSON, ending in '\n'
 };
 
-// `results` are in the order of `config.parts`. A kOk result whose body is not JSON (or, for
+// `results` are in the order of `config.parts`; the first failed required part (in that order)
+// makes the 502. A kOk result whose body is not JSON (or, for
 // flat, not an object) is judged here: it becomes kNotJson / kNotObject in *results, so the caller
 // counts what the client saw.
 MergedAnswer MergeParts(const AggregateConfig& config, std::vector<PartResult>* results,

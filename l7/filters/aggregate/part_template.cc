@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "absl/strings/str_format.h"
+#include "common/http/percent.h"
 
 namespace edge::l7 {
 namespace {
@@ -13,13 +14,7 @@ bool IsUnreserved(char c) {
          c == '.' || c == '_' || c == '~';
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
+// A path capture's value: '+' is itself there (not a space, as in a query).
 std::optional<std::string> PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -29,7 +24,7 @@ std::optional<std::string> PercentDecode(std::string_view s) {
       continue;
     }
     if (i + 2 >= s.size()) return std::nullopt;
-    const int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
+    const int hi = http::HexDigitValue(s[i + 1]), lo = http::HexDigitValue(s[i + 2]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
@@ -180,7 +175,9 @@ absl::StatusOr<PartTarget> FillPartTemplate(
           "the request has no %s %s",
           p.kind == PartTemplate::Kind::kQuery ? "query parameter" : "capture", p.text));
     }
-    std::optional<std::string> value = PercentDecode(*raw);
+    std::optional<std::string> value = p.kind == PartTemplate::Kind::kQuery
+                                           ? http::DecodeQueryComponent(*raw)
+                                           : PercentDecode(*raw);
     if (!value) {
       return absl::InvalidArgumentError(
           absl::StrFormat("%s has a malformed percent-escape", p.text));

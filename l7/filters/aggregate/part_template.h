@@ -9,7 +9,8 @@
 // header line: "../x" becomes "..%2Fx", "a&b=c" becomes "a%26b%3Dc", CR LF become %0D%0A. A value
 // that would form a whole path segment "." or ".." (dot-segments an upstream resolves) is refused,
 // and so is a missing query parameter: the part could not ask for what the client meant.
-// '+' in the client's query is kept as '+' (sent as %2B): gw7 does not guess form encoding.
+// A query value is decoded as a form value ('+' is a space, http::DecodeQueryComponent), a path
+// capture as a path segment ('+' is a plus).
 
 #include <string>
 #include <string_view>

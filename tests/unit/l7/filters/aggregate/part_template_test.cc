@@ -44,7 +44,8 @@ TEST(PartTemplate, HostileValuesStayInTheirPlaceholder) {
   EXPECT_EQ(Fill("/p?x={query.q}", {}, "q=../../etc").query, "x=..%2F..%2Fetc");
   EXPECT_EQ(Fill("/p?x={query.q}", {}, "q=a%0d%0aX-Evil:%201").query, "x=a%0D%0AX-Evil%3A%201");
   EXPECT_EQ(Fill("/p?x={query.q}", {}, "q=a%26admin%3Dtrue").query, "x=a%26admin%3Dtrue");
-  EXPECT_EQ(Fill("/p?x={query.q}", {}, "q=a+b#").query, "x=a%2Bb%23");
+  EXPECT_EQ(Fill("/p?x={query.q}", {}, "q=a+b%23").query, "x=a%20b%23");
+  EXPECT_EQ(Fill("/p/{id}", {{"id", "a+b"}}).path, "/p/a%2Bb");
   EXPECT_EQ(Fill("/p/{id}", {{"id", "caf%C3%A9"}}).path, "/p/caf%C3%A9");
 }
 
