@@ -232,3 +232,4 @@ import l7_bench  # noqa: E402,F401  (registers the L7 proxies and scenarios: gw7
 import h2_bench  # noqa: E402,F401  (registers the HTTP/2 proxies and scenario: gw7, HAProxy, NGINX h2c)
 import log_bench  # noqa: E402,F401  (registers gw7 and HAProxy with access logs: the cost of logging)
 import cache_bench  # noqa: E402,F401  (l7-cache-hit: gw7's cache, NGINX proxy_cache, Varnish)
+import aggregate_bench  # noqa: E402,F401  (l7-aggregate: gw7 aggregation against three proxied GETs)
