@@ -14,8 +14,7 @@ three proxied ones. Imported at the end of scenarios.py.
 
 import proxies
 from l7_bench import Gw7, L7Scenario
-from report import Column, Ratio
-from scenarios import register
+from scenarios import Column, Ratio, register
 
 
 @proxies.register
