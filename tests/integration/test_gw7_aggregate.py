@@ -172,6 +172,30 @@ def test_identity_reaches_every_part(gw):
         assert "x-api-key" not in headers and "accept-encoding" not in headers
 
 
+def test_idempotent_part_retried_on_another_server(gw):
+    o = gw.origin("catalog", "reviews")
+    cfg = h.render_config(
+        upstreams=[{"name": "catalog", "servers": [o.address("catalog")]},
+                   {"name": "reviews", "servers": ["127.0.0.1:%d" % h.closed_port(), o.address("reviews")],
+                    "retries": 1, "passive_failures": 100}],
+        routes=[{"name": "page", "path_template": "/page/{id}",
+                 "aggregate": [part("product", "catalog", "/products/{id}"),
+                               part("reviews", "reviews", "/reviews/{id}")]}])
+    g = gw.gw7(cfg)
+    for i in range(4):  # round robin: every other request tries the closed port first
+        r = h.request(g.addr, "GET", "/page/%d" % i)
+        assert r.status == 200, r
+        assert r.json()["reviews"]["target"] == "/reviews/%d" % i
+    assert h.metric(g.metrics(), "gw7_retries_total") >= 1
+
+
+def test_head_gets_the_head_only(gw):
+    o, g = start(gw, THREE)
+    r = h.request(g.addr, "HEAD", "/page/1?lang=en")
+    assert r.status == 200 and r.body == b""
+    assert int(r.header("content-length")) > 0
+
+
 def test_latency_is_the_slowest_part_not_the_sum(gw):
     parts = [part("product", "catalog", "/products/{id}?delay=0.3"),
              part("reviews", "reviews", "/reviews?product={id}&delay=0.3"),

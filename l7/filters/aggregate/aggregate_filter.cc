@@ -128,11 +128,14 @@ void AggregateExchange::Answer(std::optional<size_t> failed_required) {
   head.headers.Add("Content-Type", "application/json");
   const std::string length = std::to_string(body_.size());
   head.headers.Add("Content-Length", length);
-  head.body = {http::BodyKind::kContentLength, body_.size()};
+  // HEAD: the same head, no body (as the cache answers it).
+  const bool send_body = stream_->http_request().method != http::Method::kHead;
+  head.body = {send_body ? http::BodyKind::kContentLength : http::BodyKind::kNone,
+               send_body ? body_.size() : 0};
   FilterStream* stream = stream_;
   stream->BeginOutputBatch();
   stream->SendHead(head);
-  stream->SendData(body_);
+  if (send_body) stream->SendData(body_);
   // May end the request and start the next one in this object: nothing of it after.
   stream->SendEnd(nullptr);
   stream->EndOutputBatch();

@@ -55,6 +55,9 @@ void PartExchange::Start(const ProxyFilter* proxy, const AggregatePartConfig& co
   if (deadline_ns != 0) client.services().timers().Schedule(&timer_, deadline_ns);
   exchange_active_ = true;
   exchange_.Start(proxy, *ctx_);
+  // The exchange reads the fields only while it writes the head, in Start; they point into the
+  // client's buffers, which may move later (the codec relocates only its own request's views).
+  request_.headers.Clear();
 }
 
 void PartExchange::ReadRequestBody() {
