@@ -8,7 +8,9 @@ The origin answers by its query string (http_origin.py): without size= the body 
 the request (so a part sees what gw7 sent), size=N is a non-JSON body, delay=S, status=N."""
 
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -194,6 +196,25 @@ def test_head_gets_the_head_only(gw):
     r = h.request(g.addr, "HEAD", "/page/1?lang=en")
     assert r.status == 200 and r.body == b""
     assert int(r.header("content-length")) > 0
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_http2_client_gets_the_merged_answer(gw):
+    o = gw.origin("catalog", "reviews", "stock")
+    cfg = h.render_config(
+        gw7={"http2": True},
+        upstreams=[{"name": n, "servers": [o.address(n)]} for n in ("catalog", "reviews", "stock")],
+        routes=[{"name": "page", "path_template": "/page/{id}", "aggregate": THREE}])
+    g = gw.gw7(cfg)
+    r = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-w", "\n%{http_version}",
+                        "http://127.0.0.1:%d/page/9?lang=de" % g.addr[1]],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    body, _, version = r.stdout.rpartition("\n")
+    assert version == "2"
+    merged = json.loads(body)
+    assert merged["reviews"]["target"] == "/reviews?product=9&lang=de"
+    assert merged["stock"]["target"] == "/stock/9"
 
 
 def test_latency_is_the_slowest_part_not_the_sum(gw):

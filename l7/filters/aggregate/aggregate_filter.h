@@ -73,7 +73,9 @@ class AggregateExchange final : public ResponderState,
   // index of the required part whose failure decided a 502, if any.
   void Answer(std::optional<size_t> failed_required);
 
-  const LimitsConfig& limits_;
+  // A copy: the exchange outlives its generation (kept for the connection's next request, which
+  // may run under a reloaded config).
+  const LimitsConfig limits_;
   const AggregateFilter* filter_ = nullptr;
   FilterStream* stream_ = nullptr;
   std::vector<std::unique_ptr<PartExchange>> parts_;
