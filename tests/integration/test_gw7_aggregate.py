@@ -174,6 +174,16 @@ def test_identity_reaches_every_part(gw):
         assert "x-api-key" not in headers and "accept-encoding" not in headers
 
 
+def test_a_query_credential_is_no_part_value(gw):
+    auth = AUTH.replace('header = "X-API-Key"', 'query = "api_key"')
+    parts = [part("product", "catalog", "/products/{id}?k={query.api_key}")]
+    o, g = start(gw, parts, {"auth": "partners"}, extra=auth)
+    r = h.request(g.addr, "GET", "/page/1?api_key=" + KEY)
+    assert r.status == 400, r
+    assert KEY.encode() not in r.body
+    assert not o.requests()
+
+
 def test_idempotent_part_retried_on_another_server(gw):
     o = gw.origin("catalog", "reviews")
     cfg = h.render_config(

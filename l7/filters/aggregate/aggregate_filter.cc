@@ -27,11 +27,13 @@ void AggregateExchange::Start(const AggregateFilter* filter, FilterContext& ctx)
   stream_->SetResponder(this);
   stream_->AcceptRequestBody();
 
+  // The query as it would go upstream: a credential a filter removed from it (api_key in the
+  // query) is no value a part may take.
+  const std::string_view query = ctx.upstream_query ? *ctx.upstream_query : ctx.request.query();
   std::vector<PartTarget> targets;
   targets.reserve(config.parts.size());
   for (const AggregatePartConfig& part : config.parts) {
-    absl::StatusOr<PartTarget> t =
-        FillPartTemplate(part.target, stream_->path_params(), ctx.request.query());
+    absl::StatusOr<PartTarget> t = FillPartTemplate(part.target, stream_->path_params(), query);
     if (!t.ok()) {
       services.stats().CountError("aggregate_bad_value");
       LOG_DEBUG("request %s: aggregate part %s: %s", stream_->request_id(), part.name,
