@@ -2,6 +2,7 @@
 
 NginxOrigin: one nginx http worker (pinned to the load CPU) serving fixed bodies:
   /small  SMALL_BODY_SIZE bytes      /1m  1 MiB      /soap  SOAP_BALANCE (text/xml, any method)
+  /json   a JSON object of SMALL_BODY_SIZE bytes
 Keep-alive is effectively unlimited (requests and time) so that only the load decides when a
 connection closes, and worker_connections is large enough for the idle-connection scenario.
 """
@@ -16,7 +17,10 @@ LARGE_BODY_SIZE = 1 << 20
 
 # path -> body size; scenarios refer to these paths.
 # /cached: the /small body with "Cache-Control: max-age=3600" (and Expires), for the cache scenario.
-PATHS = {"/small": SMALL_BODY_SIZE, "/1m": LARGE_BODY_SIZE, "/cached": SMALL_BODY_SIZE}
+# /json: a JSON object of the same size, the part body of the aggregation scenario; /agg: gw7's
+# merge of three of them (at least their bytes without the newlines).
+PATHS = {"/small": SMALL_BODY_SIZE, "/1m": LARGE_BODY_SIZE, "/cached": SMALL_BODY_SIZE,
+         "/json": SMALL_BODY_SIZE, "/agg": 3 * (SMALL_BODY_SIZE - 1)}
 
 # /soap: a fixed SOAP 1.1 GetBalance answer (what spyne sends for it), the SOAP service of the
 # l7-soap scenario; nginx answers it to a POST without reading the envelope. No single quote: it
@@ -49,6 +53,9 @@ class NginxOrigin:
         os.makedirs(www, exist_ok=True)
         with open(os.path.join(www, "small"), "wb") as f:
             f.write((b"0123456789abcdef" * ((SMALL_BODY_SIZE + 15) // 16))[:SMALL_BODY_SIZE - 1] + b"\n")
+        with open(os.path.join(www, "json"), "wb") as f:
+            head = b'{"id":42,"pad":"'
+            f.write(head + b"x" * (SMALL_BODY_SIZE - len(head) - 3) + b'"}\n')
         with open(os.path.join(www, "1m"), "wb") as f:
             f.write(os.urandom(LARGE_BODY_SIZE))
         conf = os.path.join(self.dir, "nginx.conf")
@@ -82,6 +89,7 @@ http {{
         root {www};
         location = /small {{ }}
         location = /1m {{ }}
+        location = /json {{ default_type application/json; }}
         location = /cached {{ try_files /small =404; expires 1h; }}
         location = /soap {{ default_type text/xml; return 200 '{SOAP_BALANCE}'; }}
         location / {{ return 404; }}

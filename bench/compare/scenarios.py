@@ -237,3 +237,4 @@ import h2_bench  # noqa: E402,F401  (registers the HTTP/2 proxies and scenario: 
 import log_bench  # noqa: E402,F401  (registers gw7 and HAProxy with access logs: the cost of logging)
 import cache_bench  # noqa: E402,F401  (l7-cache-hit: gw7's cache, NGINX proxy_cache, Varnish)
 import soap_bench  # noqa: E402,F401  (l7-soap: gw7's REST to SOAP translation against plain proxying)
+import aggregate_bench  # noqa: E402,F401  (l7-aggregate: gw7 aggregation against three proxied GETs)

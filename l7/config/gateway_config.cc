@@ -660,7 +660,11 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
                  "compress",
                  "compress_min_bytes",
                  "compress_brotli",
-                 "soap"});
+                 "soap",
+                 "aggregate",
+                 "merge",
+                 "aggregate_timeout",
+                 "max_part_bytes"});
   ReadName(r, &route->name, origin);
   std::string host;
   if (r.ReadString("host", &host)) {
@@ -677,7 +681,12 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
   ReadPathMatch(r, route);
   ReadMethods(r, route);
   ReadHeaderMatches(r, route);
-  if (r.Require("upstream") && r.ReadString("upstream", &route->upstream)) {
+  const std::vector<std::string> captures = route->path_kind == PathMatch::kTemplate
+                                                ? TemplateCaptureNames(route->path)
+                                                : std::vector<std::string>();
+  if (AggregateConfig aggregate; ReadAggregateConfig(r, captures, &aggregate)) {
+    route->aggregate = std::move(aggregate);
+  } else if (r.Require("upstream") && r.ReadString("upstream", &route->upstream)) {
     origin->upstream = PositionOf(r, "upstream");
   }
   ReadRewrites(r, route);
@@ -795,6 +804,17 @@ void CrossCheck(const GatewayConfig& config, const std::vector<Origin>& upstream
                  absl::StrFormat("unknown upstream %s (%s)", Quote(route.upstream),
                                  list.empty() ? std::string("no [[upstream]] is defined")
                                               : "defined: " + list));
+    }
+    if (route.aggregate) {
+      for (const AggregatePartConfig& part : route.aggregate->parts) {
+        if (config.FindUpstream(part.upstream) != nullptr) continue;
+        const std::string list = ListNames(config.upstreams);
+        errors.Add(
+            part.upstream_at, origin.context, "aggregate",
+            absl::StrFormat(
+                "part %s: unknown upstream %s (%s)", Quote(part.name), Quote(part.upstream),
+                list.empty() ? std::string("no [[upstream]] is defined") : "defined: " + list));
+      }
     }
     CheckReference(errors, origin, origin.auth, "auth", route.auth, auths, "auth");
     CheckReference(errors, origin, origin.rate_limit, "rate_limit", route.rate_limit, limits,

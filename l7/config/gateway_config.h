@@ -31,6 +31,7 @@
 #include "common/net/address.h"
 #include "common/net/cidr.h"
 #include "l7/filters/soap/soap_config.h"
+#include "l7/filters/aggregate/aggregate_config.h"
 #include "l7/filters/transform/compression_config.h"
 #include "l7/filters/transform/cors_config.h"
 #include "l7/filters/transform/header_transform_config.h"
@@ -139,6 +140,8 @@ struct RouteConfig {
   // soap (l7/filters/soap/soap_config.h): REST -> SOAP translation; shared, since the template
   // is read once per load.
   std::shared_ptr<const SoapConfig> soap;
+  // Request aggregation (l7/filters/aggregate/): the route answers from its parts, has no upstream.
+  std::optional<AggregateConfig> aggregate;
   // Forward a client's "Upgrade: h2c" and HTTP2-Settings (otherwise removed: an h2c tunnel would
   // carry requests past routing, auth and limits).
   bool allow_h2c_upgrade = false;

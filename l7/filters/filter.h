@@ -217,6 +217,9 @@ class FilterStream {
   virtual bool client_tls() const = 0;                 // the client spoke TLS to lb4
   virtual bool upgrade_requested() const = 0;          // a protocol upgrade may be forwarded
   virtual bool request_body_complete() const = 0;      // no body byte is still to come
+  // The route's path_template captures, as the router took them from the path (still
+  // percent-encoded); empty for other routes.
+  virtual const std::vector<std::pair<std::string, std::string>>& path_params() const = 0;
   // The loop's clock and timers, the counters, upstream connections.
   virtual StreamServices& services() = 0;
 

@@ -54,6 +54,16 @@ std::string GatewayServer::RenderMetrics() {
                static_cast<double>(counts[o]));
     }
   }
+  t.Family("gw7_aggregate_parts_total", "counter",
+           "Parts of aggregated requests, by route and outcome.");
+  static const char* kOutcomes[] = {"ok",       "error",      "timeout",  "too_large",
+                                    "not_json", "not_object", "cancelled"};
+  for (const auto& [route, counts] : stats_.aggregate_parts) {
+    for (size_t o = 0; o < counts.size(); ++o) {
+      t.Sample("gw7_aggregate_parts_total", {{"route", route}, {"outcome", kOutcomes[o]}},
+               static_cast<double>(counts[o]));
+    }
+  }
   t.Family("gw7_errors_total", "counter", "Errors by kind.");
   for (const auto& [kind, n] : stats_.errors) {
     t.Sample("gw7_errors_total", {{"kind", kind}}, static_cast<double>(n));

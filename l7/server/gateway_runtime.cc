@@ -3,6 +3,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/log.h"
+#include "common/status.h"
+#include "l7/filters/aggregate/aggregate_filter.h"
 #include "l7/filters/auth/auth_filter_factory.h"
 #include "l7/filters/proxy/proxy_filter.h"
 #include "l7/upstream/tls_upstream_link.h"
@@ -23,6 +25,22 @@ void UpstreamRuntime::ApplyWeights() {
   for (const auto& s : servers) weights.push_back(s->weight());
   balancer->SetWeights(weights);
 }
+
+namespace {
+
+// The runtime of upstream `name`, which the route (or one of its aggregation parts) names.
+absl::StatusOr<UpstreamRuntime*> FindUpstreamRuntime(const GatewayRuntime& rt,
+                                                     const RouteConfig& route,
+                                                     std::string_view name) {
+  const int u = rt.config.UpstreamIndex(name);
+  if (u < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("route \"%s\": unknown upstream \"%s\"", route.name, name));
+  }
+  return rt.upstreams[static_cast<size_t>(u)].get();
+}
+
+}  // namespace
 
 absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
     GatewayConfig config, const FilterEnvironment& env, const GatewayRuntime* previous) {
@@ -124,17 +142,22 @@ absl::StatusOr<std::shared_ptr<GatewayRuntime>> BuildGatewayRuntime(
     const RouteConfig& r = rt->config.routes[i];
     RouteRuntime& route = rt->routes[i];
     route.config = &r;
-    int u = rt->config.UpstreamIndex(r.upstream);
-    if (u < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("route \"%s\": unknown upstream \"%s\"", r.name, r.upstream));
-    }
-    route.upstream = rt->upstreams[static_cast<size_t>(u)].get();
     auto filters = BuildRouteFilters(rt->config, r, env);
     if (!filters.ok()) return filters.status();
     route.filters = std::move(*filters);
-    // The last filter answers: from the route's upstream (later a route may name another
-    // responder, an aggregation or a translation).
+    // The last filter answers: an aggregation from its parts' upstreams, else the proxy from the
+    // route's upstream.
+    if (r.aggregate) {
+      std::vector<std::unique_ptr<ProxyFilter>> parts;
+      for (const AggregatePartConfig& part : r.aggregate->parts) {
+        ASSIGN_OR_RETURN(UpstreamRuntime * up, FindUpstreamRuntime(*rt, r, part.upstream));
+        parts.push_back(std::make_unique<ProxyFilter>(rt.get(), &route, up));
+      }
+      route.filters.push_back(
+          std::make_unique<AggregateFilter>(rt.get(), &route, std::move(parts)));
+      continue;
+    }
+    ASSIGN_OR_RETURN(route.upstream, FindUpstreamRuntime(*rt, r, r.upstream));
     route.filters.push_back(std::make_unique<ProxyFilter>(rt.get(), &route, route.upstream));
   }
 

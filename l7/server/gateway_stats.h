@@ -34,6 +34,9 @@ struct GatewayStats {
   std::map<std::string, std::array<uint64_t, 6>, std::less<>> requests_by_route;
   // Errors by kind: "bad_request", "header_timeout", "connect_failed", "bad_response", ...
   std::map<std::string, uint64_t, std::less<>> errors;
+  // Aggregation parts (l7/filters/aggregate) by route and outcome, indexed by PartOutcome:
+  // ok, error, timeout, too_large, not_json, not_object, cancelled.
+  std::map<std::string, std::array<uint64_t, 7>, std::less<>> aggregate_parts;
   // Upstream latency (request start to response head), per upstream name.
   std::map<std::string, metrics::DurationHistogram, std::less<>> upstream_latency;
 
@@ -49,6 +52,12 @@ struct GatewayStats {
     auto it = soap_translations.find(route);
     if (it == soap_translations.end())
       it = soap_translations.emplace(route, std::array<uint64_t, 5>{}).first;
+    if (outcome < it->second.size()) ++it->second[outcome];
+  }
+  void CountAggregatePart(std::string_view route, size_t outcome) {
+    auto it = aggregate_parts.find(route);
+    if (it == aggregate_parts.end())
+      it = aggregate_parts.emplace(route, std::array<uint64_t, 7>{}).first;
     if (outcome < it->second.size()) ++it->second[outcome];
   }
   void CountError(std::string_view kind) {

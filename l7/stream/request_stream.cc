@@ -137,6 +137,7 @@ void RequestStream::DecodeHead(StreamId /*id*/, const http::HttpRequest& request
   }
   route_ = &runtime_->routes[static_cast<size_t>(m.route_index)];
   upstream_path_ = std::move(m.upstream_path);
+  path_params_ = std::move(m.params);
   // gw7's own request (a cache's background refresh) starts at the filter that made it: the
   // filters before it (auth, limits) admitted the client request it was made for.
   size_t first = 0;

@@ -81,6 +81,9 @@ class RequestStream final : public StreamDecoder,
   const http::HttpRequest& http_request() const override { return *request_; }
   std::string_view request_id() const override { return request_id_; }
   std::string_view upstream_path() const override { return upstream_path_; }
+  const std::vector<std::pair<std::string, std::string>>& path_params() const override {
+    return path_params_;
+  }
   bool client_tls() const override { return info_.tls; }
   bool upgrade_requested() const override { return upgrade_; }
   bool request_body_complete() const override { return codec_->body_complete(); }
@@ -154,6 +157,7 @@ class RequestStream final : public StreamDecoder,
   std::shared_ptr<GatewayRuntime> runtime_;
   RouteRuntime* route_ = nullptr;
   std::string upstream_path_;
+  std::vector<std::pair<std::string, std::string>> path_params_;
   std::optional<FilterContext> ctx_;
   size_t filter_index_ = 0;     // the next filter to run after a Resume
   size_t responder_index_ = 0;  // the filter that answered (or refused); those before it see it

@@ -5,7 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "common/config/errors.h"
 #include "common/config/file.h"
-#include "l7/filters/soap/path_captures.h"
+#include "l7/router/path_captures.h"
 
 namespace edge::l7 {
 namespace {

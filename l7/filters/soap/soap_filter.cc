@@ -5,7 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "common/log.h"
 #include "l7/filters/auth/api_key.h"
-#include "l7/filters/soap/path_captures.h"
+#include "l7/router/path_captures.h"
 #include "l7/filters/transform/field_list.h"
 #include "l7/stream/stream_services.h"
 

@@ -14,11 +14,13 @@
 
 #include "common/http/request_parser.h"
 #include "l7/codec/internal_codec.h"
+#include "tests/unit/l7/fake_codec.h"
 #include "tests/unit/l7/fake_stream_services.h"
 
 namespace edge::l7 {
 namespace {
 
+using testing::FakeCodec;
 using testing::FakeLink;
 using testing::FakeServices;
 
@@ -36,77 +38,6 @@ name = "r"
 path_prefix = "/"
 upstream = "u"
 )";
-
-// The codec's half, recording what the stream encodes; ends the stream as a real codec does.
-class FakeCodec final : public CodecStream {
- public:
-  explicit FakeCodec(StreamDecoder* stream) : stream_(stream) {}
-  void EncodeHead(const http::HttpResponse& head,
-                  const std::vector<std::pair<std::string, std::string>>* extra,
-                  std::string_view request_id) override {
-    head_status = head.status;
-    head_body = head.body.kind;
-    head_fields.clear();
-    for (const auto& f : head.headers) head_fields.emplace_back(f.name, f.value);
-    extra_fields = extra != nullptr ? *extra : extra_fields;
-    id = std::string(request_id);
-  }
-  void EncodeData(std::string_view data) override { body.append(data); }
-  void EncodeEnd(const http::HttpHeaders*) override {
-    ended = true;
-    stream_->OnStreamComplete(head_status);
-  }
-  void EncodeLocal(int status, const std::vector<http::HttpHeader>& fields,
-                   std::string_view local_body, bool close) override {
-    local_status = status;
-    for (const auto& f : fields) local_fields.emplace_back(f.name, f.value);
-    body.assign(local_body);
-    close_connection = close;
-    stream_->OnStreamComplete(status);
-  }
-  void EncodeUpgrade(const http::HttpResponse& head,
-                     const std::vector<std::pair<std::string, std::string>>*, std::string_view,
-                     UpstreamLink*, std::string_view) override {
-    head_status = head.status;
-    upgraded = true;
-  }
-  void Reset() override {
-    ++resets;
-    stream_->OnReset();
-  }
-  void AcceptBody() override { body_accepted = true; }
-  void ReadBody() override { ++read_body_calls; }
-  bool body_complete() const override { return body_done; }
-  size_t output_queued() const override { return queued; }
-  void BeginBatch() override {}
-  void EndBatch() override {}
-
-  int head_status = 0;
-  int local_status = 0;
-  bool ended = false;
-  bool upgraded = false;
-  bool close_connection = false;
-  bool body_accepted = false;
-  bool body_done = true;
-  int resets = 0;
-  int read_body_calls = 0;
-  size_t queued = 0;
-  std::string body;
-  std::string id;
-  std::vector<std::pair<std::string, std::string>> extra_fields;
-  std::vector<std::pair<std::string, std::string>> local_fields;
-  std::vector<std::pair<std::string, std::string>> head_fields;  // the head as encoded
-  http::BodyKind head_body = http::BodyKind::kNone;
-
- private:
-  StreamDecoder* stream_;
-};
-
-class Owner final : public StreamOwner {
- public:
-  void OnStreamReleased(RequestStream*) override { ++released; }
-  int released = 0;
-};
 
 // A filter whose answer the test chooses; counts its calls.
 class ScriptedFilter final : public Filter {
@@ -279,13 +210,7 @@ class RequestStreamTest : public ::testing::Test {
   }
 
   void Request(std::string_view head) {
-    text_.assign(head);
-    http::HttpLimits limits;
-    ASSERT_EQ(http::ParseRequestHead(text_, limits, &request_).status,
-              http::ParseStatus::kComplete);
-    StreamConnectionInfo info;
-    info.client = net::SocketAddress::Parse("192.0.2.7:5555").value();
-    stream_.DecodeHead(1, request_, info, &codec_);
+    ASSERT_TRUE(testing::DecodeRequest(stream_, &codec_, head, &text_, &request_));
   }
 
   template <typename F, typename... Args>
@@ -303,7 +228,7 @@ class RequestStreamTest : public ::testing::Test {
   }
 
   FakeServices services_;
-  Owner owner_;
+  testing::FakeStreamOwner owner_;
   RequestStream stream_;
   FakeCodec codec_;
   std::string text_;
