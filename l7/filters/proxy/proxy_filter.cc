@@ -571,6 +571,9 @@ void ProxyExchange::ForwardResponseBody() {
           services_->stats().CountError("bad_response_body");
           LOG_INFO("upstream %s: invalid chunked body: %s; closing the client connection",
                    upstream_ != nullptr ? upstream_->server().ToString() : "?", r.error.reason);
+          // The upstream connection is done too: nothing it sends after this (its close, which
+          // may already be queued behind these bytes) is another error of this exchange.
+          Release();
           stream_->Reset();
           return;
         }
