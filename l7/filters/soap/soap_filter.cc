@@ -5,8 +5,8 @@
 #include "absl/strings/str_format.h"
 #include "common/log.h"
 #include "l7/filters/auth/api_key.h"
-#include "l7/router/path_captures.h"
 #include "l7/filters/transform/field_list.h"
+#include "l7/router/path_captures.h"
 #include "l7/stream/stream_services.h"
 
 namespace edge::l7 {

@@ -600,7 +600,8 @@ const BadCase kBadCases[] = {
      "concurrency_limit, add_request_headers, allow_h2c_upgrade, case_insensitive, "
      "access_log_sample, cache, cache_set_cookie, request_headers, response_headers, cors, "
      "compress, "
-     "compress_min_bytes, compress_brotli, soap, aggregate, merge, aggregate_timeout, max_part_bytes)"},
+     "compress_min_bytes, compress_brotli, soap, aggregate, merge, aggregate_timeout, "
+     "max_part_bytes)"},
     {"TwoPathKinds",
      "[[route]]\nname = \"r\"\nupstream = \"api\"\npath = \"/a\"\npath_prefix = \"/b\"\n",
      "gateway.toml:15:15: route \"r\": path_prefix: conflicts with path: a route has at most one "
