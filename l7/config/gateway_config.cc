@@ -8,7 +8,6 @@
 #include <unordered_map>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "common/admin/admin_token.h"
 #include "common/config/errors.h"
@@ -17,6 +16,8 @@
 #include "common/config/table_reader.h"
 #include "common/config/units.h"
 #include "common/status.h"
+#include "l7/config/config_reading.h"
+#include "l7/config/upstream_config.h"
 
 namespace edge::l7 {
 namespace {
@@ -27,19 +28,15 @@ using config::IsValidName;
 using config::kMaxNameLength;
 using config::Quote;
 using config::TableReader;
-
-constexpr EnumValue<UpstreamBalance> kBalances[] = {
-    {"round_robin", UpstreamBalance::kRoundRobin},
-    {"least_request", UpstreamBalance::kLeastRequest},
-    {"p2c_ewma", UpstreamBalance::kP2cEwma},
-    {"maglev", UpstreamBalance::kMaglev},
-};
-
-constexpr EnumValue<UpstreamProtocol> kProtocols[] = {
-    {"http1", UpstreamProtocol::kHttp1},
-    {"h2c", UpstreamProtocol::kH2c},
-    {"h2", UpstreamProtocol::kH2},
-};
+using config_internal::ContextFor;
+using config_internal::IsToken;
+using config_internal::kMaxDuration;
+using config_internal::kMinDuration;
+using config_internal::Lower;
+using config_internal::Origin;
+using config_internal::PositionOf;
+using config_internal::ReadName;
+using config_internal::ReadUpstream;
 
 constexpr EnumValue<EscapedSlashes> kEscapedSlashes[] = {
     {"reject", EscapedSlashes::kReject},
@@ -50,13 +47,6 @@ constexpr EnumValue<PathParameters> kPathParameters[] = {
     {"strip", PathParameters::kStrip},
 };
 
-// Durations stay within a day so that every timeout fits any millisecond timer wheel.
-constexpr absl::Duration kMinDuration = absl::Milliseconds(1);
-constexpr absl::Duration kMaxDuration = absl::Hours(24);
-constexpr int kMaxRetries = 10;
-constexpr uint32_t kMaxIdlePerServer = 65536;
-constexpr uint32_t kMaxH2Connections = 64;
-constexpr size_t kMaxServers = 4096;
 constexpr size_t kMaxNamesListed = 10;
 // A header block below 1 KiB cannot hold an ordinary browser request; above 1 MiB it is a memory
 // attack surface, not a use case.
@@ -64,16 +54,6 @@ constexpr uint64_t kMinHeaderBytes = 1024;
 constexpr uint64_t kMaxHeaderBytes = 1 << 20;
 constexpr uint64_t kMinUriBytes = 64;
 constexpr uint64_t kMaxBodyBytes = uint64_t{1} << 50;
-
-// RFC 9110 tchar: what a method or a header field name may be made of.
-bool IsTchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool IsToken(std::string_view s) {
-  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), IsTchar);
-}
 
 // A header value we are willing to send: visible ASCII, spaces and tabs inside, nothing that could
 // end the line or the header (CR, LF, NUL and other controls).
@@ -97,14 +77,6 @@ bool IsRequestPath(std::string_view s) {
                      [](char c) { return c > 0x20 && c < 0x7f && c != '?' && c != '#'; });
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // A host name label set: letters, digits, '-', '_' and '.', no empty labels.
 bool IsHostName(std::string_view s) {
   if (s.empty() || s.size() > 253 || s.front() == '.' || s.back() == '.') return false;
@@ -114,46 +86,8 @@ bool IsHostName(std::string_view s) {
   });
 }
 
-// `upstream "products"` when the table has a usable name, else `upstream[2]`; decided before
-// reading, so unknown-key errors get it too.
-std::string ContextFor(std::string_view kind, size_t index, const toml::table& table) {
-  if (const auto* name = table.get_as<std::string>("name"); name && IsValidName(name->get())) {
-    return absl::StrFormat("%s %s", kind, Quote(name->get()));
-  }
-  return absl::StrFormat("%s[%d]", kind, index);
-}
-
 std::string Where(const ConfigErrors& errors, const toml::source_position& at) {
   return absl::StrFormat("%s:%u:%u", errors.source(), at.line, at.column);
-}
-
-toml::source_position PositionOf(const TableReader& reader, std::string_view key) {
-  const toml::node* node = reader.Get(key);
-  return node != nullptr ? node->source().begin : reader.table().source().begin;
-}
-
-// Where each named thing and each reference came from, for cross-table messages.
-struct Origin {
-  std::string context;
-  toml::source_position name{};
-  toml::source_position upstream{};
-  toml::source_position auth{};
-  toml::source_position rate_limit{};
-  toml::source_position concurrency_limit{};
-  toml::source_position cache{};
-};
-
-bool ReadName(TableReader& reader, std::string* name, Origin* origin) {
-  origin->context = reader.context();
-  origin->name = PositionOf(reader, "name");
-  if (!reader.Require("name") || !reader.ReadString("name", name)) return false;
-  if (!IsValidName(*name)) {
-    reader.Error("name", absl::StrFormat("must be 1-%d characters of A-Z a-z 0-9 _ - ., got %s",
-                                         kMaxNameLength, Quote(*name)));
-    name->clear();
-    return false;
-  }
-  return true;
 }
 
 // proxy_protocol = "required" | "optional" | "off", or the older true ("optional") / false.
@@ -260,191 +194,6 @@ void ReadGw7Section(const toml::table& table, ConfigErrors& errors, GatewayConfi
     l.ReadDuration("header_timeout", &out.header_timeout, kMinDuration, kMaxDuration);
     l.ReadDuration("idle_timeout", &out.idle_timeout, kMinDuration, kMaxDuration);
     l.ReadDuration("send_timeout", &out.send_timeout, kMinDuration, kMaxDuration);
-  }
-}
-
-void ReadUpstreamHealth(const toml::table& table, ConfigErrors& errors, const std::string& context,
-                        UpstreamHealthConfig* health) {
-  TableReader r(table, errors, context,
-                {"check", "path", "port", "interval", "timeout", "rise", "fall", "expect_status"},
-                "health.");
-  health::ReadActiveCheck(r, health);
-  health->enabled = health->check != UpstreamHealthConfig::Check::kNone;
-}
-
-// tls = { ca_file = "ca.pem", server_name = "api.internal", verify = true }: only with protocol =
-// "h2", which needs it unless verify = false (a server's certificate unchecked must be said).
-void ReadUpstreamTls(TableReader& r, const toml::table& table, UpstreamConfig* upstream) {
-  const toml::table* tls = table.contains("tls") ? r.ReadTable("tls") : nullptr;
-  if (upstream->protocol != UpstreamProtocol::kH2) {
-    if (table.contains("tls")) r.Error("tls", "is used only by protocol = \"h2\"");
-    return;
-  }
-  if (tls == nullptr) {
-    if (!table.contains("tls")) {
-      r.Error("protocol", "\"h2\" needs tls = { ca_file = \"...\" } (or verify = false)");
-    }
-    return;
-  }
-  TableReader t(*tls, r.errors(), r.context(), {"ca_file", "server_name", "verify"}, "tls.");
-  t.ReadBool("verify", &upstream->tls.verify);
-  t.ReadString("ca_file", &upstream->tls.ca_file);
-  t.ReadString("server_name", &upstream->tls.server_name);
-  if (upstream->tls.verify && upstream->tls.ca_file.empty()) {
-    t.Error("ca_file", "is required when verify is true (the CA that signed the servers)");
-  }
-}
-
-// servers = ["127.0.0.1:9101", { address = "127.0.0.1:9102", weight = 3 }]
-void ReadServers(TableReader& r, UpstreamConfig* upstream) {
-  const toml::array* array = r.ReadArray("servers");
-  if (array == nullptr) return;
-  if (array->empty()) {
-    r.Error("servers", "must list at least one server, e.g. [\"127.0.0.1:9101\"]");
-    return;
-  }
-  if (array->size() > kMaxServers) {
-    r.Error("servers", absl::StrFormat("at most %d servers, got %d", kMaxServers, array->size()));
-    return;
-  }
-  std::unordered_map<std::string, size_t> seen;  // address -> index in the array
-  for (size_t i = 0; i < array->size(); ++i) {
-    const toml::node& element = *array->get(i);
-    const std::string key = absl::StrFormat("servers[%d]", i);
-    std::string text;
-    uint32_t weight = 1;
-    const toml::node* address_node = &element;
-    std::optional<dns::DnsTarget> named;  // a host name or SRV name instead of an address
-    if (const auto* s = element.as_string()) {
-      text = s->get();
-    } else if (const toml::table* t = element.as_table()) {
-      TableReader st(*t, r.errors(), r.context(), {"address", "weight", "srv"}, key + ".");
-      if (st.Has("srv")) {
-        // SRV records give ports and weights: neither address nor weight goes with srv.
-        if (st.Has("address") || st.Has("weight")) {
-          st.Error(st.Has("address") ? "address" : "weight",
-                   "not with srv: the SRV records give the servers' ports and weights");
-          continue;
-        }
-        if (!st.ReadString("srv", &text)) continue;
-        absl::StatusOr<dns::DnsTarget> target = dns::ParseSrvTarget(text);
-        if (!target.ok()) {
-          st.Error("srv", std::string(target.status().message()));
-          continue;
-        }
-        named = *std::move(target);
-        address_node = st.Get("srv");
-      } else {
-        if (!st.Require("address") || !st.ReadString("address", &text)) continue;
-        address_node = st.Get("address");
-      }
-      if (st.Has("weight") && !st.ReadInt("weight", &weight, 1u, kMaxServerWeight)) continue;
-    } else {
-      r.errors().Add(element, r.context(), key,
-                     absl::StrFormat("expected \"host:port\" or { address = \"host:port\", weight "
-                                     "= N }, got %s",
-                                     config::TypeName(element)));
-      continue;
-    }
-    absl::StatusOr<net::SocketAddress> address = net::SocketAddress::Parse(text);
-    if (!named && !address.ok()) {
-      // Not an address: a host name ("api.internal:9101") resolved through [dns].
-      absl::StatusOr<dns::DnsTarget> target = dns::ParseHostTarget(text);
-      if (target.ok()) {
-        named = *std::move(target);
-      } else {
-        const bool has_letter =
-            std::any_of(text.begin(), text.begin() + std::min(text.rfind(':'), text.size()),
-                        [](char c) { return absl::ascii_isalpha(static_cast<unsigned char>(c)); });
-        r.errors().Add(
-            *address_node, r.context(), key,
-            std::string(has_letter ? target.status().message() : address.status().message()));
-        continue;
-      }
-    }
-    if (named) {
-      auto [it, inserted] = seen.emplace(named->ToString(), i);
-      if (!inserted) {
-        r.errors().Add(
-            *address_node, r.context(), key,
-            absl::StrFormat("duplicate server %s (also servers[%d])", it->first, it->second));
-        continue;
-      }
-      upstream->named_servers.push_back({*std::move(named), weight});
-      continue;
-    }
-    if (address->port() == 0) {
-      r.errors().Add(*address_node, r.context(), key,
-                     absl::StrFormat("port 0 is not a valid server port, got %s", Quote(text)));
-      continue;
-    }
-    auto [it, inserted] = seen.emplace(address->ToString(), i);
-    if (!inserted) {
-      r.errors().Add(
-          *address_node, r.context(), key,
-          absl::StrFormat("duplicate server %s (also servers[%d])", it->first, it->second));
-      continue;
-    }
-    upstream->servers.push_back(*address);
-    upstream->weights.push_back(weight);
-  }
-}
-
-void ReadHashOn(TableReader& r, UpstreamConfig* upstream) {
-  std::string hash_on;
-  if (!r.ReadString("hash_on", &hash_on)) return;
-  constexpr std::string_view kAllowed = "(client_ip|header:NAME|cookie:NAME)";
-  bool ok = hash_on == "client_ip";
-  if (!ok && (hash_on.starts_with("header:") || hash_on.starts_with("cookie:"))) {
-    const std::string_view name = std::string_view(hash_on).substr(7);
-    ok = IsToken(name);
-    if (ok && hash_on.starts_with("header:")) hash_on = "header:" + Lower(name);
-  }
-  if (!ok) {
-    r.Error("hash_on", absl::StrFormat("unknown value %s %s", Quote(hash_on), kAllowed));
-    return;
-  }
-  if (upstream->balance != UpstreamBalance::kMaglev) {
-    r.Error("hash_on", absl::StrFormat("is used only by balance = \"maglev\", not %s",
-                                       Quote(ConfigName(upstream->balance))));
-    return;
-  }
-  upstream->hash_on = std::move(hash_on);
-}
-
-void ReadUpstream(const toml::table& table, size_t index, ConfigErrors& errors,
-                  UpstreamConfig* upstream, Origin* origin) {
-  TableReader r(table, errors, ContextFor("upstream", index, table),
-                {"name", "balance", "hash_on", "servers", "connect_timeout", "request_timeout",
-                 "retries", "max_idle_per_server", "passive_failures", "ejection_time",
-                 "max_ejection_time", "max_ejection_percent", "panic_threshold", "health",
-                 "protocol", "h2_max_connections", "tls"});
-  ReadName(r, &upstream->name, origin);
-  r.ReadEnum("balance", &upstream->balance, kBalances);
-  ReadHashOn(r, upstream);
-  if (r.Require("servers")) ReadServers(r, upstream);
-  r.ReadDuration("connect_timeout", &upstream->connect_timeout, kMinDuration, kMaxDuration);
-  r.ReadDuration("request_timeout", &upstream->request_timeout, kMinDuration, kMaxDuration);
-  r.ReadInt("retries", &upstream->retries, 0, kMaxRetries);
-  r.ReadInt("max_idle_per_server", &upstream->max_idle_per_server, 0u, kMaxIdlePerServer);
-  health::ReadEjection(r, upstream, /*cap_follows_base=*/true);
-  r.ReadInt("panic_threshold", &upstream->panic_threshold, 0, 100);
-  if (const toml::table* health = r.ReadTable("health")) {
-    ReadUpstreamHealth(*health, errors, r.context(), &upstream->health);
-  }
-  r.ReadEnum("protocol", &upstream->protocol, kProtocols);
-  if (table.contains("h2_max_connections") && upstream->protocol == UpstreamProtocol::kHttp1) {
-    r.Error("h2_max_connections", "is used only by protocol = \"h2c\" or \"h2\"");
-  }
-  r.ReadInt("h2_max_connections", &upstream->h2_max_connections, 1u, kMaxH2Connections);
-  ReadUpstreamTls(r, table, upstream);
-  // Active checks speak plain HTTP/1.1 or just connect: against a TLS port an http check could
-  // never pass, and every server would be down.
-  if (upstream->protocol == UpstreamProtocol::kH2 && upstream->health.enabled &&
-      upstream->health.check == UpstreamHealthConfig::Check::kHttp && upstream->health.port == 0) {
-    r.Error("health",
-            "an http check of a TLS (protocol = \"h2\") server needs port = N (a plain "
-            "HTTP health port), or check = \"tcp\"");
   }
 }
 
@@ -879,20 +628,6 @@ absl::Status ValidatePathTemplate(std::string_view path_template) {
     rest = rest.substr(slash + 1);
   }
   return absl::OkStatus();
-}
-
-std::string_view ConfigName(UpstreamBalance balance) {
-  for (const EnumValue<UpstreamBalance>& v : kBalances) {
-    if (v.value == balance) return v.name;
-  }
-  return "unknown";
-}
-
-std::string_view ConfigName(UpstreamProtocol protocol) {
-  for (const EnumValue<UpstreamProtocol>& v : kProtocols) {
-    if (v.value == protocol) return v.name;
-  }
-  return "unknown";
 }
 
 absl::StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view text, const std::string& path) {
