@@ -182,13 +182,14 @@ absl::Status Lb4Server::Reload(const Lb4Config& config, bool from_dns) {
     }
   }
   for (size_t w = 0; w < workers; ++w) workers_[w]->ApplyRuntime(next, std::move(fds[w]));
+  if (health_ != nullptr) health_->Update(next);
+  // "reload ok" then means what it says: every worker serves new connections with `next`. The
+  // admin's /status shows `next` only from then on, so what it lists is what connections get.
+  for (auto& worker : workers_) worker->WaitPosted(absl::Seconds(2));
   {
     std::lock_guard<std::mutex> lock(runtime_mu_);
     runtime_ = next;
   }
-  if (health_ != nullptr) health_->Update(next);
-  // "reload ok" then means what it says: every worker serves new connections with `next`.
-  for (auto& worker : workers_) worker->WaitPosted(absl::Seconds(2));
   if (!from_dns) reloads_ok_.fetch_add(1);
   return absl::OkStatus();
 }
