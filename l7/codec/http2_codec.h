@@ -132,7 +132,10 @@ class Http2Codec final : public ServerCodec {
   bool draining_ = false;
   size_t open_streams_ = 0;
   std::vector<std::unique_ptr<Stream>> free_streams_;  // reused for later streams
-  uint32_t request_ids_sent_ = 0;
+  // When an X-Request-Id field last went into the HPACK table (RequestIdFlags), if ever.
+  bool request_id_indexed_ = false;
+  int64_t request_id_indexed_ns_ = 0;
+  static constexpr int64_t kRequestIdReindexNs = 10'000'000'000;
   int64_t flood_window_start_ns_ = 0;
   uint32_t flood_count_ = 0;
   bool flooded_ = false;  // the flood is reported: a slow read spanning two windows counts once

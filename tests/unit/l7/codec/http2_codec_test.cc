@@ -261,6 +261,39 @@ TEST_F(Http2CodecTest, LowerCasesEveryResponseFieldName) {
   EXPECT_EQ(r.error, 0u);
 }
 
+// X-Request-Id values are unique: one goes into the HPACK table (so later responses send the
+// name as an index), then at most one per 10 s. More would pile up in nghttp2's deflater bucket
+// that :status shares, walked by every response (perf found 48 hops per response at 256).
+TEST_F(Http2CodecTest, RequestIdsEnterTheHpackTableOncePerTenSeconds) {
+  auto respond = [&](int i) {
+    const int32_t id = client_.Request(
+        {{":method", "GET"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/r"}});
+    Pump();
+    FakeStream& s = *connection_.streams.back();
+    http::HttpResponse head;
+    head.status = 200;
+    head.body = {http::BodyKind::kContentLength, 0};
+    s.codec_->EncodeHead(head, nullptr, "rid-" + std::to_string(i));
+    s.codec_->EncodeEnd(nullptr);
+    Pump();
+    EXPECT_EQ(client_.responses[id].fields["x-request-id"], "rid-" + std::to_string(i));
+  };
+  const auto table = [&] {
+    return nghttp2_session_get_hd_inflate_dynamic_table_size(client_.session);
+  };
+  respond(0);
+  const size_t after_first = table();
+  EXPECT_GT(after_first, 0u);
+  for (int i = 1; i < 600; ++i) respond(i);
+  EXPECT_EQ(table(), after_first);  // every id after the first went unindexed
+  services_.Advance(11'000'000'000);
+  respond(600);
+  EXPECT_GT(table(), after_first);  // ten seconds on: one more entry
+  const size_t later = table();
+  respond(601);
+  EXPECT_EQ(table(), later);
+}
+
 TEST_F(Http2CodecTest, RequestBodyArrivesWithItsEnd) {
   const std::string body(100000, 'b');  // beyond one window: WINDOW_UPDATEs must follow
   const int32_t id = client_.Request(
