@@ -94,6 +94,7 @@ absl::Status EventLoop::Run() {
       HandlerOf(data)->OnCompletion(OpOf(data), cqe->res, cqe->flags);
     }
     io_uring_cq_advance(raw, seen);
+    ring_->OnPass(seen, now_ns_);
     timers_.Advance(now_ns_);
     if (has_posted_.load(std::memory_order_acquire)) RunPosted();
     end_of_pass_.RunAll();

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "common/uring/batch_wait.h"
 
 namespace edge::uring {
 
@@ -17,9 +18,12 @@ struct RingOptions {
   unsigned cq_entries = 8192;  // several times the SQ: multishot ops post many CQEs per SQE
   // Batch waiting (kernels with IORING_FEAT_MIN_TIMEOUT; ignored elsewhere): a wait returns at
   // wait_batch completions, or min_wait_usec after the first one. Fewer wakeups under load, at
-  // the price of up to min_wait_usec of added latency per event. 0 = return at the first.
+  // the price of up to min_wait_usec of added latency per event. 0 = never batch. With
+  // adaptive_batch, only while completions come fast enough to fill a batch in that time
+  // (batch_wait.h); light traffic then returns at the first.
   unsigned wait_batch = 32;
   unsigned min_wait_usec = 0;
+  bool adaptive_batch = false;
 };
 
 class Ring {
@@ -38,6 +42,9 @@ class Ring {
   // Returns 0, -ETIME on timeout, -EINTR, or another negative errno.
   int SubmitAndWait(int64_t timeout_ns);
   int Submit();
+  // Tells the batch policy what a pass of the loop handled (see batch_wait.h).
+  void OnPass(unsigned completions, int64_t now_ns) { batch_.OnPass(completions, now_ns); }
+  bool batching() const { return batch_.batching(); }
 
   io_uring* raw() { return &ring_; }
 
@@ -46,7 +53,7 @@ class Ring {
   io_uring ring_{};
   bool initialised_ = false;
   unsigned wait_batch_ = 1;
-  unsigned min_wait_usec_ = 0;  // 0: plain waits
+  BatchWait batch_{0, 1, false};  // never batches unless the kernel can and options ask for it
 };
 
 }  // namespace edge::uring

@@ -120,7 +120,7 @@ TEST(GatewayConfig, Defaults) {
   EXPECT_EQ(c.limits.header_timeout, absl::Seconds(10));
   EXPECT_EQ(c.limits.idle_timeout, absl::Seconds(60));
   EXPECT_EQ(c.drain_timeout, absl::Seconds(30));
-  EXPECT_EQ(c.batch_wait_us, 20u);
+  EXPECT_EQ(c.batch_wait_us, 300u);
   EXPECT_EQ(c.limits.send_timeout, absl::Seconds(30));
   EXPECT_EQ(c.max_connections, 0u);
   EXPECT_EQ(c.drain_delay, absl::ZeroDuration());  // stop accepting at once, as before
