@@ -103,6 +103,10 @@ absl::StatusOr<std::unique_ptr<ServerContext>> ServerContext::Create(
     // Stateless tickets only: no per-process session cache to share or bound.
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     if (options.session_tickets) {
+      // One TLS 1.3 ticket per handshake, not OpenSSL's two: a resumption always gets a new
+      // one (TicketKeys renews), so a client never runs out, and each ticket costs ~250 bytes
+      // after the handshake and its encryption and MAC. A second ticket only serves clients
+      // that open parallel connections from one full handshake; they get full handshakes.
       SSL_CTX_set_num_tickets(ctx, 1);
       sc->tickets_->Install(ctx);
     } else {

@@ -237,6 +237,13 @@ void TlsTerminateConnection::OnClientBytes(const char* data, size_t len) {
   }
 }
 
+// The call that completes the handshake also writes what the server sends after it: with TLS
+// 1.3, OpenSSL writes its NewSessionTicket as soon as it has read the client's Finished (with 1.2
+// the ticket is part of the server's last flight). FlushTls prepares their send before Connect()
+// starts on the backend, and the loop submits both at the end of this pass: the ticket waits
+// for neither response data nor another event, and costs no extra send (it is the only output
+// then). A client that closes at once can still miss it, as it must read before it closes:
+// OpenSSL cannot send the ticket earlier, with the server's Finished (RFC 8446 4.6.1 allows it).
 void TlsTerminateConnection::ContinueHandshake() {
   ERR_clear_error();
   int r = SSL_do_handshake(ssl_);
