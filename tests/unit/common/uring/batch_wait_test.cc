@@ -1,6 +1,6 @@
 // BatchWait: when a loop's waits hold completions back for a batch. Fixed policy: always (when a
-// wait is set); adaptive: only while the last 10 ms window's rate fills a batch within the wait,
-// off again below half that rate, never with a zero wait.
+// wait is set); adaptive: the whole wait only while the last 10 ms window's rate brings half a
+// batch within it, back to the short wait below half that rate; never with a zero wait.
 #include "common/uring/batch_wait.h"
 
 #include <gtest/gtest.h>
@@ -28,15 +28,15 @@ TEST(BatchWaitTest, FixedPolicyAlwaysBatchesWhenAWaitIsSet) {
   EXPECT_EQ(off.min_wait_usec(), 0u);
 }
 
-TEST(BatchWaitTest, AdaptiveStartsOffAndTurnsOnWhenABatchFillsWithinTheWait) {
+TEST(BatchWaitTest, AdaptiveStartsShortAndTurnsOnWhenHalfABatchComesWithinTheWait) {
   BatchWait b(300, 32, /*adaptive=*/true);
   EXPECT_FALSE(b.batching());
-  EXPECT_EQ(b.min_wait_usec(), 0u);
+  EXPECT_EQ(b.min_wait_usec(), 20u);  // the short wait of light traffic
   int64_t now = kMs;
-  // 4 completions per 100 us = 40,000/s: 32 take 800 us > 300 us. Stays off.
+  // 4 completions per 100 us = 40,000/s: 12 within 300 us, less than half a batch. Stays off.
   Feed(b, &now, 4, 100'000, 30 * kMs);
   EXPECT_FALSE(b.batching());
-  // 16 per 100 us = 160,000/s: 32 in 200 us. On within a window.
+  // 16 per 100 us = 160,000/s: 48 within the wait. On within a window.
   Feed(b, &now, 16, 100'000, 11 * kMs);
   EXPECT_TRUE(b.batching());
   EXPECT_EQ(b.min_wait_usec(), 300u);
@@ -47,13 +47,13 @@ TEST(BatchWaitTest, AdaptiveKeepsBatchingDownToHalfTheRateThenStops) {
   int64_t now = kMs;
   Feed(b, &now, 16, 100'000, 11 * kMs);
   ASSERT_TRUE(b.batching());
-  // 8 per 100 us: a batch in 400 us, more than the wait but within twice it. Stays on.
-  Feed(b, &now, 8, 100'000, 30 * kMs);
+  // 4 per 100 us: 12 within the wait, under half a batch (16) but over a quarter. Stays on.
+  Feed(b, &now, 4, 100'000, 30 * kMs);
   EXPECT_TRUE(b.batching());
-  // 2 per 100 us: a batch in 1.6 ms. Off after one window.
+  // 2 per 100 us: 6 within the wait. Off after one window: the short wait again.
   Feed(b, &now, 2, 100'000, 21 * kMs);
   EXPECT_FALSE(b.batching());
-  EXPECT_EQ(b.min_wait_usec(), 0u);
+  EXPECT_EQ(b.min_wait_usec(), 20u);
 }
 
 TEST(BatchWaitTest, AnIdleGapEndsBatching) {
@@ -64,6 +64,11 @@ TEST(BatchWaitTest, AnIdleGapEndsBatching) {
   now += 5'000 * kMs;  // five idle seconds, then one completion
   b.OnPass(1, now);
   EXPECT_FALSE(b.batching());
+}
+
+TEST(BatchWaitTest, AShortMaximumIsAlsoTheLightWait) {
+  BatchWait b(5, 32, true);
+  EXPECT_EQ(b.min_wait_usec(), 5u);
 }
 
 TEST(BatchWaitTest, AdaptiveWithNoWaitNeverBatches) {
