@@ -18,6 +18,8 @@ Run:  bench/compare/compare --scenarios l7-keepalive,l7-fixedrate \
           --proxies gw7,haproxy-http,nginx-http --subject gw7 --baselines haproxy-http,nginx-http
       bench/compare/compare --scenarios l7-security --proxies gw7,gw7-apikey,gw7-jwt \
           --subject gw7 --baselines gw7-apikey,gw7-jwt
+      bench/compare/compare --scenarios l7-idle --proxies gw7,haproxy-http,nginx-http \
+          --subject gw7 --baselines haproxy-http,nginx-http --idle-connections 4000
 
 Imported at the end of scenarios.py; registers its proxies in proxies.PROXIES, its scenarios in
 scenarios.SCENARIOS and the issue's L7 targets in report.ISSUE_TARGETS.
@@ -34,7 +36,7 @@ import time
 import loads
 import proxies
 import report
-from scenarios import Column, Context, Ratio, WrkScenario, register
+from scenarios import Column, Context, IdleMemory, Ratio, WrkScenario, register
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -357,6 +359,16 @@ class L7FixedRate(L7Scenario):
 
 
 @register
+class L7IdleMemory(IdleMemory):
+    """The idle scenario through the gateways (issue 16: gw7's memory per idle keep-alive client
+    connection at most HAProxy's in mode http); --idle-connections sets N (the issue: 4,000)."""
+    name = "l7-idle"
+    title = "L7: memory per idle keep-alive client connection (after one GET /small)"
+    layer = "l7"
+    requires = {"http"}
+
+
+@register
 class L7Security(L7Scenario):
     name = "l7-security"
     title = "L7: gw7 with API-key or JWT auth + a local rate limit, against plain gw7"
@@ -395,4 +407,10 @@ report.ISSUE_TARGETS += [
                   "L7 CPU per keep-alive request"),
     report.Target("l7-fixedrate", "p99_ms", "gw7", "haproxy-http", 1.0,
                   "L7 p99 latency at the same offered load"),
+]
+
+# Issue 16: gw7's memory per idle keep-alive client connection at most HAProxy's.
+report.ISSUE_TARGETS += [
+    report.Target("l7-idle", "kib_per_conn", "gw7", "haproxy-http", 1.0,
+                  "L7 memory per idle keep-alive client connection"),
 ]
