@@ -38,8 +38,8 @@ class BatchWait {
     // At the last window's rate half a batch comes within max_wait: batch (a wait then rarely
     // lasts the whole max_wait). Off again below half that rate, so a rate near the line does
     // not flip the mode every window.
-    const int64_t within_wait = int64_t{window_completions_} * max_wait_ns_;  // x elapsed
-    const int64_t half_batch = int64_t{wait_batch_} * elapsed / 2;            // x elapsed
+    const int64_t within_wait = window_completions_ * max_wait_ns_;  // x elapsed
+    const int64_t half_batch = int64_t{wait_batch_} * elapsed / 2;   // x elapsed
     if (within_wait >= half_batch) {
       batching_ = max_wait_ns_ > 0;
     } else if (within_wait * 2 < half_batch) {
@@ -67,7 +67,7 @@ class BatchWait {
   unsigned wait_batch_;
   bool adaptive_;
   int64_t window_start_ns_ = 0;
-  uint64_t window_completions_ = 0;
+  int64_t window_completions_ = 0;
   bool batching_;
 };
 
