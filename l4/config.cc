@@ -106,15 +106,10 @@ struct Origin {
   std::vector<toml::source_position> route_pools;  // one per SniRoute
 };
 
-toml::source_position PositionOf(const TableReader& reader, std::string_view key) {
-  const toml::node* node = reader.Get(key);
-  return node != nullptr ? node->source().begin : reader.table().source().begin;
-}
-
 // Reads the required "name" key. False (error recorded) when absent or malformed.
 bool ReadName(TableReader& reader, std::string* name, Origin* origin) {
   origin->context = reader.context();
-  origin->name = PositionOf(reader, "name");
+  origin->name = reader.PositionOf("name");
   if (!reader.Require("name") || !reader.ReadString("name", name)) return false;
   if (!IsValidName(*name)) {
     reader.Error("name", absl::StrFormat("must be 1-%d characters of A-Z a-z 0-9 _ - ., got %s",
@@ -159,7 +154,7 @@ void ReadAnnounce(TableReader& lb4, AnnounceConfig* out, toml::source_position* 
       out->table = number;
     }
   }
-  if (r.ReadStringArray("pools", &out->pools)) *pools_at = PositionOf(r, "pools");
+  if (r.ReadStringArray("pools", &out->pools)) *pools_at = r.PositionOf("pools");
   r.ReadDuration("drain_delay", &out->drain_delay, absl::ZeroDuration(), absl::Minutes(10));
   if (!out->vips.empty() && out->table == 0) out->vips.clear();  // an error is recorded
 }
@@ -176,7 +171,7 @@ void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* c
   net::SocketAddress admin;
   if (r.ReadAddress("admin", &admin)) {
     config->admin = admin;
-    *admin_at = PositionOf(r, "admin");
+    *admin_at = r.PositionOf("admin");
   }
   admin::ReadAdminTokenFile(r, &config->admin_token_file, &config->admin_token);
   r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
@@ -493,7 +488,7 @@ void ReadPassthroughKeys(TableReader& r, ListenerConfig* listener, Origin* origi
     ok = route.Require("pool") && route.ReadString("pool", &out.pool) && ok;
     if (!ok) continue;
     listener->routes.push_back(std::move(out));
-    origin->route_pools.push_back(PositionOf(route, "pool"));
+    origin->route_pools.push_back(route.PositionOf("pool"));
   }
 }
 
@@ -552,12 +547,12 @@ void ReadListener(const toml::table& table, size_t index, ConfigErrors& errors,
   ReadName(r, &listener->name, origin);
   if (r.Require("bind")) {
     r.ReadAddress("bind", &listener->bind);
-    origin->bind = PositionOf(r, "bind");
+    origin->bind = r.PositionOf("bind");
   }
   r.ReadEnum("mode", &listener->mode, kListenerModes);
   if (r.Require("pool")) {
     r.ReadString("pool", &listener->pool);
-    origin->pool = PositionOf(r, "pool");
+    origin->pool = r.PositionOf("pool");
   }
   r.ReadEnum("proxy_protocol", &listener->proxy_protocol, kProxyProtocolModes);
   r.ReadDuration("idle_timeout", &listener->idle_timeout, kMinDuration, kMaxDuration);

@@ -117,6 +117,11 @@ const toml::node* TableReader::Lookup(std::string_view key) const {
 
 const toml::node* TableReader::Get(std::string_view key) const { return Lookup(key); }
 
+toml::source_position TableReader::PositionOf(std::string_view key) const {
+  const toml::node* node = Lookup(key);
+  return node != nullptr ? node->source().begin : table_.source().begin;
+}
+
 bool TableReader::Require(std::string_view key) {
   if (Lookup(key) != nullptr) return true;
   errors_.Add(table_.source().begin, context_, DisplayKey(key), "missing required key");

@@ -66,6 +66,9 @@ class TableReader {
   bool Has(std::string_view key) const { return table_.get(key) != nullptr; }
   // The raw node, or nullptr when absent.
   const toml::node* Get(std::string_view key) const;
+  // Where `key` is in the file, or the table's own position when it is absent: for messages
+  // that relate two places of the file.
+  toml::source_position PositionOf(std::string_view key) const;
 
   // Records "missing required key" at the table's position when `key` is absent; returns whether
   // it is present.

@@ -44,7 +44,6 @@ class Ring {
   int Submit();
   // Tells the batch policy what a pass of the loop handled (see batch_wait.h).
   void OnPass(unsigned completions, int64_t now_ns) { batch_.OnPass(completions, now_ns); }
-  bool batching() const { return batch_.batching(); }
 
   io_uring* raw() { return &ring_; }
 

@@ -38,14 +38,9 @@ std::string ContextFor(std::string_view kind, size_t index, const toml::table& t
   return absl::StrFormat("%s[%d]", kind, index);
 }
 
-toml::source_position PositionOf(const TableReader& reader, std::string_view key) {
-  const toml::node* node = reader.Get(key);
-  return node != nullptr ? node->source().begin : reader.table().source().begin;
-}
-
 bool ReadName(TableReader& reader, std::string* name, Origin* origin) {
   origin->context = reader.context();
-  origin->name = PositionOf(reader, "name");
+  origin->name = reader.PositionOf("name");
   if (!reader.Require("name") || !reader.ReadString("name", name)) return false;
   if (!IsValidName(*name)) {
     reader.Error("name", absl::StrFormat("must be 1-%d characters of A-Z a-z 0-9 _ - ., got %s",

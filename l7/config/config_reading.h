@@ -23,8 +23,6 @@ std::string Lower(std::string_view s);
 // `upstream "products"` when the table has a usable name, else `upstream[2]`; decided before
 // reading, so unknown-key errors get it too.
 std::string ContextFor(std::string_view kind, size_t index, const toml::table& table);
-// Where `key` is in the reader's table (the table itself when the key is absent).
-toml::source_position PositionOf(const config::TableReader& reader, std::string_view key);
 
 // Where each named thing and each reference came from, for cross-table messages.
 struct Origin {

@@ -34,7 +34,6 @@ using config_internal::kMaxDuration;
 using config_internal::kMinDuration;
 using config_internal::Lower;
 using config_internal::Origin;
-using config_internal::PositionOf;
 using config_internal::ReadName;
 using config_internal::ReadUpstream;
 
@@ -436,10 +435,10 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
   if (AggregateConfig aggregate; ReadAggregateConfig(r, captures, &aggregate)) {
     route->aggregate = std::move(aggregate);
   } else if (r.Require("upstream") && r.ReadString("upstream", &route->upstream)) {
-    origin->upstream = PositionOf(r, "upstream");
+    origin->upstream = r.PositionOf("upstream");
   }
   ReadRewrites(r, route);
-  if (r.ReadString("auth", &route->auth)) origin->auth = PositionOf(r, "auth");
+  if (r.ReadString("auth", &route->auth)) origin->auth = r.PositionOf("auth");
   r.ReadStringArray("require_scopes", &route->require_scopes);
   ReadStringPairs(r, "require_claims", false, &route->require_claims);
   if ((!route->require_scopes.empty() || !route->require_claims.empty()) && !r.Has("auth")) {
@@ -447,12 +446,12 @@ void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, Rou
             "needs auth (scopes and claims come from an [[auth]] provider)");
   }
   if (r.ReadString("rate_limit", &route->rate_limit)) {
-    origin->rate_limit = PositionOf(r, "rate_limit");
+    origin->rate_limit = r.PositionOf("rate_limit");
   }
   if (r.ReadString("concurrency_limit", &route->concurrency_limit)) {
-    origin->concurrency_limit = PositionOf(r, "concurrency_limit");
+    origin->concurrency_limit = r.PositionOf("concurrency_limit");
   }
-  if (r.ReadString("cache", &route->cache)) origin->cache = PositionOf(r, "cache");
+  if (r.ReadString("cache", &route->cache)) origin->cache = r.PositionOf("cache");
   if (r.ReadBool("cache_set_cookie", &route->cache_set_cookie) && !r.Has("cache")) {
     r.Error("cache_set_cookie", "needs cache (it says which responses a [[cache]] may store)");
   }
