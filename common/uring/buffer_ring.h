@@ -42,6 +42,8 @@ class ProvidedBufferRing {
   }
   // Returns buffer `bid` to the kernel.
   void Recycle(uint16_t bid);
+  // The shared ring itself (a unit test's fake kernel picks buffers from it).
+  const io_uring_buf_ring* raw() const { return br_; }
 
  private:
   static constexpr unsigned kGrowBatch = 64;
