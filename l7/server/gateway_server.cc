@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "common/net/socket.h"
+#include "common/uring/stream_socket.h"
 #include "l7/server/client_connection.h"
 #include "l7/server/listener.h"
 #include "l7/upstream/upstream_connection.h"
@@ -72,7 +73,7 @@ GatewayServer::GatewayServer() : drain_timer_(&DrainThunk, this) {}
 GatewayServer::~GatewayServer() {
   // The loop has stopped for good: no completion will arrive, so connections still open (a
   // forced shutdown) and idle upstream connections are freed here, before the loop goes.
-  UpstreamConnection::LoopStopped();
+  uring::StreamSocket::LoopStopped();
   std::vector<ClientConnection*> left(connections_.begin(), connections_.end());
   left.insert(left.end(), closing_.begin(), closing_.end());
   connections_.clear();

@@ -52,8 +52,16 @@ std::vector<TakenSqe> FakeKernel::Take() {
 }
 
 TakenSqe FakeKernel::TakeOne(IoHandler* handler, uint8_t opcode) {
+  return TakeMatching(handler, opcode, false);
+}
+
+TakenSqe FakeKernel::TakeMatching(IoHandler* handler, uint8_t opcode, bool any_handler) {
   for (TakenSqe& t : Take()) backlog_.push_back(t);
-  auto match = [&](const TakenSqe& t) { return t.handler() == handler && t.opcode() == opcode; };
+  auto match = [&](const TakenSqe& t) {
+    const bool handler_matches =
+        any_handler ? t.sqe.user_data != kIgnoredUserData : t.handler() == handler;
+    return handler_matches && t.opcode() == opcode;
+  };
   const auto n = std::count_if(backlog_.begin(), backlog_.end(), match);
   EXPECT_EQ(n, 1) << "SQEs with opcode " << int{opcode} << " for the handler";
   if (n != 1) return TakenSqe{};

@@ -49,6 +49,9 @@ class FakeKernel {
   // Take(), expecting exactly one SQE with this opcode for `handler`: the others are kept for
   // later calls. Fails the test (and returns a zeroed SQE) when there is not exactly one.
   TakenSqe TakeOne(IoHandler* handler, uint8_t opcode);
+  // The same for any handler's SQE with this opcode (a test with one connection); a cancel or
+  // close submitted with kIgnoredUserData needs TakeOne(nullptr, opcode).
+  TakenSqe TakeOne(uint8_t opcode) { return TakeMatching(nullptr, opcode, true); }
   // SQEs taken but not yet handed out by TakeOne.
   const std::vector<TakenSqe>& backlog() const { return backlog_; }
 
@@ -65,6 +68,7 @@ class FakeKernel {
 
  private:
   void ReapNops();
+  TakenSqe TakeMatching(IoHandler* handler, uint8_t opcode, bool any_handler);
 
   Ring* ring_;
   std::vector<TakenSqe> backlog_;

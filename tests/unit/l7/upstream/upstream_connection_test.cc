@@ -61,10 +61,10 @@ class UpstreamConnectionTest : public ::testing::Test {
   UpstreamConnection* Connected(TakenSqe* recv, uring::ProvidedBufferRing* buffers) {
     auto c = UpstreamConnection::Connect(loop_.get(), server_, &owner_, buffers);
     EXPECT_TRUE(c.ok()) << c.status();
-    FakeKernel::Complete(kernel_->TakeOne(*c, IORING_OP_CONNECT), 0);
+    FakeKernel::Complete(kernel_->TakeOne(IORING_OP_CONNECT), 0);
     EXPECT_EQ(owner_.connected, 1);
     EXPECT_EQ(owner_.connect_error, 0);
-    *recv = kernel_->TakeOne(*c, IORING_OP_RECV);
+    *recv = kernel_->TakeOne(IORING_OP_RECV);
     return *c;
   }
 
@@ -94,12 +94,12 @@ TEST_F(UpstreamConnectionTest, BytesQueuedBeforeTheConnectLeaveInOneSendAfterIt)
   ASSERT_TRUE(c.ok());
   (*c)->Send("GET / HTTP/1.1\r\n");
   (*c)->Send("\r\n");
-  TakenSqe connect = kernel_->TakeOne(*c, IORING_OP_CONNECT);
+  TakenSqe connect = kernel_->TakeOne(IORING_OP_CONNECT);
   EXPECT_TRUE(kernel_->backlog().empty()) << "nothing is sent before the connect completes";
   FakeKernel::Complete(connect, 0);
-  TakenSqe send = kernel_->TakeOne(*c, IORING_OP_SEND);
+  TakenSqe send = kernel_->TakeOne(IORING_OP_SEND);
   EXPECT_EQ(send.send_data(), "GET / HTTP/1.1\r\n\r\n");
-  TakenSqe recv = kernel_->TakeOne(*c, IORING_OP_RECV);
+  TakenSqe recv = kernel_->TakeOne(IORING_OP_RECV);
   EXPECT_TRUE(recv.multishot());
   EXPECT_TRUE(recv.buffer_select());
   EXPECT_TRUE(recv.poll_first()) << "nothing is due yet: wait for readiness first";
@@ -112,16 +112,16 @@ TEST_F(UpstreamConnectionTest, AShortSendIsFollowedByTheRestAndOnlyThenDrains) {
   TakenSqe recv;
   UpstreamConnection* c = Connected(&recv, buffers_.get());
   c->Send("0123456789");
-  TakenSqe send = kernel_->TakeOne(c, IORING_OP_SEND);
+  TakenSqe send = kernel_->TakeOne(IORING_OP_SEND);
   c->Send("abc");  // queued behind the send in flight
   EXPECT_TRUE(kernel_->Take().empty()) << "one send in flight at a time";
   EXPECT_EQ(c->queued(), 13u);
   FakeKernel::Complete(send, 4);
   EXPECT_EQ(owner_.drained, 0);
-  TakenSqe rest = kernel_->TakeOne(c, IORING_OP_SEND);
+  TakenSqe rest = kernel_->TakeOne(IORING_OP_SEND);
   EXPECT_EQ(rest.send_data(), "456789");
   FakeKernel::Complete(rest, 6);
-  TakenSqe last = kernel_->TakeOne(c, IORING_OP_SEND);
+  TakenSqe last = kernel_->TakeOne(IORING_OP_SEND);
   EXPECT_EQ(last.send_data(), "abc");
   FakeKernel::Complete(last, 3);
   EXPECT_EQ(owner_.drained, 1);
@@ -133,7 +133,7 @@ TEST_F(UpstreamConnectionTest, ASendErrorClosesWithThatError) {
   TakenSqe recv;
   UpstreamConnection* c = Connected(&recv, buffers_.get());
   c->Send("x");
-  FakeKernel::Complete(kernel_->TakeOne(c, IORING_OP_SEND), -EPIPE);
+  FakeKernel::Complete(kernel_->TakeOne(IORING_OP_SEND), -EPIPE);
   EXPECT_EQ(owner_.closed, 1);
   EXPECT_EQ(owner_.close_error, -EPIPE);
   std::vector<TakenSqe> inflight = {recv};
@@ -160,13 +160,13 @@ TEST_F(UpstreamConnectionTest, AnEmptyRingFallsBackToOneReceiveOfItsOwnThenUsesT
   TakenSqe recv;
   UpstreamConnection* c = Connected(&recv, buffers_.get());
   FakeKernel::Complete(recv, -ENOBUFS);  // ends the multishot
-  TakenSqe single = kernel_->TakeOne(c, IORING_OP_RECV);
+  TakenSqe single = kernel_->TakeOne(IORING_OP_RECV);
   EXPECT_FALSE(single.multishot());
   EXPECT_FALSE(single.buffer_select());
   EXPECT_GE(single.sqe.len, 1024u);
   ASSERT_TRUE(kernel_->CompleteRecv(single, "HTTP/1.1 200 OK\r\n"));
   EXPECT_EQ(owner_.received, "HTTP/1.1 200 OK\r\n");
-  TakenSqe again = kernel_->TakeOne(c, IORING_OP_RECV);
+  TakenSqe again = kernel_->TakeOne(IORING_OP_RECV);
   EXPECT_TRUE(again.multishot());
   EXPECT_TRUE(again.buffer_select());
   CloseAndFinish(c, {again});
@@ -177,10 +177,10 @@ TEST_F(UpstreamConnectionTest, WithoutARingEachReceiveIsASingleOneIntoItsOwnBuff
   UpstreamConnection* c = Connected(&recv, nullptr);
   EXPECT_FALSE(recv.multishot());
   ASSERT_TRUE(kernel_->CompleteRecv(recv, "abc"));
-  TakenSqe next = kernel_->TakeOne(c, IORING_OP_RECV);
+  TakenSqe next = kernel_->TakeOne(IORING_OP_RECV);
   ASSERT_TRUE(kernel_->CompleteRecv(next, "def"));
   EXPECT_EQ(owner_.received, "abcdef");
-  CloseAndFinish(c, {kernel_->TakeOne(c, IORING_OP_RECV)});
+  CloseAndFinish(c, {kernel_->TakeOne(IORING_OP_RECV)});
 }
 
 TEST_F(UpstreamConnectionTest, BytesArrivingBetweenPauseAndItsCancelAreHeldThenHandedOverInOrder) {
@@ -201,9 +201,9 @@ TEST_F(UpstreamConnectionTest, BytesArrivingBetweenPauseAndItsCancelAreHeldThenH
   EXPECT_TRUE(kernel_->Take().empty()) << "no receive while paused";
   c->ResumeRead();
   EXPECT_EQ(owner_.received, "first") << "held bytes come from the loop, not inside ResumeRead";
-  FakeKernel::Complete(kernel_->TakeOne(c, IORING_OP_NOP), 0);
+  FakeKernel::Complete(kernel_->TakeOne(IORING_OP_NOP), 0);
   EXPECT_EQ(owner_.received, "firstsecondthird");
-  TakenSqe rearmed = kernel_->TakeOne(c, IORING_OP_RECV);
+  TakenSqe rearmed = kernel_->TakeOne(IORING_OP_RECV);
   EXPECT_TRUE(rearmed.multishot());
   CloseAndFinish(c, {rearmed});
 }
@@ -217,7 +217,7 @@ TEST_F(UpstreamConnectionTest, TheServersEndWhileBytesAreHeldComesAfterThoseByte
   FakeKernel::Complete(recv, 0);  // EOF: the multishot ends
   EXPECT_EQ(owner_.closed, 0) << "the end may not overtake held bytes";
   c->ResumeRead();
-  FakeKernel::Complete(kernel_->TakeOne(c, IORING_OP_NOP), 0);
+  FakeKernel::Complete(kernel_->TakeOne(IORING_OP_NOP), 0);
   EXPECT_EQ(owner_.received, "last bytes");
   EXPECT_EQ(owner_.closed, 1);
   EXPECT_EQ(owner_.close_error, 0);
@@ -228,7 +228,7 @@ TEST_F(UpstreamConnectionTest, AResetIsReportedOnceAndTheConnectionGoesAway) {
   TakenSqe recv;
   UpstreamConnection* c = Connected(&recv, buffers_.get());
   c->Send("request");
-  TakenSqe send = kernel_->TakeOne(c, IORING_OP_SEND);
+  TakenSqe send = kernel_->TakeOne(IORING_OP_SEND);
   FakeKernel::Complete(recv, -ECONNRESET);
   EXPECT_EQ(owner_.closed, 1);
   EXPECT_EQ(owner_.close_error, -ECONNRESET);
@@ -259,7 +259,7 @@ TEST_F(UpstreamConnectionTest, AFailedConnectIsReportedAndNothingElseIsSubmitted
   auto c = UpstreamConnection::Connect(loop_.get(), server_, &owner_, buffers_.get());
   ASSERT_TRUE(c.ok());
   (*c)->Send("never sent");
-  FakeKernel::Complete(kernel_->TakeOne(*c, IORING_OP_CONNECT), -ECONNREFUSED);
+  FakeKernel::Complete(kernel_->TakeOne(IORING_OP_CONNECT), -ECONNREFUSED);
   EXPECT_EQ(owner_.connect_error, -ECONNREFUSED);
   std::vector<TakenSqe> rest = kernel_->Take();
   ASSERT_EQ(rest.size(), 1u);
@@ -273,7 +273,7 @@ TEST_F(UpstreamConnectionTest, AKernelThatRefusesTheMultishotCapIsArmedAgainWith
   UpstreamConnection* c = Connected(&recv, buffers_.get());
   FakeKernel::Complete(recv, -EINVAL);
   EXPECT_EQ(owner_.closed, 0) << "-EINVAL of a capped multishot is the old kernel, not a failure";
-  TakenSqe again = kernel_->TakeOne(c, IORING_OP_RECV);
+  TakenSqe again = kernel_->TakeOne(IORING_OP_RECV);
   EXPECT_TRUE(again.multishot());
   EXPECT_FALSE(uring::RecvCapSupported());
   CloseAndFinish(c, {again});

@@ -1,0 +1,132 @@
+#pragma once
+// StreamSocket: one connected TCP socket on an EventLoop, with everything every connection
+// handler needs of it and nothing about what the bytes mean: connect, receive, send with a queue,
+// backpressure, half-close, close, and deletion deferred until the kernel is done with it.
+// A protocol object (gw7's upstream connection, ...) holds one as a member and hears its events
+// through StreamSocket::Handler.
+//
+// Receiving: with a provided buffer ring, one multishot recv stays armed for the socket's life:
+// each arrival completes into a ring buffer that goes back to the kernel as soon as the handler
+// has seen it (OnSocketData's view is valid only during the call), so an exchange costs no
+// re-arming and an idle socket holds no receive buffer. Each arming takes at most kMultishotCap
+// from the ring (Linux >= 6.17; older kernels refuse the cap once and are armed without it). When
+// the ring is empty (-ENOBUFS) or there is none, a single recv into a buffer of the socket's own
+// is used; with a ring that buffer is freed again at once.
+//
+// Sending: Send() queues; one send is in flight at a time, a short send is followed by the rest,
+// and OnSocketSendDrained says when everything queued has left. Between Cork() and Uncork() Send()
+// only queues (a head and its first body bytes leave in one send).
+//
+// Backpressure: PauseRead() cancels the multishot receive (or stops re-arming a single one);
+// bytes already on their way are held (at most a few buffers' worth, copied so that the ring is
+// not starved) and handed over, from the loop and not inside ResumeRead(), once reading resumes.
+// The peer's EOF never overtakes held bytes.
+//
+// Lifetime (completion.h's rule, kept here once): Close() shuts the socket down and detaches the
+// handler from data events; when the last operation in flight has completed, the handler hears
+// OnSocketReleased() and may then delete the object the socket is part of. After the loop has
+// stopped for good no completion comes: LoopStopped() releases every closed socket at once.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "common/net/address.h"
+#include "common/uring/buffer_ring.h"
+#include "common/uring/completion.h"
+#include "common/uring/event_loop.h"
+
+namespace edge::uring {
+
+class StreamSocket final : public IoHandler {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    // The connect finished: 0, or a negative errno (the socket is then closed).
+    virtual void OnSocketConnected(int error) = 0;
+    // Bytes from the peer, valid only during the call.
+    virtual void OnSocketData(std::string_view data) = 0;
+    // The peer closed (0) or the socket failed (negative errno); it is closed now. Not heard
+    // after the handler's own Close().
+    virtual void OnSocketEnd(int error) = 0;
+    // Everything queued so far has been sent.
+    virtual void OnSocketSendDrained() = 0;
+    // After Close(): no operation is in flight any more; the owner of the socket may be freed.
+    virtual void OnSocketReleased() = 0;
+  };
+
+  static constexpr size_t kRecvBufferSize = 32 * 1024;
+  // Bytes one multishot arming may take from the ring before it ends and is armed again.
+  static constexpr unsigned kMultishotCap = 64 * 1024;
+
+  // `buffers` may be null (single recvs only); it must outlive the socket.
+  StreamSocket(EventLoop* loop, Handler* handler, ProvidedBufferRing* buffers)
+      : loop_(loop), handler_(handler), buffers_(buffers) {}
+  ~StreamSocket() override;
+  StreamSocket(const StreamSocket&) = delete;
+  StreamSocket& operator=(const StreamSocket&) = delete;
+
+  // Creates a socket and submits its connect; the handler hears OnSocketConnected.
+  absl::Status Connect(const net::SocketAddress& peer);
+
+  void Send(std::string_view data);
+  void Cork() { corked_ = true; }
+  void Uncork();
+  size_t queued() const { return pending_.size() + (sending_.size() - sent_); }
+  void PauseRead();
+  void ResumeRead();
+  // Once everything queued has been sent, shut the write side; reading goes on. Send() after it
+  // is ignored.
+  void ShutdownWrite();
+  // Shuts the socket down; OnSocketReleased follows once the kernel is done with it.
+  void Close();
+  // The loop has stopped for good: every closed socket is released now, and from then on
+  // Close() releases at once.
+  static void LoopStopped();
+
+  bool connected() const { return connected_; }
+  bool closed() const { return closing_; }
+
+ private:
+  enum Op : uint8_t { kOpConnect = 1, kOpRecv = 2, kOpSend = 3, kOpClose = 4, kOpHeld = 5 };
+  void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
+  void ArmRecv();
+  void OnRecv(int32_t res, uint32_t flags);
+  void Deliver(std::string_view data);
+  void FlushSend();
+  void Fail(int error);  // closes, then tells the handler
+  void MaybeRelease();
+
+  EventLoop* loop_;
+  Handler* handler_;
+  ProvidedBufferRing* buffers_;  // null: single recvs into recv_buffer_
+  int fd_ = -1;
+  std::unique_ptr<char[]> recv_buffer_;  // made on first use
+  std::string held_;                     // received while paused
+  std::string pending_;                  // queued, not yet submitted
+  std::string sending_;                  // submitted; sent_ bytes of it done
+  size_t sent_ = 0;
+  int inflight_ = 0;
+  bool connected_ = false;
+  bool recv_armed_ = false;
+  bool multishot_ = false;         // the armed recv is the multishot one
+  bool multishot_capped_ = false;  // and was armed with kMultishotCap
+  bool eof_held_ = false;          // the peer closed while held_ had bytes: the end after them
+  bool ring_empty_ = false;        // the last multishot ended with -ENOBUFS: one single recv next
+  bool held_posted_ = false;       // a NOP is on its way to hand held_ over
+  bool last_recv_full_ = false;
+  bool send_armed_ = false;
+  bool read_paused_ = false;
+  bool corked_ = false;
+  bool shutdown_write_ = false;  // ShutdownWrite() was called
+  bool write_shut_ = false;      // and the socket's write side is shut
+  bool closing_ = false;
+  bool close_submitted_ = false;
+  bool released_ = false;
+};
+
+}  // namespace edge::uring

@@ -1,0 +1,131 @@
+// StreamSocket's lifetime rule against a fake kernel (fake_kernel.h): a handler that closes from
+// inside its own callback hears nothing more and is released only after the kernel has finished
+// every operation in flight; a loop that stops for good releases every closed socket at once.
+// The I/O paths themselves (short sends, -ENOBUFS, pause and held bytes, EOF ordering) are
+// tested through gw7's UpstreamConnection (tests/unit/l7/upstream/upstream_connection_test.cc).
+
+#include "common/uring/stream_socket.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <memory>
+#include <string>
+
+#include "tests/unit/common/uring/fake_kernel.h"
+
+namespace edge::uring {
+namespace {
+
+using testing::FakeKernel;
+using testing::TakenSqe;
+
+struct Recorder : StreamSocket::Handler {
+  void OnSocketConnected(int e) override { connect_error = e; }
+  void OnSocketData(std::string_view data) override {
+    received.append(data);
+    if (close_on_data) socket->Close();
+  }
+  void OnSocketEnd(int e) override {
+    ++ends;
+    end_error = e;
+  }
+  void OnSocketSendDrained() override { ++drained; }
+  void OnSocketReleased() override { ++released; }
+
+  StreamSocket* socket = nullptr;
+  int connect_error = 1;
+  int ends = 0;
+  int end_error = 1;
+  int drained = 0;
+  int released = 0;
+  bool close_on_data = false;
+  std::string received;
+};
+
+class StreamSocketTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto loop = EventLoop::Create(RingOptions{});
+    ASSERT_TRUE(loop.ok()) << loop.status();
+    loop_ = std::move(*loop);
+    auto buffers = ProvidedBufferRing::Create(&loop_->ring(), 3, 4, 64, 4);
+    ASSERT_TRUE(buffers.ok()) << buffers.status();
+    buffers_ = std::move(*buffers);
+    kernel_ = std::make_unique<FakeKernel>(loop_.get());
+    socket_ = std::make_unique<StreamSocket>(loop_.get(), &handler_, buffers_.get());
+    handler_.socket = socket_.get();
+    ASSERT_TRUE(socket_->Connect(*net::SocketAddress::Parse("127.0.0.1:9")).ok());
+    FakeKernel::Complete(kernel_->TakeOne(IORING_OP_CONNECT), 0);
+    ASSERT_EQ(handler_.connect_error, 0);
+    recv_ = kernel_->TakeOne(IORING_OP_RECV);
+  }
+
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<ProvidedBufferRing> buffers_;
+  std::unique_ptr<FakeKernel> kernel_;
+  Recorder handler_;
+  std::unique_ptr<StreamSocket> socket_;
+  TakenSqe recv_;
+};
+
+TEST_F(StreamSocketTest, AHandlerClosingInsideItsDataCallbackIsReleasedAfterTheLastCompletion) {
+  handler_.close_on_data = true;
+  socket_->Send("request");
+  TakenSqe send = kernel_->TakeOne(IORING_OP_SEND);
+  ASSERT_TRUE(kernel_->CompleteRecv(recv_, "bye", buffers_.get(), /*more=*/true));
+  EXPECT_EQ(handler_.received, "bye");
+  EXPECT_TRUE(socket_->closed());
+  EXPECT_EQ(buffers_->outstanding(), 0u) << "the buffer went back even though the handler closed";
+  TakenSqe close_nop = kernel_->TakeOne(IORING_OP_NOP);
+  FakeKernel::Complete(close_nop, 0);
+  EXPECT_EQ(handler_.released, 0) << "the receive and the send are still in flight";
+  FakeKernel::Complete(recv_, -ECANCELED);
+  EXPECT_EQ(handler_.released, 0) << "the send is still in flight";
+  FakeKernel::Complete(send, 7);
+  EXPECT_EQ(handler_.released, 1);
+  EXPECT_EQ(handler_.ends, 0) << "a handler that closed hears no end";
+  EXPECT_EQ(handler_.drained, 0) << "nor that its send drained";
+}
+
+TEST_F(StreamSocketTest, AMultishotReceiveStaysInFlightUntilItsLastCompletion) {
+  socket_->Close();
+  FakeKernel::Complete(kernel_->TakeOne(IORING_OP_NOP), 0);
+  // Completions still flagged MORE do not end the receive: no release yet.
+  ASSERT_TRUE(kernel_->CompleteRecv(recv_, "late", buffers_.get(), /*more=*/true));
+  EXPECT_EQ(handler_.released, 0);
+  EXPECT_EQ(handler_.received, "") << "nothing reaches a closed socket's handler";
+  FakeKernel::Complete(recv_, 0);
+  EXPECT_EQ(handler_.released, 1);
+}
+
+TEST_F(StreamSocketTest, ShutdownWriteWaitsForQueuedBytesThenSendIsIgnored) {
+  socket_->Send("last words");
+  socket_->ShutdownWrite();
+  socket_->Send("ignored");
+  TakenSqe send = kernel_->TakeOne(IORING_OP_SEND);
+  EXPECT_EQ(send.send_data(), "last words");
+  FakeKernel::Complete(send, 10);
+  EXPECT_EQ(handler_.drained, 1);
+  EXPECT_TRUE(kernel_->Take().empty()) << "nothing else is sent after the half-close";
+  EXPECT_EQ(socket_->queued(), 0u);
+  socket_->Close();
+  FakeKernel::Complete(kernel_->TakeOne(IORING_OP_NOP), 0);
+  FakeKernel::Complete(recv_, -ECONNRESET);
+  EXPECT_EQ(handler_.released, 1);
+}
+
+// Last in this file: the loop-stopped state is per thread and stays set.
+TEST_F(StreamSocketTest, ALoopThatStopsForGoodReleasesClosedSocketsAtOnce) {
+  socket_->Close();
+  EXPECT_EQ(handler_.released, 0);
+  StreamSocket::LoopStopped();  // the close's NOP and the receive never complete
+  EXPECT_EQ(handler_.released, 1);
+  StreamSocket other(loop_.get(), &handler_, nullptr);
+  other.Close();
+  EXPECT_EQ(handler_.released, 2) << "after the stop, Close() releases at once";
+  (void)kernel_->Take();
+}
+
+}  // namespace
+}  // namespace edge::uring
