@@ -43,6 +43,7 @@ absl::Status StreamSocket::Connect(const net::SocketAddress& peer) {
   io_uring_prep_connect(sqe, fd_, peer.sockaddr_ptr(), peer.length());
   io_uring_sqe_set_data64(sqe, UserData(this, kOpConnect));
   ++inflight_;
+  connecting_ = true;
   return absl::OkStatus();
 }
 
@@ -140,6 +141,11 @@ void StreamSocket::Close() {
   // shutdown() completes any pending recv/send at once; the last completion releases us. A NOP
   // makes sure there is a last completion even when nothing is in flight.
   if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);
+  if (connecting_ && !loop_stopped) {
+    io_uring_sqe* sqe = loop_->ring().GetSqe();
+    io_uring_prep_cancel64(sqe, UserData(this, kOpConnect), 0);
+    io_uring_sqe_set_data64(sqe, kIgnoredUserData);
+  }
   if (loop_stopped) {
     released_ = true;
     handler_->OnSocketReleased();
@@ -207,6 +213,7 @@ void StreamSocket::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
   if (!(op == kOpRecv && multishot_ && (flags & IORING_CQE_F_MORE) != 0)) --inflight_;
   switch (op) {
     case kOpConnect:
+      connecting_ = false;
       if (closing_) break;
       if (res < 0) {
         Close();

@@ -22,10 +22,11 @@
 // not starved) and handed over, from the loop and not inside ResumeRead(), once reading resumes.
 // The peer's EOF never overtakes held bytes.
 //
-// Lifetime (completion.h's rule, kept here once): Close() shuts the socket down and detaches the
-// handler from data events; when the last operation in flight has completed, the handler hears
-// OnSocketReleased() and may then delete the object the socket is part of. After the loop has
-// stopped for good no completion comes: LoopStopped() releases every closed socket at once.
+// Lifetime (completion.h's rule, kept here once): Close() shuts the socket down (and cancels a
+// connect still in flight: a connect timeout) and detaches the handler from data events; when the
+// last operation in flight has completed, the handler hears OnSocketReleased() and may then delete
+// the object the socket is part of. After the loop has stopped for good no completion comes:
+// LoopStopped() releases every closed socket at once.
 
 #include <cstddef>
 #include <cstdint>
@@ -112,6 +113,7 @@ class StreamSocket final : public IoHandler {
   size_t sent_ = 0;
   int inflight_ = 0;
   bool connected_ = false;
+  bool connecting_ = false;  // the connect is in flight
   bool recv_armed_ = false;
   bool multishot_ = false;         // the armed recv is the multishot one
   bool multishot_capped_ = false;  // and was armed with kMultishotCap

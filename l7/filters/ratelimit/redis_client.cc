@@ -1,9 +1,6 @@
 #include "l7/filters/ratelimit/redis_client.h"
 
 #include <hiredis/hiredis.h>
-#include <liburing.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,12 +9,10 @@
 
 #include "absl/strings/str_format.h"
 #include "common/log.h"
-#include "common/net/socket.h"
 
 namespace edge::l7 {
 namespace {
 
-constexpr size_t kRecvBufferBytes = 16384;
 std::atomic<size_t> live_clients{0};
 
 RedisReply Convert(const redisReply* r) {
@@ -53,6 +48,33 @@ RedisReply Convert(const redisReply* r) {
 
 }  // namespace
 
+// One connection attempt: its socket, and a reference that keeps the client alive until the
+// kernel is done with the socket (the client may be dropped by its owner meanwhile). It frees
+// itself when the socket is released.
+class RedisClient::Connection final : public uring::StreamSocket::Handler {
+ public:
+  explicit Connection(std::shared_ptr<RedisClient> client)
+      : socket(client->loop_, this, nullptr), client_(std::move(client)) {}
+
+  uring::StreamSocket socket;
+
+ private:
+  void OnSocketConnected(int error) override { client_->OnConnect(error); }
+  void OnSocketData(std::string_view data) override { client_->OnData(data); }
+  void OnSocketEnd(int error) override {
+    client_->Fail(error == 0 ? std::string("connection closed by the server")
+                             : absl::StrFormat("connection lost: %s", strerror(-error)));
+  }
+  void OnSocketSendDrained() override {}
+  void OnSocketReleased() override {
+    std::shared_ptr<RedisClient> client = std::move(client_);  // released last, below
+    client->OnReleased();
+    delete this;
+  }
+
+  std::shared_ptr<RedisClient> client_;
+};
+
 void AppendRespCommand(const std::vector<std::string>& args, std::string* out) {
   *out += absl::StrFormat("*%d\r\n", args.size());
   for (const std::string& arg : args) {
@@ -83,7 +105,6 @@ RedisClient::~RedisClient() {
   live_clients.fetch_sub(1, std::memory_order_relaxed);
   loop_->timers().Cancel(&request_timer_);
   loop_->timers().Cancel(&connect_timer_);
-  if (fd_ >= 0) close(fd_);
   if (reader_ != nullptr) redisReaderFree(reader_);
 }
 
@@ -107,62 +128,31 @@ bool RedisClient::Command(std::vector<std::string> args, Callback callback) {
 }
 
 void RedisClient::StartConnect() {
-  auto fd = net::NewTcpSocket(options_.address);
-  if (!fd.ok()) {
+  state_ = State::kConnecting;
+  auto* connection = new Connection(shared_from_this());
+  if (absl::Status started = connection->socket.Connect(options_.address); !started.ok()) {
+    delete connection;  // nothing was submitted
     // Out of descriptors: try again after the back-off like any failed attempt.
-    state_ = State::kConnecting;
-    Fail(std::string(fd.status().message()));
+    Fail(std::string(started.message()));
     return;
   }
-  fd_ = *fd;
+  connection_ = connection;
   reader_ = redisReaderCreate();
-  state_ = State::kConnecting;
-  io_uring_sqe* sqe = loop_->ring().GetSqe();
-  io_uring_prep_connect(sqe, fd_, options_.address.sockaddr_ptr(), options_.address.length());
-  io_uring_sqe_set_data64(sqe, uring::UserData(this, kConnectOp));
-  connect_in_flight_ = true;
-  if (pending_ops_++ == 0) self_ = shared_from_this();
   loop_->timers().Schedule(&connect_timer_,
                            loop_->now_ns() + absl::ToInt64Nanoseconds(options_.connect_timeout));
 }
 
-void RedisClient::OnCompletion(uint8_t op, int32_t res, uint32_t /*flags*/) {
-  --pending_ops_;
-  switch (op) {
-    case kConnectOp:
-      OnConnect(res);
-      break;
-    case kSendOp:
-      OnSend(res);
-      break;
-    case kRecvOp:
-      OnRecv(res);
-      break;
-    default:
-      break;
-  }
-  if (pending_ops_ == 0) {
-    // The last reference may be this one: release it last, after every member access.
-    std::shared_ptr<RedisClient> keep = std::move(self_);
-  }
-}
-
-void RedisClient::OnConnect(int32_t res) {
-  connect_in_flight_ = false;
-  if (state_ != State::kConnecting) {
-    MaybeFinishClose();
-    return;
-  }
+void RedisClient::OnConnect(int error) {
+  if (state_ != State::kConnecting) return;
   loop_->timers().Cancel(&connect_timer_);
-  if (res < 0) {
-    Fail(absl::StrFormat("connect: %s", strerror(-res)));
+  if (error < 0) {
+    Fail(absl::StrFormat("connect: %s", strerror(-error)));
     return;
   }
   state_ = State::kConnected;
   ++stats_->connects;
   if (backoff_ns_ != 0) LOG_INFO("redis %s: connected", options_.address.ToString());
   backoff_ns_ = 0;
-  ArmRecv();
   if (options_.credentials.has_value()) Authenticate();
   if (connect_hook_) connect_hook_(*this);
   MaybeSend();
@@ -191,62 +181,15 @@ void RedisClient::Authenticate() {
   ScheduleRequestTimer();
 }
 
-void RedisClient::ArmRecv() {
-  if (state_ != State::kConnected || recv_in_flight_) return;
-  in_.resize(kRecvBufferBytes);
-  io_uring_sqe* sqe = loop_->ring().GetSqe();
-  io_uring_prep_recv(sqe, fd_, in_.data(), in_.size(), 0);
-  io_uring_sqe_set_data64(sqe, uring::UserData(this, kRecvOp));
-  recv_in_flight_ = true;
-  if (pending_ops_++ == 0) self_ = shared_from_this();
-}
-
 void RedisClient::MaybeSend() {
-  if (state_ != State::kConnected || send_in_flight_) return;
-  if (sending_offset_ >= sending_.size()) {
-    if (out_.empty()) return;
-    sending_.swap(out_);
-    out_.clear();
-    sending_offset_ = 0;
-  }
-  io_uring_sqe* sqe = loop_->ring().GetSqe();
-  io_uring_prep_send(sqe, fd_, sending_.data() + sending_offset_, sending_.size() - sending_offset_,
-                     MSG_NOSIGNAL);
-  io_uring_sqe_set_data64(sqe, uring::UserData(this, kSendOp));
-  send_in_flight_ = true;
-  if (pending_ops_++ == 0) self_ = shared_from_this();
+  if (state_ != State::kConnected || out_.empty()) return;
+  connection_->socket.Send(out_);
+  out_.clear();
 }
 
-void RedisClient::OnSend(int32_t res) {
-  send_in_flight_ = false;
-  if (state_ != State::kConnected) {
-    MaybeFinishClose();
-    return;
-  }
-  if (res < 0) {
-    Fail(absl::StrFormat("send: %s", strerror(-res)));
-    return;
-  }
-  sending_offset_ += static_cast<size_t>(res);
-  if (sending_offset_ >= sending_.size()) {
-    sending_.clear();
-    sending_offset_ = 0;
-  }
-  MaybeSend();
-}
-
-void RedisClient::OnRecv(int32_t res) {
-  recv_in_flight_ = false;
-  if (state_ != State::kConnected) {
-    MaybeFinishClose();
-    return;
-  }
-  if (res <= 0) {
-    Fail(res == 0 ? std::string("connection closed by the server")
-                  : absl::StrFormat("recv: %s", strerror(-res)));
-    return;
-  }
-  if (redisReaderFeed(reader_, in_.data(), static_cast<size_t>(res)) != REDIS_OK) {
+void RedisClient::OnData(std::string_view data) {
+  if (state_ != State::kConnected) return;
+  if (redisReaderFeed(reader_, data.data(), data.size()) != REDIS_OK) {
     Fail(absl::StrFormat("reply parse error: %s", reader_->errstr));
     return;
   }
@@ -262,8 +205,12 @@ void RedisClient::OnRecv(int32_t res) {
     Deliver(std::move(reply));
     if (state_ != State::kConnected) return;  // a callback shut us down, or the reply was stray
   }
-  ArmRecv();
   MaybeSend();
+}
+
+void RedisClient::OnReleased() {
+  connection_ = nullptr;
+  MaybeFinishClose();
 }
 
 void RedisClient::Deliver(RedisReply reply) {
@@ -320,7 +267,7 @@ void RedisClient::OnRequestTimer() {
 }
 
 void RedisClient::OnConnectTimer() {
-  if (state_ == State::kConnecting && connect_in_flight_) {
+  if (state_ == State::kConnecting && connection_ != nullptr) {
     Fail("connect timeout");
   } else if (state_ == State::kBackoff) {
     StartConnect();
@@ -337,15 +284,11 @@ void RedisClient::Fail(const std::string& reason) {
   state_ = State::kClosing;
   loop_->timers().Cancel(&request_timer_);
   loop_->timers().Cancel(&connect_timer_);
-  if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);  // completes the recv/send in flight
-  if (connect_in_flight_) {
-    io_uring_sqe* sqe = loop_->ring().GetSqe();
-    io_uring_prep_cancel64(sqe, uring::UserData(this, kConnectOp), 0);
-    io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
-  }
+  // Keeps this client alive to the end of this call: closing may release the socket (and with
+  // it the connection's reference) at once when the loop has stopped.
+  std::shared_ptr<RedisClient> hold = shared_from_this();
+  if (connection_ != nullptr) connection_->socket.Close();  // a connect in flight is cancelled
   out_.clear();
-  sending_.clear();
-  sending_offset_ = 0;
   std::deque<Pending> failed;
   failed.swap(pending_);
   for (Pending& p : failed) {
@@ -357,11 +300,7 @@ void RedisClient::Fail(const std::string& reason) {
 
 void RedisClient::MaybeFinishClose() {
   if (state_ != State::kClosing && state_ != State::kShutdown) return;
-  if (connect_in_flight_ || send_in_flight_ || recv_in_flight_) return;
-  if (fd_ >= 0) {
-    close(fd_);
-    fd_ = -1;
-  }
+  if (connection_ != nullptr) return;  // the socket is not released yet
   if (reader_ != nullptr) {
     redisReaderFree(reader_);
     reader_ = nullptr;

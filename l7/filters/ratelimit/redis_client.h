@@ -3,7 +3,8 @@
 // ever blocking it (see common/uring/completion.h for the IoHandler contract).
 //
 // Commands are pipelined: each is appended to an output buffer (RESP arrays of bulk strings) and
-// written with at most one send in flight; replies, parsed by hiredis's reader, are matched to
+// written through a StreamSocket (common/uring/stream_socket.h: one send in flight, the socket's
+// receives, deferred release); replies, parsed by hiredis's reader, are matched to
 // commands in order. Every command has a deadline (Options::timeout) kept by the loop's timer
 // wheel: a late command's callback gets DeadlineExceeded at its deadline and its reply, if it
 // ever comes, is dropped. A connection that stops answering altogether (the oldest command is
@@ -30,8 +31,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/net/address.h"
-#include "common/uring/completion.h"
 #include "common/uring/event_loop.h"
+#include "common/uring/stream_socket.h"
 #include "common/uring/timer_wheel.h"
 #include "l7/filters/ratelimit/redis_credentials.h"
 
@@ -58,8 +59,7 @@ struct RedisClientStats {
   uint64_t auth_failures = 0;  // AUTH refused (each also counts as a disconnect)
 };
 
-class RedisClient final : public uring::IoHandler,
-                          public std::enable_shared_from_this<RedisClient> {
+class RedisClient final : public std::enable_shared_from_this<RedisClient> {
  public:
   struct Options {
     net::SocketAddress address;
@@ -91,7 +91,7 @@ class RedisClient final : public uring::IoHandler,
 
   // Starts connecting at once.
   static std::shared_ptr<RedisClient> Create(uring::EventLoop* loop, Options options);
-  ~RedisClient() override;
+  ~RedisClient();
 
   // Queues a command. False when it cannot be taken now (not connected or backing off, too many
   // waiting): the callback is then never called. Otherwise the callback runs exactly once, later.
@@ -110,16 +110,14 @@ class RedisClient final : public uring::IoHandler,
   bool accepting() const;
   const RedisClientStats& stats() const { return *stats_; }
   const net::SocketAddress& address() const { return options_.address; }
-  // No operation in flight (tests wait for this before destroying the loop).
-  bool idle() const { return pending_ops_ == 0; }
+  // No socket open or closing (tests wait for this before destroying the loop).
+  bool idle() const { return connection_ == nullptr; }
   // RedisClient objects alive in the process (tests wait for 0 before destroying a loop whose
   // clients they cannot reach, e.g. those a RedisSentinel made).
   static size_t live_count();
 
-  void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
-
  private:
-  enum Op : uint8_t { kConnectOp = 1, kSendOp = 2, kRecvOp = 3 };
+  class Connection;
   enum class State { kConnecting, kConnected, kClosing, kBackoff, kShutdown };
   struct Pending {
     Callback callback;
@@ -129,11 +127,11 @@ class RedisClient final : public uring::IoHandler,
 
   RedisClient(uring::EventLoop* loop, Options options);
   void StartConnect();
-  void OnConnect(int32_t res);
-  void OnSend(int32_t res);
-  void OnRecv(int32_t res);
+  // The socket's events (through Connection).
+  void OnConnect(int error);
+  void OnData(std::string_view data);
+  void OnReleased();
   void MaybeSend();
-  void ArmRecv();
   void Fail(const std::string& reason);  // closes the connection, fails waiting commands
   void MaybeFinishClose();
   void OnRequestTimer();
@@ -148,16 +146,10 @@ class RedisClient final : public uring::IoHandler,
   uring::EventLoop* loop_;
   Options options_;
   State state_ = State::kConnecting;
-  int fd_ = -1;
-  uint32_t pending_ops_ = 0;
-  bool send_in_flight_ = false;
-  bool recv_in_flight_ = false;
-  bool connect_in_flight_ = false;
+  // The current attempt's socket, until it is released (it keeps this client alive till then).
+  Connection* connection_ = nullptr;
   bool shutting_down_ = false;
-  std::string out_;      // queued, not yet handed to the kernel
-  std::string sending_;  // the buffer of the send in flight
-  size_t sending_offset_ = 0;
-  std::vector<char> in_;  // recv buffer
+  std::string out_;  // queued while connecting (AUTH goes in front once connected)
   redisReader* reader_ = nullptr;
   std::deque<Pending> pending_;
   int64_t backoff_ns_ = 0;
@@ -166,7 +158,6 @@ class RedisClient final : public uring::IoHandler,
   ConnectHook connect_hook_;
   CloseHook close_hook_;
   PushHandler push_handler_;
-  std::shared_ptr<RedisClient> self_;  // held while operations are in flight
   std::shared_ptr<RedisClientStats> stats_;
 };
 

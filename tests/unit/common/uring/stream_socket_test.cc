@@ -115,8 +115,28 @@ TEST_F(StreamSocketTest, ShutdownWriteWaitsForQueuedBytesThenSendIsIgnored) {
   EXPECT_EQ(handler_.released, 1);
 }
 
-// Last in this file: the loop-stopped state is per thread and stays set.
-TEST_F(StreamSocketTest, ALoopThatStopsForGoodReleasesClosedSocketsAtOnce) {
+TEST(StreamSocketConnect, ClosingWhileConnectingCancelsTheConnectAndTellsNothing) {
+  auto loop = EventLoop::Create(RingOptions{});
+  ASSERT_TRUE(loop.ok()) << loop.status();
+  FakeKernel kernel(loop->get());
+  Recorder handler;
+  StreamSocket socket(loop->get(), &handler, nullptr);
+  ASSERT_TRUE(socket.Connect(*net::SocketAddress::Parse("127.0.0.1:9")).ok());
+  TakenSqe connect = kernel.TakeOne(IORING_OP_CONNECT);
+  socket.Close();  // a connect timeout
+  TakenSqe cancel = kernel.TakeOne(nullptr, IORING_OP_ASYNC_CANCEL);
+  EXPECT_EQ(cancel.sqe.addr, connect.sqe.user_data) << "the cancel targets the connect";
+  FakeKernel::Complete(kernel.TakeOne(IORING_OP_NOP), 0);
+  EXPECT_EQ(handler.released, 0) << "the connect is still in flight";
+  FakeKernel::Complete(connect, -ECANCELED);
+  EXPECT_EQ(handler.connect_error, 1) << "a closed socket's handler hears no connect result";
+  EXPECT_EQ(handler.released, 1);
+}
+
+// Last in this file, in a suite of its own (suites run in the order they first appear): the
+// loop-stopped state is per thread and stays set.
+class StreamSocketAfterTheLoopTest : public StreamSocketTest {};
+TEST_F(StreamSocketAfterTheLoopTest, ALoopThatStopsForGoodReleasesClosedSocketsAtOnce) {
   socket_->Close();
   EXPECT_EQ(handler_.released, 0);
   StreamSocket::LoopStopped();  // the close's NOP and the receive never complete
