@@ -1,15 +1,12 @@
 #include "common/health/probe.h"
 
-#include <liburing.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/http/response_parser.h"
-#include "common/net/socket.h"
 
 namespace edge::health {
 
@@ -82,79 +79,55 @@ std::string DescribeError(int error) {
 Probe::Probe(uring::EventLoop* loop, Done done)
     : loop_(loop), done_(std::move(done)), timer_(&TimerThunk, this) {}
 
-Probe::~Probe() {
-  loop_ = nullptr;
-  if (fd_ >= 0) close(fd_);
-}
+Probe::~Probe() = default;
 
 void Probe::Start(const ProbeSpec* spec) {
   spec_ = spec;
   concluded_ = false;
-  pending_ops_ = 0;
-  sent_ = 0;
   received_ = 0;
   start_ns_ = uring::MonotonicNowNs();
-  auto fd = net::NewTcpSocket(spec->address);
-  if (!fd.ok()) {
+  socket_ = std::make_unique<uring::StreamSocket>(
+      loop_, static_cast<uring::StreamSocket::Handler*>(this), nullptr);
+  if (absl::Status connecting = socket_->Connect(spec->address); !connecting.ok()) {
     // Out of descriptors or memory. Reported from the timer, never from inside Start.
+    socket_.reset();  // nothing was submitted
     concluded_ = true;
-    verdict_ = {false, std::string(fd.status().message())};
+    verdict_ = {false, std::string(connecting.message())};
     loop_->timers().Schedule(&timer_, loop_->now_ns());
     return;
   }
-  fd_ = *fd;
-  if (spec->http && buffer_ == nullptr) buffer_ = std::make_unique<char[]>(kMaxResponseHead);
-  Submit(kConnect);
+  if (spec->http) {
+    if (buffer_ == nullptr) buffer_ = std::make_unique<char[]>(kMaxResponseHead);
+    socket_->Send(spec->request);  // leaves once connected
+  }
   loop_->timers().Schedule(&timer_, loop_->now_ns() + spec->timeout_ns);
 }
 
-void Probe::Submit(Op op) {
-  io_uring_sqe* sqe = loop_->ring().GetSqe();
-  switch (op) {
-    case kConnect:
-      io_uring_prep_connect(sqe, fd_, spec_->address.sockaddr_ptr(), spec_->address.length());
-      break;
-    case kSend:
-      io_uring_prep_send(sqe, fd_, spec_->request.data() + sent_, spec_->request.size() - sent_,
-                         MSG_NOSIGNAL);
-      break;
-    case kRecv:
-      io_uring_prep_recv(sqe, fd_, buffer_.get() + received_, kMaxResponseHead - received_, 0);
-      break;
-  }
-  io_uring_sqe_set_data64(sqe, uring::UserData(this, op));
-  ++pending_ops_;
+void Probe::OnSocketConnected(int error) {
+  if (concluded_) return;
+  if (error < 0) return Conclude(false, DescribeError(-error));
+  if (!spec_->http) return Conclude(true, "connected");
 }
 
-void Probe::OnCompletion(uint8_t op, int32_t res, uint32_t) {
-  --pending_ops_;
-  if (concluded_) {  // timed out or cancelled: this is the operation's last word
-    MaybeFinish();
-    return;
-  }
-  switch (op) {
-    case kConnect:
-      if (res < 0) return Conclude(false, DescribeError(-res));
-      if (!spec_->http) return Conclude(true, "connected");
-      return Submit(kSend);
-    case kSend:
-      if (res < 0) return Conclude(false, "send: " + DescribeError(-res));
-      sent_ += static_cast<size_t>(res);
-      return Submit(sent_ < spec_->request.size() ? kSend : kRecv);
-    case kRecv: {
-      if (res < 0) return Conclude(false, DescribeError(-res));
-      received_ += static_cast<size_t>(res);
-      std::optional<ProbeVerdict> verdict =
-          JudgeHttpResponse(std::string_view(buffer_.get(), received_), res == 0, spec_->expect);
-      if (verdict.has_value()) return Conclude(std::move(*verdict));
-      if (received_ == kMaxResponseHead) {
-        return Conclude(false, "malformed response: head too large");
-      }
-      return Submit(kRecv);
-    }
-    default:
-      return;
-  }
+void Probe::OnSocketData(std::string_view data) {
+  if (concluded_) return;
+  const size_t n = std::min(data.size(), kMaxResponseHead - received_);
+  std::memcpy(buffer_.get() + received_, data.data(), n);
+  received_ += n;
+  std::optional<ProbeVerdict> verdict =
+      JudgeHttpResponse(std::string_view(buffer_.get(), received_), false, spec_->expect);
+  if (verdict.has_value()) return Conclude(std::move(*verdict));
+  if (received_ == kMaxResponseHead) Conclude(false, "malformed response: head too large");
+}
+
+void Probe::OnSocketEnd(int error) {
+  if (concluded_) return;
+  if (error < 0) return Conclude(false, DescribeError(-error));
+  if (!spec_->http) return Conclude(false, "connection closed by the backend");
+  std::optional<ProbeVerdict> verdict =
+      JudgeHttpResponse(std::string_view(buffer_.get(), received_), true, spec_->expect);
+  Conclude(verdict.has_value() ? std::move(*verdict)
+                               : ProbeVerdict{false, "connection closed without a response"});
 }
 
 void Probe::Conclude(ProbeVerdict verdict) {
@@ -162,28 +135,34 @@ void Probe::Conclude(ProbeVerdict verdict) {
   concluded_ = true;
   verdict_ = std::move(verdict);
   loop_->timers().Cancel(&timer_);
-  if (pending_ops_ > 0) {
-    // Cut the operation short; its completion (-ECANCELED, or a late success) ends the check.
-    io_uring_sqe* sqe = loop_->ring().GetSqe();
-    io_uring_prep_cancel_fd(sqe, fd_, IORING_ASYNC_CANCEL_ALL);
-    io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+  if (socket_ != nullptr && !socket_->closed()) {
+    closing_ = true;
+    socket_->Close();  // the release follows from the loop (at once if the loop has stopped)
+    closing_ = false;
+  }
+  MaybeFinish();
+}
+
+void Probe::OnSocketReleased() {
+  socket_.reset();  // the socket's last act: it touches nothing of its own after this call
+  // Released inside Close() (a loop that has stopped): `done` is never called from inside
+  // Cancel; the timer reports it if the loop ever runs again.
+  if (closing_) {
+    loop_->timers().Schedule(&timer_, loop_->now_ns());
+    return;
   }
   MaybeFinish();
 }
 
 void Probe::MaybeFinish() {
-  if (!concluded_ || pending_ops_ > 0 || spec_ == nullptr) return;
-  if (fd_ >= 0) {
-    close(fd_);
-    fd_ = -1;
-  }
+  if (!concluded_ || socket_ != nullptr || spec_ == nullptr) return;
   ProbeOutcome outcome{std::move(verdict_), uring::MonotonicNowNs() - start_ns_};
   spec_ = nullptr;
   done_(outcome);  // may Start the next check
 }
 
 void Probe::OnTimer() {
-  if (concluded_) {  // a verdict reached inside Start, delivered now
+  if (concluded_) {  // a verdict reached inside Start or Cancel, delivered now
     MaybeFinish();
     return;
   }

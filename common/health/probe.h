@@ -10,9 +10,11 @@
 //         (default 2xx and 3xx, HAProxy's rule); any other status, a malformed or truncated
 //         response, a reset, a refused connect or the timeout is a failure.
 //
-// The whole check (connect included) has one deadline on the loop's timer wheel; when it passes,
-// the operation in flight is cancelled and the check fails with "timeout after ...". The body is
-// never read: the socket is closed as soon as the verdict is known.
+// The I/O is a StreamSocket's (common/uring/stream_socket.h), one per check. The whole check
+// (connect included) has one deadline on the loop's timer wheel; when it passes, the socket is
+// closed (a connect in flight cancelled) and the check fails with "timeout after ...". The body is
+// never read: the socket is closed as soon as the verdict is known, and `done` follows once the
+// kernel has released it.
 //
 // Each outcome carries a short detail for logs and /status: "connected", "HTTP 200 OK",
 // "HTTP 503 Service Unavailable", "connect refused", "timeout after 500ms", "reset by the
@@ -27,8 +29,8 @@
 
 #include "common/health/expect_status.h"
 #include "common/net/address.h"
-#include "common/uring/completion.h"
 #include "common/uring/event_loop.h"
+#include "common/uring/stream_socket.h"
 #include "common/uring/timer_wheel.h"
 
 namespace edge::health {
@@ -66,7 +68,7 @@ std::optional<ProbeVerdict> JudgeHttpResponse(std::string_view received, bool eo
 // The detail of a failed connect or socket operation (`error` is a positive errno).
 std::string DescribeError(int error);
 
-class Probe final : public uring::IoHandler {
+class Probe final : private uring::StreamSocket::Handler {
  public:
   using Done = std::function<void(const ProbeOutcome&)>;
 
@@ -83,15 +85,17 @@ class Probe final : public uring::IoHandler {
   void Cancel();
   bool running() const { return spec_ != nullptr; }
 
-  void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
-
   static constexpr size_t kMaxResponseHead = 16 * 1024;
 
  private:
-  enum Op : uint8_t { kConnect = 1, kSend = 2, kRecv = 3 };
+  // uring::StreamSocket::Handler
+  void OnSocketConnected(int error) override;
+  void OnSocketData(std::string_view data) override;
+  void OnSocketEnd(int error) override;
+  void OnSocketSendDrained() override {}
+  void OnSocketReleased() override;
 
-  void Submit(Op op);
-  // Records the verdict and ends the check once no operation is in flight.
+  // Records the verdict and closes the socket; `done` follows once it is released.
   void Conclude(ProbeVerdict verdict);
   void Conclude(bool ok, std::string detail) { Conclude(ProbeVerdict{ok, std::move(detail)}); }
   void MaybeFinish();
@@ -101,12 +105,11 @@ class Probe final : public uring::IoHandler {
   uring::EventLoop* loop_;
   Done done_;
   const ProbeSpec* spec_ = nullptr;
-  int fd_ = -1;
-  int pending_ops_ = 0;
+  std::unique_ptr<uring::StreamSocket> socket_;  // the check's connection, until released
   bool concluded_ = false;
+  bool closing_ = false;  // inside socket_->Close(): a release there is reported from the timer
   ProbeVerdict verdict_;
   int64_t start_ns_ = 0;
-  size_t sent_ = 0;
   std::unique_ptr<char[]> buffer_;  // http: the response head, kMaxResponseHead bytes
   size_t received_ = 0;
   uring::Timer timer_;
