@@ -15,7 +15,18 @@ namespace {
 thread_local bool loop_stopped = false;
 // Closed sockets still waiting for their last completions. When the loop stops those never
 // come, so LoopStopped() releases them (otherwise their owners leak at exit, e.g. after a drain).
+// Made by the first Close() and freed when the last closing socket leaves it, so that a thread
+// that ends (lb4's health thread, a test's) leaves nothing behind.
 thread_local std::unordered_set<StreamSocket*>* closing_set = nullptr;
+
+void LeaveClosingSet(StreamSocket* socket) {
+  if (closing_set == nullptr) return;
+  closing_set->erase(socket);
+  if (closing_set->empty()) {
+    delete closing_set;
+    closing_set = nullptr;
+  }
+}
 }  // namespace
 
 void StreamSocket::LoopStopped() {
@@ -31,7 +42,7 @@ void StreamSocket::LoopStopped() {
 }
 
 StreamSocket::~StreamSocket() {
-  if (closing_set != nullptr) closing_set->erase(this);
+  LeaveClosingSet(this);
   if (fd_ >= 0) close(fd_);
 }
 
@@ -270,7 +281,7 @@ void StreamSocket::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
 void StreamSocket::MaybeRelease() {
   if (closing_ && close_submitted_ && inflight_ == 0 && !released_) {
     released_ = true;
-    if (closing_set != nullptr) closing_set->erase(this);
+    LeaveClosingSet(this);
     handler_->OnSocketReleased();
   }
 }
