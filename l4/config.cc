@@ -164,7 +164,7 @@ void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* c
   TableReader r(
       table, errors, "lb4",
       {"workers", "max_connections", "admin", "drain_timeout", "buffer_size", "buffers_per_worker",
-       "batch_wait_us", "access_log", "admin_token_file", "announce"});
+       "batch_wait_us", "splice", "max_pipes", "access_log", "admin_token_file", "announce"});
   ReadAnnounce(r, &config->announce, announce_pools_at);
   r.ReadInt("workers", &config->workers, 0, kMaxWorkers);
   r.ReadInt("max_connections", &config->max_connections, uint64_t{1});
@@ -176,6 +176,8 @@ void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* c
   admin::ReadAdminTokenFile(r, &config->admin_token_file, &config->admin_token);
   r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
   r.ReadInt("batch_wait_us", &config->batch_wait_us, 0u, 1000u);
+  r.ReadBool("splice", &config->splice);
+  r.ReadInt("max_pipes", &config->max_pipes, 0u, 1000000u);
   log::ReadAccessLogConfig(r, "access_log", /*allow_redact=*/false, &config->access_log);
   uint64_t buffer_size = 0;
   if (r.ReadSize("buffer_size", &buffer_size, kMinBufferSize, kMaxBufferSize)) {

@@ -154,6 +154,8 @@ TEST(Lb4Config, AppliesDefaults) {
   EXPECT_EQ(c.drain_timeout, absl::Seconds(30));
   EXPECT_EQ(c.buffer_size, 16384u);
   EXPECT_EQ(c.buffers_per_worker, 4096u);
+  EXPECT_TRUE(c.splice);
+  EXPECT_EQ(c.max_pipes, 1024u);
   const ListenerConfig& l = c.listeners.at(0);
   EXPECT_EQ(l.mode, ListenerMode::kTcp);
   EXPECT_EQ(l.proxy_protocol, ProxyProtocolMode::kOff);
@@ -218,6 +220,8 @@ admin = "[::1]:9900"
 drain_timeout = "1m30s"
 buffer_size = 65536
 buffers_per_worker = 32768
+splice = false
+max_pipes = 7
 
 [[listener]]
 name = "a"
@@ -269,6 +273,8 @@ backends = [{ address = "10.0.0.1:80" }]
   EXPECT_EQ(c.drain_timeout, absl::Seconds(90));
   EXPECT_EQ(c.buffer_size, 65536u);
   EXPECT_EQ(c.buffers_per_worker, 32768u);
+  EXPECT_FALSE(c.splice);
+  EXPECT_EQ(c.max_pipes, 7u);
   ASSERT_EQ(c.listeners.size(), 3u);  // two binds on port 0 do not collide
   EXPECT_EQ(c.listeners[0].proxy_protocol, ProxyProtocolMode::kV1);
   EXPECT_EQ(c.listeners[0].idle_timeout, absl::Hours(24));
@@ -318,7 +324,7 @@ const ErrorCase kErrorCases[] = {
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n",
      "edge.toml:2:1: lb4: worker: unknown key; did you mean \"workers\"? (allowed: workers, "
      "max_connections, admin, drain_timeout, buffer_size, buffers_per_worker, batch_wait_us, "
-     "access_log, "
+     "splice, max_pipes, access_log, "
      "admin_token_file, announce)"},
     {"UnknownKeyInBackend",
      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
