@@ -27,8 +27,8 @@
 // would block. No byte is copied to or from user space, and the kernel forwards page references
 // (often whole 64 KiB segments) instead of 16 KiB copies. Splices are done synchronously because
 // io_uring's IORING_OP_SPLICE always runs in an io-wq thread (a thread hand-off per chunk).
-// Backpressure: the pipe (kPipeBytes) is refilled only once empty; while the output is full,
-// only the POLLOUT is armed and the source is not read. Small exchanges (keep-alive requests)
+// Backpressure: the pipe ([lb4] splice_pipe_size) is refilled only once empty; while the output is
+// full, only the POLLOUT is armed and the source is not read. Small exchanges (keep-alive requests)
 // never fill a buffer and stay on the buffer path; the pipe is closed with the connection.
 //
 // Half-close: EOF from one side is relayed as shutdown(SHUT_WR) on the other once everything
@@ -89,8 +89,6 @@ class RelayConnection final : public uring::IoHandler {
   static constexpr int kBackend = 1;
   static constexpr size_t kHighWaterChunks = 8;
   static constexpr int kMaxIov = 8;
-  // A bulk direction's pipe (F_SETPIPE_SZ); a splice moves at most this much at once.
-  static constexpr size_t kPipeBytes = 256 * 1024;
 
  private:
   enum Op : uint8_t {

@@ -308,3 +308,22 @@ def test_small_exchanges_stay_on_buffers(edge):
         s.sendall(line)
         assert h.recv_exact(s, len(line)) == line
     assert spliced(lb) == 0 and metric(lb, "lb4_splice_pipes") == 0
+
+
+@pytest.mark.parametrize("pipe_size", ["64KiB", "1MiB"])
+def test_pipe_sizes_byte_exact(edge, pipe_size):
+    """The smallest and largest splice_pipe_size: 32 MiB both ways at once arrive intact."""
+    o = edge.origin({"name": "echo", "mode": "echo"})
+    lb = start_lb4(edge, o, "echo", splice_pipe_size=pipe_size)
+    n = 32 * MiB
+    s = edge.connect(lb.address(), timeout=60)
+    errors = []
+    t = threading.Thread(target=send_stream, args=(s, 91, n, errors))
+    t.start()
+    got = h.recv_to_eof(s)
+    t.join(60 * h.SLOW)
+    assert not errors, errors
+    assert got == (n, h.stream_sha256(91, n))
+    s.close()
+    check_path(lb, True, at_least=2)
+    wait_released(lb)
