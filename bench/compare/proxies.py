@@ -21,6 +21,15 @@ def register(cls):
     return cls
 
 
+def baseline_binary(proxy_name, variable):
+    """The binary of a `*-baseline` proxy: another build named by an environment variable, run
+    under the same load in the same invocation (A/B free of the run-to-run spread of the VM)."""
+    explicit = os.environ.get(variable)
+    if not explicit:
+        raise SystemExit(f"{proxy_name}: set {variable} to the binary to compare against")
+    return explicit
+
+
 class Proxy:
     name = "?"
     title = "?"
@@ -159,10 +168,7 @@ class Lb4Baseline(Lb4):
     default = False
 
     def binary(self):
-        explicit = os.environ.get("LB4_BASELINE")
-        if not explicit:
-            raise SystemExit("lb4-baseline: set LB4_BASELINE to the lb4 binary to compare against")
-        return explicit
+        return baseline_binary(self.name, "LB4_BASELINE")
 
 
 @register
