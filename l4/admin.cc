@@ -87,6 +87,10 @@ std::string RenderMetrics(const Lb4Server& server, const AnnounceState* announce
   metrics::PrometheusText out;
   out.Family("lb4_connections_active", "gauge", "Relayed connections open now.");
   out.Sample("lb4_connections_active", {}, static_cast<double>(server.active_connections()));
+  out.Family("lb4_splice_pipes", "gauge",
+             "Pipes open now for spliced bulk flows (two file descriptors each; at most "
+             "[lb4] max_pipes).");
+  out.Sample("lb4_splice_pipes", {}, static_cast<double>(server.splice_pipes()));
   out.Family("lb4_connections_accepted_total", "counter", "Client connections accepted.");
   out.Sample("lb4_connections_accepted_total", {}, Sum(server, &WorkerStats::accepted));
   out.Family("lb4_connections_closed_total", "counter", "Relayed connections finished.");
@@ -132,6 +136,13 @@ std::string RenderMetrics(const Lb4Server& server, const AnnounceState* announce
   out.Family("lb4_buffer_fallbacks_total", "counter",
              "Receives done into a connection's own buffer because the buffer ring was empty.");
   out.Sample("lb4_buffer_fallbacks_total", {}, Sum(server, &WorkerStats::buffer_fallbacks));
+  out.Family("lb4_splice_flows_total", "counter",
+             "Relay directions that turned bulk: switched to splice through a pipe (outcome "
+             "spliced), or left on buffers because no pipe was available (outcome refused).");
+  out.Sample("lb4_splice_flows_total", {{"outcome", "spliced"}},
+             Sum(server, &WorkerStats::splice_flows));
+  out.Sample("lb4_splice_flows_total", {{"outcome", "refused"}},
+             Sum(server, &WorkerStats::splice_refused));
   out.Family("lb4_tls_passthrough_hellos_total", "counter",
              "tls_passthrough ClientHellos, by outcome: routed by SNI, default pool, or refused "
              "(reason).");

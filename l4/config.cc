@@ -61,6 +61,7 @@ constexpr int kMaxConnectRetries = 16;
 constexpr uint32_t kMaxTableSize = 1u << 24;
 constexpr uint64_t kMinBufferSize = 1024;
 constexpr uint64_t kMaxBufferSize = 1u << 20;
+constexpr uint64_t kMinPipeSize = 64 * 1024;      // a pipe's default: smaller ones would not pay
 constexpr uint32_t kMaxBuffersPerWorker = 32768;  // io_uring buffer rings hold at most 2^15
 constexpr size_t kMaxNameLength = 64;
 constexpr size_t kMaxNamesListed = 10;
@@ -161,10 +162,10 @@ void ReadAnnounce(TableReader& lb4, AnnounceConfig* out, toml::source_position* 
 
 void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* config,
                     toml::source_position* admin_at, toml::source_position* announce_pools_at) {
-  TableReader r(
-      table, errors, "lb4",
-      {"workers", "max_connections", "admin", "drain_timeout", "buffer_size", "buffers_per_worker",
-       "batch_wait_us", "access_log", "admin_token_file", "announce"});
+  TableReader r(table, errors, "lb4",
+                {"workers", "max_connections", "admin", "drain_timeout", "buffer_size",
+                 "buffers_per_worker", "batch_wait_us", "splice", "max_pipes", "splice_pipe_size",
+                 "access_log", "admin_token_file", "announce"});
   ReadAnnounce(r, &config->announce, announce_pools_at);
   r.ReadInt("workers", &config->workers, 0, kMaxWorkers);
   r.ReadInt("max_connections", &config->max_connections, uint64_t{1});
@@ -176,6 +177,12 @@ void ReadLb4Section(const toml::table& table, ConfigErrors& errors, Lb4Config* c
   admin::ReadAdminTokenFile(r, &config->admin_token_file, &config->admin_token);
   r.ReadDuration("drain_timeout", &config->drain_timeout, kMinDuration, kMaxDuration);
   r.ReadInt("batch_wait_us", &config->batch_wait_us, 0u, 1000u);
+  r.ReadBool("splice", &config->splice);
+  r.ReadInt("max_pipes", &config->max_pipes, 0u, 1000000u);
+  uint64_t pipe_size = 0;
+  if (r.ReadSize("splice_pipe_size", &pipe_size, kMinPipeSize, kMaxBufferSize)) {
+    config->splice_pipe_size = static_cast<uint32_t>(pipe_size);
+  }
   log::ReadAccessLogConfig(r, "access_log", /*allow_redact=*/false, &config->access_log);
   uint64_t buffer_size = 0;
   if (r.ReadSize("buffer_size", &buffer_size, kMinBufferSize, kMaxBufferSize)) {

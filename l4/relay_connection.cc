@@ -1,6 +1,8 @@
 #include "l4/relay_connection.h"
 
+#include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +11,7 @@
 #include "common/log.h"
 #include "common/net/proxy_protocol.h"
 #include "common/net/socket.h"
+#include "common/net/splice_pipe.h"
 #include "common/uring/buffer_ring.h"
 #include "common/uring/compat.h"
 #include "common/uring/event_loop.h"
@@ -23,6 +26,8 @@ namespace {
 constexpr int Other(int side) { return side ^ 1; }
 // One read of ClientHello bytes: most hellos arrive whole in the first one.
 constexpr size_t kSniffReadSize = 4096;
+// Pipe fills per Pump before it waits for a poll: other connections get their turn.
+constexpr int kMaxPumpRounds = 4;
 }  // namespace
 
 RelayConnection::RelayConnection(Worker* worker)
@@ -202,8 +207,128 @@ void RelayConnection::ArmRecv(int side) {
 void RelayConnection::MaybeArmRecv(int side) {
   Flow& flow = flow_[side];
   if (state_ != State::kRelaying || flow.recv_armed || flow.eof) return;
+  if (flow.splice) {  // the buffered bytes are out: the pipe takes over
+    if (!flow.sending && flow.pending() == 0) Pump(side);
+    return;
+  }
   if (flow.pending() >= kHighWaterChunks) return;
   ArmRecv(side);
+}
+
+void RelayConnection::CancelRecv(int side) {
+  Flow& flow = flow_[side];
+  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+  io_uring_prep_cancel64(sqe, uring::UserData(this, static_cast<uint8_t>(kRecvClient + side)), 0);
+  io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
+  flow.recv_cancelled = true;
+}
+
+// The flow from `side` filled a whole buffer: move it to a pipe if one is available. Its recv is
+// cancelled; Pump starts once what is queued has been sent (MaybeArmRecv).
+void RelayConnection::StartSplice(int side) {
+  Flow& flow = flow_[side];
+  flow.pipe_size = worker_->AcquirePipe(flow.pipe);
+  if (flow.pipe_size == 0) {
+    flow.no_splice = true;
+    return;
+  }
+  if (!flow_[Other(side)].splice) {  // the first spliced direction: splice must not block
+    net::SetNonBlocking(fd_[kClient]);
+    net::SetNonBlocking(fd_[kBackend]);
+  }
+  flow.splice = true;
+  if (flow.recv_armed && !flow.recv_cancelled) CancelRecv(side);
+}
+
+// Moves the bytes of the spliced flow from `from`: pipe -> destination first, then (pipe empty)
+// source -> pipe, until a splice would block, which arms a single-shot poll for it. Synchronous
+// non-blocking splices (see the header for why not IORING_OP_SPLICE).
+void RelayConnection::Pump(int from) {
+  Flow& flow = flow_[from];
+  const int to = Other(from);
+  bool drained = false;  // the last fill took less than the pipe holds: the source is empty
+  for (int round = 0; state_ == State::kRelaying; ++round) {
+    if (flow.piped > 0) {
+      if (flow.poll_out) return;
+      ssize_t n = SpliceOnce(flow.pipe[0], flow.piped, to, /*out=*/true);
+      if (n < 0) return;
+      flow.piped -= static_cast<uint32_t>(n);
+      last_activity_ns_ = worker_->loop().now_ns();
+      if (flow.piped > 0) {  // the destination's send buffer is full
+        ArmPoll(to, true);
+        return;
+      }
+    }
+    if (flow.eof) {
+      RelayEof(from);
+      return;
+    }
+    if (flow.poll_in) return;
+    if (drained || round >= kMaxPumpRounds) {
+      ArmPoll(from, false);
+      return;
+    }
+    ssize_t n = SpliceOnce(flow.pipe[1], flow.pipe_size, from, /*out=*/false);
+    if (n < 0) return;
+    if (n == 0) {
+      flow.eof = true;
+      if (first_fin_ < 0) first_fin_ = from;
+      continue;  // the pipe is empty: RelayEof at the top
+    }
+    flow.piped = static_cast<uint32_t>(n);
+    CountReceived(from, static_cast<uint64_t>(n));
+    drained = static_cast<size_t>(n) < flow.pipe_size;
+  }
+}
+
+// One splice between `side`'s socket and `pipe_end` (to the socket when `out`, else from it) of
+// at most `len` bytes. Would it block, the poll for `side` is armed; on an error the connection
+// ends. -1 in both cases, else the bytes moved (0: EOF from the socket).
+ssize_t RelayConnection::SpliceOnce(int pipe_end, size_t len, int side, bool out) {
+  for (;;) {
+    ssize_t n =
+        out ? splice(pipe_end, nullptr, fd_[side], nullptr, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+            : splice(fd_[side], nullptr, pipe_end, nullptr, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) {
+      ArmPoll(side, out);
+    } else {
+      SocketError(side, out, errno);
+    }
+    return -1;
+  }
+}
+
+void RelayConnection::CountReceived(int side, uint64_t n) {
+  last_activity_ns_ = worker_->loop().now_ns();
+  (side == kClient ? worker_->stats().bytes_from_clients : worker_->stats().bytes_from_backends)
+      .Add(n);
+  bytes_[side] += n;
+}
+
+// A single-shot poll: `side` readable (out false) or writable (out true) for a spliced flow.
+void RelayConnection::ArmPoll(int side, bool out) {
+  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
+  io_uring_prep_poll_add(sqe, fd_[side], out ? POLLOUT : POLLIN);
+  io_uring_sqe_set_data64(
+      sqe, uring::UserData(this, static_cast<uint8_t>((out ? kPollOut : kPollIn) + side)));
+  ++pending_ops_;
+  if (out) {
+    flow_[Other(side)].poll_out = true;
+  } else {
+    flow_[side].poll_in = true;
+  }
+}
+
+void RelayConnection::OnPoll(int side, bool out) {
+  --pending_ops_;
+  int from = out ? Other(side) : side;
+  Flow& flow = flow_[from];
+  (out ? flow.poll_out : flow.poll_in) = false;
+  // Errors and hang-ups are reported by the splice that follows.
+  if (state_ == State::kRelaying) Pump(from);
+  MaybeFinish();
 }
 
 // One plain recv into a buffer of this flow's own, used when the provided ring is empty.
@@ -260,18 +385,15 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     return;
   }
   if (res > 0) {
-    last_activity_ns_ = worker_->loop().now_ns();
-    (side == kClient ? worker_->stats().bytes_from_clients : worker_->stats().bytes_from_backends)
-        .Add(static_cast<uint64_t>(res));
-    bytes_[side] += static_cast<uint64_t>(res);
+    CountReceived(side, static_cast<uint64_t>(res));
     TrySend(side);
+    if (static_cast<uint32_t>(res) == worker_->buffers().buffer_size() && !flow.splice &&
+        !flow.no_splice) {
+      StartSplice(side);  // a full buffer: a bulk flow
+    }
     if (flow.recv_armed && !flow.recv_cancelled && flow.pending() >= kHighWaterChunks) {
       // Backpressure: the other side is not keeping up. Stop reading until it drains.
-      io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-      io_uring_prep_cancel64(sqe, uring::UserData(this, static_cast<uint8_t>(kRecvClient + side)),
-                             0);
-      io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
-      flow.recv_cancelled = true;
+      CancelRecv(side);
     }
   } else if (res == 0) {
     flow.eof = true;
@@ -280,13 +402,11 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
   } else if (res == -ENOBUFS) {
     // The worker's buffer ring is empty: not an error and not EOF. Keep this flow moving with a
     // buffer of its own rather than waiting for others to return ring buffers (see header).
-    if (!flow.recv_armed) ArmFallbackRecv(side);
+    if (!flow.recv_armed && !flow.splice) ArmFallbackRecv(side);
   } else if (res == -EINVAL && flow.recv_capped && !flow.recv_armed) {
     uring::RecvCapRefused();  // a kernel older than 6.17: arm again without the cap
   } else if (res != -ECANCELED) {
-    worker_->stats().errors.Add(1);
-    if (side == kBackend && res == -ECONNRESET) backend_->RecordFailure(PassiveFailure::kReset);
-    Abort(side == kClient ? "client socket error" : "backend socket error");
+    SocketError(side, /*send=*/false, -res);
     return;
   }
   if (!flow.recv_armed) MaybeArmRecv(side);
@@ -332,11 +452,7 @@ void RelayConnection::OnSend(int to, int32_t res) {
     return;
   }
   if (res < 0) {
-    worker_->stats().errors.Add(1);
-    if (to == kBackend && (res == -ECONNRESET || res == -EPIPE)) {
-      backend_->RecordFailure(PassiveFailure::kReset);
-    }
-    Abort(to == kClient ? "client send failed" : "backend send failed");
+    SocketError(to, /*send=*/true, -res);
     return;
   }
   last_activity_ns_ = worker_->loop().now_ns();
@@ -362,10 +478,22 @@ void RelayConnection::OnSend(int to, int32_t res) {
   MaybeFinish();
 }
 
+void RelayConnection::SocketError(int side, bool send, int error) {
+  worker_->stats().errors.Add(1);
+  if (side == kBackend && (error == ECONNRESET || (send && error == EPIPE))) {
+    backend_->RecordFailure(PassiveFailure::kReset);
+  }
+  if (side == kClient) {
+    Abort(send ? "client send failed" : "client socket error");
+  } else {
+    Abort(send ? "backend send failed" : "backend socket error");
+  }
+}
+
 // FIN from `from`: once everything received before it has been sent, pass it on.
 void RelayConnection::RelayEof(int from) {
   Flow& flow = flow_[from];
-  if (flow.shut || flow.sending || flow.pending() > 0) return;
+  if (flow.shut || flow.sending || flow.pending() > 0 || flow.piped > 0) return;
   shutdown(fd_[Other(from)], SHUT_WR);
   flow.shut = true;
 }
@@ -442,6 +570,8 @@ void RelayConnection::Finish() {
   WriteConnectionLog();
   ReleaseChunks(flow_[kClient]);
   ReleaseChunks(flow_[kBackend]);
+  worker_->ReleasePipe(flow_[kClient].pipe);
+  worker_->ReleasePipe(flow_[kBackend].pipe);
   CloseSockets(worker_->loop(), fd_);
   connector_.Release();
   backend_ = nullptr;
@@ -472,6 +602,14 @@ void RelayConnection::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
       break;
     case kSniff:
       OnSniff(res);
+      break;
+    case kPollIn:
+    case kPollIn + 1:
+      OnPoll(op - kPollIn, /*out=*/false);
+      break;
+    case kPollOut:
+    case kPollOut + 1:
+      OnPoll(op - kPollOut, /*out=*/true);
       break;
     default:
       break;

@@ -19,6 +19,18 @@
 // (every buffer held by flows whose peers wait for the other direction). Progress is guaranteed
 // and memory stays bounded: at most one such buffer per direction is being filled at a time.
 //
+// Bulk flows (splice): when a recv fills a whole ring buffer, the direction is bulk (as HAProxy's
+// splice-auto decides) and, if [lb4] splice is on and a pipe is free within max_pipes, it moves
+// to splice(2): its recv is cancelled, what was already queued is sent, then the worker thread
+// splices socket -> pipe -> socket itself (non-blocking sockets, SPLICE_F_NONBLOCK), and a
+// single-shot io_uring poll waits for readable input or room in the output only when a splice
+// would block. No byte is copied to or from user space, and the kernel forwards page references
+// (often whole 64 KiB segments) instead of 16 KiB copies. Splices are done synchronously because
+// io_uring's IORING_OP_SPLICE always runs in an io-wq thread (a thread hand-off per chunk).
+// Backpressure: the pipe ([lb4] splice_pipe_size) is refilled only once empty; while the output is
+// full, only the POLLOUT is armed and the source is not read. Small exchanges (keep-alive requests)
+// never fill a buffer and stay on the buffer path; the pipe is closed with the connection.
+//
 // Half-close: EOF from one side is relayed as shutdown(SHUT_WR) on the other once everything
 // received before it is sent; the other direction keeps flowing. The connection ends when both
 // directions have ended, or at once on an error or timeout (Abort).
@@ -85,7 +97,9 @@ class RelayConnection final : public uring::IoHandler {
     kRecvBackend = 3,
     kSendClient = 4,  // kSendClient + side: send *to* that side
     kSendBackend = 5,
-    kSniff = 6,  // tls_passthrough: a recv of ClientHello bytes
+    kSniff = 6,    // tls_passthrough: a recv of ClientHello bytes
+    kPollIn = 7,   // kPollIn + side: a spliced flow waits for that side to be readable
+    kPollOut = 9,  // kPollOut + side: a spliced flow waits for room to send to that side
   };
   enum class State : uint8_t { kIdle, kSniffing, kConnecting, kRelaying, kClosing };
 
@@ -109,11 +123,22 @@ class RelayConnection final : public uring::IoHandler {
     bool eof = false;             // the source side sent FIN
     bool shut = false;            // FIN relayed to the destination side
     bool sending = false;
+    // Splice (bulk): set once the flow is moved to a pipe, which then carries all its bytes once
+    // the queue above has drained; `piped` bytes wait in the pipe.
+    bool splice = false;
+    bool no_splice = false;  // no pipe was available: stay on buffers
+    bool poll_in = false;    // a POLLIN on the source side is in flight
+    bool poll_out = false;   // a POLLOUT on the destination side is in flight
+    uint32_t piped = 0;
+    uint32_t pipe_size = 0;  // the pipe's capacity
+    int pipe[2] = {-1, -1};
     size_t pending() const { return queue.size() - head; }
     void Reset() {
       queue.clear();
       head = 0;
       recv_armed = recv_cancelled = recv_capped = eof = shut = sending = false;
+      splice = no_splice = poll_in = poll_out = false;
+      piped = pipe_size = 0;
       fallback = nullptr;
     }
   };
@@ -131,6 +156,16 @@ class RelayConnection final : public uring::IoHandler {
   void TrySend(int from);
   void OnSend(int to, int32_t res);
   void RelayEof(int from);
+  // A receive from `side` (or a send to it, `send`) failed with errno `error`: counted (a backend
+  // reset is a passive health failure) and the connection ends.
+  void SocketError(int side, bool send, int error);
+  void StartSplice(int side);
+  void Pump(int from);
+  ssize_t SpliceOnce(int pipe_end, size_t len, int side, bool out);
+  void ArmPoll(int side, bool out);
+  void CountReceived(int side, uint64_t n);  // bytes from `side`: stats, idle timer
+  void OnPoll(int side, bool out);
+  void CancelRecv(int side);
   void MaybeFinish();
   void Finish();
   void ReleaseChunks(Flow& flow);

@@ -58,6 +58,7 @@ class Lb4Server {
   void Stop();
 
   int64_t active_connections() const { return shared_.active.load(); }
+  int64_t splice_pipes() const { return shared_.pipes.load(); }  // open now, all workers
   bool draining() const { return draining_.load(); }
   // SIGTERM was taken: /healthz answers 503 from now on, so whatever checks lb4 (a router's
   // probe, an orchestrator) moves away while lb4 still accepts for [lb4.announce] drain_delay.

@@ -35,6 +35,8 @@ struct alignas(64) WorkerStats {
   OwnedCounter errors;  // connections ended by a socket error
   OwnedCounter accept_errors;
   OwnedCounter buffer_fallbacks;  // plain recvs because the provided buffer ring ran dry
+  OwnedCounter splice_flows;      // directions switched to splice (bulk)
+  OwnedCounter splice_refused;    // bulk directions left on buffers: no pipe (limit or pipe2)
   // tls_passthrough: ClientHellos read and routed by an SNI route, or sent to the listener's pool
   // (no SNI, or no route matched); refused ones by reason (index: tls::HelloError), timeouts, and
   // clients that closed before the hello was complete.
@@ -53,6 +55,7 @@ struct alignas(64) WorkerStats {
 
 struct SharedCounters {
   std::atomic<int64_t> active{0};  // relayed connections alive, all workers
+  std::atomic<int64_t> pipes{0};   // splice pipes open, all workers (at most [lb4] max_pipes)
   // [lb4.access_log]'s sink, null when off. Owned by Lb4Server, which keeps every sink it ever
   // published until exit, so a worker may use what it loaded without a reference count.
   std::atomic<log::LineSink*> connection_log{nullptr};

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "common/net/socket.h"
+#include "common/net/splice_pipe.h"
 
 namespace edge::l4 {
 
@@ -54,6 +55,7 @@ absl::Status Worker::Setup() {
                                                    config.buffers_per_worker, config.buffer_size);
   if (!buffers.ok()) return buffers.status();
   buffers_ = std::move(*buffers);
+  if (config.splice) net::SpliceSupported();  // probed (and logged) once, at start
   UpdateSourceTables(*runtime_);
   for (ListenSocket& s : sockets_) {
     listeners_.push_back(
@@ -363,5 +365,30 @@ void Worker::Release(TlsTerminateConnection* c) {
 }
 
 void Worker::ReturnBuffer(uint16_t bid) { buffers_->Recycle(bid); }
+
+uint32_t Worker::AcquirePipe(int (&fds)[2]) {
+  const Lb4Config& config = runtime_->config;
+  if (!config.splice || !net::SpliceSupported()) return 0;
+  if (shared_->pipes.fetch_add(1, std::memory_order_relaxed) <
+      static_cast<int64_t>(config.max_pipes)) {
+    size_t capacity = net::CreateSplicePipe(config.splice_pipe_size, fds);
+    // Over the user's fs.pipe-user-pages-soft the kernel hands out 2-page pipes: a splice per
+    // 8 KiB would cost more than the buffer path.
+    if (capacity >= 64 * 1024) {
+      stats_.splice_flows.Add(1);
+      return static_cast<uint32_t>(capacity);
+    }
+    if (capacity > 0) net::CloseSplicePipe(fds);
+  }
+  shared_->pipes.fetch_sub(1, std::memory_order_relaxed);
+  stats_.splice_refused.Add(1);
+  return 0;
+}
+
+void Worker::ReleasePipe(int (&fds)[2]) {
+  if (fds[0] < 0) return;
+  net::CloseSplicePipe(fds);
+  shared_->pipes.fetch_sub(1, std::memory_order_relaxed);
+}
 
 }  // namespace edge::l4

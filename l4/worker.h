@@ -76,6 +76,11 @@ class Worker {
   void OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& listener,
                   const std::shared_ptr<SourceTable>& source_table);
   void ReturnBuffer(uint16_t bid);
+  // A splice pipe for one bulk direction of a relay, within [lb4] max_pipes for the process;
+  // returns its capacity in bytes. 0 (counted) when splice is off or unsupported, the limit is
+  // reached or pipe2 fails: the direction stays on buffers. ReleasePipe closes it.
+  uint32_t AcquirePipe(int (&fds)[2]);
+  void ReleasePipe(int (&fds)[2]);
   void Release(RelayConnection* connection);
   void Release(TlsTerminateConnection* connection);
   void OnListenerClosed() { CheckListenersClosed(); }

@@ -21,6 +21,15 @@ def register(cls):
     return cls
 
 
+def baseline_binary(proxy_name, variable):
+    """The binary of a `*-baseline` proxy: another build named by an environment variable, run
+    under the same load in the same invocation (A/B free of the run-to-run spread of the VM)."""
+    explicit = os.environ.get(variable)
+    if not explicit:
+        raise SystemExit(f"{proxy_name}: set {variable} to the binary to compare against")
+    return explicit
+
+
 class Proxy:
     name = "?"
     title = "?"
@@ -150,6 +159,32 @@ backends = [ {be} ]
 
 
 @register
+class Lb4Baseline(Lb4):
+    """Another lb4 build (LB4_BASELINE=path), e.g. the last commit's binary, under the same load as
+    lb4 in the same run: how a change moves lb4's cost, free of the run-to-run spread of the VM.
+    Not run unless named in --proxies."""
+    name = "lb4-baseline"
+    title = "lb4 baseline build (LB4_BASELINE)"
+    default = False
+
+    def binary(self):
+        return baseline_binary(self.name, "LB4_BASELINE")
+
+
+@register
+class Lb4NoSplice(Lb4):
+    """lb4 with `splice = false`: every byte through the user-space buffer ring (the path small
+    exchanges take), to see what splice gains on bulk flows. Not run unless named in --proxies."""
+    name = "lb4-nosplice"
+    title = "lb4, splice = false"
+    default = False
+
+    def config(self, listen, backends):
+        name, text = super().config(listen, backends)
+        return name, text.replace("drain_timeout = ", "splice = false\ndrain_timeout = ", 1)
+
+
+@register
 class HAProxyTcp(Proxy):
     name = "haproxy"
     title = "HAProxy (mode tcp, nbthread 1)"
@@ -193,6 +228,24 @@ backend origin
 
     def argv(self, config_path):
         return [self.binary(), "-f", config_path, "-db"]
+
+
+@register
+class HAProxySplice(HAProxyTcp):
+    """HAProxy mode tcp with `option splice-auto`: a connection whose buffer fills moves its bytes
+    with splice(2) through a pipe (socket -> pipe -> socket, no copy to user space); small
+    exchanges stay on buffers. The second baseline for bulk transfers (1mib). Not run by default."""
+    name = "haproxy-splice"
+    title = "HAProxy (mode tcp, nbthread 1, option splice-auto)"
+    features = {"tcp"}
+    default = False
+
+    def config(self, listen, backends):
+        name, text = super().config(listen, backends)
+        # Pipes take 2 fds each too: maxconn x 2 + maxpipes x 2 within the 20,000 open-file limit
+        # (HAProxy's default maxpipes, maxconn / 4, would not fit).
+        text = text.replace("    maxconn 9500\n", "    maxconn 8000\n    maxpipes 1000\n", 1)
+        return name, text.replace("    mode tcp\n", "    mode tcp\n    option splice-auto\n", 1)
 
 
 @register

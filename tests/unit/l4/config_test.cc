@@ -154,6 +154,9 @@ TEST(Lb4Config, AppliesDefaults) {
   EXPECT_EQ(c.drain_timeout, absl::Seconds(30));
   EXPECT_EQ(c.buffer_size, 16384u);
   EXPECT_EQ(c.buffers_per_worker, 4096u);
+  EXPECT_TRUE(c.splice);
+  EXPECT_EQ(c.max_pipes, 1024u);
+  EXPECT_EQ(c.splice_pipe_size, 256u * 1024);
   const ListenerConfig& l = c.listeners.at(0);
   EXPECT_EQ(l.mode, ListenerMode::kTcp);
   EXPECT_EQ(l.proxy_protocol, ProxyProtocolMode::kOff);
@@ -218,6 +221,9 @@ admin = "[::1]:9900"
 drain_timeout = "1m30s"
 buffer_size = 65536
 buffers_per_worker = 32768
+splice = false
+max_pipes = 7
+splice_pipe_size = "1MiB"
 
 [[listener]]
 name = "a"
@@ -269,6 +275,9 @@ backends = [{ address = "10.0.0.1:80" }]
   EXPECT_EQ(c.drain_timeout, absl::Seconds(90));
   EXPECT_EQ(c.buffer_size, 65536u);
   EXPECT_EQ(c.buffers_per_worker, 32768u);
+  EXPECT_FALSE(c.splice);
+  EXPECT_EQ(c.max_pipes, 7u);
+  EXPECT_EQ(c.splice_pipe_size, 1u << 20);
   ASSERT_EQ(c.listeners.size(), 3u);  // two binds on port 0 do not collide
   EXPECT_EQ(c.listeners[0].proxy_protocol, ProxyProtocolMode::kV1);
   EXPECT_EQ(c.listeners[0].idle_timeout, absl::Hours(24));
@@ -318,7 +327,7 @@ const ErrorCase kErrorCases[] = {
      "[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n",
      "edge.toml:2:1: lb4: worker: unknown key; did you mean \"workers\"? (allowed: workers, "
      "max_connections, admin, drain_timeout, buffer_size, buffers_per_worker, batch_wait_us, "
-     "access_log, "
+     "splice, max_pipes, splice_pipe_size, access_log, "
      "admin_token_file, announce)"},
     {"UnknownKeyInBackend",
      "[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\npool = \"g\"\n"
@@ -359,6 +368,11 @@ const ErrorCase kErrorCases[] = {
      "[lb4]\nbuffer_size = \"512B\"\n[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\n"
      "pool = \"g\"\n[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n",
      "edge.toml:2:15: lb4: buffer_size: must be between 1KiB and 1MiB, got \"512B\""},
+    {"SplicePipeSizeTooSmall",
+     "[lb4]\nsplice_pipe_size = \"16KiB\"\n[[listener]]\nname = \"web\"\nbind = "
+     "\"127.0.0.1:8080\"\npool = \"g\"\n[[pool]]\nname = \"g\"\nbackends = [{ address = "
+     "\"127.0.0.1:8001\" }]\n",
+     "edge.toml:2:20: lb4: splice_pipe_size: must be between 64KiB and 1MiB, got \"16KiB\""},
     {"BufferSizeBadUnit",
      "[lb4]\nbuffer_size = \"16KB\"\n[[listener]]\nname = \"web\"\nbind = \"127.0.0.1:8080\"\n"
      "pool = \"g\"\n[[pool]]\nname = \"g\"\nbackends = [{ address = \"127.0.0.1:8001\" }]\n",
