@@ -152,7 +152,9 @@ TEST(SourceTable, ChurnKeepsTheIndexExact) {
     if (a.verdict == Verdict::kAdmitted) live[ip].push_back(a.slot);
     size_t live_sources = 0;
     for (const auto& [k, slots] : live) live_sources += slots.empty() ? 0 : 1;
-    if (a.verdict == Verdict::kUntracked) EXPECT_GE(live_sources, 64u);
+    if (a.verdict == Verdict::kUntracked) {
+      EXPECT_GE(live_sources, 64u);
+    }
     ASSERT_LE(t.size(), 64u);
   }
   for (const auto& [ip, slots] : live) {
