@@ -66,8 +66,8 @@ void RelayConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime
 
 void RelayConnection::StartSniff() {
   state_ = State::kSniffing;
-  hello_size_ = 0;
-  hello_parser_.emplace(listener_->config.max_client_hello);
+  hello_ = std::make_unique<Hello>();
+  hello_->parser.emplace(listener_->config.max_client_hello);
   worker_->loop().timers().Schedule(&timer_, start_ns_ + listener_->handshake_timeout_ns);
   ArmSniff();
 }
@@ -75,9 +75,9 @@ void RelayConnection::StartSniff() {
 // A plain recv appending to hello_ (the provided ring's buffers are for the relay; a hello may
 // need several reads, and the bytes must stay contiguous until they are forwarded).
 void RelayConnection::ArmSniff() {
-  hello_.resize(hello_size_ + kSniffReadSize);
+  hello_->bytes.resize(hello_->size + kSniffReadSize);
   io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-  io_uring_prep_recv(sqe, fd_[kClient], hello_.data() + hello_size_, kSniffReadSize, 0);
+  io_uring_prep_recv(sqe, fd_[kClient], hello_->bytes.data() + hello_->size, kSniffReadSize, 0);
   io_uring_sqe_set_data64(sqe, uring::UserData(this, kSniff));
   ++pending_ops_;
 }
@@ -101,11 +101,11 @@ void RelayConnection::OnSniff(int32_t res) {
   }
   stats.bytes_from_clients.Add(static_cast<uint64_t>(res));
   bytes_[kClient] += static_cast<uint64_t>(res);
-  tls::ClientHelloParser& parser = *hello_parser_;
+  tls::ClientHelloParser& parser = *hello_->parser;
   auto result =
-      parser.Feed(std::string_view(hello_.data() + hello_size_, static_cast<size_t>(res)));
-  hello_size_ += static_cast<size_t>(res);
-  hello_.resize(hello_size_);
+      parser.Feed(std::string_view(hello_->bytes.data() + hello_->size, static_cast<size_t>(res)));
+  hello_->size += static_cast<size_t>(res);
+  hello_->bytes.resize(hello_->size);
   switch (result) {
     case tls::ClientHelloParser::Result::kNeedMore:
       ArmSniff();
@@ -125,7 +125,7 @@ void RelayConnection::OnSniff(int32_t res) {
   if (routed != nullptr) pool_ = routed;
   if (listener_->access_log_sample > 0) sni_ = sni;
   connector_.Reset(pool_, &client_address_);
-  hello_parser_.reset();
+  hello_->parser.reset();
   worker_->loop().timers().Cancel(&timer_);
   state_ = State::kConnecting;
   Connect();
@@ -169,9 +169,9 @@ void RelayConnection::OnConnect(int32_t res) {
     flow_[kClient].queue.push_back(Chunk{
         proxy_header_.data(), static_cast<uint32_t>(proxy_header_.size()), kHeaderChunk, nullptr});
   }
-  if (hello_size_ > 0) {  // passthrough: the ClientHello (and anything after it) goes first
+  if (hello_ != nullptr) {  // passthrough: the ClientHello (and anything after it) goes first
     flow_[kClient].queue.push_back(
-        Chunk{hello_.data(), static_cast<uint32_t>(hello_size_), kHelloChunk, nullptr});
+        Chunk{hello_->bytes.data(), static_cast<uint32_t>(hello_->size), kHelloChunk, nullptr});
   }
   if (flow_[kClient].pending() > 0) TrySend(kClient);
   last_activity_ns_ = worker_->loop().now_ns();
@@ -351,8 +351,7 @@ void RelayConnection::ReleaseChunk(const Chunk& chunk) {
   } else if (chunk.bid == kHeapChunk) {
     delete[] chunk.heap;
   } else if (chunk.bid == kHelloChunk) {
-    std::string().swap(hello_);  // the connection may live long: do not keep the buffer
-    hello_size_ = 0;
+    hello_.reset();  // the connection may live long: do not keep the bytes
   }
 }
 
@@ -426,14 +425,16 @@ void RelayConnection::TrySend(int from) {
     io_uring_prep_send(sqe, fd_[to], c.data, c.len, MSG_NOSIGNAL);
   } else {
     if (n > kMaxIov) n = kMaxIov;
+    if (send_vector_[to] == nullptr) send_vector_[to] = std::make_unique<SendVector>();
+    SendVector& v = *send_vector_[to];
     for (size_t i = 0; i < n; ++i) {
       const Chunk& c = flow.queue[flow.head + i];
-      iov_[to][i].iov_base = c.data;
-      iov_[to][i].iov_len = c.len;
+      v.iov[i].iov_base = c.data;
+      v.iov[i].iov_len = c.len;
     }
-    msghdr& msg = msg_[to];
+    msghdr& msg = v.msg;
     std::memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = iov_[to];
+    msg.msg_iov = v.iov;
     msg.msg_iovlen = n;
     io_uring_prep_sendmsg(sqe, fd_[to], &msg, MSG_NOSIGNAL);
   }
@@ -471,6 +472,7 @@ void RelayConnection::OnSend(int to, int32_t res) {
   if (flow.pending() == 0) {
     flow.queue.clear();
     flow.head = 0;
+    send_vector_[to].reset();  // only a backlog needs it: an idle connection holds none
   }
   TrySend(from);
   if (flow.pending() == 0 && flow.eof) RelayEof(from);
@@ -577,9 +579,8 @@ void RelayConnection::Finish() {
   backend_ = nullptr;
   listener_ = nullptr;
   pool_ = nullptr;
-  hello_parser_.reset();
-  if (hello_.capacity() > 0) std::string().swap(hello_);
-  hello_size_ = 0;
+  hello_.reset();
+  for (std::unique_ptr<SendVector>& v : send_vector_) v.reset();
   state_ = State::kIdle;
   worker_->stats().closed.Add(1);
   worker_->stats().durations.Observe(static_cast<double>(worker_->loop().now_ns() - start_ns_) /

@@ -182,16 +182,25 @@ class RelayConnection final : public uring::IoHandler {
   uint32_t pending_ops_ = 0;
   int64_t last_activity_ns_ = 0;
   int64_t start_ns_ = 0;
-  Flow flow_[2];   // flow_[s]: received from side s
-  msghdr msg_[2];  // msg_[s]: the sendmsg to side s (must stay valid while in flight)
-  iovec iov_[2][kMaxIov];
+  Flow flow_[2];  // flow_[s]: received from side s
+  // The sendmsg to side s when several chunks wait (valid while in flight); made when a backlog
+  // needs one and freed when the direction drains, so that an idle connection holds none.
+  struct SendVector {
+    msghdr msg;
+    iovec iov[kMaxIov];
+  };
+  std::unique_ptr<SendVector> send_vector_[2];
   net::SocketAddress client_address_;
   std::string proxy_header_;
-  // tls_passthrough: the bytes read while looking for the ClientHello (hello_size_ of them valid;
-  // a recv may be filling the rest), and the parser (only while sniffing).
-  std::string hello_;
-  size_t hello_size_ = 0;
-  std::optional<tls::ClientHelloParser> hello_parser_;
+  // tls_passthrough: the bytes read while looking for the ClientHello (`size` of them valid; a
+  // recv may be filling the rest) and the parser (only while sniffing). Allocated for the sniff
+  // and freed once the bytes have been forwarded: a relayed connection does not carry them.
+  struct Hello {
+    std::string bytes;
+    size_t size = 0;
+    std::optional<tls::ClientHelloParser> parser;
+  };
+  std::unique_ptr<Hello> hello_;
   uring::Timer timer_;
   // For the connection log: bytes received from each side, why the connection ended (the first
   // reason; static strings), which side sent the first FIN (-1: none), the passthrough SNI.
