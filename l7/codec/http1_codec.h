@@ -59,6 +59,7 @@ class Http1Codec final : public ServerCodec, public CodecStream {
   void OnOutputDrained(bool below_low_water) override;
   void Drain() override { draining_ = true; }
   bool Idle() const override;
+  void ReleaseIdleBuffers() override;
   void OnConnectionClosed() override;
 
   // CodecStream (the stream being answered)
@@ -132,7 +133,6 @@ class Http1Codec final : public ServerCodec, public CodecStream {
   ClientFraming framing_ = ClientFraming::kNone;
   const http::HttpResponse* response_head_ = nullptr;
   int response_status_ = 0;
-  std::string scratch_;  // a chunk's framing, kept for its capacity
 };
 
 }  // namespace edge::l7
