@@ -27,8 +27,7 @@ Http1Codec::Http1Codec(StreamServices* services, ServerCodecCallbacks* callbacks
     : services_(services),
       callbacks_(callbacks),
       peer_(peer),
-      head_parser_(RequestLimits(services->runtime()->config.limits)),
-      chunked_(RequestChunkedLimits(services->runtime()->config.limits)) {
+      head_parser_(RequestLimits(services->runtime()->config.limits)) {
   info_.client = peer;
 }
 
@@ -95,6 +94,7 @@ void Http1Codec::ReleaseIdleBuffers() {
   if (pool == nullptr || !Idle()) return;
   pool->Return(&in_);
   pool->Return(&head_);
+  chunked_.reset();
 }
 
 std::string Http1Codec::TakeInput() {
@@ -258,7 +258,12 @@ void Http1Codec::StartRequest(size_t head_bytes) {
       body_complete_ = body_left_ == 0;
       break;
     case http::BodyKind::kChunked:
-      chunked_ = http::ChunkedDecoder(RequestChunkedLimits(services_->runtime()->config.limits));
+      if (chunked_ == nullptr) {
+        chunked_ = std::make_unique<http::ChunkedDecoder>(
+            RequestChunkedLimits(services_->runtime()->config.limits));
+      } else {
+        *chunked_ = http::ChunkedDecoder(RequestChunkedLimits(services_->runtime()->config.limits));
+      }
       body_complete_ = false;
       break;
     default:
@@ -299,7 +304,7 @@ void Http1Codec::FeedBody() {
       }
       continue;
     }
-    http::ChunkedResult r = chunked_.Decode(in_);
+    http::ChunkedResult r = chunked_->Decode(in_);
     switch (r.status) {
       case http::ChunkedStatus::kData:
         stream->DecodeData(r.data);
@@ -310,7 +315,7 @@ void Http1Codec::FeedBody() {
         return;
       case http::ChunkedStatus::kDone:
         body_complete_ = true;
-        stream->DecodeEnd(&chunked_.trailers());  // they point into in_: before erasing
+        stream->DecodeEnd(&chunked_->trailers());  // they point into in_: before erasing
         in_.erase(0, r.consumed);
         break;
       case http::ChunkedStatus::kError:

@@ -14,11 +14,11 @@ namespace edge::l7 {
 
 ClientConnection::ClientConnection(GatewayServer* server, int fd, const net::SocketAddress& peer)
     : server_(server),
-      fd_(fd),
       peer_(peer),
+      fd_(fd),
       timer_(&TimerThunk, this),
       send_timer_(&SendTimerThunk, this),
-      http1_(server, this, peer),
+      http1_(server, this, peer_),
       codec_(&http1_) {}
 
 ClientConnection::~ClientConnection() {

@@ -146,13 +146,13 @@ class ClientConnection final : public uring::IoHandler,
   void OnTunnelTimer();
 
   GatewayServer* server_;
-  int fd_;
   net::SocketAddress peer_;
   std::unique_ptr<char[]> recv_buffer_;  // kRecvBufferSize, only while large receives are due
   size_t recv_capacity_ = 0;             // the armed receive's buffer size
   std::string out_;                      // queued for the client
   std::string sending_;                  // being sent; sent_ bytes done
   size_t sent_ = 0;
+  int fd_;
   int inflight_ = 0;
   int batch_depth_ = 0;  // Write() only queues; the outermost EndBatch flushes
   bool recv_armed_ = false;
@@ -163,15 +163,15 @@ class ClientConnection final : public uring::IoHandler,
   bool close_submitted_ = false;
   bool refused_ = false;  // Refuse(): over max_connections
   State state_ = State::kOpen;
-  uring::Timer timer_;  // idle, header, linger, tunnel
-  uring::EndOfPassTask flush_task_{&FlushThunk, this};
   enum class TimerKind : uint8_t {
     kNone,
     kIdle,
     kHeader,
     kLinger,
     kTunnel
-  } timer_kind_ = TimerKind::kNone;
+  } timer_kind_ = TimerKind::kNone;  // what timer_ is armed for
+  uring::Timer timer_;               // idle, header, linger, tunnel
+  uring::EndOfPassTask flush_task_{&FlushThunk, this};
   // send_timeout, in every state: armed while output waits for the client. A send that moves
   // bytes only records the time (no wheel operation per send); the timer, when it fires, re-arms
   // itself for the last progress + send_timeout or closes.
