@@ -25,8 +25,8 @@ class StringPool {
   // Takes `s`'s storage back (or frees it when the pool is full or it is large); `s` is left
   // empty, without storage. Its bytes are dropped.
   void Return(std::string* s) {
-    if (s->capacity() <= kInline) return;
     s->clear();
+    if (s->capacity() <= kInline) return;
     if (s->capacity() <= kMaxCapacity && free_.size() < kMaxFree) {
       free_.emplace_back().swap(*s);
     } else {
