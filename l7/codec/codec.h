@@ -163,6 +163,9 @@ class ServerCodec {
   virtual void Drain() = 0;
   // Whether the connection is between requests with nothing buffered (a drain closes it now).
   virtual bool Idle() const = 0;
+  // The connection is Idle() with nothing queued: buffers kept only for speed may go back to
+  // the loop (StreamServices::string_pool).
+  virtual void ReleaseIdleBuffers() {}
   // The connection is closing: every stream is reset.
   virtual void OnConnectionClosed() = 0;
 };

@@ -7,16 +7,27 @@
 #include "l7/server/http_limits.h"
 #include "l7/server/request_id.h"
 #include "l7/stream/request_stream.h"
+#include "l7/stream/string_pool.h"
 
 namespace edge::l7 {
+namespace {
+
+// A response head's or a chunk's framing on its way to the connection's output (which copies
+// it): one buffer per thread, emptied, its capacity kept, so that no connection holds one.
+std::string& Scratch() {
+  thread_local std::string scratch;
+  scratch.clear();
+  return scratch;
+}
+
+}  // namespace
 
 Http1Codec::Http1Codec(StreamServices* services, ServerCodecCallbacks* callbacks,
                        const net::SocketAddress& peer)
     : services_(services),
       callbacks_(callbacks),
       peer_(peer),
-      head_parser_(RequestLimits(services->runtime()->config.limits)),
-      chunked_(RequestChunkedLimits(services->runtime()->config.limits)) {
+      head_parser_(RequestLimits(services->runtime()->config.limits)) {
   info_.client = peer;
 }
 
@@ -29,6 +40,7 @@ void Http1Codec::Start(bool expect_proxy_header, bool draining) {
 // ---- input ----
 
 void Http1Codec::OnData(std::string_view data) {
+  if (StringPool* pool = services_->string_pool()) pool->Lend(&in_);
   in_.append(data);
   Process();
 }
@@ -74,6 +86,15 @@ bool Http1Codec::ExpectsMuchInput() const {
 bool Http1Codec::Idle() const {
   return (state_ == State::kHead || state_ == State::kProxyHeader) && in_.empty() &&
          callbacks_->output_queued() == 0;
+}
+
+void Http1Codec::ReleaseIdleBuffers() {
+  // Between requests nothing points into head_ (request_ is parsed anew) and in_ is empty.
+  StringPool* pool = services_->string_pool();
+  if (pool == nullptr || !Idle()) return;
+  pool->Return(&in_);
+  pool->Return(&head_);
+  chunked_.reset();
 }
 
 std::string Http1Codec::TakeInput() {
@@ -220,6 +241,7 @@ void Http1Codec::RejectConnection(int status, std::string_view kind, std::string
 
 void Http1Codec::StartRequest(size_t head_bytes) {
   // The views of request_ must outlive in_'s changes: they move with the head's bytes.
+  if (StringPool* pool = services_->string_pool()) pool->Lend(&head_);
   head_.assign(in_, 0, head_bytes);
   request_.Relocate({in_.data(), head_bytes, head_.data()});
   in_.erase(0, head_bytes);
@@ -236,7 +258,12 @@ void Http1Codec::StartRequest(size_t head_bytes) {
       body_complete_ = body_left_ == 0;
       break;
     case http::BodyKind::kChunked:
-      chunked_ = http::ChunkedDecoder(RequestChunkedLimits(services_->runtime()->config.limits));
+      if (chunked_ == nullptr) {
+        chunked_ = std::make_unique<http::ChunkedDecoder>(
+            RequestChunkedLimits(services_->runtime()->config.limits));
+      } else {
+        *chunked_ = http::ChunkedDecoder(RequestChunkedLimits(services_->runtime()->config.limits));
+      }
       body_complete_ = false;
       break;
     default:
@@ -277,7 +304,7 @@ void Http1Codec::FeedBody() {
       }
       continue;
     }
-    http::ChunkedResult r = chunked_.Decode(in_);
+    http::ChunkedResult r = chunked_->Decode(in_);
     switch (r.status) {
       case http::ChunkedStatus::kData:
         stream->DecodeData(r.data);
@@ -288,7 +315,7 @@ void Http1Codec::FeedBody() {
         return;
       case http::ChunkedStatus::kDone:
         body_complete_ = true;
-        stream->DecodeEnd(&chunked_.trailers());  // they point into in_: before erasing
+        stream->DecodeEnd(&chunked_->trailers());  // they point into in_: before erasing
         in_.erase(0, r.consumed);
         break;
       case http::ChunkedStatus::kError:
@@ -318,17 +345,17 @@ void Http1Codec::EncodeHead(const http::HttpResponse& head,
   options.client_version = request_.version;
   options.request_id = request_id;
   options.extra_headers = extra_fields;
-  scratch_.clear();
-  AppendClientResponseHead(head, options, &scratch_);
-  callbacks_->Write(scratch_);
+  std::string& scratch = Scratch();
+  AppendClientResponseHead(head, options, &scratch);
+  callbacks_->Write(scratch);
 }
 
 void Http1Codec::EncodeData(std::string_view data) {
   if (state_ != State::kStream || data.empty()) return;
   if (framing_ == ClientFraming::kChunked) {
-    scratch_.clear();
-    AppendChunk(data, &scratch_);
-    callbacks_->Write(scratch_);
+    std::string& scratch = Scratch();
+    AppendChunk(data, &scratch);
+    callbacks_->Write(scratch);
   } else {
     callbacks_->Write(data);
   }
@@ -338,9 +365,9 @@ void Http1Codec::EncodeEnd(const http::HttpHeaders* trailers) {
   if (state_ != State::kStream) return;
   if (framing_ == ClientFraming::kChunked) {
     if (trailers != nullptr && !trailers->empty()) {
-      scratch_.clear();
-      AppendClientLastChunk(*trailers, response_head_->headers, &scratch_);
-      callbacks_->Write(scratch_);
+      std::string& scratch = Scratch();
+      AppendClientLastChunk(*trailers, response_head_->headers, &scratch);
+      callbacks_->Write(scratch);
     } else {
       callbacks_->Write(kLastChunk);
     }
@@ -376,9 +403,9 @@ void Http1Codec::EncodeUpgrade(const http::HttpResponse& head,
   options.client_version = request_.version;
   options.request_id = request_id;
   options.extra_headers = extra_fields;
-  scratch_.clear();
-  AppendClientResponseHead(head, options, &scratch_);
-  callbacks_->Write(scratch_);
+  std::string& scratch = Scratch();
+  AppendClientResponseHead(head, options, &scratch);
+  callbacks_->Write(scratch);
   // The stream stays until the connection closes (OnConnectionClosed resets it).
   state_ = State::kFinished;
   close_after_response_ = true;

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,9 +39,11 @@ class Http1Codec final : public ServerCodec, public CodecStream {
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
 
-  // `peer` is the TCP peer (the PROXY header may name another client address).
+  // `peer` is the TCP peer (the PROXY header may name another client address); it must outlive
+  // the codec (the connection's own).
   Http1Codec(StreamServices* services, ServerCodecCallbacks* callbacks,
              const net::SocketAddress& peer);
+  Http1Codec(StreamServices*, ServerCodecCallbacks*, net::SocketAddress&&) = delete;
 
   // Starts reading: a PROXY header first when [gw7] proxy_protocol allows one.
   void Start(bool expect_proxy_header, bool draining);
@@ -59,6 +62,7 @@ class Http1Codec final : public ServerCodec, public CodecStream {
   void OnOutputDrained(bool below_low_water) override;
   void Drain() override { draining_ = true; }
   bool Idle() const override;
+  void ReleaseIdleBuffers() override;
   void OnConnectionClosed() override;
 
   // CodecStream (the stream being answered)
@@ -105,7 +109,7 @@ class Http1Codec final : public ServerCodec, public CodecStream {
 
   StreamServices* services_;
   ServerCodecCallbacks* callbacks_;
-  net::SocketAddress peer_;
+  const net::SocketAddress& peer_;
   StreamConnectionInfo info_;  // client address, TLS: from the PROXY header
   State state_ = State::kHead;
   bool eof_ = false;
@@ -123,7 +127,9 @@ class Http1Codec final : public ServerCodec, public CodecStream {
   http::HttpRequest request_;
   bool have_request_ = false;
   uint64_t body_left_ = 0;  // content-length bytes still to come
-  http::ChunkedDecoder chunked_;
+  // A chunked body's decoder: made for the first chunked request, kept (with its trailers'
+  // capacity) until the connection is idle.
+  std::unique_ptr<http::ChunkedDecoder> chunked_;
   bool body_complete_ = true;
   bool body_accepted_ = false;         // the stream reads the body (AcceptBody)
   bool close_after_response_ = false;  // no keep-alive after the current response
@@ -132,7 +138,6 @@ class Http1Codec final : public ServerCodec, public CodecStream {
   ClientFraming framing_ = ClientFraming::kNone;
   const http::HttpResponse* response_head_ = nullptr;
   int response_status_ = 0;
-  std::string scratch_;  // a chunk's framing, kept for its capacity
 };
 
 }  // namespace edge::l7

@@ -14,16 +14,16 @@ namespace edge::l7 {
 
 ClientConnection::ClientConnection(GatewayServer* server, int fd, const net::SocketAddress& peer)
     : server_(server),
-      fd_(fd),
       peer_(peer),
+      fd_(fd),
       timer_(&TimerThunk, this),
       send_timer_(&SendTimerThunk, this),
-      stream_(server, this),
-      http1_(server, this, peer),
+      http1_(server, this, peer_),
       codec_(&http1_) {}
 
 ClientConnection::~ClientConnection() {
   codec_->OnConnectionClosed();  // a stream still open ends (its filters' OnEnd)
+  GiveBackStreams();
   server_->OnConnectionDestroyed(this);
   if (fd_ >= 0) close(fd_);
 }
@@ -57,12 +57,22 @@ void ClientConnection::Refuse() {
 
 StreamDecoder* ClientConnection::NewStream(StreamId /*id*/) {
   // A stream is free once its request is over and no suspended filter holds it.
-  if (!stream_.active()) return &stream_;
+  if (stream_ == nullptr) stream_ = server_->TakeStream(this);
+  if (!stream_->active()) return stream_.get();
   for (const std::unique_ptr<RequestStream>& s : more_streams_) {
     if (!s->active()) return s.get();
   }
-  more_streams_.push_back(std::make_unique<RequestStream>(server_, this));
+  more_streams_.push_back(server_->TakeStream(this));
   return more_streams_.back().get();
+}
+
+void ClientConnection::GiveBackStreams() {
+  // An active stream (a request still running, or held by a suspended filter) stays.
+  if (stream_ != nullptr && !stream_->active()) server_->GiveStream(stream_);
+  std::erase_if(more_streams_, [this](std::unique_ptr<RequestStream>& s) {
+    if (!s->active()) server_->GiveStream(s);
+    return s == nullptr;
+  });
 }
 
 void ClientConnection::StartHttp2(const StreamConnectionInfo& info, std::string input) {
@@ -72,14 +82,17 @@ void ClientConnection::StartHttp2(const StreamConnectionInfo& info, std::string 
 }
 
 bool ClientConnection::AnyStreamHeld() const {
-  if (stream_.held()) return true;
+  if (stream_ != nullptr && stream_->held()) return true;
   for (const std::unique_ptr<RequestStream>& s : more_streams_) {
     if (s->held()) return true;
   }
   return false;
 }
 
-void ClientConnection::OnStreamReleased(RequestStream* /*stream*/) { MaybeDestroy(); }
+void ClientConnection::OnStreamReleased(RequestStream* /*stream*/) {
+  if (state_ != State::kClosed) GiveBackStreams();  // closed: the destructor gives them back
+  MaybeDestroy();
+}
 
 // ---- I/O ----
 
@@ -106,19 +119,24 @@ void ClientConnection::ArmRecv() {
   if (recv_armed_ || read_eof_ || !WantRead()) return;
   io_uring_sqe* sqe = server_->loop().ring().GetSqe();
   // Much is due after a receive that filled its buffer, inside a request body or a tunnel, or
-  // with a request head begun; otherwise the next bytes are a request head or nothing.
+  // with a request head begun; otherwise the next bytes are a request head or nothing, and the
+  // kernel picks a buffer from the loop's ring only once they arrive. Without a ring, or when it
+  // was empty (-ENOBUFS), the connection's own buffer takes them.
+  uring::ProvidedBufferRing* ring = server_->client_buffers();
   const bool large = last_recv_full_ || state_ == State::kTunnel ||
                      (state_ == State::kOpen && codec_->ExpectsMuchInput());
-  if (large) {
+  if (large || ring == nullptr || ring_empty_) {
     if (recv_buffer_ == nullptr) recv_buffer_.reset(new char[kRecvBufferSize]);
-    recv_target_ = recv_buffer_.get();
+    io_uring_prep_recv(sqe, fd_, recv_buffer_.get(), kRecvBufferSize, 0);
     recv_capacity_ = kRecvBufferSize;
   } else {
     recv_buffer_.reset();  // no receive uses it now: an idle connection does not keep 32 KiB
-    recv_target_ = small_recv_buffer_;
-    recv_capacity_ = kSmallRecvBufferSize;
+    io_uring_prep_recv(sqe, fd_, nullptr, ring->buffer_size(), 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = static_cast<uint16_t>(ring->group_id());
+    recv_capacity_ = ring->buffer_size();
   }
-  io_uring_prep_recv(sqe, fd_, recv_target_, recv_capacity_, 0);
+  ring_empty_ = false;
   // Unless the last receive filled the buffer, the socket is most likely empty now: wait for
   // data before trying, instead of a receive that fails with EAGAIN and then waits.
   if (!last_recv_full_) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
@@ -129,6 +147,7 @@ void ClientConnection::ArmRecv() {
 
 void ClientConnection::Write(std::string_view data) {
   if (state_ == State::kClosed || state_ == State::kLinger) return;
+  server_->string_pool()->Lend(&out_);
   out_.append(data);
   if (batch_depth_ == 0) FlushAtEndOfPass();
 }
@@ -198,47 +217,69 @@ void ClientConnection::MaybeDestroy() {
   }
 }
 
-void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
+void ClientConnection::OnReceived(const char* buffer, int32_t res) {
+  if (res > 0) {
+    const std::string_view data(buffer, static_cast<size_t>(res));
+    if (state_ == State::kLinger || state_ == State::kDone) {
+      ArmRecv();  // discarded
+      return;
+    }
+    if (state_ == State::kTunnel) {
+      TunnelFromClient(data);
+    } else {
+      // Answers to pipelined requests leave together (see ProxyExchange::OnUpstreamData).
+      BeginBatch();
+      codec_->OnData(data);
+      EndBatch();
+    }
+  } else if (res == 0) {
+    read_eof_ = true;
+    switch (state_) {
+      case State::kOpen:
+        codec_->OnEof();
+        break;
+      case State::kLinger:
+        Close();
+        break;
+      case State::kTunnel:
+        TunnelClientEof();
+        break;
+      default:
+        break;
+    }
+  } else if (res != -EINTR && res != -EAGAIN) {
+    Close();
+  }
+  if (state_ != State::kClosed) ArmRecv();
+}
+
+void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
   --inflight_;
   switch (op) {
-    case kOpRecv:
+    case kOpRecv: {
       recv_armed_ = false;
-      last_recv_full_ = res == static_cast<int32_t>(recv_capacity_);
-      if (state_ == State::kClosed) break;
-      if (res > 0) {
-        const std::string_view data(recv_target_, static_cast<size_t>(res));
-        if (state_ == State::kLinger || state_ == State::kDone) {
-          ArmRecv();  // discarded
-          break;
-        }
-        if (state_ == State::kTunnel) {
-          TunnelFromClient(data);
-        } else {
-          // Answers to pipelined requests leave together (see ProxyExchange::OnUpstreamData).
-          BeginBatch();
-          codec_->OnData(data);
-          EndBatch();
-        }
-      } else if (res == 0) {
-        read_eof_ = true;
-        switch (state_) {
-          case State::kOpen:
-            codec_->OnEof();
-            break;
-          case State::kLinger:
-            Close();
-            break;
-          case State::kTunnel:
-            TunnelClientEof();
-            break;
-          default:
-            break;
-        }
-      } else if (res != -EINTR && res != -EAGAIN) {
-        Close();
+      // The bytes are in a ring buffer (flags say which) or in recv_buffer_. Every consumer
+      // below copies what it keeps (the codec's input, the tunnel's queue), so a ring buffer
+      // goes back to the kernel as soon as they return.
+      uring::ProvidedBufferRing* ring = nullptr;
+      uint16_t bid = 0;
+      if ((flags & IORING_CQE_F_BUFFER) != 0) {
+        ring = server_->client_buffers();
+        bid = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+        ring->Taken();
       }
-      if (state_ != State::kClosed) ArmRecv();
+      last_recv_full_ = res == static_cast<int32_t>(recv_capacity_);
+      if (res == -ENOBUFS) {
+        // The ring is empty: not an error, the next receive uses the connection's own buffer.
+        ring_empty_ = true;
+        if (state_ != State::kClosed) ArmRecv();
+        break;
+      }
+      if (state_ != State::kClosed)
+        OnReceived(ring != nullptr ? ring->Data(bid) : recv_buffer_.get(), res);
+      if (ring != nullptr) ring->Recycle(bid);
       break;
+    }
     case kOpSend:
       send_armed_ = false;
       if (state_ == State::kClosed) break;
@@ -258,6 +299,7 @@ void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
         if (tunnel_ != nullptr && output_queued() <= kLowWater) tunnel_->ResumeRead();
       } else if (state_ == State::kOpen) {
         codec_->OnOutputDrained(output_queued() <= kLowWater);
+        if (output_queued() == 0 && state_ == State::kOpen && codec_->Idle()) ReleaseIdleBuffers();
       }
       if (output_queued() == 0 && state_ == State::kDone) EnterLinger();
       if (state_ != State::kClosed) ArmRecv();
@@ -267,6 +309,14 @@ void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t) {
       break;
   }
   MaybeDestroy();
+}
+
+void ClientConnection::ReleaseIdleBuffers() {
+  StringPool* pool = server_->string_pool();
+  pool->Return(&out_);
+  pool->Return(&sending_);
+  sent_ = 0;
+  codec_->ReleaseIdleBuffers();
 }
 
 // ---- timers ----
@@ -291,7 +341,10 @@ void ClientConnection::OnHeadEnded() {
   timer_kind_ = TimerKind::kNone;
 }
 
-void ClientConnection::OnIdle() { RestartIdleTimer(); }
+void ClientConnection::OnIdle() {
+  GiveBackStreams();
+  RestartIdleTimer();
+}
 
 void ClientConnection::OnTimer() {
   switch (timer_kind_) {

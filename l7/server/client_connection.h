@@ -5,16 +5,26 @@
 // on it (l7/stream/request_stream.h). Routing, filters and proxying are the streams' and their
 // filters' business; this class moves bytes and keeps time.
 //
-// Streams are pooled per connection and reused: HTTP/1 has one at a time (the member stream_, so a
-// keep-alive connection allocates nothing per request); a codec with concurrent streams gets
-// further ones from more_streams_, which grows to the most streams open at once and is reused.
+// An idle keep-alive connection holds only this object (about 1 KiB; README.md has the measured
+// figure): what a request needs comes from the loop (GatewayServer) while bytes are due and goes
+// back when the connection is idle again:
+// - Receive buffers: a receive that expects little (the next request head, or nothing) names no
+//   buffer; the kernel picks one from the loop's provided buffer ring (client_buffers()) when
+//   bytes arrive, and it goes back to the ring as soon as the codec has copied them (nothing
+//   points into it afterwards). The ring being empty (-ENOBUFS) is not an error: the next receive
+//   uses the connection's own 32 KiB buffer, as do receives that follow a full one, inside a
+//   body or a tunnel, or with a head begun (that buffer is freed at the next small receive).
+// - Request streams: taken from the loop's pool (TakeStream) for a request and given back
+//   (GiveStream) when the connection is idle, or when a stream a suspended filter held is
+//   released; HTTP/1 uses one (stream_), a codec with concurrent streams takes more
+//   (more_streams_). A stream is never deleted while its code may be on the stack.
+// - Byte buffers (the output queue, the codec's input and head copy): lent by the loop's
+//   StringPool (l7/stream/string_pool.h) when bytes come, returned once the connection is idle
+//   with nothing queued. In steady state a keep-alive connection allocates nothing per request.
 //
 // Memory per connection is bounded: the receive buffers are fixed; the codec reads only while it
 // wants input (backpressure towards the upstream, pipelined requests bounded), and a response
-// producer pauses while more than kHighWater waits for the client. An idle keep-alive connection
-// holds no large buffer: a receive that expects little (the next request head, or nothing) uses a
-// small buffer inside the object, and the 32 KiB one is allocated only for bodies, tunnels and
-// receives that follow a full one (README.md has the measured figure).
+// producer pauses while more than kHighWater waits for the client.
 //
 // Timers: idle_timeout between requests, header_timeout while a head arrives (408), send_timeout
 // while output waits for the client, a bounded linger after the last response, idle_timeout in a
@@ -51,8 +61,6 @@ class ClientConnection final : public uring::IoHandler,
                                public UpstreamLink::Owner {
  public:
   static constexpr size_t kRecvBufferSize = 32 * 1024;
-  // Holds a typical request head (a bearer token included); a larger one takes one more receive.
-  static constexpr size_t kSmallRecvBufferSize = 2 * 1024;
   static constexpr size_t kHighWater = Http1Codec::kHighWater;
   static constexpr size_t kLowWater = Http1Codec::kLowWater;
 
@@ -113,6 +121,8 @@ class ClientConnection final : public uring::IoHandler,
   void OnSendTimeout();
 
   void ArmRecv();
+  // A receive's result: `res` bytes at `buffer`, EOF or an error.
+  void OnReceived(const char* buffer, int32_t res);
   bool WantRead() const;
   // Sends at the end of the loop's pass (end_of_pass.h): what every completion of the pass wrote
   // (HTTP/2: many streams' responses) leaves in one send.
@@ -121,8 +131,13 @@ class ClientConnection final : public uring::IoHandler,
   void Close();
   void MaybeDestroy();
   bool AnyStreamHeld() const;
+  // The streams no request uses go back to the server's pool (see the top of this file).
+  void GiveBackStreams();
   void EnterLinger();
   void RestartIdleTimer();
+  // Between requests with nothing queued: the output buffers and the codec's input go back to
+  // the server's StringPool.
+  void ReleaseIdleBuffers();
 
   // The tunnel (client_connection_tunnel.cc).
   void TunnelFromClient(std::string_view data);
@@ -131,32 +146,32 @@ class ClientConnection final : public uring::IoHandler,
   void OnTunnelTimer();
 
   GatewayServer* server_;
-  int fd_;
   net::SocketAddress peer_;
   std::unique_ptr<char[]> recv_buffer_;  // kRecvBufferSize, only while large receives are due
-  char* recv_target_ = nullptr;          // the armed receive's buffer
-  size_t recv_capacity_ = 0;             // and its size
+  size_t recv_capacity_ = 0;             // the armed receive's buffer size
   std::string out_;                      // queued for the client
   std::string sending_;                  // being sent; sent_ bytes done
   size_t sent_ = 0;
+  int fd_;
   int inflight_ = 0;
   int batch_depth_ = 0;  // Write() only queues; the outermost EndBatch flushes
   bool recv_armed_ = false;
   bool last_recv_full_ = true;  // a new client has usually sent its request already
+  bool ring_empty_ = false;     // the last receive found the ring empty: own buffer next
   bool send_armed_ = false;
   bool read_eof_ = false;
   bool close_submitted_ = false;
   bool refused_ = false;  // Refuse(): over max_connections
   State state_ = State::kOpen;
-  uring::Timer timer_;  // idle, header, linger, tunnel
-  uring::EndOfPassTask flush_task_{&FlushThunk, this};
   enum class TimerKind : uint8_t {
     kNone,
     kIdle,
     kHeader,
     kLinger,
     kTunnel
-  } timer_kind_ = TimerKind::kNone;
+  } timer_kind_ = TimerKind::kNone;  // what timer_ is armed for
+  uring::Timer timer_;               // idle, header, linger, tunnel
+  uring::EndOfPassTask flush_task_{&FlushThunk, this};
   // send_timeout, in every state: armed while output waits for the client. A send that moves
   // bytes only records the time (no wheel operation per send); the timer, when it fires, re-arms
   // itself for the last progress + send_timeout or closes.
@@ -165,13 +180,11 @@ class ClientConnection final : public uring::IoHandler,
   UpstreamLink* tunnel_ = nullptr;  // the tunnel's upstream connection
   int64_t tunnel_activity_ns_ = 0;  // the last byte through the tunnel, either way
   // The first stream (HTTP/1's only one) and further concurrent ones; see the top of this file.
-  RequestStream stream_;
+  std::unique_ptr<RequestStream> stream_;
   std::vector<std::unique_ptr<RequestStream>> more_streams_;
   Http1Codec http1_;
   std::unique_ptr<Http2Codec> http2_;  // after the HTTP/2 preface (or ALPN h2)
   ServerCodec* codec_;                 // the codec in charge: &http1_, or http2_
-  // Last member: the receive buffer of an idle connection (see the top of this file).
-  char small_recv_buffer_[kSmallRecvBufferSize];
 };
 
 }  // namespace edge::l7

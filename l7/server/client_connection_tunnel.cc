@@ -71,8 +71,8 @@ void ClientConnection::OnUpstreamClosed(UpstreamLink* c, int error) {
   if (error != 0) {
     // A reset may have lost bytes in flight: the client must not take the stream for complete.
     server_->stats().CountError("tunnel_upstream_reset");
-    LOG_INFO("request %s: the upstream reset the tunnel (%s)", stream_.request_id(),
-             strerror(-error));
+    LOG_INFO("request %s: the upstream reset the tunnel (%s)",
+             stream_ != nullptr ? stream_->request_id() : std::string_view(), strerror(-error));
     Close();
     return;
   }

@@ -23,6 +23,14 @@ constexpr int kUpstreamBufferGroup = 7;
 constexpr unsigned kUpstreamBuffers = 4096;
 constexpr uint32_t kUpstreamBufferSize = 16 * 1024;
 constexpr unsigned kUpstreamBuffersAtFirst = 64;  // 1 MiB resident at first
+// The client connections' receives of a request head (or of nothing, while idle): 4 KiB each
+// (a typical head; a larger one takes further receives), up to 4096 (16 MiB reserved). A buffer
+// is taken only while bytes arrive and given back once the codec has copied them, so however
+// many connections wait, few buffers are in use.
+constexpr int kClientBufferGroup = 8;
+constexpr unsigned kClientBuffers = 4096;
+constexpr uint32_t kClientBufferSize = 4 * 1024;
+constexpr unsigned kClientBuffersAtFirst = 64;  // 256 KiB resident at most, at first
 
 }  // namespace
 
@@ -44,6 +52,15 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Create(GatewayConf
   } else {
     LOG_WARN("upstream receives without a provided buffer ring (%s): one buffer per connection",
              buffers.status().message());
+  }
+  auto client_buffers =
+      uring::ProvidedBufferRing::Create(&server->loop_->ring(), kClientBufferGroup, kClientBuffers,
+                                        kClientBufferSize, kClientBuffersAtFirst);
+  if (client_buffers.ok()) {
+    server->client_buffers_ = std::move(*client_buffers);
+  } else {
+    LOG_WARN("client receives without a provided buffer ring (%s): one buffer per connection",
+             client_buffers.status().message());
   }
   net::ListenOptions listen_options;
   listen_options.reuse_port = false;  // one gw7 per address: a second one must fail loudly
@@ -287,6 +304,18 @@ void GatewayServer::Reload(GatewayConfig config, dns::AnswerMap resolved) {
   });
 }
 
+std::unique_ptr<RequestStream> GatewayServer::TakeStream(StreamOwner* owner) {
+  if (free_streams_.empty()) return std::make_unique<RequestStream>(this, owner);
+  std::unique_ptr<RequestStream> stream = std::move(free_streams_.back());
+  free_streams_.pop_back();
+  stream->set_owner(owner);
+  return stream;
+}
+
+void GatewayServer::GiveStream(std::unique_ptr<RequestStream>& stream) {
+  if (free_streams_.size() < kMaxFreeStreams) free_streams_.push_back(std::move(stream));
+}
+
 bool GatewayServer::ApplyGeneration(GatewayConfig config, bool keep_idle_connections) {
   FilterEnvironment env{loop_.get()};
   auto runtime = BuildGatewayRuntime(std::move(config), env, runtime_.get());
@@ -315,6 +344,9 @@ bool GatewayServer::ApplyGeneration(GatewayConfig config, bool keep_idle_connect
   }
   probes_.clear();
   runtime_ = std::move(*runtime);
+  // Free streams keep the generation of their last request (RequestStream::Finish); they go
+  // now rather than keep an old generation's pools open until reused.
+  free_streams_.clear();
   SetAdminToken(runtime_->config.admin_token);
   observer_->Reconfigure(runtime_->config);
   StartHealthProbes();

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/admin/runtime_control.h"
@@ -32,7 +33,9 @@
 #include "l7/server/gateway_stats.h"
 #include "l7/server/request_id.h"
 #include "l7/server/upstream_discovery.h"
+#include "l7/stream/request_stream.h"
 #include "l7/stream/stream_services.h"
+#include "l7/stream/string_pool.h"
 #include "l7/upstream/health_probe.h"
 #include "l7/upstream/upstream_link.h"
 
@@ -61,6 +64,7 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   bool RunOnLoop(std::function<void()> fn, int timeout_ms);
   bool draining() const override { return draining_.load(); }
   RequestObserver* request_observer() override { return observer_.get(); }
+  StringPool* string_pool() override { return &string_pool_; }
   // The admin token of the config in force (nullopt: none), for the admin thread's checks.
   std::optional<std::string> admin_token() const;
 
@@ -71,6 +75,16 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   // The answers in force of the names of the config in force, and the [dns] they came from.
   std::pair<dns::AnswerMap, dns::DnsConfig> DnsAnswers() const;
   uring::EventLoop& loop() { return *loop_; }
+  // Receive buffers of the client connections' small receives (a request head, or nothing yet:
+  // client_connection.h); null where the kernel has no provided buffer rings.
+  uring::ProvidedBufferRing* client_buffers() { return client_buffers_.get(); }
+  // The loop's request streams (l7/stream/request_stream.h), reused from connection to
+  // connection: a connection holds one only from a request's head to its end, so an idle
+  // keep-alive connection holds none, and a busy one allocates none in steady state.
+  std::unique_ptr<RequestStream> TakeStream(StreamOwner* owner);
+  // `stream` is neither active nor held. Taken (null afterwards) unless the pool is full; it is
+  // never deleted here, since its own code may be on the stack (a response's end).
+  void GiveStream(std::unique_ptr<RequestStream>& stream);
   // StreamServices: what requests use of the loop and the process.
   int64_t now_ns() const override { return loop_->now_ns(); }
   uring::TimerWheel& timers() override { return loop_->timers(); }
@@ -120,6 +134,7 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   // Receive buffers of the upstream connections (multishot recv; upstream_connection.h). After
   // loop_, so it goes first; null where the kernel has no provided buffer rings.
   std::unique_ptr<uring::ProvidedBufferRing> upstream_buffers_;
+  std::unique_ptr<uring::ProvidedBufferRing> client_buffers_;  // the same, for client_buffers()
   std::unique_ptr<GatewayListener> listener_;
   net::SocketAddress listen_address_;
   std::shared_ptr<GatewayRuntime> runtime_;
@@ -142,6 +157,10 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   bool drain_forced_ = false;
   int64_t drain_deadline_ns_ = 0;
   uring::Timer drain_timer_;  // the end of drain_delay, then of drain_timeout
+  // TakeStream/GiveStream's free streams, at most kMaxFreeStreams; last, so they go first.
+  static constexpr size_t kMaxFreeStreams = 4096;
+  std::vector<std::unique_ptr<RequestStream>> free_streams_;
+  StringPool string_pool_;
 };
 
 }  // namespace edge::l7

@@ -14,9 +14,10 @@
 // filter holds the request suspended. A client that goes away while a filter holds the request
 // leaves the stream held until Resume; then the stream ends and tells its owner (OnStreamReleased).
 //
-// Lifetime: the owner (the connection) keeps one stream per concurrent request; HTTP/1 reuses one
-// object for every request of a connection, so a keep-alive connection allocates nothing per
-// request here (the responder's state is kept too, see ResponderState).
+// Lifetime: the owner (the connection) holds one stream per concurrent request, taken from the
+// loop's pool (GatewayServer::TakeStream) and given back once neither active nor held, so a
+// keep-alive connection allocates nothing per request here (the responder's state is kept too,
+// see ResponderState) and an idle one holds no stream.
 
 #include <cstdint>
 #include <memory>
@@ -55,6 +56,8 @@ class RequestStream final : public StreamDecoder,
   bool held() const { return suspended_; }
   // Between DecodeHead and the request's end.
   bool active() const { return active_; }
+  // A pooled stream changes hands between requests (neither active nor held).
+  void set_owner(StreamOwner* owner) { owner_ = owner; }
 
   // StreamDecoder
   void DecodeHead(StreamId id, const http::HttpRequest& request, const StreamConnectionInfo& info,

@@ -17,6 +17,7 @@
 namespace edge::l7 {
 
 class RequestObserver;  // l7/observe/request_observer.h
+class StringPool;       // l7/stream/string_pool.h
 
 class StreamServices {
  public:
@@ -34,6 +35,8 @@ class StreamServices {
   virtual bool draining() const { return false; }
   // Where each request is reported when it ends (access log, usage); null: nowhere.
   virtual RequestObserver* request_observer() { return nullptr; }
+  // The loop's spare buffers for connections' input and output; null: none (own buffers).
+  virtual StringPool* string_pool() { return nullptr; }
 };
 
 }  // namespace edge::l7

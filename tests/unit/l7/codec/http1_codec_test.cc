@@ -122,7 +122,8 @@ class Http1CodecTest : public ::testing::Test {
   Http1CodecTest()
       : services_(kConfig),
         connection_(&stream_),
-        codec_(&services_, &connection_, net::SocketAddress::Parse("192.0.2.1:4000").value()) {}
+        peer_(net::SocketAddress::Parse("192.0.2.1:4000").value()),
+        codec_(&services_, &connection_, peer_) {}
   void SetUp() override {
     ASSERT_TRUE(services_.error.ok()) << services_.error;
     codec_.Start(false, false);
@@ -131,6 +132,7 @@ class Http1CodecTest : public ::testing::Test {
   FakeServices services_;
   FakeStream stream_;
   FakeConnection connection_;
+  net::SocketAddress peer_;  // outlives codec_
   Http1Codec codec_;
 };
 
