@@ -104,10 +104,7 @@ class Gw7Baseline(Gw7):
     default = False
 
     def binary(self):
-        explicit = os.environ.get("GW7_BASELINE")
-        if not explicit:
-            raise SystemExit("gw7-baseline: set GW7_BASELINE to the gw7 binary to compare against")
-        return explicit
+        return proxies.baseline_binary(self.name, "GW7_BASELINE")
 
 
 # The credentials every l7-security request carries: an API key and an HS256 JWT (a day's validity

@@ -13,25 +13,26 @@ absl::StatusOr<UpstreamConnection*> UpstreamConnection::Connect(
   return c;
 }
 
-void UpstreamConnection::Close() {
-  if (socket_.closed()) return;
+UpstreamLink::Owner* UpstreamConnection::Detach() {
+  Owner* owner = owner_;
   owner_ = nullptr;
   if (pool() != nullptr) pool()->Remove(this);
+  return owner;
+}
+
+void UpstreamConnection::Close() {
+  if (socket_.closed()) return;
+  Detach();
   socket_.Close();
 }
 
 void UpstreamConnection::Ended(int error) {
-  Owner* owner = owner_;
-  owner_ = nullptr;
-  if (pool() != nullptr) pool()->Remove(this);
-  if (owner != nullptr) owner->OnUpstreamClosed(this, error);
+  if (Owner* owner = Detach()) owner->OnUpstreamClosed(this, error);
 }
 
 void UpstreamConnection::OnSocketConnected(int error) {
   if (error < 0) {
-    Owner* owner = owner_;
-    owner_ = nullptr;
-    if (owner != nullptr) owner->OnUpstreamConnected(this, error);
+    if (Owner* owner = Detach()) owner->OnUpstreamConnected(this, error);
     return;
   }
   if (owner_ != nullptr) owner_->OnUpstreamConnected(this, 0);

@@ -56,6 +56,8 @@ class UpstreamConnection final : public UpstreamLink, private uring::StreamSocke
                      uring::ProvidedBufferRing* buffers)
       : socket_(loop, this, buffers), server_(server), owner_(owner) {}
   ~UpstreamConnection() override = default;
+  // Forgets the owner and leaves the pool (the connection is ending); returns the owner.
+  Owner* Detach();
   // Tells the owner (if any) that the connection ended, after leaving the pool.
   void Ended(int error);
 
