@@ -186,10 +186,11 @@ struct Lb4Config {
   absl::Duration drain_timeout = absl::Seconds(30);
   uint32_t buffer_size = 16384;        // bytes per provided receive buffer, 1KiB..1MiB
   uint32_t buffers_per_worker = 4096;  // buffer ring entries: a power of two, 1..32768
-  // A worker's wait for I/O returns at once at 32 completions, else this long after the first
-  // (Linux >= 6.12; 0 = at the first). Fewer wakeups per request under load for at most this
-  // much added latency per event: 20us cut lb4's keep-alive CPU per request by about a fifth.
-  uint32_t batch_wait_us = 20;  // 0..1000
+  // A busy worker's wait for I/O returns at once at 32 completions, else this long after the
+  // first (Linux >= 6.12; 0 = at the first); a lightly loaded one, or one relaying a bulk flow,
+  // waits at most 20us (common/uring/batch_wait.h). Fewer wakeups per request under load for at
+  // most this much added latency per event.
+  uint32_t batch_wait_us = 300;  // 0..1000
   // Bulk flows (a receive filled a whole buffer) of plain TCP relays move by splice(2) through a
   // pipe of their own, socket -> pipe -> socket in the kernel, instead of being copied to
   // user-space buffers and back (l4/relay_connection.h). false: always the buffer path.

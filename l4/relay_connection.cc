@@ -388,7 +388,9 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     TrySend(side);
     if (static_cast<uint32_t>(res) == worker_->buffers().buffer_size() && !flow.splice &&
         !flow.no_splice) {
-      StartSplice(side);  // a full buffer: a bulk flow
+      // A full buffer: a bulk flow, which the worker's batched waits must not slow down.
+      worker_->loop().ring().HoldShortWaits(1);
+      StartSplice(side);
     }
     if (flow.recv_armed && !flow.recv_cancelled && flow.pending() >= kHighWaterChunks) {
       // Backpressure: the other side is not keeping up. Stop reading until it drains.
@@ -572,8 +574,10 @@ void RelayConnection::Finish() {
   WriteConnectionLog();
   ReleaseChunks(flow_[kClient]);
   ReleaseChunks(flow_[kBackend]);
-  worker_->ReleasePipe(flow_[kClient].pipe);
-  worker_->ReleasePipe(flow_[kBackend].pipe);
+  for (Flow& flow : flow_) {
+    worker_->ReleasePipe(flow.pipe);
+    if (flow.splice || flow.no_splice) worker_->loop().ring().HoldShortWaits(-1);  // was bulk
+  }
   CloseSockets(worker_->loop(), fd_);
   connector_.Release();
   backend_ = nullptr;

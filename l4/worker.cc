@@ -47,6 +47,7 @@ absl::Status Worker::Start() {
 absl::Status Worker::Setup() {
   uring::RingOptions ro;
   ro.min_wait_usec = runtime_->config.batch_wait_us;
+  ro.adaptive_batch = true;  // the long wait only while busy, and never under a bulk flow
   auto loop = uring::EventLoop::Create(ro);
   if (!loop.ok()) return loop.status();
   loop_ = std::move(*loop);

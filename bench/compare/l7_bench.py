@@ -329,6 +329,9 @@ class L7KeepAlive(L7Scenario):
     title = "L7: keep-alive GETs through the gateway (64 connections, GET /small)"
     description = "wrk -t1 -c64 GET /small, the proxy parses every request and reuses origin connections"
     connections = 64
+    columns = WrkScenario.columns[:5] + [
+        Column("machine_us_per_req", "machine CPU µs/req", "{:.2f}")] + WrkScenario.columns[5:]
+    ratios = WrkScenario.ratios + [Ratio("machine_us_per_req", "machine CPU/req", "lower")]
 
 
 @register
@@ -397,17 +400,21 @@ report.ISSUE_TARGETS += [
 ]
 
 
-# The issue's L7 targets (issue 5): CPU per request <= 0.8x HAProxy's, p99 at the same offered
-# load no worse than HAProxy's.
+# The issue's L7 targets (issue 5): p99 at the same offered load no worse than HAProxy's (its
+# CPU per request <= 0.8x is now issue 16's 0.6x, below).
 report.ISSUE_TARGETS += [
-    report.Target("l7-keepalive", "cpu_us_per_req", "gw7", "haproxy-http", 0.8,
-                  "L7 CPU per keep-alive request"),
     report.Target("l7-fixedrate", "p99_ms", "gw7", "haproxy-http", 1.0,
                   "L7 p99 latency at the same offered load"),
 ]
 
-# Issue 16: gw7's memory per idle keep-alive client connection at most HAProxy's.
+# Issue 16: gw7 keep-alive at most 0.6x HAProxy's CPU per request, its whole machine (proxy,
+# origin, load generator) at most HAProxy's; memory per idle keep-alive client connection at most
+# HAProxy's.
 report.ISSUE_TARGETS += [
+    report.Target("l7-keepalive", "cpu_us_per_req", "gw7", "haproxy-http", 0.6,
+                  "L7 CPU per keep-alive request"),
+    report.Target("l7-keepalive", "machine_us_per_req", "gw7", "haproxy-http", 1.0,
+                  "L7 whole-machine CPU per keep-alive request"),
     report.Target("l7-idle", "kib_per_conn", "gw7", "haproxy-http", 1.0,
                   "L7 memory per idle keep-alive client connection"),
 ]

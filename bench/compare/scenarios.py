@@ -124,6 +124,8 @@ class WrkScenario(Scenario):
             "proxy_cpu_pct": 100 * cpu / r["duration_s"],
             "proxy_core_pct": 100 * util.core_busy_fraction(cores0, cores1, ctx.proxy_cpu),
             "load_core_pct": 100 * util.core_busy_fraction(cores0, cores1, ctx.load_cpu),
+            # the whole machine: what the proxy costs its peers shows here (issue 16)
+            "machine_us_per_req": util.machine_busy_seconds(cores0, cores1) * 1e6 / r["requests"],
             "bytes_per_req": bytes_per_req,
             "mib_per_s": r["bytes"] / r["duration_s"] / (1 << 20),
             "errors": r["errors"],

@@ -220,6 +220,13 @@ def core_times():
     return out
 
 
+def machine_busy_seconds(before, after):
+    """CPU seconds all cores were busy between two core_times() (every process: proxy, origin,
+    load generator, kernel)."""
+    ticks = sum(after[c][0] - before.get(c, (0, 0))[0] for c in after)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def core_busy_fraction(before, after, cpu):
     b0, t0 = before.get(cpu, (0, 0))
     b1, t1 = after.get(cpu, (0, 0))

@@ -44,6 +44,8 @@ class Ring {
   int Submit();
   // Tells the batch policy what a pass of the loop handled (see batch_wait.h).
   void OnPass(unsigned completions, int64_t now_ns) { batch_.OnPass(completions, now_ns); }
+  // A bulk flow starts (+1) or ends (-1): while any is open, waits are short (batch_wait.h).
+  void HoldShortWaits(int delta) { batch_.HoldShortWaits(delta); }
 
   io_uring* raw() { return &ring_; }
 

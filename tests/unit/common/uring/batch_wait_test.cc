@@ -66,6 +66,27 @@ TEST(BatchWaitTest, AnIdleGapEndsBatching) {
   EXPECT_FALSE(b.batching());
 }
 
+TEST(BatchWaitTest, ABulkFlowKeepsWaitsShortUntilTheLastOneEnds) {
+  BatchWait b(300, 32, true);
+  int64_t now = kMs;
+  Feed(b, &now, 16, 100'000, 11 * kMs);
+  ASSERT_EQ(b.min_wait_usec(), 300u);
+  b.HoldShortWaits(1);
+  b.HoldShortWaits(1);
+  EXPECT_EQ(b.min_wait_usec(), 20u);
+  Feed(b, &now, 16, 100'000, 11 * kMs);  // busy as before: still short
+  EXPECT_TRUE(b.batching());
+  EXPECT_EQ(b.min_wait_usec(), 20u);
+  b.HoldShortWaits(-1);
+  EXPECT_EQ(b.min_wait_usec(), 20u);
+  b.HoldShortWaits(-1);
+  EXPECT_EQ(b.min_wait_usec(), 300u);
+  // A fixed short wait is what a hold asks for anyway.
+  BatchWait fixed(20, 32, false);
+  fixed.HoldShortWaits(1);
+  EXPECT_EQ(fixed.min_wait_usec(), 20u);
+}
+
 TEST(BatchWaitTest, AShortMaximumIsAlsoTheLightWait) {
   BatchWait b(5, 32, true);
   EXPECT_EQ(b.min_wait_usec(), 5u);
