@@ -74,6 +74,11 @@ std::string GatewayServer::RenderMetrics() {
            "Client request fields and trailers that gw7 owns (identity, forwarding, internal), "
            "removed before forwarding.");
   t.Sample("gw7_stripped_headers_total", {}, static_cast<double>(stats_.stripped_headers));
+  t.Family("gw7_client_buffer_fallbacks_total", "counter",
+           "Client receives that found the shared receive buffer ring empty and used a buffer of "
+           "the connection's own instead.");
+  t.Sample("gw7_client_buffer_fallbacks_total", {},
+           static_cast<double>(stats_.client_buffer_fallbacks));
   t.Family("gw7_compressed_responses_total", "counter",
            "Responses whose body gw7 compressed (route compress), by coding.");
   t.Sample("gw7_compressed_responses_total", {{"coding", "gzip"}},

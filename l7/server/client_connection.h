@@ -156,8 +156,9 @@ class ClientConnection final : public uring::IoHandler,
   int inflight_ = 0;
   int batch_depth_ = 0;  // Write() only queues; the outermost EndBatch flushes
   bool recv_armed_ = false;
-  bool last_recv_full_ = true;  // a new client has usually sent its request already
-  bool ring_empty_ = false;     // the last receive found the ring empty: own buffer next
+  bool last_recv_full_ = false;
+  bool first_recv_ = true;   // a new client has usually sent its request already: try at once
+  bool ring_empty_ = false;  // the last receive found the ring empty: own buffer next
   bool send_armed_ = false;
   bool read_eof_ = false;
   bool close_submitted_ = false;

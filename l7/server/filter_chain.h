@@ -2,9 +2,9 @@
 // Builds a route's filter chain (DESIGN.md "gw7's request pipeline") from the config, once per
 // config generation. Each kind of filter has a factory in its own folder (l7/filters/<kind>/);
 // this file is the one place that knows them all and the order they run in:
-//   headers -> cors -> compress (transform_filter_factory.h) -> auth (authentication and the route's require_scopes / require_claims) -> rate limit ->
-//   concurrency limit (a request refused by its rate limit never holds a slot) -> cache (answers
-//   only what the filters above admitted).
+//   headers -> cors -> compress (transform_filter_factory.h) -> auth (authentication and the
+//   route's require_scopes / require_claims) -> rate limit -> concurrency limit (a request refused
+//   by its rate limit never holds a slot) -> cache (answers only what the filters above admitted).
 // The proxy (l7/filters/proxy/) is the last filter of every route; BuildGatewayRuntime appends it
 // once the route's upstream is known.
 

@@ -147,7 +147,7 @@ void GatewayServer::Refuse(ClientConnection* c) {
 
 absl::StatusOr<UpstreamLink*> GatewayServer::Connect(const net::SocketAddress& server,
                                                      UpstreamLink::Owner* owner) {
-  auto c = UpstreamConnection::Connect(loop_.get(), server, owner, upstream_buffers_.get());
+  auto c = UpstreamConnection::Connect(loop_.get(), server, owner, upstream_buffers());
   if (!c.ok()) return c.status();
   return static_cast<UpstreamLink*>(*c);
 }

@@ -78,6 +78,8 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   // Receive buffers of the client connections' small receives (a request head, or nothing yet:
   // client_connection.h); null where the kernel has no provided buffer rings.
   uring::ProvidedBufferRing* client_buffers() { return client_buffers_.get(); }
+  // The upstream connections' receive buffers (l7/upstream/upstream_connection.h); null likewise.
+  uring::ProvidedBufferRing* upstream_buffers() { return upstream_buffers_.get(); }
   // The loop's request streams (l7/stream/request_stream.h), reused from connection to
   // connection: a connection holds one only from a request's head to its end, so an idle
   // keep-alive connection holds none, and a busy one allocates none in steady state.
@@ -100,6 +102,9 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   void OnAccepted(int fd);
   void OnConnectionClosed(ClientConnection* c);     // closing: its operations still complete
   void OnConnectionDestroyed(ClientConnection* c);  // gone
+  // Client connection objects not yet destroyed: open ones, and closed ones whose last
+  // operations are still in the kernel.
+  size_t connection_objects() const { return connections_.size() + closing_.size(); }
   int64_t drain_deadline_ns() const { return drain_deadline_ns_; }
   // [gw7] max_connections, or half of RLIMIT_NOFILE when it is 0.
   size_t max_connections() const;

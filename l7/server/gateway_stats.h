@@ -22,6 +22,9 @@ struct GatewayStats {
   uint64_t requests_total = 0;  // final responses sent (any status)
   uint64_t retries = 0;
   uint64_t stripped_headers = 0;  // client fields (and trailers) gw7 owns, removed (SPEC-11)
+  // Client receives that found the loop's buffer ring empty (-ENOBUFS) and were made again into
+  // the connection's own buffer (client_connection.h): many at once means the ring is too small.
+  uint64_t client_buffer_fallbacks = 0;
   uint64_t reloads_ok = 0, reloads_failed = 0;
   // Response compression (l7/filters/transform): responses compressed, by coding, and their body
   // bytes before and after (the ratio operators watch).
