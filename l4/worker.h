@@ -37,6 +37,9 @@ class Worker {
 
   // Starts the thread and waits until its ring is up and it is accepting.
   absl::Status Start();
+  // Instead of Start(), for unit tests: sets the worker up on the calling thread and runs no
+  // loop; a fake kernel (tests/unit/common/uring/fake_kernel.h) answers its ring's operations.
+  absl::Status SetupOnCallingThread() { return Setup(); }
   // Thread-safe. Stops accepting new connections; live ones go on. Returns at once; see
   // ListenersClosed().
   void BeginDrain();

@@ -46,6 +46,7 @@ class Ring {
   void OnPass(unsigned completions, int64_t now_ns) { batch_.OnPass(completions, now_ns); }
   // A bulk flow starts (+1) or ends (-1): while any is open, waits are short (batch_wait.h).
   void HoldShortWaits(int delta) { batch_.HoldShortWaits(delta); }
+  int short_holds() const { return batch_.short_holds(); }
 
   io_uring* raw() { return &ring_; }
 

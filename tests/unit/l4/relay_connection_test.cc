@@ -1,0 +1,326 @@
+// lb4's RelayConnection against a fake kernel (tests/unit/common/uring/fake_kernel.h): a real
+// Worker set up on the test's thread from a parsed config, a real accepted client socket, and
+// every io_uring operation of the relay answered by the test. So the completions that decide
+// whether a relay loses bytes, leaks ring buffers or hangs are tried on purpose: bytes forwarded
+// from the ring buffer they arrived in (no copy), short sends, the ring running dry (-ENOBUFS),
+// a backend that stops reading (backpressure), half-close in order, resets, and a bulk flow
+// holding the worker's batched waits short until its connection ends.
+//
+// Each test runs on a thread of its own, as the worker's ring belongs to the thread that made it.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "l4/config.h"
+#include "l4/runtime.h"
+#include "l4/worker.h"
+#include "tests/unit/common/uring/fake_kernel.h"
+
+namespace edge::l4 {
+namespace {
+
+using uring::testing::FakeKernel;
+using uring::testing::TakenSqe;
+
+constexpr char kConfig[] = R"(
+[lb4]
+buffer_size = "1KiB"
+buffers_per_worker = 64
+splice = false
+[[listener]]
+name = "web"
+bind = "127.0.0.1:0"
+pool = "p"
+[[pool]]
+name = "p"
+backends = [{ address = "127.0.0.1:9" }]
+)";
+
+void OnOwnThread(const std::function<void()>& body) { std::thread(body).join(); }
+
+bool IsSend(const TakenSqe& t) {
+  return t.opcode() == IORING_OP_SEND || t.opcode() == IORING_OP_SENDMSG;
+}
+
+// The bytes of a send or a sendmsg (several queued buffers at once), as the kernel would read
+// them: the vectors are the relay's, valid while the operation is in flight.
+std::string SentBytes(const TakenSqe& t) {
+  if (t.opcode() == IORING_OP_SEND) return std::string(t.send_data());
+  const auto* msg = reinterpret_cast<const msghdr*>(t.sqe.addr);
+  std::string out;
+  for (size_t i = 0; i < msg->msg_iovlen; ++i) {
+    out.append(static_cast<const char*>(msg->msg_iov[i].iov_base), msg->msg_iov[i].iov_len);
+  }
+  return out;
+}
+
+// One worker without a loop thread, one client accepted on it and connected (by the fake
+// kernel) to the pool's backend, both receives armed.
+class Harness {
+ public:
+  Harness() {
+    auto config = ParseLb4Config(kConfig, "edge.toml");
+    EXPECT_TRUE(config.ok()) << config.status();
+    auto runtime = BuildRuntime(*config);
+    EXPECT_TRUE(runtime.ok()) << runtime.status();
+    runtime_ = *runtime;
+    worker_ = std::make_unique<Worker>(0, runtime_, &shared_, std::vector<ListenSocket>{});
+    EXPECT_TRUE(worker_->SetupOnCallingThread().ok());
+    kernel_ = std::make_unique<FakeKernel>(&worker_->loop());
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    EXPECT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    EXPECT_EQ(listen(listener, 1), 0);
+    EXPECT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    peer_ = socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_EQ(connect(peer_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    client_fd_ = accept(listener, nullptr, nullptr);
+    close(listener);
+    worker_->OnAccepted(client_fd_, runtime_->listeners[0], nullptr);
+    FakeKernel::Complete(Next(IORING_OP_CONNECT), 0);
+    for (const TakenSqe& t : kernel_->Take()) pending_.push_back(t);
+    client_recv_ = TakeRecv(true);
+    backend_recv_ = TakeRecv(false);
+  }
+  ~Harness() {
+    worker_.reset();
+    close(peer_);
+  }
+
+  Worker& worker() { return *worker_; }
+  FakeKernel& kernel() { return *kernel_; }
+  uring::ProvidedBufferRing* ring() { return &worker_->buffers(); }
+  int64_t live() { return worker_->live_connections(); }
+  bool IsClient(const TakenSqe& t) const { return t.sqe.fd == client_fd_; }
+
+  TakenSqe Next(uint8_t opcode) {
+    for (const TakenSqe& t : kernel_->Take()) pending_.push_back(t);
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (pending_[i].opcode() == opcode) {
+        TakenSqe t = pending_[i];
+        pending_.erase(pending_.begin() + static_cast<long>(i));
+        return t;
+      }
+    }
+    ADD_FAILURE() << "no SQE with opcode " << static_cast<int>(opcode);
+    return TakenSqe{};
+  }
+  // The receive armed on the client's socket (or the backend's).
+  TakenSqe TakeRecv(bool client) {
+    for (const TakenSqe& t : kernel_->Take()) pending_.push_back(t);
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (pending_[i].opcode() == IORING_OP_RECV && IsClient(pending_[i]) == client) {
+        TakenSqe t = pending_[i];
+        pending_.erase(pending_.begin() + static_cast<long>(i));
+        return t;
+      }
+    }
+    ADD_FAILURE() << "no receive armed on the " << (client ? "client" : "backend");
+    return TakenSqe{};
+  }
+  std::vector<TakenSqe> TakeAll() {
+    for (const TakenSqe& t : kernel_->Take()) pending_.push_back(t);
+    std::vector<TakenSqe> out;
+    out.swap(pending_);
+    return out;
+  }
+  void Keep(const TakenSqe& t) { pending_.push_back(t); }
+  // Both peers close (FIN each way, on the receives given): the connection ends.
+  void EndBothWays(const TakenSqe& client_recv, const TakenSqe& backend_recv) {
+    FakeKernel::Complete(client_recv, 0);
+    FakeKernel::Complete(backend_recv, 0);
+    FinishAll();
+  }
+  // Every SQE still unanswered completes as after shutdown(), until none is left; the
+  // connection must be gone then.
+  void FinishAll() {
+    for (int round = 0; round < 10; ++round) {
+      std::vector<TakenSqe> left = TakeAll();
+      if (left.empty()) return;
+      for (const TakenSqe& t : left) {
+        if (t.sqe.user_data == uring::kIgnoredUserData) continue;
+        FakeKernel::Complete(t, t.opcode() == IORING_OP_NOP ? 0 : -ECANCELED);
+      }
+    }
+    ADD_FAILURE() << "operations keep coming";
+  }
+
+  TakenSqe client_recv_;
+  TakenSqe backend_recv_;
+
+ private:
+  SharedCounters shared_;
+  std::shared_ptr<const Runtime> runtime_;
+  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<FakeKernel> kernel_;
+  std::vector<TakenSqe> pending_;
+  int peer_ = -1;
+  int client_fd_ = -1;
+};
+
+TEST(RelayConnectionTest, BytesLeaveFromTheRingBufferTheyArrivedIn) {
+  OnOwnThread([] {
+    Harness h;
+    EXPECT_EQ(h.live(), 1);
+    EXPECT_TRUE(h.client_recv_.multishot());
+    EXPECT_TRUE(h.client_recv_.buffer_select());
+    ASSERT_TRUE(h.kernel().CompleteRecv(h.client_recv_, "hello", h.ring(), /*more=*/true));
+    TakenSqe send = h.Next(IORING_OP_SEND);
+    EXPECT_FALSE(h.IsClient(send));
+    EXPECT_EQ(send.send_data(), "hello");
+    // No copy: the send points into the worker's ring.
+    const char* at = reinterpret_cast<const char*>(send.sqe.addr);
+    EXPECT_GE(at, h.ring()->Data(0));
+    EXPECT_LT(at, h.ring()->Data(0) + h.ring()->count() * h.ring()->buffer_size());
+    EXPECT_EQ(h.ring()->outstanding(), 1u);
+    // A short send: the rest follows from the same buffer, which goes back once all is sent.
+    FakeKernel::Complete(send, 2);
+    TakenSqe rest = h.Next(IORING_OP_SEND);
+    EXPECT_EQ(rest.send_data(), "llo");
+    EXPECT_EQ(h.ring()->outstanding(), 1u);
+    FakeKernel::Complete(rest, 3);
+    EXPECT_EQ(h.ring()->outstanding(), 0u);
+    // The other way round, the same.
+    ASSERT_TRUE(h.kernel().CompleteRecv(h.backend_recv_, "world", h.ring(), /*more=*/true));
+    TakenSqe back = h.Next(IORING_OP_SEND);
+    EXPECT_TRUE(h.IsClient(back));
+    EXPECT_EQ(back.send_data(), "world");
+    FakeKernel::Complete(back, 5);
+    EXPECT_EQ(h.ring()->outstanding(), 0u);
+    h.EndBothWays(h.client_recv_, h.backend_recv_);
+    EXPECT_EQ(h.live(), 0);
+  });
+}
+
+TEST(RelayConnectionTest, AnEmptyRingFallsBackToABufferOfTheFlowsOwn) {
+  OnOwnThread([] {
+    Harness h;
+    FakeKernel::Complete(h.client_recv_, -ENOBUFS);  // the multishot ends
+    TakenSqe own = h.TakeRecv(true);
+    EXPECT_FALSE(own.buffer_select());
+    EXPECT_FALSE(own.multishot());
+    ASSERT_TRUE(h.kernel().CompleteRecv(own, "fallback"));
+    TakenSqe send = h.Next(IORING_OP_SEND);
+    EXPECT_EQ(send.send_data(), "fallback");
+    FakeKernel::Complete(send, 8);
+    // Then back to the ring.
+    TakenSqe again = h.TakeRecv(true);
+    EXPECT_TRUE(again.buffer_select());
+    h.EndBothWays(again, h.backend_recv_);
+    EXPECT_EQ(h.live(), 0);
+    EXPECT_EQ(h.ring()->outstanding(), 0u);
+  });
+}
+
+TEST(RelayConnectionTest, ABackendThatStopsReadingStopsTheClientsReceive) {
+  OnOwnThread([] {
+    Harness h;
+    ASSERT_TRUE(h.kernel().CompleteRecv(h.client_recv_, "a", h.ring(), /*more=*/true));
+    TakenSqe stuck = h.Next(IORING_OP_SEND);  // never answered while the client sends more
+    for (size_t i = 1; i < RelayConnection::kHighWaterChunks; ++i) {
+      ASSERT_TRUE(h.kernel().CompleteRecv(h.client_recv_, "b", h.ring(), /*more=*/true));
+    }
+    // At the high-water mark the multishot receive is cancelled: no more ring buffers go to
+    // this flow until the backend reads.
+    TakenSqe cancel = h.Next(IORING_OP_ASYNC_CANCEL);
+    EXPECT_EQ(h.ring()->outstanding(), RelayConnection::kHighWaterChunks);
+    FakeKernel::Complete(h.client_recv_, -ECANCELED);  // the multishot's last completion
+    if (cancel.sqe.user_data != uring::kIgnoredUserData) FakeKernel::Complete(cancel, 0);
+    // The backend reads everything: the queue drains in order (one sendmsg for the backlog)
+    // and the receive comes back.
+    std::string sent = SentBytes(stuck);
+    FakeKernel::Complete(stuck, static_cast<int32_t>(sent.size()));
+    for (int i = 0; i < 20; ++i) {
+      std::vector<TakenSqe> sends;
+      for (const TakenSqe& t : h.TakeAll()) {
+        if (IsSend(t))
+          sends.push_back(t);
+        else
+          h.Keep(t);
+      }
+      if (sends.empty()) break;
+      for (const TakenSqe& t : sends) {
+        const std::string bytes = SentBytes(t);
+        sent += bytes;
+        FakeKernel::Complete(t, static_cast<int32_t>(bytes.size()));
+      }
+    }
+    std::string expected(RelayConnection::kHighWaterChunks, 'b');
+    expected[0] = 'a';
+    EXPECT_EQ(sent, expected);
+    EXPECT_EQ(h.ring()->outstanding(), 0u);
+    h.EndBothWays(h.TakeRecv(true), h.backend_recv_);
+    EXPECT_EQ(h.live(), 0);
+  });
+}
+
+TEST(RelayConnectionTest, TheClientsFinFollowsItsLastBytes) {
+  OnOwnThread([] {
+    Harness h;
+    ASSERT_TRUE(h.kernel().CompleteRecv(h.client_recv_, "last", h.ring(), /*more=*/true));
+    TakenSqe send = h.Next(IORING_OP_SEND);
+    FakeKernel::Complete(h.client_recv_, 0);  // EOF while "last" is still being sent
+    EXPECT_EQ(h.live(), 1);
+    FakeKernel::Complete(send, 4);
+    // The backend may still answer after the client's FIN (half-close).
+    ASSERT_TRUE(h.kernel().CompleteRecv(h.backend_recv_, "reply", h.ring(), /*more=*/true));
+    TakenSqe back = h.Next(IORING_OP_SEND);
+    EXPECT_EQ(back.send_data(), "reply");
+    FakeKernel::Complete(back, 5);
+    EXPECT_EQ(h.live(), 1);
+    FakeKernel::Complete(h.backend_recv_, 0);  // and then closes: the connection ends
+    h.FinishAll();
+    EXPECT_EQ(h.live(), 0);
+    EXPECT_EQ(h.ring()->outstanding(), 0u);
+  });
+}
+
+TEST(RelayConnectionTest, ABackendResetWithBytesQueuedEndsTheConnectionAndFreesTheBuffers) {
+  OnOwnThread([] {
+    Harness h;
+    ASSERT_TRUE(h.kernel().CompleteRecv(h.client_recv_, "x", h.ring(), /*more=*/true));
+    TakenSqe send = h.Next(IORING_OP_SEND);
+    FakeKernel::Complete(h.backend_recv_, -ECONNRESET);
+    EXPECT_EQ(h.worker().stats().errors.Get(), 1u);
+    FakeKernel::Complete(send, -ECONNRESET);
+    h.Keep(h.client_recv_);
+    h.FinishAll();
+    EXPECT_EQ(h.live(), 0);
+    EXPECT_EQ(h.ring()->outstanding(), 0u);
+  });
+}
+
+TEST(RelayConnectionTest, ABulkFlowHoldsTheWorkersWaitsShortUntilItEnds) {
+  OnOwnThread([] {
+    Harness h;
+    EXPECT_EQ(h.worker().loop().ring().short_holds(), 0);
+    const std::string full(h.ring()->buffer_size(), 'z');
+    ASSERT_TRUE(h.kernel().CompleteRecv(h.client_recv_, full, h.ring(), /*more=*/true));
+    EXPECT_EQ(h.worker().loop().ring().short_holds(), 1);
+    TakenSqe send = h.Next(IORING_OP_SEND);
+    FakeKernel::Complete(send, static_cast<int32_t>(full.size()));
+    // A second full buffer of the same flow takes no second hold.
+    ASSERT_TRUE(h.kernel().CompleteRecv(h.client_recv_, full, h.ring(), /*more=*/true));
+    EXPECT_EQ(h.worker().loop().ring().short_holds(), 1);
+    FakeKernel::Complete(h.Next(IORING_OP_SEND), static_cast<int32_t>(full.size()));
+    h.EndBothWays(h.client_recv_, h.backend_recv_);
+    EXPECT_EQ(h.live(), 0);
+    EXPECT_EQ(h.worker().loop().ring().short_holds(), 0);
+  });
+}
+
+}  // namespace
+}  // namespace edge::l4
