@@ -8,17 +8,12 @@
 //
 // Each test runs on a thread of its own, as the worker's ring belongs to the thread that made it.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "l4/config.h"
@@ -29,7 +24,9 @@
 namespace edge::l4 {
 namespace {
 
+using uring::testing::AcceptedLoopbackSocket;
 using uring::testing::FakeKernel;
+using uring::testing::OnOwnThread;
 using uring::testing::TakenSqe;
 
 constexpr char kConfig[] = R"(
@@ -45,8 +42,6 @@ pool = "p"
 name = "p"
 backends = [{ address = "127.0.0.1:9" }]
 )";
-
-void OnOwnThread(const std::function<void()>& body) { std::thread(body).join(); }
 
 bool IsSend(const TakenSqe& t) {
   return t.opcode() == IORING_OP_SEND || t.opcode() == IORING_OP_SENDMSG;
@@ -77,18 +72,7 @@ class Harness {
     worker_ = std::make_unique<Worker>(0, runtime_, &shared_, std::vector<ListenSocket>{});
     EXPECT_TRUE(worker_->SetupOnCallingThread().ok());
     kernel_ = std::make_unique<FakeKernel>(&worker_->loop());
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    EXPECT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    EXPECT_EQ(listen(listener, 1), 0);
-    EXPECT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len), 0);
-    peer_ = socket(AF_INET, SOCK_STREAM, 0);
-    EXPECT_EQ(connect(peer_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    client_fd_ = accept(listener, nullptr, nullptr);
-    close(listener);
+    client_fd_ = AcceptedLoopbackSocket(&peer_);
     worker_->OnAccepted(client_fd_, runtime_->listeners[0], nullptr);
     FakeKernel::Complete(Next(IORING_OP_CONNECT), 0);
     for (const TakenSqe& t : kernel_->Take()) pending_.push_back(t);

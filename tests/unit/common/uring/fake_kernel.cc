@@ -1,9 +1,14 @@
 #include "tests/unit/common/uring/fake_kernel.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 namespace edge::uring::testing {
 
@@ -105,5 +110,23 @@ bool FakeKernel::CompleteRecv(const TakenSqe& taken, std::string_view data,
   Complete(taken, static_cast<int32_t>(data.size()), flags);
   return true;
 }
+
+int AcceptedLoopbackSocket(int* peer) {
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  EXPECT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  EXPECT_EQ(listen(listener, 1), 0);
+  EXPECT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  *peer = socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_EQ(connect(*peer, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  const int accepted = accept(listener, nullptr, nullptr);
+  close(listener);
+  return accepted;
+}
+
+void OnOwnThread(const std::function<void()>& body) { std::thread(body).join(); }
 
 }  // namespace edge::uring::testing

@@ -14,6 +14,7 @@
 #include <liburing.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -74,5 +75,14 @@ class FakeKernel {
   std::vector<TakenSqe> backlog_;
   std::map<const ProvidedBufferRing*, uint16_t> heads_;  // the kernel's head per buffer ring
 };
+
+// A connection handler under a fake kernel still calls a few plain syscalls on its socket
+// (setsockopt, getpeername, shutdown): this is a real accepted TCP socket on loopback for it.
+// *peer is the other end; the caller owns both.
+int AcceptedLoopbackSocket(int* peer);
+
+// Runs `body` on a thread of its own and waits: a loop's ring, and the stream layer's per-thread
+// state, belong to the thread that made them, and must not leak from one test into the next.
+void OnOwnThread(const std::function<void()>& body);
 
 }  // namespace edge::uring::testing

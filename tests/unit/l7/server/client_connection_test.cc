@@ -12,17 +12,12 @@
 // state (StreamSocket::LoopStopped, which the server's destructor calls) belong to the thread that
 // made them, and must not leak from one test into the next.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "l7/config/gateway_config.h"
 #include "l7/server/gateway_server.h"
@@ -31,7 +26,9 @@
 namespace edge::l7 {
 namespace {
 
+using uring::testing::AcceptedLoopbackSocket;
 using uring::testing::FakeKernel;
+using uring::testing::OnOwnThread;
 using uring::testing::TakenSqe;
 
 constexpr char kConfig[] = R"(
@@ -48,8 +45,6 @@ upstream = "app"
 
 constexpr char kRequest[] = "GET /nothing HTTP/1.1\r\nHost: a\r\n\r\n";
 
-void OnOwnThread(const std::function<void()>& body) { std::thread(body).join(); }
-
 // A GatewayServer whose loop never runs, one client connection accepted on it, and the fake
 // kernel that answers the connection's operations.
 class Harness {
@@ -62,19 +57,7 @@ class Harness {
     server_ = std::move(*server);
     kernel_ = std::make_unique<FakeKernel>(&server_->loop());
     // A real connected pair over loopback: the accepted end is the client connection's socket.
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    EXPECT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    EXPECT_EQ(listen(listener, 1), 0);
-    EXPECT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len), 0);
-    client_ = socket(AF_INET, SOCK_STREAM, 0);
-    EXPECT_EQ(connect(client_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    const int accepted = accept(listener, nullptr, nullptr);
-    close(listener);
-    server_->OnAccepted(accepted);
+    server_->OnAccepted(AcceptedLoopbackSocket(&client_));
   }
   ~Harness() {
     server_.reset();
