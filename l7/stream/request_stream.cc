@@ -127,6 +127,7 @@ void RequestStream::DecodeHead(StreamId /*id*/, const http::HttpRequest& request
     return;
   }
   if (m.outcome == RouteMatch::kNotFound) {
+    services_->stats().CountError("no_route");  // as Envoy's no_route: scans, stale clients
     LocalResponse(404, "no route for this request", false);
     return;
   }

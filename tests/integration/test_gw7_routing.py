@@ -88,6 +88,8 @@ def test_no_route_is_404_json_and_wrong_method_is_405_with_allow(gw):
     assert not o.requests(name="exact")
     m = g.metrics()
     assert h.metric(m, "gw7_requests_total", route="-", **{"class": "4xx"}) >= 5
+    # The three requests no route matched (not the 405, not the refused dot segments).
+    assert h.metric(m, "gw7_errors_total", kind="no_route") == 3
 
 
 def test_origin_sees_forwarding_headers_and_no_hop_by_hop(gw):
