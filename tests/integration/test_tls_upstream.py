@@ -47,7 +47,7 @@ def origins():
 
 
 def upstream_lb4(edge, pki, backends, pool_tls, proxy="off", balance="round_robin", start=True,
-                 mode="tls", lb4_section=None, **pool):
+                 mode="tls", lb4_section=None, listener_keys=None, **pool):
     """lb4 with one pool "p" with [pool.tls] `pool_tls`, behind one listener: mode = "tls" (the
     client's TLS terminated with pki.front) or mode = "tcp" (plain clients)."""
     p = {"name": "p", "balance": balance, "connect_timeout": "2s",
@@ -56,6 +56,7 @@ def upstream_lb4(edge, pki, backends, pool_tls, proxy="off", balance="round_robi
     p.update(pool)
     listener = {"name": mode, "bind": "127.0.0.1", "mode": mode, "pool": "p",
                 "proxy_protocol": proxy}
+    listener.update(listener_keys or {})
     if mode == "tls":
         listener["tls"] = {"certificates": [{"cert": pki.front[0], "key": pki.front[1]}]}
     return edge.lb4([p], listeners=[listener], admin="127.0.0.1:%d" % h.free_port(),
@@ -315,6 +316,47 @@ def test_tcp_listener_all_backends_bad_client_closed(edge, pki, origins):
     assert data == b""
     assert bad.accepted == 1
     assert lb.running()
+
+
+def test_tcp_listener_idle_timeout(edge, pki, origins):
+    """An echo connection where nothing moves: lb4 ends it after idle_timeout and counts it."""
+    o = origins("tlsorigin", pki.origin)
+    lb = tcp_lb4(edge, pki, [o], verified(pki), listener_keys={"idle_timeout": "500ms"})
+    s = h.connect(lb.address(), timeout=10 * h.SLOW)
+    s.sendall(b"ECHO\nping\n")
+    assert h.read_line(s) == "ping"
+    assert read_all(s) == b""  # closed by lb4, the client never ended its side
+    s.close()
+    assert t.metric(lb, "lb4_errors_total", kind="idle_timeout") == 1
+
+
+def test_tcp_listener_per_source_limit(edge, pki, origins):
+    o = origins("tlsorigin", pki.origin)
+    lb = tcp_lb4(edge, pki, [o], verified(pki),
+                 listener_keys={"max_connections_per_source": 1})
+    first = h.connect(lb.address(), timeout=10 * h.SLOW)
+    first.sendall(b"ECHO\nheld\n")
+    assert h.read_line(first) == "held"  # relayed: it holds the source's one place
+    second = h.connect(lb.address(), timeout=10 * h.SLOW)
+    try:
+        second.sendall(b"INFO\n")
+        refused = read_all(second) == b""
+    except OSError:
+        refused = True
+    second.close()
+    assert refused
+    assert t.metric(lb, "lb4_connections_refused_total", listener="tcp",
+                    reason="per_source_limit") == 1
+    first.close()
+    # The place is given back when the relay ends.
+    h.wait_until(lambda: plain_info_or_none(lb), 10, "a new connection from the source")
+
+
+def plain_info_or_none(lb):
+    try:
+        return plain_info(lb)
+    except (OSError, AssertionError):
+        return None
 
 
 def test_tcp_listener_connection_log_says_tcp(edge, pki, origins, tmp_path):
