@@ -318,6 +318,25 @@ def test_tcp_listener_all_backends_bad_client_closed(edge, pki, origins):
     assert lb.running()
 
 
+def test_tcp_listener_reload_keeps_live_connections(edge, pki, origins):
+    """A reload moves the pool to another TLS backend: new connections go there, a connection
+    relayed before it goes on with the old backend until it ends."""
+    old = origins("old", pki.origin)
+    lb = tcp_lb4(edge, pki, [old], verified(pki))
+    live = h.connect(lb.address(), timeout=10 * h.SLOW)
+    live.sendall(b"ECHO\nbefore\n")
+    assert h.read_line(live) == "before"
+    new = origins("new", pki.origin)
+    lb.pools[0]["backends"] = [{"address": new.address()}]
+    assert t.reload(lb) == "ok"
+    assert plain_info(lb)["name"] == "new"
+    live.sendall(b"after\n")
+    assert h.read_line(live) == "after"
+    live.shutdown(socket.SHUT_WR)
+    assert read_all(live) == b""
+    live.close()
+
+
 def test_tcp_listener_idle_timeout(edge, pki, origins):
     """An echo connection where nothing moves: lb4 ends it after idle_timeout and counts it."""
     o = origins("tlsorigin", pki.origin)
