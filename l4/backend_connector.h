@@ -1,11 +1,12 @@
 #pragma once
 // BackendConnector: how a client connection gets its backend, shared by RelayConnection (tcp,
-// tls_passthrough) and TlsTerminateConnection (tls). It picks a backend of the pool (skipping
-// those this connection already failed on), connects to it with io_uring within the pool's
-// connect_timeout, and after a failed or timed-out connect moves on to the next backend until
-// connect_retries are used up. Every failure is counted (connect_failures, connect_timeouts, the
-// backend's own count) and fed to passive health. A step after the TCP connect that the owner
-// runs itself (the TLS handshake with the backend) can fail the same way, through Retry().
+// tls_passthrough) and TlsRelayConnection (tls, or tcp with [pool.tls]). It picks a backend of
+// the pool (skipping those this connection already failed on), connects to it with io_uring
+// within the pool's connect_timeout, and after a failed or timed-out connect moves on to the next
+// backend until connect_retries are used up. Every failure is counted (connect_failures,
+// connect_timeouts, the backend's own count) and fed to passive health. A step after the TCP
+// connect that the owner runs itself (the TLS handshake with the backend) can fail the same way,
+// through Retry().
 //
 // The owner keeps its single timer and its count of operations in flight; the connector submits
 // the connect as the owner's operation `op` and schedules/cancels the owner's timer for it. The

@@ -64,8 +64,9 @@ net::SocketAddress HealthCheckAddress(const BackendConfig& backend, const Health
 // passive_failures when [pool.health] does not set it and check is tcp or http.
 inline constexpr int kDefaultPassiveFailures = 5;
 
-// [pool.tls]: TLS from lb4 to the pool's backends (mode = "tls" listeners only: lb4 holds the
-// plaintext there). Names follow HAProxy's `server ... ssl verify required ca-file F sni ...` and
+// [pool.tls]: TLS from lb4 to the pool's backends, for mode = "tls" and mode = "tcp" listeners
+// (lb4 holds the plaintext there), not tls_passthrough ones (the client's TLS passes untouched).
+// Names follow HAProxy's `server ... ssl verify required ca-file F sni ...` and
 // Envoy's UpstreamTlsContext.
 struct PoolTlsConfig {
   bool enabled = false;  // true once [pool.tls] is present, unless enabled = false

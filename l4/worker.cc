@@ -188,8 +188,8 @@ void Worker::EndRemovedBackendConnections() {
   }
   if (next_deadline != 0) loop_->timers().Schedule(&drain_timer_, next_deadline);
   for (RelayConnection* c : doomed) c->Abort("backend removed by reload; drain_timeout passed");
-  std::vector<TlsTerminateConnection*> tls_doomed;
-  for (TlsTerminateConnection* c = tls_live_head_; c != nullptr; c = c->next) {
+  std::vector<TlsRelayConnection*> tls_doomed;
+  for (TlsRelayConnection* c = tls_live_head_; c != nullptr; c = c->next) {
     const Backend* b = c->backend();
     if (b == nullptr || !b->removed.load(std::memory_order_relaxed)) continue;
     int64_t deadline = b->removed_at_ns.load(std::memory_order_relaxed) + drain;
@@ -200,7 +200,7 @@ void Worker::EndRemovedBackendConnections() {
       loop_->timers().Schedule(&drain_timer_, next_deadline);
     }
   }
-  for (TlsTerminateConnection* c : tls_doomed) {
+  for (TlsRelayConnection* c : tls_doomed) {
     c->Abort("backend removed by reload; drain_timeout passed");
   }
   if (!doomed.empty()) {
@@ -216,10 +216,9 @@ void Worker::Stop() {
     std::vector<RelayConnection*> live;
     for (RelayConnection* c = live_head_; c != nullptr; c = c->next) live.push_back(c);
     for (RelayConnection* c : live) c->Abort("shutting down");
-    std::vector<TlsTerminateConnection*> tls_live;
-    for (TlsTerminateConnection* c = tls_live_head_; c != nullptr; c = c->next)
-      tls_live.push_back(c);
-    for (TlsTerminateConnection* c : tls_live) c->Abort("shutting down");
+    std::vector<TlsRelayConnection*> tls_live;
+    for (TlsRelayConnection* c = tls_live_head_; c != nullptr; c = c->next) tls_live.push_back(c);
+    for (TlsRelayConnection* c : tls_live) c->Abort("shutting down");
     loop_->Stop();
   });
 }
@@ -302,13 +301,13 @@ void Worker::OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& li
     close(fd);
     return;
   }
-  if (listener->config.mode == ListenerMode::kTls) {
-    TlsTerminateConnection* t;
+  if (listener->tls_relay) {
+    TlsRelayConnection* t;
     if (!tls_free_.empty()) {
       t = tls_free_.back();
       tls_free_.pop_back();
     } else {
-      tls_connections_.push_back(std::make_unique<TlsTerminateConnection>(this));
+      tls_connections_.push_back(std::make_unique<TlsRelayConnection>(this));
       t = tls_connections_.back().get();
     }
     t->prev = nullptr;
@@ -351,7 +350,7 @@ void Worker::Release(RelayConnection* c) {
   shared_->active.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void Worker::Release(TlsTerminateConnection* c) {
+void Worker::Release(TlsRelayConnection* c) {
   if (c->prev != nullptr) {
     c->prev->next = c->next;
   } else {

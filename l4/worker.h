@@ -17,7 +17,7 @@
 #include "l4/relay_connection.h"
 #include "l4/runtime.h"
 #include "l4/stats.h"
-#include "l4/tls/tls_terminate_connection.h"
+#include "l4/tls/tls_relay_connection.h"
 
 namespace edge::l4 {
 
@@ -85,7 +85,7 @@ class Worker {
   uint32_t AcquirePipe(int (&fds)[2]);
   void ReleasePipe(int (&fds)[2]);
   void Release(RelayConnection* connection);
-  void Release(TlsTerminateConnection* connection);
+  void Release(TlsRelayConnection* connection);
   void OnListenerClosed() { CheckListenersClosed(); }
 
  private:
@@ -118,10 +118,11 @@ class Worker {
   std::vector<std::unique_ptr<RelayConnection>> connections_;  // every object ever made
   std::vector<RelayConnection*> free_;
   RelayConnection* live_head_ = nullptr;
-  // mode = "tls" connections: pooled the same way (objects are reused, never freed while live).
-  std::vector<std::unique_ptr<TlsTerminateConnection>> tls_connections_;
-  std::vector<TlsTerminateConnection*> tls_free_;
-  TlsTerminateConnection* tls_live_head_ = nullptr;
+  // Connections with TLS on a side (ListenerRuntime::tls_relay): pooled the same way (objects are
+  // reused, never freed while live).
+  std::vector<std::unique_ptr<TlsRelayConnection>> tls_connections_;
+  std::vector<TlsRelayConnection*> tls_free_;
+  TlsRelayConnection* tls_live_head_ = nullptr;
   // Per-source tables by listener name (listeners with per-source limits only).
   std::unordered_map<std::string, std::shared_ptr<SourceTable>> source_tables_;
   std::atomic<int64_t> live_{0};

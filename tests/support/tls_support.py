@@ -84,6 +84,7 @@ class TlsOrigin:
         if alpn:
             self.ctx.set_alpn_protocols(list(alpn))
         self.snis = []
+        self.proxy_tlv_bytes = []  # per PROXY v2 header: bytes of TLVs after the addresses
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
@@ -116,7 +117,8 @@ class TlsOrigin:
         try:
             raw.settimeout(60)
             if self.proxy:
-                source = _read_proxy_v2(raw)
+                source, tlv_bytes = _read_proxy_v2(raw)
+                self.proxy_tlv_bytes.append(tlv_bytes)
             s = ctx.wrap_socket(raw, server_side=True)
         except (ssl.SSLError, OSError):
             raw.close()
@@ -167,7 +169,8 @@ class TlsOrigin:
 
 
 def _read_proxy_v2(raw):
-    """Reads a PROXY v2 header off a plain socket: "ADDR:PORT" of the source (TCP over IPv4)."""
+    """Reads a PROXY v2 header off a plain socket: ("ADDR:PORT" of the source (TCP over IPv4),
+    bytes of TLVs after the addresses)."""
     def exact(n):
         data = b""
         while len(data) < n:
@@ -181,8 +184,9 @@ def _read_proxy_v2(raw):
         raise OSError("no PROXY v2 signature")
     body = exact(int.from_bytes(head[14:16], "big"))
     if head[13] != 0x11:
-        return "unspec"
-    return "%s:%d" % (socket.inet_ntoa(body[0:4]), int.from_bytes(body[8:10], "big"))
+        return "unspec", 0
+    source = "%s:%d" % (socket.inet_ntoa(body[0:4]), int.from_bytes(body[8:10], "big"))
+    return source, len(body) - 12
 
 
 def reload(lb, timeout=10):

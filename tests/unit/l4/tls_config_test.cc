@@ -132,7 +132,7 @@ tls = { certificates = [{ cert = "a", key = "b" }] })")),
               HasSubstr("only for mode = \"tls\""));
 }
 
-// [pool.tls]: TLS from lb4 to the backends, for mode = "tls" listeners.
+// [pool.tls]: TLS from lb4 to the backends, for mode = "tls" and "tcp" listeners.
 std::string TlsPool(std::string_view tls, std::string_view mode = "tls") {
   std::string text = "[[listener]]\nname = \"l\"\nbind = \"127.0.0.1:8443\"\nmode = \"";
   text += std::string(mode) + "\"\npool = \"p\"\n";
@@ -194,11 +194,30 @@ TEST(TlsConfigTest, PoolTlsErrorsNameFileLineColumn) {
               HasSubstr("tls.alpn: duplicate protocol \"h2\""));
   EXPECT_THAT(ErrorOf(TlsPool("verify = \"no\"")), HasSubstr("tls.verify: expected true or false"));
   EXPECT_THAT(ErrorOf(TlsPool("verify = false\ncafile = \"x\"")), HasSubstr("cafile"));
-  // Only a terminating listener has the plaintext to encrypt again.
-  EXPECT_THAT(ErrorOf(TlsPool("verify = false", "tcp")),
+  // A passthrough listener forwards the client's own TLS: nothing to encrypt again.
+  EXPECT_THAT(ErrorOf(TlsPool("verify = false", "tls_passthrough")),
               HasSubstr("t.toml:5:8: listener \"l\": pool: pool \"p\" has [pool.tls]"));
   EXPECT_THAT(ErrorOf(TlsPool("verify = false", "tls_passthrough")),
-              HasSubstr("only mode = \"tls\" listeners can use"));
+              HasSubstr("a mode = \"tls_passthrough\" listener cannot use: it passes the "
+                        "client's TLS to the backend untouched"));
+}
+
+// A tcp listener takes [pool.tls] (plain clients, TLS to the backends, as HAProxy's
+// `mode tcp` + `server ... ssl`); its runtime relays through TlsRelayConnection.
+TEST(TlsConfigTest, PoolTlsAcceptedByTcpListener) {
+  auto config = ParseLb4Config(TlsPool("verify = false\nsni = \"origin.test\"", "tcp"), "t.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listeners[0].mode, ListenerMode::kTcp);
+  EXPECT_TRUE(config->pools[0].tls.enabled);
+  auto runtime = BuildRuntime(*config);
+  ASSERT_TRUE(runtime.ok()) << runtime.status();
+  EXPECT_TRUE((*runtime)->listeners[0]->tls_relay);
+  // Without [pool.tls] a tcp listener keeps the zero-copy relay.
+  auto plain = ParseLb4Config(TlsPool("enabled = false", "tcp"), "t.toml");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  auto plain_runtime = BuildRuntime(*plain);
+  ASSERT_TRUE(plain_runtime.ok()) << plain_runtime.status();
+  EXPECT_FALSE((*plain_runtime)->listeners[0]->tls_relay);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
-// TlsTerminateConnection's optional TLS towards the backend ([pool.tls]): the client-side
-// session over the connected backend socket, and what a failed backend handshake does (the
-// next backend is tried, like after a failed connect). Decryption during the relay stays in
-// tls_terminate_connection.cc with the rest of the data path.
+// TlsRelayConnection's TLS towards the backend ([pool.tls]): the client-role session over the
+// connected backend socket, and what a failed backend handshake does (the next backend is
+// tried, like after a failed connect). The relay itself, the same for both sides, stays in
+// tls_relay_connection.cc with the rest of the data path.
 
 #include <liburing.h>
 #include <openssl/err.h>
@@ -12,43 +12,31 @@
 #include "common/tls/server_context.h"
 #include "common/uring/event_loop.h"
 #include "l4/runtime.h"
-#include "l4/tls/tls_terminate_connection.h"
+#include "l4/tls/tls_relay_connection.h"
 #include "l4/worker.h"
 
 namespace edge::l4 {
 
-void TlsTerminateConnection::StartBackendTls() {
+void TlsRelayConnection::StartBackendTls() {
   state_ = State::kBackendHandshaking;
-  up_ssl_ = pool_->tls->NewSsl(backend_->key);
-  up_rbio_ = BIO_new(BIO_s_mem());
-  up_wbio_ = BIO_new(BIO_s_mem());
-  if (up_ssl_ == nullptr || up_rbio_ == nullptr || up_wbio_ == nullptr) {
-    if (up_ssl_ != nullptr) SSL_free(up_ssl_);
-    BIO_free(up_rbio_);
-    BIO_free(up_wbio_);
-    up_ssl_ = nullptr;
-    up_rbio_ = up_wbio_ = nullptr;
+  if (!tls_[kBackend].Attach(pool_->tls->NewSsl(backend_->key))) {
     LOG_WARN("TLS: cannot create a backend session: %s", tls::OpenSslErrors());
     Abort("out of memory for TLS");
     return;
   }
-  BIO_set_mem_eof_return(up_rbio_, -1);
-  SSL_set_bio(up_ssl_, up_rbio_, up_wbio_);
   worker_->loop().timers().Schedule(&timer_, worker_->loop().now_ns() + pool_->connect_timeout_ns);
   ContinueBackendHandshake();
   if (state_ == State::kBackendHandshaking) MaybeArmRecv(kBackend);
 }
 
-void TlsTerminateConnection::ContinueBackendHandshake() {
-  ERR_clear_error();
-  int r = SSL_do_handshake(up_ssl_);
-  if (r != 1) {
-    int err = SSL_get_error(up_ssl_, r);
-    if (err == SSL_ERROR_WANT_READ) {
-      FlushBackendTls();
+void TlsRelayConnection::ContinueBackendHandshake() {
+  tls::Transport::Result r = tls_[kBackend].Handshake();
+  if (r != tls::Transport::Result::kOk) {
+    if (r == tls::Transport::Result::kWantRead) {
+      Flush(kBackend);
       return;
     }
-    long verify = SSL_get_verify_result(up_ssl_);
+    long verify = SSL_get_verify_result(tls_[kBackend].ssl());
     LOG_WARN(
         "TLS handshake with backend %s failed: %s", backend_->key,
         verify != X509_V_OK ? X509_verify_cert_error_string(verify) : tls::OpenSslErrors().c_str());
@@ -56,7 +44,7 @@ void TlsTerminateConnection::ContinueBackendHandshake() {
     BackendTlsFailed(PassiveFailure::kConnectError, "TLS handshake failed");
     return;
   }
-  FlushBackendTls();
+  Flush(kBackend);
   worker_->loop().timers().Cancel(&timer_);
   StartRelay();
 }
@@ -64,7 +52,7 @@ void TlsTerminateConnection::ContinueBackendHandshake() {
 // The backend's TLS failed before relaying began: like a failed connect. Its socket may still
 // have a recv or send in flight; those are cancelled and the next backend is tried once they
 // have completed (MaybeRetryBackend), so no completion of the old socket reaches the new one.
-void TlsTerminateConnection::BackendTlsFailed(PassiveFailure why, const char* what) {
+void TlsRelayConnection::BackendTlsFailed(PassiveFailure why, const char* what) {
   state_ = State::kBackendRetry;
   retry_why_ = why;
   retry_what_ = what;
@@ -77,11 +65,9 @@ void TlsTerminateConnection::BackendTlsFailed(PassiveFailure why, const char* wh
   MaybeRetryBackend();
 }
 
-void TlsTerminateConnection::MaybeRetryBackend() {
+void TlsRelayConnection::MaybeRetryBackend() {
   if (recv_armed_[kBackend] || out_[kBackend].sending) return;
-  SSL_free(up_ssl_);  // frees its BIOs too
-  up_ssl_ = nullptr;
-  up_rbio_ = up_wbio_ = nullptr;
+  tls_[kBackend].Reset();
   out_[kBackend] = Output{};  // the PROXY header and handshake of the failed attempt
   fallback_[kBackend].reset();
   eof_[kBackend] = false;
@@ -94,15 +80,6 @@ void TlsTerminateConnection::MaybeRetryBackend() {
     return;
   }
   ++pending_ops_;
-}
-
-void TlsTerminateConnection::FlushBackendTls() {
-  char* data = nullptr;
-  long pending = BIO_get_mem_data(up_wbio_, &data);
-  if (pending <= 0) return;
-  out_[kBackend].queued.append(data, static_cast<size_t>(pending));
-  (void)BIO_reset(up_wbio_);
-  TrySend(kBackend);
 }
 
 }  // namespace edge::l4

@@ -1,34 +1,37 @@
 #pragma once
-// TlsTerminateConnection: one client connection whose TLS lb4 terminates (mode = "tls"), relayed
-// as plaintext to one backend, on one worker.
+// TlsRelayConnection: one client connection relayed to one backend, on one worker, with TLS on
+// at least one side: the client's TLS terminated here (mode = "tls"), TLS to the backend
+// ([pool.tls]), or both. A mode = "tcp" listener whose pool has [pool.tls] uses it with a plain
+// client (HAProxy's `mode tcp` + `server ... ssl`); plain on both sides is RelayConnection's
+// zero-copy path, not this one.
 //
-// TLS runs in user space (no kTLS here): OpenSSL reads and writes memory BIOs, and this class
-// moves bytes between those BIOs and the sockets with io_uring. A client recv lands in a buffer of
-// the worker's provided ring, is copied into the read BIO and the buffer goes straight back, so an
-// idle connection holds no receive buffer; OpenSSL's own buffers are released when idle too
-// (SSL_MODE_RELEASE_BUFFERS).
+// TLS runs in user space (no kTLS here): each TLS side is a tls::Transport (OpenSSL on memory
+// BIOs), and this class moves bytes between those and the sockets with io_uring. A recv lands in
+// a buffer of the worker's provided ring, is copied into OpenSSL (or, from a plain side,
+// encrypted straight out of it) and the buffer goes straight back, so an idle connection holds no
+// receive buffer; OpenSSL's own buffers are released when idle too (SSL_MODE_RELEASE_BUFFERS).
 //
-// Sequence: handshake (within handshake_timeout; a failure is counted by reason and closes the
-// connection) -> connect to a backend of the pool (BackendConnector: retries as for tcp) -> PROXY
-// header (v2 carries ALPN, SNI, TLS version and client certificate CN as TLVs) -> relay both
-// ways: client ciphertext -> SSL_read -> backend; backend bytes -> SSL_write -> client.
+// Sequence: with a TLS client, its handshake (within handshake_timeout; a failure is counted by
+// reason and closes the connection) -> connect to a backend of the pool (BackendConnector:
+// retries as for tcp) -> PROXY header (v2 carries ALPN, SNI, TLS version and client certificate
+// CN as TLVs when the client spoke TLS) -> relay both ways, decrypting what comes from a TLS side
+// and encrypting what goes to one.
 //
-// With [pool.tls] the backend side is TLS too, through a second SSL with its own memory BIOs:
-// after the connect (and the PROXY header, which goes first in clear, as HAProxy sends it) comes
-// a client handshake with the backend within connect_timeout, offering that backend's last
-// session. A failed handshake (certificate not verified, wrong name, backend closed, timeout) is a
-// failed connect: counted, passed to passive health, and the next backend is tried once nothing
-// is in flight on the failed one's socket. Relaying then decrypts and re-encrypts both ways.
+// With [pool.tls], after the connect (and the PROXY header, which goes first in clear, as HAProxy
+// sends it) comes a client handshake with the backend within connect_timeout, offering that
+// backend's last session. A failed handshake (certificate not verified, wrong name, backend
+// closed, timeout) is a failed connect: counted, passed to passive health, and the next backend
+// is tried once nothing is in flight on the failed one's socket. The client is not read until
+// the relay begins.
 //
 // Output per direction is two strings: one being sent (at most one send in flight; it is never
 // appended to, so its bytes stay put) and one collecting what comes next. A side is read only
 // while the output towards the other side is below kHighWater, which bounds memory per
 // connection and gives backpressure both ways.
 //
-// Half-close: a client close_notify or FIN becomes shutdown(backend, SHUT_WR) once flushed; a
-// backend FIN becomes close_notify + shutdown(client, SHUT_WR). Both done: the connection ends.
-
-#include <openssl/ssl.h>
+// Half-close: a side's close_notify or FIN becomes, once everything before it is flushed, a
+// close_notify (if the other side is TLS) and shutdown(SHUT_WR) towards the other side, whose
+// direction keeps flowing. Both done: the connection ends.
 
 #include <cstdint>
 #include <memory>
@@ -36,6 +39,7 @@
 #include <vector>
 
 #include "common/net/address.h"
+#include "common/tls/transport.h"
 #include "common/uring/completion.h"
 #include "common/uring/timer_wheel.h"
 #include "l4/backend_connector.h"
@@ -61,12 +65,13 @@ inline constexpr size_t kTlsFailureKinds = 6;
 // "timeout", "client_closed", "version", "no_shared_cipher", "client_cert", "protocol".
 const char* TlsFailureName(TlsFailure failure);
 
-class TlsTerminateConnection final : public uring::IoHandler {
+class TlsRelayConnection final : public uring::IoHandler {
  public:
-  explicit TlsTerminateConnection(Worker* worker);
-  ~TlsTerminateConnection() override;
+  explicit TlsRelayConnection(Worker* worker);
+  ~TlsRelayConnection() override;
 
-  // Takes ownership of the accepted `client_fd` and starts the handshake.
+  // Takes ownership of the accepted `client_fd` and starts: the client's handshake on a mode =
+  // "tls" listener, else the connect to a backend.
   // `peer`: the client's address when the caller already looked it up (protection), else null.
   void Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener,
              const net::SocketAddress* peer = nullptr);
@@ -75,8 +80,8 @@ class TlsTerminateConnection final : public uring::IoHandler {
   void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
   const Backend* backend() const { return connector_.backend(); }
 
-  TlsTerminateConnection* prev = nullptr;
-  TlsTerminateConnection* next = nullptr;
+  TlsRelayConnection* prev = nullptr;
+  TlsRelayConnection* next = nullptr;
   SourceTicket source;  // per-source limits: released by the worker when the connection ends
 
   static constexpr int kClient = 0;
@@ -114,24 +119,24 @@ class TlsTerminateConnection final : public uring::IoHandler {
   void ArmFallbackRecv(int side);
   void MaybeArmRecv(int side);
   void OnRecv(int side, int32_t res, uint32_t flags);
-  void OnClientBytes(const char* data, size_t len);
-  void OnBackendBytes(const char* data, size_t len);
+  void OnBytes(int from, const char* data, size_t len);  // received from side `from`
+  // Plaintext for side `to`: encrypted if that side is TLS. False: aborted.
+  bool Deliver(int to, const char* data, size_t len);
+  // Decrypts what TLS side `from` sent and delivers it to the other side. False: the connection
+  // is no longer relaying (aborted, or ended by this close_notify).
+  bool Decrypt(int from);
+  void Flush(int side);  // side `side`'s TLS output (if any) into out_[side], and send
   void ContinueHandshake();
   void HandshakeFailed(TlsFailure failure, const char* reason);
-  void ReadPlaintext();
-  void FlushTls();  // the write BIO's ciphertext into output to the client
   void StartBackendTls();
   void ContinueBackendHandshake();
   void BackendTlsFailed(PassiveFailure why, const char* what);
   void MaybeRetryBackend();
-  bool DecryptFromBackend();  // the backend's plaintext into the client's SSL; false: aborted
-  void FlushBackendTls();     // the backend SSL's ciphertext into output to the backend
   void StartRelay();
   void ConnectFailed();
   void TrySend(int to);
   void OnSend(int to, int32_t res);
-  void ClientEof();
-  void BackendEof();
+  void Eof(int from);  // side `from` ended its stream (FIN or close_notify)
   void MaybeShut();
   void Connect();
   void OnConnect(int32_t res);
@@ -139,8 +144,8 @@ class TlsTerminateConnection final : public uring::IoHandler {
   void MaybeFinish();
   void Finish();
   void OnTimer();
-  static void TimerThunk(void* self) { static_cast<TlsTerminateConnection*>(self)->OnTimer(); }
-  void WriteConnectionLog();  // [lb4.access_log], at Finish while ssl_ still exists
+  static void TimerThunk(void* self) { static_cast<TlsRelayConnection*>(self)->OnTimer(); }
+  void WriteConnectionLog();  // [lb4.access_log], at Finish while tls_ still holds the sessions
 
   Worker* worker_;
   std::shared_ptr<const ListenerRuntime> listener_;
@@ -149,12 +154,9 @@ class TlsTerminateConnection final : public uring::IoHandler {
   Backend* backend_ = nullptr;  // connector_'s backend once connected (it holds the reference)
   int fd_[2] = {-1, -1};
   State state_ = State::kIdle;
-  SSL* ssl_ = nullptr;
-  BIO* rbio_ = nullptr;                               // owned by ssl_
-  BIO* wbio_ = nullptr;                               // owned by ssl_
-  SSL* up_ssl_ = nullptr;                             // [pool.tls]: the session with the backend
-  BIO* up_rbio_ = nullptr;                            // owned by up_ssl_
-  BIO* up_wbio_ = nullptr;                            // owned by up_ssl_
+  // tls_[s]: the TLS session with side s (client: mode = "tls"; backend: [pool.tls]); inactive
+  // for a plain side.
+  tls::Transport tls_[2];
   PassiveFailure retry_why_ = PassiveFailure::kNone;  // kBackendRetry: why, for passive health
   const char* retry_what_ = "";
   Output out_[2];  // out_[s]: bytes to send to side s

@@ -1,4 +1,4 @@
-#include "l4/tls/tls_terminate_connection.h"
+#include "l4/tls/tls_relay_connection.h"
 
 #include <liburing.h>
 #include <openssl/err.h>
@@ -69,16 +69,13 @@ const char* TlsFailureName(TlsFailure failure) {
   return "unknown";
 }
 
-TlsTerminateConnection::TlsTerminateConnection(Worker* worker)
+TlsRelayConnection::TlsRelayConnection(Worker* worker)
     : worker_(worker), connector_(worker, this, kConnect, &timer_), timer_(&TimerThunk, this) {}
 
-TlsTerminateConnection::~TlsTerminateConnection() {
-  if (ssl_ != nullptr) SSL_free(ssl_);
-  if (up_ssl_ != nullptr) SSL_free(up_ssl_);
-}
+TlsRelayConnection::~TlsRelayConnection() = default;
 
-void TlsTerminateConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener,
-                                   const net::SocketAddress* peer) {
+void TlsRelayConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener,
+                               const net::SocketAddress* peer) {
   listener_ = std::move(listener);
   pool_ = listener_->pool.get();
   fd_[kClient] = client_fd;
@@ -99,28 +96,21 @@ void TlsTerminateConnection::Start(int client_fd, std::shared_ptr<const Listener
   }
   connector_.Reset(pool_, &client_address_);
   last_activity_ns_ = start_ns_ = worker_->loop().now_ns();
+  if (listener_->config.mode != ListenerMode::kTls) {  // a plain client: TLS to the backend only
+    Connect();
+    return;
+  }
   state_ = State::kHandshaking;
-  ssl_ = listener_->tls->NewSsl();
-  rbio_ = BIO_new(BIO_s_mem());
-  wbio_ = BIO_new(BIO_s_mem());
-  if (ssl_ == nullptr || rbio_ == nullptr || wbio_ == nullptr) {
-    if (ssl_ == nullptr) {
-      BIO_free(rbio_);
-      BIO_free(wbio_);
-    }
-    rbio_ = wbio_ = nullptr;
+  if (!tls_[kClient].Attach(listener_->tls->NewSsl())) {
     LOG_WARN("TLS: cannot create a session: %s", tls::OpenSslErrors());
     Abort("out of memory for TLS");
     return;
   }
-  // An empty read BIO means "no data yet", not EOF.
-  BIO_set_mem_eof_return(rbio_, -1);
-  SSL_set_bio(ssl_, rbio_, wbio_);
   worker_->loop().timers().Schedule(&timer_, start_ns_ + listener_->handshake_timeout_ns);
   ArmRecv(kClient);
 }
 
-void TlsTerminateConnection::ArmRecv(int side) {
+void TlsRelayConnection::ArmRecv(int side) {
   io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
   io_uring_prep_recv(sqe, fd_[side], nullptr, worker_->buffers().buffer_size(), 0);
   sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -130,7 +120,7 @@ void TlsTerminateConnection::ArmRecv(int side) {
   recv_armed_[side] = true;
 }
 
-void TlsTerminateConnection::ArmFallbackRecv(int side) {
+void TlsRelayConnection::ArmFallbackRecv(int side) {
   const uint32_t size = worker_->buffers().buffer_size();
   fallback_[side].reset(new char[size]);
   io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
@@ -142,7 +132,7 @@ void TlsTerminateConnection::ArmFallbackRecv(int side) {
 }
 
 // Reads side `side` only while what it produces (towards the other side) is below the mark.
-void TlsTerminateConnection::MaybeArmRecv(int side) {
+void TlsRelayConnection::MaybeArmRecv(int side) {
   if (recv_armed_[side] || eof_[side] || fd_[side] < 0) return;
   if (state_ == State::kHandshaking || state_ == State::kBackendHandshaking) {
     // One side handshakes at a time; the other is not read meanwhile.
@@ -154,7 +144,7 @@ void TlsTerminateConnection::MaybeArmRecv(int side) {
   ArmRecv(side);
 }
 
-void TlsTerminateConnection::OnRecv(int side, int32_t res, uint32_t flags) {
+void TlsRelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
   --pending_ops_;
   recv_armed_[side] = false;
   const char* data = nullptr;
@@ -173,12 +163,8 @@ void TlsTerminateConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     (side == kClient ? worker_->stats().bytes_from_clients : worker_->stats().bytes_from_backends)
         .Add(static_cast<uint64_t>(res));
     bytes_[side] += static_cast<uint64_t>(res);
-    // Both handlers copy the bytes (into OpenSSL), so the ring buffer goes back at once.
-    if (side == kClient) {
-      OnClientBytes(data, static_cast<size_t>(res));
-    } else {
-      OnBackendBytes(data, static_cast<size_t>(res));
-    }
+    // The bytes are copied (into OpenSSL or the output), so the ring buffer goes back at once.
+    OnBytes(side, data, static_cast<size_t>(res));
   }
   if (bid >= 0) worker_->ReturnBuffer(static_cast<uint16_t>(bid));
   if (state_ == State::kBackendRetry) {
@@ -198,15 +184,11 @@ void TlsTerminateConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     return;
   }
   if (res == 0) {
-    if (side == kClient) {
-      if (state_ == State::kHandshaking) {
-        HandshakeFailed(TlsFailure::kClientClosed, "client closed during the TLS handshake");
-        return;
-      }
-      ClientEof();
-    } else {
-      BackendEof();
+    if (side == kClient && state_ == State::kHandshaking) {
+      HandshakeFailed(TlsFailure::kClientClosed, "client closed during the TLS handshake");
+      return;
     }
+    Eof(side);
   } else if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
     if (state_ == State::kHandshaking) {
       HandshakeFailed(TlsFailure::kClientClosed, "client socket error during the TLS handshake");
@@ -225,44 +207,49 @@ void TlsTerminateConnection::OnRecv(int side, int32_t res, uint32_t flags) {
   MaybeFinish();
 }
 
-void TlsTerminateConnection::OnClientBytes(const char* data, size_t len) {
-  if (BIO_write(rbio_, data, static_cast<int>(len)) != static_cast<int>(len)) {
+void TlsRelayConnection::OnBytes(int from, const char* data, size_t len) {
+  tls::Transport& tls = tls_[from];
+  if (!tls.active()) {  // plain: only read while relaying
+    if (Deliver(Other(from), data, len)) Flush(Other(from));
+    return;
+  }
+  if (!tls.Feed(data, len)) {
     Abort("out of memory for TLS input");
     return;
   }
   if (state_ == State::kHandshaking) {
     ContinueHandshake();
+  } else if (state_ == State::kBackendHandshaking) {
+    ContinueBackendHandshake();
   } else if (state_ == State::kRelaying) {
-    ReadPlaintext();
+    Decrypt(from);
   }
 }
 
 // The call that completes the handshake also writes what the server sends after it: with TLS
 // 1.3, OpenSSL writes its NewSessionTicket as soon as it has read the client's Finished (with 1.2
-// the ticket is part of the server's last flight). FlushTls prepares their send before Connect()
+// the ticket is part of the server's last flight). Flush prepares their send before Connect()
 // starts on the backend, and the loop submits both at the end of this pass: the ticket waits
 // for neither response data nor another event, and costs no extra send (it is the only output
 // then). A client that closes at once can still miss it, as it must read before it closes:
 // OpenSSL cannot send the ticket earlier, with the server's Finished (RFC 8446 4.6.1 allows it).
-void TlsTerminateConnection::ContinueHandshake() {
-  ERR_clear_error();
-  int r = SSL_do_handshake(ssl_);
-  FlushTls();
-  if (r != 1) {
-    int err = SSL_get_error(ssl_, r);
-    if (err == SSL_ERROR_WANT_READ) return;
+void TlsRelayConnection::ContinueHandshake() {
+  tls::Transport::Result r = tls_[kClient].Handshake();
+  Flush(kClient);
+  if (r != tls::Transport::Result::kOk) {
+    if (r == tls::Transport::Result::kWantRead) return;
     HandshakeFailed(Classify(), "TLS handshake failed");
     return;
   }
   WorkerStats& stats = worker_->stats();
   stats.tls_handshakes.Add(1);
-  if (SSL_session_reused(ssl_)) stats.tls_resumed.Add(1);
+  if (SSL_session_reused(tls_[kClient].ssl())) stats.tls_resumed.Add(1);
   worker_->loop().timers().Cancel(&timer_);
   state_ = State::kConnecting;
   Connect();
 }
 
-void TlsTerminateConnection::HandshakeFailed(TlsFailure failure, const char* reason) {
+void TlsRelayConnection::HandshakeFailed(TlsFailure failure, const char* reason) {
   worker_->stats().tls_handshake_failures[static_cast<size_t>(failure)].Add(1);
   LOG_DEBUG("TLS handshake failed (%s): %s", TlsFailureName(failure),
             failure == TlsFailure::kTimeout || failure == TlsFailure::kClientClosed
@@ -279,75 +266,51 @@ void TlsTerminateConnection::HandshakeFailed(TlsFailure failure, const char* rea
   Abort(reason);
 }
 
-void TlsTerminateConnection::ReadPlaintext() {
-  Output& out = out_[kBackend];
-  while (!eof_[kClient]) {
-    ERR_clear_error();
-    int n = SSL_read(ssl_, scratch, static_cast<int>(sizeof(scratch)));
-    if (n > 0) {
-      if (up_ssl_ == nullptr) {
-        out.queued.append(scratch, static_cast<size_t>(n));
-      } else if (SSL_write(up_ssl_, scratch, n) != n) {  // a memory BIO takes it all
-        worker_->stats().errors.Add(1);
-        LOG_DEBUG("TLS write to backend failed: %s", tls::OpenSslErrors());
-        Abort("TLS write to backend failed");
-        return;
-      }
+bool TlsRelayConnection::Deliver(int to, const char* data, size_t len) {
+  if (!tls_[to].active()) {
+    out_[to].queued.append(data, len);
+    return true;
+  }
+  if (tls_[to].Write(data, len)) return true;  // a memory BIO takes it all
+  worker_->stats().errors.Add(1);
+  LOG_DEBUG("TLS write to the %s failed: %s", to == kClient ? "client" : "backend",
+            tls::OpenSslErrors());
+  Abort(to == kClient ? "TLS write failed" : "TLS write to backend failed");
+  return false;
+}
+
+bool TlsRelayConnection::Decrypt(int from) {
+  const int to = Other(from);
+  while (!eof_[from]) {
+    size_t n = 0;
+    tls::Transport::Result r = tls_[from].Read(scratch, sizeof(scratch), &n);
+    if (r == tls::Transport::Result::kOk) {
+      if (!Deliver(to, scratch, n)) return false;
       continue;
     }
-    int err = SSL_get_error(ssl_, n);
-    if (err == SSL_ERROR_WANT_READ) break;
-    if (err == SSL_ERROR_ZERO_RETURN) {  // close_notify
-      FlushTls();
-      ClientEof();
-      return;
+    if (r == tls::Transport::Result::kWantRead) break;
+    Flush(from);                                 // what the session has to say (an alert)
+    if (r == tls::Transport::Result::kClosed) {  // close_notify
+      Eof(from);
+      return state_ == State::kRelaying;
     }
     worker_->stats().errors.Add(1);
-    LOG_DEBUG("TLS read failed: %s", tls::OpenSslErrors());
-    FlushTls();
-    Abort("TLS error from client");
-    return;
+    LOG_DEBUG("TLS read from the %s failed: %s", from == kClient ? "client" : "backend",
+              tls::OpenSslErrors());
+    Abort(from == kClient ? "TLS error from client" : "TLS error from backend");
+    return false;
   }
-  FlushTls();  // post-handshake messages (key updates) may want answers
-  if (up_ssl_ != nullptr) FlushBackendTls();
-  TrySend(kBackend);
+  Flush(from);  // post-handshake messages (key updates) may want answers
+  Flush(to);
+  return true;
 }
 
-void TlsTerminateConnection::OnBackendBytes(const char* data, size_t len) {
-  if (up_ssl_ != nullptr) {
-    if (BIO_write(up_rbio_, data, static_cast<int>(len)) != static_cast<int>(len)) {
-      Abort("out of memory for TLS input");
-      return;
-    }
-    if (state_ == State::kBackendHandshaking) {
-      ContinueBackendHandshake();
-    } else if (DecryptFromBackend()) {
-      FlushTls();
-    }
-    return;
-  }
-  ERR_clear_error();
-  // A memory BIO never blocks, so SSL_write takes everything (or fails).
-  int n = SSL_write(ssl_, data, static_cast<int>(len));
-  if (n != static_cast<int>(len)) {
-    worker_->stats().errors.Add(1);
-    LOG_DEBUG("TLS write failed: %s", tls::OpenSslErrors());
-    Abort("TLS write failed");
-    return;
-  }
-  FlushTls();
+void TlsRelayConnection::Flush(int side) {
+  if (tls_[side].active()) tls_[side].TakeOutput(&out_[side].queued);
+  TrySend(side);
 }
 
-void TlsTerminateConnection::FlushTls() {
-  char* data = nullptr;
-  long pending = BIO_get_mem_data(wbio_, &data);
-  if (pending <= 0) return;
-  out_[kClient].queued.append(data, static_cast<size_t>(pending));
-  (void)BIO_reset(wbio_);
-  TrySend(kClient);
-}
-
-void TlsTerminateConnection::TrySend(int to) {
+void TlsRelayConnection::TrySend(int to) {
   Output& out = out_[to];
   if (out.sending || fd_[to] < 0) return;
   if (state_ == State::kClosing || state_ == State::kIdle) return;
@@ -366,7 +329,7 @@ void TlsTerminateConnection::TrySend(int to) {
   out.sending = true;
 }
 
-void TlsTerminateConnection::OnSend(int to, int32_t res) {
+void TlsRelayConnection::OnSend(int to, int32_t res) {
   Output& out = out_[to];
   --pending_ops_;
   out.sending = false;
@@ -409,30 +372,18 @@ void TlsTerminateConnection::OnSend(int to, int32_t res) {
   MaybeFinish();
 }
 
-void TlsTerminateConnection::ClientEof() {
-  if (eof_[kClient]) return;
-  eof_[kClient] = true;
-  if (first_eof_ < 0) first_eof_ = kClient;
-  if (up_ssl_ != nullptr) {  // the backend gets a close_notify before the FIN
-    ERR_clear_error();
-    SSL_shutdown(up_ssl_);
-    FlushBackendTls();
-  }
-  MaybeShut();
-}
-
-void TlsTerminateConnection::BackendEof() {
-  if (eof_[kBackend]) return;  // a FIN after the close_notify
-  eof_[kBackend] = true;
-  if (first_eof_ < 0) first_eof_ = kBackend;
-  ERR_clear_error();
-  SSL_shutdown(ssl_);  // queues close_notify
-  FlushTls();
+void TlsRelayConnection::Eof(int from) {
+  if (eof_[from]) return;  // a FIN after the close_notify
+  eof_[from] = true;
+  if (first_eof_ < 0) first_eof_ = from;
+  const int to = Other(from);
+  if (tls_[to].active()) tls_[to].Shutdown();  // a close_notify before the FIN
+  Flush(to);
   MaybeShut();
 }
 
 // Passes each side's end of stream on once everything before it is sent.
-void TlsTerminateConnection::MaybeShut() {
+void TlsRelayConnection::MaybeShut() {
   if (state_ != State::kRelaying) return;
   for (int from : {kClient, kBackend}) {
     int to = Other(from);
@@ -443,7 +394,7 @@ void TlsTerminateConnection::MaybeShut() {
   }
 }
 
-void TlsTerminateConnection::Connect() {
+void TlsRelayConnection::Connect() {
   state_ = State::kConnecting;
   BackendConnector::Outcome outcome = connector_.Connect();
   fd_[kBackend] = connector_.fd();
@@ -454,7 +405,7 @@ void TlsTerminateConnection::Connect() {
   ++pending_ops_;
 }
 
-void TlsTerminateConnection::OnConnect(int32_t res) {
+void TlsRelayConnection::OnConnect(int32_t res) {
   --pending_ops_;
   if (state_ == State::kClosing) {
     MaybeFinish();
@@ -479,102 +430,74 @@ void TlsTerminateConnection::OnConnect(int32_t res) {
   }
 }
 
-// No backend could be reached: the client gets a close_notify (best effort) rather than a bare
+// No backend could be reached: a TLS client gets a close_notify (best effort) rather than a bare
 // FIN, so it sees an orderly end instead of a truncated stream.
-void TlsTerminateConnection::ConnectFailed() {
+void TlsRelayConnection::ConnectFailed() {
   Output& out = out_[kClient];
-  if (!out.sending && out.size() == 0) {
-    ERR_clear_error();
-    SSL_shutdown(ssl_);
-    char* data = nullptr;
-    long pending = BIO_get_mem_data(wbio_, &data);
-    if (pending > 0) {
-      ssize_t n =
-          send(fd_[kClient], data, static_cast<size_t>(pending), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (tls_[kClient].active() && !out.sending && out.size() == 0) {
+    tls_[kClient].Shutdown();
+    std::string_view pending = tls_[kClient].PeekOutput();
+    if (!pending.empty()) {
+      ssize_t n = send(fd_[kClient], pending.data(), pending.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       (void)n;
     }
   }
   Abort(connector_.failure());
 }
 
-void TlsTerminateConnection::StartRelay() {
+void TlsRelayConnection::StartRelay() {
   state_ = State::kRelaying;
   last_activity_ns_ = worker_->loop().now_ns();
   worker_->loop().timers().Schedule(&timer_, last_activity_ns_ + listener_->idle_timeout_ns);
-  // What the backend sent with the end of its handshake (a TLS 1.3 session ticket, data).
-  if (up_ssl_ != nullptr && !DecryptFromBackend()) return;
-  ReadPlaintext();  // application data that came with the client's Finished
-  if (state_ != State::kRelaying) return;
+  // What the backend sent with the end of its handshake (a TLS 1.3 session ticket, data), and
+  // application data that came with the client's Finished.
+  if (tls_[kBackend].active() && !Decrypt(kBackend)) return;
+  if (tls_[kClient].active() && !Decrypt(kClient)) return;
   TrySend(kClient);
   MaybeArmRecv(kClient);
   MaybeArmRecv(kBackend);
 }
 
-bool TlsTerminateConnection::DecryptFromBackend() {
-  for (;;) {
-    ERR_clear_error();
-    int n = SSL_read(up_ssl_, scratch, static_cast<int>(sizeof(scratch)));
-    if (n > 0) {
-      if (SSL_write(ssl_, scratch, n) != n) {
-        worker_->stats().errors.Add(1);
-        LOG_DEBUG("TLS write failed: %s", tls::OpenSslErrors());
-        Abort("TLS write failed");
-        return false;
-      }
-      continue;
-    }
-    int err = SSL_get_error(up_ssl_, n);
-    if (err == SSL_ERROR_WANT_READ) break;
-    if (err == SSL_ERROR_ZERO_RETURN) {  // close_notify from the backend
-      FlushBackendTls();
-      BackendEof();
-      return state_ == State::kRelaying;
-    }
-    worker_->stats().errors.Add(1);
-    LOG_DEBUG("TLS read from backend failed: %s", tls::OpenSslErrors());
-    Abort("TLS error from backend");
-    return false;
-  }
-  FlushBackendTls();  // post-handshake messages (key updates) may want answers
-  return true;
-}
-
-// The PROXY header goes before any plaintext: v2 with what the handshake negotiated.
-void TlsTerminateConnection::QueueProxyHeader() {
+// The PROXY header goes before any plaintext: v2 with what the client's handshake negotiated, if
+// the client spoke TLS.
+void TlsRelayConnection::QueueProxyHeader() {
   const ProxyProtocolMode mode = listener_->config.proxy_protocol;
   if (mode == ProxyProtocolMode::kOff) return;
   net::SocketAddress local = net::LocalAddress(fd_[kClient]);
+  SSL* ssl = tls_[kClient].ssl();
   std::string header;
   if (mode == ProxyProtocolMode::kV1) {
     header = net::EncodeProxyV1(client_address_, local);
+  } else if (ssl == nullptr) {
+    header = net::EncodeProxyV2(client_address_, local);
   } else {
     std::vector<net::ProxyTlv> tlvs;
     const unsigned char* alpn = nullptr;
     unsigned alpn_len = 0;
-    SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
+    SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
     if (alpn_len > 0) {
       tlvs.push_back(
           {net::kPp2TypeAlpn, std::string(reinterpret_cast<const char*>(alpn), alpn_len)});
     }
-    if (const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) {
+    if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) {
       tlvs.push_back({net::kPp2TypeAuthority, sni});
     }
     std::string cn;
     uint8_t client = net::kPp2ClientSsl;
     uint32_t verify = 0;
-    if (X509* peer = SSL_get0_peer_certificate(ssl_)) {
+    if (X509* peer = SSL_get0_peer_certificate(ssl)) {
       client |= net::kPp2ClientCertConn;
-      if (SSL_session_reused(ssl_)) client |= net::kPp2ClientCertSess;
-      verify = SSL_get_verify_result(ssl_) == X509_V_OK ? 0 : 1;
+      if (SSL_session_reused(ssl)) client |= net::kPp2ClientCertSess;
+      verify = SSL_get_verify_result(ssl) == X509_V_OK ? 0 : 1;
       char buf[256];
       int n =
           X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, buf, sizeof(buf));
       if (n > 0) cn.assign(buf, static_cast<size_t>(n));
     }
-    std::string version = SSL_get_version(ssl_);
+    std::string version = SSL_get_version(ssl);
     std::vector<net::ProxyTlvView> subs = {{net::kPp2SubtypeSslVersion, version}};
     if (!cn.empty()) subs.push_back({net::kPp2SubtypeSslCn, cn});
-    const char* cipher = SSL_get_cipher_name(ssl_);
+    const char* cipher = SSL_get_cipher_name(ssl);
     std::string cipher_name = cipher != nullptr ? cipher : "";
     if (!cipher_name.empty()) subs.push_back({net::kPp2SubtypeSslCipher, cipher_name});
     tlvs.push_back(net::MakeProxySslTlv(client, verify, subs));
@@ -585,7 +508,7 @@ void TlsTerminateConnection::QueueProxyHeader() {
   out.queued.insert(0, header);
 }
 
-void TlsTerminateConnection::OnTimer() {
+void TlsRelayConnection::OnTimer() {
   int64_t now = worker_->loop().now_ns();
   if (state_ == State::kHandshaking) {
     HandshakeFailed(TlsFailure::kTimeout, "TLS handshake timeout");
@@ -610,7 +533,7 @@ void TlsTerminateConnection::OnTimer() {
   Abort("idle timeout");
 }
 
-void TlsTerminateConnection::Abort(const char* reason) {
+void TlsRelayConnection::Abort(const char* reason) {
   if (state_ == State::kClosing || state_ == State::kIdle) return;
   LOG_DEBUG("TLS connection closed: %s", reason);
   if (close_reason_ == nullptr) close_reason_ = reason;
@@ -620,7 +543,7 @@ void TlsTerminateConnection::Abort(const char* reason) {
   MaybeFinish();
 }
 
-void TlsTerminateConnection::MaybeFinish() {
+void TlsRelayConnection::MaybeFinish() {
   if (state_ == State::kRelaying && shut_[kClient] && shut_[kBackend]) {
     state_ = State::kClosing;
     worker_->loop().timers().Cancel(&timer_);
@@ -628,7 +551,7 @@ void TlsTerminateConnection::MaybeFinish() {
   if (state_ == State::kClosing && pending_ops_ == 0) Finish();
 }
 
-void TlsTerminateConnection::WriteConnectionLog() {
+void TlsRelayConnection::WriteConnectionLog() {
   log::LineSink* sink = worker_->connection_log();
   if (sink == nullptr || listener_->access_log_sample <= 0) return;
   const int64_t duration = worker_->loop().now_ns() - start_ns_;
@@ -636,7 +559,7 @@ void TlsTerminateConnection::WriteConnectionLog() {
   r.start_unix_ns = WallClockNs() - duration;
   r.duration_ns = duration;
   r.listener = listener_->config.name;
-  r.mode = "tls";
+  r.mode = listener_->config.mode == ListenerMode::kTls ? "tls" : "tcp";
   r.client = &client_address_;
   if (pool_ != nullptr) r.pool = pool_->config.name;
   if (backend_ != nullptr) r.backend = backend_->key;
@@ -646,15 +569,15 @@ void TlsTerminateConnection::WriteConnectionLog() {
             : first_eof_ == kBackend ? "backend closed"
                                      : "client closed";
   std::string alpn;
-  if (ssl_ != nullptr) {
-    if (const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) r.sni = sni;
-    if (SSL_is_init_finished(ssl_)) {
-      r.tls_version = SSL_get_version(ssl_);
-      r.tls_cipher = SSL_get_cipher_name(ssl_);
-      r.tls_resumed = SSL_session_reused(ssl_) == 1;
+  if (SSL* ssl = tls_[kClient].ssl()) {
+    if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) r.sni = sni;
+    if (SSL_is_init_finished(ssl)) {
+      r.tls_version = SSL_get_version(ssl);
+      r.tls_cipher = SSL_get_cipher_name(ssl);
+      r.tls_resumed = SSL_session_reused(ssl) == 1;
       const unsigned char* proto = nullptr;
       unsigned int len = 0;
-      SSL_get0_alpn_selected(ssl_, &proto, &len);
+      SSL_get0_alpn_selected(ssl, &proto, &len);
       alpn.assign(reinterpret_cast<const char*>(proto), proto != nullptr ? len : 0);
       r.alpn = alpn;
     }
@@ -662,27 +585,16 @@ void TlsTerminateConnection::WriteConnectionLog() {
   LogConnection(sink, listener_->access_log_sample, r);
 }
 
-void TlsTerminateConnection::Finish() {
+void TlsRelayConnection::Finish() {
   WriteConnectionLog();
   CloseSockets(worker_->loop(), fd_);
   for (int side : {kClient, kBackend}) {
     out_[side] = Output{};
     fallback_[side].reset();
   }
-  if (ssl_ != nullptr) {
-    SSL_free(ssl_);  // frees the BIOs too
-    ssl_ = nullptr;
-  }
-  rbio_ = wbio_ = nullptr;
-  if (up_ssl_ != nullptr) {
-    // However this connection ended, the backend's session stays good for the next one; but
-    // OpenSSL marks the session of an SSL freed without a sent close_notify not resumable (with
-    // TLS 1.3 that is the one its last ticket came in, the one ClientContext keeps).
-    if (SSL_is_init_finished(up_ssl_)) SSL_set_shutdown(up_ssl_, SSL_SENT_SHUTDOWN);
-    SSL_free(up_ssl_);
-    up_ssl_ = nullptr;
-  }
-  up_rbio_ = up_wbio_ = nullptr;
+  tls_[kClient].Reset();
+  // However this connection ended, the backend's session stays good for the next one.
+  tls_[kBackend].Reset(/*keep_resumable=*/true);
   connector_.Release();
   backend_ = nullptr;
   listener_ = nullptr;
@@ -694,7 +606,7 @@ void TlsTerminateConnection::Finish() {
   worker_->Release(this);
 }
 
-void TlsTerminateConnection::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
+void TlsRelayConnection::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
   switch (op) {
     case kConnect:
       OnConnect(res);
