@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,7 +76,6 @@ class Harness {
     client_fd_ = AcceptedLoopbackSocket(&peer_);
     worker_->OnAccepted(client_fd_, runtime_->listeners[0], nullptr);
     FakeKernel::Complete(Next(IORING_OP_CONNECT), 0);
-    for (const TakenSqe& t : kernel_->Take()) pending_.push_back(t);
     client_recv_ = TakeRecv(true);
     backend_recv_ = TakeRecv(false);
   }
@@ -90,57 +90,24 @@ class Harness {
   int64_t live() { return worker_->live_connections(); }
   bool IsClient(const TakenSqe& t) const { return t.sqe.fd == client_fd_; }
 
-  TakenSqe Next(uint8_t opcode) {
-    for (const TakenSqe& t : kernel_->Take()) pending_.push_back(t);
-    for (size_t i = 0; i < pending_.size(); ++i) {
-      if (pending_[i].opcode() == opcode) {
-        TakenSqe t = pending_[i];
-        pending_.erase(pending_.begin() + static_cast<long>(i));
-        return t;
-      }
-    }
-    ADD_FAILURE() << "no SQE with opcode " << static_cast<int>(opcode);
-    return TakenSqe{};
-  }
+  // The oldest SQE with this opcode not yet answered (the fake kernel keeps the others).
+  TakenSqe Next(uint8_t opcode) { return kernel_->TakeFirst(opcode); }
   // The receive armed on the client's socket (or the backend's).
   TakenSqe TakeRecv(bool client) {
-    for (const TakenSqe& t : kernel_->Take()) pending_.push_back(t);
-    for (size_t i = 0; i < pending_.size(); ++i) {
-      if (pending_[i].opcode() == IORING_OP_RECV && IsClient(pending_[i]) == client) {
-        TakenSqe t = pending_[i];
-        pending_.erase(pending_.begin() + static_cast<long>(i));
-        return t;
-      }
-    }
-    ADD_FAILURE() << "no receive armed on the " << (client ? "client" : "backend");
-    return TakenSqe{};
+    std::optional<TakenSqe> recv = kernel_->TakeFirst([this, client](const TakenSqe& t) {
+      return t.opcode() == IORING_OP_RECV && IsClient(t) == client;
+    });
+    EXPECT_TRUE(recv.has_value()) << "no receive armed on the " << (client ? "client" : "backend");
+    return recv.value_or(TakenSqe{});
   }
-  std::vector<TakenSqe> TakeAll() {
-    for (const TakenSqe& t : kernel_->Take()) pending_.push_back(t);
-    std::vector<TakenSqe> out;
-    out.swap(pending_);
-    return out;
-  }
-  void Keep(const TakenSqe& t) { pending_.push_back(t); }
   // Both peers close (FIN each way, on the receives given): the connection ends.
   void EndBothWays(const TakenSqe& client_recv, const TakenSqe& backend_recv) {
     FakeKernel::Complete(client_recv, 0);
     FakeKernel::Complete(backend_recv, 0);
     FinishAll();
   }
-  // Every SQE still unanswered completes as after shutdown(), until none is left; the
-  // connection must be gone then.
-  void FinishAll() {
-    for (int round = 0; round < 10; ++round) {
-      std::vector<TakenSqe> left = TakeAll();
-      if (left.empty()) return;
-      for (const TakenSqe& t : left) {
-        if (t.sqe.user_data == uring::kIgnoredUserData) continue;
-        FakeKernel::Complete(t, t.opcode() == IORING_OP_NOP ? 0 : -ECANCELED);
-      }
-    }
-    ADD_FAILURE() << "operations keep coming";
-  }
+  // Every SQE still unanswered completes as after shutdown(); the connection must be gone then.
+  void FinishAll() { kernel_->CompleteAll(-ECANCELED); }
 
   TakenSqe client_recv_;
   TakenSqe backend_recv_;
@@ -150,7 +117,6 @@ class Harness {
   std::shared_ptr<const Runtime> runtime_;
   std::unique_ptr<Worker> worker_;
   std::unique_ptr<FakeKernel> kernel_;
-  std::vector<TakenSqe> pending_;
   int peer_ = -1;
   int client_fd_ = -1;
 };
@@ -227,20 +193,10 @@ TEST(RelayConnectionTest, ABackendThatStopsReadingStopsTheClientsReceive) {
     // and the receive comes back.
     std::string sent = SentBytes(stuck);
     FakeKernel::Complete(stuck, static_cast<int32_t>(sent.size()));
-    for (int i = 0; i < 20; ++i) {
-      std::vector<TakenSqe> sends;
-      for (const TakenSqe& t : h.TakeAll()) {
-        if (IsSend(t))
-          sends.push_back(t);
-        else
-          h.Keep(t);
-      }
-      if (sends.empty()) break;
-      for (const TakenSqe& t : sends) {
-        const std::string bytes = SentBytes(t);
-        sent += bytes;
-        FakeKernel::Complete(t, static_cast<int32_t>(bytes.size()));
-      }
+    while (std::optional<TakenSqe> send = h.kernel().TakeFirst(IsSend)) {
+      const std::string bytes = SentBytes(*send);
+      sent += bytes;
+      FakeKernel::Complete(*send, static_cast<int32_t>(bytes.size()));
     }
     std::string expected(RelayConnection::kHighWaterChunks, 'b');
     expected[0] = 'a';
@@ -280,7 +236,7 @@ TEST(RelayConnectionTest, ABackendResetWithBytesQueuedEndsTheConnectionAndFreesT
     FakeKernel::Complete(h.backend_recv_, -ECONNRESET);
     EXPECT_EQ(h.worker().stats().errors.Get(), 1u);
     FakeKernel::Complete(send, -ECONNRESET);
-    h.Keep(h.client_recv_);
+    FakeKernel::Complete(h.client_recv_, -ECANCELED);
     h.FinishAll();
     EXPECT_EQ(h.live(), 0);
     EXPECT_EQ(h.ring()->outstanding(), 0u);

@@ -76,6 +76,36 @@ TakenSqe FakeKernel::TakeMatching(IoHandler* handler, uint8_t opcode, bool any_h
   return found;
 }
 
+std::optional<TakenSqe> FakeKernel::TakeFirst(const std::function<bool(const TakenSqe&)>& match) {
+  for (TakenSqe& t : Take()) backlog_.push_back(t);
+  auto it = std::find_if(backlog_.begin(), backlog_.end(), match);
+  if (it == backlog_.end()) return std::nullopt;
+  TakenSqe found = *it;
+  backlog_.erase(it);
+  return found;
+}
+
+TakenSqe FakeKernel::TakeFirst(uint8_t opcode) {
+  std::optional<TakenSqe> t =
+      TakeFirst([opcode](const TakenSqe& sqe) { return sqe.opcode() == opcode; });
+  EXPECT_TRUE(t.has_value()) << "no SQE with opcode " << int{opcode};
+  return t.value_or(TakenSqe{});
+}
+
+void FakeKernel::CompleteAll(int32_t error) {
+  for (int round = 0; round < 10; ++round) {
+    for (TakenSqe& t : Take()) backlog_.push_back(t);
+    if (backlog_.empty()) return;
+    std::vector<TakenSqe> left;
+    left.swap(backlog_);
+    for (const TakenSqe& t : left) {
+      if (t.sqe.user_data == kIgnoredUserData) continue;
+      Complete(t, t.opcode() == IORING_OP_NOP ? 0 : error);
+    }
+  }
+  ADD_FAILURE() << "operations keep coming after 10 rounds of answers";
+}
+
 void FakeKernel::Complete(const TakenSqe& taken, int32_t res, uint32_t flags) {
   taken.handler()->OnCompletion(taken.op(), res, flags);
 }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,8 +54,19 @@ class FakeKernel {
   // The same for any handler's SQE with this opcode (a test with one connection); a cancel or
   // close submitted with kIgnoredUserData needs TakeOne(nullptr, opcode).
   TakenSqe TakeOne(uint8_t opcode) { return TakeMatching(nullptr, opcode, true); }
-  // SQEs taken but not yet handed out by TakeOne.
+  // SQEs taken but not yet handed out by TakeOne or TakeFirst.
   const std::vector<TakenSqe>& backlog() const { return backlog_; }
+  // For tests with several handlers or several SQEs of one kind in flight (a client connection
+  // and its upstream, both directions of a relay): the oldest SQE not yet handed out (backlog
+  // first, then those queued since) that `match` accepts; the others stay in the backlog.
+  // nullopt when there is none.
+  std::optional<TakenSqe> TakeFirst(const std::function<bool(const TakenSqe&)>& match);
+  // The same with this opcode; fails the test (and returns a zeroed SQE) when there is none.
+  TakenSqe TakeFirst(uint8_t opcode);
+  // Answers every SQE not yet handed out, and those their completions queue, until none is left:
+  // NOPs (a close) with 0, the others with `error` (what a socket reports once shut down).
+  // Cancels submitted with kIgnoredUserData are dropped. The handlers must be gone afterwards.
+  void CompleteAll(int32_t error);
 
   // Delivers one completion of `taken`.
   static void Complete(const TakenSqe& taken, int32_t res, uint32_t flags = 0);

@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "l7/config/gateway_config.h"
@@ -70,71 +71,28 @@ class Harness {
   int64_t active() { return server_->stats().connections_active; }
   size_t objects() { return server_->connection_objects(); }
 
-  // The next SQE with this opcode (the first receive, a connect), from all that were queued.
-  TakenSqe Next(uint8_t opcode) {
-    for (const TakenSqe& t : kernel_->Take()) pending_.push_back(t);
-    return TakePending(opcode);
-  }
+  // The oldest SQE with this opcode not yet answered (the fake kernel keeps the others).
+  TakenSqe Next(uint8_t opcode) { return kernel_->TakeFirst(opcode); }
   TakenSqe Recv() { return Next(IORING_OP_RECV); }
   // Answers every send with all its bytes (or `chunk` at most) until none is left; returns
   // what was sent.
   std::string DrainSends(size_t chunk = SIZE_MAX) {
     std::string out;
-    for (;;) {
-      TakenSqe send;
-      bool found = false;
-      for (const TakenSqe& t : kernel_->Take()) {
-        if (t.opcode() == IORING_OP_SEND && !found) {
-          send = t;
-          found = true;
-        } else {
-          pending_.push_back(t);
-        }
-      }
-      if (!found) return out;
-      std::string_view data = send.send_data();
+    auto is_send = [](const TakenSqe& t) { return t.opcode() == IORING_OP_SEND; };
+    while (std::optional<TakenSqe> send = kernel_->TakeFirst(is_send)) {
+      std::string_view data = send->send_data();
       const size_t n = std::min(chunk, data.size());
       out.append(data.substr(0, n));
-      FakeKernel::Complete(send, static_cast<int32_t>(n));
+      FakeKernel::Complete(*send, static_cast<int32_t>(n));
     }
+    return out;
   }
-  // SQEs DrainSends saw but did not answer (the next receive, a close NOP).
-  std::vector<TakenSqe>& pending() { return pending_; }
-  TakenSqe TakePending(uint8_t opcode) {
-    for (size_t i = 0; i < pending_.size(); ++i) {
-      if (pending_[i].opcode() == opcode) {
-        TakenSqe t = pending_[i];
-        pending_.erase(pending_.begin() + static_cast<long>(i));
-        return t;
-      }
-    }
-    std::string have;
-    for (const TakenSqe& t : pending_) {
-      have += ' ';
-      have += std::to_string(t.opcode());
-    }
-    ADD_FAILURE() << "no pending SQE with opcode " << static_cast<int>(opcode) << "; have" << have;
-    return TakenSqe{};
-  }
-  // Every SQE still unanswered completes as after shutdown(): receives with 0 or -ECONNRESET,
-  // NOPs with 0. The connection must be gone afterwards.
-  void FinishAll() {
-    for (const TakenSqe& t : kernel_->Take()) pending_.push_back(t);
-    while (!pending_.empty()) {
-      std::vector<TakenSqe> left;
-      left.swap(pending_);
-      for (const TakenSqe& t : left) {
-        if (t.sqe.user_data == uring::kIgnoredUserData) continue;
-        FakeKernel::Complete(t, t.opcode() == IORING_OP_NOP ? 0 : -ECONNRESET);
-      }
-      for (const TakenSqe& t : kernel_->Take()) pending_.push_back(t);  // a close's NOP
-    }
-  }
+  // Every SQE still unanswered completes as after shutdown(); the connection must be gone then.
+  void FinishAll() { kernel_->CompleteAll(-ECONNRESET); }
 
  private:
   std::unique_ptr<GatewayServer> server_;
   std::unique_ptr<FakeKernel> kernel_;
-  std::vector<TakenSqe> pending_;
   int client_ = -1;
 };
 
@@ -159,7 +117,7 @@ TEST(ClientConnectionTest, AnIdleConnectionWaitsWithoutABufferAndAnswers) {
     const std::string response = h.DrainSends();
     EXPECT_TRUE(StartsWith(response, "HTTP/1.1 404 ")) << response;
     // Keep-alive: the next head's receive is armed, again without a buffer.
-    TakenSqe next = h.TakePending(IORING_OP_RECV);
+    TakenSqe next = h.Next(IORING_OP_RECV);
     EXPECT_TRUE(next.buffer_select());
     EXPECT_TRUE(next.poll_first());  // the socket is most likely empty now: wait for bytes
     FakeKernel::Complete(next, 0);   // the client closes
@@ -181,7 +139,7 @@ TEST(ClientConnectionTest, AnEmptyRingFallsBackToTheConnectionsBufferAndBack) {
     EXPECT_TRUE(StartsWith(h.DrainSends(), "HTTP/1.1 404 "));
     // The request is answered: the next receive takes from the ring again (the own buffer is
     // freed), and a second request on it is answered too.
-    TakenSqe next = h.TakePending(IORING_OP_RECV);
+    TakenSqe next = h.Next(IORING_OP_RECV);
     EXPECT_TRUE(next.buffer_select());
     ASSERT_TRUE(h.kernel().CompleteRecv(next, kRequest, h.ring()));
     EXPECT_TRUE(StartsWith(h.DrainSends(), "HTTP/1.1 404 "));
@@ -202,7 +160,7 @@ TEST(ClientConnectionTest, AHeadOneByteAtATimeFromRingBuffers) {
       EXPECT_EQ(h.ring()->outstanding(), 0u);
       if (i + 1 < request.size()) {
         EXPECT_TRUE(h.DrainSends().empty()) << "answered before the head ended, at byte " << i;
-        recv = h.TakePending(IORING_OP_RECV);
+        recv = h.Next(IORING_OP_RECV);
       }
     }
     EXPECT_TRUE(StartsWith(h.DrainSends(), "HTTP/1.1 404 "));
@@ -247,7 +205,7 @@ TEST(ClientConnectionTest, AResetWhileAResponseIsBeingSentEndsTheConnection) {
     EXPECT_EQ(h.objects(), 1u);  // ... but alive while its receive is still in the kernel
     // That receive completes with bytes after all, into a ring buffer: it goes back to the ring
     // and nothing answers them.
-    ASSERT_TRUE(h.kernel().CompleteRecv(h.TakePending(IORING_OP_RECV), kRequest, h.ring()));
+    ASSERT_TRUE(h.kernel().CompleteRecv(h.Next(IORING_OP_RECV), kRequest, h.ring()));
     EXPECT_EQ(h.ring()->outstanding(), 0u);
     EXPECT_TRUE(h.DrainSends().empty());
     h.FinishAll();
@@ -260,7 +218,7 @@ TEST(ClientConnectionTest, EofInsideAHeadClosesWithoutAnAnswer) {
     Harness h;
     ASSERT_TRUE(h.kernel().CompleteRecv(h.Recv(), "GET /nothing HTTP/1.1\r\nHo", h.ring()));
     EXPECT_TRUE(h.DrainSends().empty());
-    FakeKernel::Complete(h.TakePending(IORING_OP_RECV), 0);
+    FakeKernel::Complete(h.Next(IORING_OP_RECV), 0);
     const std::string out = h.DrainSends();
     EXPECT_TRUE(out.empty() || StartsWith(out, "HTTP/1.1 400 ")) << out;
     h.FinishAll();
@@ -275,16 +233,12 @@ TEST(ClientConnectionTest, AProxiedRequestOverTheFakeKernelBothWays) {
         h.Recv(), "GET /api/x HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n", h.ring()));
     // The upstream connection: connect, then the request (with gw7's forwarding fields).
     FakeKernel::Complete(h.Next(IORING_OP_CONNECT), 0);
-    std::vector<TakenSqe> sqes = h.kernel().Take();
-    TakenSqe upstream_send, upstream_recv;
-    for (const TakenSqe& t : sqes) {
-      if (t.opcode() == IORING_OP_SEND)
-        upstream_send = t;
-      else if (t.opcode() == IORING_OP_RECV && t.multishot())
-        upstream_recv = t;
-      else
-        h.pending().push_back(t);
-    }
+    TakenSqe upstream_send = h.Next(IORING_OP_SEND);
+    TakenSqe upstream_recv = h.kernel()
+                                 .TakeFirst([](const TakenSqe& t) {
+                                   return t.opcode() == IORING_OP_RECV && t.multishot();
+                                 })
+                                 .value_or(TakenSqe{});
     ASSERT_EQ(upstream_send.opcode(), IORING_OP_SEND);
     ASSERT_EQ(upstream_recv.opcode(), IORING_OP_RECV);
     const std::string request(upstream_send.send_data());
@@ -305,7 +259,7 @@ TEST(ClientConnectionTest, AProxiedRequestOverTheFakeKernelBothWays) {
     EXPECT_TRUE(response.size() >= 2 && response.substr(response.size() - 2) == "ok") << response;
     EXPECT_EQ(up->outstanding(), 0u);
     // The client closes; the idle upstream connection stays pooled until the server goes.
-    FakeKernel::Complete(h.TakePending(IORING_OP_RECV), 0);
+    FakeKernel::Complete(h.Next(IORING_OP_RECV), 0);
     h.FinishAll();
     EXPECT_EQ(h.objects(), 0u);
   });
