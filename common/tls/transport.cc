@@ -91,4 +91,6 @@ std::string_view Transport::PeekOutput() const {
   return pending > 0 ? std::string_view(data, static_cast<size_t>(pending)) : std::string_view();
 }
 
+void Transport::DropOutput() { (void)BIO_reset(wbio_); }
+
 }  // namespace edge::tls

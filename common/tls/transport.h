@@ -57,8 +57,11 @@ class Transport {
   void Shutdown();
   // Appends what waits to be sent (records, alerts, tickets) to *out and empties the output.
   void TakeOutput(std::string* out);
-  // What waits to be sent, left in place: for a best-effort send just before a close.
+  // What waits to be sent, left in place: for a best-effort send just before a close, or to be
+  // handed to a send that copies it (then DropOutput()).
   std::string_view PeekOutput() const;
+  // Empties the output (after its bytes were sent or copied from PeekOutput).
+  void DropOutput();
 
  private:
   SSL* ssl_ = nullptr;

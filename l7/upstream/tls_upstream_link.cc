@@ -3,7 +3,6 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
-#include <algorithm>
 #include <cerrno>
 
 #include "common/log.h"
@@ -33,7 +32,7 @@ absl::StatusOr<UpstreamLink*> TlsUpstreamLink::Connect(
     std::shared_ptr<const tls::ClientContext> context, UpstreamConnector& connector,
     const net::SocketAddress& server, UpstreamLink::Owner* owner) {
   auto* link = new TlsUpstreamLink(std::move(context), server, owner);
-  if (link->ssl_ == nullptr) {
+  if (!link->tls_.active()) {
     delete link;
     return absl::ResourceExhaustedError("TLS: cannot allocate a connection (out of memory)");
   }
@@ -49,24 +48,7 @@ absl::StatusOr<UpstreamLink*> TlsUpstreamLink::Connect(
 TlsUpstreamLink::TlsUpstreamLink(std::shared_ptr<const tls::ClientContext> context,
                                  const net::SocketAddress& server, UpstreamLink::Owner* owner)
     : context_(std::move(context)), server_(server), server_key_(server.ToString()), owner_(owner) {
-  ssl_ = context_->NewSsl(server_key_);
-  if (ssl_ == nullptr) return;
-  rbio_ = BIO_new(BIO_s_mem());
-  wbio_ = BIO_new(BIO_s_mem());
-  if (rbio_ == nullptr || wbio_ == nullptr) {
-    BIO_free(rbio_);
-    BIO_free(wbio_);
-    SSL_free(ssl_);
-    ssl_ = nullptr;
-    return;
-  }
-  BIO_set_mem_eof_return(rbio_, -1);  // an empty read BIO means "wait", not EOF
-  SSL_set_bio(ssl_, rbio_, wbio_);
-  SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
-}
-
-TlsUpstreamLink::~TlsUpstreamLink() {
-  if (ssl_ != nullptr) SSL_free(ssl_);  // and its BIOs
+  tls_.Attach(context_->NewSsl(server_key_));
 }
 
 void TlsUpstreamLink::Send(std::string_view data) {
@@ -104,7 +86,7 @@ void TlsUpstreamLink::ShutdownWrite() {
   TlsUpstreamLinkGuard guard(this);
   shutdown_write_ = true;
   if (established_) {
-    SSL_shutdown(ssl_);  // close_notify
+    tls_.Shutdown();  // close_notify
     FlushCiphertext();
   }
   if (tcp_ != nullptr) tcp_->ShutdownWrite();
@@ -140,8 +122,7 @@ void TlsUpstreamLink::OnUpstreamConnected(UpstreamLink* c, int error) {
 void TlsUpstreamLink::OnUpstreamData(UpstreamLink*, std::string_view data) {
   if (closed_) return;
   TlsUpstreamLinkGuard guard(this);
-  if (BIO_write(rbio_, data.data(), static_cast<int>(data.size())) !=
-      static_cast<int>(data.size())) {
+  if (!tls_.Feed(data.data(), data.size())) {
     LOG_WARN("upstream %s: TLS: cannot buffer %d received bytes", server_key_, data.size());
     Fail(-ENOMEM);
     return;
@@ -167,13 +148,11 @@ void TlsUpstreamLink::OnUpstreamSendDrained(UpstreamLink*) {
 }
 
 void TlsUpstreamLink::ContinueHandshake() {
-  ERR_clear_error();
-  const int r = SSL_do_handshake(ssl_);
+  const tls::Transport::Result result = tls_.Handshake();
   FlushCiphertext();
-  if (closed_) return;
-  if (r != 1) {
-    if (SSL_get_error(ssl_, r) == SSL_ERROR_WANT_READ) return;
-    const long verify = SSL_get_verify_result(ssl_);
+  if (closed_ || result == tls::Transport::Result::kWantRead) return;
+  if (result != tls::Transport::Result::kOk) {
+    const long verify = SSL_get_verify_result(tls_.ssl());
     LOG_WARN(
         "upstream %s: TLS handshake failed: %s", server_key_,
         verify != X509_V_OK ? X509_verify_cert_error_string(verify) : tls::OpenSslErrors().c_str());
@@ -183,7 +162,7 @@ void TlsUpstreamLink::ContinueHandshake() {
   }
   const unsigned char* alpn = nullptr;
   unsigned int alpn_len = 0;
-  SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
+  SSL_get0_alpn_selected(tls_.ssl(), &alpn, &alpn_len);
   if (std::string_view(reinterpret_cast<const char*>(alpn), alpn_len) != kAlpnH2) {
     LOG_WARN(
         "upstream %s: TLS: the server did not agree on ALPN \"h2\" (%s): it does not speak "
@@ -210,20 +189,19 @@ void TlsUpstreamLink::ContinueHandshake() {
 void TlsUpstreamLink::ReadPlaintext() {
   char buffer[16 * 1024];
   while (!closed_) {
-    ERR_clear_error();
-    const int n = SSL_read(ssl_, buffer, sizeof(buffer));
-    if (n > 0) {
+    size_t n = 0;
+    const tls::Transport::Result result = tls_.Read(buffer, sizeof(buffer), &n);
+    if (result == tls::Transport::Result::kOk) {
       if (owner_ == nullptr) {  // nobody expects bytes: the connection is not reusable
         Fail(0);
         return;
       }
-      owner_->OnUpstreamData(this, std::string_view(buffer, static_cast<size_t>(n)));
+      owner_->OnUpstreamData(this, std::string_view(buffer, n));
       continue;
     }
-    const int error = SSL_get_error(ssl_, n);
     FlushCiphertext();  // e.g. a KeyUpdate's answer
-    if (error == SSL_ERROR_WANT_READ) return;
-    if (error == SSL_ERROR_ZERO_RETURN) {  // close_notify
+    if (result == tls::Transport::Result::kWantRead) return;
+    if (result == tls::Transport::Result::kClosed) {  // close_notify
       Fail(0);
       return;
     }
@@ -235,27 +213,20 @@ void TlsUpstreamLink::ReadPlaintext() {
 }
 
 void TlsUpstreamLink::WritePlaintext(std::string_view data) {
-  while (!data.empty()) {
+  if (!tls_.Write(data.data(), data.size())) {
+    LOG_WARN("upstream %s: TLS: cannot encrypt: %s", server_key_, tls::OpenSslErrors());
     ERR_clear_error();
-    const int n =
-        SSL_write(ssl_, data.data(), static_cast<int>(std::min<size_t>(data.size(), 1 << 30)));
-    if (n <= 0) {
-      LOG_WARN("upstream %s: TLS: cannot encrypt: %s", server_key_, tls::OpenSslErrors());
-      ERR_clear_error();
-      Fail(-EPROTO);
-      return;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
+    Fail(-EPROTO);
+    return;
   }
   FlushCiphertext();
 }
 
 void TlsUpstreamLink::FlushCiphertext() {
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(wbio_, &data);
-  if (n <= 0) return;
-  if (tcp_ != nullptr) tcp_->Send(std::string_view(data, static_cast<size_t>(n)));
-  (void)BIO_reset(wbio_);
+  const std::string_view output = tls_.PeekOutput();
+  if (output.empty()) return;
+  if (tcp_ != nullptr) tcp_->Send(output);  // copies
+  tls_.DropOutput();
 }
 
 void TlsUpstreamLink::Fail(int error) {

@@ -2,9 +2,9 @@
 // TlsUpstreamLink: TLS over another UpstreamLink (the TCP connection), for [[upstream]] protocol =
 // "h2": the H2UpstreamConnection above it sees plaintext and does not know TLS is there.
 //
-// OpenSSL works on memory BIOs (no kTLS on these machines): ciphertext from the TCP link is
-// written into the read BIO, and whatever OpenSSL produces is taken from the write BIO and sent
-// on the TCP link. The link reports itself connected only once the handshake is complete, the
+// The session is a tls::Transport (OpenSSL on memory BIOs, the same as lb4's relay uses; no kTLS
+// on these machines): ciphertext from the TCP link is fed in, and whatever OpenSSL produces is
+// sent on the TCP link. The link reports itself connected only once the handshake is complete, the
 // server's certificate verified (tls::ClientContext: CA file, server name) and ALPN agreed on
 // "h2": a server that does not speak HTTP/2 over TLS is a failed connect, like a refused one, so
 // the request's connect timeout covers the handshake too and a retry may go elsewhere. Plaintext
@@ -14,13 +14,12 @@
 // connect failed or the connection closed, and goes away on Close(); deletion waits until no
 // callback of this link is on the stack (an owner may Close() from inside one).
 
-#include <openssl/ssl.h>
-
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/tls/client_context.h"
+#include "common/tls/transport.h"
 #include "l7/upstream/upstream_link.h"
 
 namespace edge::l7 {
@@ -54,7 +53,7 @@ class TlsUpstreamLink final : public UpstreamLink, private UpstreamLink::Owner {
   friend class TlsUpstreamLinkGuard;
   TlsUpstreamLink(std::shared_ptr<const tls::ClientContext> context,
                   const net::SocketAddress& server, UpstreamLink::Owner* owner);
-  ~TlsUpstreamLink() override;
+  ~TlsUpstreamLink() override = default;
 
   // UpstreamLink::Owner, for the TCP link below.
   void OnUpstreamConnected(UpstreamLink* c, int error) override;
@@ -78,12 +77,10 @@ class TlsUpstreamLink final : public UpstreamLink, private UpstreamLink::Owner {
 
   std::shared_ptr<const tls::ClientContext> context_;
   net::SocketAddress server_;
-  std::string server_key_;  // the session cache's key; outlives ssl_
+  std::string server_key_;  // the session cache's key; outlives tls_
   UpstreamLink::Owner* owner_;
   UpstreamLink* tcp_ = nullptr;
-  SSL* ssl_ = nullptr;
-  BIO* rbio_ = nullptr;  // owned by ssl_
-  BIO* wbio_ = nullptr;  // owned by ssl_
+  tls::Transport tls_;
   std::string waiting_;  // plaintext sent before the handshake completed
   bool established_ = false;
   bool shutdown_write_ = false;
