@@ -194,8 +194,13 @@ absl::Status KernelRoutes::Request(uint16_t type, uint16_t flags,
                           address.IpString(), ip.size() * 8, table_, ErrnoText(errno)));
     }
     int length = static_cast<int>(n);
+    // NLMSG_OK compares the u32 nlmsg_len with the signed length it is documented to take (an
+    // unsigned one would wrap in NLMSG_NEXT after a last message padded past the end).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
     for (auto* h = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(h, length);
          h = NLMSG_NEXT(h, length)) {
+#pragma GCC diagnostic pop
       if (h->nlmsg_seq != seq_ || h->nlmsg_type != NLMSG_ERROR) continue;
       if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
         return absl::InternalError("announce: truncated netlink answer");

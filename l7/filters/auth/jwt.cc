@@ -17,6 +17,12 @@
 #include "l7/filters/auth/base64url.h"
 #include "l7/filters/auth/hmac.h"
 
+// RapidJSON 1.1's member iterators declare == and != as members taking a non-const reference,
+// which C++20's reversed operators make ambiguous (fixed upstream after 1.1, not in Debian 12).
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wambiguous-reversed-operator"
+#endif
+
 namespace edge::l7 {
 namespace {
 

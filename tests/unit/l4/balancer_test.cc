@@ -255,7 +255,9 @@ TEST(MaglevBalancer, DrainMovesOnlyTheDrainedBackendsClients) {
   for (int i = 0; i < 2000; ++i) {
     const int now = b->Pick(Client(i), {});
     EXPECT_NE(now, 1);
-    if (before[static_cast<size_t>(i)] != 1) EXPECT_EQ(now, before[static_cast<size_t>(i)]) << i;
+    if (before[static_cast<size_t>(i)] != 1) {
+      EXPECT_EQ(now, before[static_cast<size_t>(i)]) << i;
+    }
   }
   pool[1]->admin_drained = false;
   for (int i = 0; i < 2000; ++i) EXPECT_EQ(b->Pick(Client(i), {}), before[static_cast<size_t>(i)]);

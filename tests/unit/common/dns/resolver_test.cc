@@ -33,7 +33,9 @@ class ResolverTest : public ::testing::Test {
     });
     uring::Timer guard([](void* l) { static_cast<uring::EventLoop*>(l)->Stop(); }, loop_.get());
     loop_->timers().Schedule(&guard, uring::MonotonicNowNs() + 5'000'000'000);
-    if (!result) EXPECT_TRUE(loop_->Run().ok());
+    if (!result) {
+      EXPECT_TRUE(loop_->Run().ok());
+    }
     loop_->timers().Cancel(&guard);
     EXPECT_EQ((*resolver)->pending(), 0u);
     (*resolver)->LoopStopped();
