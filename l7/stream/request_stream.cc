@@ -467,10 +467,15 @@ void RequestStream::GrpcLocalResponse(
     }
   }
   response_started_ = true;
+  // Counted and logged as the HTTP status the refusal stands for (a 429 is a 4xx in
+  // gw7_requests_total even though gRPC makes it a 200 on the wire).
+  status_sent_ = status;
   codec_->EncodeLocal(200, fields, {}, close_connection);
 }
 
 void RequestStream::OnStreamComplete(int status) {
+  // The codec says what went on the wire; a gRPC refusal's own status is what it meant.
+  if (status_sent_ != 0) status = status_sent_;
   services_->stats().CountResponse(route_name(), status);
   Report(status, end_hint_);
   EndFilters();

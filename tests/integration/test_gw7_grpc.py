@@ -383,6 +383,13 @@ def test_refusals_are_trailers_only_grpc_statuses(gw, grpc_origin):
             unary(ch, "/nope.Svc/Unary")(b"x", timeout=10)
         assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
     assert o.svc.calls == 2  # the refused calls never reached the server
+    # Counted by the HTTP status each refusal stands for, not the 200 gRPC puts on the wire.
+    m = g.metrics()
+    assert h.metric(m, "gw7_requests_total", route="secure", **{"class": "4xx"}) == 1
+    assert h.metric(m, "gw7_requests_total", route="secure", **{"class": "2xx"}) == 1
+    assert h.metric(m, "gw7_requests_total", route="limited", **{"class": "4xx"}) == 1
+    assert h.metric(m, "gw7_requests_total", route="limited", **{"class": "2xx"}) == 1
+    assert h.metric(m, "gw7_requests_total", route="-", **{"class": "4xx"}) == 1
 
 
 def test_unavailable_upstream_is_grpc_unavailable(gw, grpc_origin):
