@@ -32,6 +32,13 @@ int TicketThunk(SSL* ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LE
   return r;
 }
 
+// AES-256-CBC fetched once: EVP_aes_256_cbc() is a legacy handle that OpenSSL 3 resolves to its
+// provider implementation again (a locked lookup) at every init, i.e. once per ticket.
+const EVP_CIPHER* TicketCipher() {
+  static EVP_CIPHER* const fetched = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  return fetched != nullptr ? fetched : EVP_aes_256_cbc();
+}
+
 bool SetUp(const TicketKeys::Key& key, const unsigned char* iv, EVP_CIPHER_CTX* cipher,
            EVP_MAC_CTX* mac, int enc) {
   OSSL_PARAM params[] = {
@@ -41,8 +48,8 @@ bool SetUp(const TicketKeys::Key& key, const unsigned char* iv, EVP_CIPHER_CTX* 
       OSSL_PARAM_construct_end(),
   };
   if (EVP_MAC_CTX_set_params(mac, params) != 1) return false;
-  return enc ? EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) == 1
-             : EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) == 1;
+  return enc ? EVP_EncryptInit_ex(cipher, TicketCipher(), nullptr, key.aes.data(), iv) == 1
+             : EVP_DecryptInit_ex(cipher, TicketCipher(), nullptr, key.aes.data(), iv) == 1;
 }
 
 }  // namespace
