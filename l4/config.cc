@@ -10,6 +10,7 @@
 #include "common/admin/admin_token.h"
 #include "common/config/errors.h"
 #include "common/config/file.h"
+#include "common/config/named_tables.h"
 #include "common/config/table_reader.h"
 #include "common/config/toml.h"
 #include "common/config/units.h"
@@ -63,7 +64,6 @@ constexpr uint64_t kMinBufferSize = 1024;
 constexpr uint64_t kMaxBufferSize = 1u << 20;
 constexpr uint64_t kMinPipeSize = 64 * 1024;      // a pipe's default: smaller ones would not pay
 constexpr uint32_t kMaxBuffersPerWorker = 32768;  // io_uring buffer rings hold at most 2^15
-constexpr size_t kMaxNameLength = 64;
 constexpr size_t kMaxNamesListed = 10;
 
 bool IsPrime(uint64_t n) {
@@ -73,25 +73,6 @@ bool IsPrime(uint64_t n) {
     if (n % d == 0) return false;
   }
   return true;
-}
-
-bool IsValidName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxNameLength) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// `pool "gateways"` when the table has a usable name, else `pool[2]`; used as the context of
-// every error about that table (decided before reading, so unknown-key errors get it too).
-std::string ContextFor(std::string_view kind, size_t index, const toml::table& table) {
-  if (const auto* name = table.get_as<std::string>("name"); name && IsValidName(name->get())) {
-    return absl::StrFormat("%s %s", kind, Quote(name->get()));
-  }
-  return absl::StrFormat("%s[%d]", kind, index);
 }
 
 std::string Where(const ConfigErrors& errors, const toml::source_position& at) {
@@ -111,14 +92,7 @@ struct Origin {
 bool ReadName(TableReader& reader, std::string* name, Origin* origin) {
   origin->context = reader.context();
   origin->name = reader.PositionOf("name");
-  if (!reader.Require("name") || !reader.ReadString("name", name)) return false;
-  if (!IsValidName(*name)) {
-    reader.Error("name", absl::StrFormat("must be 1-%d characters of A-Z a-z 0-9 _ - ., got %s",
-                                         kMaxNameLength, Quote(*name)));
-    name->clear();
-    return false;
-  }
-  return true;
+  return reader.ReadRequiredName("name", name);
 }
 
 // [lb4.announce]; its pools are checked against the pools in CrossCheck (pools_at: where).
@@ -384,7 +358,7 @@ void ReadPoolTls(const toml::table& table, ConfigErrors& errors, const std::stri
 
 void ReadPool(const toml::table& table, size_t index, ConfigErrors& errors, PoolConfig* pool,
               Origin* origin) {
-  TableReader r(table, errors, ContextFor("pool", index, table),
+  TableReader r(table, errors, config::NamedTableContext("pool", index, table),
                 {"name", "balance", "hash", "table_size", "connect_timeout", "connect_retries",
                  "backends", "health", "tls"});
   ReadName(r, &pool->name, origin);
@@ -547,7 +521,7 @@ void ReadProtection(TableReader& r, ListenerConfig* listener) {
 
 void ReadListener(const toml::table& table, size_t index, ConfigErrors& errors,
                   ListenerConfig* listener, Origin* origin) {
-  TableReader r(table, errors, ContextFor("listener", index, table),
+  TableReader r(table, errors, config::NamedTableContext("listener", index, table),
                 {"name", "bind", "mode", "pool", "proxy_protocol", "idle_timeout",
                  "handshake_timeout", "routes", "max_client_hello", "tls", "allow", "deny",
                  "max_connections_per_source", "new_connections_per_source", "source_table_size"});

@@ -14,6 +14,13 @@ bool IsValidName(std::string_view name) {
   });
 }
 
+std::string NamedTableContext(std::string_view kind, size_t index, const toml::table& table) {
+  if (const auto* name = table.get_as<std::string>("name"); name && IsValidName(name->get())) {
+    return absl::StrFormat("%s %s", kind, Quote(name->get()));
+  }
+  return absl::StrFormat("%s[%d]", kind, index);
+}
+
 bool ForEachNamedTable(const toml::table& document, std::string_view key, ConfigErrors& errors,
                        const std::function<void(const toml::table&, const std::string&)>& each) {
   const toml::node* node = document.get(key);
@@ -24,16 +31,12 @@ bool ForEachNamedTable(const toml::table& document, std::string_view key, Config
     return false;
   }
   for (size_t i = 0; i < array->size(); ++i) {
-    std::string context = absl::StrFormat("%s[%d]", key, i);
     const toml::table* table = (*array)[i].as_table();
     if (table == nullptr) {
-      errors.Add((*array)[i], "", context, "must be a table");
+      errors.Add((*array)[i], "", absl::StrFormat("%s[%d]", key, i), "must be a table");
       continue;
     }
-    if (const auto* name = table->get_as<std::string>("name"); name && IsValidName(name->get())) {
-      context = absl::StrFormat("%s %s", key, Quote(name->get()));
-    }
-    each(*table, context);
+    each(*table, NamedTableContext(key, i, *table));
   }
   return true;
 }

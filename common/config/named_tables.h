@@ -18,6 +18,10 @@ constexpr size_t kMaxNameLength = 64;
 // 1..kMaxNameLength characters of A-Z a-z 0-9 _ - .
 bool IsValidName(std::string_view name);
 
+// How errors about the index-th table of an array name it: `kind "name"` when the table has a
+// valid name, else `kind[index]` (decided before reading, so unknown-key errors get it too).
+std::string NamedTableContext(std::string_view kind, size_t index, const toml::table& table);
+
 // Calls `each(table, context)` for every table of document[key], in order. `context` names the
 // table in error messages: `key "name"` once it has a valid name, else `key[i]`. An element
 // that is not a table is recorded and skipped. Returns false (recorded in `errors`) when

@@ -4,6 +4,7 @@
 #include <cassert>
 
 #include "absl/strings/str_format.h"
+#include "common/config/named_tables.h"
 #include "common/config/units.h"
 
 namespace edge::config {
@@ -147,6 +148,17 @@ bool TableReader::ReadString(std::string_view key, std::string* out) {
     return false;
   }
   *out = value->get();
+  return true;
+}
+
+bool TableReader::ReadRequiredName(std::string_view key, std::string* out) {
+  if (!Require(key) || !ReadString(key, out)) return false;
+  if (!IsValidName(*out)) {
+    Error(key, absl::StrFormat("must be 1-%d characters of A-Z a-z 0-9 _ - ., got %s",
+                               kMaxNameLength, Quote(*out)));
+    out->clear();
+    return false;
+  }
   return true;
 }
 

@@ -75,6 +75,9 @@ class TableReader {
   bool Require(std::string_view key);
 
   bool ReadString(std::string_view key, std::string* out);
+  // The required `key` (e.g. "name") holding a name (named_tables.h: 1-64 of A-Z a-z 0-9 _ - .).
+  // False (error recorded, *out empty) when absent or malformed.
+  bool ReadRequiredName(std::string_view key, std::string* out);
   bool ReadBool(std::string_view key, bool* out);
   // An integer in [min, max] (inclusive), for any integral T.
   template <std::integral T>

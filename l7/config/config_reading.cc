@@ -1,14 +1,11 @@
 #include "l7/config/config_reading.h"
 
-#include "absl/strings/str_format.h"
-#include "common/config/named_tables.h"
+#include <algorithm>
+#include <string>
 
 namespace edge::l7::config_internal {
 namespace {
 
-using config::IsValidName;
-using config::kMaxNameLength;
-using config::Quote;
 using config::TableReader;
 
 // RFC 9110 tchar: what a method or a header field name may be made of.
@@ -31,24 +28,10 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-std::string ContextFor(std::string_view kind, size_t index, const toml::table& table) {
-  if (const auto* name = table.get_as<std::string>("name"); name && IsValidName(name->get())) {
-    return absl::StrFormat("%s %s", kind, Quote(name->get()));
-  }
-  return absl::StrFormat("%s[%d]", kind, index);
-}
-
 bool ReadName(TableReader& reader, std::string* name, Origin* origin) {
   origin->context = reader.context();
   origin->name = reader.PositionOf("name");
-  if (!reader.Require("name") || !reader.ReadString("name", name)) return false;
-  if (!IsValidName(*name)) {
-    reader.Error("name", absl::StrFormat("must be 1-%d characters of A-Z a-z 0-9 _ - ., got %s",
-                                         kMaxNameLength, Quote(*name)));
-    name->clear();
-    return false;
-  }
-  return true;
+  return reader.ReadRequiredName("name", name);
 }
 
 }  // namespace edge::l7::config_internal

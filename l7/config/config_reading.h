@@ -20,10 +20,6 @@ inline constexpr absl::Duration kMaxDuration = absl::Hours(24);
 bool IsToken(std::string_view s);
 std::string Lower(std::string_view s);
 
-// `upstream "products"` when the table has a usable name, else `upstream[2]`; decided before
-// reading, so unknown-key errors get it too.
-std::string ContextFor(std::string_view kind, size_t index, const toml::table& table);
-
 // Where each named thing and each reference came from, for cross-table messages.
 struct Origin {
   std::string context;

@@ -28,7 +28,6 @@ using config::IsValidName;
 using config::kMaxNameLength;
 using config::Quote;
 using config::TableReader;
-using config_internal::ContextFor;
 using config_internal::IsToken;
 using config_internal::kMaxDuration;
 using config_internal::kMinDuration;
@@ -379,7 +378,7 @@ void ReadRewrites(TableReader& r, RouteConfig* route) {
 
 void ReadRoute(const toml::table& table, size_t index, ConfigErrors& errors, RouteConfig* route,
                Origin* origin) {
-  TableReader r(table, errors, ContextFor("route", index, table),
+  TableReader r(table, errors, config::NamedTableContext("route", index, table),
                 {"name",
                  "host",
                  "path",

@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "common/config/named_tables.h"
 #include "common/config/table_reader.h"
 #include "common/config/units.h"
 
@@ -189,7 +190,7 @@ void ReadHashOn(TableReader& r, UpstreamConfig* upstream) {
 
 void ReadUpstream(const toml::table& table, size_t index, ConfigErrors& errors,
                   UpstreamConfig* upstream, Origin* origin) {
-  TableReader r(table, errors, ContextFor("upstream", index, table),
+  TableReader r(table, errors, config::NamedTableContext("upstream", index, table),
                 {"name", "balance", "hash_on", "servers", "connect_timeout", "request_timeout",
                  "retries", "max_idle_per_server", "passive_failures", "ejection_time",
                  "max_ejection_time", "max_ejection_percent", "panic_threshold", "health",

@@ -42,7 +42,7 @@ std::string Error(const absl::StatusOr<std::string>& result) {
 }
 
 TEST(LoadAdminToken, ReadsOneTokenWithOrWithoutALineEnd) {
-  for (const std::string content :
+  for (const std::string& content :
        {std::string(kToken), std::string(kToken) + "\n", std::string(kToken) + "\r\n"}) {
     TokenFile file(content, 0600);
     auto token = LoadAdminToken(file.path());
@@ -136,7 +136,7 @@ TEST(CheckControlAccess, AConfiguredTokenIsRequiredFromEveryPeer) {
   }
   EXPECT_EQ(CheckControlAccess(token, std::string("bEaReR   ") + kToken, Ip("10.0.0.1")),
             ControlAccess::kAllowed);
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string(kToken), std::string("Basic ") + kToken, std::string("Bearer"),
         std::string("Bearer "), std::string("Bearer\t") + kToken, std::string("Bearerx ") + kToken,
         std::string("")}) {
