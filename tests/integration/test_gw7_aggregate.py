@@ -65,6 +65,20 @@ def test_three_parts_merged_under_their_names(gw):
     assert h.metric(m, "gw7_aggregate_parts_total", route="page", outcome="ok") == 3
 
 
+def test_access_log_names_the_parts_upstreams(gw, tmp_path):
+    log = tmp_path / "access.log"
+    # Two parts on one upstream: each upstream is named once, in part order.
+    parts = THREE + [part("more", "catalog", "/more/{id}")]
+    o, g = start(gw, parts, extra='\n[gw7.access_log]\npath = "%s"\n' % log)
+    assert h.request(g.addr, "GET", "/page/42?lang=en").status == 200
+    assert h.request(g.addr, "GET", "/other").status == 200
+    h.wait_until(lambda: log.exists() and len(log.read_text().splitlines()) >= 2, 5, "2 lines")
+    lines = [json.loads(l) for l in log.read_text().splitlines()]
+    by_route = {l["route"]: l for l in lines}
+    assert by_route["page"]["upstream"] == "catalog,reviews,stock"
+    assert by_route["plain"]["upstream"] == "catalog"
+
+
 def test_flat_merges_members_later_part_wins(gw):
     # Each echo has the same members: the last part's values stand.
     o, g = start(gw, THREE, {"merge": "flat"})

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "common/config/errors.h"
 
 namespace edge::l7 {
@@ -104,6 +106,11 @@ bool ReadAggregateConfig(config::TableReader& route, const std::vector<std::stri
                                   config::Quote(part.name), absl::FormatDuration(part.timeout),
                                   absl::FormatDuration(c.timeout)));
     }
+  }
+  for (const AggregatePartConfig& part : c.parts) {
+    if (absl::c_linear_search(absl::StrSplit(c.upstreams, ','), part.upstream)) continue;
+    if (!c.upstreams.empty()) c.upstreams += ',';
+    c.upstreams += part.upstream;
   }
   *out = std::move(c);
   return true;

@@ -42,6 +42,8 @@ struct AggregateConfig {
   AggregateMerge merge = AggregateMerge::kKeys;
   absl::Duration timeout = absl::Seconds(5);
   uint64_t max_part_bytes = 1 << 20;
+  // The parts' upstreams, each once in part order ("catalog,reviews"): the access log's upstream.
+  std::string upstreams;
 };
 
 // Reads `aggregate` (and merge, aggregate_timeout, max_part_bytes) of a route table whose

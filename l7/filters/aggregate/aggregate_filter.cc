@@ -23,6 +23,7 @@ void AggregateExchange::Start(const AggregateFilter* filter, FilterContext& ctx)
   filter_ = filter;
   stream_ = ctx.stream;
   const AggregateConfig& config = filter->config();
+  ctx.report.upstream = config.upstreams;
   StreamServices& services = stream_->services();
   stream_->SetResponder(this);
   stream_->AcceptRequestBody();

@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "l7/balancer/least_request_balancer.h"
 #include "l7/balancer/maglev_balancer.h"
 #include "l7/balancer/p2c_ewma_balancer.h"
@@ -328,7 +329,7 @@ TEST(Maglev, SetWeightsShiftsKeysTowardTheHeavierServer) {
   ASSERT_TRUE(b.ok());
   auto count_first = [&] {
     int n = 0;
-    for (int i = 0; i < 4000; ++i) n += (*b)->Pick("k" + std::to_string(i), {}) == 0 ? 1 : 0;
+    for (int i = 0; i < 4000; ++i) n += (*b)->Pick(absl::StrCat("k", i), {}) == 0 ? 1 : 0;
     return n;
   };
   const int even = count_first();
@@ -359,7 +360,7 @@ TEST(Maglev, SpreadsKeysRoughlyEvenly) {
   auto b = MaglevBalancer::Create(Servers(4), {}, 65537);
   ASSERT_TRUE(b.ok());
   std::vector<int> counts(4, 0);
-  for (int i = 0; i < 40000; ++i) ++counts[(*b)->Pick("k" + std::to_string(i), {})];
+  for (int i = 0; i < 40000; ++i) ++counts[(*b)->Pick(absl::StrCat("k", i), {})];
   for (int c : counts) {
     EXPECT_GT(c, 9000);
     EXPECT_LT(c, 11000);
@@ -390,7 +391,7 @@ TEST(Maglev, WeightsShiftTheShare) {
   auto b = MaglevBalancer::Create(Servers(2), {1, 3}, 65537);
   ASSERT_TRUE(b.ok());
   int heavy = 0;
-  for (int i = 0; i < 40000; ++i) heavy += (*b)->Pick("k" + std::to_string(i), {}) == 1;
+  for (int i = 0; i < 40000; ++i) heavy += (*b)->Pick(absl::StrCat("k", i), {}) == 1;
   EXPECT_GT(heavy, 29000);
   EXPECT_LT(heavy, 31000);
 }
