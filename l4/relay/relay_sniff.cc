@@ -1,5 +1,7 @@
 // RelayConnection's mode = "tls_passthrough" (relay_connection.h): the client's ClientHello is
 // read (not consumed: the bytes are forwarded first) to pick the pool by SNI before connecting.
+// Whether they then go in clear or inside lb4's own TLS session is the chosen pool's [pool.tls]
+// (StartRelay).
 
 #include <liburing.h>
 
