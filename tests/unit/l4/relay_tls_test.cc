@@ -6,6 +6,9 @@
 // -ENOBUFS on the TLS side falls back to a buffer of the flow's own, a client's FIN becomes a
 // close_notify then a FIN, and a backend that resets mid-handshake (with a send still in flight)
 // is a failed connect: the next backend is tried once the old socket's operations are done.
+// And a mode = "tls" listener: the client's handshake comes before the connect, its plaintext
+// reaches a plain backend, the backend's FIN becomes a close_notify, and bytes that are not TLS
+// are a counted handshake failure with no connect.
 //
 // Each test runs on a thread of its own, as the worker's ring belongs to the thread that made it.
 
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "common/tls/client_context.h"
 #include "common/tls/server_context.h"
 #include "common/tls/transport.h"
 #include "tests/unit/common/tls/cert_dir.h"
@@ -237,6 +241,142 @@ TEST(RelayTlsTest, ABackendResetMidHandshakeMovesOnToTheNextBackend) {
     // That one closes mid-handshake too, and no retry is left: the connection ends.
     FakeKernel::Complete(h.TakeRecv(false), 0);
     EXPECT_EQ(h.worker().stats().connect_failures.Get(), 2u);
+    h.FinishAll();
+    EXPECT_EQ(h.live(), 0);
+    EXPECT_EQ(h.ring()->outstanding(), 0u);
+  });
+}
+
+// A mode = "tls" listener (the client's TLS terminated here) in front of a plain pool.
+class TlsListener {
+ public:
+  TlsListener() {
+    const tls::ServerContextOptions::Certificate cert = certs_.Make("front.test", {"front.test"});
+    config_ = R"(
+[lb4]
+buffer_size = "1KiB"
+buffers_per_worker = 64
+splice = false
+[[listener]]
+name = "tls"
+bind = "127.0.0.1:0"
+mode = "tls"
+pool = "p"
+tls = { certificates = [{ cert = ")" +
+              cert.cert_file + R"(", key = ")" + cert.key_file + R"(" }] }
+[[pool]]
+name = "p"
+backends = [{ address = "127.0.0.1:9" }]
+)";
+    auto context = tls::ClientContext::Create(
+        {.ca_file = cert.cert_file, .server_name = "front.test", .session_reuse = false});
+    EXPECT_TRUE(context.ok()) << context.status();
+    context_ = std::move(*context);
+    EXPECT_TRUE(client_.Attach(context_->NewSsl(name_)));
+  }
+  const char* config() const { return config_.c_str(); }
+  tls::Transport& client() { return client_; }
+  std::string Output() {
+    std::string out;
+    client_.TakeOutput(&out);
+    return out;
+  }
+
+ private:
+  tls::CertDir certs_;
+  std::string config_;
+  const std::string name_ = "lb4";  // the session cache's key; outlives the SSL
+  std::unique_ptr<tls::ClientContext> context_;
+  tls::Transport client_;
+};
+
+class ClientHarness : public testing::RelayHarness {
+ public:
+  explicit ClientHarness(const char* config) : RelayHarness(config) {}
+  // `wire` from the client, through as many receives as ring buffers it takes.
+  void FromClient(std::string_view wire) {
+    const size_t size = ring()->buffer_size();
+    for (size_t at = 0; at < wire.size(); at += size) {
+      TakenSqe recv = TakeRecv(true);
+      ASSERT_TRUE(kernel().CompleteRecv(recv, wire.substr(at, size), ring()));
+    }
+  }
+  // Everything the relay sends the client until it waits, each send completed whole.
+  std::string DrainToClient() {
+    std::string out;
+    while (std::optional<TakenSqe> send = FindSend(true)) {
+      std::string bytes = SentBytes(*send);
+      out += bytes;
+      FakeKernel::Complete(*send, static_cast<int32_t>(bytes.size()));
+    }
+    return out;
+  }
+};
+
+TEST(RelayTlsTest, AClientHandshakeThenTheConnectThenPlaintextToTheBackend) {
+  OnOwnThread([] {
+    TlsListener front;
+    ClientHarness h(front.config());
+    // Nothing is connected before the client's handshake completes.
+    EXPECT_FALSE(h.kernel()
+                     .TakeFirst([](const TakenSqe& t) { return t.opcode() == IORING_OP_CONNECT; })
+                     .has_value());
+    tls::Transport& client = front.client();
+    ASSERT_EQ(client.Handshake(), tls::Transport::Result::kWantRead);
+    h.FromClient(front.Output());
+    const std::string flight = h.DrainToClient();
+    ASSERT_FALSE(flight.empty());
+    ASSERT_TRUE(client.Feed(flight.data(), flight.size()));
+    ASSERT_EQ(client.Handshake(), tls::Transport::Result::kOk);
+    h.FromClient(front.Output());  // the client's Finished
+    EXPECT_EQ(h.worker().stats().tls_handshakes.Get(), 1u);
+    const std::string tickets = h.DrainToClient();  // sent while the backend is connected
+    ASSERT_TRUE(tickets.empty() || client.Feed(tickets.data(), tickets.size()));
+    FakeKernel::Complete(h.Next(IORING_OP_CONNECT), 0);
+
+    // The client's bytes reach the backend decrypted, the backend's the client encrypted.
+    ASSERT_TRUE(client.Write("ping", 4));
+    h.FromClient(front.Output());
+    std::optional<TakenSqe> to_backend = h.FindSend(false);
+    ASSERT_TRUE(to_backend.has_value());
+    EXPECT_EQ(SentBytes(*to_backend), "ping");
+    FakeKernel::Complete(*to_backend, 4);
+    TakenSqe backend_recv = h.TakeRecv(false);
+    ASSERT_TRUE(h.kernel().CompleteRecv(backend_recv, "pong", h.ring(), /*more=*/true));
+    const std::string wire = h.DrainToClient();
+    ASSERT_TRUE(client.Feed(wire.data(), wire.size()));
+    char buf[64];
+    size_t n = 0;
+    ASSERT_EQ(client.Read(buf, sizeof(buf), &n), tls::Transport::Result::kOk);
+    EXPECT_EQ(std::string(buf, n), "pong");
+    EXPECT_EQ(h.ring()->outstanding(), 0u);
+
+    // The backend's FIN: a close_notify to the client (then a FIN).
+    FakeKernel::Complete(backend_recv, 0);
+    const std::string notify = h.DrainToClient();
+    ASSERT_TRUE(client.Feed(notify.data(), notify.size()));
+    EXPECT_EQ(client.Read(buf, sizeof(buf), &n), tls::Transport::Result::kClosed);
+    EXPECT_EQ(h.live(), 1);  // the client may still send (half-close)
+    // The client's close_notify ends its direction too: the connection ends.
+    client.Shutdown();
+    h.FromClient(front.Output());
+    h.FinishAll();
+    EXPECT_EQ(h.live(), 0);
+    EXPECT_EQ(h.ring()->outstanding(), 0u);
+  });
+}
+
+TEST(RelayTlsTest, NotTlsFromTheClientIsAFailedHandshakeAndNoConnect) {
+  OnOwnThread([] {
+    TlsListener front;
+    ClientHarness h(front.config());
+    h.FromClient("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    uint64_t failures = 0;
+    for (const auto& counter : h.worker().stats().tls_handshake_failures) failures += counter.Get();
+    EXPECT_EQ(failures, 1u);
+    EXPECT_FALSE(h.kernel()
+                     .TakeFirst([](const TakenSqe& t) { return t.opcode() == IORING_OP_CONNECT; })
+                     .has_value());
     h.FinishAll();
     EXPECT_EQ(h.live(), 0);
     EXPECT_EQ(h.ring()->outstanding(), 0u);
