@@ -225,7 +225,7 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     --pending_ops_;
     flow.recv_armed = false;
   }
-  if (tls_ != nullptr) [[unlikely]] {
+  if (has_tls_) [[unlikely]] {
     // The bytes go through the transports, then the ring buffer goes back at once.
     ConsumeTlsRecv(side, res, flags);
     if (state_ != State::kRelaying) {
@@ -255,7 +255,7 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     return;
   }
   if (res > 0) {
-    if (tls_ == nullptr) [[likely]] {  // with TLS, counted and sent by ConsumeTlsRecv
+    if (!has_tls_) [[likely]] {  // with TLS, counted and sent by ConsumeTlsRecv
       CountReceived(side, static_cast<uint64_t>(res));
       TrySend(side);
       if (static_cast<uint32_t>(res) == worker_->buffers().buffer_size() && !flow.splice &&
@@ -273,7 +273,7 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     if (!flow.eof) {  // (a TLS side may have ended its stream by close_notify already)
       flow.eof = true;
       if (first_fin_ < 0) first_fin_ = side;
-      if (tls_ != nullptr) TlsEof(side);
+      if (has_tls_) TlsEof(side);
       RelayEof(side);
     }
   } else if (res == -ENOBUFS) {
@@ -328,7 +328,7 @@ void RelayConnection::OnSend(int to, int32_t res) {
   --pending_ops_;
   flow.sending = false;
   if (state_ != State::kRelaying) [[unlikely]] {
-    if (tls_ == nullptr || !OnSendBeforeRelay(to, res)) {
+    if (!has_tls_ || !OnSendBeforeRelay(to, res)) {
       MaybeFinish();
       return;
     }
@@ -489,6 +489,7 @@ void RelayConnection::Finish() {
     // However this connection ended, the backend's session stays good for the next one.
     tls_->transport[kBackend].Reset(/*keep_resumable=*/true);
     tls_.reset();
+    has_tls_ = false;
   }
   state_ = State::kIdle;
   worker_->stats().closed.Add(1);

@@ -66,7 +66,6 @@
 #include "absl/container/inlined_vector.h"
 #include "common/net/address.h"
 #include "common/tls/client_hello.h"
-#include "common/tls/transport.h"
 #include "common/uring/completion.h"
 #include "common/uring/timer_wheel.h"
 #include "l4/backend_connector.h"
@@ -244,9 +243,8 @@ class RelayConnection final : public uring::IoHandler {
   Backend* backend_ = nullptr;  // connector_'s backend once connected (it holds the reference)
   int fd_[2] = {-1, -1};
   State state_ = State::kIdle;
+  bool has_tls_ = false;  // tls_ is set: tested on the hot path, on the first cache lines
   uint32_t pending_ops_ = 0;
-  // TLS on a side: null for a plain relay (allocated at start or once the pool is known).
-  std::unique_ptr<RelayTls> tls_;
   int64_t last_activity_ns_ = 0;
   int64_t start_ns_ = 0;
   Flow flow_[2];  // flow_[s]: received from side s
@@ -268,6 +266,9 @@ class RelayConnection final : public uring::IoHandler {
     std::optional<tls::ClientHelloParser> parser;
   };
   std::unique_ptr<Hello> hello_;
+  // TLS on a side: null for a plain relay (allocated at start, or at the connect once the pool
+  // is known). Off the hot fields: the plain path only tests it for null.
+  std::unique_ptr<RelayTls> tls_;
   uring::Timer timer_;
   // For the connection log: bytes received from each side, why the connection ended (the first
   // reason; static strings), which side sent the first FIN (-1: none), the passthrough SNI.

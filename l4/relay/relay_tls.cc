@@ -74,6 +74,7 @@ std::string EncodeProxyV2WithTls(SSL* ssl, const net::SocketAddress& client,
 void RelayConnection::StartClientTls() {
   state_ = State::kHandshaking;
   tls_ = std::make_unique<RelayTls>();
+  has_tls_ = true;
   if (!tls_->transport[kClient].Attach(listener_->tls->NewSsl())) {
     LOG_WARN("TLS: cannot create a session: %s", tls::OpenSslErrors().c_str());
     Abort("out of memory for TLS");
@@ -127,7 +128,10 @@ void RelayConnection::HandshakeFailed(TlsFailure failure, const char* reason) {
 }
 
 void RelayConnection::StartBackendTls() {
-  if (tls_ == nullptr) tls_ = std::make_unique<RelayTls>();
+  if (tls_ == nullptr) {
+    tls_ = std::make_unique<RelayTls>();
+    has_tls_ = true;
+  }
   state_ = State::kBackendHandshaking;
   if (!tls_->transport[kBackend].Attach(pool_->tls->NewSsl(backend_->key))) {
     LOG_WARN("TLS: cannot create a backend session: %s", tls::OpenSslErrors().c_str());
