@@ -267,7 +267,7 @@ class RelayConnection final : public uring::IoHandler {
   };
   std::unique_ptr<Hello> hello_;
   // TLS on a side: null for a plain relay (allocated at start, or at the connect once the pool
-  // is known). Off the hot fields: the plain path only tests it for null.
+  // is known). Off the hot fields: the plain path tests has_tls_ instead.
   std::unique_ptr<RelayTls> tls_;
   uring::Timer timer_;
   // For the connection log: bytes received from each side, why the connection ended (the first
