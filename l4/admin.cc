@@ -11,7 +11,7 @@
 #include "common/metrics/prometheus.h"
 #include "common/tls/client_hello.h"
 #include "common/uring/timer_wheel.h"
-#include "l4/tls/tls_relay_connection.h"
+#include "l4/tls/tls_failure.h"
 
 namespace edge::l4 {
 

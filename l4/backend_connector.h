@@ -1,6 +1,6 @@
 #pragma once
-// BackendConnector: how a client connection gets its backend, shared by RelayConnection (tcp,
-// tls_passthrough) and TlsRelayConnection (tls, or tcp with [pool.tls]). It picks a backend of
+// BackendConnector: how a client connection (RelayConnection, every listener mode) gets its
+// backend. It picks a backend of
 // the pool (skipping those this connection already failed on), connects to it with io_uring
 // within the pool's connect_timeout, and after a failed or timed-out connect moves on to the next
 // backend until connect_retries are used up. Every failure is counted (connect_failures,

@@ -616,27 +616,6 @@ void CrossCheck(const Lb4Config& config, const std::vector<Origin>& pool_origins
                                  defined.empty() ? std::string("no [[pool]] is defined")
                                                  : "defined: " + defined));
     }
-    // TLS to the backends encrypts the client's plaintext: a tls or tcp listener has it, while a
-    // tls_passthrough listener forwards the client's own TLS, which must reach the backend as is.
-    auto check_pool_tls = [&](const std::string& pool, const toml::source_position& at,
-                              const std::string& key) {
-      auto it = pool_by_name.find(pool);
-      if (listener.mode != ListenerMode::kTlsPassthrough || it == pool_by_name.end() ||
-          !config.pools[it->second].tls.enabled) {
-        return;
-      }
-      errors.Add(at, origin.context, key,
-                 absl::StrFormat("pool %s has [pool.tls] (TLS to its backends), which a mode = "
-                                 "\"tls_passthrough\" listener cannot use: it passes the "
-                                 "client's TLS to the backend untouched (terminate it with "
-                                 "mode = \"tls\", or use a pool without [pool.tls])",
-                                 Quote(pool)));
-    };
-    if (origin.pool.line != 0) check_pool_tls(listener.pool, origin.pool, "pool");
-    for (size_t j = 0; j < listener.routes.size(); ++j) {
-      check_pool_tls(listener.routes[j].pool, origin.route_pools[j],
-                     absl::StrFormat("routes[%d].pool", j));
-    }
     for (size_t j = 0; j < listener.routes.size(); ++j) {
       if (pool_by_name.contains(listener.routes[j].pool)) continue;
       const std::string defined = ListNames(config.pools);

@@ -198,9 +198,6 @@ absl::StatusOr<std::shared_ptr<const Runtime>> BuildRuntime(const Lb4Config& con
       }
       listener->tls = std::move(*context);
     }
-    // Config checks refuse [pool.tls] under tls_passthrough, whose client TLS passes untouched.
-    listener->tls_relay = lc.mode == ListenerMode::kTls ||
-                          (lc.mode == ListenerMode::kTcp && listener->pool->tls != nullptr);
     std::sort(listener->routes.exact.begin(), listener->routes.exact.end());
     std::sort(listener->routes.wildcard.begin(), listener->routes.wildcard.end());
     runtime->listeners.push_back(std::move(listener));

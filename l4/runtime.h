@@ -44,9 +44,6 @@ struct ListenerRuntime {
   int64_t handshake_timeout_ns = 0;
   SniRouteTable routes;
   std::shared_ptr<const tls::ServerContext> tls;  // mode = "tls": certificates, ALPN, tickets
-  // Connections go through TlsRelayConnection (TLS on either side: mode = "tls", or a mode = "tcp"
-  // listener whose pool has [pool.tls]) rather than RelayConnection's zero-copy relay.
-  bool tls_relay = false;
   // The client's address is looked up (getpeername) only when something needs it.
   bool needs_client_address = false;
   // allow / deny / per-source limits; null when the listener has none (the accept path then

@@ -46,7 +46,7 @@ struct alignas(64) WorkerStats {
   OwnedCounter hello_timeouts;
   OwnedCounter hello_eof;
   // mode = "tls": completed handshakes, those resumed from a ticket, and failures by reason
-  // (index: TlsFailure, l4/tls/tls_relay_connection.h).
+  // (index: TlsFailure, l4/tls/tls_failure.h).
   OwnedCounter tls_handshakes;
   OwnedCounter tls_resumed;
   OwnedCounter tls_handshake_failures[6];

@@ -27,7 +27,6 @@ Worker::~Worker() {
   listeners_.clear();
   retired_listeners_.clear();
   connections_.clear();
-  tls_connections_.clear();
   buffers_.reset();
   loop_.reset();
   for (const ListenSocket& s : sockets_) {
@@ -188,21 +187,6 @@ void Worker::EndRemovedBackendConnections() {
   }
   if (next_deadline != 0) loop_->timers().Schedule(&drain_timer_, next_deadline);
   for (RelayConnection* c : doomed) c->Abort("backend removed by reload; drain_timeout passed");
-  std::vector<TlsRelayConnection*> tls_doomed;
-  for (TlsRelayConnection* c = tls_live_head_; c != nullptr; c = c->next) {
-    const Backend* b = c->backend();
-    if (b == nullptr || !b->removed.load(std::memory_order_relaxed)) continue;
-    int64_t deadline = b->removed_at_ns.load(std::memory_order_relaxed) + drain;
-    if (deadline <= now) {
-      tls_doomed.push_back(c);
-    } else if (next_deadline == 0 || deadline < next_deadline) {
-      next_deadline = deadline;
-      loop_->timers().Schedule(&drain_timer_, next_deadline);
-    }
-  }
-  for (TlsRelayConnection* c : tls_doomed) {
-    c->Abort("backend removed by reload; drain_timeout passed");
-  }
   if (!doomed.empty()) {
     LOG_INFO("worker %d: ended %d connections to removed backends after drain_timeout", id_,
              static_cast<int>(doomed.size()));
@@ -216,9 +200,6 @@ void Worker::Stop() {
     std::vector<RelayConnection*> live;
     for (RelayConnection* c = live_head_; c != nullptr; c = c->next) live.push_back(c);
     for (RelayConnection* c : live) c->Abort("shutting down");
-    std::vector<TlsRelayConnection*> tls_live;
-    for (TlsRelayConnection* c = tls_live_head_; c != nullptr; c = c->next) tls_live.push_back(c);
-    for (TlsRelayConnection* c : tls_live) c->Abort("shutting down");
     loop_->Stop();
   });
 }
@@ -301,24 +282,6 @@ void Worker::OnAccepted(int fd, const std::shared_ptr<const ListenerRuntime>& li
     close(fd);
     return;
   }
-  if (listener->tls_relay) {
-    TlsRelayConnection* t;
-    if (!tls_free_.empty()) {
-      t = tls_free_.back();
-      tls_free_.pop_back();
-    } else {
-      tls_connections_.push_back(std::make_unique<TlsRelayConnection>(this));
-      t = tls_connections_.back().get();
-    }
-    t->prev = nullptr;
-    t->next = tls_live_head_;
-    if (tls_live_head_ != nullptr) tls_live_head_->prev = t;
-    tls_live_head_ = t;
-    live_.fetch_add(1, std::memory_order_relaxed);
-    t->source = std::move(ticket);
-    t->Start(fd, listener, known_peer);
-    return;
-  }
   RelayConnection* c;
   if (!free_.empty()) {
     c = free_.back();
@@ -346,20 +309,6 @@ void Worker::Release(RelayConnection* c) {
   c->prev = c->next = nullptr;
   c->source.Release();
   free_.push_back(c);
-  live_.fetch_sub(1, std::memory_order_relaxed);
-  shared_->active.fetch_sub(1, std::memory_order_relaxed);
-}
-
-void Worker::Release(TlsRelayConnection* c) {
-  if (c->prev != nullptr) {
-    c->prev->next = c->next;
-  } else {
-    tls_live_head_ = c->next;
-  }
-  if (c->next != nullptr) c->next->prev = c->prev;
-  c->prev = c->next = nullptr;
-  c->source.Release();
-  tls_free_.push_back(c);
   live_.fetch_sub(1, std::memory_order_relaxed);
   shared_->active.fetch_sub(1, std::memory_order_relaxed);
 }

@@ -14,10 +14,9 @@
 #include "common/uring/buffer_ring.h"
 #include "common/uring/event_loop.h"
 #include "l4/listener.h"
-#include "l4/relay_connection.h"
+#include "l4/relay/relay_connection.h"
 #include "l4/runtime.h"
 #include "l4/stats.h"
-#include "l4/tls/tls_relay_connection.h"
 
 namespace edge::l4 {
 
@@ -85,7 +84,6 @@ class Worker {
   uint32_t AcquirePipe(int (&fds)[2]);
   void ReleasePipe(int (&fds)[2]);
   void Release(RelayConnection* connection);
-  void Release(TlsRelayConnection* connection);
   void OnListenerClosed() { CheckListenersClosed(); }
 
  private:
@@ -118,11 +116,6 @@ class Worker {
   std::vector<std::unique_ptr<RelayConnection>> connections_;  // every object ever made
   std::vector<RelayConnection*> free_;
   RelayConnection* live_head_ = nullptr;
-  // Connections with TLS on a side (ListenerRuntime::tls_relay): pooled the same way (objects are
-  // reused, never freed while live).
-  std::vector<std::unique_ptr<TlsRelayConnection>> tls_connections_;
-  std::vector<TlsRelayConnection*> tls_free_;
-  TlsRelayConnection* tls_live_head_ = nullptr;
   // Per-source tables by listener name (listeners with per-source limits only).
   std::unordered_map<std::string, std::shared_ptr<SourceTable>> source_tables_;
   std::atomic<int64_t> live_{0};

@@ -85,6 +85,12 @@ void Transport::TakeOutput(std::string* out) {
   (void)BIO_reset(wbio_);
 }
 
+size_t Transport::TakeOutput(char* buf, size_t size) {
+  if (size == 0) return 0;
+  int n = BIO_read(wbio_, buf, static_cast<int>(size));
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
 std::string_view Transport::PeekOutput() const {
   char* data = nullptr;
   long pending = BIO_get_mem_data(wbio_, &data);

@@ -57,6 +57,9 @@ class Transport {
   void Shutdown();
   // Appends what waits to be sent (records, alerts, tickets) to *out and empties the output.
   void TakeOutput(std::string* out);
+  // Moves at most `size` bytes of what waits to be sent into `buf` (which the caller then owns
+  // the bytes of, e.g. a queued send); returns how many.
+  size_t TakeOutput(char* buf, size_t size);
   // What waits to be sent, left in place: for a best-effort send just before a close, or to be
   // handed to a send that copies it (then DropOutput()).
   std::string_view PeekOutput() const;

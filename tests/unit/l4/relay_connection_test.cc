@@ -17,15 +17,13 @@
 #include <string>
 #include <vector>
 
-#include "l4/config.h"
-#include "l4/runtime.h"
-#include "l4/worker.h"
-#include "tests/unit/common/uring/fake_kernel.h"
+#include "tests/unit/l4/relay_harness.h"
 
 namespace edge::l4 {
 namespace {
 
-using uring::testing::AcceptedLoopbackSocket;
+using testing::IsSend;
+using testing::SentBytes;
 using uring::testing::FakeKernel;
 using uring::testing::OnOwnThread;
 using uring::testing::TakenSqe;
@@ -44,61 +42,13 @@ name = "p"
 backends = [{ address = "127.0.0.1:9" }]
 )";
 
-bool IsSend(const TakenSqe& t) {
-  return t.opcode() == IORING_OP_SEND || t.opcode() == IORING_OP_SENDMSG;
-}
-
-// The bytes of a send or a sendmsg (several queued buffers at once), as the kernel would read
-// them: the vectors are the relay's, valid while the operation is in flight.
-std::string SentBytes(const TakenSqe& t) {
-  if (t.opcode() == IORING_OP_SEND) return std::string(t.send_data());
-  const auto* msg = reinterpret_cast<const msghdr*>(t.sqe.addr);
-  std::string out;
-  for (size_t i = 0; i < msg->msg_iovlen; ++i) {
-    out.append(static_cast<const char*>(msg->msg_iov[i].iov_base), msg->msg_iov[i].iov_len);
-  }
-  return out;
-}
-
-// One worker without a loop thread, one client accepted on it and connected (by the fake
-// kernel) to the pool's backend, both receives armed.
-class Harness {
+// The relay connected (by the fake kernel) to the pool's backend, both receives armed.
+class Harness : public testing::RelayHarness {
  public:
-  Harness() {
-    auto config = ParseLb4Config(kConfig, "edge.toml");
-    EXPECT_TRUE(config.ok()) << config.status();
-    auto runtime = BuildRuntime(*config);
-    EXPECT_TRUE(runtime.ok()) << runtime.status();
-    runtime_ = *runtime;
-    worker_ = std::make_unique<Worker>(0, runtime_, &shared_, std::vector<ListenSocket>{});
-    EXPECT_TRUE(worker_->SetupOnCallingThread().ok());
-    kernel_ = std::make_unique<FakeKernel>(&worker_->loop());
-    client_fd_ = AcceptedLoopbackSocket(&peer_);
-    worker_->OnAccepted(client_fd_, runtime_->listeners[0], nullptr);
+  Harness() : RelayHarness(kConfig) {
     FakeKernel::Complete(Next(IORING_OP_CONNECT), 0);
     client_recv_ = TakeRecv(true);
     backend_recv_ = TakeRecv(false);
-  }
-  ~Harness() {
-    worker_.reset();
-    close(peer_);
-  }
-
-  Worker& worker() { return *worker_; }
-  FakeKernel& kernel() { return *kernel_; }
-  uring::ProvidedBufferRing* ring() { return &worker_->buffers(); }
-  int64_t live() { return worker_->live_connections(); }
-  bool IsClient(const TakenSqe& t) const { return t.sqe.fd == client_fd_; }
-
-  // The oldest SQE with this opcode not yet answered (the fake kernel keeps the others).
-  TakenSqe Next(uint8_t opcode) { return kernel_->TakeFirst(opcode); }
-  // The receive armed on the client's socket (or the backend's).
-  TakenSqe TakeRecv(bool client) {
-    std::optional<TakenSqe> recv = kernel_->TakeFirst([this, client](const TakenSqe& t) {
-      return t.opcode() == IORING_OP_RECV && IsClient(t) == client;
-    });
-    EXPECT_TRUE(recv.has_value()) << "no receive armed on the " << (client ? "client" : "backend");
-    return recv.value_or(TakenSqe{});
   }
   // Both peers close (FIN each way, on the receives given): the connection ends.
   void EndBothWays(const TakenSqe& client_recv, const TakenSqe& backend_recv) {
@@ -106,19 +56,9 @@ class Harness {
     FakeKernel::Complete(backend_recv, 0);
     FinishAll();
   }
-  // Every SQE still unanswered completes as after shutdown(); the connection must be gone then.
-  void FinishAll() { kernel_->CompleteAll(-ECANCELED); }
 
   TakenSqe client_recv_;
   TakenSqe backend_recv_;
-
- private:
-  SharedCounters shared_;
-  std::shared_ptr<const Runtime> runtime_;
-  std::unique_ptr<Worker> worker_;
-  std::unique_ptr<FakeKernel> kernel_;
-  int peer_ = -1;
-  int client_fd_ = -1;
 };
 
 TEST(RelayConnectionTest, BytesLeaveFromTheRingBufferTheyArrivedIn) {

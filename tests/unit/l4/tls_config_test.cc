@@ -194,16 +194,10 @@ TEST(TlsConfigTest, PoolTlsErrorsNameFileLineColumn) {
               HasSubstr("tls.alpn: duplicate protocol \"h2\""));
   EXPECT_THAT(ErrorOf(TlsPool("verify = \"no\"")), HasSubstr("tls.verify: expected true or false"));
   EXPECT_THAT(ErrorOf(TlsPool("verify = false\ncafile = \"x\"")), HasSubstr("cafile"));
-  // A passthrough listener forwards the client's own TLS: nothing to encrypt again.
-  EXPECT_THAT(ErrorOf(TlsPool("verify = false", "tls_passthrough")),
-              HasSubstr("t.toml:5:8: listener \"l\": pool: pool \"p\" has [pool.tls]"));
-  EXPECT_THAT(ErrorOf(TlsPool("verify = false", "tls_passthrough")),
-              HasSubstr("a mode = \"tls_passthrough\" listener cannot use: it passes the "
-                        "client's TLS to the backend untouched"));
 }
 
 // A tcp listener takes [pool.tls] (plain clients, TLS to the backends, as HAProxy's
-// `mode tcp` + `server ... ssl`); its runtime relays through TlsRelayConnection.
+// `mode tcp` + `server ... ssl`); its runtime's pool has the client context its relays use.
 TEST(TlsConfigTest, PoolTlsAcceptedByTcpListener) {
   auto config = ParseLb4Config(TlsPool("verify = false\nsni = \"origin.test\"", "tcp"), "t.toml");
   ASSERT_TRUE(config.ok()) << config.status();
@@ -211,13 +205,25 @@ TEST(TlsConfigTest, PoolTlsAcceptedByTcpListener) {
   EXPECT_TRUE(config->pools[0].tls.enabled);
   auto runtime = BuildRuntime(*config);
   ASSERT_TRUE(runtime.ok()) << runtime.status();
-  EXPECT_TRUE((*runtime)->listeners[0]->tls_relay);
-  // Without [pool.tls] a tcp listener keeps the zero-copy relay.
+  EXPECT_NE((*runtime)->listeners[0]->pool->tls, nullptr);
+  // Without [pool.tls] none: the relay keeps the zero-copy path.
   auto plain = ParseLb4Config(TlsPool("enabled = false", "tcp"), "t.toml");
   ASSERT_TRUE(plain.ok()) << plain.status();
   auto plain_runtime = BuildRuntime(*plain);
   ASSERT_TRUE(plain_runtime.ok()) << plain_runtime.status();
-  EXPECT_FALSE((*plain_runtime)->listeners[0]->tls_relay);
+  EXPECT_EQ((*plain_runtime)->listeners[0]->pool->tls, nullptr);
+}
+
+// A tls_passthrough listener takes [pool.tls] too, on its default pool and on routed ones: the
+// client's TLS (sniffed hello included) is carried inside lb4's own session to the backend.
+TEST(TlsConfigTest, PoolTlsAcceptedByPassthroughListener) {
+  auto config =
+      ParseLb4Config(TlsPool("verify = false\nsni = \"origin.test\"", "tls_passthrough"), "t.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listeners[0].mode, ListenerMode::kTlsPassthrough);
+  auto runtime = BuildRuntime(*config);
+  ASSERT_TRUE(runtime.ok()) << runtime.status();
+  EXPECT_NE((*runtime)->listeners[0]->pool->tls, nullptr);
 }
 
 }  // namespace

@@ -38,7 +38,22 @@
 // mode = "tls_passthrough": before connecting, the connection reads the client's ClientHello
 // (plain recvs into a buffer of its own, bounded by max_client_hello, within handshake_timeout),
 // picks the pool by SNI, and sends the bytes read so far to the backend first (after the PROXY
-// header, if any); from then on it is the same relay. Nothing is decrypted or altered.
+// header, if any); from then on it is the same relay. Nothing is decrypted or altered
+// (relay_sniff.cc). If the chosen pool has [pool.tls], those bytes and all that follow travel
+// inside lb4's own TLS session to the backend (TLS in TLS), as for a tcp listener with it.
+//
+// TLS (relay_tls.cc): either side may have a tls::Transport (the client's TLS terminated here,
+// mode = "tls"; TLS to the backend, [pool.tls]). Its state (RelayTls) is allocated only for a
+// connection that has TLS on a side, so a plain relay carries one null pointer and takes the
+// zero-copy path above unchanged. With TLS on either side, both directions go through the
+// transports: a recv still lands in a ring buffer, which is fed to OpenSSL (TLS side) or
+// encrypted straight out of it (plain side) and goes back to the ring at once; what is to be
+// sent (decrypted plaintext, records) is queued as owned chunks on the same queues, with the same
+// sends, backpressure and -ENOBUFS fallback. No splice then: the bytes must pass user space.
+// Handshakes are states of the connection: the client's (within handshake_timeout) before the
+// connect, the backend's (within connect_timeout, after the connect and the PROXY header) before
+// the relay; a failed backend handshake is a failed connect and the next backend is tried.
+// Half-close with TLS: a close_notify (if the other side is TLS) goes before the FIN.
 
 #include <sys/socket.h>
 
@@ -55,6 +70,7 @@
 #include "common/uring/timer_wheel.h"
 #include "l4/backend_connector.h"
 #include "l4/protection/source_table.h"
+#include "l4/tls/tls_failure.h"
 
 namespace edge::l4 {
 
@@ -62,13 +78,16 @@ class Worker;
 struct ListenerRuntime;
 struct Backend;
 struct Pool;
+struct RelayTls;
+struct ConnectionRecord;
 
 class RelayConnection final : public uring::IoHandler {
  public:
   explicit RelayConnection(Worker* worker);
   ~RelayConnection() override;
 
-  // Takes ownership of the accepted `client_fd` and starts connecting to a backend.
+  // Takes ownership of the accepted `client_fd` and starts: the ClientHello sniff (passthrough),
+  // the client's TLS handshake (mode = "tls") or the connect to a backend.
   // `peer`: the client's address when the caller already looked it up (protection), else null.
   void Start(int client_fd, std::shared_ptr<const ListenerRuntime> listener,
              const net::SocketAddress* peer = nullptr);
@@ -101,10 +120,19 @@ class RelayConnection final : public uring::IoHandler {
     kPollIn = 7,   // kPollIn + side: a spliced flow waits for that side to be readable
     kPollOut = 9,  // kPollOut + side: a spliced flow waits for room to send to that side
   };
-  enum class State : uint8_t { kIdle, kSniffing, kConnecting, kRelaying, kClosing };
+  enum class State : uint8_t {
+    kIdle,
+    kSniffing,            // tls_passthrough: reading the ClientHello
+    kHandshaking,         // mode = "tls": the client's TLS handshake
+    kConnecting,          // to a backend
+    kBackendHandshaking,  // [pool.tls]: the TLS handshake with the backend
+    kBackendRetry,        // that failed: waiting for its socket's operations, then the next one
+    kRelaying,
+    kClosing,
+  };
 
   static constexpr int32_t kHeaderChunk = -1;  // the PROXY header, owned by the connection
-  static constexpr int32_t kHeapChunk = -2;    // a fallback buffer, freed once sent
+  static constexpr int32_t kHeapChunk = -2;    // owned bytes (fallback recv, TLS), freed once sent
   static constexpr int32_t kHelloChunk = -3;   // hello_ (passthrough), released once sent
   struct Chunk {
     char* data;
@@ -143,11 +171,47 @@ class RelayConnection final : public uring::IoHandler {
     }
   };
 
+  // relay_sniff.cc (tls_passthrough)
   void StartSniff();
   void ArmSniff();
   void OnSniff(int32_t res);
   void Connect();
   void OnConnect(int32_t res);
+  void QueueProxyHeader();
+  void StartRelay();
+  // relay_tls.cc: the handshakes, and bytes through the transports.
+  void StartClientTls();
+  void ContinueHandshake();
+  void HandshakeFailed(TlsFailure failure, const char* reason);
+  void StartBackendTls();
+  void ContinueBackendHandshake();
+  void BackendTlsFailed(PassiveFailure why, const char* what);
+  void MaybeRetryBackend();
+  // No backend could be reached: the connection ends (a TLS client gets a close_notify first).
+  void ConnectFailed();
+  void StartTlsRelay();  // StartRelay's part for a connection with TLS
+  // A recv completion on a connection with TLS: its bytes (if the state takes them) fed to the
+  // side's transport or encrypted towards the other side, and its buffer given back.
+  void ConsumeTlsRecv(int side, int32_t res, uint32_t flags);
+  // The rest of that completion before the relay (handshakes, backend retry). False: nothing to
+  // do but MaybeFinish.
+  bool OnTlsRecvBeforeRelay(int side, int32_t res);
+  void OnTlsBytes(int from, const char* data, size_t len);
+  // Plaintext for side `to`: encrypted if that side is TLS, else queued as owned bytes. False:
+  // aborted.
+  bool Deliver(int to, const char* data, size_t len);
+  // Decrypts what TLS side `from` sent and delivers it. False: no longer relaying.
+  bool Decrypt(int from);
+  // What side `side`'s transport has to send (records, alerts) onto the queue towards it, and
+  // that queue sent.
+  void FlushTls(int side);
+  // Side `from` ended its stream (FIN or close_notify): a close_notify towards a TLS other side.
+  void TlsEof(int from);
+  // Before the relay, only handshake messages (and the PROXY header) are sent.
+  bool SendAllowedBeforeRelay(int to) const;
+  // A send's completion before the relay. True: account the bytes sent as while relaying.
+  bool OnSendBeforeRelay(int to, int32_t res);
+  void AddTlsToLog(ConnectionRecord* record, std::string* alpn) const;
   void ArmRecv(int side);
   void ArmFallbackRecv(int side);
   void ReleaseChunk(const Chunk& chunk);
@@ -179,6 +243,7 @@ class RelayConnection final : public uring::IoHandler {
   Backend* backend_ = nullptr;  // connector_'s backend once connected (it holds the reference)
   int fd_[2] = {-1, -1};
   State state_ = State::kIdle;
+  bool has_tls_ = false;  // tls_ is set: tested on the hot path, on the first cache lines
   uint32_t pending_ops_ = 0;
   int64_t last_activity_ns_ = 0;
   int64_t start_ns_ = 0;
@@ -201,6 +266,9 @@ class RelayConnection final : public uring::IoHandler {
     std::optional<tls::ClientHelloParser> parser;
   };
   std::unique_ptr<Hello> hello_;
+  // TLS on a side: null for a plain relay (allocated at start, or at the connect once the pool
+  // is known). Off the hot fields: the plain path tests has_tls_ instead.
+  std::unique_ptr<RelayTls> tls_;
   uring::Timer timer_;
   // For the connection log: bytes received from each side, why the connection ended (the first
   // reason; static strings), which side sent the first FIN (-1: none), the passthrough SNI.

@@ -1,8 +1,7 @@
-#include "l4/relay_connection.h"
+#include "l4/relay/relay_connection.h"
 
-#include <fcntl.h>
 #include <liburing.h>
-#include <poll.h>
+#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,12 +10,12 @@
 #include "common/log.h"
 #include "common/net/proxy_protocol.h"
 #include "common/net/socket.h"
-#include "common/net/splice_pipe.h"
 #include "common/uring/buffer_ring.h"
 #include "common/uring/compat.h"
 #include "common/uring/event_loop.h"
 #include "l4/connection_log.h"
 #include "l4/connection_sockets.h"
+#include "l4/relay/relay_tls.h"
 #include "l4/runtime.h"
 #include "l4/worker.h"
 
@@ -24,10 +23,6 @@ namespace edge::l4 {
 
 namespace {
 constexpr int Other(int side) { return side ^ 1; }
-// One read of ClientHello bytes: most hellos arrive whole in the first one.
-constexpr size_t kSniffReadSize = 4096;
-// Pipe fills per Pump before it waits for a poll: other connections get their turn.
-constexpr int kMaxPumpRounds = 4;
 }  // namespace
 
 RelayConnection::RelayConnection(Worker* worker)
@@ -56,78 +51,16 @@ void RelayConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime
   last_activity_ns_ = start_ns_ = worker_->loop().now_ns();
   pool_ = listener_->pool.get();
   connector_.Reset(pool_, &client_address_);
-  if (listener_->config.mode == ListenerMode::kTlsPassthrough) {
-    StartSniff();
-    return;
-  }
-  state_ = State::kConnecting;
-  Connect();
-}
-
-void RelayConnection::StartSniff() {
-  state_ = State::kSniffing;
-  hello_ = std::make_unique<Hello>();
-  hello_->parser.emplace(listener_->config.max_client_hello);
-  worker_->loop().timers().Schedule(&timer_, start_ns_ + listener_->handshake_timeout_ns);
-  ArmSniff();
-}
-
-// A plain recv appending to hello_ (the provided ring's buffers are for the relay; a hello may
-// need several reads, and the bytes must stay contiguous until they are forwarded).
-void RelayConnection::ArmSniff() {
-  hello_->bytes.resize(hello_->size + kSniffReadSize);
-  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-  io_uring_prep_recv(sqe, fd_[kClient], hello_->bytes.data() + hello_->size, kSniffReadSize, 0);
-  io_uring_sqe_set_data64(sqe, uring::UserData(this, kSniff));
-  ++pending_ops_;
-}
-
-void RelayConnection::OnSniff(int32_t res) {
-  --pending_ops_;
-  if (state_ != State::kSniffing) {
-    MaybeFinish();
-    return;
-  }
-  WorkerStats& stats = worker_->stats();
-  if (res <= 0) {
-    if (res == 0) {
-      stats.hello_eof.Add(1);
-      Abort("client closed before its ClientHello was complete");
-    } else {
-      stats.errors.Add(1);
-      Abort("client socket error before its ClientHello");
-    }
-    return;
-  }
-  stats.bytes_from_clients.Add(static_cast<uint64_t>(res));
-  bytes_[kClient] += static_cast<uint64_t>(res);
-  tls::ClientHelloParser& parser = *hello_->parser;
-  auto result =
-      parser.Feed(std::string_view(hello_->bytes.data() + hello_->size, static_cast<size_t>(res)));
-  hello_->size += static_cast<size_t>(res);
-  hello_->bytes.resize(hello_->size);
-  switch (result) {
-    case tls::ClientHelloParser::Result::kNeedMore:
-      ArmSniff();
+  switch (listener_->config.mode) {
+    case ListenerMode::kTlsPassthrough:
+      StartSniff();
       return;
-    case tls::ClientHelloParser::Result::kError:
-      stats.hello_refused[static_cast<size_t>(parser.error())].Add(1);
-      LOG_DEBUG("ClientHello refused (%s): %s", tls::HelloErrorName(parser.error()),
-                parser.error_message());
-      Abort("bad ClientHello");
+    case ListenerMode::kTls:
+      StartClientTls();
       return;
-    case tls::ClientHelloParser::Result::kDone:
+    case ListenerMode::kTcp:
       break;
   }
-  const std::string& sni = parser.info().sni;
-  Pool* routed = sni.empty() ? nullptr : listener_->routes.Find(sni);
-  (routed != nullptr ? stats.hello_routed : stats.hello_default_pool).Add(1);
-  if (routed != nullptr) pool_ = routed;
-  if (listener_->access_log_sample > 0) sni_ = sni;
-  connector_.Reset(pool_, &client_address_);
-  hello_->parser.reset();
-  worker_->loop().timers().Cancel(&timer_);
-  state_ = State::kConnecting;
   Connect();
 }
 
@@ -137,7 +70,7 @@ void RelayConnection::Connect() {
   BackendConnector::Outcome outcome = connector_.Connect();
   fd_[kBackend] = connector_.fd();
   if (outcome == BackendConnector::Outcome::kFailed) {
-    Abort(connector_.failure());
+    ConnectFailed();
     return;
   }
   ++pending_ops_;
@@ -152,30 +85,53 @@ void RelayConnection::OnConnect(int32_t res) {
   BackendConnector::Outcome outcome = connector_.OnConnect(res);
   fd_[kBackend] = connector_.fd();
   if (outcome == BackendConnector::Outcome::kFailed) {
-    Abort(connector_.failure());
+    ConnectFailed();
     return;
   }
   if (outcome == BackendConnector::Outcome::kConnecting) {
     ++pending_ops_;
     return;
   }
-  state_ = State::kRelaying;
   backend_ = connector_.backend();
-  if (listener_->config.proxy_protocol != ProxyProtocolMode::kOff) {
-    net::SocketAddress local = net::LocalAddress(fd_[kClient]);
-    proxy_header_ = listener_->config.proxy_protocol == ProxyProtocolMode::kV1
-                        ? net::EncodeProxyV1(client_address_, local)
-                        : net::EncodeProxyV2(client_address_, local);
-    flow_[kClient].queue.push_back(Chunk{
-        proxy_header_.data(), static_cast<uint32_t>(proxy_header_.size()), kHeaderChunk, nullptr});
+  QueueProxyHeader();
+  if (pool_->tls != nullptr) {  // the PROXY header goes first, in clear (as HAProxy sends it)
+    StartBackendTls();
+    return;
+  }
+  StartRelay();
+}
+
+// The PROXY header goes before any byte of the client's: v2 with what the client's handshake
+// negotiated, if the client spoke TLS to lb4.
+void RelayConnection::QueueProxyHeader() {
+  const ProxyProtocolMode mode = listener_->config.proxy_protocol;
+  if (mode == ProxyProtocolMode::kOff) return;
+  net::SocketAddress local = net::LocalAddress(fd_[kClient]);
+  SSL* ssl = tls_ != nullptr ? tls_->transport[kClient].ssl() : nullptr;
+  if (mode == ProxyProtocolMode::kV1) {
+    proxy_header_ = net::EncodeProxyV1(client_address_, local);
+  } else if (ssl != nullptr) {
+    proxy_header_ = EncodeProxyV2WithTls(ssl, client_address_, local);
+  } else {
+    proxy_header_ = net::EncodeProxyV2(client_address_, local);
+  }
+  flow_[kClient].queue.push_back(Chunk{
+      proxy_header_.data(), static_cast<uint32_t>(proxy_header_.size()), kHeaderChunk, nullptr});
+}
+
+void RelayConnection::StartRelay() {
+  state_ = State::kRelaying;
+  last_activity_ns_ = worker_->loop().now_ns();
+  worker_->loop().timers().Schedule(&timer_, last_activity_ns_ + listener_->idle_timeout_ns);
+  if (tls_ != nullptr) {
+    StartTlsRelay();
+    return;
   }
   if (hello_ != nullptr) {  // passthrough: the ClientHello (and anything after it) goes first
     flow_[kClient].queue.push_back(
         Chunk{hello_->bytes.data(), static_cast<uint32_t>(hello_->size), kHelloChunk, nullptr});
   }
   if (flow_[kClient].pending() > 0) TrySend(kClient);
-  last_activity_ns_ = worker_->loop().now_ns();
-  worker_->loop().timers().Schedule(&timer_, last_activity_ns_ + listener_->idle_timeout_ns);
   ArmRecv(kClient);
   ArmRecv(kBackend);
 }
@@ -183,7 +139,7 @@ void RelayConnection::OnConnect(int32_t res) {
 void RelayConnection::ArmRecv(int side) {
   Flow& flow = flow_[side];
   io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-  if (flow.pending() == 0) {
+  if (flow.pending() == 0 && state_ == State::kRelaying) {
     // Capped at the high-water mark: a socket that already holds a lot (a slow reader's
     // backend has filled it) cannot drain into the ring before the backpressure cancel lands.
     flow.recv_capped = uring::RecvCapSupported();
@@ -191,9 +147,10 @@ void RelayConnection::ArmRecv(int side) {
         sqe, fd_[side], static_cast<unsigned>(kHighWaterChunks * worker_->buffers().buffer_size()));
   } else {
     flow.recv_capped = false;
-    // The other side is behind: one buffer per recv, so this flow takes no more ring buffers
-    // than the high-water mark while the backlog lasts (a multishot recv would drain the
-    // socket's whole receive queue into the ring before a cancel could land).
+    // A handshake: one record at a time. Else the other side is behind: one buffer per recv, so
+    // this flow takes no more ring buffers than the high-water mark while the backlog lasts (a
+    // multishot recv would drain the socket's whole receive queue into the ring before a cancel
+    // could land).
     io_uring_prep_recv(sqe, fd_[side], nullptr, worker_->buffers().buffer_size(), 0);
   }
   sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -206,7 +163,15 @@ void RelayConnection::ArmRecv(int side) {
 
 void RelayConnection::MaybeArmRecv(int side) {
   Flow& flow = flow_[side];
-  if (state_ != State::kRelaying || flow.recv_armed || flow.eof) return;
+  if (flow.recv_armed || flow.eof) return;
+  if (state_ != State::kRelaying) {
+    // A handshake reads only the side it is with; nothing else is read before the relay.
+    if ((state_ == State::kHandshaking && side == kClient) ||
+        (state_ == State::kBackendHandshaking && side == kBackend)) {
+      ArmRecv(side);
+    }
+    return;
+  }
   if (flow.splice) {  // the buffered bytes are out: the pipe takes over
     if (!flow.sending && flow.pending() == 0) Pump(side);
     return;
@@ -223,112 +188,11 @@ void RelayConnection::CancelRecv(int side) {
   flow.recv_cancelled = true;
 }
 
-// The flow from `side` filled a whole buffer: move it to a pipe if one is available. Its recv is
-// cancelled; Pump starts once what is queued has been sent (MaybeArmRecv).
-void RelayConnection::StartSplice(int side) {
-  Flow& flow = flow_[side];
-  flow.pipe_size = worker_->AcquirePipe(flow.pipe);
-  if (flow.pipe_size == 0) {
-    flow.no_splice = true;
-    return;
-  }
-  if (!flow_[Other(side)].splice) {  // the first spliced direction: splice must not block
-    net::SetNonBlocking(fd_[kClient]);
-    net::SetNonBlocking(fd_[kBackend]);
-  }
-  flow.splice = true;
-  if (flow.recv_armed && !flow.recv_cancelled) CancelRecv(side);
-}
-
-// Moves the bytes of the spliced flow from `from`: pipe -> destination first, then (pipe empty)
-// source -> pipe, until a splice would block, which arms a single-shot poll for it. Synchronous
-// non-blocking splices (see the header for why not IORING_OP_SPLICE).
-void RelayConnection::Pump(int from) {
-  Flow& flow = flow_[from];
-  const int to = Other(from);
-  bool drained = false;  // the last fill took less than the pipe holds: the source is empty
-  for (int round = 0; state_ == State::kRelaying; ++round) {
-    if (flow.piped > 0) {
-      if (flow.poll_out) return;
-      ssize_t n = SpliceOnce(flow.pipe[0], flow.piped, to, /*out=*/true);
-      if (n < 0) return;
-      flow.piped -= static_cast<uint32_t>(n);
-      last_activity_ns_ = worker_->loop().now_ns();
-      if (flow.piped > 0) {  // the destination's send buffer is full
-        ArmPoll(to, true);
-        return;
-      }
-    }
-    if (flow.eof) {
-      RelayEof(from);
-      return;
-    }
-    if (flow.poll_in) return;
-    if (drained || round >= kMaxPumpRounds) {
-      ArmPoll(from, false);
-      return;
-    }
-    ssize_t n = SpliceOnce(flow.pipe[1], flow.pipe_size, from, /*out=*/false);
-    if (n < 0) return;
-    if (n == 0) {
-      flow.eof = true;
-      if (first_fin_ < 0) first_fin_ = from;
-      continue;  // the pipe is empty: RelayEof at the top
-    }
-    flow.piped = static_cast<uint32_t>(n);
-    CountReceived(from, static_cast<uint64_t>(n));
-    drained = static_cast<size_t>(n) < flow.pipe_size;
-  }
-}
-
-// One splice between `side`'s socket and `pipe_end` (to the socket when `out`, else from it) of
-// at most `len` bytes. Would it block, the poll for `side` is armed; on an error the connection
-// ends. -1 in both cases, else the bytes moved (0: EOF from the socket).
-ssize_t RelayConnection::SpliceOnce(int pipe_end, size_t len, int side, bool out) {
-  for (;;) {
-    ssize_t n =
-        out ? splice(pipe_end, nullptr, fd_[side], nullptr, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-            : splice(fd_[side], nullptr, pipe_end, nullptr, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (n >= 0) return n;
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) {
-      ArmPoll(side, out);
-    } else {
-      SocketError(side, out, errno);
-    }
-    return -1;
-  }
-}
-
 void RelayConnection::CountReceived(int side, uint64_t n) {
   last_activity_ns_ = worker_->loop().now_ns();
   (side == kClient ? worker_->stats().bytes_from_clients : worker_->stats().bytes_from_backends)
       .Add(n);
   bytes_[side] += n;
-}
-
-// A single-shot poll: `side` readable (out false) or writable (out true) for a spliced flow.
-void RelayConnection::ArmPoll(int side, bool out) {
-  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-  io_uring_prep_poll_add(sqe, fd_[side], out ? POLLOUT : POLLIN);
-  io_uring_sqe_set_data64(
-      sqe, uring::UserData(this, static_cast<uint8_t>((out ? kPollOut : kPollIn) + side)));
-  ++pending_ops_;
-  if (out) {
-    flow_[Other(side)].poll_out = true;
-  } else {
-    flow_[side].poll_in = true;
-  }
-}
-
-void RelayConnection::OnPoll(int side, bool out) {
-  --pending_ops_;
-  int from = out ? Other(side) : side;
-  Flow& flow = flow_[from];
-  (out ? flow.poll_out : flow.poll_in) = false;
-  // Errors and hang-ups are reported by the splice that follows.
-  if (state_ == State::kRelaying) Pump(from);
-  MaybeFinish();
 }
 
 // One plain recv into a buffer of this flow's own, used when the provided ring is empty.
@@ -361,7 +225,14 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     --pending_ops_;
     flow.recv_armed = false;
   }
-  if (flags & IORING_CQE_F_BUFFER) {
+  if (has_tls_) [[unlikely]] {
+    // The bytes go through the transports, then the ring buffer goes back at once.
+    ConsumeTlsRecv(side, res, flags);
+    if (state_ != State::kRelaying) {
+      if (!OnTlsRecvBeforeRelay(side, res)) MaybeFinish();
+      return;
+    }
+  } else if (flags & IORING_CQE_F_BUFFER) {
     uint16_t bid = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
     worker_->buffers().Taken();
     if (res > 0 && state_ == State::kRelaying) {
@@ -384,22 +255,27 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
     return;
   }
   if (res > 0) {
-    CountReceived(side, static_cast<uint64_t>(res));
-    TrySend(side);
-    if (static_cast<uint32_t>(res) == worker_->buffers().buffer_size() && !flow.splice &&
-        !flow.no_splice) {
-      // A full buffer: a bulk flow, which the worker's batched waits must not slow down.
-      worker_->loop().ring().HoldShortWaits(1);
-      StartSplice(side);
+    if (!has_tls_) [[likely]] {  // with TLS, counted and sent by ConsumeTlsRecv
+      CountReceived(side, static_cast<uint64_t>(res));
+      TrySend(side);
+      if (static_cast<uint32_t>(res) == worker_->buffers().buffer_size() && !flow.splice &&
+          !flow.no_splice) {
+        // A full buffer: a bulk flow, which the worker's batched waits must not slow down.
+        worker_->loop().ring().HoldShortWaits(1);
+        StartSplice(side);
+      }
     }
     if (flow.recv_armed && !flow.recv_cancelled && flow.pending() >= kHighWaterChunks) {
       // Backpressure: the other side is not keeping up. Stop reading until it drains.
       CancelRecv(side);
     }
   } else if (res == 0) {
-    flow.eof = true;
-    if (first_fin_ < 0) first_fin_ = side;
-    RelayEof(side);
+    if (!flow.eof) {  // (a TLS side may have ended its stream by close_notify already)
+      flow.eof = true;
+      if (first_fin_ < 0) first_fin_ = side;
+      if (has_tls_) TlsEof(side);
+      RelayEof(side);
+    }
   } else if (res == -ENOBUFS) {
     // The worker's buffer ring is empty: not an error and not EOF. Keep this flow moving with a
     // buffer of its own rather than waiting for others to return ring buffers (see header).
@@ -419,7 +295,8 @@ void RelayConnection::OnRecv(int side, int32_t res, uint32_t flags) {
 void RelayConnection::TrySend(int from) {
   Flow& flow = flow_[from];
   int to = Other(from);
-  if (flow.sending || flow.pending() == 0 || state_ != State::kRelaying) return;
+  if (flow.sending || flow.pending() == 0) return;
+  if (state_ != State::kRelaying && !SendAllowedBeforeRelay(to)) return;
   io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
   size_t n = flow.pending();
   if (n == 1) {
@@ -450,11 +327,12 @@ void RelayConnection::OnSend(int to, int32_t res) {
   Flow& flow = flow_[from];
   --pending_ops_;
   flow.sending = false;
-  if (state_ != State::kRelaying) {
-    MaybeFinish();
-    return;
-  }
-  if (res < 0) {
+  if (state_ != State::kRelaying) [[unlikely]] {
+    if (!has_tls_ || !OnSendBeforeRelay(to, res)) {
+      MaybeFinish();
+      return;
+    }
+  } else if (res < 0) {
     SocketError(to, /*send=*/true, -res);
     return;
   }
@@ -504,16 +382,26 @@ void RelayConnection::RelayEof(int from) {
 
 void RelayConnection::OnTimer() {
   int64_t now = worker_->loop().now_ns();
-  if (state_ == State::kSniffing) {
-    worker_->stats().hello_timeouts.Add(1);
-    Abort("no complete ClientHello within handshake_timeout");
-    return;
+  switch (state_) {
+    case State::kSniffing:
+      worker_->stats().hello_timeouts.Add(1);
+      Abort("no complete ClientHello within handshake_timeout");
+      return;
+    case State::kHandshaking:
+      HandshakeFailed(TlsFailure::kTimeout, "TLS handshake timeout");
+      return;
+    case State::kConnecting:
+      connector_.OnTimeout();  // the connect's completion (-ECANCELED) moves on
+      return;
+    case State::kBackendHandshaking:
+      worker_->stats().connect_timeouts.Add(1);
+      BackendTlsFailed(PassiveFailure::kConnectTimeout, "TLS handshake timeout");
+      return;
+    case State::kRelaying:
+      break;
+    default:
+      return;
   }
-  if (state_ == State::kConnecting) {
-    connector_.OnTimeout();  // the connect's completion (-ECANCELED) moves on
-    return;
-  }
-  if (state_ != State::kRelaying) return;
   int64_t deadline = last_activity_ns_ + listener_->idle_timeout_ns;
   if (deadline > now) {
     worker_->loop().timers().Schedule(&timer_, deadline);
@@ -557,7 +445,17 @@ void RelayConnection::WriteConnectionLog() {
   r.start_unix_ns = WallClockNs() - duration;
   r.duration_ns = duration;
   r.listener = listener_->config.name;
-  r.mode = listener_->config.mode == ListenerMode::kTlsPassthrough ? "tls_passthrough" : "tcp";
+  switch (listener_->config.mode) {
+    case ListenerMode::kTcp:
+      r.mode = "tcp";
+      break;
+    case ListenerMode::kTls:
+      r.mode = "tls";
+      break;
+    case ListenerMode::kTlsPassthrough:
+      r.mode = "tls_passthrough";
+      break;
+  }
   r.client = &client_address_;
   if (pool_ != nullptr) r.pool = pool_->config.name;
   if (backend_ != nullptr) r.backend = backend_->key;
@@ -567,6 +465,8 @@ void RelayConnection::WriteConnectionLog() {
             : first_fin_ == kBackend ? "backend closed"
                                      : "client closed";
   r.sni = sni_;
+  std::string alpn;  // (outlives r)
+  if (tls_ != nullptr) AddTlsToLog(&r, &alpn);
   LogConnection(sink, listener_->access_log_sample, r);
 }
 
@@ -585,6 +485,12 @@ void RelayConnection::Finish() {
   pool_ = nullptr;
   hello_.reset();
   for (std::unique_ptr<SendVector>& v : send_vector_) v.reset();
+  if (tls_ != nullptr) {
+    // However this connection ended, the backend's session stays good for the next one.
+    tls_->transport[kBackend].Reset(/*keep_resumable=*/true);
+    tls_.reset();
+    has_tls_ = false;
+  }
   state_ = State::kIdle;
   worker_->stats().closed.Add(1);
   worker_->stats().durations.Observe(static_cast<double>(worker_->loop().now_ns() - start_ns_) /
