@@ -6,6 +6,12 @@
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
+// RapidJSON 1.1's member iterators declare == and != as members taking a non-const reference,
+// which C++20's reversed operators make ambiguous (fixed upstream after 1.1, not in Debian 12).
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wambiguous-reversed-operator"
+#endif
+
 namespace edge::l7 {
 namespace {
 
