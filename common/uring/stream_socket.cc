@@ -58,6 +58,12 @@ absl::Status StreamSocket::Connect(const net::SocketAddress& peer) {
   return absl::OkStatus();
 }
 
+void StreamSocket::Adopt(int fd) {
+  fd_ = fd;
+  connected_ = true;
+  ArmRecv();
+}
+
 void StreamSocket::Send(std::string_view data) {
   if (closing_ || shutdown_write_ || data.empty()) return;
   pending_.append(data);

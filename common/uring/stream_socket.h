@@ -1,7 +1,8 @@
 #pragma once
 // StreamSocket: one connected TCP socket on an EventLoop, with everything every connection
-// handler needs of it and nothing about what the bytes mean: connect, receive, send with a queue,
-// backpressure, half-close, close, and deletion deferred until the kernel is done with it.
+// handler needs of it and nothing about what the bytes mean: connect (or adopt an accepted
+// socket), receive, send with a queue, backpressure, half-close, close, and deletion deferred
+// until the kernel is done with it.
 // A protocol object (gw7's upstream connection, ...) holds one as a member and hears its events
 // through StreamSocket::Handler.
 //
@@ -73,6 +74,10 @@ class StreamSocket final : public IoHandler {
 
   // Creates a socket and submits its connect; the handler hears OnSocketConnected.
   absl::Status Connect(const net::SocketAddress& peer);
+  // Takes over an already-connected socket (one a listener accepted), which the socket then
+  // owns and closes. It is connected at once: there is no OnSocketConnected, since the owner
+  // already knows, and receiving starts now. Called once, instead of Connect().
+  void Adopt(int fd);
 
   void Send(std::string_view data);
   void Cork() { corked_ = true; }

@@ -7,6 +7,7 @@
 #include "common/uring/stream_socket.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <memory>
@@ -130,6 +131,36 @@ TEST(StreamSocketConnect, ClosingWhileConnectingCancelsTheConnectAndTellsNothing
   EXPECT_EQ(handler.released, 0) << "the connect is still in flight";
   FakeKernel::Complete(connect, -ECANCELED);
   EXPECT_EQ(handler.connect_error, 1) << "a closed socket's handler hears no connect result";
+  EXPECT_EQ(handler.released, 1);
+}
+
+TEST(StreamSocketAdopt, AnAcceptedSocketIsConnectedAtOnceAndReceives) {
+  auto loop = EventLoop::Create(RingOptions{});
+  ASSERT_TRUE(loop.ok()) << loop.status();
+  auto buffers = ProvidedBufferRing::Create(&(*loop)->ring(), 3, 4, 64, 4);
+  ASSERT_TRUE(buffers.ok()) << buffers.status();
+  FakeKernel kernel(loop->get());
+  Recorder handler;
+  StreamSocket socket(loop->get(), &handler, buffers->get());
+  handler.socket = &socket;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);  // stands for an accepted one
+  ASSERT_GE(fd, 0);
+  socket.Adopt(fd);
+  EXPECT_TRUE(socket.connected());
+  EXPECT_EQ(handler.connect_error, 1) << "no connect result for a socket that needed no connect";
+  TakenSqe recv = kernel.TakeOne(IORING_OP_RECV);
+  EXPECT_EQ(recv.sqe.fd, fd) << "the receive is armed on the adopted socket";
+  ASSERT_TRUE(kernel.CompleteRecv(recv, "GET / HTTP/1.1", buffers->get(), /*more=*/true));
+  EXPECT_EQ(handler.received, "GET / HTTP/1.1");
+  socket.Send("HTTP/1.1 200 OK");
+  TakenSqe send = kernel.TakeOne(IORING_OP_SEND);
+  EXPECT_EQ(send.sqe.fd, fd);
+  EXPECT_EQ(send.send_data(), "HTTP/1.1 200 OK");
+  FakeKernel::Complete(send, 15);
+  EXPECT_EQ(handler.drained, 1);
+  socket.Close();
+  FakeKernel::Complete(kernel.TakeOne(IORING_OP_NOP), 0);
+  FakeKernel::Complete(recv, 0);
   EXPECT_EQ(handler.released, 1);
 }
 
