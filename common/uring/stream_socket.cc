@@ -61,11 +61,13 @@ absl::Status StreamSocket::Connect(const net::SocketAddress& peer) {
 void StreamSocket::Adopt(int fd) {
   fd_ = fd;
   connected_ = true;
+  try_recv_now_ = true;
   ArmRecv();
 }
 
 void StreamSocket::Send(std::string_view data) {
   if (closing_ || shutdown_write_ || data.empty()) return;
+  if (send_buffers_ != nullptr) send_buffers_->Lend(&pending_);
   pending_.append(data);
   if (connected_ && !corked_) FlushSend();
 }
@@ -73,6 +75,13 @@ void StreamSocket::Send(std::string_view data) {
 void StreamSocket::Uncork() {
   corked_ = false;
   if (connected_) FlushSend();
+}
+
+void StreamSocket::ReturnIdleBuffers() {
+  if (send_buffers_ == nullptr || send_armed_ || queued() != 0) return;
+  send_buffers_->Return(&pending_);
+  send_buffers_->Return(&sending_);
+  sent_ = 0;
 }
 
 void StreamSocket::ShutdownWrite() {
@@ -102,14 +111,21 @@ void StreamSocket::FlushSend() {
 }
 
 void StreamSocket::ArmRecv() {
-  if (recv_armed_ || closing_ || read_paused_ || !connected_) return;
+  if (recv_armed_ || closing_ || read_paused_ || !connected_ || read_eof_) return;
   io_uring_sqe* sqe = loop_->ring().GetSqe();
-  multishot_ = buffers_ != nullptr && !ring_empty_;
+  multishot_ = !single_shot_ && buffers_ != nullptr && !ring_empty_;
   if (multishot_) {
     // Capped: one arming takes at most kMultishotCap from the ring, so what arrives between a
     // PauseRead and its cancel (held) stays small however much the socket holds.
     multishot_capped_ = RecvCapSupported();
     PrepRecvMultishotCapped(sqe, fd_, kMultishotCap);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = static_cast<uint16_t>(buffers_->group_id());
+  } else if (buffers_ != nullptr && !ring_empty_ && !last_recv_full_ &&
+             !handler_->WantsLargeReceive()) {
+    // Single-shot, little expected: the kernel picks a ring buffer once bytes arrive.
+    recv_buffer_.reset();  // no receive uses it now: an idle socket does not keep 32 KiB
+    io_uring_prep_recv(sqe, fd_, nullptr, buffers_->buffer_size(), 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = static_cast<uint16_t>(buffers_->group_id());
   } else {
@@ -119,7 +135,8 @@ void StreamSocket::ArmRecv() {
   ring_empty_ = false;
   // Unless the last receive filled the buffer, the next bytes are still to come: wait for data
   // before trying, instead of a receive that fails with EAGAIN and then waits.
-  if (!last_recv_full_) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+  if (!last_recv_full_ && !try_recv_now_) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+  try_recv_now_ = false;
   io_uring_sqe_set_data64(sqe, UserData(this, kOpRecv));
   recv_armed_ = true;
   ++inflight_;
@@ -140,7 +157,7 @@ void StreamSocket::PauseRead() {
 void StreamSocket::ResumeRead() {
   if (!read_paused_) return;
   read_paused_ = false;
-  if (!held_.empty() && !held_posted_ && !closing_) {
+  if (has_held() && !held_posted_ && !closing_) {
     // Handed over from the loop, not from inside the handler's call.
     io_uring_sqe* sqe = loop_->ring().GetSqe();
     io_uring_prep_nop(sqe);
@@ -183,7 +200,8 @@ void StreamSocket::Fail(int error) {
 
 void StreamSocket::Deliver(std::string_view data) {
   if (read_paused_) {
-    held_.append(data);
+    if (held_ == nullptr) held_ = std::make_unique<std::string>();
+    held_->append(data);
   } else {
     handler_->OnSocketData(data);
   }
@@ -195,19 +213,25 @@ void StreamSocket::OnRecv(int32_t res, uint32_t flags) {
   const bool buffer = (flags & IORING_CQE_F_BUFFER) != 0;
   const uint16_t bid = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
   if (buffer) buffers_->Taken();
+  // A multishot socket's own buffer is only the -ENOBUFS fallback: not kept idle. A single-shot
+  // one keeps it while large receives follow (ArmRecv frees it).
+  const bool drop_own = !buffer && buffers_ != nullptr && !single_shot_;
   if (res > 0) {
     const char* data = buffer ? buffers_->Data(bid) : recv_buffer_.get();
-    last_recv_full_ = !buffer && res == static_cast<int32_t>(kRecvBufferSize);
+    const size_t capacity = buffer ? buffers_->buffer_size() : kRecvBufferSize;
+    // A multishot receive fills ring buffers one after another: only a fallback's full buffer
+    // says more is waiting.
+    last_recv_full_ = (!buffer || single_shot_) && static_cast<size_t>(res) == capacity;
     if (!closing_) Deliver(std::string_view(data, static_cast<size_t>(res)));
-    if (buffer) buffers_->Recycle(bid);                        // the handler copied what it keeps
-    if (!buffer && buffers_ != nullptr) recv_buffer_.reset();  // a fallback's: not kept idle
+    if (buffer) buffers_->Recycle(bid);  // the handler copied what it keeps
+    if (drop_own) recv_buffer_.reset();
     if (!closing_ && !more) ArmRecv();
     return;
   }
   if (buffer) buffers_->Recycle(bid);
-  if (!buffer && buffers_ != nullptr) recv_buffer_.reset();
+  if (drop_own) recv_buffer_.reset();
   if (closing_) return;
-  if (res == 0 && !held_.empty()) {
+  if (res == 0 && has_held()) {
     // The peer finished while we held its last bytes (paused): they go first, the end after.
     eof_held_ = true;
     return;
@@ -217,12 +241,24 @@ void StreamSocket::OnRecv(int32_t res, uint32_t flags) {
     ArmRecv();
   } else if (res == -ENOBUFS) {
     ring_empty_ = true;  // every ring buffer is out: one recv into our own, then the ring again
-    ArmRecv();
+    handler_->OnSocketRingEmpty();
+    if (!closing_) ArmRecv();
   } else if (res == -EINTR || res == -EAGAIN || res == -ECANCELED) {
     ArmRecv();  // -ECANCELED: PauseRead's cancel; ArmRecv waits for ResumeRead
+  } else if (res == 0) {
+    PeerEnded();
   } else {
-    Fail(res);  // EOF (0) or an error
+    Fail(res);
   }
+}
+
+void StreamSocket::PeerEnded() {
+  if (!half_close_) {
+    Fail(0);
+    return;
+  }
+  read_eof_ = true;  // reading ends; sending goes on until the handler closes
+  handler_->OnSocketEnd(0);
 }
 
 void StreamSocket::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
@@ -250,14 +286,14 @@ void StreamSocket::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
     case kOpHeld:
       held_posted_ = false;
       if (closing_) break;
-      if (!held_.empty() && !read_paused_) {
-        std::string held;
-        held.swap(held_);
-        Deliver(held);
+      if (has_held() && !read_paused_) {
+        std::unique_ptr<std::string> held = std::move(held_);
+        Deliver(*held);
       }
       if (closing_) break;
-      if (eof_held_ && held_.empty()) {
-        Fail(0);  // the peer's end, after its last bytes
+      if (eof_held_ && !has_held()) {
+        eof_held_ = false;
+        PeerEnded();  // the peer's end, after its last bytes
       } else {
         ArmRecv();
       }
@@ -274,8 +310,9 @@ void StreamSocket::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
         break;
       }
       sent_ += static_cast<size_t>(res);
-      FlushSend();
-      if (!send_armed_ && !closing_) handler_->OnSocketSendDrained();
+      if (!corked_) FlushSend();  // corked: what was queued since leaves at Uncork()
+      handler_->OnSocketSent();
+      if (!closing_ && !send_armed_ && queued() == 0) handler_->OnSocketSendDrained();
       break;
     case kOpClose:
       close_submitted_ = true;

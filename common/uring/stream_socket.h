@@ -13,10 +13,27 @@
 // from the ring (Linux >= 6.17; older kernels refuse the cap once and are armed without it). When
 // the ring is empty (-ENOBUFS) or there is none, a single recv into a buffer of the socket's own
 // is used; with a ring that buffer is freed again at once.
+// Options::single_shot (gw7's clients: a request, then nothing until its response has left) arms
+// one recv at a time instead. It names no buffer: the kernel picks a ring buffer when bytes
+// arrive, so an idle socket still holds none. When the handler expects much input
+// (Handler::WantsLargeReceive: a body, a tunnel), after a receive that filled its buffer, or
+// when the ring was empty, the socket's own kRecvBufferSize buffer takes the bytes; it is kept
+// while large receives follow and freed at the next small one.
+// Unless the last receive filled its buffer, a receive waits for data before trying
+// (IORING_RECVSEND_POLL_FIRST); the first one of an adopted (accepted) socket tries at once, since
+// a new client has usually sent its request already.
 //
 // Sending: Send() queues; one send is in flight at a time, a short send is followed by the rest,
 // and OnSocketSendDrained says when everything queued has left. Between Cork() and Uncork() Send()
-// only queues (a head and its first body bytes leave in one send).
+// only queues (a head and its first body bytes leave in one send; gw7 corks a client's socket
+// until the end of the loop's pass, so that many streams' responses leave in one send). With
+// Options::send_buffers the queue's storage is lent by the loop's StringPool while bytes wait and
+// handed back by ReturnIdleBuffers(), so that an idle connection holds none.
+//
+// Half-close: by default the peer's EOF ends the socket (OnSocketEnd(0), closed). With
+// Options::half_close it only ends reading: the handler hears OnSocketEnd(0) with the socket still
+// open, may go on sending (a response to a client that shut its write side after the request),
+// and calls Close() when done. ShutdownWrite() is our side's half-close.
 //
 // Backpressure: PauseRead() cancels the multishot receive (or stops re-arming a single one);
 // bytes already on their way are held (at most a few buffers' worth, copied so that the ring is
@@ -40,6 +57,7 @@
 #include "common/uring/buffer_ring.h"
 #include "common/uring/completion.h"
 #include "common/uring/event_loop.h"
+#include "common/uring/string_pool.h"
 
 namespace edge::uring {
 
@@ -59,15 +77,38 @@ class StreamSocket final : public IoHandler {
     virtual void OnSocketSendDrained() = 0;
     // After Close(): no operation is in flight any more; the owner of the socket may be freed.
     virtual void OnSocketReleased() = 0;
+    // Single-shot receiving: asked as each receive is armed. True when much input is due (a
+    // request body, a tunnel): the receive takes the socket's own buffer, not a ring buffer.
+    virtual bool WantsLargeReceive() { return false; }
+    // A send completed (bytes moved: progress for a send timeout, room for a paused producer);
+    // OnSocketSendDrained follows when nothing is left.
+    virtual void OnSocketSent() {}
+    // A receive found the ring empty (-ENOBUFS); the next one uses the socket's own buffer.
+    virtual void OnSocketRingEmpty() {}
+  };
+
+  struct Options {
+    bool single_shot = false;            // one recv at a time (see the top of this file)
+    bool half_close = false;             // the peer's EOF ends reading only
+    StringPool* send_buffers = nullptr;  // lends the send queue's storage (the loop's)
   };
 
   static constexpr size_t kRecvBufferSize = 32 * 1024;
   // Bytes one multishot arming may take from the ring before it ends and is armed again.
   static constexpr unsigned kMultishotCap = 64 * 1024;
 
-  // `buffers` may be null (single recvs only); it must outlive the socket.
+  // `buffers` may be null (single recvs into the socket's own buffer only); it and
+  // `options.send_buffers` must outlive the socket.
   StreamSocket(EventLoop* loop, Handler* handler, ProvidedBufferRing* buffers)
-      : loop_(loop), handler_(handler), buffers_(buffers) {}
+      : StreamSocket(loop, handler, buffers, Options{}) {}
+  StreamSocket(EventLoop* loop, Handler* handler, ProvidedBufferRing* buffers,
+               const Options& options)
+      : loop_(loop),
+        handler_(handler),
+        buffers_(buffers),
+        send_buffers_(options.send_buffers),
+        single_shot_(options.single_shot),
+        half_close_(options.half_close) {}
   ~StreamSocket() override;
   StreamSocket(const StreamSocket&) = delete;
   StreamSocket& operator=(const StreamSocket&) = delete;
@@ -83,6 +124,8 @@ class StreamSocket final : public IoHandler {
   void Cork() { corked_ = true; }
   void Uncork();
   size_t queued() const { return pending_.size() + (sending_.size() - sent_); }
+  // Nothing queued or in flight: the send queue's storage goes back to Options::send_buffers.
+  void ReturnIdleBuffers();
   void PauseRead();
   void ResumeRead();
   // Once everything queued has been sent, shut the write side; reading goes on. Send() after it
@@ -96,6 +139,7 @@ class StreamSocket final : public IoHandler {
 
   bool connected() const { return connected_; }
   bool closed() const { return closing_; }
+  bool peer_ended() const { return read_eof_; }  // half_close: the peer's EOF has come
 
  private:
   enum Op : uint8_t { kOpConnect = 1, kOpRecv = 2, kOpSend = 3, kOpClose = 4, kOpHeld = 5 };
@@ -105,35 +149,43 @@ class StreamSocket final : public IoHandler {
   void Deliver(std::string_view data);
   void FlushSend();
   void Fail(int error);  // closes, then tells the handler
+  void PeerEnded();      // the peer's EOF (after any held bytes)
   void MaybeRelease();
+  bool has_held() const { return held_ != nullptr && !held_->empty(); }
 
+  // Laid out small: gw7 keeps one per idle keep-alive client (see l7/server/client_connection.h).
   EventLoop* loop_;
   Handler* handler_;
-  ProvidedBufferRing* buffers_;  // null: single recvs into recv_buffer_
-  int fd_ = -1;
+  ProvidedBufferRing* buffers_;          // null: single recvs into recv_buffer_
+  StringPool* send_buffers_;             // null: the send queue owns its storage
   std::unique_ptr<char[]> recv_buffer_;  // made on first use
-  std::string held_;                     // received while paused
+  std::unique_ptr<std::string> held_;    // received while paused (rare: made on first use)
   std::string pending_;                  // queued, not yet submitted
   std::string sending_;                  // submitted; sent_ bytes of it done
   size_t sent_ = 0;
+  int fd_ = -1;
   int inflight_ = 0;
-  bool connected_ = false;
-  bool connecting_ = false;  // the connect is in flight
-  bool recv_armed_ = false;
-  bool multishot_ = false;         // the armed recv is the multishot one
-  bool multishot_capped_ = false;  // and was armed with kMultishotCap
-  bool eof_held_ = false;          // the peer closed while held_ had bytes: the end after them
-  bool ring_empty_ = false;        // the last multishot ended with -ENOBUFS: one single recv next
-  bool held_posted_ = false;       // a NOP is on its way to hand held_ over
-  bool last_recv_full_ = false;
-  bool send_armed_ = false;
-  bool read_paused_ = false;
-  bool corked_ = false;
-  bool shutdown_write_ = false;  // ShutdownWrite() was called
-  bool write_shut_ = false;      // and the socket's write side is shut
-  bool closing_ = false;
-  bool close_submitted_ = false;
-  bool released_ = false;
+  bool single_shot_ : 1;
+  bool half_close_ : 1;
+  bool connected_ : 1 = false;
+  bool connecting_ : 1 = false;  // the connect is in flight
+  bool recv_armed_ : 1 = false;
+  bool multishot_ : 1 = false;         // the armed recv is the multishot one
+  bool multishot_capped_ : 1 = false;  // and was armed with kMultishotCap
+  bool eof_held_ : 1 = false;          // the peer closed while held_ had bytes: the end after them
+  bool ring_empty_ : 1 = false;   // the last receive ended with -ENOBUFS: one own-buffer recv next
+  bool held_posted_ : 1 = false;  // a NOP is on its way to hand held_ over
+  bool last_recv_full_ : 1 = false;  // the next receive tries at once, into a large buffer
+  bool try_recv_now_ : 1 = false;    // Adopt(): the first receive tries at once
+  bool read_eof_ : 1 = false;        // half_close: the peer's EOF came; no more receives
+  bool send_armed_ : 1 = false;
+  bool read_paused_ : 1 = false;
+  bool corked_ : 1 = false;
+  bool shutdown_write_ : 1 = false;  // ShutdownWrite() was called
+  bool write_shut_ : 1 = false;      // and the socket's write side is shut
+  bool closing_ : 1 = false;
+  bool close_submitted_ : 1 = false;
+  bool released_ : 1 = false;
 };
 
 }  // namespace edge::uring

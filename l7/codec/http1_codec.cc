@@ -4,10 +4,10 @@
 #include "common/http/response_writer.h"
 #include "common/log.h"
 #include "common/net/proxy_protocol.h"
+#include "common/uring/string_pool.h"
 #include "l7/server/http_limits.h"
 #include "l7/server/request_id.h"
 #include "l7/stream/request_stream.h"
-#include "l7/stream/string_pool.h"
 
 namespace edge::l7 {
 namespace {
@@ -40,7 +40,7 @@ void Http1Codec::Start(bool expect_proxy_header, bool draining) {
 // ---- input ----
 
 void Http1Codec::OnData(std::string_view data) {
-  if (StringPool* pool = services_->string_pool()) pool->Lend(&in_);
+  if (uring::StringPool* pool = services_->string_pool()) pool->Lend(&in_);
   in_.append(data);
   Process();
 }
@@ -90,7 +90,7 @@ bool Http1Codec::Idle() const {
 
 void Http1Codec::ReleaseIdleBuffers() {
   // Between requests nothing points into head_ (request_ is parsed anew) and in_ is empty.
-  StringPool* pool = services_->string_pool();
+  uring::StringPool* pool = services_->string_pool();
   if (pool == nullptr || !Idle()) return;
   pool->Return(&in_);
   pool->Return(&head_);
@@ -241,7 +241,7 @@ void Http1Codec::RejectConnection(int status, std::string_view kind, std::string
 
 void Http1Codec::StartRequest(size_t head_bytes) {
   // The views of request_ must outlive in_'s changes: they move with the head's bytes.
-  if (StringPool* pool = services_->string_pool()) pool->Lend(&head_);
+  if (uring::StringPool* pool = services_->string_pool()) pool->Lend(&head_);
   head_.assign(in_, 0, head_bytes);
   request_.Relocate({in_.data(), head_bytes, head_.data()});
   in_.erase(0, head_bytes);

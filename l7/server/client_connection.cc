@@ -1,11 +1,5 @@
 #include "l7/server/client_connection.h"
 
-#include <liburing.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "l7/server/gateway_server.h"
@@ -15,17 +9,19 @@ namespace edge::l7 {
 ClientConnection::ClientConnection(GatewayServer* server, int fd, const net::SocketAddress& peer)
     : server_(server),
       peer_(peer),
-      fd_(fd),
+      socket_(&server->loop(), this, server->client_buffers(),
+              {.single_shot = true, .half_close = true, .send_buffers = server->string_pool()}),
       timer_(&TimerThunk, this),
       send_timer_(&SendTimerThunk, this),
       http1_(server, this, peer_),
-      codec_(&http1_) {}
+      codec_(&http1_) {
+  socket_.Adopt(fd);  // its first receive is armed now: a new client has usually sent already
+}
 
 ClientConnection::~ClientConnection() {
   codec_->OnConnectionClosed();  // a stream still open ends (its filters' OnEnd)
   GiveBackStreams();
   server_->OnConnectionDestroyed(this);
-  if (fd_ >= 0) close(fd_);
 }
 
 void ClientConnection::Start() {
@@ -41,7 +37,6 @@ void ClientConnection::Start() {
   }
   http1_.Start(config.proxy_protocol != ProxyProtocolPolicy::kOff, server_->draining());
   RestartIdleTimer();
-  ArmRecv();
 }
 
 void ClientConnection::Refuse() {
@@ -50,9 +45,9 @@ void ClientConnection::Refuse() {
   server_->request_ids().AssignNext(&request_id);
   const std::vector<std::pair<std::string, std::string>> retry = {{"Retry-After", "1"}};
   http1_.SendConnectionResponse(503, "too many connections; retry later", request_id, &retry);
-  // Reads (and discards) until the client closes, so that its request does not turn our close
-  // into a reset that could destroy the 503 before the client has read it.
-  if (state_ != State::kClosed) ArmRecv();
+  // Reads (and discards: the state is kDone, then kLinger) until the client closes, so that its
+  // request does not turn our close into a reset that could destroy the 503 before the client
+  // has read it.
 }
 
 StreamDecoder* ClientConnection::NewStream(StreamId /*id*/) {
@@ -112,46 +107,29 @@ bool ClientConnection::WantRead() const {
 }
 
 void ClientConnection::ReadMore() {
-  if (state_ != State::kClosed) ArmRecv();
+  if (state_ != State::kClosed) UpdateReading();
 }
 
-void ClientConnection::ArmRecv() {
-  if (recv_armed_ || read_eof_ || !WantRead()) return;
-  io_uring_sqe* sqe = server_->loop().ring().GetSqe();
-  // Much is due after a receive that filled its buffer, inside a request body or a tunnel, or
-  // with a request head begun; otherwise the next bytes are a request head or nothing, and the
-  // kernel picks a buffer from the loop's ring only once they arrive. Without a ring, or when it
-  // was empty (-ENOBUFS), the connection's own buffer takes them.
-  uring::ProvidedBufferRing* ring = server_->client_buffers();
-  const bool large = last_recv_full_ || state_ == State::kTunnel ||
-                     (state_ == State::kOpen && codec_->ExpectsMuchInput());
-  if (large || ring == nullptr || ring_empty_) {
-    if (recv_buffer_ == nullptr) recv_buffer_.reset(new char[kRecvBufferSize]);
-    io_uring_prep_recv(sqe, fd_, recv_buffer_.get(), kRecvBufferSize, 0);
-    recv_capacity_ = kRecvBufferSize;
+void ClientConnection::UpdateReading() {
+  if (WantRead()) {
+    socket_.ResumeRead();
   } else {
-    recv_buffer_.reset();  // no receive uses it now: an idle connection does not keep 32 KiB
-    io_uring_prep_recv(sqe, fd_, nullptr, ring->buffer_size(), 0);
-    sqe->flags |= IOSQE_BUFFER_SELECT;
-    sqe->buf_group = static_cast<uint16_t>(ring->group_id());
-    recv_capacity_ = ring->buffer_size();
+    socket_.PauseRead();
   }
-  ring_empty_ = false;
-  // Unless the last receive filled the buffer, the socket is most likely empty now: wait for
-  // data before trying, instead of a receive that fails with EAGAIN and then waits. A new
-  // client's request is usually there already: its first receive tries at once (into a ring
-  // buffer like any head, so that accepting costs no 32 KiB buffer).
-  if (!last_recv_full_ && !first_recv_) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
-  first_recv_ = false;
-  io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpRecv));
-  recv_armed_ = true;
-  ++inflight_;
 }
+
+bool ClientConnection::WantsLargeReceive() {
+  // Much is due inside a request body or a tunnel, or with a request head begun; otherwise the
+  // next bytes are a request head or nothing, and a ring buffer picked on arrival takes them.
+  return state_ == State::kTunnel || (state_ == State::kOpen && codec_->ExpectsMuchInput());
+}
+
+void ClientConnection::OnSocketRingEmpty() { ++server_->stats().client_buffer_fallbacks; }
 
 void ClientConnection::Write(std::string_view data) {
   if (state_ == State::kClosed || state_ == State::kLinger) return;
-  server_->string_pool()->Lend(&out_);
-  out_.append(data);
+  socket_.Cork();  // until the end of the pass
+  socket_.Send(data);
   if (batch_depth_ == 0) FlushAtEndOfPass();
 }
 
@@ -160,23 +138,13 @@ void ClientConnection::EndBatch() {
 }
 
 void ClientConnection::FlushAtEndOfPass() {
-  if (!send_armed_ && state_ != State::kClosed) server_->loop().RunAtEndOfPass(&flush_task_);
+  if (state_ != State::kClosed) server_->loop().RunAtEndOfPass(&flush_task_);
 }
 
 void ClientConnection::FlushOut() {
-  if (send_armed_ || state_ == State::kClosed) return;
-  if (sent_ == sending_.size()) {
-    if (out_.empty()) return;
-    sending_.clear();
-    sending_.swap(out_);
-    sent_ = 0;
-  }
-  io_uring_sqe* sqe = server_->loop().ring().GetSqe();
-  io_uring_prep_send(sqe, fd_, sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
-  io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpSend));
-  send_armed_ = true;
-  ++inflight_;
-  if (!send_timer_.armed()) {
+  if (state_ == State::kClosed) return;
+  socket_.Uncork();
+  if (socket_.queued() != 0 && !send_timer_.armed()) {
     const int64_t now = server_->loop().now_ns();
     send_progress_ns_ = now;
     server_->loop().timers().Schedule(
@@ -196,12 +164,8 @@ void ClientConnection::Close() {
     tunnel_->Close();
     tunnel_ = nullptr;
   }
-  shutdown(fd_, SHUT_RDWR);
-  io_uring_sqe* sqe = server_->loop().ring().GetSqe();
-  io_uring_prep_nop(sqe);
-  io_uring_sqe_set_data64(sqe, uring::UserData(this, kOpClose));
-  ++inflight_;
   server_->OnConnectionClosed(this);
+  socket_.Close();  // last: once the loop has stopped, the release (and our deletion) is at once
 }
 
 void ClientConnection::Abort() { Close(); }
@@ -214,112 +178,69 @@ void ClientConnection::DestroyAfterLoop() {
   delete this;
 }
 
-void ClientConnection::MaybeDestroy() {
-  if (state_ == State::kClosed && close_submitted_ && inflight_ == 0 && !AnyStreamHeld()) {
-    delete this;
-  }
-}
-
-void ClientConnection::OnReceived(const char* buffer, int32_t res) {
-  if (res > 0) {
-    const std::string_view data(buffer, static_cast<size_t>(res));
-    if (state_ == State::kLinger || state_ == State::kDone) {
-      ArmRecv();  // discarded
-      return;
-    }
-    if (state_ == State::kTunnel) {
-      TunnelFromClient(data);
-    } else {
-      // Answers to pipelined requests leave together (see ProxyExchange::OnUpstreamData).
-      BeginBatch();
-      codec_->OnData(data);
-      EndBatch();
-    }
-  } else if (res == 0) {
-    read_eof_ = true;
-    switch (state_) {
-      case State::kOpen:
-        codec_->OnEof();
-        break;
-      case State::kLinger:
-        Close();
-        break;
-      case State::kTunnel:
-        TunnelClientEof();
-        break;
-      default:
-        break;
-    }
-  } else if (res != -EINTR && res != -EAGAIN) {
-    Close();
-  }
-  if (state_ != State::kClosed) ArmRecv();
-}
-
-void ClientConnection::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
-  --inflight_;
-  switch (op) {
-    case kOpRecv: {
-      recv_armed_ = false;
-      // The bytes are in a ring buffer (flags say which) or in recv_buffer_. Every consumer
-      // below copies what it keeps (the codec's input, the tunnel's queue), so a ring buffer
-      // goes back to the kernel as soon as they return.
-      uring::ProvidedBufferRing* ring = nullptr;
-      uint16_t bid = 0;
-      if ((flags & IORING_CQE_F_BUFFER) != 0) {
-        ring = server_->client_buffers();
-        bid = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
-        ring->Taken();
-      }
-      last_recv_full_ = res == static_cast<int32_t>(recv_capacity_);
-      if (res == -ENOBUFS) {
-        // The ring is empty: not an error, the next receive uses the connection's own buffer.
-        ring_empty_ = true;
-        ++server_->stats().client_buffer_fallbacks;
-        if (state_ != State::kClosed) ArmRecv();
-        break;
-      }
-      if (state_ != State::kClosed)
-        OnReceived(ring != nullptr ? ring->Data(bid) : recv_buffer_.get(), res);
-      if (ring != nullptr) ring->Recycle(bid);
-      break;
-    }
-    case kOpSend:
-      send_armed_ = false;
-      if (state_ == State::kClosed) break;
-      if (res < 0) {
-        if (res == -EINTR || res == -EAGAIN) {
-          FlushAtEndOfPass();
-        } else {
-          Close();
-        }
-        break;
-      }
-      sent_ += static_cast<size_t>(res);
-      if (res > 0) send_progress_ns_ = server_->loop().now_ns();
-      FlushAtEndOfPass();
-      if (output_queued() == 0) server_->loop().timers().Cancel(&send_timer_);
-      if (state_ == State::kTunnel) {
-        if (tunnel_ != nullptr && output_queued() <= kLowWater) tunnel_->ResumeRead();
-      } else if (state_ == State::kOpen) {
-        codec_->OnOutputDrained(output_queued() <= kLowWater);
-        if (output_queued() == 0 && state_ == State::kOpen && codec_->Idle()) ReleaseIdleBuffers();
-      }
-      if (output_queued() == 0 && state_ == State::kDone) EnterLinger();
-      if (state_ != State::kClosed) ArmRecv();
-      break;
-    case kOpClose:
-      close_submitted_ = true;
-      break;
-  }
+void ClientConnection::OnSocketReleased() {
+  socket_released_ = true;
   MaybeDestroy();
 }
 
+void ClientConnection::MaybeDestroy() {
+  if (state_ == State::kClosed && socket_released_ && !AnyStreamHeld()) delete this;
+}
+
+void ClientConnection::OnSocketData(std::string_view data) {
+  // `data` is in a ring buffer or the socket's own; every consumer below copies what it keeps
+  // (the codec's input, the tunnel's queue), so a ring buffer goes back to the kernel as soon as
+  // they return.
+  if (state_ == State::kLinger || state_ == State::kDone) return;  // discarded
+  if (state_ == State::kTunnel) {
+    TunnelFromClient(data);
+  } else {
+    // Answers to pipelined requests leave together (see ProxyExchange::OnUpstreamData).
+    BeginBatch();
+    codec_->OnData(data);
+    EndBatch();
+  }
+  if (state_ != State::kClosed) UpdateReading();
+}
+
+void ClientConnection::OnSocketEnd(int error) {
+  if (error != 0) {
+    Close();
+    return;
+  }
+  // The client shut its write side (the socket stays open for our answer).
+  switch (state_) {
+    case State::kOpen:
+      codec_->OnEof();
+      break;
+    case State::kLinger:
+      Close();
+      break;
+    case State::kTunnel:
+      TunnelClientEof();
+      break;
+    default:
+      break;  // kDone: EnterLinger closes once the last response is out
+  }
+}
+
+void ClientConnection::OnSocketSent() {
+  if (state_ == State::kClosed) return;
+  send_progress_ns_ = server_->loop().now_ns();
+  const size_t queued = output_queued();
+  if (queued == 0) server_->loop().timers().Cancel(&send_timer_);
+  if (state_ == State::kTunnel) {
+    if (tunnel_ != nullptr && queued <= kLowWater) tunnel_->ResumeRead();
+  } else if (state_ == State::kOpen) {
+    codec_->OnOutputDrained(queued <= kLowWater);
+    if (output_queued() == 0 && state_ == State::kOpen && codec_->Idle()) ReleaseIdleBuffers();
+  }
+  if (output_queued() == 0 && state_ == State::kDone) EnterLinger();
+  if (state_ != State::kClosed) UpdateReading();
+}
+
 void ClientConnection::ReleaseIdleBuffers() {
-  StringPool* pool = server_->string_pool();
-  pool->Return(&out_);
-  pool->Return(&sending_);
-  sent_ = 0;
+  socket_.ReturnIdleBuffers();
   codec_->ReleaseIdleBuffers();
 }
 
@@ -395,18 +316,18 @@ void ClientConnection::CloseAfterFlush() {
 }
 
 void ClientConnection::EnterLinger() {
-  if (read_eof_) {
+  if (socket_.peer_ended()) {
     Close();
     return;
   }
   // Our last response is out: shut our side and read until the client closes (bounded), so that
   // unread bytes do not make the kernel answer with a reset that could destroy the response
   // before the client has read it.
-  shutdown(fd_, SHUT_WR);
+  socket_.ShutdownWrite();
   state_ = State::kLinger;
   timer_kind_ = TimerKind::kLinger;
   server_->loop().timers().Schedule(&timer_, server_->loop().now_ns() + 2'000'000'000);
-  ArmRecv();
+  UpdateReading();
 }
 
 void ClientConnection::OnDrain() {

@@ -1,6 +1,7 @@
 #pragma once
-// ClientConnection: one client's TCP connection to gw7: the socket I/O, the codec that reads
-// requests from it and writes responses to it (behind the ServerCodec interface, l7/codec/codec.h;
+// ClientConnection: one client's TCP connection to gw7: its socket (a StreamSocket,
+// common/uring/stream_socket.h, which does the I/O), the codec that reads requests from it and
+// writes responses to it (behind the ServerCodec interface, l7/codec/codec.h;
 // every connection starts with Http1Codec, which reads the PROXY header), and the request streams
 // on it (l7/stream/request_stream.h). Routing, filters and proxying are the streams' and their
 // filters' business; this class moves bytes and keeps time.
@@ -8,18 +9,19 @@
 // An idle keep-alive connection holds only this object (about 1 KiB; README.md has the measured
 // figure): what a request needs comes from the loop (GatewayServer) while bytes are due and goes
 // back when the connection is idle again:
-// - Receive buffers: a receive that expects little (the next request head, or nothing) names no
-//   buffer; the kernel picks one from the loop's provided buffer ring (client_buffers()) when
-//   bytes arrive, and it goes back to the ring as soon as the codec has copied them (nothing
-//   points into it afterwards). The ring being empty (-ENOBUFS) is not an error: the next receive
-//   uses the connection's own 32 KiB buffer, as do receives that follow a full one, inside a
-//   body or a tunnel, or with a head begun (that buffer is freed at the next small receive).
+// - Receive buffers: the socket receives one recv at a time (single_shot): one that expects
+//   little (the next request head, or nothing) names no buffer; the kernel picks one from the
+//   loop's provided buffer ring (client_buffers()) when bytes arrive, and it goes back to the ring
+//   as soon as the codec has copied them (nothing points into it afterwards). The ring being
+//   empty (-ENOBUFS) is not an error (counted): the next receive uses the socket's own 32 KiB
+//   buffer, as do receives that follow a full one, inside a body or a tunnel, or with a head
+//   begun (WantsLargeReceive; that buffer is freed at the next small receive).
 // - Request streams: taken from the loop's pool (TakeStream) for a request and given back
 //   (GiveStream) when the connection is idle, or when a stream a suspended filter held is
 //   released; HTTP/1 uses one (stream_), a codec with concurrent streams takes more
 //   (more_streams_). A stream is never deleted while its code may be on the stack.
-// - Byte buffers (the output queue, the codec's input and head copy): lent by the loop's
-//   StringPool (l7/stream/string_pool.h) when bytes come, returned once the connection is idle
+// - Byte buffers (the socket's send queue, the codec's input and head copy): lent by the loop's
+//   StringPool (common/uring/string_pool.h) when bytes come, returned once the connection is idle
 //   with nothing queued. In steady state a keep-alive connection allocates nothing per request.
 //
 // Memory per connection is bounded: the receive buffers are fixed; the codec reads only while it
@@ -33,8 +35,9 @@
 // After a relayed 101 (the codec's EncodeUpgrade), the connection is an opaque byte tunnel to the
 // upstream connection (client_connection_tunnel.cc).
 //
-// Lifetime: owned by itself. Close() shuts the socket down; the object deletes itself when the
-// last of its io_uring operations completes, and not while a filter holds its stream suspended.
+// Lifetime: owned by itself. Close() closes the socket; the object deletes itself once the socket
+// is released (its last io_uring operation has completed), and not while a filter holds its
+// stream suspended.
 
 #include <cstdint>
 #include <memory>
@@ -43,8 +46,8 @@
 #include <vector>
 
 #include "common/net/address.h"
-#include "common/uring/completion.h"
 #include "common/uring/end_of_pass.h"
+#include "common/uring/stream_socket.h"
 #include "common/uring/timer_wheel.h"
 #include "l7/codec/http1_codec.h"
 #include "l7/codec/http2_codec.h"
@@ -55,12 +58,11 @@ namespace edge::l7 {
 
 class GatewayServer;
 
-class ClientConnection final : public uring::IoHandler,
-                               public ServerCodecCallbacks,
+class ClientConnection final : public ServerCodecCallbacks,
                                public StreamOwner,
-                               public UpstreamLink::Owner {
+                               public UpstreamLink::Owner,
+                               private uring::StreamSocket::Handler {
  public:
-  static constexpr size_t kRecvBufferSize = 32 * 1024;
   static constexpr size_t kHighWater = Http1Codec::kHighWater;
   static constexpr size_t kLowWater = Http1Codec::kLowWater;
 
@@ -79,7 +81,7 @@ class ClientConnection final : public uring::IoHandler,
 
   // ServerCodecCallbacks
   void Write(std::string_view data) override;
-  size_t output_queued() const override { return out_.size() + (sending_.size() - sent_); }
+  size_t output_queued() const override { return socket_.queued(); }
   void BeginBatch() override { ++batch_depth_; }
   void EndBatch() override;
   void ReadMore() override;
@@ -103,7 +105,6 @@ class ClientConnection final : public uring::IoHandler,
   void OnUpstreamSendDrained(UpstreamLink* c) override;
 
  private:
-  enum Op : uint8_t { kOpRecv = 1, kOpSend = 2, kOpClose = 3 };
   enum class State : uint8_t {
     kOpen,    // the codec reads requests and writes responses
     kTunnel,  // after a relayed 101: bytes are copied both ways, opaque
@@ -113,19 +114,28 @@ class ClientConnection final : public uring::IoHandler,
   };
 
   ~ClientConnection() override;
-  void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
+
+  // uring::StreamSocket::Handler
+  void OnSocketConnected(int) override {}  // adopted: connected from the start
+  void OnSocketData(std::string_view data) override;
+  void OnSocketEnd(int error) override;
+  void OnSocketSendDrained() override {}  // OnSocketSent does the work
+  void OnSocketReleased() override;
+  bool WantsLargeReceive() override;
+  void OnSocketSent() override;
+  void OnSocketRingEmpty() override;
+
   static void TimerThunk(void* self) { static_cast<ClientConnection*>(self)->OnTimer(); }
   static void SendTimerThunk(void* self) { static_cast<ClientConnection*>(self)->OnSendTimeout(); }
   static void FlushThunk(void* self) { static_cast<ClientConnection*>(self)->FlushOut(); }
   void OnTimer();
   void OnSendTimeout();
 
-  void ArmRecv();
-  // A receive's result: `res` bytes at `buffer`, EOF or an error.
-  void OnReceived(const char* buffer, int32_t res);
+  // Reads while WantRead(), pauses the socket's receiving otherwise.
+  void UpdateReading();
   bool WantRead() const;
   // Sends at the end of the loop's pass (end_of_pass.h): what every completion of the pass wrote
-  // (HTTP/2: many streams' responses) leaves in one send.
+  // (HTTP/2: many streams' responses) leaves in one send; until then the socket is corked.
   void FlushAtEndOfPass();
   void FlushOut();
   void Close();
@@ -135,8 +145,8 @@ class ClientConnection final : public uring::IoHandler,
   void GiveBackStreams();
   void EnterLinger();
   void RestartIdleTimer();
-  // Between requests with nothing queued: the output buffers and the codec's input go back to
-  // the server's StringPool.
+  // Between requests with nothing queued: the send queue's buffers and the codec's input go
+  // back to the server's StringPool.
   void ReleaseIdleBuffers();
 
   // The tunnel (client_connection_tunnel.cc).
@@ -147,21 +157,9 @@ class ClientConnection final : public uring::IoHandler,
 
   GatewayServer* server_;
   net::SocketAddress peer_;
-  std::unique_ptr<char[]> recv_buffer_;  // kRecvBufferSize, only while large receives are due
-  size_t recv_capacity_ = 0;             // the armed receive's buffer size
-  std::string out_;                      // queued for the client
-  std::string sending_;                  // being sent; sent_ bytes done
-  size_t sent_ = 0;
-  int fd_;
-  int inflight_ = 0;
+  uring::StreamSocket socket_;
   int batch_depth_ = 0;  // Write() only queues; the outermost EndBatch flushes
-  bool recv_armed_ = false;
-  bool last_recv_full_ = false;
-  bool first_recv_ = true;   // a new client has usually sent its request already: try at once
-  bool ring_empty_ = false;  // the last receive found the ring empty: own buffer next
-  bool send_armed_ = false;
-  bool read_eof_ = false;
-  bool close_submitted_ = false;
+  bool socket_released_ = false;
   bool refused_ = false;  // Refuse(): over max_connections
   State state_ = State::kOpen;
   enum class TimerKind : uint8_t {

@@ -28,8 +28,8 @@ void ClientConnection::StartTunnel(UpstreamLink* link, std::string_view from_ups
   // Bytes that came right behind the 101, and those the client sent after its request.
   if (!from_upstream.empty()) TunnelToClient(from_upstream);
   if (!from_client.empty()) TunnelFromClient(from_client);
-  if (read_eof_) TunnelClientEof();
-  if (state_ != State::kClosed) ArmRecv();
+  if (socket_.peer_ended()) TunnelClientEof();
+  if (state_ != State::kClosed) UpdateReading();
 }
 
 void ClientConnection::TunnelFromClient(std::string_view data) {
@@ -62,7 +62,7 @@ void ClientConnection::OnUpstreamData(UpstreamLink* c, std::string_view data) {
 
 void ClientConnection::OnUpstreamSendDrained(UpstreamLink* c) {
   if (c != tunnel_) return;
-  if (state_ != State::kClosed) ArmRecv();
+  if (state_ != State::kClosed) UpdateReading();
 }
 
 void ClientConnection::OnUpstreamClosed(UpstreamLink* c, int error) {

@@ -26,6 +26,7 @@
 #include "common/admin/runtime_control.h"
 #include "common/uring/buffer_ring.h"
 #include "common/uring/event_loop.h"
+#include "common/uring/string_pool.h"
 #include "common/uring/timer_wheel.h"
 #include "l7/config/gateway_config.h"
 #include "l7/observe/request_observer.h"
@@ -35,7 +36,6 @@
 #include "l7/server/upstream_discovery.h"
 #include "l7/stream/request_stream.h"
 #include "l7/stream/stream_services.h"
-#include "l7/stream/string_pool.h"
 #include "l7/upstream/health_probe.h"
 #include "l7/upstream/upstream_link.h"
 
@@ -64,7 +64,7 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   bool RunOnLoop(std::function<void()> fn, int timeout_ms);
   bool draining() const override { return draining_.load(); }
   RequestObserver* request_observer() override { return observer_.get(); }
-  StringPool* string_pool() override { return &string_pool_; }
+  uring::StringPool* string_pool() override { return &string_pool_; }
   // The admin token of the config in force (nullopt: none), for the admin thread's checks.
   std::optional<std::string> admin_token() const;
 
@@ -165,7 +165,7 @@ class GatewayServer final : public StreamServices, public UpstreamConnector {
   // TakeStream/GiveStream's free streams, at most kMaxFreeStreams; last, so they go first.
   static constexpr size_t kMaxFreeStreams = 4096;
   std::vector<std::unique_ptr<RequestStream>> free_streams_;
-  StringPool string_pool_;
+  uring::StringPool string_pool_;
 };
 
 }  // namespace edge::l7

@@ -14,10 +14,13 @@
 #include "l7/server/request_id.h"
 #include "l7/upstream/upstream_link.h"
 
+namespace edge::uring {
+class StringPool;  // common/uring/string_pool.h
+}
+
 namespace edge::l7 {
 
 class RequestObserver;  // l7/observe/request_observer.h
-class StringPool;       // l7/stream/string_pool.h
 
 class StreamServices {
  public:
@@ -36,7 +39,7 @@ class StreamServices {
   // Where each request is reported when it ends (access log, usage); null: nowhere.
   virtual RequestObserver* request_observer() { return nullptr; }
   // The loop's spare buffers for connections' input and output; null: none (own buffers).
-  virtual StringPool* string_pool() { return nullptr; }
+  virtual uring::StringPool* string_pool() { return nullptr; }
 };
 
 }  // namespace edge::l7

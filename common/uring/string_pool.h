@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace edge::l7 {
+namespace edge::uring {
 
 class StringPool {
  public:
@@ -40,4 +40,4 @@ class StringPool {
   std::vector<std::string> free_;
 };
 
-}  // namespace edge::l7
+}  // namespace edge::uring

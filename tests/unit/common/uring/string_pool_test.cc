@@ -3,13 +3,13 @@
 // nothing, and that what the pool keeps is bounded (large buffers and buffers beyond kMaxFree
 // are freed, not kept).
 
-#include "l7/stream/string_pool.h"
+#include "common/uring/string_pool.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace edge::l7 {
+namespace edge::uring {
 namespace {
 
 std::string WithCapacity(size_t n) {
@@ -91,4 +91,4 @@ TEST(StringPoolTest, KeepsAtMostMaxFree) {
 }
 
 }  // namespace
-}  // namespace edge::l7
+}  // namespace edge::uring
