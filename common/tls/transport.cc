@@ -1,6 +1,9 @@
 #include "common/tls/transport.h"
 
 #include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "common/tls/server_context.h"
 
 namespace edge::tls {
 
@@ -98,5 +101,12 @@ std::string_view Transport::PeekOutput() const {
 }
 
 void Transport::DropOutput() { (void)BIO_reset(wbio_); }
+
+std::string Transport::HandshakeFailure() {
+  const long verify = ssl_ != nullptr ? SSL_get_verify_result(ssl_) : X509_V_OK;
+  std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : OpenSslErrors();
+  ERR_clear_error();
+  return why;
+}
 
 }  // namespace edge::tls

@@ -65,6 +65,9 @@ class Transport {
   std::string_view PeekOutput() const;
   // Empties the output (after its bytes were sent or copied from PeekOutput).
   void DropOutput();
+  // Why a handshake with a server failed, for the log: the certificate's verify error if there
+  // was one, else OpenSSL's error queue (then cleared).
+  std::string HandshakeFailure();
 
  private:
   SSL* ssl_ = nullptr;

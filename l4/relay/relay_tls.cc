@@ -151,11 +151,8 @@ void RelayConnection::ContinueBackendHandshake() {
       FlushTls(kBackend);
       return;
     }
-    long verify = SSL_get_verify_result(backend.ssl());
-    LOG_WARN(
-        "TLS handshake with backend %s failed: %s", backend_->key,
-        verify != X509_V_OK ? X509_verify_cert_error_string(verify) : tls::OpenSslErrors().c_str());
-    ERR_clear_error();
+    LOG_WARN("TLS handshake with backend %s failed: %s", backend_->key,
+             backend.HandshakeFailure().c_str());
     BackendTlsFailed(PassiveFailure::kConnectError, "TLS handshake failed");
     return;
   }

@@ -152,11 +152,7 @@ void TlsUpstreamLink::ContinueHandshake() {
   FlushCiphertext();
   if (closed_ || result == tls::Transport::Result::kWantRead) return;
   if (result != tls::Transport::Result::kOk) {
-    const long verify = SSL_get_verify_result(tls_.ssl());
-    LOG_WARN(
-        "upstream %s: TLS handshake failed: %s", server_key_,
-        verify != X509_V_OK ? X509_verify_cert_error_string(verify) : tls::OpenSslErrors().c_str());
-    ERR_clear_error();
+    LOG_WARN("upstream %s: TLS handshake failed: %s", server_key_, tls_.HandshakeFailure().c_str());
     Fail(-EPROTO);
     return;
   }

@@ -222,6 +222,21 @@ def test_hostile_request(shared, index):
         c.close()
 
 
+def test_a_client_that_half_closes_after_its_request_gets_the_whole_response(shared):
+    # The client shuts its write side right after a complete request (HTTP/1.0 tools, `nc -N`):
+    # its EOF ends reading only; the response still leaves whole, then gw7 closes.
+    env, o, g = shared
+    c = h.Client(g.addr, timeout=5)
+    try:
+        c.send(b"GET /half-closed HTTP/1.1\r\nHost: x\r\n\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        r = c.read_response()
+        assert r.status == 200, r
+        assert c.closed_soon()
+    finally:
+        c.close()
+
+
 def send_case(addr, data, options):
     c = h.Client(addr, timeout=5)
     try:

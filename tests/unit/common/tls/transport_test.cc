@@ -5,6 +5,8 @@
 #include "common/tls/transport.h"
 
 #include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
 
 #include <string>
 
@@ -107,8 +109,32 @@ TEST_F(TransportTest, GarbageIsAnError) {
   const std::string garbage = "GET / HTTP/1.1\r\n\r\n";
   ASSERT_TRUE(server_.Feed(garbage.data(), garbage.size()));
   EXPECT_EQ(server_.Handshake(), Transport::Result::kError);
+  EXPECT_NE(server_.HandshakeFailure(), "") << "no verify error: OpenSSL's queue says why";
+  EXPECT_EQ(ERR_peek_error(), 0u) << "and is cleared";
   server_.Reset();
   EXPECT_FALSE(server_.active());
+}
+
+TEST_F(TransportTest, AFailedVerifySaysWhichCheckFailed) {
+  // The client trusts another CA than the one that signed the server's certificate.
+  auto other =
+      ClientContext::Create({.ca_file = certs_.Make("other.test", {"other.test"}).cert_file,
+                             .server_name = "origin.test"});
+  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_TRUE(server_.Attach(server_context_->NewSsl()));
+  ASSERT_TRUE(client_.Attach((*other)->NewSsl(backend_)));
+  Transport::Result c = Transport::Result::kWantRead;
+  for (int i = 0; i < 10 && c == Transport::Result::kWantRead; ++i) {
+    c = client_.Handshake();
+    Carry(client_, server_);
+    server_.Handshake();
+    Carry(server_, client_);
+  }
+  ASSERT_EQ(c, Transport::Result::kError);
+  const long verify = SSL_get_verify_result(client_.ssl());
+  ASSERT_NE(verify, X509_V_OK);
+  EXPECT_EQ(client_.HandshakeFailure(), X509_verify_cert_error_string(verify));
+  EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
 TEST_F(TransportTest, KeptResumableSessionIsResumed) {
