@@ -12,7 +12,7 @@ namespace edge::net {
 
 SocketAddress::SocketAddress() {
   std::memset(&storage_, 0, sizeof(storage_));
-  storage_.ss_family = AF_UNSPEC;
+  storage_.sa.sa_family = AF_UNSPEC;
 }
 
 absl::StatusOr<SocketAddress> SocketAddress::ParseIp(std::string_view ip, uint16_t port) {
@@ -103,36 +103,36 @@ SocketAddress SocketAddress::FromBytes(std::string_view ip_bytes, uint16_t port)
 }
 
 uint16_t SocketAddress::port() const {
-  if (storage_.ss_family == AF_INET) {
+  if (storage_.sa.sa_family == AF_INET) {
     return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
   }
-  if (storage_.ss_family == AF_INET6) {
+  if (storage_.sa.sa_family == AF_INET6) {
     return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
   }
   return 0;
 }
 
 void SocketAddress::set_port(uint16_t port) {
-  if (storage_.ss_family == AF_INET) {
+  if (storage_.sa.sa_family == AF_INET) {
     reinterpret_cast<sockaddr_in*>(&storage_)->sin_port = htons(port);
-  } else if (storage_.ss_family == AF_INET6) {
+  } else if (storage_.sa.sa_family == AF_INET6) {
     reinterpret_cast<sockaddr_in6*>(&storage_)->sin6_port = htons(port);
   }
 }
 
 socklen_t SocketAddress::length() const {
-  if (storage_.ss_family == AF_INET) return sizeof(sockaddr_in);
-  if (storage_.ss_family == AF_INET6) return sizeof(sockaddr_in6);
+  if (storage_.sa.sa_family == AF_INET) return sizeof(sockaddr_in);
+  if (storage_.sa.sa_family == AF_INET6) return sizeof(sockaddr_in6);
   return 0;
 }
 
 std::string_view SocketAddress::IpBytes() const {
-  if (storage_.ss_family == AF_INET) {
+  if (storage_.sa.sa_family == AF_INET) {
     return {
         reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr),
         4};
   }
-  if (storage_.ss_family == AF_INET6) {
+  if (storage_.sa.sa_family == AF_INET6) {
     return {
         reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr),
         16};
@@ -166,7 +166,7 @@ std::string SocketAddress::IpString() const {
     return std::string(buf, FormatV4(reinterpret_cast<const uint8_t*>(bytes.data()), buf));
   }
   char buf[INET6_ADDRSTRLEN] = {0};
-  inet_ntop(storage_.ss_family, bytes.data(), buf, sizeof(buf));
+  inet_ntop(storage_.sa.sa_family, bytes.data(), buf, sizeof(buf));
   return buf;
 }
 

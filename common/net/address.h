@@ -26,14 +26,13 @@ class SocketAddress {
   // From raw network-order bytes: 4 for IPv4, 16 for IPv6.
   static SocketAddress FromBytes(std::string_view ip_bytes, uint16_t port);
 
-  bool valid() const { return storage_.ss_family == AF_INET || storage_.ss_family == AF_INET6; }
-  int family() const { return storage_.ss_family; }
-  bool is_v4() const { return storage_.ss_family == AF_INET; }
+  bool valid() const { return family() == AF_INET || family() == AF_INET6; }
+  int family() const { return storage_.sa.sa_family; }
+  bool is_v4() const { return family() == AF_INET; }
   uint16_t port() const;
   void set_port(uint16_t port);
 
-  const sockaddr* sockaddr_ptr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
-  sockaddr* mutable_sockaddr_ptr() { return reinterpret_cast<sockaddr*>(&storage_); }
+  const sockaddr* sockaddr_ptr() const { return &storage_.sa; }
   socklen_t length() const;
 
   // The address bytes in network order: 4 (IPv4) or 16 (IPv6); empty when invalid.
@@ -44,7 +43,14 @@ class SocketAddress {
   friend bool operator==(const SocketAddress& a, const SocketAddress& b);
 
  private:
-  sockaddr_storage storage_;
+  // Only what IPv4 and IPv6 need (28 bytes, not sockaddr_storage's 128): connections keep their
+  // peers' addresses (gw7's client connection two, lb4's relay one), idle ones included.
+  union Storage {
+    sockaddr sa;
+    sockaddr_in in4;
+    sockaddr_in6 in6;
+  };
+  Storage storage_;
 };
 
 }  // namespace edge::net
