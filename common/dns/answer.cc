@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
@@ -95,8 +96,9 @@ EndpointDiff Diff(const std::vector<Endpoint>& before, const std::vector<Endpoin
 
 std::string DescribeDiff(const EndpointDiff& diff) {
   std::vector<std::string> parts;
-  for (const Endpoint& e : diff.added) parts.push_back("+" + EndpointText(e));
-  for (const Endpoint& e : diff.removed) parts.push_back("-" + e.address.ToString());
+  // StrCat, not "+" + string: GCC 12 warns falsely (-Wrestrict) on the inlined operator+.
+  for (const Endpoint& e : diff.added) parts.push_back(absl::StrCat("+", EndpointText(e)));
+  for (const Endpoint& e : diff.removed) parts.push_back(absl::StrCat("-", e.address.ToString()));
   for (const Endpoint& e : diff.reweighted) {
     parts.push_back(absl::StrFormat("~%s(w=%d)", e.address.ToString(), e.weight));
   }
