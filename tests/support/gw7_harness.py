@@ -253,13 +253,21 @@ class Gw7:
         return json.loads(self.admin_get("/status").body)
 
 
+_closed_ports_given = set()
+
+
 def closed_port(host="127.0.0.1"):
-    """A port nothing listens on (bound then closed: connects to it are refused)."""
-    s = socket.socket()
-    s.bind((host, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port nothing listens on (bound then closed: connects to it are refused). Never one this
+    process was given before: the kernel may hand a just-closed ephemeral port out again at once,
+    and a test that asks for several (three servers of one upstream) needs them distinct."""
+    while True:
+        s = socket.socket()
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+        s.close()
+        if (host, port) not in _closed_ports_given:
+            _closed_ports_given.add((host, port))
+            return port
 
 
 def parse_address(text):
