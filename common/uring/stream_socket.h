@@ -3,8 +3,8 @@
 // handler needs of it and nothing about what the bytes mean: connect (or adopt an accepted
 // socket), receive, send with a queue, backpressure, half-close, close, and deletion deferred
 // until the kernel is done with it.
-// A protocol object (gw7's upstream connection, ...) holds one as a member and hears its events
-// through StreamSocket::Handler.
+// A protocol object (gw7's client and upstream connections, its Redis client, the health probe)
+// holds one as a member and hears its events through StreamSocket::Handler.
 //
 // Receiving: with a provided buffer ring, one multishot recv stays armed for the socket's life:
 // each arrival completes into a ring buffer that goes back to the kernel as soon as the handler
