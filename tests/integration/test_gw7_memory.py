@@ -1,6 +1,6 @@
 """gw7's memory per idle keep-alive client connection: 5,000 clients each send one request, read
 the answer and stay open; gw7's RSS growth divided by 5,000 is the figure (printed, and put in
-README.md). The bound is about twice the measured figure (1.24 KiB): it catches a regression
+README.md). The bound is about twice the measured figure (1.19 KiB): it catches a regression
 that makes idle connections hold a buffer, a stream or their connection object's old size again,
 not noise."""
 
