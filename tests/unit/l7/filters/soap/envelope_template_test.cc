@@ -44,12 +44,6 @@ absl::StatusOr<std::string> Fill(const EnvelopeTemplate& t,
   return out;
 }
 
-std::string TextOf(const std::string& xml, const char* element) {
-  pugi::xml_document doc;
-  EXPECT_TRUE(doc.load_string(xml.c_str())) << xml;
-  return doc.select_node(("//" + std::string(element)).c_str()).node().text().get();
-}
-
 TEST(EnvelopeTemplate, PartsAndSources) {
   EnvelopeTemplate t = Parse("<t:Op xmlns:t=\"urn:x\">{path.id}{query.at}{body.a.b:int}</t:Op>");
   ASSERT_EQ(t.parts().size(), 5u);
