@@ -61,6 +61,7 @@ class Process:
     def __init__(self, ns, name, args, work_dir, stdin=None):
         self.name = name
         self.killed = False  # by the test, on purpose: its exit code is not checked
+        self.terminated = False  # SIGTERM sent
         self.out_path = os.path.join(work_dir, name + ".out")
         self.err_path = os.path.join(work_dir, name + ".err")
         self.out = open(self.out_path, "wb")
@@ -96,10 +97,16 @@ class Process:
         if self.running():
             self.proc.send_signal(sig)
 
+    def terminate(self):
+        """SIGTERM once, without waiting (stop() waits): a tier's processes drain together."""
+        if self.proc.poll() is None and not self.terminated:
+            self.proc.send_signal(signal.SIGTERM)
+            self.terminated = True
+
     def stop(self, timeout=15):
         """SIGTERM, then SIGKILL after `timeout`: the exit code (None if it had to be killed)."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 self.proc.wait(timeout * h.SLOW)
             except subprocess.TimeoutExpired:
@@ -424,6 +431,12 @@ class NetnsTier:
 
     def close(self):
         problems = []
+        # Every process drains (drain_delay) at the same time, not one after another.
+        for p in reversed(self.processes):
+            try:
+                p.terminate()
+            except Exception:  # noqa: BLE001 - stop() below reports it
+                pass
         for p in reversed(self.processes):
             try:
                 code = p.stop(timeout=10)
