@@ -1,10 +1,12 @@
 #include "common/uring/stream_socket.h"
 
 #include <liburing.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <unordered_set>
 
 #include "common/net/socket.h"
@@ -34,22 +36,39 @@ void StreamSocket::LoopStopped() {
   if (closing_set == nullptr) return;
   auto* doomed = closing_set;
   closing_set = nullptr;  // a release deletes its socket, which then finds no set to leave
-  for (StreamSocket* s : *doomed) {
-    s->released_ = true;
-    s->handler_->OnSocketReleased();
-  }
+  for (StreamSocket* s : *doomed) s->ReleaseNow();
   delete doomed;
 }
 
 StreamSocket::~StreamSocket() {
   LeaveClosingSet(this);
   if (fd_ >= 0) close(fd_);
+  // Only a socket never released can still hold buffers; the ring may be gone already, so only
+  // the allocations are freed (lb4 destroys its relays at exit).
+  if (chunks_ != nullptr) {
+    for (size_t i = chunks_->head; i < chunks_->queue.size(); ++i) delete[] chunks_->queue[i].heap;
+  }
+}
+
+void StreamSocket::Start(int fd) {
+  if (released_) {  // used before: everything but the storage starts over
+    pending_.clear();
+    sending_.clear();
+    sent_ = 0;
+    held_.reset();
+    inflight_ = 0;
+    connected_ = connecting_ = recv_armed_ = multishot_ = multishot_capped_ = false;
+    eof_held_ = ring_empty_ = held_posted_ = last_recv_full_ = try_recv_now_ = false;
+    read_eof_ = send_armed_ = read_paused_ = corked_ = shutdown_write_ = write_shut_ = false;
+    closing_ = close_submitted_ = released_ = recv_cancelled_ = send_failed_ = false;
+  }
+  fd_ = fd;
 }
 
 absl::Status StreamSocket::Connect(const net::SocketAddress& peer) {
   auto fd = net::NewTcpSocket(peer);
   if (!fd.ok()) return fd.status();
-  fd_ = *fd;
+  Start(*fd);
   io_uring_sqe* sqe = loop_->ring().GetSqe();
   io_uring_prep_connect(sqe, fd_, peer.sockaddr_ptr(), peer.length());
   io_uring_sqe_set_data64(sqe, UserData(this, kOpConnect));
@@ -59,7 +78,7 @@ absl::Status StreamSocket::Connect(const net::SocketAddress& peer) {
 }
 
 void StreamSocket::Adopt(int fd) {
-  fd_ = fd;
+  Start(fd);
   connected_ = true;
   try_recv_now_ = true;
   ArmRecv();
@@ -67,9 +86,94 @@ void StreamSocket::Adopt(int fd) {
 
 void StreamSocket::Send(std::string_view data) {
   if (closing_ || shutdown_write_ || data.empty()) return;
+  if (keep_buffers_) {  // one queue: the bytes become a buffer of their own
+    char* copy = new char[data.size()];
+    std::memcpy(copy, data.data(), data.size());
+    SendBuffer(Buffer{copy, static_cast<uint32_t>(data.size()), -1, copy});
+    return;
+  }
   if (send_buffers_ != nullptr) send_buffers_->Lend(&pending_);
   pending_.append(data);
   if (connected_ && !corked_) FlushSend();
+}
+
+void StreamSocket::SendBuffer(const Buffer& buffer) {
+  if (closing_ || shutdown_write_) {
+    ReleaseBuffer(buffer);
+    return;
+  }
+  if (chunks_ == nullptr) chunks_ = std::make_unique<BufferQueue>();
+  chunks_->queue.push_back(buffer);
+  chunks_->bytes += buffer.len;
+  if (connected_ && !corked_) FlushSend();
+}
+
+void StreamSocket::ReleaseBuffer(const Buffer& buffer) {
+  if (buffer.bid >= 0) {
+    buffers_->Recycle(static_cast<uint16_t>(buffer.bid));
+  } else {
+    delete[] buffer.heap;
+  }
+}
+
+void StreamSocket::DropBuffers() {
+  if (chunks_ == nullptr) return;
+  BufferQueue& q = *chunks_;
+  for (size_t i = q.head; i < q.queue.size(); ++i) ReleaseBuffer(q.queue[i]);
+  q.queue.clear();
+  q.head = 0;
+  q.bytes = 0;
+  q.vector.reset();
+}
+
+// One buffer with send, several with sendmsg (up to the vector's size).
+void StreamSocket::FlushBuffers() {
+  BufferQueue& q = *chunks_;
+  io_uring_sqe* sqe = loop_->ring().GetSqe();
+  size_t n = q.queue.size() - q.head;
+  if (n == 1) {
+    const Buffer& b = q.queue[q.head];
+    io_uring_prep_send(sqe, fd_, b.data, b.len, MSG_NOSIGNAL);
+  } else {
+    if (q.vector == nullptr) q.vector = std::make_unique<BufferQueue::Vector>();
+    BufferQueue::Vector& v = *q.vector;
+    constexpr size_t kMaxIov = sizeof(v.iov) / sizeof(v.iov[0]);
+    if (n > kMaxIov) n = kMaxIov;
+    for (size_t i = 0; i < n; ++i) {
+      const Buffer& b = q.queue[q.head + i];
+      v.iov[i].iov_base = b.data;
+      v.iov[i].iov_len = b.len;
+    }
+    std::memset(&v.msg, 0, sizeof(v.msg));
+    v.msg.msg_iov = v.iov;
+    v.msg.msg_iovlen = n;
+    io_uring_prep_sendmsg(sqe, fd_, &v.msg, MSG_NOSIGNAL);
+  }
+  io_uring_sqe_set_data64(sqe, UserData(this, kOpSend));
+  send_armed_ = true;
+  ++inflight_;
+}
+
+// `n` bytes of the queue's head left: whole buffers go back, a partial one moves on.
+void StreamSocket::OnBuffersSent(size_t n) {
+  BufferQueue& q = *chunks_;
+  q.bytes -= n;
+  while (n > 0 && q.head < q.queue.size()) {
+    Buffer& b = q.queue[q.head];
+    if (n < b.len) {
+      b.data += n;
+      b.len -= static_cast<uint32_t>(n);
+      break;
+    }
+    n -= b.len;
+    ReleaseBuffer(b);
+    ++q.head;
+  }
+  if (q.head == q.queue.size()) {
+    q.queue.clear();
+    q.head = 0;
+    q.vector.reset();  // only a backlog needs it: an idle connection holds none
+  }
 }
 
 void StreamSocket::Uncork() {
@@ -91,6 +195,10 @@ void StreamSocket::ShutdownWrite() {
 
 void StreamSocket::FlushSend() {
   if (send_armed_ || closing_) return;
+  if (chunks_ != nullptr && chunks_->head < chunks_->queue.size()) {
+    FlushBuffers();
+    return;
+  }
   if (sent_ == sending_.size()) {
     if (pending_.empty()) {
       if (shutdown_write_ && !write_shut_) {
@@ -112,6 +220,10 @@ void StreamSocket::FlushSend() {
 
 void StreamSocket::ArmRecv() {
   if (recv_armed_ || closing_ || read_paused_ || !connected_ || read_eof_) return;
+  if (keep_buffers_) {
+    ArmKeptRecv();
+    return;
+  }
   io_uring_sqe* sqe = loop_->ring().GetSqe();
   multishot_ = !single_shot_ && buffers_ != nullptr && !ring_empty_;
   if (multishot_) {
@@ -139,6 +251,54 @@ void StreamSocket::ArmRecv() {
   try_recv_now_ = false;
   io_uring_sqe_set_data64(sqe, UserData(this, kOpRecv));
   recv_armed_ = true;
+  ++inflight_;
+}
+
+// keep_buffers: the handler says how (its backpressure); no POLL_FIRST, since a relay arms again
+// mostly while its peer is still sending.
+void StreamSocket::ArmKeptRecv() {
+  const ReceiveMode how = handler_->NextReceive();
+  if (how == ReceiveMode::kNone) return;
+  io_uring_sqe* sqe = loop_->ring().GetSqe();
+  multishot_ = false;
+  if (ring_empty_) {
+    // The ring ran dry: one receive into an allocation of ours, handed over like a ring buffer,
+    // rather than waiting for other connections to give buffers back (full-duplex peers could
+    // each wait for the other). At most one per socket at a time: memory stays bounded.
+    recv_buffer_.reset(new char[buffers_->buffer_size()]);
+    io_uring_prep_recv(sqe, fd_, recv_buffer_.get(), buffers_->buffer_size(), 0);
+  } else {
+    if (how == ReceiveMode::kStream) {
+      multishot_ = true;
+      multishot_capped_ = RecvCapSupported();
+      PrepRecvMultishotCapped(sqe, fd_, multishot_cap_);
+    } else {
+      io_uring_prep_recv(sqe, fd_, nullptr, buffers_->buffer_size(), 0);
+    }
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = static_cast<uint16_t>(buffers_->group_id());
+  }
+  ring_empty_ = false;
+  io_uring_sqe_set_data64(sqe, UserData(this, kOpRecv));
+  recv_armed_ = true;
+  recv_cancelled_ = false;
+  ++inflight_;
+}
+
+void StreamSocket::Receive() { ArmRecv(); }
+
+void StreamSocket::CancelReceive() {
+  if (!recv_armed_ || !multishot_ || recv_cancelled_) return;
+  io_uring_sqe* sqe = loop_->ring().GetSqe();
+  io_uring_prep_cancel64(sqe, UserData(this, kOpRecv), 0);
+  io_uring_sqe_set_data64(sqe, kIgnoredUserData);
+  recv_cancelled_ = true;
+}
+
+void StreamSocket::Poll(bool out) {
+  io_uring_sqe* sqe = loop_->ring().GetSqe();
+  io_uring_prep_poll_add(sqe, fd_, out ? POLLOUT : POLLIN);
+  io_uring_sqe_set_data64(sqe, UserData(this, out ? kOpPollOut : kOpPollIn));
   ++inflight_;
 }
 
@@ -181,8 +341,7 @@ void StreamSocket::Close() {
     io_uring_sqe_set_data64(sqe, kIgnoredUserData);
   }
   if (loop_stopped) {
-    released_ = true;
-    handler_->OnSocketReleased();
+    ReleaseNow();
     return;
   }
   if (closing_set == nullptr) closing_set = new std::unordered_set<StreamSocket*>();
@@ -216,6 +375,18 @@ void StreamSocket::OnRecv(int32_t res, uint32_t flags) {
   // A multishot socket's own buffer is only the -ENOBUFS fallback: not kept idle. A single-shot
   // one keeps it while large receives follow (ArmRecv frees it).
   const bool drop_own = !buffer && buffers_ != nullptr && !single_shot_;
+  if (res > 0 && keep_buffers_) {
+    Buffer kept{buffer ? buffers_->Data(bid) : recv_buffer_.get(), static_cast<uint32_t>(res),
+                buffer ? static_cast<int32_t>(bid) : -1, nullptr};
+    if (!buffer) kept.heap = recv_buffer_.release();
+    if (closing_) {
+      ReleaseBuffer(kept);
+      return;
+    }
+    handler_->OnSocketBuffer(kept);
+    if (!closing_ && !more) ArmRecv();
+    return;
+  }
   if (res > 0) {
     const char* data = buffer ? buffers_->Data(bid) : recv_buffer_.get();
     const size_t capacity = buffer ? buffers_->buffer_size() : kRecvBufferSize;
@@ -305,11 +476,16 @@ void StreamSocket::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
         if (res == -EINTR || res == -EAGAIN) {
           FlushSend();
         } else {
+          send_failed_ = true;
           Fail(res);
         }
         break;
       }
-      sent_ += static_cast<size_t>(res);
+      if (keep_buffers_) {
+        OnBuffersSent(static_cast<size_t>(res));
+      } else {
+        sent_ += static_cast<size_t>(res);
+      }
       if (!corked_) FlushSend();  // corked: what was queued since leaves at Uncork()
       handler_->OnSocketSent();
       if (!closing_ && !send_armed_ && queued() == 0) handler_->OnSocketSendDrained();
@@ -317,16 +493,35 @@ void StreamSocket::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
     case kOpClose:
       close_submitted_ = true;
       break;
+    case kOpPollIn:
+    case kOpPollOut:
+      if (!closing_) handler_->OnSocketPoll(op == kOpPollOut);
+      break;
   }
   MaybeRelease();  // last: the handler may free the socket's owner
 }
 
 void StreamSocket::MaybeRelease() {
   if (closing_ && close_submitted_ && inflight_ == 0 && !released_) {
-    released_ = true;
     LeaveClosingSet(this);
+    if (fd_ >= 0) {  // the kernel is done with it: closed from the ring, no syscall of its own
+      io_uring_sqe* sqe = loop_->ring().GetSqe();
+      io_uring_prep_close(sqe, fd_);
+      io_uring_sqe_set_data64(sqe, kIgnoredUserData);
+      fd_ = -1;
+    }
+    DropBuffers();
+    released_ = true;
     handler_->OnSocketReleased();
   }
+}
+
+void StreamSocket::ReleaseNow() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  DropBuffers();
+  released_ = true;
+  handler_->OnSocketReleased();
 }
 
 }  // namespace edge::uring

@@ -40,11 +40,26 @@
 // not starved) and handed over, from the loop and not inside ResumeRead(), once reading resumes.
 // The peer's EOF never overtakes held bytes.
 //
+// Relaying without copies (Options::keep_buffers, lb4's relay): each received buffer is handed to
+// the handler (OnSocketBuffer), which keeps it and passes it to another socket's SendBuffer(); it
+// goes back to the ring once sent from there. The handler decides at each arming how to receive
+// (Handler::NextReceive: a multishot stream of buffers, capped at Options::multishot_cap; one
+// buffer; or none, its backpressure), and CancelReceive() ends a multishot stream early. The
+// -ENOBUFS fallback receives into an allocation of the ring's buffer size, handed over the same
+// way. Buffers queued with SendBuffer() (and bytes given to Send(), copied into one) leave
+// with send, or sendmsg when several wait. Poll() waits until the socket is readable or writable
+// (a handler that moves bytes itself, with splice(2), on fd()), counted in the socket's lifetime.
+//
 // Lifetime (completion.h's rule, kept here once): Close() shuts the socket down (and cancels a
 // connect still in flight: a connect timeout) and detaches the handler from data events; when the
 // last operation in flight has completed, the handler hears OnSocketReleased() and may then delete
 // the object the socket is part of. After the loop has stopped for good no completion comes:
-// LoopStopped() releases every closed socket at once.
+// LoopStopped() releases every closed socket at once. The descriptor is closed at the release;
+// Connect() or Adopt() may then start the object over (lb4 pools its relays and retries a
+// backend on the same socket object).
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +67,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "common/net/address.h"
 #include "common/uring/buffer_ring.h"
@@ -63,6 +79,21 @@ namespace edge::uring {
 
 class StreamSocket final : public IoHandler {
  public:
+  // Options::keep_buffers: received bytes in a buffer the handler keeps. `bid` >= 0: a ring
+  // buffer; -1: `heap` owns the allocation (a fallback receive's, or bytes Send() copied). `data`
+  // moves forward while a send takes the buffer in parts.
+  struct Buffer {
+    char* data;
+    uint32_t len;
+    int32_t bid;
+    char* heap;
+  };
+  enum class ReceiveMode : uint8_t {
+    kNone,    // not now (the handler's backpressure): armed again when it calls Receive()
+    kOne,     // one buffer
+    kStream,  // multishot, up to multishot_cap before it is armed again
+  };
+
   class Handler {
    public:
     virtual ~Handler() = default;
@@ -85,12 +116,23 @@ class StreamSocket final : public IoHandler {
     virtual void OnSocketSent() {}
     // A receive found the ring empty (-ENOBUFS); the next one uses the socket's own buffer.
     virtual void OnSocketRingEmpty() {}
+
+    // Options::keep_buffers only:
+    // Bytes from the peer in a buffer the handler now owns: it passes it to a socket's
+    // SendBuffer() or gives it back with ReleaseBuffer().
+    virtual void OnSocketBuffer(const Buffer& buffer) { (void)buffer; }
+    // Asked as each receive is armed: how to receive next.
+    virtual ReceiveMode NextReceive() { return ReceiveMode::kStream; }
+    // The socket became readable (out false) or writable (out true) after Poll().
+    virtual void OnSocketPoll(bool out) { (void)out; }
   };
 
   struct Options {
     bool single_shot = false;            // one recv at a time (see the top of this file)
     bool half_close = false;             // the peer's EOF ends reading only
     StringPool* send_buffers = nullptr;  // lends the send queue's storage (the loop's)
+    bool keep_buffers = false;           // the handler keeps received buffers (see above)
+    unsigned multishot_cap = 0;          // bytes per multishot arming; 0: kMultishotCap
   };
 
   static constexpr size_t kRecvBufferSize = 32 * 1024;
@@ -107,8 +149,10 @@ class StreamSocket final : public IoHandler {
         handler_(handler),
         buffers_(buffers),
         send_buffers_(options.send_buffers),
+        multishot_cap_(options.multishot_cap != 0 ? options.multishot_cap : kMultishotCap),
         single_shot_(options.single_shot),
-        half_close_(options.half_close) {}
+        half_close_(options.half_close),
+        keep_buffers_(options.keep_buffers) {}
   ~StreamSocket() override;
   StreamSocket(const StreamSocket&) = delete;
   StreamSocket& operator=(const StreamSocket&) = delete;
@@ -121,9 +165,25 @@ class StreamSocket final : public IoHandler {
   void Adopt(int fd);
 
   void Send(std::string_view data);
+  // keep_buffers: queues a received buffer (this socket's or another's, same ring), which is
+  // given back once sent, or at the release if never sent.
+  void SendBuffer(const Buffer& buffer);
+  // Gives back a buffer OnSocketBuffer handed over.
+  void ReleaseBuffer(const Buffer& buffer);
+  // keep_buffers: arms a receive if none is (after NextReceive said kNone); ends a multishot one.
+  void Receive();
+  void CancelReceive();
+  // A single-shot poll for readability (out false) or room to send (out true): OnSocketPoll.
+  void Poll(bool out);
   void Cork() { corked_ = true; }
   void Uncork();
-  size_t queued() const { return pending_.size() + (sending_.size() - sent_); }
+  size_t queued() const {
+    return pending_.size() + (sending_.size() - sent_) + (chunks_ != nullptr ? chunks_->bytes : 0);
+  }
+  // keep_buffers: buffers waiting to be sent (or in flight).
+  size_t queued_buffers() const {
+    return chunks_ != nullptr ? chunks_->queue.size() - chunks_->head : 0;
+  }
   // Nothing queued or in flight: the send queue's storage goes back to Options::send_buffers.
   void ReturnIdleBuffers();
   void PauseRead();
@@ -139,10 +199,45 @@ class StreamSocket final : public IoHandler {
 
   bool connected() const { return connected_; }
   bool closed() const { return closing_; }
-  bool peer_ended() const { return read_eof_; }  // half_close: the peer's EOF has come
+  bool peer_ended() const { return read_eof_; }    // half_close: the peer's EOF has come
+  bool write_shut() const { return write_shut_; }  // ShutdownWrite() has taken effect
+  bool receiving() const { return recv_armed_; }
+  bool sending() const { return send_armed_; }
+  // The socket's last failure (OnSocketEnd with an error) was a send's, not a receive's.
+  bool send_failed() const { return send_failed_; }
+  // Open, or closed with operations still in flight: not yet released.
+  bool busy() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
 
  private:
-  enum Op : uint8_t { kOpConnect = 1, kOpRecv = 2, kOpSend = 3, kOpClose = 4, kOpHeld = 5 };
+  enum Op : uint8_t {
+    kOpConnect = 1,
+    kOpRecv = 2,
+    kOpSend = 3,
+    kOpClose = 4,
+    kOpHeld = 5,
+    kOpPollIn = 6,
+    kOpPollOut = 7,
+  };
+  // keep_buffers: the send queue, made on first use and kept (lb4 reuses its relays).
+  struct BufferQueue {
+    absl::InlinedVector<Buffer, 4> queue;
+    size_t head = 0;  // queue[head..] are pending
+    size_t bytes = 0;
+    // The sendmsg when several buffers wait (valid while in flight); made for a backlog and
+    // freed when it drains, so that an idle connection holds none.
+    struct Vector {
+      msghdr msg;
+      iovec iov[8];
+    };
+    std::unique_ptr<Vector> vector;
+  };
+  void Start(int fd);  // Connect()/Adopt(): a fresh socket (after an earlier release too)
+  void FlushBuffers();
+  void OnBuffersSent(size_t n);
+  void ArmKeptRecv();
+  void DropBuffers();
+  void ReleaseNow();  // released without waiting (the loop has stopped)
   void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
   void ArmRecv();
   void OnRecv(int32_t res, uint32_t flags);
@@ -160,13 +255,18 @@ class StreamSocket final : public IoHandler {
   StringPool* send_buffers_;             // null: the send queue owns its storage
   std::unique_ptr<char[]> recv_buffer_;  // made on first use
   std::unique_ptr<std::string> held_;    // received while paused (rare: made on first use)
+  std::unique_ptr<BufferQueue> chunks_;  // keep_buffers' send queue
   std::string pending_;                  // queued, not yet submitted
   std::string sending_;                  // submitted; sent_ bytes of it done
   size_t sent_ = 0;
   int fd_ = -1;
   int inflight_ = 0;
+  unsigned multishot_cap_;
   bool single_shot_ : 1;
   bool half_close_ : 1;
+  bool keep_buffers_ : 1;
+  bool recv_cancelled_ : 1 = false;  // a cancel of the armed multishot recv is on its way
+  bool send_failed_ : 1 = false;
   bool connected_ : 1 = false;
   bool connecting_ : 1 = false;  // the connect is in flight
   bool recv_armed_ : 1 = false;

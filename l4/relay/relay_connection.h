@@ -1,5 +1,8 @@
 #pragma once
 // RelayConnection: one client connection relayed to one backend, both directions, on one worker.
+// Each side is a uring::StreamSocket (common/uring/stream_socket.h) in its keep_buffers mode: the
+// socket does the receiving, the send queue, half-close, closing and the lifetime (the
+// connection ends once both sockets are released); the relay decides what goes where and when.
 //
 // Data path per direction (client->backend and backend->client): a multishot recv on the source
 // socket fills buffers from the worker's provided buffer ring; each filled buffer is queued as-is
@@ -14,19 +17,24 @@
 // its cancel lands). What bounds memory overall is the worker's buffer ring, fixed at start,
 // plus the fallback below.
 //
-// When the worker's buffer ring runs dry (-ENOBUFS), the direction falls back to one plain recv
+// When the worker's buffer ring runs dry (-ENOBUFS), the socket falls back to one plain recv
 // into a buffer of its own instead of waiting: with full-duplex peers, waiting could deadlock
 // (every buffer held by flows whose peers wait for the other direction). Progress is guaranteed
 // and memory stays bounded: at most one such buffer per direction is being filled at a time.
+//
+// Backend connects (BackendConnector) go through the backend's socket; a failed attempt (connect
+// error or timeout, a failed backend TLS handshake) closes it, and the next backend is tried on
+// the same socket object once it is released, so no completion of the old attempt reaches the
+// new one.
 //
 // Bulk flows (splice): when a recv fills a whole ring buffer, the direction is bulk (as HAProxy's
 // splice-auto decides) and, if [lb4] splice is on and a pipe is free within max_pipes, it moves
 // to splice(2): its recv is cancelled, what was already queued is sent, then the worker thread
 // splices socket -> pipe -> socket itself (non-blocking sockets, SPLICE_F_NONBLOCK), and a
-// single-shot io_uring poll waits for readable input or room in the output only when a splice
-// would block. No byte is copied to or from user space, and the kernel forwards page references
-// (often whole 64 KiB segments) instead of 16 KiB copies. Splices are done synchronously because
-// io_uring's IORING_OP_SPLICE always runs in an io-wq thread (a thread hand-off per chunk).
+// single-shot poll (StreamSocket::Poll) waits for readable input or room in the output only when
+// a splice would block. No byte is copied to or from user space, and the kernel forwards page
+// references (often whole 64 KiB segments) instead of 16 KiB copies. Splices are done synchronously
+// because io_uring's IORING_OP_SPLICE always runs in an io-wq thread (a thread hand-off per chunk).
 // Backpressure: the pipe ([lb4] splice_pipe_size) is refilled only once empty; while the output is
 // full, only the POLLOUT is armed and the source is not read. Small exchanges (keep-alive requests)
 // never fill a buffer and stay on the buffer path; the pipe is closed with the connection.
@@ -55,18 +63,15 @@
 // the relay; a failed backend handshake is a failed connect and the next backend is tried.
 // Half-close with TLS: a close_notify (if the other side is TLS) goes before the FIN.
 
-#include <sys/socket.h>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
+#include <string_view>
 
-#include "absl/container/inlined_vector.h"
 #include "common/net/address.h"
 #include "common/tls/client_hello.h"
-#include "common/uring/completion.h"
+#include "common/uring/stream_socket.h"
 #include "common/uring/timer_wheel.h"
 #include "l4/backend_connector.h"
 #include "l4/protection/source_table.h"
@@ -81,10 +86,12 @@ struct Pool;
 struct RelayTls;
 struct ConnectionRecord;
 
-class RelayConnection final : public uring::IoHandler {
+class RelayConnection final {
  public:
   explicit RelayConnection(Worker* worker);
-  ~RelayConnection() override;
+  ~RelayConnection();
+  RelayConnection(const RelayConnection&) = delete;
+  RelayConnection& operator=(const RelayConnection&) = delete;
 
   // Takes ownership of the accepted `client_fd` and starts: the ClientHello sniff (passthrough),
   // the client's TLS handshake (mode = "tls") or the connect to a backend.
@@ -93,8 +100,6 @@ class RelayConnection final : public uring::IoHandler {
              const net::SocketAddress* peer = nullptr);
   // Ends the connection now (shutdown, reload drain timeout): both sockets are closed.
   void Abort(const char* reason);
-
-  void OnCompletion(uint8_t op, int32_t res, uint32_t flags) override;
 
   // The backend this connection is relayed to (null before a connect succeeds or after the end).
   const Backend* backend() const { return connector_.backend(); }
@@ -107,50 +112,46 @@ class RelayConnection final : public uring::IoHandler {
   static constexpr int kClient = 0;
   static constexpr int kBackend = 1;
   static constexpr size_t kHighWaterChunks = 8;
-  static constexpr int kMaxIov = 8;
 
  private:
-  enum Op : uint8_t {
-    kConnect = 1,
-    kRecvClient = 2,  // kRecvClient + side
-    kRecvBackend = 3,
-    kSendClient = 4,  // kSendClient + side: send *to* that side
-    kSendBackend = 5,
-    kSniff = 6,    // tls_passthrough: a recv of ClientHello bytes
-    kPollIn = 7,   // kPollIn + side: a spliced flow waits for that side to be readable
-    kPollOut = 9,  // kPollOut + side: a spliced flow waits for room to send to that side
-  };
+  using Buffer = uring::StreamSocket::Buffer;
+  using ReceiveMode = uring::StreamSocket::ReceiveMode;
+
   enum class State : uint8_t {
     kIdle,
     kSniffing,            // tls_passthrough: reading the ClientHello
     kHandshaking,         // mode = "tls": the client's TLS handshake
     kConnecting,          // to a backend
     kBackendHandshaking,  // [pool.tls]: the TLS handshake with the backend
-    kBackendRetry,        // that failed: waiting for its socket's operations, then the next one
+    kBackendRetry,        // an attempt failed: waiting for its socket's release, then the next one
     kRelaying,
     kClosing,
   };
 
-  static constexpr int32_t kHeaderChunk = -1;  // the PROXY header, owned by the connection
-  static constexpr int32_t kHeapChunk = -2;    // owned bytes (fallback recv, TLS), freed once sent
-  static constexpr int32_t kHelloChunk = -3;   // hello_ (passthrough), released once sent
-  struct Chunk {
-    char* data;
-    uint32_t len;
-    int32_t bid;  // provided buffer id, or kHeaderChunk / kHeapChunk
-    char* heap;   // kHeapChunk: the allocation to free (data moves on partial sends)
+  // One side's socket, its events passed on to the relay with the side's index.
+  struct Side final : uring::StreamSocket::Handler {
+    Side(RelayConnection* relay, int index, uring::ProvidedBufferRing* ring);
+    void OnSocketConnected(int error) override { relay->OnConnected(error); }
+    void OnSocketData(std::string_view) override {}  // keep_buffers: OnSocketBuffer instead
+    void OnSocketBuffer(const Buffer& buffer) override { relay->OnBuffer(index, buffer); }
+    void OnSocketEnd(int error) override { relay->OnEnd(index, error); }
+    void OnSocketSendDrained() override {}
+    void OnSocketSent() override { relay->OnSent(index); }
+    void OnSocketReleased() override { relay->OnReleased(index); }
+    void OnSocketRingEmpty() override;
+    ReceiveMode NextReceive() override { return relay->NextReceive(index); }
+    void OnSocketPoll(bool out) override { relay->OnPoll(index, out); }
+
+    RelayConnection* const relay;
+    const int index;
+    uring::StreamSocket socket;
   };
-  // Bytes received from one side, waiting to be sent to the other.
+
+  // What the relay keeps of the bytes received from one side (their buffers wait in the other
+  // side's send queue).
   struct Flow {
-    absl::InlinedVector<Chunk, 4> queue;
-    size_t head = 0;  // queue[head..] are pending
-    bool recv_armed = false;
-    bool recv_cancelled = false;  // a cancel for the armed recv is in flight
-    bool recv_capped = false;     // the armed recv is a multishot with a byte cap
-    char* fallback = nullptr;     // buffer of the plain recv in flight after -ENOBUFS
-    bool eof = false;             // the source side sent FIN
-    bool shut = false;            // FIN relayed to the destination side
-    bool sending = false;
+    bool eof = false;   // the source side sent FIN (or close_notify)
+    bool shut = false;  // FIN asked of the destination side (it leaves once the queue is out)
     // Splice (bulk): set once the flow is moved to a pipe, which then carries all its bytes once
     // the queue above has drained; `piped` bytes wait in the pipe.
     bool splice = false;
@@ -160,23 +161,30 @@ class RelayConnection final : public uring::IoHandler {
     uint32_t piped = 0;
     uint32_t pipe_size = 0;  // the pipe's capacity
     int pipe[2] = {-1, -1};
-    size_t pending() const { return queue.size() - head; }
     void Reset() {
-      queue.clear();
-      head = 0;
-      recv_armed = recv_cancelled = recv_capped = eof = shut = sending = false;
-      splice = no_splice = poll_in = poll_out = false;
+      eof = shut = splice = no_splice = poll_in = poll_out = false;
       piped = pipe_size = 0;
-      fallback = nullptr;
     }
   };
 
+  uring::StreamSocket& socket(int side) { return side_[side].socket; }
+  const uring::StreamSocket& socket(int side) const { return side_[side].socket; }
+
+  // The sockets' events.
+  void OnConnected(int error);  // the backend's connect
+  void OnBuffer(int side, const Buffer& buffer);
+  void OnEnd(int side, int error);
+  void OnSent(int to);
+  void OnReleased(int side);
+  ReceiveMode NextReceive(int side);
+  void OnPoll(int side, bool out);
+
   // relay_sniff.cc (tls_passthrough)
   void StartSniff();
-  void ArmSniff();
-  void OnSniff(int32_t res);
+  void OnSniff(const Buffer& buffer);
   void Connect();
-  void OnConnect(int32_t res);
+  // A connect attempt's outcome (BackendConnector): the next step.
+  void AfterAttempt(BackendConnector::Outcome outcome);
   void QueueProxyHeader();
   void StartRelay();
   // relay_tls.cc: the handshakes, and bytes through the transports.
@@ -186,39 +194,30 @@ class RelayConnection final : public uring::IoHandler {
   void StartBackendTls();
   void ContinueBackendHandshake();
   void BackendTlsFailed(PassiveFailure why, const char* what);
-  void MaybeRetryBackend();
+  void RetryBackend();  // the failed attempt's socket is released: the next backend
   // No backend could be reached: the connection ends (a TLS client gets a close_notify first).
   void ConnectFailed();
   void StartTlsRelay();  // StartRelay's part for a connection with TLS
-  // A recv completion on a connection with TLS: its bytes (if the state takes them) fed to the
-  // side's transport or encrypted towards the other side, and its buffer given back.
-  void ConsumeTlsRecv(int side, int32_t res, uint32_t flags);
-  // The rest of that completion before the relay (handshakes, backend retry). False: nothing to
-  // do but MaybeFinish.
-  bool OnTlsRecvBeforeRelay(int side, int32_t res);
+  // A receive on a connection with TLS: its bytes (if the state takes them) fed to the side's
+  // transport or encrypted towards the other side; the buffer goes back at once.
+  void ConsumeTlsBuffer(int side, const Buffer& buffer);
+  // The end of a side's stream (0) or its socket's failure before the relay (handshakes).
+  void OnTlsEndBeforeRelay(int side, int error);
   void OnTlsBytes(int from, const char* data, size_t len);
   // Plaintext for side `to`: encrypted if that side is TLS, else queued as owned bytes. False:
   // aborted.
   bool Deliver(int to, const char* data, size_t len);
   // Decrypts what TLS side `from` sent and delivers it. False: no longer relaying.
   bool Decrypt(int from);
-  // What side `side`'s transport has to send (records, alerts) onto the queue towards it, and
-  // that queue sent.
+  // What side `side`'s transport has to send (records, alerts) onto its socket's queue.
   void FlushTls(int side);
   // Side `from` ended its stream (FIN or close_notify): a close_notify towards a TLS other side.
   void TlsEof(int from);
-  // Before the relay, only handshake messages (and the PROXY header) are sent.
-  bool SendAllowedBeforeRelay(int to) const;
-  // A send's completion before the relay. True: account the bytes sent as while relaying.
-  bool OnSendBeforeRelay(int to, int32_t res);
+  // A best-effort send of `bytes` to the client right before the end (an alert, a close_notify)
+  // if nothing else waits for it.
+  void SendLastWords(std::string_view bytes);
   void AddTlsToLog(ConnectionRecord* record, std::string* alpn) const;
-  void ArmRecv(int side);
-  void ArmFallbackRecv(int side);
-  void ReleaseChunk(const Chunk& chunk);
   void MaybeArmRecv(int side);
-  void OnRecv(int side, int32_t res, uint32_t flags);
-  void TrySend(int from);
-  void OnSend(int to, int32_t res);
   void RelayEof(int from);
   // A receive from `side` (or a send to it, `send`) failed with errno `error`: counted (a backend
   // reset is a passive health failure) and the connection ends.
@@ -228,11 +227,9 @@ class RelayConnection final : public uring::IoHandler {
   ssize_t SpliceOnce(int pipe_end, size_t len, int side, bool out);
   void ArmPoll(int side, bool out);
   void CountReceived(int side, uint64_t n);  // bytes from `side`: stats, idle timer
-  void OnPoll(int side, bool out);
-  void CancelRecv(int side);
+  void CloseSockets();
   void MaybeFinish();
   void Finish();
-  void ReleaseChunks(Flow& flow);
   void OnTimer();
   static void TimerThunk(void* self) { static_cast<RelayConnection*>(self)->OnTimer(); }
   void WriteConnectionLog();  // [lb4.access_log], at Finish
@@ -241,28 +238,18 @@ class RelayConnection final : public uring::IoHandler {
   std::shared_ptr<const ListenerRuntime> listener_;
   Pool* pool_ = nullptr;  // listener_'s pool, or the one an SNI route chose (owned by listener_)
   Backend* backend_ = nullptr;  // connector_'s backend once connected (it holds the reference)
-  int fd_[2] = {-1, -1};
   State state_ = State::kIdle;
   bool has_tls_ = false;  // tls_ is set: tested on the hot path, on the first cache lines
-  uint32_t pending_ops_ = 0;
   int64_t last_activity_ns_ = 0;
   int64_t start_ns_ = 0;
+  Side side_[2];
   Flow flow_[2];  // flow_[s]: received from side s
-  // The sendmsg to side s when several chunks wait (valid while in flight); made when a backlog
-  // needs one and freed when the direction drains, so that an idle connection holds none.
-  struct SendVector {
-    msghdr msg;
-    iovec iov[kMaxIov];
-  };
-  std::unique_ptr<SendVector> send_vector_[2];
   net::SocketAddress client_address_;
-  std::string proxy_header_;
-  // tls_passthrough: the bytes read while looking for the ClientHello (`size` of them valid; a
-  // recv may be filling the rest) and the parser (only while sniffing). Allocated for the sniff
-  // and freed once the bytes have been forwarded: a relayed connection does not carry them.
+  // tls_passthrough: the bytes read while looking for the ClientHello and the parser (only while
+  // sniffing). Allocated for the sniff and freed once the bytes have been forwarded: a relayed
+  // connection does not carry them.
   struct Hello {
     std::string bytes;
-    size_t size = 0;
     std::optional<tls::ClientHelloParser> parser;
   };
   std::unique_ptr<Hello> hello_;

@@ -2,8 +2,6 @@
 // a whole ring buffer moves to a pipe, and the worker thread splices socket -> pipe -> socket.
 
 #include <fcntl.h>
-#include <liburing.h>
-#include <poll.h>
 
 #include <cerrno>
 
@@ -22,7 +20,7 @@ constexpr int kMaxPumpRounds = 4;
 }  // namespace
 
 // The flow from `side` filled a whole buffer: move it to a pipe if one is available. Its recv is
-// cancelled; Pump starts once what is queued has been sent (MaybeArmRecv).
+// cancelled; Pump starts once what is queued has been sent (NextReceive).
 void RelayConnection::StartSplice(int side) {
   Flow& flow = flow_[side];
   flow.pipe_size = worker_->AcquirePipe(flow.pipe);
@@ -31,11 +29,11 @@ void RelayConnection::StartSplice(int side) {
     return;
   }
   if (!flow_[Other(side)].splice) {  // the first spliced direction: splice must not block
-    net::SetNonBlocking(fd_[kClient]);
-    net::SetNonBlocking(fd_[kBackend]);
+    net::SetNonBlocking(socket(kClient).fd());
+    net::SetNonBlocking(socket(kBackend).fd());
   }
   flow.splice = true;
-  if (flow.recv_armed && !flow.recv_cancelled) CancelRecv(side);
+  socket(side).CancelReceive();
 }
 
 // Moves the bytes of the spliced flow from `from`: pipe -> destination first, then (pipe empty)
@@ -59,6 +57,7 @@ void RelayConnection::Pump(int from) {
     }
     if (flow.eof) {
       RelayEof(from);
+      MaybeFinish();
       return;
     }
     if (flow.poll_in) return;
@@ -84,9 +83,10 @@ void RelayConnection::Pump(int from) {
 // ends. -1 in both cases, else the bytes moved (0: EOF from the socket).
 ssize_t RelayConnection::SpliceOnce(int pipe_end, size_t len, int side, bool out) {
   for (;;) {
+    const int fd = socket(side).fd();
     ssize_t n =
-        out ? splice(pipe_end, nullptr, fd_[side], nullptr, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-            : splice(fd_[side], nullptr, pipe_end, nullptr, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        out ? splice(pipe_end, nullptr, fd, nullptr, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+            : splice(fd, nullptr, pipe_end, nullptr, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n >= 0) return n;
     if (errno == EINTR) continue;
     if (errno == EAGAIN) {
@@ -100,11 +100,7 @@ ssize_t RelayConnection::SpliceOnce(int pipe_end, size_t len, int side, bool out
 
 // A single-shot poll: `side` readable (out false) or writable (out true) for a spliced flow.
 void RelayConnection::ArmPoll(int side, bool out) {
-  io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-  io_uring_prep_poll_add(sqe, fd_[side], out ? POLLOUT : POLLIN);
-  io_uring_sqe_set_data64(
-      sqe, uring::UserData(this, static_cast<uint8_t>((out ? kPollOut : kPollIn) + side)));
-  ++pending_ops_;
+  socket(side).Poll(out);
   if (out) {
     flow_[Other(side)].poll_out = true;
   } else {
@@ -113,7 +109,6 @@ void RelayConnection::ArmPoll(int side, bool out) {
 }
 
 void RelayConnection::OnPoll(int side, bool out) {
-  --pending_ops_;
   int from = out ? Other(side) : side;
   Flow& flow = flow_[from];
   (out ? flow.poll_out : flow.poll_in) = false;

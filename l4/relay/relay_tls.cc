@@ -5,7 +5,6 @@
 
 #include "l4/relay/relay_tls.h"
 
-#include <liburing.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <sys/socket.h>
@@ -81,7 +80,7 @@ void RelayConnection::StartClientTls() {
     return;
   }
   worker_->loop().timers().Schedule(&timer_, start_ns_ + listener_->handshake_timeout_ns);
-  ArmRecv(kClient);
+  socket(kClient).Receive();
 }
 
 // The call that completes the handshake also writes what the server sends after it: with TLS
@@ -118,13 +117,15 @@ void RelayConnection::HandshakeFailed(TlsFailure failure, const char* reason) {
                 : tls::OpenSslErrors().c_str());
   ERR_clear_error();
   // Best effort: the alert OpenSSL queued tells the client why; the socket is closed right after.
-  const Flow& to_client = flow_[kBackend];
-  std::string_view alert = tls_->transport[kClient].PeekOutput();
-  if (!to_client.sending && to_client.pending() == 0 && !alert.empty()) {
-    ssize_t n = send(fd_[kClient], alert.data(), alert.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    (void)n;
-  }
+  SendLastWords(tls_->transport[kClient].PeekOutput());
   Abort(reason);
+}
+
+void RelayConnection::SendLastWords(std::string_view bytes) {
+  const uring::StreamSocket& client = socket(kClient);
+  if (bytes.empty() || client.closed() || client.sending() || client.queued_buffers() > 0) return;
+  ssize_t n = send(client.fd(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)n;
 }
 
 void RelayConnection::StartBackendTls() {
@@ -139,8 +140,7 @@ void RelayConnection::StartBackendTls() {
     return;
   }
   worker_->loop().timers().Schedule(&timer_, worker_->loop().now_ns() + pool_->connect_timeout_ns);
-  ContinueBackendHandshake();
-  if (state_ == State::kBackendHandshaking) MaybeArmRecv(kBackend);
+  ContinueBackendHandshake();  // (the backend's socket receives once its connect event returns)
 }
 
 void RelayConnection::ContinueBackendHandshake() {
@@ -161,51 +161,31 @@ void RelayConnection::ContinueBackendHandshake() {
   StartRelay();
 }
 
-// The backend's TLS failed before relaying began: like a failed connect. Its socket may still
-// have a recv or send in flight; those are cancelled and the next backend is tried once they
-// have completed (MaybeRetryBackend), so no completion of the old socket reaches the new one.
+// The backend's TLS failed before relaying began: like a failed connect. Its socket is closed
+// and the next backend is tried once it is released (RetryBackend), so no completion of the old
+// attempt reaches the new one.
 void RelayConnection::BackendTlsFailed(PassiveFailure why, const char* what) {
-  state_ = State::kBackendRetry;
-  tls_->retry_why = why;
-  tls_->retry_what = what;
   worker_->loop().timers().Cancel(&timer_);
-  if (flow_[kBackend].recv_armed || flow_[kClient].sending) {
-    io_uring_sqe* sqe = worker_->loop().ring().GetSqe();
-    io_uring_prep_cancel_fd(sqe, fd_[kBackend], IORING_ASYNC_CANCEL_ALL);
-    io_uring_sqe_set_data64(sqe, uring::kIgnoredUserData);
-  }
-  MaybeRetryBackend();
+  AfterAttempt(connector_.Retry(why, what));
 }
 
-void RelayConnection::MaybeRetryBackend() {
-  if (flow_[kBackend].recv_armed || flow_[kClient].sending) return;
-  tls_->transport[kBackend].Reset();
-  tls_->close_notified[kBackend] = false;
-  ReleaseChunks(flow_[kClient]);  // the PROXY header and handshake of the failed attempt
+void RelayConnection::RetryBackend() {
+  if (tls_ != nullptr) {
+    tls_->transport[kBackend].Reset();
+    tls_->close_notified[kBackend] = false;
+  }
   flow_[kBackend].eof = false;
   backend_ = nullptr;
-  state_ = State::kConnecting;
-  BackendConnector::Outcome outcome = connector_.Retry(tls_->retry_why, tls_->retry_what);
-  fd_[kBackend] = connector_.fd();
-  if (outcome == BackendConnector::Outcome::kFailed) {
-    ConnectFailed();
-    return;
-  }
-  ++pending_ops_;
+  Connect();
 }
 
 void RelayConnection::ConnectFailed() {
   // A TLS client gets a close_notify (best effort) rather than a bare FIN, so it sees an orderly
   // end instead of a truncated stream.
-  if (tls_ != nullptr && tls_->transport[kClient].active() && !flow_[kBackend].sending &&
-      flow_[kBackend].pending() == 0) {
+  if (tls_ != nullptr && tls_->transport[kClient].active()) {
     tls::Transport& client = tls_->transport[kClient];
     client.Shutdown();
-    std::string_view pending = client.PeekOutput();
-    if (!pending.empty()) {
-      ssize_t n = send(fd_[kClient], pending.data(), pending.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-      (void)n;
-    }
+    SendLastWords(client.PeekOutput());
   }
   Abort(connector_.failure());
 }
@@ -215,76 +195,54 @@ void RelayConnection::ConnectFailed() {
 // ClientHello and what followed it, now inside lb4's session with the backend.
 void RelayConnection::StartTlsRelay() {
   if (hello_ != nullptr) {
-    const bool ok = Deliver(kBackend, hello_->bytes.data(), hello_->size);
+    const bool ok = Deliver(kBackend, hello_->bytes.data(), hello_->bytes.size());
     hello_.reset();
     if (!ok) return;
     FlushTls(kBackend);
   }
   if (tls_->transport[kBackend].active() && !Decrypt(kBackend)) return;
   if (tls_->transport[kClient].active() && !Decrypt(kClient)) return;
-  TrySend(kClient);
-  TrySend(kBackend);
   MaybeArmRecv(kClient);
   MaybeArmRecv(kBackend);
 }
 
-void RelayConnection::ConsumeTlsRecv(int side, int32_t res, uint32_t flags) {
-  Flow& flow = flow_[side];
-  const char* data = nullptr;
-  int bid = -1;
-  std::unique_ptr<char[]> fallback;  // freed on return
-  if (flags & IORING_CQE_F_BUFFER) {
-    bid = static_cast<int>(flags >> IORING_CQE_BUFFER_SHIFT);
-    worker_->buffers().Taken();
-    data = worker_->buffers().Data(static_cast<uint16_t>(bid));
-  } else if (flow.fallback != nullptr) {
-    fallback.reset(flow.fallback);
-    flow.fallback = nullptr;
-    data = fallback.get();
-  }
+void RelayConnection::ConsumeTlsBuffer(int side, const Buffer& buffer) {
   const bool live = state_ == State::kRelaying ||
                     (state_ == State::kHandshaking && side == kClient) ||
                     (state_ == State::kBackendHandshaking && side == kBackend);
-  if (live && res > 0 && data != nullptr) {
-    CountReceived(side, static_cast<uint64_t>(res));
-    OnTlsBytes(side, data, static_cast<size_t>(res));
+  if (live) {
+    CountReceived(side, buffer.len);
+    OnTlsBytes(side, buffer.data, buffer.len);
   }
-  if (bid >= 0) worker_->ReturnBuffer(static_cast<uint16_t>(bid));
+  socket(side).ReleaseBuffer(buffer);
 }
 
-bool RelayConnection::OnTlsRecvBeforeRelay(int side, int32_t res) {
-  const bool failed = res == 0 || (res < 0 && res != -ENOBUFS && res != -ECANCELED);
+void RelayConnection::OnTlsEndBeforeRelay(int side, int error) {
+  const bool send = socket(side).send_failed();
   switch (state_) {
-    case State::kBackendRetry:
-      MaybeRetryBackend();
-      return true;
     case State::kHandshaking:
-      if (side != kClient) return false;
-      if (failed) {
-        HandshakeFailed(TlsFailure::kClientClosed,
-                        res == 0 ? "client closed during the TLS handshake"
+      if (side != kClient) return;
+      HandshakeFailed(TlsFailure::kClientClosed,
+                      error == 0 ? "client closed during the TLS handshake"
+                      : send     ? "client gone during the TLS handshake"
                                  : "client socket error during the TLS handshake");
-        return true;
+      return;
+    case State::kBackendHandshaking:
+      if (side == kBackend) {
+        BackendTlsFailed(error == 0 ? PassiveFailure::kConnectError : PassiveFailure::kReset,
+                         error == 0 ? "closed during the TLS handshake"
+                         : send     ? "send failed during the TLS handshake"
+                                    : "socket error during the TLS handshake");
+        return;
       }
       break;
-    case State::kBackendHandshaking:
-      if (side != kBackend) return false;
-      if (failed) {
-        BackendTlsFailed(
-            res == 0 ? PassiveFailure::kConnectError : PassiveFailure::kReset,
-            res == 0 ? "closed during the TLS handshake" : "socket error during the TLS handshake");
-        return true;
-      }
+    case State::kBackendRetry:
+      if (side == kBackend) return;  // the failed attempt's socket, closing
       break;
     default:
-      return false;
+      break;
   }
-  if (res == -ENOBUFS && !flow_[side].recv_armed) {
-    ArmFallbackRecv(side);
-  } else {
-    MaybeArmRecv(side);
-  }
-  return true;
+  if (error != 0) SocketError(side, send, -error);
 }
 
 void RelayConnection::OnTlsBytes(int from, const char* data, size_t len) {
@@ -309,9 +267,7 @@ void RelayConnection::OnTlsBytes(int from, const char* data, size_t len) {
 bool RelayConnection::Deliver(int to, const char* data, size_t len) {
   tls::Transport& tls = tls_->transport[to];
   if (!tls.active()) {
-    char* copy = new char[len];
-    std::memcpy(copy, data, len);
-    flow_[Other(to)].queue.push_back(Chunk{copy, static_cast<uint32_t>(len), kHeapChunk, copy});
+    socket(to).Send(std::string_view(data, len));  // copied into a buffer of its own
     return true;
   }
   if (tls.Write(data, len)) return true;  // a memory BIO takes it all
@@ -353,17 +309,13 @@ bool RelayConnection::Decrypt(int from) {
 }
 
 void RelayConnection::FlushTls(int side) {
-  const int from = Other(side);
   tls::Transport& tls = tls_->transport[side];
-  if (tls.active()) {
-    const size_t size = tls.PeekOutput().size();
-    if (size > 0) {
-      char* records = new char[size];
-      const size_t n = tls.TakeOutput(records, size);
-      flow_[from].queue.push_back(Chunk{records, static_cast<uint32_t>(n), kHeapChunk, records});
-    }
-  }
-  TrySend(from);
+  if (!tls.active()) return;
+  const size_t size = tls.PeekOutput().size();
+  if (size == 0) return;
+  char* records = new char[size];
+  const size_t n = tls.TakeOutput(records, size);
+  socket(side).SendBuffer(Buffer{records, static_cast<uint32_t>(n), -1, records});
 }
 
 void RelayConnection::TlsEof(int from) {
@@ -372,37 +324,6 @@ void RelayConnection::TlsEof(int from) {
   tls_->close_notified[to] = true;
   tls_->transport[to].Shutdown();  // queued after everything encrypted before it
   FlushTls(to);
-}
-
-bool RelayConnection::SendAllowedBeforeRelay(int to) const {
-  if (tls_ == nullptr || fd_[to] < 0) return false;
-  switch (state_) {
-    case State::kHandshaking:
-    case State::kConnecting:
-    case State::kBackendRetry:
-      return to == kClient;  // the client's handshake, its session ticket
-    case State::kBackendHandshaking:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool RelayConnection::OnSendBeforeRelay(int to, int32_t res) {
-  if (state_ == State::kClosing || state_ == State::kIdle) return false;
-  if (state_ == State::kBackendRetry && to == kBackend) {
-    MaybeRetryBackend();
-    return false;
-  }
-  if (res >= 0) return true;
-  if (state_ == State::kHandshaking) {
-    HandshakeFailed(TlsFailure::kClientClosed, "client gone during the TLS handshake");
-  } else if (state_ == State::kBackendHandshaking && to == kBackend) {
-    BackendTlsFailed(PassiveFailure::kReset, "send failed during the TLS handshake");
-  } else {
-    SocketError(to, /*send=*/true, -res);
-  }
-  return false;
 }
 
 void RelayConnection::AddTlsToLog(ConnectionRecord* r, std::string* alpn) const {

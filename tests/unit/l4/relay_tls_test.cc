@@ -217,16 +217,17 @@ TEST(RelayTlsTest, ABackendResetMidHandshakeMovesOnToTheNextBackend) {
     ASSERT_TRUE(hello.has_value());
     TakenSqe recv = h.TakeRecv(false);
     FakeKernel::Complete(recv, -ECONNRESET);
-    // The old socket still has a send in flight: it is cancelled, and no connect is made
-    // until its completion is in (so none of it can reach the next backend's socket).
-    EXPECT_EQ(h.kernel()
-                  .TakeFirst([](const TakenSqe& t) { return t.opcode() == IORING_OP_CONNECT; })
-                  .has_value(),
-              false);
-    std::optional<TakenSqe> cancel = h.kernel().TakeFirst(
-        [](const TakenSqe& t) { return t.opcode() == IORING_OP_ASYNC_CANCEL; });
-    ASSERT_TRUE(cancel.has_value());
-    FakeKernel::Complete(*hello, -ECANCELED);
+    // The old socket is shut down with a send still in flight: no connect is made until that
+    // send and the close's NOP are in (so none of it can reach the next backend's socket).
+    auto connect_made = [&h] {
+      return h.kernel()
+          .TakeFirst([](const TakenSqe& t) { return t.opcode() == IORING_OP_CONNECT; })
+          .has_value();
+    };
+    EXPECT_FALSE(connect_made());
+    FakeKernel::Complete(*hello, -EPIPE);  // what the shutdown makes of it
+    EXPECT_FALSE(connect_made());
+    FakeKernel::Complete(h.kernel().TakeOne(IORING_OP_NOP), 0);
     TakenSqe second = h.Next(IORING_OP_CONNECT);
     EXPECT_NE(second.sqe.fd, -1);
     EXPECT_EQ(h.worker().stats().connect_failures.Get(), 1u);
