@@ -21,6 +21,10 @@ thread_local bool loop_stopped = false;
 // that ends (lb4's health thread, a test's) leaves nothing behind.
 thread_local std::unordered_set<StreamSocket*>* closing_set = nullptr;
 
+// Drained keep_buffers send queues, for the next socket with buffers to send (bounded: a burst
+// of many busy sockets does not stay allocated).
+constexpr size_t kMaxSpareQueues = 256;
+
 void LeaveClosingSet(StreamSocket* socket) {
   if (closing_set == nullptr) return;
   closing_set->erase(socket);
@@ -30,6 +34,24 @@ void LeaveClosingSet(StreamSocket* socket) {
   }
 }
 }  // namespace
+
+std::vector<std::unique_ptr<StreamSocket::BufferQueue>>& StreamSocket::SpareQueues() {
+  thread_local std::vector<std::unique_ptr<BufferQueue>> spare;
+  return spare;
+}
+
+std::unique_ptr<StreamSocket::BufferQueue> StreamSocket::TakeQueue() {
+  auto& spare = SpareQueues();
+  if (spare.empty()) return std::make_unique<BufferQueue>();
+  std::unique_ptr<BufferQueue> q = std::move(spare.back());
+  spare.pop_back();
+  return q;
+}
+
+void StreamSocket::ReturnQueue(std::unique_ptr<BufferQueue> queue) {
+  auto& spare = SpareQueues();
+  if (spare.size() < kMaxSpareQueues) spare.push_back(std::move(queue));
+}
 
 void StreamSocket::LoopStopped() {
   loop_stopped = true;
@@ -102,7 +124,7 @@ void StreamSocket::SendBuffer(const Buffer& buffer) {
     ReleaseBuffer(buffer);
     return;
   }
-  if (chunks_ == nullptr) chunks_ = std::make_unique<BufferQueue>();
+  if (chunks_ == nullptr) chunks_ = TakeQueue();
   chunks_->queue.push_back(buffer);
   chunks_->bytes += buffer.len;
   if (connected_ && !corked_) FlushSend();
@@ -123,7 +145,7 @@ void StreamSocket::DropBuffers() {
   q.queue.clear();
   q.head = 0;
   q.bytes = 0;
-  q.vector.reset();
+  ReturnQueue(std::move(chunks_));
 }
 
 // One buffer with send, several with sendmsg (up to the vector's size).
@@ -135,19 +157,17 @@ void StreamSocket::FlushBuffers() {
     const Buffer& b = q.queue[q.head];
     io_uring_prep_send(sqe, fd_, b.data, b.len, MSG_NOSIGNAL);
   } else {
-    if (q.vector == nullptr) q.vector = std::make_unique<BufferQueue::Vector>();
-    BufferQueue::Vector& v = *q.vector;
-    constexpr size_t kMaxIov = sizeof(v.iov) / sizeof(v.iov[0]);
+    constexpr size_t kMaxIov = sizeof(q.iov) / sizeof(q.iov[0]);
     if (n > kMaxIov) n = kMaxIov;
     for (size_t i = 0; i < n; ++i) {
       const Buffer& b = q.queue[q.head + i];
-      v.iov[i].iov_base = b.data;
-      v.iov[i].iov_len = b.len;
+      q.iov[i].iov_base = b.data;
+      q.iov[i].iov_len = b.len;
     }
-    std::memset(&v.msg, 0, sizeof(v.msg));
-    v.msg.msg_iov = v.iov;
-    v.msg.msg_iovlen = n;
-    io_uring_prep_sendmsg(sqe, fd_, &v.msg, MSG_NOSIGNAL);
+    std::memset(&q.msg, 0, sizeof(q.msg));
+    q.msg.msg_iov = q.iov;
+    q.msg.msg_iovlen = n;
+    io_uring_prep_sendmsg(sqe, fd_, &q.msg, MSG_NOSIGNAL);
   }
   io_uring_sqe_set_data64(sqe, UserData(this, kOpSend));
   send_armed_ = true;
@@ -172,7 +192,7 @@ void StreamSocket::OnBuffersSent(size_t n) {
   if (q.head == q.queue.size()) {
     q.queue.clear();
     q.head = 0;
-    q.vector.reset();  // only a backlog needs it: an idle connection holds none
+    ReturnQueue(std::move(chunks_));  // an idle connection holds none
   }
 }
 
@@ -332,9 +352,11 @@ void StreamSocket::ResumeRead() {
 void StreamSocket::Close() {
   if (closing_) return;
   closing_ = true;
-  // shutdown() completes any pending recv/send at once; the last completion releases us. A NOP
-  // makes sure there is a last completion even when nothing is in flight.
-  if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);
+  // shutdown() completes any pending recv/send/poll at once; the last completion releases us. A
+  // NOP makes sure there is a last completion even when nothing is in flight. With nothing in
+  // flight there is nothing to wake, and the close at the release does the rest (a relay that
+  // ended cleanly, both ways shut, saves two syscalls per connection).
+  if (fd_ >= 0 && inflight_ > 0) shutdown(fd_, SHUT_RDWR);
   if (connecting_ && !loop_stopped) {
     io_uring_sqe* sqe = loop_->ring().GetSqe();
     io_uring_prep_cancel64(sqe, UserData(this, kOpConnect), 0);

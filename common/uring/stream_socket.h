@@ -66,6 +66,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
@@ -219,19 +220,20 @@ class StreamSocket final : public IoHandler {
     kOpPollIn = 6,
     kOpPollOut = 7,
   };
-  // keep_buffers: the send queue, made on first use and kept (lb4 reuses its relays).
+  // keep_buffers: the send queue while buffers wait, lent by a per-thread cache and handed back
+  // when it drains (TakeQueue, ReturnQueue), so that an idle connection holds none and an
+  // exchange allocates nothing.
   struct BufferQueue {
     absl::InlinedVector<Buffer, 4> queue;
     size_t head = 0;  // queue[head..] are pending
     size_t bytes = 0;
-    // The sendmsg when several buffers wait (valid while in flight); made for a backlog and
-    // freed when it drains, so that an idle connection holds none.
-    struct Vector {
-      msghdr msg;
-      iovec iov[8];
-    };
-    std::unique_ptr<Vector> vector;
+    // The sendmsg when several buffers wait (valid while in flight).
+    msghdr msg;
+    iovec iov[8];
   };
+  static std::unique_ptr<BufferQueue> TakeQueue();
+  static void ReturnQueue(std::unique_ptr<BufferQueue> queue);
+  static std::vector<std::unique_ptr<BufferQueue>>& SpareQueues();
   void Start(int fd);  // Connect()/Adopt(): a fresh socket (after an earlier release too)
   void FlushBuffers();
   void OnBuffersSent(size_t n);
@@ -255,7 +257,7 @@ class StreamSocket final : public IoHandler {
   StringPool* send_buffers_;             // null: the send queue owns its storage
   std::unique_ptr<char[]> recv_buffer_;  // made on first use
   std::unique_ptr<std::string> held_;    // received while paused (rare: made on first use)
-  std::unique_ptr<BufferQueue> chunks_;  // keep_buffers' send queue
+  std::unique_ptr<BufferQueue> chunks_;  // keep_buffers' send queue (only while buffers wait)
   std::string pending_;                  // queued, not yet submitted
   std::string sending_;                  // submitted; sent_ bytes of it done
   size_t sent_ = 0;

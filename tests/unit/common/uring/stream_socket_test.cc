@@ -6,15 +6,21 @@
 // multishot I/O paths (short sends, -ENOBUFS, pause and held bytes, EOF ordering) are tested
 // through gw7's UpstreamConnection (tests/unit/l7/upstream/upstream_connection_test.cc), the
 // client paths also through ClientConnection (tests/unit/l7/server/client_connection_test.cc).
+// The keep_buffers mode (lb4's relay: received buffers forwarded to another socket's queue, the
+// handler choosing each receive, polls, a released socket started again) is tested here with two
+// sockets, and through RelayConnection (tests/unit/l4/relay_connection_test.cc).
 
 #include "common/uring/stream_socket.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "tests/unit/common/uring/fake_kernel.h"
 
@@ -287,6 +293,209 @@ TEST_F(StreamSocketSingleShotTest, CorkedBytesWaitForUncorkAndTheQueueStorageIsL
   socket_->ReturnIdleBuffers();
   EXPECT_GE(pool_.free_count(), 1u) << "idle: the queue's storage went back to the pool";
   EXPECT_EQ(socket_->queued(), 0u);
+}
+
+// keep_buffers: what one socket receives is forwarded to `to` (another socket), as lb4's relay
+// does; NextReceive answers `mode`.
+struct Forwarder : Recorder {
+  void OnSocketBuffer(const StreamSocket::Buffer& buffer) override {
+    received.append(buffer.data, buffer.len);
+    bids.push_back(buffer.bid);
+    if (to != nullptr) {
+      to->SendBuffer(buffer);
+    } else {
+      socket->ReleaseBuffer(buffer);
+    }
+  }
+  StreamSocket::ReceiveMode NextReceive() override {
+    ++asked;
+    return mode;
+  }
+  void OnSocketPoll(bool out) override { polls.push_back(out); }
+
+  StreamSocket* to = nullptr;
+  StreamSocket::ReceiveMode mode = StreamSocket::ReceiveMode::kStream;
+  int asked = 0;
+  std::vector<int32_t> bids;
+  std::vector<bool> polls;
+};
+
+// Two adopted keep_buffers sockets on one ring: `a` receives and forwards to `b`, which only
+// sends (it never receives: its mode is kNone).
+class StreamSocketKeepBuffersTest : public LoopTest {
+ protected:
+  static constexpr StreamSocket::Options kOptions{
+      .half_close = true, .keep_buffers = true, .multishot_cap = 256};
+  void SetUp() override {
+    LoopTest::SetUp();
+    a_ = std::make_unique<StreamSocket>(loop_.get(), &ha_, buffers_.get(), kOptions);
+    b_ = std::make_unique<StreamSocket>(loop_.get(), &hb_, buffers_.get(), kOptions);
+    ha_.socket = a_.get();
+    hb_.socket = b_.get();
+    ha_.to = b_.get();
+    hb_.mode = StreamSocket::ReceiveMode::kNone;
+    fd_a_ = ::socket(AF_INET, SOCK_STREAM, 0);  // stand for accepted ones
+    fd_b_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd_a_, 0);
+    ASSERT_GE(fd_b_, 0);
+    a_->Adopt(fd_a_);
+    b_->Adopt(fd_b_);
+  }
+  void TearDown() override {
+    for (StreamSocket* s : {a_.get(), b_.get()}) {
+      if (!s->closed()) s->Close();
+    }
+    kernel_->CompleteAll(-ECANCELED);
+    for (const TakenSqe& t : outstanding_) FakeKernel::Complete(t, -ECANCELED);
+    EXPECT_EQ(ha_.released, 1);
+    EXPECT_EQ(hb_.released, 1);
+    EXPECT_EQ(buffers_->outstanding(), 0u) << "every kept buffer went back";
+    ::close(fd_a_);  // the fake kernel does not run the release's close
+    ::close(fd_b_);
+  }
+  bool IsA(const TakenSqe& t) const { return t.sqe.fd == fd_a_; }
+  TakenSqe SendOfB() {
+    std::optional<TakenSqe> send = kernel_->TakeFirst([this](const TakenSqe& t) {
+      return t.sqe.fd == fd_b_ &&
+             (t.opcode() == IORING_OP_SEND || t.opcode() == IORING_OP_SENDMSG);
+    });
+    EXPECT_TRUE(send.has_value());
+    return send.value_or(TakenSqe{});
+  }
+
+  Forwarder ha_;
+  Forwarder hb_;
+  std::unique_ptr<StreamSocket> a_;
+  std::unique_ptr<StreamSocket> b_;
+  int fd_a_ = -1;
+  int fd_b_ = -1;
+  std::vector<TakenSqe> outstanding_;  // taken by the test, answered at the end
+};
+
+TEST_F(StreamSocketKeepBuffersTest, BuffersLeaveTheOtherSocketFromWhereTheyArrivedAndGoBackOnceSent) {
+  TakenSqe recv = kernel_->TakeFirst([this](const TakenSqe& t) { return IsA(t); }).value();
+  EXPECT_EQ(recv.opcode(), IORING_OP_RECV);
+  EXPECT_TRUE(recv.multishot()) << "kStream: a multishot receive";
+  EXPECT_TRUE(recv.buffer_select());
+  EXPECT_EQ(hb_.asked, 1) << "b was asked once, said kNone, and has no receive";
+  EXPECT_FALSE(b_->receiving());
+
+  ASSERT_TRUE(kernel_->CompleteRecv(recv, "one", buffers_.get(), /*more=*/true));
+  TakenSqe first = SendOfB();
+  EXPECT_EQ(first.opcode(), IORING_OP_SEND);
+  EXPECT_EQ(first.send_data(), "one");
+  EXPECT_EQ(reinterpret_cast<const char*>(first.sqe.addr), buffers_->Data(0)) << "no copy";
+  // Two more arrive while that send is in flight: they wait, then leave in one sendmsg.
+  ASSERT_TRUE(kernel_->CompleteRecv(recv, "two", buffers_.get(), /*more=*/true));
+  ASSERT_TRUE(kernel_->CompleteRecv(recv, "three", buffers_.get(), /*more=*/true));
+  EXPECT_EQ(b_->queued_buffers(), 3u);
+  EXPECT_EQ(b_->queued(), 11u);
+  EXPECT_EQ(buffers_->outstanding(), 3u);
+  FakeKernel::Complete(first, 3);
+  EXPECT_EQ(buffers_->outstanding(), 2u) << "the first buffer went back once sent";
+  EXPECT_EQ(hb_.sent, 1);
+  TakenSqe both = SendOfB();
+  ASSERT_EQ(both.opcode(), IORING_OP_SENDMSG);
+  const auto* msg = reinterpret_cast<const msghdr*>(both.sqe.addr);
+  ASSERT_EQ(msg->msg_iovlen, 2u);
+  EXPECT_EQ(std::string(static_cast<const char*>(msg->msg_iov[1].iov_base), msg->msg_iov[1].iov_len),
+            "three");
+  // A short one: "two" and "th" went; the rest of "three" follows from the same buffer.
+  FakeKernel::Complete(both, 5);
+  EXPECT_EQ(buffers_->outstanding(), 1u);
+  TakenSqe rest = SendOfB();
+  EXPECT_EQ(rest.send_data(), "ree");
+  FakeKernel::Complete(rest, 3);
+  EXPECT_EQ(buffers_->outstanding(), 0u);
+  EXPECT_EQ(hb_.drained, 1);
+  EXPECT_EQ(b_->queued(), 0u);
+  EXPECT_EQ(ha_.received, "onetwothree");
+  outstanding_.push_back(recv);
+}
+
+TEST_F(StreamSocketKeepBuffersTest, TheHandlerChoosesEachReceiveAndAnEmptyRingHandsOverAnAllocation) {
+  TakenSqe multishot = kernel_->TakeFirst([this](const TakenSqe& t) { return IsA(t); }).value();
+  // Backpressure: the handler ends the stream early; after its end it wants nothing.
+  a_->CancelReceive();
+  TakenSqe cancel = kernel_->TakeOne(nullptr, IORING_OP_ASYNC_CANCEL);
+  EXPECT_EQ(cancel.sqe.addr, multishot.sqe.user_data);
+  a_->CancelReceive();
+  EXPECT_TRUE(kernel_->Take().empty()) << "one cancel is enough";
+  ha_.mode = StreamSocket::ReceiveMode::kNone;
+  FakeKernel::Complete(multishot, -ECANCELED);
+  EXPECT_FALSE(a_->receiving());
+  EXPECT_TRUE(kernel_->Take().empty());
+  // Room again: one buffer at a time.
+  ha_.mode = StreamSocket::ReceiveMode::kOne;
+  a_->Receive();
+  TakenSqe one = kernel_->TakeOne(IORING_OP_RECV);
+  EXPECT_FALSE(one.multishot());
+  EXPECT_TRUE(one.buffer_select());
+  EXPECT_EQ(one.sqe.len, buffers_->buffer_size());
+  // The ring is empty: counted, and the next receive goes into an allocation of the ring's
+  // buffer size, which the handler gets like a ring buffer and which is freed once sent.
+  FakeKernel::Complete(one, -ENOBUFS);
+  EXPECT_EQ(ha_.ring_empty, 1);
+  TakenSqe own = kernel_->TakeOne(IORING_OP_RECV);
+  EXPECT_FALSE(own.buffer_select());
+  EXPECT_EQ(own.sqe.len, buffers_->buffer_size());
+  ASSERT_TRUE(kernel_->CompleteRecv(own, "spare"));
+  ASSERT_EQ(ha_.bids.size(), 1u);
+  EXPECT_EQ(ha_.bids[0], -1) << "not a ring buffer";
+  TakenSqe send = SendOfB();
+  EXPECT_EQ(send.send_data(), "spare");
+  EXPECT_EQ(send.sqe.addr, own.sqe.addr) << "sent from the allocation it arrived in";
+  FakeKernel::Complete(send, 5);  // (ASan: freed here, once)
+  TakenSqe again = kernel_->TakeOne(IORING_OP_RECV);
+  EXPECT_TRUE(again.buffer_select()) << "then the ring again";
+  outstanding_.push_back(again);
+}
+
+TEST_F(StreamSocketKeepBuffersTest, PollsCountInTheLifetimeAndAReleasedSocketStartsOver) {
+  TakenSqe recv = kernel_->TakeFirst([this](const TakenSqe& t) { return IsA(t); }).value();
+  ASSERT_TRUE(kernel_->CompleteRecv(recv, "queued", buffers_.get(), /*more=*/true));
+  TakenSqe send = SendOfB();
+  b_->Poll(/*out=*/true);
+  TakenSqe poll = kernel_->TakeOne(IORING_OP_POLL_ADD);
+  EXPECT_EQ(poll.sqe.fd, fd_b_);
+  FakeKernel::Complete(poll, POLLOUT);
+  ASSERT_EQ(hb_.polls.size(), 1u);
+  EXPECT_TRUE(hb_.polls[0]);
+  b_->Poll(/*out=*/false);
+  poll = kernel_->TakeOne(IORING_OP_POLL_ADD);
+  // Closed with a send and a poll in flight: released once both are in, the descriptor closed
+  // from the ring then, and the queued buffer back.
+  b_->Close();
+  FakeKernel::Complete(kernel_->TakeOne(IORING_OP_NOP), 0);
+  FakeKernel::Complete(send, -EPIPE);
+  EXPECT_EQ(hb_.released, 0) << "the poll is still in flight";
+  EXPECT_EQ(hb_.ends, 0);
+  FakeKernel::Complete(poll, POLLHUP);
+  EXPECT_EQ(hb_.polls.size(), 1u) << "a closed socket's handler hears no poll";
+  EXPECT_EQ(hb_.released, 1);
+  EXPECT_FALSE(b_->busy());
+  TakenSqe close = kernel_->TakeOne(nullptr, IORING_OP_CLOSE);
+  EXPECT_EQ(close.sqe.fd, fd_b_);
+  EXPECT_EQ(buffers_->outstanding(), 0u);
+  // The same object connects again (a pooled relay's next backend).
+  ASSERT_TRUE(b_->Connect(*net::SocketAddress::Parse("127.0.0.1:9")).ok());
+  EXPECT_TRUE(b_->busy());
+  EXPECT_FALSE(b_->closed());
+  TakenSqe connect = kernel_->TakeOne(IORING_OP_CONNECT);
+  const int fd_c = connect.sqe.fd;
+  FakeKernel::Complete(connect, 0);
+  EXPECT_EQ(hb_.connect_error, 0);
+  b_->Send("again");
+  TakenSqe sent = kernel_->TakeOne(IORING_OP_SEND);
+  EXPECT_EQ(sent.sqe.fd, fd_c);
+  EXPECT_EQ(sent.send_data(), "again");
+  FakeKernel::Complete(sent, 5);
+  b_->Close();
+  kernel_->CompleteAll(-ECANCELED);
+  EXPECT_EQ(hb_.released, 2);
+  ::close(fd_c);
+  hb_.released = 1;  // TearDown's count is for one life
+  outstanding_.push_back(recv);
 }
 
 // Last in this file, in a suite of its own (suites run in the order they first appear): the
