@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <unordered_set>
 
 #include "common/net/socket.h"
 #include "common/uring/compat.h"
@@ -15,25 +14,35 @@
 namespace edge::uring {
 namespace {
 thread_local bool loop_stopped = false;
-// Closed sockets still waiting for their last completions. When the loop stops those never
-// come, so LoopStopped() releases them (otherwise their owners leak at exit, e.g. after a drain).
-// Made by the first Close() and freed when the last closing socket leaves it, so that a thread
-// that ends (lb4's health thread, a test's) leaves nothing behind.
-thread_local std::unordered_set<StreamSocket*>* closing_set = nullptr;
-
 // Drained keep_buffers send queues, for the next socket with buffers to send (bounded: a burst
 // of many busy sockets does not stay allocated).
 constexpr size_t kMaxSpareQueues = 256;
-
-void LeaveClosingSet(StreamSocket* socket) {
-  if (closing_set == nullptr) return;
-  closing_set->erase(socket);
-  if (closing_set->empty()) {
-    delete closing_set;
-    closing_set = nullptr;
-  }
-}
 }  // namespace
+
+// Closed sockets still waiting for their last completions. When the loop stops those never
+// come, so LoopStopped() releases them (otherwise their owners leak at exit, e.g. after a drain).
+// Each socket knows its place in the vector, so joining and leaving allocate nothing (lb4 closes
+// two sockets per relayed connection); the vector is the thread's and goes with it.
+std::vector<StreamSocket*>& StreamSocket::ClosingSockets() {
+  thread_local std::vector<StreamSocket*> closing;
+  return closing;
+}
+
+void StreamSocket::JoinClosing() {
+  std::vector<StreamSocket*>& closing = ClosingSockets();
+  closing_index_ = static_cast<uint32_t>(closing.size());
+  closing.push_back(this);
+}
+
+void StreamSocket::LeaveClosing() {
+  if (closing_index_ == kNotClosing) return;
+  std::vector<StreamSocket*>& closing = ClosingSockets();
+  StreamSocket* last = closing.back();
+  closing[closing_index_] = last;
+  last->closing_index_ = closing_index_;
+  closing.pop_back();
+  closing_index_ = kNotClosing;
+}
 
 std::vector<std::unique_ptr<StreamSocket::BufferQueue>>& StreamSocket::SpareQueues() {
   thread_local std::vector<std::unique_ptr<BufferQueue>> spare;
@@ -55,15 +64,16 @@ void StreamSocket::ReturnQueue(std::unique_ptr<BufferQueue> queue) {
 
 void StreamSocket::LoopStopped() {
   loop_stopped = true;
-  if (closing_set == nullptr) return;
-  auto* doomed = closing_set;
-  closing_set = nullptr;  // a release deletes its socket, which then finds no set to leave
-  for (StreamSocket* s : *doomed) s->ReleaseNow();
-  delete doomed;
+  std::vector<StreamSocket*> doomed;
+  doomed.swap(ClosingSockets());
+  for (StreamSocket* s : doomed) {
+    s->closing_index_ = kNotClosing;  // a release may delete its socket
+    s->ReleaseNow();
+  }
 }
 
 StreamSocket::~StreamSocket() {
-  LeaveClosingSet(this);
+  LeaveClosing();
   if (fd_ >= 0) close(fd_);
   // Only a socket never released can still hold buffers; the ring may be gone already, so only
   // the allocations are freed (lb4 destroys its relays at exit).
@@ -366,8 +376,7 @@ void StreamSocket::Close() {
     ReleaseNow();
     return;
   }
-  if (closing_set == nullptr) closing_set = new std::unordered_set<StreamSocket*>();
-  closing_set->insert(this);
+  JoinClosing();
   io_uring_sqe* sqe = loop_->ring().GetSqe();
   io_uring_prep_nop(sqe);
   io_uring_sqe_set_data64(sqe, UserData(this, kOpClose));
@@ -525,7 +534,7 @@ void StreamSocket::OnCompletion(uint8_t op, int32_t res, uint32_t flags) {
 
 void StreamSocket::MaybeRelease() {
   if (closing_ && close_submitted_ && inflight_ == 0 && !released_) {
-    LeaveClosingSet(this);
+    LeaveClosing();
     if (fd_ >= 0) {  // the kernel is done with it: closed from the ring, no syscall of its own
       io_uring_sqe* sqe = loop_->ring().GetSqe();
       io_uring_prep_close(sqe, fd_);

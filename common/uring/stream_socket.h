@@ -3,8 +3,9 @@
 // handler needs of it and nothing about what the bytes mean: connect (or adopt an accepted
 // socket), receive, send with a queue, backpressure, half-close, close, and deletion deferred
 // until the kernel is done with it.
-// A protocol object (gw7's client and upstream connections, its Redis client, the health probe)
-// holds one as a member and hears its events through StreamSocket::Handler.
+// A protocol object (lb4's relay, one per side; gw7's client and upstream connections, its Redis
+// client; the health probe) holds one as a member and hears its events through
+// StreamSocket::Handler.
 //
 // Receiving: with a provided buffer ring, one multishot recv stays armed for the socket's life:
 // each arrival completes into a ring buffer that goes back to the kernel as soon as the handler
@@ -234,6 +235,10 @@ class StreamSocket final : public IoHandler {
   static std::unique_ptr<BufferQueue> TakeQueue();
   static void ReturnQueue(std::unique_ptr<BufferQueue> queue);
   static std::vector<std::unique_ptr<BufferQueue>>& SpareQueues();
+  static std::vector<StreamSocket*>& ClosingSockets();
+  void JoinClosing();
+  void LeaveClosing();
+  static constexpr uint32_t kNotClosing = UINT32_MAX;
   void Start(int fd);  // Connect()/Adopt(): a fresh socket (after an earlier release too)
   void FlushBuffers();
   void OnBuffersSent(size_t n);
@@ -264,6 +269,7 @@ class StreamSocket final : public IoHandler {
   int fd_ = -1;
   int inflight_ = 0;
   unsigned multishot_cap_;
+  uint32_t closing_index_ = kNotClosing;  // in ClosingSockets() while closed and not released
   bool single_shot_ : 1;
   bool half_close_ : 1;
   bool keep_buffers_ : 1;

@@ -44,7 +44,8 @@
 // directions have ended, or at once on an error or timeout (Abort).
 //
 // mode = "tls_passthrough": before connecting, the connection reads the client's ClientHello
-// (plain recvs into a buffer of its own, bounded by max_client_hello, within handshake_timeout),
+// (one ring buffer per receive, appended to a buffer of its own and given back, bounded by
+// max_client_hello, within handshake_timeout),
 // picks the pool by SNI, and sends the bytes read so far to the backend first (after the PROXY
 // header, if any); from then on it is the same relay. Nothing is decrypted or altered
 // (relay_sniff.cc). If the chosen pool has [pool.tls], those bytes and all that follow travel
@@ -56,7 +57,7 @@
 // zero-copy path above unchanged. With TLS on either side, both directions go through the
 // transports: a recv still lands in a ring buffer, which is fed to OpenSSL (TLS side) or
 // encrypted straight out of it (plain side) and goes back to the ring at once; what is to be
-// sent (decrypted plaintext, records) is queued as owned chunks on the same queues, with the same
+// sent (decrypted plaintext, records) is queued as owned buffers on the same queues, with the same
 // sends, backpressure and -ENOBUFS fallback. No splice then: the bytes must pass user space.
 // Handshakes are states of the connection: the client's (within handshake_timeout) before the
 // connect, the backend's (within connect_timeout, after the connect and the PROXY header) before

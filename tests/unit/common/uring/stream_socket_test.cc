@@ -356,8 +356,7 @@ class StreamSocketKeepBuffersTest : public LoopTest {
   bool IsA(const TakenSqe& t) const { return t.sqe.fd == fd_a_; }
   TakenSqe SendOfB() {
     std::optional<TakenSqe> send = kernel_->TakeFirst([this](const TakenSqe& t) {
-      return t.sqe.fd == fd_b_ &&
-             (t.opcode() == IORING_OP_SEND || t.opcode() == IORING_OP_SENDMSG);
+      return t.sqe.fd == fd_b_ && (t.opcode() == IORING_OP_SEND || t.opcode() == IORING_OP_SENDMSG);
     });
     EXPECT_TRUE(send.has_value());
     return send.value_or(TakenSqe{});
@@ -372,7 +371,8 @@ class StreamSocketKeepBuffersTest : public LoopTest {
   std::vector<TakenSqe> outstanding_;  // taken by the test, answered at the end
 };
 
-TEST_F(StreamSocketKeepBuffersTest, BuffersLeaveTheOtherSocketFromWhereTheyArrivedAndGoBackOnceSent) {
+TEST_F(StreamSocketKeepBuffersTest,
+       BuffersLeaveTheOtherSocketFromWhereTheyArrivedAndGoBackOnceSent) {
   TakenSqe recv = kernel_->TakeFirst([this](const TakenSqe& t) { return IsA(t); }).value();
   EXPECT_EQ(recv.opcode(), IORING_OP_RECV);
   EXPECT_TRUE(recv.multishot()) << "kStream: a multishot receive";
@@ -398,8 +398,9 @@ TEST_F(StreamSocketKeepBuffersTest, BuffersLeaveTheOtherSocketFromWhereTheyArriv
   ASSERT_EQ(both.opcode(), IORING_OP_SENDMSG);
   const auto* msg = reinterpret_cast<const msghdr*>(both.sqe.addr);
   ASSERT_EQ(msg->msg_iovlen, 2u);
-  EXPECT_EQ(std::string(static_cast<const char*>(msg->msg_iov[1].iov_base), msg->msg_iov[1].iov_len),
-            "three");
+  EXPECT_EQ(
+      std::string(static_cast<const char*>(msg->msg_iov[1].iov_base), msg->msg_iov[1].iov_len),
+      "three");
   // A short one: "two" and "th" went; the rest of "three" follows from the same buffer.
   FakeKernel::Complete(both, 5);
   EXPECT_EQ(buffers_->outstanding(), 1u);
@@ -413,7 +414,8 @@ TEST_F(StreamSocketKeepBuffersTest, BuffersLeaveTheOtherSocketFromWhereTheyArriv
   outstanding_.push_back(recv);
 }
 
-TEST_F(StreamSocketKeepBuffersTest, TheHandlerChoosesEachReceiveAndAnEmptyRingHandsOverAnAllocation) {
+TEST_F(StreamSocketKeepBuffersTest,
+       TheHandlerChoosesEachReceiveAndAnEmptyRingHandsOverAnAllocation) {
   TakenSqe multishot = kernel_->TakeFirst([this](const TakenSqe& t) { return IsA(t); }).value();
   // Backpressure: the handler ends the stream early; after its end it wants nothing.
   a_->CancelReceive();
