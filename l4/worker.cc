@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/net/socket.h"
 #include "common/net/splice_pipe.h"
+#include "common/uring/stream_socket.h"
 
 namespace edge::l4 {
 
@@ -80,6 +81,10 @@ void Worker::ThreadMain(std::promise<absl::Status>* ready) {
     LOG_ERROR("worker %d: %s", id_, run.message());
     std::_Exit(1);  // the ring is broken: nothing on this worker can make progress
   }
+  // The connections Stop() aborted wait for completions that will not come now: their sockets
+  // are released here, on this thread, and the connections end (counted, logged) before the
+  // worker is destroyed.
+  uring::StreamSocket::LoopStopped();
 }
 
 void Worker::BeginDrain() {

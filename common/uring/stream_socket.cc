@@ -37,6 +37,12 @@ void StreamSocket::JoinClosing() {
 void StreamSocket::LeaveClosing() {
   if (closing_index_ == kNotClosing) return;
   std::vector<StreamSocket*>& closing = ClosingSockets();
+  if (closing_index_ >= closing.size() || closing[closing_index_] != this) {
+    // Destroyed on another thread than the one that closed it (after that loop's end): the
+    // vector is not this one's.
+    closing_index_ = kNotClosing;
+    return;
+  }
   StreamSocket* last = closing.back();
   closing[closing_index_] = last;
   last->closing_index_ = closing_index_;

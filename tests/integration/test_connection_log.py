@@ -85,6 +85,25 @@ def test_failed_connect_is_logged_with_its_reason(edge, tmp_path):
     assert line["close"] and line["close"] != "client closed", line
 
 
+def test_a_connection_closed_by_the_drain_timeout_is_logged(edge, tmp_path):
+    """A connection still open when drain_timeout ends is closed by lb4's shutdown and still gets
+    its line, with its bytes and the reason."""
+    log = str(tmp_path / "lb4-conn.log")
+    o = edge.origin({"name": "b", "mode": "echo"})
+    lb = edge.lb4([{"name": "p", "backends": [{"address": o.address("b")}]}],
+                  access_log={"path": log, "sample": 1}, drain_timeout="1s")
+    s = edge.connect(lb.address())
+    s.sendall(b"ping")
+    assert h.recv_exact(s, 4) == b"ping"
+    lb.signal(signal.SIGTERM)
+    assert h.wait_closed(s, 5) in ("eof", "reset")
+    assert lb.wait_exit(5) == 0
+    s.close()
+    (line,) = wait_lines(log, 1)
+    assert line["close"] == "shutting down", line
+    assert line["bytes_in"] == 4 and line["bytes_out"] == 4, line
+
+
 def test_sample_zero_writes_nothing(edge, tmp_path):
     log = str(tmp_path / "lb4-conn.log")
     o, lb = tcp_lb4(edge, log, sample=0)
