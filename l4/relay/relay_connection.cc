@@ -162,7 +162,7 @@ RelayConnection::ReceiveMode RelayConnection::NextReceive(int side) {
       return ReceiveMode::kNone;
   }
   Flow& flow = flow_[side];
-  const uring::StreamSocket& to = socket(side ^ 1);
+  const uring::StreamSocket& to = socket(Other(side));
   if (flow.splice) {
     // The pipe takes over once the buffered bytes are out (its pump reads from here on).
     if (!to.sending() && to.queued_buffers() == 0 && !flow.eof) Pump(side);
@@ -201,7 +201,7 @@ void RelayConnection::OnBuffer(int side, const Buffer& buffer) {
     return;
   }
   Flow& flow = flow_[side];
-  uring::StreamSocket& to = socket(side ^ 1);
+  uring::StreamSocket& to = socket(Other(side));
   const uint32_t len = buffer.len;
   CountReceived(side, len);
   to.SendBuffer(buffer);  // no copy: sent from the buffer it arrived in
@@ -254,7 +254,7 @@ void RelayConnection::OnEnd(int side, int error) {
 void RelayConnection::OnSent(int to) {
   last_activity_ns_ = worker_->loop().now_ns();
   if (state_ != State::kRelaying) return;
-  MaybeArmRecv(to ^ 1);
+  MaybeArmRecv(Other(to));
   MaybeFinish();
 }
 
@@ -276,7 +276,7 @@ void RelayConnection::SocketError(int side, bool send, int error) {
 void RelayConnection::RelayEof(int from) {
   Flow& flow = flow_[from];
   if (flow.shut || flow.piped > 0) return;
-  socket(from ^ 1).ShutdownWrite();
+  socket(Other(from)).ShutdownWrite();
   flow.shut = true;
 }
 
