@@ -71,7 +71,9 @@ int Ring::Submit() { return io_uring_submit(&ring_); }
 int Ring::SubmitAndWait(int64_t timeout_ns) {
   io_uring_cqe* cqe = nullptr;
   int ret;
-  if (const unsigned min_wait_usec = batch_.min_wait_usec(); min_wait_usec > 0) {
+  const bool batch = !no_batch_once_;
+  no_batch_once_ = false;
+  if (const unsigned min_wait_usec = batch_.min_wait_usec(); batch && min_wait_usec > 0) {
     // Always pass a timeout: without one the kernel ends the wait when the min-wait expires,
     // events or not, and an idle loop would wake every min_wait_usec (measured: an idle lb4
     // worker used 30% of a core, over 10,000 wakeups a second). With one, the kernel goes back

@@ -37,6 +37,14 @@ class Ring {
   // Returns a free SQE. When the SQ is full it submits what is queued first, so it never fails
   // while the kernel accepts submissions.
   io_uring_sqe* GetSqe();
+  // Where the SQE GetSqe returned last sits in the submission queue. Until the ring submits it
+  // (Queued), the code that prepared it may still change it through SqeAt: a send that learns,
+  // in the same pass, that a shutdown follows it.
+  unsigned LastSqePosition() const { return ring_.sq.sqe_tail - 1; }
+  bool Queued(unsigned position) const {
+    return position - ring_.sq.sqe_head < ring_.sq.sqe_tail - ring_.sq.sqe_head;
+  }
+  io_uring_sqe* SqeAt(unsigned position) { return &ring_.sq.sqes[position & ring_.sq.ring_mask]; }
 
   // Submits queued SQEs and waits for at least one CQE or until `timeout_ns` (<0: no limit).
   // Returns 0, -ETIME on timeout, -EINTR, or another negative errno.
@@ -47,6 +55,9 @@ class Ring {
   // A bulk flow starts (+1) or ends (-1): while any is open, waits are short (batch_wait.h).
   void HoldShortWaits(int delta) { batch_.HoldShortWaits(delta); }
   int short_holds() const { return batch_.short_holds(); }
+  // The next wait returns at the first completion, without holding it back for a batch: bytes
+  // held in the kernel until that completion is handled (StreamSocket::HoldLastSend) go out now.
+  void ReturnAtFirstCompletion() { no_batch_once_ = true; }
 
   io_uring* raw() { return &ring_; }
 
@@ -54,6 +65,7 @@ class Ring {
   Ring() = default;
   io_uring ring_{};
   bool initialised_ = false;
+  bool no_batch_once_ = false;
   unsigned wait_batch_ = 1;
   BatchWait batch_{0, 1, false};  // never batches unless the kernel can and options ask for it
 };

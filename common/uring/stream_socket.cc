@@ -169,12 +169,14 @@ void StreamSocket::FlushBuffers() {
   BufferQueue& q = *chunks_;
   io_uring_sqe* sqe = loop_->ring().GetSqe();
   size_t n = q.queue.size() - q.head;
+  // The last bytes before a shutdown wait for its FIN (HoldLastSend).
+  const int flags = shutdown_write_ && n <= kMaxSendIov ? MSG_NOSIGNAL | MSG_MORE : MSG_NOSIGNAL;
+  if (flags & MSG_MORE) loop_->ring().ReturnAtFirstCompletion();
   if (n == 1) {
     const Buffer& b = q.queue[q.head];
-    io_uring_prep_send(sqe, fd_, b.data, b.len, MSG_NOSIGNAL);
+    io_uring_prep_send(sqe, fd_, b.data, b.len, flags);
   } else {
-    constexpr size_t kMaxIov = sizeof(q.iov) / sizeof(q.iov[0]);
-    if (n > kMaxIov) n = kMaxIov;
+    if (n > kMaxSendIov) n = kMaxSendIov;
     for (size_t i = 0; i < n; ++i) {
       const Buffer& b = q.queue[q.head + i];
       q.iov[i].iov_base = b.data;
@@ -183,9 +185,10 @@ void StreamSocket::FlushBuffers() {
     std::memset(&q.msg, 0, sizeof(q.msg));
     q.msg.msg_iov = q.iov;
     q.msg.msg_iovlen = n;
-    io_uring_prep_sendmsg(sqe, fd_, &q.msg, MSG_NOSIGNAL);
+    io_uring_prep_sendmsg(sqe, fd_, &q.msg, flags);
   }
   io_uring_sqe_set_data64(sqe, UserData(this, kOpSend));
+  send_sqe_ = loop_->ring().LastSqePosition();
   send_armed_ = true;
   ++inflight_;
 }
@@ -225,8 +228,34 @@ void StreamSocket::ReturnIdleBuffers() {
 }
 
 void StreamSocket::ShutdownWrite() {
+  if (shutdown_write_) return;
   shutdown_write_ = true;
-  if (connected_) FlushSend();
+  if (!connected_) return;
+  if (send_armed_) {
+    HoldLastSend();
+  } else {
+    FlushSend();
+  }
+}
+
+// The shutdown waits for the send in flight. When that send takes everything queued and the ring
+// has not submitted it yet (the bytes and their end came in one pass, as a response that arrived
+// with its FIN), MSG_MORE keeps its bytes in the kernel until the shutdown, which sends them with
+// the FIN in one segment (tcp_send_fin tacks the FIN onto unsent data): one segment, one wake-up
+// of the peer and one ACK fewer than data and then a FIN. Later sends set it themselves.
+void StreamSocket::HoldLastSend() {
+  Ring& ring = loop_->ring();
+  if (!ring.Queued(send_sqe_)) return;
+  io_uring_sqe* sqe = ring.SqeAt(send_sqe_);
+  if (sqe->user_data != UserData(this, kOpSend)) return;
+  if (chunks_ != nullptr) {
+    const size_t in_send = sqe->opcode == IORING_OP_SEND ? 1 : chunks_->msg.msg_iovlen;
+    if (in_send != chunks_->queue.size() - chunks_->head) return;
+  } else if (!pending_.empty()) {
+    return;
+  }
+  sqe->msg_flags |= MSG_MORE;
+  ring.ReturnAtFirstCompletion();  // the send completes as it is submitted: the FIN at once
 }
 
 void StreamSocket::FlushSend() {
@@ -248,8 +277,11 @@ void StreamSocket::FlushSend() {
     sent_ = 0;
   }
   io_uring_sqe* sqe = loop_->ring().GetSqe();
-  io_uring_prep_send(sqe, fd_, sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
+  const int flags = shutdown_write_ ? MSG_NOSIGNAL | MSG_MORE : MSG_NOSIGNAL;  // (HoldLastSend)
+  if (shutdown_write_) loop_->ring().ReturnAtFirstCompletion();
+  io_uring_prep_send(sqe, fd_, sending_.data() + sent_, sending_.size() - sent_, flags);
   io_uring_sqe_set_data64(sqe, UserData(this, kOpSend));
+  send_sqe_ = loop_->ring().LastSqePosition();
   send_armed_ = true;
   ++inflight_;
 }

@@ -224,13 +224,14 @@ class StreamSocket final : public IoHandler {
   // keep_buffers: the send queue while buffers wait, lent by a per-thread cache and handed back
   // when it drains (TakeQueue, ReturnQueue), so that an idle connection holds none and an
   // exchange allocates nothing.
+  static constexpr size_t kMaxSendIov = 8;  // buffers one sendmsg takes
   struct BufferQueue {
     absl::InlinedVector<Buffer, 4> queue;
     size_t head = 0;  // queue[head..] are pending
     size_t bytes = 0;
     // The sendmsg when several buffers wait (valid while in flight).
     msghdr msg;
-    iovec iov[8];
+    iovec iov[kMaxSendIov];
   };
   static std::unique_ptr<BufferQueue> TakeQueue();
   static void ReturnQueue(std::unique_ptr<BufferQueue> queue);
@@ -250,6 +251,7 @@ class StreamSocket final : public IoHandler {
   void OnRecv(int32_t res, uint32_t flags);
   void Deliver(std::string_view data);
   void FlushSend();
+  void HoldLastSend();
   void Fail(int error);  // closes, then tells the handler
   void PeerEnded();      // the peer's EOF (after any held bytes)
   void MaybeRelease();
@@ -270,6 +272,7 @@ class StreamSocket final : public IoHandler {
   int inflight_ = 0;
   unsigned multishot_cap_;
   uint32_t closing_index_ = kNotClosing;  // in ClosingSockets() while closed and not released
+  unsigned send_sqe_ = 0;                 // the send's Ring::LastSqePosition (HoldLastSend)
   bool single_shot_ : 1;
   bool half_close_ : 1;
   bool keep_buffers_ : 1;

@@ -130,6 +130,7 @@ TEST_F(StreamSocketTest, ShutdownWriteWaitsForQueuedBytesThenSendIsIgnored) {
   socket_->Send("ignored");
   TakenSqe send = kernel_->TakeOne(IORING_OP_SEND);
   EXPECT_EQ(send.send_data(), "last words");
+  EXPECT_TRUE(send.sqe.msg_flags & MSG_MORE) << "the last bytes wait for the FIN";
   FakeKernel::Complete(send, 10);
   EXPECT_EQ(handler_.drained, 1);
   EXPECT_TRUE(kernel_->Take().empty()) << "nothing else is sent after the half-close";
@@ -312,6 +313,10 @@ struct Forwarder : Recorder {
     return mode;
   }
   void OnSocketPoll(bool out) override { polls.push_back(out); }
+  void OnSocketEnd(int e) override {
+    Recorder::OnSocketEnd(e);
+    if (e == 0 && to != nullptr) to->ShutdownWrite();  // the relay passes the FIN on
+  }
 
   StreamSocket* to = nullptr;
   StreamSocket::ReceiveMode mode = StreamSocket::ReceiveMode::kStream;
@@ -412,6 +417,59 @@ TEST_F(StreamSocketKeepBuffersTest,
   EXPECT_EQ(b_->queued(), 0u);
   EXPECT_EQ(ha_.received, "onetwothree");
   outstanding_.push_back(recv);
+}
+
+// The relay's FIN: bytes that arrive with their end in one pass leave with MSG_MORE, so the
+// shutdown sends them and the FIN as one segment; a send the ring already took is left alone.
+TEST_F(StreamSocketKeepBuffersTest, BytesThatArriveWithTheirEndLeaveWithTheFin) {
+  TakenSqe recv = kernel_->TakeFirst([this](const TakenSqe& t) { return IsA(t); }).value();
+  ASSERT_TRUE(kernel_->CompleteRecv(recv, "response", buffers_.get(), /*more=*/true));
+  FakeKernel::Complete(recv, 0);  // the FIN, in the same pass: the send is not submitted yet
+  EXPECT_TRUE(b_->write_shut() == false) << "the shutdown waits for the send";
+  TakenSqe send = SendOfB();
+  EXPECT_EQ(send.send_data(), "response");
+  EXPECT_TRUE(send.sqe.msg_flags & MSG_MORE) << "held for the FIN";
+  EXPECT_TRUE(send.sqe.msg_flags & MSG_NOSIGNAL);
+  FakeKernel::Complete(send, 8);
+  EXPECT_TRUE(b_->write_shut()) << "shut once the send completed";
+  EXPECT_EQ(hb_.drained, 1);
+}
+
+TEST_F(StreamSocketKeepBuffersTest, OnlyTheSendThatTakesTheLastBytesWaitsForTheFin) {
+  TakenSqe recv = kernel_->TakeFirst([this](const TakenSqe& t) { return IsA(t); }).value();
+  ASSERT_TRUE(kernel_->CompleteRecv(recv, "one", buffers_.get(), /*more=*/true));
+  ASSERT_TRUE(kernel_->CompleteRecv(recv, "two", buffers_.get(), /*more=*/true));
+  FakeKernel::Complete(recv, 0);  // "two" waits behind the send of "one"
+  TakenSqe first = SendOfB();
+  EXPECT_EQ(first.send_data(), "one");
+  EXPECT_FALSE(first.sqe.msg_flags & MSG_MORE) << "more bytes follow it: sent at once";
+  FakeKernel::Complete(first, 3);
+  TakenSqe last = SendOfB();
+  EXPECT_EQ(last.send_data(), "two");
+  EXPECT_TRUE(last.sqe.msg_flags & MSG_MORE);
+  FakeKernel::Complete(last, 3);
+  EXPECT_TRUE(b_->write_shut());
+
+  // A socket whose send the ring took before the FIN came: nothing to change.
+  Forwarder hc;
+  hc.mode = StreamSocket::ReceiveMode::kNone;
+  StreamSocket c(loop_.get(), &hc, buffers_.get(), kOptions);
+  int fd_c = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd_c, 0);
+  c.Adopt(fd_c);
+  c.Send("early");
+  std::optional<TakenSqe> early = kernel_->TakeFirst(
+      [fd_c](const TakenSqe& t) { return t.sqe.fd == fd_c && t.opcode() == IORING_OP_SEND; });
+  ASSERT_TRUE(early.has_value());
+  c.ShutdownWrite();
+  EXPECT_FALSE(early->sqe.msg_flags & MSG_MORE);
+  EXPECT_FALSE(c.write_shut());
+  FakeKernel::Complete(*early, 5);
+  EXPECT_TRUE(c.write_shut());
+  c.Close();
+  kernel_->CompleteAll(-ECANCELED);
+  EXPECT_EQ(hc.released, 1);
+  ::close(fd_c);
 }
 
 TEST_F(StreamSocketKeepBuffersTest,
