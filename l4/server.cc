@@ -43,6 +43,7 @@ absl::StatusOr<std::unique_ptr<Lb4Server>> Lb4Server::Start(std::shared_ptr<cons
     std::vector<int> mine;
     for (auto it = inherited.begin(); it != inherited.end();) {
       if (it->first == lc.bind) {
+        net::SetNoDelay(it->second);  // (a previous lb4 may not have set it; see ListenTcp)
         mine.push_back(it->second);
         it = inherited.erase(it);
       } else {

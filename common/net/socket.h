@@ -12,7 +12,8 @@ struct ListenOptions {
   bool v6_only = true;  // "[::]:80" does not also take IPv4 (bind "0.0.0.0:80" for that)
 };
 
-// socket + SO_REUSEADDR (+ SO_REUSEPORT) + bind + listen. Returns the fd (CLOEXEC).
+// socket + SO_REUSEADDR (+ SO_REUSEPORT) + TCP_NODELAY (inherited by every accepted socket) +
+// bind + listen. Returns the fd (CLOEXEC).
 absl::StatusOr<int> ListenTcp(const SocketAddress& address, const ListenOptions& options);
 
 // A TCP socket of the address's family for an outgoing connection (CLOEXEC, TCP_NODELAY).

@@ -51,7 +51,6 @@ void RelayConnection::Start(int client_fd, std::shared_ptr<const ListenerRuntime
   close_reason_ = nullptr;
   first_fin_ = -1;
   sni_.clear();
-  net::SetNoDelay(client_fd);
   if (peer != nullptr) {
     client_address_ = *peer;
   } else if (listener_->needs_client_address) {

@@ -110,8 +110,7 @@ absl::Status GatewayServer::Run() {
   return loop_->Run();
 }
 
-void GatewayServer::OnAccepted(int fd) {
-  net::SetNoDelay(fd);
+void GatewayServer::OnAccepted(int fd) {  // (TCP_NODELAY comes from the listener: ListenTcp)
   auto* c = new ClientConnection(this, fd, net::PeerAddress(fd));
   const bool over = connections_.size() - refusing_ >= max_connections();
   connections_.insert(c);
